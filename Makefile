@@ -1,0 +1,51 @@
+# cairn — build, test, demo, benchmark. Every target that needs system
+# packages runs scripts/bootstrap first (fast when they are installed).
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+PREFIX     ?= /usr/local
+JOBS       ?= $(shell nproc)
+
+.PHONY: all bootstrap build test unit e2e demo bench install clean format
+
+all: build
+
+bootstrap:
+	@scripts/bootstrap
+
+$(BUILD)/build.ninja: CMakeLists.txt | bootstrap
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+$(ASAN_BUILD)/build.ninja: CMakeLists.txt | bootstrap
+	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCAIRN_SANITIZE=ON -DCAIRN_BUILD_CLI=OFF
+
+build: bootstrap $(BUILD)/build.ninja
+	ninja -C $(BUILD) -j $(JOBS) cairn
+
+# Unit tests under ASan+UBSan, then end-to-end tests against the real binary.
+test: unit e2e
+
+unit: bootstrap $(ASAN_BUILD)/build.ninja
+	ninja -C $(ASAN_BUILD) -j $(JOBS) cairn_unit_tests
+	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS)
+
+e2e: build
+	ninja -C $(BUILD) -j $(JOBS)
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L e2e
+
+demo: build
+	scripts/demo
+
+bench: build
+	@scripts/bootstrap --bench
+	bench/run
+
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BUILD)/cairn $(DESTDIR)$(PREFIX)/bin/cairn
+
+format:
+	clang-format -i $$(git ls-files '*.cc' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,83 @@
+// A cairn repository: a work tree (usually also a git work tree) with a
+// .cairn/ directory. This module owns every path under .cairn/ (see
+// doc/formats.md for the layout).
+//
+// A Repo is used by one command at a time; it is not thread-safe, except for
+// store(), which is.
+#ifndef CAIRN_REPO_H_
+#define CAIRN_REPO_H_
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "cairn/status.h"
+#include "cairn/store.h"
+
+namespace cairn {
+
+class StateDb;
+
+// Holds the repository's writer lock (.cairn/lock) until destroyed.
+class RepoLock {
+ public:
+  RepoLock() = default;
+  explicit RepoLock(int fd) : fd_(fd) {}
+  ~RepoLock();
+  RepoLock(RepoLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  RepoLock& operator=(RepoLock&&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+class Repo {
+ public:
+  // Creates .cairn/ in `dir` (or, unless `no_git`, at the top of the git
+  // work tree containing `dir`). Harmless when it already exists:
+  // `*created` tells which. InvalidArgument when not in a git work tree and
+  // `no_git` is false.
+  static Result<std::unique_ptr<Repo>> Init(const std::filesystem::path& dir, bool no_git,
+                                            bool* created);
+  // Opens the repository containing `dir` (searching upwards). NotFound with
+  // a hint to run 'cairn init' when there is none.
+  static Result<std::unique_ptr<Repo>> Open(const std::filesystem::path& dir);
+  ~Repo();
+
+  const std::filesystem::path& root() const { return root_; }
+  bool has_git() const { return has_git_; }
+  std::filesystem::path cairn_dir() const { return root_ / ".cairn"; }
+  std::filesystem::path tmp_dir() const { return cairn_dir() / "tmp"; }
+  std::filesystem::path refs_dir() const { return cairn_dir() / "refs"; }
+
+  ObjectStore& store() { return *store_; }
+  StateDb& state() { return *state_; }
+
+  // Takes the writer lock. When another process holds it, waits (telling the
+  // user once) up to $CAIRN_LOCK_TIMEOUT seconds (default 60), then Busy.
+  Result<RepoLock> Lock();
+
+  // Maps a user-supplied path (relative to the current directory, or
+  // absolute) to a '/'-separated path relative to the repository root.
+  // InvalidArgument when it lies outside the repository, leaves it through a
+  // symlink, or is inside .git or .cairn.
+  Result<std::string> RelativePath(const std::filesystem::path& user_path) const;
+  std::filesystem::path Abs(const std::string& rel) const { return root_ / rel; }
+  std::filesystem::path PointerPath(const std::string& rel) const;
+
+  // "Name <email>" from $CAIRN_AUTHOR, git config, or the login name.
+  std::string Author() const;
+
+ private:
+  Repo() = default;
+  Status Load();
+
+  std::filesystem::path root_;
+  bool has_git_ = false;
+  std::unique_ptr<ObjectStore> store_;
+  std::unique_ptr<StateDb> state_;
+};
+
+}  // namespace cairn
+
+#endif  // CAIRN_REPO_H_

@@ -1,0 +1,105 @@
+// The content-addressed object store under .cairn/cache/.
+//
+// Every object (file blob, tree manifest, dataset version) is stored under its
+// oid and never changes. Large blobs are kept as whole files so checkout can
+// reflink or copy them; small blobs (< kSmallBlobLimit) are appended to pack
+// files, because creating one file per small object costs more than hashing it.
+// Trees and versions are always stored as loose files.
+//
+// Writes are atomic: a loose object appears by rename(), a pack becomes visible
+// only when its index is renamed into place. Nothing is fsynced per object;
+// Commit() makes all writes since the last Commit() durable with one syncfs().
+//
+// Thread safety: Put*, Has, Read and Materialize may be called from many
+// threads at once. Commit and Prune must not run concurrently with anything.
+// Across processes, callers serialise writers with the repository lock.
+#ifndef CAIRN_STORE_H_
+#define CAIRN_STORE_H_
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+
+#include "cairn/oid.h"
+#include "cairn/status.h"
+
+namespace cairn {
+
+// How Materialize puts an object into the workspace.
+enum class LinkMode {
+  kCopy,      // reflink where the file system can, else a real copy (default, always safe)
+  kHardlink,  // hard link to the cached file (read-only data only)
+  kSymlink,   // symbolic link to the cached file (read-only data only)
+};
+
+using OidSet = std::unordered_set<Oid, OidHash>;
+
+struct PruneStats {
+  uint64_t objects_removed = 0;
+  uint64_t bytes_removed = 0;
+  uint64_t objects_kept = 0;
+  uint64_t bytes_kept = 0;
+  uint64_t packs_rewritten = 0;
+};
+
+class ObjectStore {
+ public:
+  static constexpr uint64_t kSmallBlobLimit = 128 * 1024;
+  static constexpr uint64_t kMaxPackSize = 256ull << 20;
+
+  // Opens (creating directories as needed) the store in `cache_dir`, staging
+  // temporary files in `tmp_dir`, which must be on the same file system.
+  static Result<std::unique_ptr<ObjectStore>> Open(const std::filesystem::path& cache_dir,
+                                                   const std::filesystem::path& tmp_dir);
+  ~ObjectStore();
+  ObjectStore(const ObjectStore&) = delete;
+  ObjectStore& operator=(const ObjectStore&) = delete;
+
+  bool Has(const Oid& oid);
+  // Size in bytes of a stored object; NotFound if absent.
+  Result<uint64_t> Size(const Oid& oid);
+
+  // Reads the file at `path` once, hashing and storing it. `on_bytes` (may be
+  // empty) is called with the byte count of each chunk read, for progress.
+  // Returns the blob oid; `*size` receives the byte count.
+  Result<Oid> PutFile(const std::filesystem::path& path, uint64_t* size,
+                      const std::function<void(uint64_t)>& on_bytes = {});
+  // Stores `data` as a blob (packed when small) and returns its oid.
+  Result<Oid> PutBlob(std::string_view data);
+  // Stores a tree or version encoding as a loose object and returns its oid.
+  Result<Oid> PutObject(std::string_view data);
+
+  // Returns an object's bytes. With `verify`, re-hashes them and returns
+  // Corruption when they do not match the oid.
+  Result<std::string> Read(const Oid& oid, bool verify = true);
+  // Creates `dest` (which must not exist) holding the object's bytes, using
+  // `mode` when the object is a loose file (packed objects are always copied).
+  Status Materialize(const Oid& oid, const std::filesystem::path& dest, LinkMode mode);
+  // Re-hashes one object; Corruption when it does not match its oid.
+  Status Verify(const Oid& oid);
+
+  // Finishes the open pack and makes every object written so far durable.
+  Status Commit();
+
+  // Calls `fn` for every stored object with its size and whether it is packed.
+  Status ForEach(const std::function<Status(const Oid&, uint64_t size, bool packed)>& fn);
+
+  // Removes every object not in `live`. Without `apply`, only counts. Packs
+  // holding garbage are rewritten with their live objects. Also removes
+  // leftovers of interrupted commands (temp files, packs without index).
+  Result<PruneStats> Prune(const OidSet& live, bool apply);
+
+  struct Impl;
+
+ private:
+  explicit ObjectStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cairn
+
+#endif  // CAIRN_STORE_H_

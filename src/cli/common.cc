@@ -1,0 +1,43 @@
+#include <unistd.h>
+
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+
+#include "cli/command.h"
+#include "util/progress.h"
+
+namespace cairn::cli {
+
+int Fail(const Status& status) {
+  std::fprintf(stderr, "cairn: error: %s\n", status.message().c_str());
+  if (!status.hint().empty()) std::fprintf(stderr, "hint: %s\n", status.hint().c_str());
+  return kExitError;
+}
+
+Result<std::unique_ptr<Repo>> OpenRepo(const Context&) { return Repo::Open("."); }
+
+bool ProgressWanted() { return ::isatty(STDERR_FILENO) == 1; }
+
+void PrintJson(const Json& j) { std::cout << j.dump(2) << std::endl; }
+
+std::string Human(uint64_t bytes) { return HumanBytes(bytes); }
+
+std::string FormatTime(int64_t seconds) {
+  std::time_t t = static_cast<std::time_t>(seconds);
+  std::tm tm;
+  ::localtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S %z", &tm);
+  return buf;
+}
+
+void Run(Context& ctx, const std::function<int()>& body) {
+  if (ctx.dir != "." && ::chdir(ctx.dir.c_str()) != 0) {
+    ctx.exit_code = Fail(Status::FromErrno("cannot change to directory " + ctx.dir, errno));
+    return;
+  }
+  ctx.exit_code = body();
+}
+
+}  // namespace cairn::cli

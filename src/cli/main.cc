@@ -1,0 +1,49 @@
+// cairn: the command-line interface. Commands are registered from a table;
+// each lives in its own file (src/cli/<command>.cc).
+#include <cstdio>
+
+#include "cli/command.h"
+
+namespace cairn::cli {
+void RegisterInit(CLI::App&, Context&);
+void RegisterAdd(CLI::App&, Context&);
+void RegisterStatus(CLI::App&, Context&);
+void RegisterCheckout(CLI::App&, Context&);
+void RegisterLog(CLI::App&, Context&);
+void RegisterDiff(CLI::App&, Context&);
+void RegisterLs(CLI::App&, Context&);
+void RegisterShow(CLI::App&, Context&);
+void RegisterTag(CLI::App&, Context&);
+void RegisterGc(CLI::App&, Context&);
+void RegisterFsck(CLI::App&, Context&);
+
+constexpr RegisterFn kCommands[] = {
+    RegisterInit, RegisterAdd, RegisterStatus, RegisterCheckout, RegisterLog, RegisterDiff,
+    RegisterLs,   RegisterShow, RegisterTag,   RegisterGc,       RegisterFsck,
+};
+}  // namespace cairn::cli
+
+int main(int argc, char** argv) {
+  using namespace cairn::cli;
+  Context ctx;
+  CLI::App app("cairn: version datasets beside git, track experiments, reproduce results.", "cairn");
+  app.require_subcommand(1);
+  app.fallthrough();
+  app.add_option("-C", ctx.dir, "Run as if cairn was started in DIR")->type_name("DIR");
+  app.set_version_flag("--version", "cairn 0.1.0");
+  app.footer("Run 'cairn <command> --help' for a command's options. Exit codes: 0 ok, 1 check negative, 2 error.");
+  for (RegisterFn reg : kCommands) reg(app, ctx);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "cairn: error: %s\nhint: run 'cairn --help' or 'cairn <command> --help'\n", e.what());
+    return kExitError;
+  }
+  return ctx.exit_code;
+}

@@ -1,0 +1,74 @@
+#include <iostream>
+
+#include "cairn/dataset.h"
+#include "cli/command.h"
+
+namespace cairn::cli {
+
+void RegisterStatus(CLI::App& app, Context& ctx) {
+  auto* cmd = app.add_subcommand("status", "Compare tracked paths with their pointer files");
+  cmd->footer(
+      "States: clean, modified (files added/modified/deleted), missing-from-workspace,\n"
+      "missing-from-cache. Unchanged files are not re-read (stat cache).");
+  struct Args {
+    std::vector<std::string> paths;
+    bool exit_code = false, json = false, verbose = false;
+  };
+  auto args = std::make_shared<Args>();
+  cmd->add_option("PATH", args->paths, "Limit to these tracked paths");
+  cmd->add_flag("--exit-code", args->exit_code, "Exit 1 when anything is not clean");
+  cmd->add_flag("-v,--verbose", args->verbose, "List changed files");
+  cmd->add_flag("--json", args->json, "Print the result as JSON");
+  cmd->callback([&ctx, args] {
+    Run(ctx, [&] {
+      auto repo = OpenRepo(ctx);
+      if (!repo.ok()) return Fail(repo.status());
+      auto statuses = GetStatus(**repo, args->paths, StatusOptions{ProgressWanted()});
+      if (!statuses.ok()) return Fail(statuses.status());
+      bool dirty = false;
+      Json out = Json::array();
+      for (const PathStatus& s : *statuses) {
+        uint64_t added = 0, modified = 0, deleted = 0;
+        Json changes = Json::array();
+        for (const FileChange& c : s.changes) {
+          const char* kind = c.kind == FileChangeKind::kAdded ? "added" : c.kind == FileChangeKind::kDeleted ? "deleted" : "modified";
+          (c.kind == FileChangeKind::kAdded ? added : c.kind == FileChangeKind::kDeleted ? deleted : modified)++;
+          changes.push_back({{"path", c.path}, {"change", kind}, {"old_size", c.old_size}, {"new_size", c.new_size}});
+        }
+        dirty |= s.state != TrackedState::kClean;
+        if (args->json) {
+          out.push_back({{"path", s.tracked.path},
+                         {"dataset", s.tracked.pointer.dataset},
+                         {"version", s.tracked.pointer.version.ToString()},
+                         {"state", TrackedStateName(s.state)},
+                         {"added", added},
+                         {"modified", modified},
+                         {"deleted", deleted},
+                         {"changes", changes}});
+          continue;
+        }
+        std::cout << s.tracked.path << ": " << TrackedStateName(s.state);
+        if (s.state == TrackedState::kModified) {
+          std::cout << " (" << added << " added, " << modified << " modified, " << deleted << " deleted)";
+        }
+        std::cout << "\n";
+        if (args->verbose) {
+          for (const FileChange& c : s.changes) {
+            char k = c.kind == FileChangeKind::kAdded ? 'A' : c.kind == FileChangeKind::kDeleted ? 'D' : 'M';
+            std::cout << "    " << k << " " << c.path << "\n";
+          }
+        }
+      }
+      if (args->json) {
+        PrintJson(out);
+      } else if (statuses->empty()) {
+        std::cout << "no tracked paths (track one with 'cairn add PATH')\n";
+      } else if (dirty) {
+        std::cout << "hint: 'cairn add PATH' records changes; 'cairn checkout PATH' restores the pointer's version\n";
+      }
+      return args->exit_code && dirty ? kExitNegative : kExitOk;
+    });
+  });
+}
+
+}  // namespace cairn::cli

@@ -1,0 +1,184 @@
+// cairn gc and cairn fsck.
+#include "cairn/maintenance.h"
+
+#include <tbb/parallel_for.h>
+
+#include <atomic>
+#include <mutex>
+
+#include "cairn/dataset.h"
+#include "cairn/object.h"
+#include "cairn/refs.h"
+#include "dataset/git_roots.h"
+#include "dataset/workspace.h"
+#include "util/progress.h"
+
+namespace cairn {
+namespace {
+
+bool StartsWith(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+
+// Reads just enough of an object to tell a version from a tree or blob.
+enum class Kind { kBlob, kTree, kVersion };
+
+Kind Classify(std::string_view head) {
+  if (StartsWith(head, kVersionHeader)) return Kind::kVersion;
+  if (StartsWith(head, kTreeHeader)) return Kind::kTree;
+  return Kind::kBlob;
+}
+
+// Adds a version's data (its tree and the tree's blobs, or its blob) to `live`.
+Status MarkVersionData(Repo& repo, const Oid& version_oid, OidSet* live) {
+  auto v = LoadVersion(repo, version_oid);
+  if (!v.ok()) return v.status().code() == Code::kNotFound ? Status::OK() : v.status();
+  live->insert(v->object);
+  if (v->kind == ObjectKind::kTree) {
+    auto tree = LoadFiles(repo, *v);
+    if (!tree.ok()) return tree.status().code() == Code::kNotFound ? Status::OK() : tree.status();
+    for (const TreeEntry& e : tree->entries) live->insert(e.oid);
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<GcReport> CollectGarbage(Repo& repo, const GcOptions& options) {
+  CAIRN_ASSIGN_OR_RETURN(RepoLock lock, repo.Lock());
+  GcReport report;
+  OidSet roots;
+  CAIRN_ASSIGN_OR_RETURN(std::vector<Tracked> tracked, FindTracked(repo));
+  for (const Tracked& t : tracked) roots.insert(t.pointer.version);
+  CAIRN_ASSIGN_OR_RETURN(std::vector<Tag> tags, ListTags(repo));
+  for (const Tag& t : tags) roots.insert(t.version);
+  if (repo.has_git()) {
+    int64_t cutoff = NowNs() / 1'000'000'000 - int64_t{options.keep_days} * 86400;
+    CAIRN_ASSIGN_OR_RETURN(GitRootsResult history, PointerVersionsInHistory(repo, options.protect, cutoff));
+    report.commits_scanned = history.commits;
+    roots.insert(history.versions.begin(), history.versions.end());
+  }
+
+  OidSet live;
+  // Every version object stays (they are tiny and keep 'cairn log' readable).
+  std::vector<Oid> small_loose;
+  CAIRN_RETURN_IF_ERROR(repo.store().ForEach([&](const Oid& oid, uint64_t size, bool packed) {
+    if (!packed && size < (1u << 16)) small_loose.push_back(oid);
+    return Status::OK();
+  }));
+  for (const Oid& oid : small_loose) {
+    auto data = repo.store().Read(oid, /*verify=*/false);
+    if (data.ok() && Classify(*data) == Kind::kVersion) live.insert(oid);
+  }
+  {
+    Progress progress("gc: marking", roots.size(), 0, options.progress);
+    for (const Oid& v : roots) {
+      if (repo.store().Has(v)) report.root_versions++;
+      CAIRN_RETURN_IF_ERROR(MarkVersionData(repo, v, &live));
+      progress.Add(1, 0);
+    }
+  }
+  CAIRN_ASSIGN_OR_RETURN(report.prune, repo.store().Prune(live, options.apply));
+  report.applied = options.apply;
+  return report;
+}
+
+Result<FsckReport> Fsck(Repo& repo, bool progress_enabled) {
+  FsckReport report;
+  std::vector<std::pair<Oid, uint64_t>> objects;
+  uint64_t total = 0;
+  CAIRN_RETURN_IF_ERROR(repo.store().ForEach([&](const Oid& oid, uint64_t size, bool) {
+    objects.emplace_back(oid, size);
+    total += size;
+    return Status::OK();
+  }));
+  std::mutex mu;
+  std::vector<Oid> trees, versions;
+  {
+    Progress progress("fsck", objects.size(), total, progress_enabled);
+    tbb::parallel_for(tbb::blocked_range<size_t>(0, objects.size(), 64), [&](const tbb::blocked_range<size_t>& r) {
+      for (size_t i = r.begin(); i != r.end(); ++i) {
+        const auto& [oid, size] = objects[i];
+        Status s;
+        std::optional<Kind> kind;
+        if (size < (16u << 20)) {  // small enough to hold: one read both verifies and classifies
+          auto data = repo.store().Read(oid, /*verify=*/true);
+          s = data.status();
+          if (data.ok()) kind = Classify(*data);
+        } else {
+          s = repo.store().Verify(oid);  // large objects are blobs; stream them
+        }
+        std::lock_guard<std::mutex> lock(mu);
+        if (!s.ok()) report.problems.push_back(FsckProblem{"object", oid.ToString(), s.message()});
+        if (kind == Kind::kTree) trees.push_back(oid);
+        if (kind == Kind::kVersion) versions.push_back(oid);
+        progress.Add(1, size);
+      }
+    });
+  }
+  report.objects_checked = objects.size();
+  report.bytes_checked = total;
+  auto problem = [&](const char* what, const std::string& name, const std::string& msg) {
+    report.problems.push_back(FsckProblem{what, name, msg});
+  };
+  for (const Oid& t : trees) {
+    auto data = repo.store().Read(t, false);
+    auto tree = data.ok() ? Tree::Decode(*data) : Result<Tree>(data.status());
+    if (!tree.ok()) {
+      problem("tree", t.ToString(), tree.status().message());
+      continue;
+    }
+    for (const TreeEntry& e : tree->entries) {
+      if (!repo.store().Has(e.oid)) problem("tree", t.ToString(), "names missing blob " + e.oid.ToString() + " (" + e.path + ")");
+    }
+  }
+  for (const Oid& v : versions) {
+    auto version = LoadVersion(repo, v);
+    if (!version.ok()) {
+      problem("version", v.ToString(), version.status().message());
+      continue;
+    }
+    for (const Oid& p : version->parents) {
+      if (!repo.store().Has(p)) problem("version", v.ToString(), "names missing parent " + p.ToString());
+    }
+  }
+  // Pointer files: each must parse and name a complete version.
+  std::vector<std::string> pointer_paths;
+  {
+    auto all = FindTracked(repo);
+    if (!all.ok()) {
+      // A damaged pointer stops FindTracked; report it and go on with the tags.
+      problem("pointer", "", all.status().message());
+    } else {
+      for (const Tracked& t : *all) {
+        report.pointers_checked++;
+        const std::string where = t.path + std::string(kPointerSuffix);
+        auto version = LoadVersion(repo, t.pointer.version);
+        if (!version.ok()) {
+          problem("pointer", where, version.status().message());
+          continue;
+        }
+        if (version->object != t.pointer.object || version->dataset != t.pointer.dataset) {
+          problem("pointer", where, "does not agree with the version it names");
+        }
+        auto files = LoadFiles(repo, *version);
+        if (!files.ok()) {
+          problem("pointer", where, files.status().message());
+          continue;
+        }
+        uint64_t missing = 0;
+        for (const TreeEntry& e : files->entries) missing += repo.store().Has(e.oid) ? 0 : 1;
+        if (missing) problem("pointer", where, std::to_string(missing) + " file(s) of this version are not in the cache");
+      }
+    }
+  }
+  auto tags = ListTags(repo);
+  if (!tags.ok()) {
+    problem("tag", "", tags.status().message());
+  } else {
+    for (const Tag& t : *tags) {
+      if (!repo.store().Has(t.version)) problem("tag", t.dataset + "@" + t.name, "names a version not in the cache");
+    }
+  }
+  return report;
+}
+
+}  // namespace cairn

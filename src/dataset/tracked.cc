@@ -1,0 +1,174 @@
+// Finding pointer files and comparing tracked paths with the workspace.
+#include <dirent.h>
+
+#include <algorithm>
+#include <set>
+
+#include "cairn/dataset.h"
+#include "dataset/workspace.h"
+#include "util/file.h"
+#include "util/progress.h"
+
+namespace cairn {
+namespace {
+
+bool EndsWith(const std::string& s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+bool Covers(const std::string& outer, const std::string& inner) {
+  return inner == outer || (inner.size() > outer.size() && inner.compare(0, outer.size(), outer) == 0 &&
+                            inner[outer.size()] == '/');
+}
+
+Status WalkPointers(const fs::path& dir, const std::string& rel, std::vector<std::string>* out) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return Status::FromErrno("cannot list " + dir.string(), errno);
+  std::vector<std::pair<std::string, unsigned char>> entries;
+  while (dirent* e = ::readdir(d)) entries.emplace_back(e->d_name, e->d_type);
+  ::closedir(d);
+  std::set<std::string> tracked;
+  for (const auto& [name, type] : entries) {
+    if (EndsWith(name, kPointerSuffix) && name.size() > kPointerSuffix.size() &&
+        (type == DT_REG || type == DT_UNKNOWN)) {
+      std::string data_name = name.substr(0, name.size() - kPointerSuffix.size());
+      tracked.insert(data_name);
+      out->push_back(rel.empty() ? data_name : rel + "/" + data_name);
+    }
+  }
+  for (const auto& [name, type] : entries) {
+    if (name == "." || name == ".." || tracked.count(name)) continue;
+    if (rel.empty() && (name == ".git" || name == ".cairn")) continue;
+    bool is_dir = type == DT_DIR;
+    if (type == DT_UNKNOWN) {
+      std::error_code ec;
+      is_dir = fs::is_directory(fs::symlink_status(dir / name, ec));
+    }
+    if (is_dir) CAIRN_RETURN_IF_ERROR(WalkPointers(dir / name, rel.empty() ? name : rel + "/" + name, out));
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+const char* TrackedStateName(TrackedState s) {
+  switch (s) {
+    case TrackedState::kClean:
+      return "clean";
+    case TrackedState::kModified:
+      return "modified";
+    case TrackedState::kMissingFromWorkspace:
+      return "missing-from-workspace";
+    case TrackedState::kMissingFromCache:
+      return "missing-from-cache";
+  }
+  return "?";
+}
+
+Result<std::vector<Tracked>> FindTracked(Repo& repo, const std::vector<std::string>& filter) {
+  std::vector<std::string> wanted;
+  for (const std::string& f : filter) {
+    CAIRN_ASSIGN_OR_RETURN(std::string rel, repo.RelativePath(f));
+    if (EndsWith(rel, kPointerSuffix)) rel.resize(rel.size() - kPointerSuffix.size());
+    wanted.push_back(rel);
+  }
+  std::vector<std::string> paths;
+  CAIRN_RETURN_IF_ERROR(WalkPointers(repo.root(), "", &paths));
+  std::sort(paths.begin(), paths.end());
+  std::vector<Tracked> out;
+  std::vector<bool> matched(wanted.size(), false);
+  for (const std::string& path : paths) {
+    bool keep = wanted.empty();
+    for (size_t i = 0; i < wanted.size(); ++i) {
+      if (Covers(wanted[i], path) || Covers(path, wanted[i])) {
+        keep = true;
+        matched[i] = true;
+      }
+    }
+    if (!keep) continue;
+    std::string where = path + std::string(kPointerSuffix);
+    CAIRN_ASSIGN_OR_RETURN(std::string data, ReadFile(repo.PointerPath(path)));
+    CAIRN_ASSIGN_OR_RETURN(Pointer p, Pointer::Decode(data, where));
+    out.push_back(Tracked{path, std::move(p)});
+  }
+  for (size_t i = 0; i < wanted.size(); ++i) {
+    if (!matched[i]) {
+      return Status::NotFound(filter[i] + " is not tracked by cairn", "track it with 'cairn add " + filter[i] + "'");
+    }
+  }
+  return out;
+}
+
+std::vector<FileChange> DiffTrees(const Tree& from, const Tree& to) {
+  std::vector<FileChange> out;
+  size_t i = 0, j = 0;
+  const auto& a = from.entries;
+  const auto& b = to.entries;
+  while (i < a.size() || j < b.size()) {
+    if (j == b.size() || (i < a.size() && a[i].path < b[j].path)) {
+      out.push_back(FileChange{a[i].path, FileChangeKind::kDeleted, a[i].size, 0});
+      ++i;
+    } else if (i == a.size() || b[j].path < a[i].path) {
+      out.push_back(FileChange{b[j].path, FileChangeKind::kAdded, 0, b[j].size});
+      ++j;
+    } else {
+      if (a[i].oid != b[j].oid || a[i].executable != b[j].executable) {
+        out.push_back(FileChange{a[i].path, FileChangeKind::kModified, a[i].size, b[j].size});
+      }
+      ++i;
+      ++j;
+    }
+  }
+  return out;
+}
+
+Result<Tree> WorkspaceFiles(Repo& repo, const std::string& path, bool progress) {
+  PathKind kind;
+  CAIRN_ASSIGN_OR_RETURN(std::vector<WorkFile> files, ListWorkFiles(repo, path, &kind));
+  uint64_t total = 0;
+  for (const WorkFile& f : files) total += f.size;
+  {
+    Progress bar("hash " + path, files.size(), total, progress);
+    CAIRN_RETURN_IF_ERROR(HashWorkFiles(repo, path, &files, /*store=*/false, &bar, nullptr, nullptr));
+  }
+  Tree tree = ToTree(files, fs::path(path).filename().string());
+  CAIRN_RETURN_IF_ERROR(tree.Normalize());
+  return tree;
+}
+
+Result<std::vector<PathStatus>> GetStatus(Repo& repo, const std::vector<std::string>& filter,
+                                          const StatusOptions& options) {
+  CAIRN_ASSIGN_OR_RETURN(std::vector<Tracked> tracked, FindTracked(repo, filter));
+  std::vector<PathStatus> out;
+  for (Tracked& t : tracked) {
+    PathStatus st;
+    st.tracked = t;
+    auto version = LoadVersion(repo, t.pointer.version);
+    Result<Tree> expected = version.ok() ? LoadFiles(repo, *version) : Result<Tree>(version.status());
+    if (!expected.ok()) {
+      if (expected.status().code() != Code::kNotFound) return expected.status();
+      st.state = TrackedState::kMissingFromCache;
+    }
+    if (!fs::exists(fs::symlink_status(repo.Abs(t.path)))) {
+      st.state = TrackedState::kMissingFromWorkspace;
+    } else if (expected.ok()) {
+      CAIRN_ASSIGN_OR_RETURN(Tree actual, WorkspaceFiles(repo, t.path, options.progress));
+      st.changes = DiffTrees(*expected, actual);
+      if (!st.changes.empty()) st.state = TrackedState::kModified;
+      // Data that is in the workspace but whose blobs are gone from the cache
+      // cannot be restored after an edit: report it.
+      if (st.state == TrackedState::kClean) {
+        for (const TreeEntry& e : expected->entries) {
+          if (!repo.store().Has(e.oid)) {
+            st.state = TrackedState::kMissingFromCache;
+            break;
+          }
+        }
+      }
+    }
+    out.push_back(std::move(st));
+  }
+  return out;
+}
+
+}  // namespace cairn

@@ -1,0 +1,53 @@
+// Reading the workspace: listing the files of a tracked path, and hashing them
+// in parallel with the stat cache so unchanged files are never re-read.
+#ifndef CAIRN_DATASET_WORKSPACE_H_
+#define CAIRN_DATASET_WORKSPACE_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cairn/object.h"
+#include "cairn/repo.h"
+#include "cairn/status.h"
+
+namespace cairn {
+
+class Progress;
+
+struct WorkFile {
+  std::string rel;  // relative to the tracked path; empty when the path is a file
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+  uint64_t inode = 0;
+  bool executable = false;
+  Oid oid;
+  bool from_cache = false;  // oid came from the stat cache
+};
+
+enum class PathKind { kMissing, kFile, kDirectory };
+
+// Lists regular files at or below repo-relative `path`. Symlinks are followed
+// when they resolve to a regular file inside the repository; other symlinks,
+// sockets, devices and FIFOs are InvalidArgument errors naming the file.
+Result<std::vector<WorkFile>> ListWorkFiles(Repo& repo, const std::string& path, PathKind* kind);
+
+// Sets `oid` of every file: from the stat cache when it still matches, else by
+// reading the file (and, with `store`, storing its bytes). Runs on all cores.
+// Records fresh hashes in the stat cache.
+Status HashWorkFiles(Repo& repo, const std::string& path, std::vector<WorkFile>* files, bool store,
+                     Progress* progress, uint64_t* files_hashed, uint64_t* bytes_hashed);
+
+// Records (path, stat) → oid for files just written or verified.
+Status RecordWorkFiles(Repo& repo, const std::string& path, const std::vector<WorkFile>& files);
+
+// Full path of a work file.
+std::string WorkFilePath(const std::string& path, const WorkFile& f);
+
+Tree ToTree(const std::vector<WorkFile>& files, const std::string& single_name);
+
+int64_t NowNs();
+
+}  // namespace cairn
+
+#endif  // CAIRN_DATASET_WORKSPACE_H_

@@ -1,0 +1,216 @@
+#include "cairn/repo.h"
+
+#include <fcntl.h>
+#include <git2.h>
+#include <pwd.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+
+#include "cairn/pointer.h"
+#include "repo/state_db.h"
+#include "util/file.h"
+
+namespace cairn {
+namespace {
+
+constexpr char kConfig[] =
+    "# cairn repository configuration (TOML). Commit this file.\n"
+    "[core]\n"
+    "format = 1\n";
+
+constexpr char kGitignore[] =
+    "# Everything under .cairn/ except the config stays out of git.\n"
+    "/cache/\n"
+    "/refs/\n"
+    "/tmp/\n"
+    "/state.db\n"
+    "/state.db-*\n"
+    "/lock\n";
+
+struct GitLib {
+  GitLib() { git_libgit2_init(); }
+  ~GitLib() { git_libgit2_shutdown(); }
+};
+
+void EnsureGitLib() { static GitLib lib; }
+
+// Top of the git work tree containing `dir`, or empty.
+fs::path GitWorkTree(const fs::path& dir) {
+  EnsureGitLib();
+  git_repository* repo = nullptr;
+  if (git_repository_open_ext(&repo, dir.c_str(), 0, nullptr) != 0) return {};
+  fs::path out;
+  if (const char* wd = git_repository_workdir(repo)) out = fs::path(wd).lexically_normal();
+  git_repository_free(repo);
+  std::string s = out.string();
+  if (s.size() > 1 && s.back() == '/') s.pop_back();
+  return s;
+}
+
+bool IsInside(const fs::path& path, const fs::path& root) {
+  auto [r, p] = std::mismatch(root.begin(), root.end(), path.begin(), path.end());
+  return r == root.end();
+}
+
+}  // namespace
+
+RepoLock::~RepoLock() {
+  if (fd_ >= 0) {
+    ::flock(fd_, LOCK_UN);
+    ::close(fd_);
+  }
+}
+
+Repo::~Repo() = default;
+
+Result<std::unique_ptr<Repo>> Repo::Init(const fs::path& dir, bool no_git, bool* created) {
+  std::error_code ec;
+  fs::path abs = fs::canonical(dir, ec);
+  if (ec) return Status::NotFound("directory " + dir.string() + " does not exist");
+  fs::path root = abs;
+  fs::path git_root = GitWorkTree(abs);
+  if (!no_git) {
+    if (git_root.empty()) {
+      return Status::InvalidArgument(abs.string() + " is not inside a git work tree",
+                                     "run 'git init' first, or 'cairn init --no-git' to use cairn without git");
+    }
+    root = git_root;
+  }
+  *created = !fs::exists(root / ".cairn" / "config");
+  if (*created) {
+    CAIRN_RETURN_IF_ERROR(MakeDirs(root / ".cairn" / "tmp"));
+    CAIRN_RETURN_IF_ERROR(MakeDirs(root / ".cairn" / "refs"));
+    CAIRN_RETURN_IF_ERROR(WriteFileAtomic(root / ".cairn" / ".gitignore", kGitignore, true));
+    CAIRN_RETURN_IF_ERROR(WriteFileAtomic(root / ".cairn" / "config", kConfig, true));
+  }
+  std::unique_ptr<Repo> repo(new Repo());
+  repo->root_ = root;
+  repo->has_git_ = !no_git || !git_root.empty();
+  CAIRN_RETURN_IF_ERROR(repo->Load());
+  return repo;
+}
+
+Result<std::unique_ptr<Repo>> Repo::Open(const fs::path& dir) {
+  std::error_code ec;
+  fs::path abs = fs::canonical(dir, ec);
+  if (ec) return Status::NotFound("directory " + dir.string() + " does not exist");
+  for (fs::path p = abs;; p = p.parent_path()) {
+    if (fs::exists(p / ".cairn" / "config")) {
+      std::unique_ptr<Repo> repo(new Repo());
+      repo->root_ = p;
+      repo->has_git_ = fs::exists(p / ".git");
+      CAIRN_RETURN_IF_ERROR(repo->Load());
+      return repo;
+    }
+    if (p == p.root_path()) break;
+  }
+  return Status::NotFound("not a cairn repository (or any parent up to /): " + abs.string(),
+                          "run 'cairn init' at the top of your project");
+}
+
+Status Repo::Load() {
+  CAIRN_ASSIGN_OR_RETURN(store_, ObjectStore::Open(cairn_dir() / "cache", tmp_dir()));
+  CAIRN_ASSIGN_OR_RETURN(state_, StateDb::Open(cairn_dir() / "state.db"));
+  return Status::OK();
+}
+
+Result<RepoLock> Repo::Lock() {
+  fs::path path = cairn_dir() / "lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::FromErrno("cannot open " + path.string(), errno);
+  double timeout = 60;
+  if (const char* t = std::getenv("CAIRN_LOCK_TIMEOUT")) timeout = std::atof(t);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout);
+  bool told = false;
+  while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK && errno != EINTR) {
+      int err = errno;
+      ::close(fd);
+      return Status::FromErrno("cannot lock " + path.string(), err);
+    }
+    char pid[32] = {0};
+    ssize_t n = ::pread(fd, pid, sizeof pid - 1, 0);
+    std::string holder = n > 0 ? std::string(pid, static_cast<size_t>(n)) : "another process";
+    while (!holder.empty() && holder.back() == '\n') holder.pop_back();
+    if (std::chrono::steady_clock::now() >= deadline) {
+      ::close(fd);
+      return Status::Busy("the repository is locked by another cairn command (pid " + holder + ")",
+                          "wait for it to finish; if no cairn process is running, run the command again");
+    }
+    if (!told) {
+      std::fprintf(stderr, "cairn: waiting for another cairn command (pid %s) to finish...\n", holder.c_str());
+      told = true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) == 0) (void)::pwrite(fd, pid.data(), pid.size(), 0);
+  return RepoLock(fd);
+}
+
+Result<std::string> Repo::RelativePath(const fs::path& user_path) const {
+  std::error_code ec;
+  fs::path abs = fs::absolute(user_path, ec).lexically_normal();
+  std::string s = abs.string();
+  if (s.size() > 1 && s.back() == '/') abs = s.substr(0, s.size() - 1);
+  if (!IsInside(abs, root_)) {
+    return Status::InvalidArgument(user_path.string() + " is outside the repository " + root_.string());
+  }
+  // Resolve symlinks in the parent directories (the path itself may not exist
+  // yet) and check that the result, and a symlink's target, stay inside.
+  fs::path parent = fs::weakly_canonical(abs.parent_path(), ec);
+  fs::path resolved = parent / abs.filename();
+  bool escapes = ec || !IsInside(resolved, root_);
+  if (!escapes && fs::is_symlink(resolved, ec)) {
+    escapes = !IsInside(fs::weakly_canonical(resolved, ec), root_);
+  }
+  if (escapes) {
+    return Status::InvalidArgument(user_path.string() + " leaves the repository through a symlink",
+                                   "track the symlink's target inside the repository instead");
+  }
+  fs::path rel = resolved.lexically_relative(root_);
+  std::string out = rel.generic_string();
+  if (out == "." || out.empty()) {
+    return Status::InvalidArgument("cannot track the repository root itself", "track a file or subdirectory");
+  }
+  std::string first = out.substr(0, out.find('/'));
+  if (first == ".git" || first == ".cairn") {
+    return Status::InvalidArgument(user_path.string() + " is inside " + first + "/, which cairn manages itself");
+  }
+  return out;
+}
+
+fs::path Repo::PointerPath(const std::string& rel) const {
+  return root_ / (rel + std::string(kPointerSuffix));
+}
+
+std::string Repo::Author() const {
+  if (const char* a = std::getenv("CAIRN_AUTHOR")) return a;
+  std::string name, email;
+  if (has_git_) {
+    EnsureGitLib();
+    git_repository* repo = nullptr;
+    if (git_repository_open(&repo, root_.c_str()) == 0) {
+      git_config* cfg = nullptr;
+      if (git_repository_config_snapshot(&cfg, repo) == 0) {
+        const char* v = nullptr;
+        if (git_config_get_string(&v, cfg, "user.name") == 0) name = v;
+        if (git_config_get_string(&v, cfg, "user.email") == 0) email = v;
+        git_config_free(cfg);
+      }
+      git_repository_free(repo);
+    }
+  }
+  if (name.empty()) {
+    if (const passwd* pw = ::getpwuid(::getuid())) name = pw->pw_name;
+  }
+  if (name.empty()) name = "unknown";
+  return email.empty() ? name : name + " <" + email + ">";
+}
+
+}  // namespace cairn

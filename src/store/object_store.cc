@@ -1,0 +1,456 @@
+#include "cairn/store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "store/pack.h"
+#include "util/file.h"
+#include "util/sha256.h"
+
+namespace cairn {
+
+namespace {
+
+struct PackLocation {
+  uint32_t pack = 0;  // index into Impl::packs
+  uint64_t offset = 0;
+  uint64_t length = 0;
+};
+
+struct PackFile {
+  fs::path path;  // .pack; for the open writer, its temp file
+  Fd fd;
+};
+
+constexpr size_t kReadBuffer = 1 << 20;
+
+}  // namespace
+
+struct ObjectStore::Impl {
+  fs::path cache_dir;
+  fs::path objects_dir;  // cache/sha256
+  fs::path packs_dir;    // cache/packs
+  fs::path tmp_dir;
+
+  std::mutex mu;  // guards everything below
+  std::unordered_map<Oid, PackLocation, OidHash> packed;
+  std::vector<PackFile> packs;
+  std::optional<PackWriter> writer;
+  uint32_t writer_pack = 0;  // index of the writer's entry in `packs`
+  std::vector<fs::path> finished_packs;
+
+  fs::path LoosePath(const Oid& oid) const {
+    std::string hex = oid.Hex();
+    return objects_dir / hex.substr(0, 2) / hex.substr(2);
+  }
+
+  Status LoadPacks() {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(packs_dir, ec)) {
+      if (entry.path().extension() != ".idx") continue;
+      fs::path pack_path = entry.path();
+      pack_path.replace_extension(".pack");
+      CAIRN_ASSIGN_OR_RETURN(std::vector<PackEntry> entries, ReadPackIndex(entry.path()));
+      uint32_t n = static_cast<uint32_t>(packs.size());
+      packs.push_back(PackFile{pack_path, Fd()});
+      for (const PackEntry& e : entries) packed.emplace(e.oid, PackLocation{n, e.offset, e.length});
+    }
+    if (ec) return Status::FromErrno("cannot list " + packs_dir.string(), ec.value());
+    return Status::OK();
+  }
+
+  // Returns an open descriptor for pack `n`. Caller holds `mu`.
+  Result<int> PackFd(uint32_t n) {
+    PackFile& p = packs[n];
+    if (!p.fd.valid()) {
+      CAIRN_ASSIGN_OR_RETURN(p.fd, OpenRead(p.path));
+    }
+    return p.fd.get();
+  }
+
+  std::optional<PackLocation> FindPacked(const Oid& oid) {
+    auto it = packed.find(oid);
+    if (it == packed.end()) return std::nullopt;
+    return it->second;
+  }
+
+  Result<std::string> ReadPacked(const PackLocation& loc) {
+    std::string out(loc.length, '\0');
+    int fd;
+    fs::path path;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (writer && loc.pack == writer_pack) CAIRN_RETURN_IF_ERROR(writer->Flush());
+      CAIRN_ASSIGN_OR_RETURN(fd, PackFd(loc.pack));
+      path = packs[loc.pack].path;
+    }
+    CAIRN_RETURN_IF_ERROR(PreadAll(fd, out.data(), out.size(), static_cast<off_t>(loc.offset), path));
+    return out;
+  }
+
+  // Caller holds `mu`.
+  Status AppendPacked(const Oid& oid, std::string_view data) {
+    if (packed.count(oid)) return Status::OK();
+    if (writer && writer->size() + data.size() > kMaxPackSize) CAIRN_RETURN_IF_ERROR(FinishPack());
+    if (!writer) {
+      CAIRN_ASSIGN_OR_RETURN(PackWriter w, PackWriter::Create(tmp_dir));
+      writer.emplace(std::move(w));
+      writer_pack = static_cast<uint32_t>(packs.size());
+      packs.push_back(PackFile{writer->temp_path(), Fd()});
+    }
+    CAIRN_ASSIGN_OR_RETURN(PackEntry e, writer->Append(oid, data));
+    packed.emplace(oid, PackLocation{writer_pack, e.offset, e.length});
+    return Status::OK();
+  }
+
+  // Caller holds `mu`.
+  Status FinishPack() {
+    if (!writer) return Status::OK();
+    CAIRN_ASSIGN_OR_RETURN(fs::path final_path, writer->Finish(packs_dir, tmp_dir));
+    packs[writer_pack].path = final_path;
+    packs[writer_pack].fd = Fd();
+    writer.reset();
+    return Status::OK();
+  }
+
+  Status PutLooseFromTemp(TempFile* tmp, const Oid& oid) {
+    fs::path dest = LoosePath(oid);
+    struct stat st;
+    if (::stat(dest.c_str(), &st) == 0) return Status::OK();  // already stored; tmp is dropped
+    ::fchmod(tmp->fd(), 0444);  // discourages writes through hard links
+    Status s = tmp->Commit(dest, false);
+    if (s.code() == Code::kIOError) {
+      CAIRN_RETURN_IF_ERROR(MakeDirs(dest.parent_path()));
+      return tmp->Commit(dest, false);
+    }
+    return s;
+  }
+
+  Status PutLoose(const Oid& oid, std::string_view data) {
+    struct stat st;
+    if (::stat(LoosePath(oid).c_str(), &st) == 0) return Status::OK();
+    CAIRN_ASSIGN_OR_RETURN(TempFile tmp, TempFile::Create(tmp_dir, "obj"));
+    CAIRN_RETURN_IF_ERROR(tmp.Write(data));
+    return PutLooseFromTemp(&tmp, oid);
+  }
+};
+
+ObjectStore::ObjectStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ObjectStore::~ObjectStore() = default;
+
+Result<std::unique_ptr<ObjectStore>> ObjectStore::Open(const fs::path& cache_dir,
+                                                       const fs::path& tmp_dir) {
+  auto impl = std::make_unique<Impl>();
+  impl->cache_dir = cache_dir;
+  impl->objects_dir = cache_dir / "sha256";
+  impl->packs_dir = cache_dir / "packs";
+  impl->tmp_dir = tmp_dir;
+  CAIRN_RETURN_IF_ERROR(MakeDirs(impl->objects_dir));
+  CAIRN_RETURN_IF_ERROR(MakeDirs(impl->packs_dir));
+  CAIRN_RETURN_IF_ERROR(MakeDirs(tmp_dir));
+  CAIRN_RETURN_IF_ERROR(impl->LoadPacks());
+  return std::unique_ptr<ObjectStore>(new ObjectStore(std::move(impl)));
+}
+
+bool ObjectStore::Has(const Oid& oid) {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    if (impl_->packed.count(oid)) return true;
+  }
+  struct stat st;
+  return ::stat(impl_->LoosePath(oid).c_str(), &st) == 0;
+}
+
+Result<uint64_t> ObjectStore::Size(const Oid& oid) {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    if (auto loc = impl_->FindPacked(oid)) return loc->length;
+  }
+  struct stat st;
+  if (::stat(impl_->LoosePath(oid).c_str(), &st) == 0) return static_cast<uint64_t>(st.st_size);
+  return Status::NotFound("object " + oid.ToString() + " is not in the cache");
+}
+
+Result<Oid> ObjectStore::PutFile(const fs::path& path, uint64_t* size,
+                                 const std::function<void(uint64_t)>& on_bytes) {
+  CAIRN_ASSIGN_OR_RETURN(Fd in, OpenRead(path));
+  struct stat st;
+  if (::fstat(in.get(), &st) != 0) return Status::FromErrno("cannot stat " + path.string(), errno);
+  if (static_cast<uint64_t>(st.st_size) < kSmallBlobLimit) {
+    std::string data(static_cast<size_t>(st.st_size), '\0');
+    size_t have = 0;
+    for (;;) {
+      if (have == data.size()) data.resize(have + 4096);  // the file grew while we read
+      CAIRN_ASSIGN_OR_RETURN(size_t got, ReadSome(in.get(), data.data() + have, data.size() - have, path));
+      if (got == 0) break;
+      have += got;
+    }
+    data.resize(have);
+    if (on_bytes) on_bytes(have);
+    *size = have;
+    return PutBlob(data);
+  }
+  CAIRN_ASSIGN_OR_RETURN(TempFile tmp, TempFile::Create(impl_->tmp_dir, "blob"));
+  Sha256 hash;
+  std::vector<char> buf(kReadBuffer);
+  uint64_t total = 0;
+  for (;;) {
+    CAIRN_ASSIGN_OR_RETURN(size_t got, ReadSome(in.get(), buf.data(), buf.size(), path));
+    if (got == 0) break;
+    hash.Update(buf.data(), got);
+    CAIRN_RETURN_IF_ERROR(WriteAll(tmp.fd(), buf.data(), got, tmp.path()));
+    total += got;
+    if (on_bytes) on_bytes(got);
+  }
+  Oid oid = hash.Finish();
+  *size = total;
+  if (total < kSmallBlobLimit) {  // shrank while we read: keep the small-object rule
+    CAIRN_ASSIGN_OR_RETURN(std::string data, ReadFile(tmp.path()));
+    return PutBlob(data);
+  }
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    if (impl_->packed.count(oid)) return oid;
+  }
+  CAIRN_RETURN_IF_ERROR(impl_->PutLooseFromTemp(&tmp, oid));
+  return oid;
+}
+
+Result<Oid> ObjectStore::PutBlob(std::string_view data) {
+  Oid oid = Oid::Of(data);
+  if (data.size() < kSmallBlobLimit) {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    CAIRN_RETURN_IF_ERROR(impl_->AppendPacked(oid, data));
+    return oid;
+  }
+  CAIRN_RETURN_IF_ERROR(impl_->PutLoose(oid, data));
+  return oid;
+}
+
+Result<Oid> ObjectStore::PutObject(std::string_view data) {
+  Oid oid = Oid::Of(data);
+  CAIRN_RETURN_IF_ERROR(impl_->PutLoose(oid, data));
+  return oid;
+}
+
+Result<std::string> ObjectStore::Read(const Oid& oid, bool verify) {
+  std::optional<PackLocation> loc;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    loc = impl_->FindPacked(oid);
+  }
+  std::string data;
+  if (loc) {
+    CAIRN_ASSIGN_OR_RETURN(data, impl_->ReadPacked(*loc));
+  } else {
+    auto r = ReadFile(impl_->LoosePath(oid));
+    if (!r.ok()) {
+      if (r.status().code() == Code::kNotFound) {
+        return Status::NotFound("object " + oid.ToString() + " is not in the cache",
+                                "fetch it from a remote, or re-add the data it belongs to");
+      }
+      return r.status();
+    }
+    data = std::move(r).value();
+  }
+  if (verify && Oid::Of(data) != oid) {
+    return Status::Corruption("object " + oid.ToString() + " is corrupt (its content hash differs)",
+                              "run 'cairn fsck' to list damaged objects");
+  }
+  return data;
+}
+
+Status ObjectStore::Materialize(const Oid& oid, const fs::path& dest, LinkMode mode) {
+  std::optional<PackLocation> loc;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    loc = impl_->FindPacked(oid);
+  }
+  if (loc) {
+    CAIRN_ASSIGN_OR_RETURN(std::string data, impl_->ReadPacked(*loc));
+    int fd = ::open(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) return Status::FromErrno("cannot create " + dest.string(), errno);
+    Fd out(fd);
+    return WriteAll(fd, data.data(), data.size(), dest);
+  }
+  fs::path src = impl_->LoosePath(oid);
+  struct stat st;
+  if (::stat(src.c_str(), &st) != 0) {
+    return Status::NotFound("object " + oid.ToString() + " is not in the cache",
+                            "fetch it from a remote, or re-add the data it belongs to");
+  }
+  if (mode == LinkMode::kHardlink) {
+    if (::link(src.c_str(), dest.c_str()) == 0) return Status::OK();
+    if (errno != EXDEV && errno != EPERM && errno != EMLINK) {
+      return Status::FromErrno("cannot link " + dest.string(), errno);
+    }
+  } else if (mode == LinkMode::kSymlink) {
+    std::error_code ec;
+    fs::path target = fs::absolute(src, ec);
+    if (::symlink(target.c_str(), dest.c_str()) == 0) return Status::OK();
+    return Status::FromErrno("cannot create symlink " + dest.string(), errno);
+  }
+  CAIRN_ASSIGN_OR_RETURN(Fd in, OpenRead(src));
+  int fd = ::open(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::FromErrno("cannot create " + dest.string(), errno);
+  Fd out(fd);
+  return CopyFd(in.get(), out.get(), src, dest);
+}
+
+Status ObjectStore::Verify(const Oid& oid) {
+  std::optional<PackLocation> loc;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    loc = impl_->FindPacked(oid);
+  }
+  if (loc) return Read(oid, true).status();
+  fs::path path = impl_->LoosePath(oid);
+  CAIRN_ASSIGN_OR_RETURN(Fd in, OpenRead(path));
+  Sha256 hash;
+  std::vector<char> buf(kReadBuffer);
+  for (;;) {
+    CAIRN_ASSIGN_OR_RETURN(size_t got, ReadSome(in.get(), buf.data(), buf.size(), path));
+    if (got == 0) break;
+    hash.Update(buf.data(), got);
+  }
+  if (hash.Finish() != oid) {
+    return Status::Corruption("object " + oid.ToString() + " is corrupt (its content hash differs)");
+  }
+  return Status::OK();
+}
+
+Status ObjectStore::Commit() {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    CAIRN_RETURN_IF_ERROR(impl_->FinishPack());
+  }
+  return SyncFileSystem(impl_->cache_dir);
+}
+
+Status ObjectStore::ForEach(const std::function<Status(const Oid&, uint64_t, bool)>& fn) {
+  std::vector<std::pair<Oid, uint64_t>> packed;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    for (const auto& [oid, loc] : impl_->packed) packed.emplace_back(oid, loc.length);
+  }
+  for (const auto& [oid, size] : packed) CAIRN_RETURN_IF_ERROR(fn(oid, size, true));
+  std::error_code ec;
+  for (const auto& dir : fs::directory_iterator(impl_->objects_dir, ec)) {
+    if (!dir.is_directory()) continue;
+    for (const auto& f : fs::directory_iterator(dir.path(), ec)) {
+      std::string hex = dir.path().filename().string() + f.path().filename().string();
+      auto oid = Oid::Parse(hex);
+      if (!oid.ok()) continue;  // a stray file; fsck of the store ignores it
+      std::error_code size_ec;
+      uint64_t size = f.file_size(size_ec);
+      CAIRN_RETURN_IF_ERROR(fn(*oid, size, false));
+    }
+  }
+  if (ec) return Status::FromErrno("cannot list " + impl_->objects_dir.string(), ec.value());
+  return Status::OK();
+}
+
+Result<PruneStats> ObjectStore::Prune(const OidSet& live, bool apply) {
+  PruneStats stats;
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  CAIRN_RETURN_IF_ERROR(impl_->FinishPack());
+
+  // Loose objects.
+  std::error_code ec;
+  for (const auto& dir : fs::directory_iterator(impl_->objects_dir, ec)) {
+    if (!dir.is_directory()) continue;
+    for (const auto& f : fs::directory_iterator(dir.path(), ec)) {
+      auto oid = Oid::Parse(dir.path().filename().string() + f.path().filename().string());
+      std::error_code size_ec;
+      uint64_t size = f.file_size(size_ec);
+      if (oid.ok() && live.count(*oid)) {
+        stats.objects_kept++;
+        stats.bytes_kept += size;
+        continue;
+      }
+      stats.objects_removed++;
+      stats.bytes_removed += size;
+      if (apply && ::unlink(f.path().c_str()) != 0 && errno != ENOENT) {
+        return Status::FromErrno("cannot remove " + f.path().string(), errno);
+      }
+    }
+  }
+  if (ec) return Status::FromErrno("cannot list " + impl_->objects_dir.string(), ec.value());
+
+  // Packs: group entries by pack, rewrite the ones holding garbage.
+  std::vector<std::vector<std::pair<Oid, PackLocation>>> by_pack(impl_->packs.size());
+  for (const auto& [oid, loc] : impl_->packed) by_pack[loc.pack].emplace_back(oid, loc);
+  std::vector<uint32_t> rewrite;
+  for (uint32_t n = 0; n < by_pack.size(); ++n) {
+    uint64_t dead = 0;
+    for (const auto& [oid, loc] : by_pack[n]) {
+      if (live.count(oid)) {
+        stats.objects_kept++;
+        stats.bytes_kept += loc.length;
+      } else {
+        stats.objects_removed++;
+        stats.bytes_removed += loc.length;
+        dead++;
+      }
+    }
+    if (dead > 0) rewrite.push_back(n);
+  }
+  if (apply && !rewrite.empty()) {
+    for (uint32_t n : rewrite) {
+      CAIRN_ASSIGN_OR_RETURN(int fd, impl_->PackFd(n));
+      for (const auto& [oid, loc] : by_pack[n]) {
+        if (!live.count(oid)) continue;
+        std::string data(loc.length, '\0');
+        CAIRN_RETURN_IF_ERROR(PreadAll(fd, data.data(), data.size(), static_cast<off_t>(loc.offset),
+                                       impl_->packs[n].path));
+        impl_->packed.erase(oid);
+        CAIRN_RETURN_IF_ERROR(impl_->AppendPacked(oid, data));
+      }
+    }
+    CAIRN_RETURN_IF_ERROR(impl_->FinishPack());
+    // The new packs are durable before the old ones go.
+    CAIRN_RETURN_IF_ERROR(SyncFileSystem(impl_->cache_dir));
+    for (uint32_t n : rewrite) {
+      fs::path pack = impl_->packs[n].path;
+      fs::path idx = pack;
+      idx.replace_extension(".idx");
+      impl_->packs[n].fd = Fd();
+      ::unlink(idx.c_str());  // index first: a pack without index is invisible
+      ::unlink(pack.c_str());
+      stats.packs_rewritten++;
+    }
+    for (auto it = impl_->packed.begin(); it != impl_->packed.end();) {
+      if (!live.count(it->first)) {
+        it = impl_->packed.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
+  if (apply) {
+    // Leftovers of interrupted commands: packs whose index never landed, and
+    // temp files older than an hour (younger ones may belong to a live reader).
+    for (const auto& f : fs::directory_iterator(impl_->packs_dir, ec)) {
+      if (f.path().extension() != ".pack") continue;
+      fs::path idx = f.path();
+      idx.replace_extension(".idx");
+      if (!fs::exists(idx)) fs::remove(f.path(), ec);
+    }
+    auto cutoff = fs::file_time_type::clock::now() - std::chrono::hours(1);
+    for (const auto& f : fs::directory_iterator(impl_->tmp_dir, ec)) {
+      std::error_code t_ec;
+      if (f.last_write_time(t_ec) < cutoff) fs::remove_all(f.path(), t_ec);
+    }
+  }
+  return stats;
+}
+
+}  // namespace cairn

@@ -1,0 +1,99 @@
+// Low-level file helpers: every write cairn makes goes through here, so that
+// writes are atomic (temp file + rename), errors carry the path, and tests can
+// inject faults (disk full, unreadable file) at one place.
+#ifndef CAIRN_UTIL_FILE_H_
+#define CAIRN_UTIL_FILE_H_
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "cairn/status.h"
+
+namespace cairn {
+
+namespace fs = std::filesystem;
+
+// Fault injection for tests: when set, the hook is asked before each open,
+// read and write with the operation name ("open", "read", "write") and path;
+// a non-zero return is used as the errno of a failed call. Not thread-safe to
+// change while other threads do I/O.
+using FaultHook = std::function<int(std::string_view op, const std::string& path)>;
+void SetFaultHookForTesting(FaultHook hook);
+
+// An open file descriptor, closed on destruction.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd();
+  Fd(Fd&& other) noexcept : fd_(other.Release()) {}
+  Fd& operator=(Fd&& other) noexcept;
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  int Release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+Result<Fd> OpenRead(const fs::path& path);
+// Reads up to n bytes; returns the count (0 at end of file).
+Result<size_t> ReadSome(int fd, void* buf, size_t n, const fs::path& path);
+Status WriteAll(int fd, const void* data, size_t n, const fs::path& path);
+Status PreadAll(int fd, void* buf, size_t n, off_t offset, const fs::path& path);
+
+Result<std::string> ReadFile(const fs::path& path);
+
+// A file under construction in `dir`; removed on destruction unless
+// Commit() renamed it into place.
+class TempFile {
+ public:
+  static Result<TempFile> Create(const fs::path& dir, std::string_view stem);
+  ~TempFile();
+  TempFile(TempFile&& other) noexcept;
+  TempFile& operator=(TempFile&&) = delete;
+
+  int fd() const { return fd_.get(); }
+  const fs::path& path() const { return path_; }
+  Status Write(std::string_view data) { return WriteAll(fd_.get(), data.data(), data.size(), path_); }
+  Status Sync();
+  // Closes and renames onto `dest` (atomic replace). With `sync`, the data is
+  // flushed first and the destination directory after.
+  Status Commit(const fs::path& dest, bool sync);
+  // Like Commit but fails with AlreadyExists instead of replacing `dest`.
+  Status CommitNoReplace(const fs::path& dest, bool sync);
+
+ private:
+  TempFile(Fd fd, fs::path path) : fd_(std::move(fd)), path_(std::move(path)) {}
+  Fd fd_;
+  fs::path path_;
+  bool done_ = false;
+};
+
+// Writes `data` to `path` atomically: a reader sees the old or the new
+// content, never a mix. With `sync`, durable on return.
+Status WriteFileAtomic(const fs::path& path, std::string_view data, bool sync);
+
+Status SyncDirectory(const fs::path& dir);
+// Flushes every dirty page of the file system holding `path` (one syscall for
+// a whole command's worth of objects).
+Status SyncFileSystem(const fs::path& path);
+
+// Copies the whole content of `in` to `out` (both positioned at 0): reflink
+// when the file system can, else copy_file_range, else read/write.
+Status CopyFd(int in, int out, const fs::path& in_path, const fs::path& out_path);
+
+// Creates `dir` and its parents; reports the path on failure.
+Status MakeDirs(const fs::path& dir);
+
+}  // namespace cairn
+
+#endif  // CAIRN_UTIL_FILE_H_

@@ -1,0 +1,61 @@
+#include "cairn/oid.h"
+
+#include "util/sha256.h"
+
+namespace cairn {
+namespace {
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+bool IsHexPrefix(std::string_view text) {
+  if (text.empty() || text.size() > 64) return false;
+  for (char c : text) {
+    if (HexValue(c) < 0) return false;
+  }
+  return true;
+}
+
+Result<Oid> Oid::Parse(std::string_view text) {
+  std::string_view hex = text;
+  if (hex.substr(0, kPrefix.size()) == kPrefix) hex.remove_prefix(kPrefix.size());
+  if (hex.size() != 2 * kSize || !IsHexPrefix(hex)) {
+    return Status::InvalidArgument("not a sha256 object id: '" + std::string(text) + "'");
+  }
+  std::array<uint8_t, kSize> bytes;
+  for (size_t i = 0; i < kSize; ++i) {
+    bytes[i] = static_cast<uint8_t>(HexValue(hex[2 * i]) << 4 | HexValue(hex[2 * i + 1]));
+  }
+  return Oid(bytes);
+}
+
+Oid Oid::Of(std::string_view data) {
+  Sha256 h;
+  h.Update(data);
+  return h.Finish();
+}
+
+bool Oid::IsZero() const {
+  for (uint8_t b : bytes_) {
+    if (b != 0) return false;
+  }
+  return true;
+}
+
+std::string Oid::Hex() const {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(2 * kSize, '0');
+  for (size_t i = 0; i < kSize; ++i) {
+    out[2 * i] = kDigits[bytes_[i] >> 4];
+    out[2 * i + 1] = kDigits[bytes_[i] & 0xf];
+  }
+  return out;
+}
+
+}  // namespace cairn
