@@ -84,6 +84,9 @@ class ObjectStore {
 
   // Finishes the open pack and makes every object written so far durable.
   Status Commit();
+  // Drops the objects written to the open pack since the last Commit() (used
+  // when a command fails half-way, so no temp file outlives it).
+  void DiscardPending();
 
   // Calls `fn` for every stored object with its size and whether it is packed.
   Status ForEach(const std::function<Status(const Oid&, uint64_t size, bool packed)>& fn);

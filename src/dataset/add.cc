@@ -143,16 +143,13 @@ Result<Pending> Snapshot(Repo& repo, const std::string& user_path, const AddOpti
   return out;
 }
 
-}  // namespace
-
-Result<std::vector<AddResult>> Add(Repo& repo, const std::vector<std::string>& paths,
-                                   const AddOptions& options) {
+Result<std::vector<AddResult>> AddLocked(Repo& repo, const std::vector<std::string>& paths,
+                                         const AddOptions& options) {
   if (paths.empty()) return Status::InvalidArgument("nothing to add", "name a file or directory");
   if (!options.name.empty() && paths.size() > 1) {
     return Status::InvalidArgument("--name applies to one path, but " + std::to_string(paths.size()) +
                                    " were given");
   }
-  CAIRN_ASSIGN_OR_RETURN(RepoLock lock, repo.Lock());
   std::vector<Pending> pending;
   for (const std::string& p : paths) {
     CAIRN_ASSIGN_OR_RETURN(Pending one, Snapshot(repo, p, options));
@@ -177,6 +174,16 @@ Result<std::vector<AddResult>> Add(Repo& repo, const std::vector<std::string>& p
     results.push_back(std::move(p.result));
   }
   return results;
+}
+
+}  // namespace
+
+Result<std::vector<AddResult>> Add(Repo& repo, const std::vector<std::string>& paths,
+                                   const AddOptions& options) {
+  CAIRN_ASSIGN_OR_RETURN(RepoLock lock, repo.Lock());
+  auto result = AddLocked(repo, paths, options);
+  if (!result.ok()) repo.store().DiscardPending();
+  return result;
 }
 
 }  // namespace cairn

@@ -334,6 +334,19 @@ Status ObjectStore::Commit() {
   return SyncFileSystem(impl_->cache_dir);
 }
 
+void ObjectStore::DiscardPending() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  if (!impl_->writer) return;
+  for (auto it = impl_->packed.begin(); it != impl_->packed.end();) {
+    if (it->second.pack == impl_->writer_pack) {
+      it = impl_->packed.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  impl_->writer.reset();  // its TempFile removes the partial pack
+}
+
 Status ObjectStore::ForEach(const std::function<Status(const Oid&, uint64_t, bool)>& fn) {
   std::vector<std::pair<Oid, uint64_t>> packed;
   {
