@@ -78,7 +78,9 @@ class ObjectStore {
   Result<std::string> Read(const Oid& oid, bool verify = true);
   // Creates `dest` (which must not exist) holding the object's bytes, using
   // `mode` when the object is a loose file (packed objects are always copied).
-  Status Materialize(const Oid& oid, const std::filesystem::path& dest, LinkMode mode);
+  // Copies get permissions 0755 when `executable`, else 0644.
+  Status Materialize(const Oid& oid, const std::filesystem::path& dest, LinkMode mode,
+                     bool executable = false);
   // Re-hashes one object; Corruption when it does not match its oid.
   Status Verify(const Oid& oid);
 

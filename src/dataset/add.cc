@@ -95,8 +95,9 @@ Result<Pending> Snapshot(Repo& repo, const std::string& user_path, const AddOpti
   for (const WorkFile& f : files) total += f.size;
   {
     Progress progress("add " + rel, files.size(), total, options.progress);
-    CAIRN_RETURN_IF_ERROR(HashWorkFiles(repo, rel, &files, /*store=*/true, &progress,
-                                        &out.result.files_hashed, &out.result.bytes_hashed));
+    CAIRN_ASSIGN_OR_RETURN(HashSummary summary, HashWorkFiles(repo, rel, &files, /*store=*/true, &progress));
+    out.result.files_hashed = summary.files_hashed;
+    out.result.bytes_hashed = summary.bytes_hashed;
   }
 
   Version& v = out.version;
@@ -119,6 +120,7 @@ Result<Pending> Snapshot(Repo& repo, const std::string& user_path, const AddOpti
   out.result.dataset = dataset;
   out.result.files = v.files;
   out.result.bytes = v.size;
+  CAIRN_RETURN_IF_ERROR(RecordWorkFiles(repo, rel, files, v.object));
   out.files = std::move(files);
   if (previous && previous->object == v.object && previous->kind == v.kind &&
       repo.store().Has(previous->version)) {

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "cairn/dataset.h"
 #include "dataset/workspace.h"
@@ -20,7 +21,27 @@ namespace {
 struct Write {
   std::string rel;  // relative to the tracked path ("" for a single file)
   TreeEntry entry;
+  bool exists = false;  // a file is there now and gets replaced
 };
+
+// New files are written in place for speed; their paths are journaled first
+// so that after a crash the next checkout knows the half-written files are
+// its own and may replace them without --force.
+fs::path JournalPath(Repo& repo) { return repo.tmp_dir() / "checkout-journal"; }
+
+std::unordered_set<std::string> ReadJournal(Repo& repo) {
+  std::unordered_set<std::string> out;
+  auto data = ReadFile(JournalPath(repo));
+  if (!data.ok()) return out;
+  size_t pos = 0;
+  while (pos < data->size()) {
+    size_t nl = data->find('\n', pos);
+    if (nl == std::string::npos) break;  // a torn last line names nothing
+    out.insert(data->substr(pos, nl - pos));
+    pos = nl + 1;
+  }
+  return out;
+}
 
 struct Plan {
   std::string path;
@@ -29,21 +50,24 @@ struct Plan {
   std::vector<Write> writes;
   std::vector<std::string> removes;  // relative to the tracked path
   std::vector<WorkFile> unchanged;   // to refresh the stat cache
+  Oid object;                        // what the files make once written
 };
 
 std::string Join(const std::string& path, const std::string& rel) {
   return rel.empty() ? path : path + "/" + rel;
 }
 
-// Writes one file atomically: materialise next to the destination, then rename.
-Status WriteOne(Repo& repo, const fs::path& dest, const TreeEntry& e, LinkMode mode) {
-  CAIRN_RETURN_IF_ERROR(MakeDirs(dest.parent_path()));
-  fs::path tmp = dest.parent_path() / ("." + dest.filename().string() + ".cairn-tmp-" + std::to_string(::getpid()));
-  ::unlink(tmp.c_str());
-  Status s = repo.store().Materialize(e.oid, tmp, mode);
-  if (s.ok() && mode == LinkMode::kCopy) {
-    if (::chmod(tmp.c_str(), e.executable ? 0755 : 0644) != 0) s = Status::FromErrno("cannot chmod " + tmp.string(), errno);
+// Writes one file. A new file is created in place (an interrupted checkout
+// leaves it listed in the journal, so the next checkout may replace it); an
+// existing file is replaced atomically through a temp file and rename.
+Status WriteOne(Repo& repo, const fs::path& dest, const TreeEntry& e, LinkMode mode, bool exists) {
+  if (!exists) {
+    Status s = repo.store().Materialize(e.oid, dest, mode, e.executable);
+    if (s.ok() || s.code() != Code::kIOError || !fs::exists(fs::symlink_status(dest))) return s;
+    ::unlink(dest.c_str());  // raced with a leftover: fall through to replace it
   }
+  fs::path tmp = dest.parent_path() / ("." + dest.filename().string() + ".cairn-tmp-" + std::to_string(::getpid()));
+  Status s = repo.store().Materialize(e.oid, tmp, mode, e.executable);
   if (s.ok() && ::rename(tmp.c_str(), dest.c_str()) != 0) s = Status::FromErrno("cannot write " + dest.string(), errno);
   if (!s.ok()) ::unlink(tmp.c_str());
   return s;
@@ -62,6 +86,8 @@ Result<std::vector<CheckoutResult>> Checkout(Repo& repo, const std::vector<std::
   CAIRN_ASSIGN_OR_RETURN(RepoLock lock, repo.Lock());
   CAIRN_ASSIGN_OR_RETURN(std::vector<Tracked> tracked, FindTracked(repo, filter));
 
+  const std::unordered_set<std::string> journaled = ReadJournal(repo);
+  auto ours = [&](const std::string& path) { return journaled.count(path) > 0; };
   std::vector<Plan> plans;
   std::vector<std::string> conflicts;
   std::vector<std::string> missing;
@@ -71,6 +97,7 @@ Result<std::vector<CheckoutResult>> Checkout(Repo& repo, const std::vector<std::
     CAIRN_ASSIGN_OR_RETURN(Version v, LoadVersion(repo, t.pointer.version));
     CAIRN_ASSIGN_OR_RETURN(Tree want, LoadFiles(repo, v));
     plan.single_file = v.kind == ObjectKind::kBlob;
+    plan.object = v.object;
     if (plan.single_file) want.entries[0].path = "";
 
     PathKind kind;
@@ -79,7 +106,7 @@ Result<std::vector<CheckoutResult>> Checkout(Repo& repo, const std::vector<std::
       plan.replace_whole = true;  // every existing file goes; each must be safe to drop
       for (WorkFile& f : have) f.rel = kind == PathKind::kFile ? "" : f.rel;
     }
-    CAIRN_RETURN_IF_ERROR(HashWorkFiles(repo, t.path, &have, /*store=*/false, nullptr, nullptr, nullptr));
+    CAIRN_RETURN_IF_ERROR(HashWorkFiles(repo, t.path, &have, /*store=*/false, nullptr).status());
     std::unordered_map<std::string, const WorkFile*> by_rel;
     for (const WorkFile& f : have) by_rel[f.rel] = &f;
 
@@ -90,16 +117,23 @@ Result<std::vector<CheckoutResult>> Checkout(Repo& repo, const std::vector<std::
         const WorkFile& f = *it->second;
         by_rel.erase(it);
         if (f.oid == e.oid) {
-          if (f.executable != e.executable) plan.writes.push_back(Write{e.path, e});
-          else plan.unchanged.push_back(f);
+          if (f.executable != e.executable) {
+            plan.writes.push_back(Write{e.path, e, true});
+          } else {
+            plan.unchanged.push_back(f);
+          }
           continue;
         }
-        if (!repo.store().Has(f.oid)) conflicts.push_back(Join(t.path, f.rel) + " (modified)");
+        if (!repo.store().Has(f.oid) && !ours(Join(t.path, f.rel))) {
+          conflicts.push_back(Join(t.path, f.rel) + " (modified)");
+        }
+        plan.writes.push_back(Write{e.path, e, true});
+        continue;
       }
-      plan.writes.push_back(Write{e.path, e});
+      plan.writes.push_back(Write{e.path, e, false});
     }
     for (const auto& [rel, f] : by_rel) {
-      if (!repo.store().Has(f->oid)) {
+      if (!repo.store().Has(f->oid) && !ours(Join(t.path, rel))) {
         conflicts.push_back(Join(t.path, rel) + (plan.replace_whole ? " (modified)" : " (untracked)"));
       }
       plan.removes.push_back(rel);
@@ -128,6 +162,13 @@ Result<std::vector<CheckoutResult>> Checkout(Repo& repo, const std::vector<std::
     for (const Write& w : p.writes) total_bytes += w.entry.size;
     total_files += p.writes.size();
   }
+  std::string journal;
+  for (const Plan& p : plans) {
+    for (const Write& w : p.writes) {
+      if (!w.exists || p.replace_whole) journal += Join(p.path, w.rel) + "\n";
+    }
+  }
+  if (!journal.empty()) CAIRN_RETURN_IF_ERROR(WriteFileAtomic(JournalPath(repo), journal, /*sync=*/true));
   Progress progress("checkout", total_files, total_bytes, options.progress);
   std::vector<CheckoutResult> results;
   for (Plan& plan : plans) {
@@ -146,6 +187,11 @@ Result<std::vector<CheckoutResult>> Checkout(Repo& repo, const std::vector<std::
         r.files_removed++;
       }
     }
+    std::unordered_set<std::string> dirs;
+    for (const Write& w : plan.writes) {
+      if (!w.rel.empty()) dirs.insert((base / w.rel).parent_path().string());
+    }
+    for (const std::string& d : dirs) CAIRN_RETURN_IF_ERROR(MakeDirs(d));
     std::atomic<bool> failed{false};
     std::mutex mu;
     Status first_error;
@@ -154,7 +200,7 @@ Result<std::vector<CheckoutResult>> Checkout(Repo& repo, const std::vector<std::
       for (size_t i = range.begin(); i != range.end() && !failed.load(); ++i) {
         const Write& w = plan.writes[i];
         fs::path dest = w.rel.empty() ? base : base / w.rel;
-        Status s = WriteOne(repo, dest, w.entry, options.mode);
+        Status s = WriteOne(repo, dest, w.entry, options.mode, w.exists && !plan.replace_whole);
         struct stat st;
         if (s.ok() && ::stat(dest.c_str(), &st) != 0) s = Status::FromErrno("cannot stat " + dest.string(), errno);
         if (!s.ok()) {
@@ -172,9 +218,11 @@ Result<std::vector<CheckoutResult>> Checkout(Repo& repo, const std::vector<std::
     r.files_written = plan.writes.size();
     for (const Write& w : plan.writes) r.bytes_written += w.entry.size;
     written.insert(written.end(), plan.unchanged.begin(), plan.unchanged.end());
-    CAIRN_RETURN_IF_ERROR(RecordWorkFiles(repo, plan.path, written));
+    std::sort(written.begin(), written.end(), [](const WorkFile& a, const WorkFile& b) { return a.rel < b.rel; });
+    CAIRN_RETURN_IF_ERROR(RecordWorkFiles(repo, plan.path, written, plan.object));
     results.push_back(std::move(r));
   }
+  if (!journal.empty()) ::unlink(JournalPath(repo).c_str());
   return results;
 }
 

@@ -129,43 +129,79 @@ Result<Tree> WorkspaceFiles(Repo& repo, const std::string& path, bool progress) 
   for (const WorkFile& f : files) total += f.size;
   {
     Progress bar("hash " + path, files.size(), total, progress);
-    CAIRN_RETURN_IF_ERROR(HashWorkFiles(repo, path, &files, /*store=*/false, &bar, nullptr, nullptr));
+    CAIRN_RETURN_IF_ERROR(HashWorkFiles(repo, path, &files, /*store=*/false, &bar).status());
   }
   Tree tree = ToTree(files, fs::path(path).filename().string());
   CAIRN_RETURN_IF_ERROR(tree.Normalize());
   return tree;
 }
 
+namespace {
+
+Result<PathStatus> StatusOf(Repo& repo, const Tracked& t, const StatusOptions& options) {
+  PathStatus st;
+  st.tracked = t;
+  const std::string name = fs::path(t.path).filename().string();
+  PathKind kind;
+  CAIRN_ASSIGN_OR_RETURN(std::vector<WorkFile> files, ListWorkFiles(repo, t.path, &kind));
+  if (kind == PathKind::kMissing) {
+    st.state = repo.store().Has(t.pointer.version) ? TrackedState::kMissingFromWorkspace
+                                                   : TrackedState::kMissingFromCache;
+    return st;
+  }
+  uint64_t total = 0;
+  for (const WorkFile& f : files) total += f.size;
+  HashSummary summary;
+  {
+    Progress bar("status " + t.path, files.size(), total, options.progress);
+    CAIRN_ASSIGN_OR_RETURN(summary, HashWorkFiles(repo, t.path, &files, /*store=*/false, &bar));
+  }
+  bool is_tree = t.pointer.kind == ObjectKind::kTree;
+  // Fast path: no file changed since the stat cache saw these very files make
+  // the pointer's object, and that object is still cached.
+  if (summary.all_cached && summary.recorded_object == t.pointer.object &&
+      (kind == PathKind::kDirectory) == is_tree && repo.store().Has(t.pointer.object)) {
+    return st;
+  }
+  auto version = LoadVersion(repo, t.pointer.version);
+  Result<Tree> expected = version.ok() ? LoadFiles(repo, *version) : Result<Tree>(version.status());
+  if (!expected.ok()) {
+    if (expected.status().code() != Code::kNotFound) return expected.status();
+    st.state = TrackedState::kMissingFromCache;
+    return st;
+  }
+  if (!is_tree) expected->entries[0].path = name;
+  Tree actual = ToTree(files, name);
+  CAIRN_RETURN_IF_ERROR(actual.Normalize());
+  if (kind == PathKind::kFile && is_tree) {
+    actual.entries.clear();  // a file where a directory belongs: every expected file is gone
+    actual.entries.push_back(TreeEntry{name + " (file)", false, files[0].size, files[0].oid});
+  }
+  st.changes = DiffTrees(*expected, actual);
+  if (!st.changes.empty()) {
+    st.state = TrackedState::kModified;
+    return st;
+  }
+  // Data that is in the workspace but whose blobs are gone from the cache
+  // cannot be restored after an edit: report it.
+  for (const TreeEntry& e : expected->entries) {
+    if (!repo.store().Has(e.oid)) {
+      st.state = TrackedState::kMissingFromCache;
+      return st;
+    }
+  }
+  CAIRN_RETURN_IF_ERROR(RecordWorkFiles(repo, t.path, files, t.pointer.object));
+  return st;
+}
+
+}  // namespace
+
 Result<std::vector<PathStatus>> GetStatus(Repo& repo, const std::vector<std::string>& filter,
                                           const StatusOptions& options) {
   CAIRN_ASSIGN_OR_RETURN(std::vector<Tracked> tracked, FindTracked(repo, filter));
   std::vector<PathStatus> out;
   for (Tracked& t : tracked) {
-    PathStatus st;
-    st.tracked = t;
-    auto version = LoadVersion(repo, t.pointer.version);
-    Result<Tree> expected = version.ok() ? LoadFiles(repo, *version) : Result<Tree>(version.status());
-    if (!expected.ok()) {
-      if (expected.status().code() != Code::kNotFound) return expected.status();
-      st.state = TrackedState::kMissingFromCache;
-    }
-    if (!fs::exists(fs::symlink_status(repo.Abs(t.path)))) {
-      st.state = TrackedState::kMissingFromWorkspace;
-    } else if (expected.ok()) {
-      CAIRN_ASSIGN_OR_RETURN(Tree actual, WorkspaceFiles(repo, t.path, options.progress));
-      st.changes = DiffTrees(*expected, actual);
-      if (!st.changes.empty()) st.state = TrackedState::kModified;
-      // Data that is in the workspace but whose blobs are gone from the cache
-      // cannot be restored after an edit: report it.
-      if (st.state == TrackedState::kClean) {
-        for (const TreeEntry& e : expected->entries) {
-          if (!repo.store().Has(e.oid)) {
-            st.state = TrackedState::kMissingFromCache;
-            break;
-          }
-        }
-      }
-    }
+    CAIRN_ASSIGN_OR_RETURN(PathStatus st, StatusOf(repo, t, options));
     out.push_back(std::move(st));
   }
   return out;

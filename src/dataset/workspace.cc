@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <algorithm>
 #include <mutex>
 
 #include "repo/state_db.h"
@@ -33,38 +34,44 @@ bool IsInside(const fs::path& path, const fs::path& root) {
   return r == root.end();
 }
 
-// Lists one directory level (recursively) without stat() for directories:
-// readdir's d_type tells most types; stats are filled later in parallel.
-Status Walk(const fs::path& dir, const std::string& rel, std::vector<WorkFile>* out,
-            std::vector<std::string>* symlinks) {
+// Lists a directory tree without stat(): readdir's d_type tells most types.
+// Files are grouped by directory (`dir_of`) so their stats can be taken later
+// in parallel, relative to an open directory (no per-file path walk).
+Status Walk(const std::string& dir, const std::string& rel, std::vector<WorkFile>* out,
+            std::vector<std::string>* dirs, std::vector<uint32_t>* dir_of, std::vector<std::string>* symlinks) {
   DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return Status::FromErrno("cannot list " + dir.string(), errno);
+  if (d == nullptr) return Status::FromErrno("cannot list " + dir, errno);
   std::vector<std::pair<std::string, unsigned char>> entries;
   while (dirent* e = ::readdir(d)) {
-    std::string name = e->d_name;
-    if (name == "." || name == "..") continue;
-    entries.emplace_back(std::move(name), e->d_type);
+    if (e->d_name[0] == '.' && (e->d_name[1] == 0 || (e->d_name[1] == '.' && e->d_name[2] == 0))) continue;
+    entries.emplace_back(e->d_name, e->d_type);
   }
   ::closedir(d);
+  uint32_t dir_index = static_cast<uint32_t>(dirs->size());
+  dirs->push_back(dir);
+  // Files first, then subdirectories, so each directory's files are contiguous.
+  std::vector<std::pair<std::string, std::string>> subdirs;
   for (auto& [name, type] : entries) {
     std::string child_rel = rel.empty() ? name : rel + "/" + name;
-    fs::path child = dir / name;
+    std::string child = dir + "/" + name;
     if (type == DT_UNKNOWN) {
       struct stat st;
-      if (::lstat(child.c_str(), &st) != 0) return Status::FromErrno("cannot stat " + child.string(), errno);
+      if (::lstat(child.c_str(), &st) != 0) return Status::FromErrno("cannot stat " + child, errno);
       type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : S_ISLNK(st.st_mode) ? DT_LNK : DT_FIFO;
     }
     if (type == DT_DIR) {
-      CAIRN_RETURN_IF_ERROR(Walk(child, child_rel, out, symlinks));
-    } else if (type == DT_REG) {
-      out->push_back(WorkFile{child_rel});
-    } else if (type == DT_LNK) {
-      symlinks->push_back(child_rel);
-      out->push_back(WorkFile{child_rel});
+      subdirs.emplace_back(std::move(child), std::move(child_rel));
+    } else if (type == DT_REG || type == DT_LNK) {
+      if (type == DT_LNK) symlinks->push_back(child_rel);
+      out->push_back(WorkFile{std::move(child_rel)});
+      dir_of->push_back(dir_index);
     } else {
-      return Status::InvalidArgument(child.string() + " is not a regular file (socket, device or FIFO)",
+      return Status::InvalidArgument(child + " is not a regular file (socket, device or FIFO)",
                                      "move it out of the tracked directory");
     }
+  }
+  for (const auto& [child, child_rel] : subdirs) {
+    CAIRN_RETURN_IF_ERROR(Walk(child, child_rel, out, dirs, dir_of, symlinks));
   }
   return Status::OK();
 }
@@ -92,10 +99,11 @@ Result<std::vector<WorkFile>> ListWorkFiles(Repo& repo, const std::string& path,
     }
     return Status::FromErrno("cannot stat " + abs.string(), errno);
   }
-  std::vector<std::string> symlinks;
+  std::vector<std::string> symlinks, dirs;
+  std::vector<uint32_t> dir_of;
   if (S_ISDIR(st.st_mode)) {
     *kind = PathKind::kDirectory;
-    CAIRN_RETURN_IF_ERROR(Walk(abs, "", &files, &symlinks));
+    CAIRN_RETURN_IF_ERROR(Walk(abs.string(), "", &files, &dirs, &dir_of, &symlinks));
   } else if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) {
     *kind = PathKind::kFile;
     files.push_back(WorkFile{""});
@@ -113,35 +121,55 @@ Result<std::vector<WorkFile>> ListWorkFiles(Repo& repo, const std::string& path,
           "replace it with the file it points to, or remove it");
     }
   }
+  if (*kind == PathKind::kFile) {
+    struct stat fst;
+    if (::stat(abs.c_str(), &fst) != 0) return Status::FromErrno("cannot stat " + abs.string(), errno);
+    FillStat(&files[0], fst);
+    return files;
+  }
+  // Stat every file relative to its directory, one directory per task.
+  std::vector<size_t> first(dirs.size() + 1, files.size());
+  for (size_t i = files.size(); i-- > 0;) first[dir_of[i]] = i;
+  for (size_t d = dirs.size(); d-- > 0;) first[d] = std::min(first[d], first[d + 1]);
   std::atomic<bool> failed{false};
   std::mutex mu;
   Status first_error;
-  tbb::parallel_for(tbb::blocked_range<size_t>(0, files.size(), 512), [&](const tbb::blocked_range<size_t>& r) {
-    for (size_t i = r.begin(); i != r.end() && !failed.load(); ++i) {
-      fs::path p = files[i].rel.empty() ? abs : abs / files[i].rel;
-      struct stat fst;
-      if (::stat(p.c_str(), &fst) != 0) {
-        std::lock_guard<std::mutex> lock(mu);
-        if (!failed.exchange(true)) first_error = Status::FromErrno("cannot stat " + p.string(), errno);
-        return;
+  auto fail = [&](Status s) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (!failed.exchange(true)) first_error = std::move(s);
+  };
+  tbb::parallel_for(tbb::blocked_range<size_t>(0, dirs.size(), 1), [&](const tbb::blocked_range<size_t>& r) {
+    for (size_t d = r.begin(); d != r.end() && !failed.load(); ++d) {
+      if (first[d] == first[d + 1]) continue;
+      int dfd = ::open(dirs[d].c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (dfd < 0) return fail(Status::FromErrno("cannot open " + dirs[d], errno));
+      Fd guard(dfd);
+      for (size_t i = first[d]; i < first[d + 1]; ++i) {
+        const std::string& rel = files[i].rel;
+        const char* name = rel.c_str() + (rel.rfind('/') == std::string::npos ? 0 : rel.rfind('/') + 1);
+        struct stat fst;
+        if (::fstatat(dfd, name, &fst, 0) != 0) return fail(Status::FromErrno("cannot stat " + dirs[d] + "/" + name, errno));
+        FillStat(&files[i], fst);
       }
-      FillStat(&files[i], fst);
     }
   });
   if (failed) return first_error;
   return files;
 }
 
-Status HashWorkFiles(Repo& repo, const std::string& path, std::vector<WorkFile>* files, bool store,
-                     Progress* progress, uint64_t* files_hashed, uint64_t* bytes_hashed) {
-  CAIRN_ASSIGN_OR_RETURN(auto cache, repo.state().LoadStatEntries(path));
+Result<HashSummary> HashWorkFiles(Repo& repo, const std::string& path, std::vector<WorkFile>* files,
+                                  bool store, Progress* progress) {
+  std::sort(files->begin(), files->end(), [](const WorkFile& a, const WorkFile& b) { return a.rel < b.rel; });
+  CAIRN_ASSIGN_OR_RETURN(StatSnapshot snap, repo.state().LoadStatSnapshot(path));
+  HashSummary summary;
   std::vector<size_t> todo;
+  size_t j = 0;
   for (size_t i = 0; i < files->size(); ++i) {
     WorkFile& f = (*files)[i];
-    auto it = cache.find(WorkFilePath(path, f));
-    if (it != cache.end() && StatMatches(it->second, f.size, f.mtime_ns, f.inode) &&
-        (!store || repo.store().Has(it->second.oid))) {
-      f.oid = it->second.oid;
+    while (j < snap.records.size() && snap.records[j].rel < f.rel) ++j;
+    const StatRecord* rec = j < snap.records.size() && snap.records[j].rel == f.rel ? &snap.records[j] : nullptr;
+    if (rec && StatMatches(*rec, f.size, f.mtime_ns, f.inode) && (!store || repo.store().Has(rec->oid))) {
+      f.oid = rec->oid;
       f.from_cache = true;
       if (progress) progress->Add(1, f.size);
     } else {
@@ -202,22 +230,22 @@ Status HashWorkFiles(Repo& repo, const std::string& path, std::vector<WorkFile>*
     }
   });
   if (failed) return first_error;
-  if (files_hashed) *files_hashed = todo.size();
-  if (bytes_hashed) *bytes_hashed = hashed_bytes.load();
-  std::vector<WorkFile> fresh;
-  fresh.reserve(todo.size());
-  for (size_t i : todo) fresh.push_back((*files)[i]);
-  return RecordWorkFiles(repo, path, fresh);
+  summary.files_hashed = todo.size();
+  summary.bytes_hashed = hashed_bytes.load();
+  summary.all_cached = todo.empty() && files->size() == snap.records.size();
+  summary.recorded_object = snap.object;
+  if (!todo.empty()) CAIRN_RETURN_IF_ERROR(RecordWorkFiles(repo, path, *files, Oid()));
+  return summary;
 }
 
-Status RecordWorkFiles(Repo& repo, const std::string& path, const std::vector<WorkFile>& files) {
+Status RecordWorkFiles(Repo& repo, const std::string& path, const std::vector<WorkFile>& files,
+                       const Oid& object) {
   int64_t now = NowNs();
-  std::vector<std::pair<std::string, StatEntry>> entries;
-  entries.reserve(files.size());
-  for (const WorkFile& f : files) {
-    entries.emplace_back(WorkFilePath(path, f), StatEntry{f.size, f.mtime_ns, f.inode, now, f.oid});
-  }
-  return repo.state().PutStatEntries(entries);
+  StatSnapshot snap;
+  snap.object = object;
+  snap.records.reserve(files.size());
+  for (const WorkFile& f : files) snap.records.push_back(StatRecord{f.rel, f.size, f.mtime_ns, f.inode, now, f.oid});
+  return repo.state().SaveStatSnapshot(path, snap);
 }
 
 Tree ToTree(const std::vector<WorkFile>& files, const std::string& single_name) {

@@ -32,14 +32,25 @@ enum class PathKind { kMissing, kFile, kDirectory };
 // sockets, devices and FIFOs are InvalidArgument errors naming the file.
 Result<std::vector<WorkFile>> ListWorkFiles(Repo& repo, const std::string& path, PathKind* kind);
 
-// Sets `oid` of every file: from the stat cache when it still matches, else by
-// reading the file (and, with `store`, storing its bytes). Runs on all cores.
-// Records fresh hashes in the stat cache.
-Status HashWorkFiles(Repo& repo, const std::string& path, std::vector<WorkFile>* files, bool store,
-                     Progress* progress, uint64_t* files_hashed, uint64_t* bytes_hashed);
+struct HashSummary {
+  uint64_t files_hashed = 0, bytes_hashed = 0;  // read this time
+  // True when every file was answered by the stat cache and the file set is
+  // the one recorded; then `recorded_object` is the tree/blob oid they made
+  // when recorded (zero if unknown).
+  bool all_cached = false;
+  Oid recorded_object;
+};
 
-// Records (path, stat) → oid for files just written or verified.
-Status RecordWorkFiles(Repo& repo, const std::string& path, const std::vector<WorkFile>& files);
+// Sorts `files` by rel and sets each one's `oid`: from the stat cache when it
+// still matches, else by reading the file (and, with `store`, storing its
+// bytes). Runs on all cores. Records fresh hashes in the stat cache.
+Result<HashSummary> HashWorkFiles(Repo& repo, const std::string& path, std::vector<WorkFile>* files,
+                                  bool store, Progress* progress);
+
+// Records the stat cache of tracked `path` as exactly `files` (sorted by
+// rel), which together make `object` (zero if unknown).
+Status RecordWorkFiles(Repo& repo, const std::string& path, const std::vector<WorkFile>& files,
+                       const Oid& object);
 
 // Full path of a work file.
 std::string WorkFilePath(const std::string& path, const WorkFile& f);

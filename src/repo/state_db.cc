@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <chrono>
+#include <cstring>
 #include <memory>
 
 namespace cairn {
@@ -31,7 +32,7 @@ Status DbError(sqlite3* db, const std::string& what) {
 
 }  // namespace
 
-bool StatMatches(const StatEntry& e, uint64_t size, int64_t mtime_ns, uint64_t inode) {
+bool StatMatches(const StatRecord& e, uint64_t size, int64_t mtime_ns, uint64_t inode) {
   return e.size == size && e.mtime_ns == mtime_ns && e.inode == inode &&
          mtime_ns + kRacyWindowNs < e.cached_ns;
 }
@@ -49,8 +50,7 @@ Result<std::unique_ptr<StateDb>> StateDb::Open(const std::filesystem::path& path
   CAIRN_RETURN_IF_ERROR(state->Exec("PRAGMA journal_mode=WAL"));
   CAIRN_RETURN_IF_ERROR(state->Exec("PRAGMA synchronous=NORMAL"));
   CAIRN_RETURN_IF_ERROR(state->Exec(
-      "CREATE TABLE IF NOT EXISTS stat_cache (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER,"
-      " inode INTEGER, cached_ns INTEGER, oid BLOB) WITHOUT ROWID;"
+      "CREATE TABLE IF NOT EXISTS stat_snapshot (path TEXT PRIMARY KEY, object BLOB, records BLOB);"
       "CREATE TABLE IF NOT EXISTS versions (oid BLOB PRIMARY KEY, dataset TEXT, time INTEGER);"
       "CREATE INDEX IF NOT EXISTS versions_by_dataset ON versions(dataset, time);"));
   return state;
@@ -69,58 +69,82 @@ Status StateDb::Exec(const char* sql) {
   return Status::OK();
 }
 
-Result<std::unordered_map<std::string, StatEntry>> StateDb::LoadStatEntries(const std::string& prefix) {
-  std::unordered_map<std::string, StatEntry> out;
-  // path = prefix, or prefix/ <= path < prefix0 ('0' follows '/').
-  Stmt st(db_,
-          "SELECT path, size, mtime_ns, inode, cached_ns, oid FROM stat_cache"
-          " WHERE path = ?1 OR (path >= ?2 AND path < ?3)");
-  if (!st.ok()) return DbError(db_, "prepare");
-  std::string lo = prefix + "/", hi = prefix + "0";
-  sqlite3_bind_text(st.get(), 1, prefix.data(), static_cast<int>(prefix.size()), SQLITE_STATIC);
-  sqlite3_bind_text(st.get(), 2, lo.data(), static_cast<int>(lo.size()), SQLITE_STATIC);
-  sqlite3_bind_text(st.get(), 3, hi.data(), static_cast<int>(hi.size()), SQLITE_STATIC);
-  int rc;
-  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
-    StatEntry e;
-    e.size = static_cast<uint64_t>(sqlite3_column_int64(st.get(), 1));
-    e.mtime_ns = sqlite3_column_int64(st.get(), 2);
-    e.inode = static_cast<uint64_t>(sqlite3_column_int64(st.get(), 3));
-    e.cached_ns = sqlite3_column_int64(st.get(), 4);
-    if (sqlite3_column_bytes(st.get(), 5) != Oid::kSize) continue;
-    std::array<uint8_t, Oid::kSize> b;
-    std::memcpy(b.data(), sqlite3_column_blob(st.get(), 5), Oid::kSize);
-    e.oid = Oid(b);
-    const char* path = reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 0));
-    out.emplace(path, e);
-  }
-  if (rc != SQLITE_DONE) return DbError(db_, "read stat cache");
-  return out;
+namespace {
+
+template <typename T>
+void Put(std::string* out, T v) {
+  out->append(reinterpret_cast<const char*>(&v), sizeof v);
 }
 
-Status StateDb::PutStatEntries(const std::vector<std::pair<std::string, StatEntry>>& entries) {
-  if (entries.empty()) return Status::OK();
-  CAIRN_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
-  Stmt st(db_, "INSERT OR REPLACE INTO stat_cache VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-  if (!st.ok()) {
-    Exec("ROLLBACK");
-    return DbError(db_, "prepare");
+template <typename T>
+bool Get(std::string_view* in, T* v) {
+  if (in->size() < sizeof *v) return false;
+  std::memcpy(v, in->data(), sizeof *v);
+  in->remove_prefix(sizeof *v);
+  return true;
+}
+
+}  // namespace
+
+Result<StatSnapshot> StateDb::LoadStatSnapshot(const std::string& path) {
+  StatSnapshot snap;
+  Stmt st(db_, "SELECT object, records FROM stat_snapshot WHERE path = ?1");
+  if (!st.ok()) return DbError(db_, "prepare");
+  sqlite3_bind_text(st.get(), 1, path.data(), static_cast<int>(path.size()), SQLITE_STATIC);
+  int rc = sqlite3_step(st.get());
+  if (rc == SQLITE_DONE) return snap;
+  if (rc != SQLITE_ROW) return DbError(db_, "read stat cache");
+  if (sqlite3_column_bytes(st.get(), 0) == Oid::kSize) {
+    std::array<uint8_t, Oid::kSize> b;
+    std::memcpy(b.data(), sqlite3_column_blob(st.get(), 0), Oid::kSize);
+    snap.object = Oid(b);
   }
-  for (const auto& [path, e] : entries) {
-    sqlite3_bind_text(st.get(), 1, path.data(), static_cast<int>(path.size()), SQLITE_STATIC);
-    sqlite3_bind_int64(st.get(), 2, static_cast<int64_t>(e.size));
-    sqlite3_bind_int64(st.get(), 3, e.mtime_ns);
-    sqlite3_bind_int64(st.get(), 4, static_cast<int64_t>(e.inode));
-    sqlite3_bind_int64(st.get(), 5, e.cached_ns);
-    sqlite3_bind_blob(st.get(), 6, e.oid.bytes().data(), Oid::kSize, SQLITE_STATIC);
-    if (sqlite3_step(st.get()) != SQLITE_DONE) {
-      Status s = DbError(db_, "write stat cache");
-      Exec("ROLLBACK");
-      return s;
+  std::string_view in(static_cast<const char*>(sqlite3_column_blob(st.get(), 1)),
+                      static_cast<size_t>(sqlite3_column_bytes(st.get(), 1)));
+  uint64_t count = 0;
+  if (!Get(&in, &count) || count > in.size()) return StatSnapshot{};  // damaged: an empty cache is safe
+  snap.records.reserve(count);
+  for (uint64_t i = 0; i < count; ++i) {
+    StatRecord r;
+    uint32_t len = 0;
+    std::array<uint8_t, Oid::kSize> oid;
+    if (!Get(&in, &len) || in.size() < len) return StatSnapshot{};
+    r.rel.assign(in.data(), len);
+    in.remove_prefix(len);
+    if (!Get(&in, &r.size) || !Get(&in, &r.mtime_ns) || !Get(&in, &r.inode) || !Get(&in, &r.cached_ns) ||
+        !Get(&in, &oid)) {
+      return StatSnapshot{};
     }
-    sqlite3_reset(st.get());
+    r.oid = Oid(oid);
+    snap.records.push_back(std::move(r));
   }
-  return Exec("COMMIT");
+  return snap;
+}
+
+Status StateDb::SaveStatSnapshot(const std::string& path, const StatSnapshot& snap) {
+  std::string blob;
+  blob.reserve(snap.records.size() * 80 + 8);
+  Put<uint64_t>(&blob, snap.records.size());
+  for (const StatRecord& r : snap.records) {
+    Put<uint32_t>(&blob, static_cast<uint32_t>(r.rel.size()));
+    blob += r.rel;
+    Put(&blob, r.size);
+    Put(&blob, r.mtime_ns);
+    Put(&blob, r.inode);
+    Put(&blob, r.cached_ns);
+    Put(&blob, r.oid.bytes());
+  }
+  Stmt st(db_, "INSERT OR REPLACE INTO stat_snapshot VALUES (?1, ?2, ?3)");
+  if (!st.ok()) return DbError(db_, "prepare");
+  sqlite3_bind_text(st.get(), 1, path.data(), static_cast<int>(path.size()), SQLITE_STATIC);
+  if (snap.object.IsZero()) {
+    sqlite3_bind_null(st.get(), 2);
+  } else {
+    sqlite3_bind_blob(st.get(), 2, snap.object.bytes().data(), Oid::kSize, SQLITE_STATIC);
+  }
+  sqlite3_bind_blob64(st.get(), 3, blob.data(), blob.size(), SQLITE_STATIC);
+  if (sqlite3_step(st.get()) != SQLITE_DONE) return DbError(db_, "write stat cache");
+  return Status::OK();
 }
 
 Status StateDb::AddVersion(const Oid& oid, const std::string& dataset, int64_t time) {

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <mutex>
 #include <optional>
@@ -31,6 +32,47 @@ struct PackFile {
 
 constexpr size_t kReadBuffer = 1 << 20;
 
+// Where packed objects live. Loaded packs keep their sorted index arrays and
+// are searched by binary search (no per-object allocation at open, which
+// matters with 100k+ objects); objects packed during this process go to a
+// hash-map overlay.
+class PackIndex {
+ public:
+  void AddPack(uint32_t n, std::vector<PackEntry> sorted) {
+    if (packs_.size() <= n) packs_.resize(n + 1);
+    packs_[n] = std::move(sorted);
+  }
+  void Insert(const Oid& oid, PackLocation loc) { overlay_[oid] = loc; }
+  std::optional<PackLocation> Find(const Oid& oid) const {
+    auto it = overlay_.find(oid);
+    if (it != overlay_.end()) return it->second;
+    for (size_t n = packs_.size(); n-- > 0;) {
+      const auto& v = packs_[n];
+      auto e = std::lower_bound(v.begin(), v.end(), oid, [](const PackEntry& a, const Oid& b) { return a.oid < b; });
+      if (e != v.end() && e->oid == oid) return PackLocation{static_cast<uint32_t>(n), e->offset, e->length};
+    }
+    return std::nullopt;
+  }
+  // Forgets every object of pack `n` (it is being rewritten or abandoned).
+  void DropPack(uint32_t n) {
+    if (n < packs_.size()) packs_[n].clear();
+    for (auto it = overlay_.begin(); it != overlay_.end();) {
+      it = it->second.pack == n ? overlay_.erase(it) : std::next(it);
+    }
+  }
+  template <typename F>
+  void ForEach(F fn) const {
+    for (size_t n = 0; n < packs_.size(); ++n) {
+      for (const PackEntry& e : packs_[n]) fn(e.oid, PackLocation{static_cast<uint32_t>(n), e.offset, e.length});
+    }
+    for (const auto& [oid, loc] : overlay_) fn(oid, loc);
+  }
+
+ private:
+  std::vector<std::vector<PackEntry>> packs_;
+  std::unordered_map<Oid, PackLocation, OidHash> overlay_;
+};
+
 }  // namespace
 
 struct ObjectStore::Impl {
@@ -40,7 +82,7 @@ struct ObjectStore::Impl {
   fs::path tmp_dir;
 
   std::mutex mu;  // guards everything below
-  std::unordered_map<Oid, PackLocation, OidHash> packed;
+  PackIndex packed;
   std::vector<PackFile> packs;
   std::optional<PackWriter> writer;
   uint32_t writer_pack = 0;  // index of the writer's entry in `packs`
@@ -60,7 +102,7 @@ struct ObjectStore::Impl {
       CAIRN_ASSIGN_OR_RETURN(std::vector<PackEntry> entries, ReadPackIndex(entry.path()));
       uint32_t n = static_cast<uint32_t>(packs.size());
       packs.push_back(PackFile{pack_path, Fd()});
-      for (const PackEntry& e : entries) packed.emplace(e.oid, PackLocation{n, e.offset, e.length});
+      packed.AddPack(n, std::move(entries));
     }
     if (ec) return Status::FromErrno("cannot list " + packs_dir.string(), ec.value());
     return Status::OK();
@@ -76,9 +118,7 @@ struct ObjectStore::Impl {
   }
 
   std::optional<PackLocation> FindPacked(const Oid& oid) {
-    auto it = packed.find(oid);
-    if (it == packed.end()) return std::nullopt;
-    return it->second;
+    return packed.Find(oid);
   }
 
   Result<std::string> ReadPacked(const PackLocation& loc) {
@@ -97,7 +137,7 @@ struct ObjectStore::Impl {
 
   // Caller holds `mu`.
   Status AppendPacked(const Oid& oid, std::string_view data) {
-    if (packed.count(oid)) return Status::OK();
+    if (packed.Find(oid)) return Status::OK();
     if (writer && writer->size() + data.size() > kMaxPackSize) CAIRN_RETURN_IF_ERROR(FinishPack());
     if (!writer) {
       CAIRN_ASSIGN_OR_RETURN(PackWriter w, PackWriter::Create(tmp_dir));
@@ -106,7 +146,7 @@ struct ObjectStore::Impl {
       packs.push_back(PackFile{writer->temp_path(), Fd()});
     }
     CAIRN_ASSIGN_OR_RETURN(PackEntry e, writer->Append(oid, data));
-    packed.emplace(oid, PackLocation{writer_pack, e.offset, e.length});
+    packed.Insert(oid, PackLocation{writer_pack, e.offset, e.length});
     return Status::OK();
   }
 
@@ -162,7 +202,7 @@ Result<std::unique_ptr<ObjectStore>> ObjectStore::Open(const fs::path& cache_dir
 bool ObjectStore::Has(const Oid& oid) {
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
-    if (impl_->packed.count(oid)) return true;
+    if (impl_->packed.Find(oid)) return true;
   }
   struct stat st;
   return ::stat(impl_->LoosePath(oid).c_str(), &st) == 0;
@@ -217,7 +257,7 @@ Result<Oid> ObjectStore::PutFile(const fs::path& path, uint64_t* size,
   }
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
-    if (impl_->packed.count(oid)) return oid;
+    if (impl_->packed.Find(oid)) return oid;
   }
   CAIRN_RETURN_IF_ERROR(impl_->PutLooseFromTemp(&tmp, oid));
   return oid;
@@ -267,7 +307,8 @@ Result<std::string> ObjectStore::Read(const Oid& oid, bool verify) {
   return data;
 }
 
-Status ObjectStore::Materialize(const Oid& oid, const fs::path& dest, LinkMode mode) {
+Status ObjectStore::Materialize(const Oid& oid, const fs::path& dest, LinkMode mode, bool executable) {
+  const mode_t perms = executable ? 0755 : 0644;
   std::optional<PackLocation> loc;
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
@@ -275,9 +316,10 @@ Status ObjectStore::Materialize(const Oid& oid, const fs::path& dest, LinkMode m
   }
   if (loc) {
     CAIRN_ASSIGN_OR_RETURN(std::string data, impl_->ReadPacked(*loc));
-    int fd = ::open(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    int fd = ::open(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, perms);
     if (fd < 0) return Status::FromErrno("cannot create " + dest.string(), errno);
     Fd out(fd);
+    if (::fchmod(fd, perms) != 0) return Status::FromErrno("cannot chmod " + dest.string(), errno);  // umask
     return WriteAll(fd, data.data(), data.size(), dest);
   }
   fs::path src = impl_->LoosePath(oid);
@@ -298,9 +340,10 @@ Status ObjectStore::Materialize(const Oid& oid, const fs::path& dest, LinkMode m
     return Status::FromErrno("cannot create symlink " + dest.string(), errno);
   }
   CAIRN_ASSIGN_OR_RETURN(Fd in, OpenRead(src));
-  int fd = ::open(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  int fd = ::open(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, perms);
   if (fd < 0) return Status::FromErrno("cannot create " + dest.string(), errno);
   Fd out(fd);
+  if (::fchmod(fd, perms) != 0) return Status::FromErrno("cannot chmod " + dest.string(), errno);
   return CopyFd(in.get(), out.get(), src, dest);
 }
 
@@ -337,13 +380,7 @@ Status ObjectStore::Commit() {
 void ObjectStore::DiscardPending() {
   std::lock_guard<std::mutex> lock(impl_->mu);
   if (!impl_->writer) return;
-  for (auto it = impl_->packed.begin(); it != impl_->packed.end();) {
-    if (it->second.pack == impl_->writer_pack) {
-      it = impl_->packed.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  impl_->packed.DropPack(impl_->writer_pack);
   impl_->writer.reset();  // its TempFile removes the partial pack
 }
 
@@ -351,7 +388,7 @@ Status ObjectStore::ForEach(const std::function<Status(const Oid&, uint64_t, boo
   std::vector<std::pair<Oid, uint64_t>> packed;
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
-    for (const auto& [oid, loc] : impl_->packed) packed.emplace_back(oid, loc.length);
+    impl_->packed.ForEach([&](const Oid& oid, const PackLocation& loc) { packed.emplace_back(oid, loc.length); });
   }
   for (const auto& [oid, size] : packed) CAIRN_RETURN_IF_ERROR(fn(oid, size, true));
   std::error_code ec;
@@ -399,7 +436,7 @@ Result<PruneStats> ObjectStore::Prune(const OidSet& live, bool apply) {
 
   // Packs: group entries by pack, rewrite the ones holding garbage.
   std::vector<std::vector<std::pair<Oid, PackLocation>>> by_pack(impl_->packs.size());
-  for (const auto& [oid, loc] : impl_->packed) by_pack[loc.pack].emplace_back(oid, loc);
+  impl_->packed.ForEach([&](const Oid& oid, const PackLocation& loc) { by_pack[loc.pack].emplace_back(oid, loc); });
   std::vector<uint32_t> rewrite;
   for (uint32_t n = 0; n < by_pack.size(); ++n) {
     uint64_t dead = 0;
@@ -418,12 +455,12 @@ Result<PruneStats> ObjectStore::Prune(const OidSet& live, bool apply) {
   if (apply && !rewrite.empty()) {
     for (uint32_t n : rewrite) {
       CAIRN_ASSIGN_OR_RETURN(int fd, impl_->PackFd(n));
+      impl_->packed.DropPack(n);  // its live objects are re-appended below
       for (const auto& [oid, loc] : by_pack[n]) {
         if (!live.count(oid)) continue;
         std::string data(loc.length, '\0');
         CAIRN_RETURN_IF_ERROR(PreadAll(fd, data.data(), data.size(), static_cast<off_t>(loc.offset),
                                        impl_->packs[n].path));
-        impl_->packed.erase(oid);
         CAIRN_RETURN_IF_ERROR(impl_->AppendPacked(oid, data));
       }
     }
@@ -438,13 +475,6 @@ Result<PruneStats> ObjectStore::Prune(const OidSet& live, bool apply) {
       ::unlink(idx.c_str());  // index first: a pack without index is invisible
       ::unlink(pack.c_str());
       stats.packs_rewritten++;
-    }
-    for (auto it = impl_->packed.begin(); it != impl_->packed.end();) {
-      if (!live.count(it->first)) {
-        it = impl_->packed.erase(it);
-      } else {
-        ++it;
-      }
     }
   }
 

@@ -25,13 +25,14 @@ bool IsHexPrefix(std::string_view text) {
 Result<Oid> Oid::Parse(std::string_view text) {
   std::string_view hex = text;
   if (hex.substr(0, kPrefix.size()) == kPrefix) hex.remove_prefix(kPrefix.size());
-  if (hex.size() != 2 * kSize || !IsHexPrefix(hex)) {
-    return Status::InvalidArgument("not a sha256 object id: '" + std::string(text) + "'");
-  }
   std::array<uint8_t, kSize> bytes;
-  for (size_t i = 0; i < kSize; ++i) {
-    bytes[i] = static_cast<uint8_t>(HexValue(hex[2 * i]) << 4 | HexValue(hex[2 * i + 1]));
+  bool ok = hex.size() == 2 * kSize;
+  for (size_t i = 0; ok && i < kSize; ++i) {
+    int hi = HexValue(hex[2 * i]), lo = HexValue(hex[2 * i + 1]);
+    ok = hi >= 0 && lo >= 0;
+    bytes[i] = static_cast<uint8_t>(hi << 4 | lo);
   }
+  if (!ok) return Status::InvalidArgument("not a sha256 object id: '" + std::string(text) + "'");
   return Oid(bytes);
 }
 
