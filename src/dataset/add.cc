@@ -134,6 +134,7 @@ Result<Pending> Snapshot(Repo& repo, const std::string& user_path, const AddOpti
     parent = previous->version;
   } else {
     CAIRN_ASSIGN_OR_RETURN(parent, ReadLatest(repo, dataset));
+    if (parent && !repo.store().Has(*parent)) parent.reset();  // never name a version we do not hold
   }
   if (parent) v.parents.push_back(*parent);
   v.author = repo.Author();

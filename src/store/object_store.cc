@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <thread>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
@@ -182,6 +184,75 @@ struct ObjectStore::Impl {
   }
 };
 
+namespace {
+
+// Copies `in` into `tmp` in the kernel, 64 MiB at a time, while a second
+// thread hashes what has been copied, reading it back from `tmp`. Hashing the
+// stored bytes (not the source) means the oid always matches what is in the
+// cache, even if the source changes meanwhile. InvalidArgument when the file
+// system cannot copy in the kernel (nothing has been written then).
+Result<uint64_t> CopyAndHash(int in, TempFile& tmp, const fs::path& path, Sha256* hash,
+                             const std::function<void(uint64_t)>& on_bytes) {
+  constexpr size_t kChunk = 64u << 20;
+  CAIRN_ASSIGN_OR_RETURN(size_t first, CopyChunk(in, tmp.fd(), kChunk, path, tmp.path()));
+  CAIRN_ASSIGN_OR_RETURN(Fd reread, OpenRead(tmp.path()));
+  std::mutex mu;
+  std::condition_variable cv;
+  uint64_t copied = first;
+  bool done = first == 0;
+  Status hash_status;
+  std::thread hasher([&] {
+    std::vector<char> buf(kReadBuffer);
+    uint64_t pos = 0;
+    for (;;) {
+      uint64_t avail;
+      bool finished;
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        cv.wait(lock, [&] { return copied > pos || done; });
+        avail = copied;
+        finished = done;
+      }
+      while (pos < avail) {
+        size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), avail - pos));
+        Status s = PreadAll(reread.get(), buf.data(), n, static_cast<off_t>(pos), tmp.path());
+        if (!s.ok()) {
+          hash_status = s;
+          return;
+        }
+        hash->Update(buf.data(), n);
+        pos += n;
+        if (on_bytes) on_bytes(n);
+      }
+      if (finished) return;
+    }
+  });
+  Status copy_status;
+  while (!done) {
+    auto got = CopyChunk(in, tmp.fd(), kChunk, path, tmp.path());
+    std::lock_guard<std::mutex> lock(mu);
+    if (!got.ok()) {
+      copy_status = got.status();
+      done = true;
+    } else {
+      copied += *got;
+      done = *got == 0;
+    }
+    cv.notify_one();
+  }
+  hasher.join();
+  if (!copy_status.ok()) {
+    // A copy that fails half-way for lack of support must not fall back with
+    // bytes already written; report it as the I/O error it is.
+    if (copy_status.code() == Code::kInvalidArgument) return Status::IOError("in-kernel copy of " + path.string() + " failed half-way");
+    return copy_status;
+  }
+  CAIRN_RETURN_IF_ERROR(hash_status);
+  return copied;
+}
+
+}  // namespace
+
 ObjectStore::ObjectStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ObjectStore::~ObjectStore() = default;
 
@@ -239,15 +310,23 @@ Result<Oid> ObjectStore::PutFile(const fs::path& path, uint64_t* size,
   }
   CAIRN_ASSIGN_OR_RETURN(TempFile tmp, TempFile::Create(impl_->tmp_dir, "blob"));
   Sha256 hash;
-  std::vector<char> buf(kReadBuffer);
   uint64_t total = 0;
-  for (;;) {
-    CAIRN_ASSIGN_OR_RETURN(size_t got, ReadSome(in.get(), buf.data(), buf.size(), path));
-    if (got == 0) break;
-    hash.Update(buf.data(), got);
-    CAIRN_RETURN_IF_ERROR(WriteAll(tmp.fd(), buf.data(), got, tmp.path()));
-    total += got;
-    if (on_bytes) on_bytes(got);
+  auto copied = CopyAndHash(in.get(), tmp, path, &hash, on_bytes);
+  if (copied.ok()) {
+    total = *copied;
+  } else if (copied.status().code() == Code::kInvalidArgument) {
+    // No in-kernel copy here: one pass that reads, hashes and writes.
+    std::vector<char> buf(kReadBuffer);
+    for (;;) {
+      CAIRN_ASSIGN_OR_RETURN(size_t got, ReadSome(in.get(), buf.data(), buf.size(), path));
+      if (got == 0) break;
+      hash.Update(buf.data(), got);
+      CAIRN_RETURN_IF_ERROR(WriteAll(tmp.fd(), buf.data(), got, tmp.path()));
+      total += got;
+      if (on_bytes) on_bytes(got);
+    }
+  } else {
+    return copied.status();
   }
   Oid oid = hash.Finish();
   *size = total;

@@ -215,6 +215,19 @@ Status CopyFd(int in, int out, const fs::path& in_path, const fs::path& out_path
   }
 }
 
+Result<size_t> CopyChunk(int in, int out, size_t n, const fs::path& in_path, const fs::path& out_path) {
+  if (int err = InjectedErrno("write", out_path)) return Status::FromErrno("cannot write " + out_path.string(), err);
+  for (;;) {
+    ssize_t got = ::copy_file_range(in, nullptr, out, nullptr, n, 0);
+    if (got >= 0) return static_cast<size_t>(got);
+    if (errno == EINTR) continue;
+    if (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP) {
+      return Status::InvalidArgument("copy_file_range is not supported here");
+    }
+    return Status::FromErrno("cannot copy " + in_path.string() + " to " + out_path.string(), errno);
+  }
+}
+
 Status MakeDirs(const fs::path& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);

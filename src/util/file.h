@@ -91,6 +91,12 @@ Status SyncFileSystem(const fs::path& path);
 // when the file system can, else copy_file_range, else read/write.
 Status CopyFd(int in, int out, const fs::path& in_path, const fs::path& out_path);
 
+// Copies up to `n` bytes from the current offset of `in` to that of `out`
+// inside the kernel (copy_file_range). Returns the count, 0 at end of input.
+// NotSupported-style failures (EXDEV, EINVAL, ENOSYS, EOPNOTSUPP) come back as
+// InvalidArgument so callers can fall back to read/write.
+Result<size_t> CopyChunk(int in, int out, size_t n, const fs::path& in_path, const fs::path& out_path);
+
 // Creates `dir` and its parents; reports the path on failure.
 Status MakeDirs(const fs::path& dir);
 
