@@ -49,6 +49,9 @@ struct Version {
   std::string author;
   int64_t time = 0;      // seconds since the epoch
   std::string message;
+  // Single-file versions only: the file's name and executable bit.
+  std::string filename;
+  bool executable = false;
 
   std::string Encode() const;
   static Result<Version> Decode(std::string_view data);
@@ -56,6 +59,10 @@ struct Version {
 
 inline constexpr std::string_view kTreeHeader = "cairn-tree 1\n";
 inline constexpr std::string_view kVersionHeader = "cairn-version 1\n";
+
+// Checks that a file path can be recorded in a tree (no control characters
+// such as newlines, not empty).
+Status ValidateTreePath(std::string_view path);
 
 // Checks a dataset name: a relative '/'-separated path without "..", ".",
 // empty components, '@', '~' or control characters.

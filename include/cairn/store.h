@@ -66,8 +66,10 @@ class ObjectStore {
   // Reads the file at `path` once, hashing and storing it. `on_bytes` (may be
   // empty) is called with the byte count of each chunk read, for progress.
   // Returns the blob oid; `*size` receives the byte count.
+  // `size_hint`, when known from a recent stat, saves an fstat; the file's
+  // actual length always wins.
   Result<Oid> PutFile(const std::filesystem::path& path, uint64_t* size,
-                      const std::function<void(uint64_t)>& on_bytes = {});
+                      const std::function<void(uint64_t)>& on_bytes = {}, int64_t size_hint = -1);
   // Stores `data` as a blob (packed when small) and returns its oid.
   Result<Oid> PutBlob(std::string_view data);
   // Stores a tree or version encoding as a loose object and returns its oid.

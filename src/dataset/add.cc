@@ -67,6 +67,10 @@ Result<Pending> Snapshot(Repo& repo, const std::string& user_path, const AddOpti
   CAIRN_ASSIGN_OR_RETURN(std::vector<WorkFile> files, ListWorkFiles(repo, rel, &kind));
   if (kind == PathKind::kMissing) return Status::NotFound(user_path + ": no such file or directory");
   for (const WorkFile& f : files) {
+    if (kind == PathKind::kDirectory) {
+      Status s = ValidateTreePath(f.rel);
+      if (!s.ok()) return Status::InvalidArgument(s.message() + " (in " + rel + ")", s.hint());
+    }
     if (EndsWith(f.rel, kPointerSuffix)) {
       return Status::InvalidArgument(rel + " contains the pointer file " + rel + "/" + f.rel,
                                      "track the paths inside it separately, or remove that pointer first");
@@ -100,6 +104,9 @@ Result<Pending> Snapshot(Repo& repo, const std::string& user_path, const AddOpti
     out.result.bytes_hashed = summary.bytes_hashed;
   }
 
+  // The blobs are durable (their pack finished) before a tree can name them,
+  // so an interrupted add never leaves a tree pointing at missing data.
+  CAIRN_RETURN_IF_ERROR(repo.store().Commit());
   Version& v = out.version;
   v.dataset = dataset;
   if (kind == PathKind::kFile) {
@@ -107,6 +114,8 @@ Result<Pending> Snapshot(Repo& repo, const std::string& user_path, const AddOpti
     v.object = files[0].oid;
     v.size = files[0].size;
     v.files = 1;
+    v.filename = fs::path(rel).filename().string();
+    v.executable = files[0].executable;
   } else {
     Tree tree = ToTree(files, "");
     CAIRN_RETURN_IF_ERROR(tree.Normalize());
@@ -122,7 +131,12 @@ Result<Pending> Snapshot(Repo& repo, const std::string& user_path, const AddOpti
   out.result.bytes = v.size;
   CAIRN_RETURN_IF_ERROR(RecordWorkFiles(repo, rel, files, v.object));
   out.files = std::move(files);
-  if (previous && previous->object == v.object && previous->kind == v.kind &&
+  bool same_mode = true;
+  if (previous && v.kind == ObjectKind::kBlob) {
+    auto prev = LoadVersion(repo, previous->version);
+    same_mode = prev.ok() && prev->executable == v.executable && prev->filename == v.filename;
+  }
+  if (previous && previous->object == v.object && previous->kind == v.kind && same_mode &&
       repo.store().Has(previous->version)) {
     out.result.unchanged = true;
     out.result.version = previous->version;

@@ -61,6 +61,8 @@ std::string Join(const std::string& path, const std::string& rel) {
 // leaves it listed in the journal, so the next checkout may replace it); an
 // existing file is replaced atomically through a temp file and rename.
 Status WriteOne(Repo& repo, const fs::path& dest, const TreeEntry& e, LinkMode mode, bool exists) {
+  // A link shares the cached file's read-only mode, so executables are copied.
+  if (e.executable) mode = LinkMode::kCopy;
   if (!exists) {
     Status s = repo.store().Materialize(e.oid, dest, mode, e.executable);
     if (s.ok() || s.code() != Code::kIOError || !fs::exists(fs::symlink_status(dest))) return s;
@@ -187,6 +189,7 @@ Result<std::vector<CheckoutResult>> Checkout(Repo& repo, const std::vector<std::
         r.files_removed++;
       }
     }
+    if (!plan.single_file) CAIRN_RETURN_IF_ERROR(MakeDirs(base));  // an empty dataset is an empty directory
     std::unordered_set<std::string> dirs;
     for (const Write& w : plan.writes) {
       if (!w.rel.empty()) dirs.insert((base / w.rel).parent_path().string());

@@ -80,8 +80,8 @@ Result<Version> LoadVersion(Repo& repo, const Oid& oid) {
 Result<Tree> LoadFiles(Repo& repo, const Version& version) {
   if (version.kind == ObjectKind::kBlob) {
     Tree t;
-    std::string name = fs::path(version.dataset).filename().string();
-    t.entries.push_back(TreeEntry{name, false, version.size, version.object});
+    std::string name = !version.filename.empty() ? version.filename : fs::path(version.dataset).filename().string();
+    t.entries.push_back(TreeEntry{name, version.executable, version.size, version.object});
     return t;
   }
   auto data = repo.store().Read(version.object);
@@ -170,7 +170,7 @@ Result<ResolvedRef> ResolveRef(Repo& repo, const std::string& ref) {
     CAIRN_ASSIGN_OR_RETURN(Version v, LoadVersion(repo, out.version));
     if (v.parents.empty()) {
       return Status::NotFound("ref '" + ref + "' goes back " + std::to_string(back) + " versions, but " +
-                              info->dataset + " has only " + std::to_string(i + 1) + " before that point");
+                              info->dataset + " has only " + std::to_string(i) + " before that point");
     }
     out.version = v.parents[0];
   }

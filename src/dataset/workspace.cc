@@ -193,7 +193,7 @@ Result<HashSummary> HashWorkFiles(Repo& repo, const std::string& path, std::vect
       Status s;
       if (store) {
         uint64_t size = 0;
-        auto oid = repo.store().PutFile(p, &size, on_bytes);
+        auto oid = repo.store().PutFile(p, &size, on_bytes, static_cast<int64_t>(f.size));
         if (oid.ok()) {
           f.oid = *oid;
           f.size = size;

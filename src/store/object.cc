@@ -76,6 +76,15 @@ Status ValidateDatasetName(std::string_view name) {
   return Status::OK();
 }
 
+Status ValidateTreePath(std::string_view p) {
+  if (p.empty() || HasControl(p)) {
+    return Status::InvalidArgument("cannot track file name '" + EscapeLine(p) +
+                                   "': control characters (such as newlines) are not supported",
+                                   "rename the file");
+  }
+  return Status::OK();
+}
+
 uint64_t Tree::TotalSize() const {
   uint64_t total = 0;
   for (const TreeEntry& e : entries) total += e.size;
@@ -87,10 +96,7 @@ Status Tree::Normalize() {
             [](const TreeEntry& a, const TreeEntry& b) { return a.path < b.path; });
   for (size_t i = 0; i < entries.size(); ++i) {
     const std::string& p = entries[i].path;
-    if (p.empty() || HasControl(p)) {
-      return Status::InvalidArgument("cannot track file name '" + EscapeLine(p) +
-                                     "': control characters (such as newlines) are not supported");
-    }
+    CAIRN_RETURN_IF_ERROR(ValidateTreePath(p));
     if (i > 0 && entries[i - 1].path == p) return Status::InvalidArgument("duplicate path in tree: " + p);
   }
   return Status::OK();
@@ -162,6 +168,10 @@ std::string Version::Encode() const {
   out += "author " + EscapeLine(author) + "\n";
   out += "time " + std::to_string(time) + "\n";
   out += "message " + EscapeLine(message) + "\n";
+  if (kind == ObjectKind::kBlob) {
+    if (!filename.empty()) out += "filename " + EscapeLine(filename) + "\n";
+    if (executable) out += "executable true\n";
+  }
   return out;
 }
 
@@ -210,6 +220,10 @@ Result<Version> Version::Decode(std::string_view data) {
       if (!ParseInt(value, &v.time)) return Status::Corruption("version object has a bad time");
     } else if (key == "message") {
       v.message = UnescapeLine(value);
+    } else if (key == "filename") {
+      v.filename = UnescapeLine(value);
+    } else if (key == "executable") {
+      v.executable = value == "true";
     }
     // Unknown keys are ignored: later minor revisions may add fields.
   }

@@ -290,22 +290,32 @@ Result<uint64_t> ObjectStore::Size(const Oid& oid) {
 }
 
 Result<Oid> ObjectStore::PutFile(const fs::path& path, uint64_t* size,
-                                 const std::function<void(uint64_t)>& on_bytes) {
+                                 const std::function<void(uint64_t)>& on_bytes, int64_t size_hint) {
   CAIRN_ASSIGN_OR_RETURN(Fd in, OpenRead(path));
-  struct stat st;
-  if (::fstat(in.get(), &st) != 0) return Status::FromErrno("cannot stat " + path.string(), errno);
-  if (static_cast<uint64_t>(st.st_size) < kSmallBlobLimit) {
-    std::string data(static_cast<size_t>(st.st_size), '\0');
+  if (size_hint < 0) {
+    struct stat st;
+    if (::fstat(in.get(), &st) != 0) return Status::FromErrno("cannot stat " + path.string(), errno);
+    size_hint = st.st_size;
+  }
+  if (static_cast<uint64_t>(size_hint) < kSmallBlobLimit) {
+    // Ask for one byte more than expected: a short read of a regular file
+    // means end of file, so the usual case is a single read() call.
+    std::string data(static_cast<size_t>(size_hint) + 1, '\0');
     size_t have = 0;
     for (;;) {
-      if (have == data.size()) data.resize(have + 4096);  // the file grew while we read
       CAIRN_ASSIGN_OR_RETURN(size_t got, ReadSome(in.get(), data.data() + have, data.size() - have, path));
-      if (got == 0) break;
       have += got;
+      if (got == 0 || have < data.size()) break;
+      data.resize(have + 64 * 1024);  // the file grew while we read
     }
     data.resize(have);
     if (on_bytes) on_bytes(have);
     *size = have;
+    if (have >= kSmallBlobLimit) {  // grew past the limit: store it as a loose blob
+      Oid oid = Oid::Of(data);
+      CAIRN_RETURN_IF_ERROR(impl_->PutLoose(oid, data));
+      return oid;
+    }
     return PutBlob(data);
   }
   CAIRN_ASSIGN_OR_RETURN(TempFile tmp, TempFile::Create(impl_->tmp_dir, "blob"));
