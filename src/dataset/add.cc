@@ -7,6 +7,7 @@
 #include "repo/state_db.h"
 #include "util/file.h"
 #include "util/progress.h"
+#include "util/trace.h"
 
 namespace cairn {
 namespace {
@@ -64,7 +65,9 @@ Result<Pending> Snapshot(Repo& repo, const std::string& user_path, const AddOpti
   }
   CAIRN_RETURN_IF_ERROR(CheckNotNested(repo, rel));
   PathKind kind;
+  std::optional<TraceScope> phase(std::in_place, "add: list files");
   CAIRN_ASSIGN_OR_RETURN(std::vector<WorkFile> files, ListWorkFiles(repo, rel, &kind));
+  phase.emplace("add: hash and store");
   if (kind == PathKind::kMissing) return Status::NotFound(user_path + ": no such file or directory");
   for (const WorkFile& f : files) {
     if (kind == PathKind::kDirectory) {
@@ -106,7 +109,9 @@ Result<Pending> Snapshot(Repo& repo, const std::string& user_path, const AddOpti
 
   // The blobs are durable (their pack finished) before a tree can name them,
   // so an interrupted add never leaves a tree pointing at missing data.
+  phase.emplace("add: finish pack and sync");
   CAIRN_RETURN_IF_ERROR(repo.store().Commit());
+  phase.emplace("add: tree, version, stat cache");
   Version& v = out.version;
   v.dataset = dataset;
   if (kind == PathKind::kFile) {
@@ -178,6 +183,7 @@ Result<std::vector<AddResult>> AddLocked(Repo& repo, const std::vector<std::stri
     pending.push_back(std::move(one));
   }
   // Every object is durable before any pointer names it.
+  TraceScope phase("add: sync and write pointers");
   CAIRN_RETURN_IF_ERROR(repo.store().Commit());
   std::vector<AddResult> results;
   for (Pending& p : pending) {

@@ -136,9 +136,8 @@ Result<FsckReport> Fsck(Repo& repo, bool progress_enabled) {
       problem("version", v.ToString(), version.status().message());
       continue;
     }
-    for (const Oid& p : version->parents) {
-      if (!repo.store().Has(p)) problem("version", v.ToString(), "names missing parent " + p.ToString());
-    }
+    // A parent may legitimately be absent (a clone that fetched only the
+    // versions its pointers need), so only the version itself is checked.
   }
   // Pointer files: each must parse and name a complete version.
   std::vector<std::string> pointer_paths;

@@ -8,6 +8,7 @@
 #include "dataset/workspace.h"
 #include "util/file.h"
 #include "util/progress.h"
+#include "util/trace.h"
 
 namespace cairn {
 namespace {
@@ -143,7 +144,9 @@ Result<PathStatus> StatusOf(Repo& repo, const Tracked& t, const StatusOptions& o
   st.tracked = t;
   const std::string name = fs::path(t.path).filename().string();
   PathKind kind;
+  std::optional<TraceScope> phase(std::in_place, "status: list files");
   CAIRN_ASSIGN_OR_RETURN(std::vector<WorkFile> files, ListWorkFiles(repo, t.path, &kind));
+  phase.emplace("status: match stat cache");
   if (kind == PathKind::kMissing) {
     st.state = repo.store().Has(t.pointer.version) ? TrackedState::kMissingFromWorkspace
                                                    : TrackedState::kMissingFromCache;
@@ -156,6 +159,7 @@ Result<PathStatus> StatusOf(Repo& repo, const Tracked& t, const StatusOptions& o
     Progress bar("status " + t.path, files.size(), total, options.progress);
     CAIRN_ASSIGN_OR_RETURN(summary, HashWorkFiles(repo, t.path, &files, /*store=*/false, &bar));
   }
+  phase.reset();
   bool is_tree = t.pointer.kind == ObjectKind::kTree;
   // Fast path: no file changed since the stat cache saw these very files make
   // the pointer's object, and that object is still cached.

@@ -86,8 +86,15 @@ struct ObjectStore::Impl {
   std::mutex mu;  // guards everything below
   PackIndex packed;
   std::vector<PackFile> packs;
-  std::optional<PackWriter> writer;
-  uint32_t writer_pack = 0;  // index of the writer's entry in `packs`
+  // Packs being written. Each is used by one thread at a time (busy), so
+  // threads append in parallel and write their buffers without holding `mu`.
+  struct OpenPack {
+    PackWriter writer;
+    uint32_t pack;  // index in `packs`
+    bool busy = false;
+  };
+  std::vector<std::unique_ptr<OpenPack>> open_packs;
+  std::condition_variable pack_released;
   std::vector<fs::path> finished_packs;
 
   fs::path LoosePath(const Oid& oid) const {
@@ -128,8 +135,23 @@ struct ObjectStore::Impl {
     int fd;
     fs::path path;
     {
-      std::lock_guard<std::mutex> lock(mu);
-      if (writer && loc.pack == writer_pack) CAIRN_RETURN_IF_ERROR(writer->Flush());
+      std::unique_lock<std::mutex> lock(mu);
+      // If the pack is still being written, flush it so pread sees its
+      // buffered bytes. Search again after every wait: a pack may be
+      // finished (and its OpenPack freed) meanwhile.
+      for (;;) {
+        OpenPack* op = nullptr;
+        for (auto& candidate : open_packs) {
+          if (candidate->pack == loc.pack) op = candidate.get();
+        }
+        if (op == nullptr) break;
+        if (op->busy) {
+          pack_released.wait(lock);
+          continue;
+        }
+        CAIRN_RETURN_IF_ERROR(op->writer.Flush());
+        break;
+      }
       CAIRN_ASSIGN_OR_RETURN(fd, PackFd(loc.pack));
       path = packs[loc.pack].path;
     }
@@ -137,28 +159,71 @@ struct ObjectStore::Impl {
     return out;
   }
 
+  // Returns an idle open pack marked busy, creating one if all are busy.
   // Caller holds `mu`.
-  Status AppendPacked(const Oid& oid, std::string_view data) {
-    if (packed.Find(oid)) return Status::OK();
-    if (writer && writer->size() + data.size() > kMaxPackSize) CAIRN_RETURN_IF_ERROR(FinishPack());
-    if (!writer) {
-      CAIRN_ASSIGN_OR_RETURN(PackWriter w, PackWriter::Create(tmp_dir));
-      writer.emplace(std::move(w));
-      writer_pack = static_cast<uint32_t>(packs.size());
-      packs.push_back(PackFile{writer->temp_path(), Fd()});
+  Result<OpenPack*> AcquirePack() {
+    for (auto& op : open_packs) {
+      if (!op->busy) {
+        op->busy = true;
+        return op.get();
+      }
     }
-    CAIRN_ASSIGN_OR_RETURN(PackEntry e, writer->Append(oid, data));
-    packed.Insert(oid, PackLocation{writer_pack, e.offset, e.length});
+    CAIRN_ASSIGN_OR_RETURN(PackWriter w, PackWriter::Create(tmp_dir));
+    uint32_t n = static_cast<uint32_t>(packs.size());
+    packs.push_back(PackFile{w.temp_path(), Fd()});
+    open_packs.push_back(std::make_unique<OpenPack>(OpenPack{std::move(w), n, true}));
+    return open_packs.back().get();
+  }
+
+  // Records an append and closes the pack once it is full. Caller holds `mu`.
+  Status ReleasePack(OpenPack* op, const Oid& oid, const Result<PackEntry>& e) {
+    op->busy = false;
+    pack_released.notify_all();
+    if (!e.ok()) return e.status();
+    packed.Insert(oid, PackLocation{op->pack, e->offset, e->length});
+    if (op->writer.size() >= kMaxPackSize) return FinishPack(op);
     return Status::OK();
   }
 
-  // Caller holds `mu`.
-  Status FinishPack() {
-    if (!writer) return Status::OK();
-    CAIRN_ASSIGN_OR_RETURN(fs::path final_path, writer->Finish(packs_dir, tmp_dir));
-    packs[writer_pack].path = final_path;
-    packs[writer_pack].fd = Fd();
-    writer.reset();
+  // Appends a small object; the write itself runs without `mu`. Caller must
+  // not hold `mu`.
+  Status AppendPacked(const Oid& oid, std::string_view data) {
+    OpenPack* op;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (packed.Find(oid)) return Status::OK();
+      CAIRN_ASSIGN_OR_RETURN(op, AcquirePack());
+    }
+    Result<PackEntry> e = op->writer.Append(oid, data);
+    std::lock_guard<std::mutex> lock(mu);
+    return ReleasePack(op, oid, e);
+  }
+
+  // The same, for callers that hold `mu` (single-threaded maintenance).
+  Status AppendPackedLocked(const Oid& oid, std::string_view data) {
+    if (packed.Find(oid)) return Status::OK();
+    CAIRN_ASSIGN_OR_RETURN(OpenPack* op, AcquirePack());
+    return ReleasePack(op, oid, op->writer.Append(oid, data));
+  }
+
+  // Moves one open pack into place with its index. Caller holds `mu`, and the
+  // pack is not busy.
+  Status FinishPack(OpenPack* op) {
+    CAIRN_ASSIGN_OR_RETURN(fs::path final_path, op->writer.Finish(packs_dir, tmp_dir));
+    packs[op->pack].path = final_path;
+    packs[op->pack].fd = Fd();
+    for (auto it = open_packs.begin(); it != open_packs.end(); ++it) {
+      if (it->get() == op) {
+        open_packs.erase(it);
+        break;
+      }
+    }
+    return Status::OK();
+  }
+
+  // Caller holds `mu`; no append may be in flight (see Commit's contract).
+  Status FinishPacks() {
+    while (!open_packs.empty()) CAIRN_RETURN_IF_ERROR(FinishPack(open_packs.back().get()));
     return Status::OK();
   }
 
@@ -355,7 +420,6 @@ Result<Oid> ObjectStore::PutFile(const fs::path& path, uint64_t* size,
 Result<Oid> ObjectStore::PutBlob(std::string_view data) {
   Oid oid = Oid::Of(data);
   if (data.size() < kSmallBlobLimit) {
-    std::lock_guard<std::mutex> lock(impl_->mu);
     CAIRN_RETURN_IF_ERROR(impl_->AppendPacked(oid, data));
     return oid;
   }
@@ -461,16 +525,15 @@ Status ObjectStore::Verify(const Oid& oid) {
 Status ObjectStore::Commit() {
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
-    CAIRN_RETURN_IF_ERROR(impl_->FinishPack());
+    CAIRN_RETURN_IF_ERROR(impl_->FinishPacks());
   }
   return SyncFileSystem(impl_->cache_dir);
 }
 
 void ObjectStore::DiscardPending() {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  if (!impl_->writer) return;
-  impl_->packed.DropPack(impl_->writer_pack);
-  impl_->writer.reset();  // its TempFile removes the partial pack
+  for (auto& op : impl_->open_packs) impl_->packed.DropPack(op->pack);
+  impl_->open_packs.clear();  // their TempFiles remove the partial packs
 }
 
 Status ObjectStore::ForEach(const std::function<Status(const Oid&, uint64_t, bool)>& fn) {
@@ -499,7 +562,7 @@ Status ObjectStore::ForEach(const std::function<Status(const Oid&, uint64_t, boo
 Result<PruneStats> ObjectStore::Prune(const OidSet& live, bool apply) {
   PruneStats stats;
   std::lock_guard<std::mutex> lock(impl_->mu);
-  CAIRN_RETURN_IF_ERROR(impl_->FinishPack());
+  CAIRN_RETURN_IF_ERROR(impl_->FinishPacks());
 
   // Loose objects.
   std::error_code ec;
@@ -550,10 +613,10 @@ Result<PruneStats> ObjectStore::Prune(const OidSet& live, bool apply) {
         std::string data(loc.length, '\0');
         CAIRN_RETURN_IF_ERROR(PreadAll(fd, data.data(), data.size(), static_cast<off_t>(loc.offset),
                                        impl_->packs[n].path));
-        CAIRN_RETURN_IF_ERROR(impl_->AppendPacked(oid, data));
+        CAIRN_RETURN_IF_ERROR(impl_->AppendPackedLocked(oid, data));
       }
     }
-    CAIRN_RETURN_IF_ERROR(impl_->FinishPack());
+    CAIRN_RETURN_IF_ERROR(impl_->FinishPacks());
     // The new packs are durable before the old ones go.
     CAIRN_RETURN_IF_ERROR(SyncFileSystem(impl_->cache_dir));
     for (uint32_t n : rewrite) {
