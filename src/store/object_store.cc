@@ -525,7 +525,25 @@ Status ObjectStore::Verify(const Oid& oid) {
 Status ObjectStore::Commit() {
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
-    CAIRN_RETURN_IF_ERROR(impl_->FinishPacks());
+    std::vector<uint32_t> finished;
+    for (const auto& op : impl_->open_packs) finished.push_back(op->pack);
+    Status s = impl_->FinishPacks();
+    if (!s.ok()) {
+      // All or nothing: packs of this batch that did land are withdrawn, so a
+      // failed command leaves the cache as it found it.
+      for (uint32_t n : finished) {
+        impl_->packed.DropPack(n);
+        fs::path pack = impl_->packs[n].path;
+        if (pack.extension() != ".pack") continue;  // never finished: its temp file goes with it
+        fs::path idx = pack;
+        idx.replace_extension(".idx");
+        impl_->packs[n].fd = Fd();
+        ::unlink(idx.c_str());
+        ::unlink(pack.c_str());
+      }
+      impl_->open_packs.clear();
+      return s;
+    }
   }
   return SyncFileSystem(impl_->cache_dir);
 }

@@ -53,14 +53,15 @@ class FileSizeLimit(CairnTestCase):
         self.fsck_clean()
 
     def test_directory_of_small_files(self):
-        # Small files go to a pack; the pack outgrows the limit.
-        for i in range(24):
+        # Small files go to packs (one per writer thread, at most a few); 4 MiB
+        # of them cannot fit in packs of at most 1 MiB each.
+        for i in range(64):
             self.write("d/part-%02d.bin" % i, deterministic_bytes(64 * 1024, seed=100 + i))
         v1 = self.add1("d")["version"]
         pointer = self.pointer_bytes("d")
         refs = self.tree_snapshot(os.path.join(self.cairn_dir, "refs"))
         packs_before = sorted(os.listdir(os.path.join(self.cairn_dir, "cache", "packs")))
-        for i in range(24):
+        for i in range(64):
             self.write("d/part-%02d.bin" % i, deterministic_bytes(64 * 1024, seed=200 + i))
         r = self.cairn("add", "d", preexec_fn=ignore_sigxfsz_and_limit(1 * MIB))
         self.assert_add_failed_cleanly(r, "d", pointer, refs, ["File too large"])
