@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <random>
+#include <thread>
 
 #include "store/pack.h"
 #include "test_util/temp_dir.h"
@@ -176,6 +177,37 @@ TEST_F(ObjectStoreTest, UnreadableSourceIsAnError) {
   SetFaultHookForTesting(nullptr);
   EXPECT_EQ(r.status().code(), Code::kIOError);
   EXPECT_NE(r.status().message().find("f.bin"), std::string::npos);
+}
+
+TEST_F(ObjectStoreTest, ParallelSmallPutsAreAllStored) {
+  constexpr int kThreads = 4, kPerThread = 500;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        // Every thread also writes the shared "dup" blob: stored once per index.
+        ASSERT_TRUE(store_->PutBlob(RandomBytes(100 + i, static_cast<uint32_t>(t * 1000 + i))).ok());
+        ASSERT_TRUE(store_->PutBlob("dup").ok());
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  ASSERT_TRUE(store_->Commit().ok());
+  Reopen();
+  for (int t = 0; t < kThreads; ++t) {
+    for (int i = 0; i < kPerThread; i += 97) {
+      std::string want = RandomBytes(100 + i, static_cast<uint32_t>(t * 1000 + i));
+      auto got = store_->Read(Oid::Of(want));
+      ASSERT_TRUE(got.ok()) << got.status().ToString();
+      EXPECT_EQ(*got, want);
+    }
+  }
+  uint64_t count = 0;
+  ASSERT_TRUE(store_->ForEach([&](const Oid&, uint64_t, bool) {
+    ++count;
+    return Status::OK();
+  }).ok());
+  EXPECT_GE(count, uint64_t{kThreads * kPerThread} + 1);
 }
 
 TEST_F(ObjectStoreTest, PackIndexChecksumIsVerified) {
