@@ -364,16 +364,19 @@ Result<Oid> ObjectStore::PutFile(const fs::path& path, uint64_t* size,
   }
   if (static_cast<uint64_t>(size_hint) < kSmallBlobLimit) {
     // Ask for one byte more than expected: a short read of a regular file
-    // means end of file, so the usual case is a single read() call.
-    std::string data(static_cast<size_t>(size_hint) + 1, '\0');
+    // means end of file, so the usual case is a single read() call. The
+    // buffer is reused per thread (no allocation or zero-fill per file).
+    thread_local std::vector<char> buf;
+    size_t want = static_cast<size_t>(size_hint) + 1;
+    if (buf.size() < want) buf.resize(std::max<size_t>(want, kSmallBlobLimit + 1));
     size_t have = 0;
     for (;;) {
-      CAIRN_ASSIGN_OR_RETURN(size_t got, ReadSome(in.get(), data.data() + have, data.size() - have, path));
+      CAIRN_ASSIGN_OR_RETURN(size_t got, ReadSome(in.get(), buf.data() + have, buf.size() - have, path));
       have += got;
-      if (got == 0 || have < data.size()) break;
-      data.resize(have + 64 * 1024);  // the file grew while we read
+      if (got == 0 || have < buf.size()) break;
+      buf.resize(buf.size() * 2);  // the file grew while we read
     }
-    data.resize(have);
+    std::string_view data(buf.data(), have);
     if (on_bytes) on_bytes(have);
     *size = have;
     if (have >= kSmallBlobLimit) {  // grew past the limit: store it as a loose blob
