@@ -61,6 +61,7 @@ class PackWriter {
   std::optional<TempFile> tmp_;
   std::string buffer_;
   uint64_t size_ = 0;
+  uint64_t flushed_ = 0;  // bytes written to the file so far
   std::vector<PackEntry> entries_;
 };
 
