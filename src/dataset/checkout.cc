@@ -225,7 +225,7 @@ Result<std::vector<CheckoutResult>> Checkout(Repo& repo, const std::vector<std::
     CAIRN_RETURN_IF_ERROR(RecordWorkFiles(repo, plan.path, written, plan.object));
     results.push_back(std::move(r));
   }
-  if (!journal.empty()) ::unlink(JournalPath(repo).c_str());
+  ::unlink(JournalPath(repo).c_str());  // every path is now as the pointers say
   return results;
 }
 
