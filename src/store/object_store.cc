@@ -95,7 +95,6 @@ struct ObjectStore::Impl {
   };
   std::vector<std::unique_ptr<OpenPack>> open_packs;
   std::condition_variable pack_released;
-  std::vector<fs::path> finished_packs;
 
   fs::path LoosePath(const Oid& oid) const {
     std::string hex = oid.Hex();
