@@ -1,6 +1,7 @@
 // cairn: the command-line interface. Commands are registered from a table;
 // each lives in its own file (src/cli/<command>.cc).
 #include <cstdio>
+#include <string>
 
 #include "cli/command.h"
 
@@ -33,6 +34,23 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "cairn 0.1.0");
   app.footer("Run 'cairn <command> --help' for a command's options. Exit codes: 0 ok, 1 check negative, 2 error.");
   for (RegisterFn reg : kCommands) reg(app, ctx);
+  // Name an unknown command plainly (CLI11 would only say one is required).
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "-C") {
+      ++i;
+      continue;
+    }
+    if (arg.empty() || arg[0] == '-') continue;
+    bool known = false;
+    for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) known |= sub->get_name() == arg;
+    if (!known) {
+      std::fprintf(stderr, "cairn: error: unknown command '%s'\nhint: run 'cairn --help' for the list of commands\n",
+                   arg.c_str());
+      return kExitError;
+    }
+    break;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
