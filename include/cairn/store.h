@@ -86,6 +86,10 @@ class ObjectStore {
   // Re-hashes one object; Corruption when it does not match its oid.
   Status Verify(const Oid& oid);
 
+  // Loose objects (trees, versions, large blobs) whose hex oid starts with
+  // `hex_prefix` (at least 2 lowercase hex digits).
+  Result<std::vector<Oid>> FindLoose(const std::string& hex_prefix);
+
   // Finishes the open pack and makes every object written so far durable.
   Status Commit();
   // Drops the objects written to the open pack since the last Commit() (used

@@ -143,6 +143,16 @@ Result<ResolvedRef> ResolveRef(Repo& repo, const std::string& ref) {
     } else if (IsHexPrefix(spec) && spec.size() >= 7) {
       std::string prefix = Lower(spec);
       CAIRN_ASSIGN_OR_RETURN(std::vector<Oid> found, repo.state().FindVersions(info->dataset, prefix));
+      // state.db is only an index: versions it does not know (it was deleted,
+      // or they came from elsewhere) are found in the store itself.
+      CAIRN_ASSIGN_OR_RETURN(std::vector<Oid> loose, repo.store().FindLoose(prefix));
+      for (const Oid& oid : loose) {
+        if (std::find(found.begin(), found.end(), oid) != found.end()) continue;
+        auto data = repo.store().Read(oid, /*verify=*/false);
+        if (!data.ok() || data->compare(0, kVersionHeader.size(), kVersionHeader) != 0) continue;
+        auto v = Version::Decode(*data);
+        if (v.ok() && v->dataset == info->dataset) found.push_back(oid);
+      }
       if (info->current && info->current->Hex().compare(0, prefix.size(), prefix) == 0 &&
           std::find(found.begin(), found.end(), *info->current) == found.end()) {
         found.push_back(*info->current);

@@ -524,6 +524,21 @@ Status ObjectStore::Verify(const Oid& oid) {
   return Status::OK();
 }
 
+Result<std::vector<Oid>> ObjectStore::FindLoose(const std::string& hex_prefix) {
+  std::vector<Oid> out;
+  if (hex_prefix.size() < 2) return out;
+  fs::path dir = impl_->objects_dir / hex_prefix.substr(0, 2);
+  std::string rest = hex_prefix.substr(2);
+  std::error_code ec;
+  for (const auto& f : fs::directory_iterator(dir, ec)) {
+    std::string name = f.path().filename().string();
+    if (name.compare(0, rest.size(), rest) != 0) continue;
+    auto oid = Oid::Parse(hex_prefix.substr(0, 2) + name);
+    if (oid.ok()) out.push_back(*oid);
+  }
+  return out;  // a missing fan-out directory just means no match
+}
+
 Status ObjectStore::Commit() {
   {
     std::lock_guard<std::mutex> lock(impl_->mu);

@@ -132,7 +132,7 @@ class Refs(CairnTestCase):
         self.assertEqual(self.resolve("iris~1"), self.v2)
 
     def test_rebuilt_state_db(self):
-        # state.db only holds indexes: without it, pointers, tags and @latest still resolve.
+        # state.db only holds indexes: without it, every ref still resolves.
         for n in ("state.db", "state.db-wal", "state.db-shm"):
             p = os.path.join(self.cairn_dir, n)
             if os.path.exists(p):
@@ -141,6 +141,9 @@ class Refs(CairnTestCase):
         self.assertEqual(self.resolve("iris@v1.0"), self.v1)
         self.assertEqual(self.resolve("iris@latest"), self.v3)
         self.assertEqual(self.resolve("iris@" + self.v3[7:15]), self.v3)
+        # A version no pointer, tag or @latest names is still found by prefix,
+        # in the store itself.
+        self.assertEqual(self.resolve("iris@" + self.v2[7:15]), self.v2)
         self.assertEqual(self.ok("ls", "iris@v1.0").stdout, "iris.csv\n")
 
 
