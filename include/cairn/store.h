@@ -70,6 +70,10 @@ class ObjectStore {
   // actual length always wins.
   Result<Oid> PutFile(const std::filesystem::path& path, uint64_t* size,
                       const std::function<void(uint64_t)>& on_bytes = {}, int64_t size_hint = -1);
+  // The same for a file the caller opened (read-only, at offset 0); `path`
+  // names it in messages. Takes ownership of `fd`.
+  Result<Oid> PutOpenFile(int fd, const std::filesystem::path& path, uint64_t* size,
+                          const std::function<void(uint64_t)>& on_bytes = {}, int64_t size_hint = -1);
   // Stores `data` as a blob (packed when small) and returns its oid.
   Result<Oid> PutBlob(std::string_view data);
   // Stores a tree or version encoding as a loose object and returns its oid.

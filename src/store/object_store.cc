@@ -356,6 +356,12 @@ Result<uint64_t> ObjectStore::Size(const Oid& oid) {
 Result<Oid> ObjectStore::PutFile(const fs::path& path, uint64_t* size,
                                  const std::function<void(uint64_t)>& on_bytes, int64_t size_hint) {
   CAIRN_ASSIGN_OR_RETURN(Fd in, OpenRead(path));
+  return PutOpenFile(in.Release(), path, size, on_bytes, size_hint);
+}
+
+Result<Oid> ObjectStore::PutOpenFile(int fd, const fs::path& path, uint64_t* size,
+                                     const std::function<void(uint64_t)>& on_bytes, int64_t size_hint) {
+  Fd in(fd);
   if (size_hint < 0) {
     struct stat st;
     if (::fstat(in.get(), &st) != 0) return Status::FromErrno("cannot stat " + path.string(), errno);

@@ -50,9 +50,11 @@ Fd& Fd::operator=(Fd&& other) noexcept {
   return *this;
 }
 
-Result<Fd> OpenRead(const fs::path& path) {
+Result<Fd> OpenRead(const fs::path& path) { return OpenReadAt(AT_FDCWD, path.c_str(), path); }
+
+Result<Fd> OpenReadAt(int dirfd, const char* name, const fs::path& path) {
   if (int err = InjectedErrno("open", path)) return Status::FromErrno("cannot open " + path.string(), err);
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = ::openat(dirfd, name, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     int err = errno;
     if (err == ENOENT) return Status::NotFound(path.string() + ": no such file");

@@ -45,6 +45,9 @@ class Fd {
 };
 
 Result<Fd> OpenRead(const fs::path& path);
+// Opens `name` relative to the directory `dirfd` (no path walk from the
+// root); `path` is the full path, for messages and fault injection.
+Result<Fd> OpenReadAt(int dirfd, const char* name, const fs::path& path);
 // Reads up to n bytes; returns the count (0 at end of file).
 Result<size_t> ReadSome(int fd, void* buf, size_t n, const fs::path& path);
 Status WriteAll(int fd, const void* data, size_t n, const fs::path& path);
