@@ -68,6 +68,9 @@ struct FileChange {
   uint64_t old_size = 0, new_size = 0;
 };
 
+// "added", "deleted" or "modified" (the names used in --json output).
+const char* FileChangeKindName(FileChangeKind kind);
+
 enum class TrackedState { kClean, kModified, kMissingFromWorkspace, kMissingFromCache };
 const char* TrackedStateName(TrackedState s);
 

@@ -16,6 +16,11 @@ namespace cairn {
 inline constexpr std::string_view kPointerSuffix = ".cairn";
 inline constexpr int kPointerFormat = 1;
 
+// True when `path` ends in ".cairn" after at least one other character.
+inline bool HasPointerSuffix(std::string_view path) {
+  return path.size() > kPointerSuffix.size() && path.substr(path.size() - kPointerSuffix.size()) == kPointerSuffix;
+}
+
 struct Pointer {
   std::string dataset;
   Oid version;

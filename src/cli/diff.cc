@@ -50,7 +50,7 @@ void RegisterDiff(CLI::App& app, Context& ctx) {
       Json list = Json::array();
       for (const FileChange& c : changes) {
         counts[static_cast<int>(c.kind)]++;
-        const char* kind = c.kind == FileChangeKind::kAdded ? "added" : c.kind == FileChangeKind::kDeleted ? "deleted" : "modified";
+        const char* kind = FileChangeKindName(c.kind);
         if (args->json) {
           list.push_back({{"path", c.path}, {"change", kind}, {"old_size", c.old_size}, {"new_size", c.new_size}});
           continue;

@@ -31,7 +31,7 @@ void RegisterStatus(CLI::App& app, Context& ctx) {
         uint64_t added = 0, modified = 0, deleted = 0;
         Json changes = Json::array();
         for (const FileChange& c : s.changes) {
-          const char* kind = c.kind == FileChangeKind::kAdded ? "added" : c.kind == FileChangeKind::kDeleted ? "deleted" : "modified";
+          const char* kind = FileChangeKindName(c.kind);
           (c.kind == FileChangeKind::kAdded ? added : c.kind == FileChangeKind::kDeleted ? deleted : modified)++;
           changes.push_back({{"path", c.path}, {"change", kind}, {"old_size", c.old_size}, {"new_size", c.new_size}});
         }

@@ -1,9 +1,9 @@
+#include <ctime>
 #include <iostream>
 
 #include "cairn/dataset.h"
 #include "cairn/refs.h"
 #include "cli/command.h"
-#include "dataset/workspace.h"
 
 namespace cairn::cli {
 
@@ -86,7 +86,7 @@ void RegisterTag(CLI::App& app, Context& ctx) {
       }
       auto lock = (*repo)->Lock();
       if (!lock.ok()) return Fail(lock.status());
-      Tag tag{ref->dataset, pos[1], ref->version, args->golden, (*repo)->Author(), NowNs() / 1'000'000'000,
+      Tag tag{ref->dataset, pos[1], ref->version, args->golden, (*repo)->Author(), static_cast<int64_t>(std::time(nullptr)),
               args->message};
       Status s = CreateTag(**repo, tag);
       if (!s.ok()) return Fail(s);

@@ -12,10 +12,6 @@
 namespace cairn {
 namespace {
 
-bool EndsWith(const std::string& s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 // Adds "/<name>" to the .gitignore beside the tracked path, so git holds the
 // pointer but never the data.
 Status IgnoreInGit(Repo& repo, const std::string& rel) {
@@ -60,7 +56,7 @@ Status CheckNotNested(Repo& repo, const std::string& rel) {
 
 Result<Pending> Snapshot(Repo& repo, const std::string& user_path, const AddOptions& options) {
   CAIRN_ASSIGN_OR_RETURN(std::string rel, repo.RelativePath(user_path));
-  if (EndsWith(rel, kPointerSuffix)) {
+  if (HasPointerSuffix(rel)) {
     return Status::InvalidArgument(user_path + " is a pointer file", "add the data path it points to instead");
   }
   CAIRN_RETURN_IF_ERROR(CheckNotNested(repo, rel));
@@ -74,7 +70,7 @@ Result<Pending> Snapshot(Repo& repo, const std::string& user_path, const AddOpti
       Status s = ValidateTreePath(f.rel);
       if (!s.ok()) return Status::InvalidArgument(s.message() + " (in " + rel + ")", s.hint());
     }
-    if (EndsWith(f.rel, kPointerSuffix)) {
+    if (HasPointerSuffix(f.rel)) {
       return Status::InvalidArgument(rel + " contains the pointer file " + rel + "/" + f.rel,
                                      "track the paths inside it separately, or remove that pointer first");
     }

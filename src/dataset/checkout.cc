@@ -106,7 +106,6 @@ Result<std::vector<CheckoutResult>> Checkout(Repo& repo, const std::vector<std::
     CAIRN_ASSIGN_OR_RETURN(std::vector<WorkFile> have, ListWorkFiles(repo, t.path, &kind));
     if (kind != PathKind::kMissing && (kind == PathKind::kFile) != plan.single_file) {
       plan.replace_whole = true;  // every existing file goes; each must be safe to drop
-      for (WorkFile& f : have) f.rel = kind == PathKind::kFile ? "" : f.rel;
     }
     CAIRN_RETURN_IF_ERROR(HashWorkFiles(repo, t.path, &have, /*store=*/false, nullptr).status());
     std::unordered_map<std::string, const WorkFile*> by_rel;

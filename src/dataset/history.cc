@@ -28,10 +28,7 @@ Result<std::optional<DatasetInfo>> FindDataset(Repo& repo, const std::string& na
   auto rel = repo.RelativePath(name);
   if (rel.ok()) {
     std::string r = *rel;
-    if (r.size() > kPointerSuffix.size() &&
-        r.compare(r.size() - kPointerSuffix.size(), kPointerSuffix.size(), kPointerSuffix) == 0) {
-      r.resize(r.size() - kPointerSuffix.size());
-    }
+    if (HasPointerSuffix(r)) r.resize(r.size() - kPointerSuffix.size());
     auto data = ReadFile(repo.PointerPath(r));
     if (data.ok()) {
       CAIRN_ASSIGN_OR_RETURN(Pointer p, Pointer::Decode(*data, r + std::string(kPointerSuffix)));

@@ -13,10 +13,6 @@
 namespace cairn {
 namespace {
 
-bool EndsWith(const std::string& s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 bool Covers(const std::string& outer, const std::string& inner) {
   return inner == outer || (inner.size() > outer.size() && inner.compare(0, outer.size(), outer) == 0 &&
                             inner[outer.size()] == '/');
@@ -30,7 +26,7 @@ Status WalkPointers(const fs::path& dir, const std::string& rel, std::vector<std
   ::closedir(d);
   std::set<std::string> tracked;
   for (const auto& [name, type] : entries) {
-    if (EndsWith(name, kPointerSuffix) && name.size() > kPointerSuffix.size() &&
+    if (HasPointerSuffix(name) &&
         (type == DT_REG || type == DT_UNKNOWN)) {
       std::string data_name = name.substr(0, name.size() - kPointerSuffix.size());
       tracked.insert(data_name);
@@ -52,6 +48,18 @@ Status WalkPointers(const fs::path& dir, const std::string& rel, std::vector<std
 
 }  // namespace
 
+const char* FileChangeKindName(FileChangeKind kind) {
+  switch (kind) {
+    case FileChangeKind::kAdded:
+      return "added";
+    case FileChangeKind::kDeleted:
+      return "deleted";
+    case FileChangeKind::kModified:
+      return "modified";
+  }
+  return "?";
+}
+
 const char* TrackedStateName(TrackedState s) {
   switch (s) {
     case TrackedState::kClean:
@@ -70,7 +78,7 @@ Result<std::vector<Tracked>> FindTracked(Repo& repo, const std::vector<std::stri
   std::vector<std::string> wanted;
   for (const std::string& f : filter) {
     CAIRN_ASSIGN_OR_RETURN(std::string rel, repo.RelativePath(f));
-    if (EndsWith(rel, kPointerSuffix)) rel.resize(rel.size() - kPointerSuffix.size());
+    if (HasPointerSuffix(rel)) rel.resize(rel.size() - kPointerSuffix.size());
     wanted.push_back(rel);
   }
   std::vector<std::string> paths;

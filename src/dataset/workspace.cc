@@ -33,11 +33,6 @@ void FillStat(WorkFile* f, const struct stat& st) {
   f->executable = (st.st_mode & S_IXUSR) != 0;
 }
 
-bool IsInside(const fs::path& path, const fs::path& root) {
-  auto [r, p] = std::mismatch(root.begin(), root.end(), path.begin(), path.end());
-  return r == root.end();
-}
-
 // Walks a directory tree on all cores: one task per directory reads its
 // entries and stats each file relative to the open directory (no per-file
 // path walk, and the dentries are hot from readdir). On this class of VM,

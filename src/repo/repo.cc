@@ -52,11 +52,6 @@ fs::path GitWorkTree(const fs::path& dir) {
   return s;
 }
 
-bool IsInside(const fs::path& path, const fs::path& root) {
-  auto [r, p] = std::mismatch(root.begin(), root.end(), path.begin(), path.end());
-  return r == root.end();
-}
-
 }  // namespace
 
 RepoLock::~RepoLock() {

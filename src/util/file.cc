@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <random>
@@ -228,6 +229,11 @@ Result<size_t> CopyChunk(int in, int out, size_t n, const fs::path& in_path, con
     }
     return Status::FromErrno("cannot copy " + in_path.string() + " to " + out_path.string(), errno);
   }
+}
+
+bool IsInside(const fs::path& path, const fs::path& root) {
+  auto [r, p] = std::mismatch(root.begin(), root.end(), path.begin(), path.end());
+  return r == root.end();
 }
 
 Status MakeDirs(const fs::path& dir) {

@@ -100,6 +100,10 @@ Status CopyFd(int in, int out, const fs::path& in_path, const fs::path& out_path
 // InvalidArgument so callers can fall back to read/write.
 Result<size_t> CopyChunk(int in, int out, size_t n, const fs::path& in_path, const fs::path& out_path);
 
+// True when `path` is `root` or lies below it (both absolute and normalised;
+// compares path components, so "/a/bc" is not inside "/a/b").
+bool IsInside(const fs::path& path, const fs::path& root);
+
 // Creates `dir` and its parents; reports the path on failure.
 Status MakeDirs(const fs::path& dir);
 
