@@ -98,7 +98,8 @@ Result<Pending> Snapshot(Repo& repo, const std::string& user_path, const AddOpti
   for (const WorkFile& f : files) total += f.size;
   {
     Progress progress("add " + rel, files.size(), total, options.progress);
-    CAIRN_ASSIGN_OR_RETURN(HashSummary summary, HashWorkFiles(repo, rel, &files, /*store=*/true, &progress));
+    CAIRN_ASSIGN_OR_RETURN(HashSummary summary, HashWorkFiles(repo, rel, &files, /*store=*/true, &progress,
+                                                                      /*record=*/false));
     out.result.files_hashed = summary.files_hashed;
     out.result.bytes_hashed = summary.bytes_hashed;
   }

@@ -167,7 +167,7 @@ Result<std::vector<WorkFile>> ListWorkFiles(Repo& repo, const std::string& path,
 }
 
 Result<HashSummary> HashWorkFiles(Repo& repo, const std::string& path, std::vector<WorkFile>* files,
-                                  bool store, Progress* progress) {
+                                  bool store, Progress* progress, bool record) {
   Result<StatSnapshot> loaded = Status::OK();
   tbb::parallel_invoke(
       [&] {
@@ -260,7 +260,7 @@ Result<HashSummary> HashWorkFiles(Repo& repo, const std::string& path, std::vect
   summary.bytes_hashed = hashed_bytes.load();
   summary.all_cached = todo.empty() && files->size() == snap.records.size();
   summary.recorded_object = snap.object;
-  if (!todo.empty()) CAIRN_RETURN_IF_ERROR(RecordWorkFiles(repo, path, *files, Oid()));
+  if (record && !todo.empty()) CAIRN_RETURN_IF_ERROR(RecordWorkFiles(repo, path, *files, Oid()));
   return summary;
 }
 

@@ -43,9 +43,11 @@ struct HashSummary {
 
 // Sorts `files` by rel and sets each one's `oid`: from the stat cache when it
 // still matches, else by reading the file (and, with `store`, storing its
-// bytes). Runs on all cores. Records fresh hashes in the stat cache.
+// bytes). Runs on all cores. With `record`, saves fresh hashes in the stat
+// cache; callers that call RecordWorkFiles right after pass false, so the
+// snapshot is written once.
 Result<HashSummary> HashWorkFiles(Repo& repo, const std::string& path, std::vector<WorkFile>* files,
-                                  bool store, Progress* progress);
+                                  bool store, Progress* progress, bool record = true);
 
 // Records the stat cache of tracked `path` as exactly `files` (sorted by
 // rel), which together make `object` (zero if unknown).
