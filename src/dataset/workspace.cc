@@ -17,7 +17,6 @@
 #include "repo/state_db.h"
 #include "util/file.h"
 #include "util/progress.h"
-#include "util/sha256.h"
 
 namespace cairn {
 namespace {
@@ -197,8 +196,6 @@ Result<HashSummary> HashWorkFiles(Repo& repo, const std::string& path, std::vect
   Status first_error;
   fs::path root = repo.root();
   tbb::parallel_for(tbb::blocked_range<size_t>(0, todo.size(), 16), [&](const tbb::blocked_range<size_t>& r) {
-    Sha256 hash;
-    std::vector<char> buf;
     // Files come sorted, so neighbours share a directory: open each directory
     // once and the files relative to it, sparing a path walk per file.
     std::string dir_rel = "\x01";  // matches no directory
@@ -230,21 +227,13 @@ Result<HashSummary> HashWorkFiles(Repo& repo, const std::string& path, std::vect
         }
         s = oid.status();
       } else {
-        if (buf.empty()) buf.resize(1 << 20);
         uint64_t size = 0;
-        for (;;) {
-          auto got = ReadSome(in->get(), buf.data(), buf.size(), p);
-          if (!got.ok()) {
-            s = got.status();
-            break;
-          }
-          if (*got == 0) break;
-          hash.Update(buf.data(), *got);
-          size += *got;
-          on_bytes(*got);
+        auto oid = HashFd(in->get(), p, &size, on_bytes);
+        if (oid.ok()) {
+          f.oid = *oid;
+          f.size = size;
         }
-        f.oid = hash.Finish();
-        f.size = size;
+        s = oid.status();
       }
       if (!s.ok()) {
         std::lock_guard<std::mutex> lock(mu);

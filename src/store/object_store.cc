@@ -517,14 +517,9 @@ Status ObjectStore::Verify(const Oid& oid) {
   if (loc) return Read(oid, true).status();
   fs::path path = impl_->LoosePath(oid);
   CAIRN_ASSIGN_OR_RETURN(Fd in, OpenRead(path));
-  Sha256 hash;
-  std::vector<char> buf(kReadBuffer);
-  for (;;) {
-    CAIRN_ASSIGN_OR_RETURN(size_t got, ReadSome(in.get(), buf.data(), buf.size(), path));
-    if (got == 0) break;
-    hash.Update(buf.data(), got);
-  }
-  if (hash.Finish() != oid) {
+  uint64_t size = 0;
+  CAIRN_ASSIGN_OR_RETURN(Oid actual, HashFd(in.get(), path, &size));
+  if (actual != oid) {
     return Status::Corruption("object " + oid.ToString() + " is corrupt (its content hash differs)");
   }
   return Status::OK();

@@ -12,6 +12,8 @@
 #include <random>
 #include <vector>
 
+#include "util/sha256.h"
+
 namespace cairn {
 namespace {
 
@@ -117,6 +119,22 @@ Result<std::string> ReadFile(const fs::path& path) {
     out.append(buf, got);
   }
   return out;
+}
+
+Result<Oid> HashFd(int fd, const fs::path& path, uint64_t* size,
+                   const std::function<void(uint64_t)>& on_bytes) {
+  thread_local std::vector<char> buf(1 << 20);
+  Sha256 hash;
+  uint64_t total = 0;
+  for (;;) {
+    CAIRN_ASSIGN_OR_RETURN(size_t got, ReadSome(fd, buf.data(), buf.size(), path));
+    if (got == 0) break;
+    hash.Update(buf.data(), got);
+    total += got;
+    if (on_bytes) on_bytes(got);
+  }
+  *size = total;
+  return hash.Finish();
 }
 
 Result<TempFile> TempFile::Create(const fs::path& dir, std::string_view stem) {

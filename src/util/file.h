@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "cairn/oid.h"
 #include "cairn/status.h"
 
 namespace cairn {
@@ -54,6 +55,12 @@ Status WriteAll(int fd, const void* data, size_t n, const fs::path& path);
 Status PreadAll(int fd, void* buf, size_t n, off_t offset, const fs::path& path);
 
 Result<std::string> ReadFile(const fs::path& path);
+
+// Reads `fd` to its end and returns the SHA-256 of its bytes; `*size`
+// receives the byte count and `on_bytes` (may be empty) each chunk's length.
+// Uses a per-thread 1 MiB buffer, so it is cheap to call for many files.
+Result<Oid> HashFd(int fd, const fs::path& path, uint64_t* size,
+                   const std::function<void(uint64_t)>& on_bytes = {});
 
 // A file under construction in `dir`; removed on destruction unless
 // Commit() renamed it into place.
