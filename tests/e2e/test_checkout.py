@@ -192,9 +192,13 @@ class CheckoutModes(CairnTestCase):
         self.assertGreaterEqual(cached.st_nlink, 2)
         # Packed small blobs are copies.
         self.assertEqual(os.stat(self.path("d/iris.csv")).st_nlink, 1)
+        self.assert_linked_checkout_matches()
+
+    def assert_linked_checkout_matches(self):
         for n, h in self.hashes.items():
             self.assertEqual(self.sha("d/" + n), h)
         st = self.status()["d"]
+        # Only the executable files may differ (see test_link_modes_keep_executable_bit).
         self.assertEqual(sorted(c["path"] for c in st["changes"] if c["path"] not in ("run.sh", "bigexec.bin")),
                          [], st)
         self.fsck_clean()
@@ -206,13 +210,7 @@ class CheckoutModes(CairnTestCase):
         self.assertTrue(os.path.islink(p))
         self.assertEqual(os.path.realpath(p), os.path.realpath(self.loose_path(self.big_oid)))
         self.assertFalse(os.path.islink(self.path("d/iris.csv")))  # packed: copied
-        for n, h in self.hashes.items():
-            self.assertEqual(self.sha("d/" + n), h)
-        st = self.status()["d"]
-        # Only the executable files may differ (see test_link_modes_keep_executable_bit).
-        self.assertEqual(sorted(c["path"] for c in st["changes"] if c["path"] not in ("run.sh", "bigexec.bin")),
-                         [], st)
-        self.fsck_clean()
+        self.assert_linked_checkout_matches()
 
     def test_link_modes_keep_executable_bit(self):
         # Checkout must make the workspace match the pointer, whatever the link
