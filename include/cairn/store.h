@@ -78,6 +78,10 @@ class ObjectStore {
   Result<Oid> PutBlob(std::string_view data);
   // Stores a tree or version encoding as a loose object and returns its oid.
   Result<Oid> PutObject(std::string_view data);
+  // The same, durable on return: two fsyncs instead of waiting for Commit(),
+  // which syncs the whole file system (cheaper for a few objects, such as a
+  // run record, on a busy disk).
+  Result<Oid> PutObjectDurable(std::string_view data);
 
   // Returns an object's bytes. With `verify`, re-hashes them and returns
   // Corruption when they do not match the oid.

@@ -17,10 +17,16 @@ void RegisterShow(CLI::App&, Context&);
 void RegisterTag(CLI::App&, Context&);
 void RegisterGc(CLI::App&, Context&);
 void RegisterFsck(CLI::App&, Context&);
+void RegisterRun(CLI::App&, Context&);
+void RegisterRuns(CLI::App&, Context&);
+void RegisterExperiments(CLI::App&, Context&);
+void RegisterArtifacts(CLI::App&, Context&);
+void RegisterReindex(CLI::App&, Context&);
 
 constexpr RegisterFn kCommands[] = {
     RegisterInit, RegisterAdd, RegisterStatus, RegisterCheckout, RegisterLog, RegisterDiff,
     RegisterLs,   RegisterShow, RegisterTag,   RegisterGc,       RegisterFsck,
+    RegisterRun,  RegisterRuns, RegisterExperiments, RegisterArtifacts, RegisterReindex,
 };
 }  // namespace cairn::cli
 

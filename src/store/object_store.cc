@@ -226,25 +226,27 @@ struct ObjectStore::Impl {
     return Status::OK();
   }
 
-  Status PutLooseFromTemp(TempFile* tmp, const Oid& oid) {
+  // With `sync`, the object is durable on return (file and directory
+  // fsync), instead of at the next Commit().
+  Status PutLooseFromTemp(TempFile* tmp, const Oid& oid, bool sync = false) {
     fs::path dest = LoosePath(oid);
     struct stat st;
     if (::stat(dest.c_str(), &st) == 0) return Status::OK();  // already stored; tmp is dropped
     ::fchmod(tmp->fd(), 0444);  // discourages writes through hard links
-    Status s = tmp->Commit(dest, false);
+    Status s = tmp->Commit(dest, sync);
     if (s.code() == Code::kIOError) {
       CAIRN_RETURN_IF_ERROR(MakeDirs(dest.parent_path()));
-      return tmp->Commit(dest, false);
+      return tmp->Commit(dest, sync);
     }
     return s;
   }
 
-  Status PutLoose(const Oid& oid, std::string_view data) {
+  Status PutLoose(const Oid& oid, std::string_view data, bool sync = false) {
     struct stat st;
     if (::stat(LoosePath(oid).c_str(), &st) == 0) return Status::OK();
     CAIRN_ASSIGN_OR_RETURN(TempFile tmp, TempFile::Create(tmp_dir, "obj"));
     CAIRN_RETURN_IF_ERROR(tmp.Write(data));
-    return PutLooseFromTemp(&tmp, oid);
+    return PutLooseFromTemp(&tmp, oid, sync);
   }
 };
 
@@ -438,6 +440,12 @@ Result<Oid> ObjectStore::PutBlob(std::string_view data) {
 Result<Oid> ObjectStore::PutObject(std::string_view data) {
   Oid oid = Oid::Of(data);
   CAIRN_RETURN_IF_ERROR(impl_->PutLoose(oid, data));
+  return oid;
+}
+
+Result<Oid> ObjectStore::PutObjectDurable(std::string_view data) {
+  Oid oid = Oid::Of(data);
+  CAIRN_RETURN_IF_ERROR(impl_->PutLoose(oid, data, /*sync=*/true));
   return oid;
 }
 

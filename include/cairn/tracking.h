@@ -1,0 +1,206 @@
+// Experiment tracking: experiments hold runs; a run records params, metrics
+// (with steps), tags, artifacts, dataset inputs and its environment.
+//
+// While a run is RUNNING its data lives in tracking tables of
+// .cairn/state.db. When it ends it is sealed into an immutable run record
+// object in the store, named by .cairn/refs/runs/<run id>; the tables are
+// then only an index that Reindex() rebuilds from the records. Changes after
+// the end (tags, delete/restore) write a new record and move the ref.
+//
+// A Tracker is thread-safe: every call takes an internal mutex.
+#ifndef CAIRN_TRACKING_H_
+#define CAIRN_TRACKING_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cairn/oid.h"
+#include "cairn/repo.h"
+#include "cairn/status.h"
+
+struct sqlite3;
+
+namespace cairn {
+
+enum class RunStatus { kRunning, kFinished, kFailed, kKilled };
+const char* RunStatusName(RunStatus status);
+std::optional<RunStatus> ParseRunStatus(std::string_view name);
+
+struct Experiment {
+  int64_t id = 0;
+  std::string name;
+  bool deleted = false;
+  int64_t created_ms = 0;
+  int64_t runs = 0;  // active (not deleted) runs
+};
+
+struct MetricPoint {
+  std::string key;
+  double value = 0;  // may be NaN or ±inf
+  int64_t step = 0;
+  int64_t timestamp_ms = 0;
+};
+
+struct RunInput {
+  std::string dataset;
+  Oid version;
+  std::string tag;     // a tag naming the version, when one does
+  std::string source;  // "workspace" (pointer at start) or "explicit"
+};
+
+struct RunArtifact {
+  std::string path;  // '/'-separated, relative to the run's artifact root
+  Oid oid;
+  uint64_t size = 0;
+};
+
+struct RunInfo {
+  std::string id;  // 32 lowercase hex
+  int64_t experiment_id = 0;
+  std::string experiment;
+  std::string name;
+  RunStatus status = RunStatus::kRunning;
+  int64_t start_ms = 0;
+  int64_t end_ms = 0;  // 0 while running
+  std::string user;
+  bool deleted = false;
+  std::optional<int> exit_code;
+  std::string command;  // shell-quoted command line, when run by 'cairn run'
+  std::string cwd;      // relative to the repository root
+  std::map<std::string, std::string> params;
+  std::map<std::string, std::string> tags;
+  std::map<std::string, MetricPoint> metrics;  // latest value per key
+  std::vector<RunInput> inputs;
+  std::vector<RunArtifact> artifacts;
+  std::map<std::string, std::string> env;  // flat dotted keys: git.commit, os.kernel, python.packages.numpy …
+  std::optional<Oid> record;                // the sealed record, once ended
+};
+
+// Validation of user-supplied names (messages say what is allowed).
+Status ValidateMetricKey(const std::string& key);  // also used for params and tags
+Status ValidateRunId(const std::string& id);
+
+struct StartRunOptions {
+  std::string experiment = "Default";  // created when missing
+  std::string name;
+  std::map<std::string, std::string> params;
+  std::map<std::string, std::string> tags;
+  std::vector<std::string> inputs;  // dataset refs (name@tag …), recorded as "explicit"
+  bool workspace_inputs = true;     // record every pointer file's version as "workspace"
+  bool capture_env = true;          // machine, OS, git (see CaptureEnvironment)
+  std::string command;
+  std::string cwd;
+  int64_t pid = 0;  // the process whose death means the run died (0: caller's)
+};
+
+struct SearchOptions {
+  std::vector<std::string> experiments;  // names; empty: all
+  std::string filter;                    // see doc/tracking.md
+  std::vector<std::string> order_by;     // "metrics.acc DESC", "attributes.start_time" …
+  int64_t limit = 1000;
+  bool include_deleted = false;
+  bool deleted_only = false;
+};
+
+struct SearchResult {
+  std::vector<RunInfo> runs;  // with params, tags and latest metrics (no env, inputs, artifacts)
+  int64_t total = 0;          // matches before the limit
+};
+
+class Tracker {
+ public:
+  // Opens the tracking tables in the repository's state.db (creating them).
+  static Result<std::unique_ptr<Tracker>> Open(Repo& repo);
+  ~Tracker();
+  Tracker(const Tracker&) = delete;
+  Tracker& operator=(const Tracker&) = delete;
+
+  Repo& repo() { return repo_; }
+
+  // Experiments.
+  Result<Experiment> GetExperiment(const std::string& name);
+  Result<Experiment> CreateExperiment(const std::string& name);
+  Result<std::vector<Experiment>> ListExperiments(bool include_deleted);
+  Status RenameExperiment(const std::string& from, const std::string& to);
+  Status DeleteExperiment(const std::string& name);
+  Status RestoreExperiment(const std::string& name);
+
+  // Runs. `run` arguments accept a full id or a unique prefix (≥ 6 hex).
+  Result<std::string> StartRun(const StartRunOptions& options);
+  Status LogParams(const std::string& run, const std::map<std::string, std::string>& params);
+  Status LogMetrics(const std::string& run, const std::vector<MetricPoint>& points);
+  Status SetTags(const std::string& run, const std::map<std::string, std::string>& tags);
+  Status SetEnv(const std::string& run, const std::map<std::string, std::string>& env);
+  // Stores the file or directory `source` (inside the repository) under
+  // `artifact_path` (default: its file name).
+  Result<std::vector<RunArtifact>> LogArtifact(const std::string& run, const std::filesystem::path& source,
+                                               const std::string& artifact_path = {});
+  // Stores bytes as an artifact (stdout/stderr, the git diff).
+  Result<RunArtifact> LogArtifactBytes(const std::string& run, const std::string& artifact_path,
+                                       std::string_view bytes);
+  // Records a dataset ref as an input; returns what it resolved to.
+  Result<RunInput> AddInput(const std::string& run, const std::string& ref);
+  // Ends a RUNNING run and seals it.
+  Result<RunInfo> EndRun(const std::string& run, RunStatus status, std::optional<int> exit_code = {});
+  Status DeleteRun(const std::string& run);
+  Status RestoreRun(const std::string& run);
+
+  Result<std::string> ResolveRunId(const std::string& run);
+  Result<RunInfo> GetRun(const std::string& run);
+  Result<std::vector<MetricPoint>> MetricHistory(const std::string& run, const std::string& key);
+  Result<SearchResult> Search(const SearchOptions& options);
+
+  // RUNNING runs of this host whose process is gone become FAILED (sealed,
+  // with the data logged so far). Returns how many.
+  Result<int> ReapDeadRuns();
+  // Rebuilds the tables of ended runs and of experiments from the records.
+  // Returns the number of runs indexed.
+  Result<int64_t> Reindex();
+
+  // Oids that garbage collection must keep: every run record and what it
+  // names, and the artifacts of runs still running.
+  Status CollectRoots(OidSet* live);
+
+  struct Impl;
+
+ private:
+  explicit Tracker(Repo& repo);
+  Repo& repo_;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Machine, OS, user and git facts for a run's env (fast: no subprocesses).
+// The uncommitted git diff, when any, goes to *diff.
+std::map<std::string, std::string> CaptureEnvironment(Repo& repo, std::string* diff);
+// Interpreter and compiler versions of tools on PATH; runs subprocesses
+// (python3 for its version and installed packages), so takes ~100 ms.
+std::map<std::string, std::string> CaptureSoftware(const std::string& python);
+
+// Metric points buffered in memory and written in batches, from a background
+// thread, at most `interval_ms` after they were logged.
+class MetricBuffer {
+ public:
+  MetricBuffer(Tracker& tracker, int interval_ms = 100);
+  ~MetricBuffer();  // flushes
+  void Add(const std::string& run, MetricPoint point);
+  // Writes everything buffered; returns the first write error since the
+  // last Flush, if any.
+  Status Flush();
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// Milliseconds since the epoch.
+int64_t NowMs();
+
+}  // namespace cairn
+
+#endif  // CAIRN_TRACKING_H_

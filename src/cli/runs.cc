@@ -1,0 +1,479 @@
+// cairn runs: search, show, compare, log to, delete and restore runs.
+#include <algorithm>
+#include <iostream>
+#include <set>
+
+#include "cairn/dataset.h"
+#include "cli/runs_common.h"
+#include "tracking/record.h"
+
+namespace cairn::cli {
+namespace {
+
+Result<std::unique_ptr<Tracker>> OpenTracker(std::unique_ptr<Repo>& repo, const Context& ctx) {
+  auto r = OpenRepo(ctx);
+  if (!r.ok()) return r.status();
+  repo = std::move(*r);
+  CAIRN_ASSIGN_OR_RETURN(auto tracker, Tracker::Open(*repo));
+  // Runs whose process died (kill -9, power loss) are ended before anyone looks.
+  CAIRN_RETURN_IF_ERROR(tracker->ReapDeadRuns().status());
+  return tracker;
+}
+
+// Prints rows as columns separated by two spaces.
+void PrintTable(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width;
+  for (const auto& row : rows) {
+    width.resize(std::max(width.size(), row.size()));
+    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+  }
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
+    }
+    std::cout << line << "\n";
+  }
+}
+
+std::string Duration(const RunInfo& r) {
+  if (r.status == RunStatus::kRunning) return FormatDuration(NowMs() - r.start_ms) + "…";
+  return FormatDuration(r.end_ms - r.start_ms);
+}
+
+// Keys of `field` across runs whose values are not all the same, plus `always`.
+template <typename Get>
+std::vector<std::string> DifferingKeys(const std::vector<RunInfo>& runs, Get get, const std::set<std::string>& always,
+                                       bool all) {
+  std::set<std::string> keys;
+  for (const RunInfo& r : runs)
+    for (const auto& [k, v] : get(r)) keys.insert(k);
+  std::vector<std::string> out;
+  for (const std::string& k : keys) {
+    std::set<std::string> values;
+    size_t have = 0;
+    for (const RunInfo& r : runs) {
+      auto m = get(r);
+      auto it = m.find(k);
+      if (it != m.end()) {
+        values.insert(it->second);
+        ++have;
+      }
+    }
+    if (all || always.count(k) || values.size() > 1 || (have < runs.size() && have > 0) || runs.size() == 1) {
+      out.push_back(k);
+    }
+  }
+  return out;
+}
+
+std::map<std::string, std::string> MetricStrings(const RunInfo& r) {
+  std::map<std::string, std::string> out;
+  for (const auto& [k, m] : r.metrics) out[k] = FormatMetric(m.value);
+  return out;
+}
+
+// Keys named by filter and sort text ("metrics.acc" → acc), shown even when equal.
+std::set<std::string> MentionedKeys(const std::string& text, const std::string& prefix) {
+  std::set<std::string> keys;
+  for (size_t pos = text.find(prefix); pos != std::string::npos; pos = text.find(prefix, pos + 1)) {
+    size_t start = pos + prefix.size();
+    size_t end = start;
+    while (end < text.size() && (std::isalnum(static_cast<unsigned char>(text[end])) ||
+                                 std::string_view("_-./:").find(text[end]) != std::string_view::npos)) {
+      ++end;
+    }
+    if (end > start) keys.insert(text.substr(start, end - start));
+  }
+  return keys;
+}
+
+int ListRuns(const Context& ctx, const SearchOptions& opts, bool json, bool exit_code, bool all_columns) {
+  std::unique_ptr<Repo> repo;
+  auto tracker = OpenTracker(repo, ctx);
+  if (!tracker.ok()) return Fail(tracker.status());
+  auto result = (*tracker)->Search(opts);
+  if (!result.ok()) return Fail(result.status());
+  const auto& runs = result->runs;
+  if (json) {
+    Json out = Json::array();
+    for (const RunInfo& r : runs) out.push_back(RunJson(r, false));
+    PrintJson(out);
+  } else if (runs.empty()) {
+    std::cerr << "no runs match" << std::endl;
+  } else {
+    std::string mention = opts.filter;
+    for (const std::string& s : opts.order_by) mention += " " + s;
+    auto pkeys = DifferingKeys(runs, [](const RunInfo& r) { return r.params; },
+                               MentionedKeys(mention, "params."), all_columns);
+    auto mkeys = DifferingKeys(runs, MetricStrings, MentionedKeys(mention, "metrics."), true);
+    auto tkeys = DifferingKeys(runs, [](const RunInfo& r) { return r.tags; }, MentionedKeys(mention, "tags."),
+                               all_columns);
+    std::erase_if(tkeys, [](const std::string& k) { return k.starts_with("cairn."); });
+    std::vector<std::vector<std::string>> rows;
+    std::vector<std::string> head = {"RUN", "NAME", "EXPERIMENT", "STATUS", "STARTED", "TIME"};
+    for (const auto& k : pkeys) head.push_back("params." + k);
+    for (const auto& k : mkeys) head.push_back("metrics." + k);
+    for (const auto& k : tkeys) head.push_back("tags." + k);
+    rows.push_back(head);
+    for (const RunInfo& r : runs) {
+      std::vector<std::string> row = {r.id.substr(0, 8), r.name.empty() ? "-" : r.name, r.experiment,
+                                      RunStatusName(r.status), FormatMs(r.start_ms), Duration(r)};
+      auto ms = MetricStrings(r);
+      for (const auto& k : pkeys) row.push_back(r.params.count(k) ? r.params.at(k) : "-");
+      for (const auto& k : mkeys) row.push_back(ms.count(k) ? ms.at(k) : "-");
+      for (const auto& k : tkeys) row.push_back(r.tags.count(k) ? r.tags.at(k) : "-");
+      rows.push_back(std::move(row));
+    }
+    PrintTable(rows);
+  }
+  if (exit_code && runs.empty()) return kExitNegative;
+  return kExitOk;
+}
+
+void PrintRun(const RunInfo& r) {
+  std::cout << "run " << r.id << (r.name.empty() ? "" : "  (" + r.name + ")") << "\n";
+  std::cout << "  experiment  " << r.experiment << "\n";
+  std::cout << "  status      " << RunStatusName(r.status)
+            << (r.exit_code ? " (exit " + std::to_string(*r.exit_code) + ")" : "") << (r.deleted ? "  [deleted]" : "")
+            << "\n";
+  std::cout << "  started     " << FormatMs(r.start_ms) << "  by " << r.user << "\n";
+  std::cout << "  duration    " << Duration(r) << "\n";
+  if (!r.command.empty()) std::cout << "  command     " << r.command << "\n";
+  if (!r.cwd.empty() && r.cwd != ".") std::cout << "  cwd         " << r.cwd << "\n";
+  if (r.record) std::cout << "  record      " << r.record->ToString() << "\n";
+  auto section = [](const char* title, const std::map<std::string, std::string>& kv) {
+    if (kv.empty()) return;
+    std::cout << title << "\n";
+    for (const auto& [k, v] : kv) std::cout << "  " << k << " = " << v << "\n";
+  };
+  section("params", r.params);
+  if (!r.metrics.empty()) {
+    std::cout << "metrics\n";
+    for (const auto& [k, m] : r.metrics) {
+      std::cout << "  " << k << " = " << FormatMetric(m.value) << "  (step " << m.step << ")\n";
+    }
+  }
+  section("tags", r.tags);
+  if (!r.inputs.empty()) {
+    std::cout << "inputs\n";
+    for (const RunInput& in : r.inputs) {
+      std::cout << "  " << in.dataset << "@" << (in.tag.empty() ? in.version.Short() : in.tag) << "  "
+                << in.version.Short() << "  (" << in.source << ")\n";
+    }
+  }
+  if (!r.artifacts.empty()) {
+    std::cout << "artifacts\n";
+    for (const RunArtifact& a : r.artifacts) std::cout << "  " << a.path << "  " << Human(a.size) << "\n";
+  }
+  std::map<std::string, std::string> code, env;
+  for (const auto& [k, v] : r.env) {
+    if (k.starts_with("python.packages.")) continue;
+    (k.starts_with("git.") ? code : env)[k] = v;
+  }
+  section("code", code);
+  section("environment", env);
+  size_t packages = std::count_if(r.env.begin(), r.env.end(), [](const auto& kv) {
+    return kv.first.starts_with("python.packages.");
+  });
+  if (packages) std::cout << "  python.packages: " << packages << " (see --json)\n";
+}
+
+int CompareRuns(const Context& ctx, const std::vector<std::string>& ids, bool json, bool all) {
+  std::unique_ptr<Repo> repo;
+  auto tracker = OpenTracker(repo, ctx);
+  if (!tracker.ok()) return Fail(tracker.status());
+  if (ids.size() < 2) return Fail(Status::InvalidArgument("compare needs at least two runs"));
+  std::vector<RunInfo> runs;
+  for (const std::string& id : ids) {
+    auto r = (*tracker)->GetRun(id);
+    if (!r.ok()) return Fail(r.status());
+    runs.push_back(std::move(*r));
+  }
+  // Rows: section, key, one value per run.
+  struct Row {
+    std::string section, key;
+    std::vector<std::string> values;
+    bool differs = false;
+  };
+  std::vector<Row> rows;
+  auto add_section = [&](const std::string& section, auto get) {
+    std::set<std::string> keys;
+    for (const RunInfo& r : runs)
+      for (const auto& [k, v] : get(r)) keys.insert(k);
+    for (const std::string& k : keys) {
+      Row row{section, k, {}, false};
+      for (const RunInfo& r : runs) {
+        auto m = get(r);
+        row.values.push_back(m.count(k) ? m.at(k) : "-");
+      }
+      row.differs = std::adjacent_find(row.values.begin(), row.values.end(), std::not_equal_to<>()) !=
+                    row.values.end();
+      rows.push_back(std::move(row));
+    }
+  };
+  add_section("run", [](const RunInfo& r) {
+    return std::map<std::string, std::string>{{"name", r.name},
+                                              {"experiment", r.experiment},
+                                              {"status", RunStatusName(r.status)},
+                                              {"duration", Duration(r)},
+                                              {"command", r.command}};
+  });
+  add_section("params", [](const RunInfo& r) { return r.params; });
+  add_section("metrics", MetricStrings);
+  add_section("data", [](const RunInfo& r) {
+    std::map<std::string, std::string> m;
+    for (const RunInput& in : r.inputs) {
+      std::string& v = m[in.dataset];
+      v += (v.empty() ? "" : ",") + (in.tag.empty() ? in.version.Short() : in.tag + " " + in.version.Short());
+    }
+    return m;
+  });
+  add_section("code", [](const RunInfo& r) {
+    std::map<std::string, std::string> m;
+    for (const auto& [k, v] : r.env)
+      if (k.starts_with("git.")) m[k] = v;
+    return m;
+  });
+  add_section("env", [](const RunInfo& r) {
+    std::map<std::string, std::string> m;
+    for (const auto& [k, v] : r.env)
+      if (!k.starts_with("git.")) m[k] = v;
+    return m;
+  });
+  if (json) {
+    Json out;
+    out["runs"] = Json::array();
+    for (const RunInfo& r : runs) out["runs"].push_back(r.id);
+    out["rows"] = Json::array();
+    for (const Row& row : rows) {
+      if (!all && row.section == "env" && !row.differs) continue;
+      out["rows"].push_back(
+          {{"section", row.section}, {"key", row.key}, {"values", row.values}, {"differs", row.differs}});
+    }
+    PrintJson(out);
+    return kExitOk;
+  }
+  std::vector<std::vector<std::string>> table;
+  std::vector<std::string> head = {"", ""};
+  for (const RunInfo& r : runs) head.push_back(r.id.substr(0, 8));
+  table.push_back(head);
+  size_t hidden = 0;
+  for (const Row& row : rows) {
+    if (!all && row.section == "env" && !row.differs) {
+      ++hidden;
+      continue;
+    }
+    std::vector<std::string> line = {row.differs ? "*" : " ", row.section + "." + row.key};
+    for (const std::string& v : row.values) line.push_back(v.size() > 40 ? v.substr(0, 39) + "…" : v);
+    table.push_back(std::move(line));
+  }
+  PrintTable(table);
+  std::cout << "(* marks values that differ";
+  if (hidden) std::cout << "; " << hidden << " equal env rows hidden, --all shows them";
+  std::cout << ")\n";
+  return kExitOk;
+}
+
+int LogToRun(const Context& ctx, const std::string& run_arg, const std::vector<std::string>& params,
+             const std::vector<std::string>& metrics, const std::vector<std::string>& tags,
+             const std::vector<std::string>& artifacts, const std::vector<std::string>& inputs) {
+  std::unique_ptr<Repo> repo;
+  auto tracker = OpenTracker(repo, ctx);
+  if (!tracker.ok()) return Fail(tracker.status());
+  Tracker& t = **tracker;
+  auto id = t.ResolveRunId(RunOrEnv(run_arg));
+  if (!id.ok()) return Fail(id.status());
+  if (params.empty() && metrics.empty() && tags.empty() && artifacts.empty() && inputs.empty()) {
+    return Fail(Status::InvalidArgument("nothing to log", "give --param, --metric, --tag, --artifact or --input"));
+  }
+  // Parse everything before writing anything.
+  auto p = ParseKeyValues(params, "--param");
+  if (!p.ok()) return Fail(p.status());
+  auto tg = ParseKeyValues(tags, "--tag");
+  if (!tg.ok()) return Fail(tg.status());
+  std::vector<MetricPoint> points;
+  for (const std::string& m : metrics) {
+    auto kv = ParseKeyValue(m, "--metric");
+    if (!kv.ok()) return Fail(kv.status());
+    std::string value = kv->second;
+    int64_t step = 0;
+    size_t at = value.rfind('@');
+    if (at != std::string::npos) {
+      std::string s = value.substr(at + 1);
+      char* end = nullptr;
+      step = std::strtoll(s.c_str(), &end, 10);
+      if (s.empty() || *end) {
+        return Fail(Status::InvalidArgument("--metric " + m + ": step '" + s + "' is not an integer",
+                                            "example: --metric loss=0.25@100"));
+      }
+      value = value.substr(0, at);
+    }
+    auto v = ParseMetricValue(value);
+    if (!v) {
+      return Fail(Status::InvalidArgument("--metric " + m + ": '" + value + "' is not a number",
+                                          "example: --metric acc=0.93 (nan and inf are accepted)"));
+    }
+    points.push_back(MetricPoint{kv->first, *v, step, NowMs()});
+  }
+  if (!p->empty()) {
+    Status s = t.LogParams(*id, *p);
+    if (!s.ok()) return Fail(s);
+  }
+  if (!points.empty()) {
+    Status s = t.LogMetrics(*id, points);
+    if (!s.ok()) return Fail(s);
+  }
+  if (!tg->empty()) {
+    Status s = t.SetTags(*id, *tg);
+    if (!s.ok()) return Fail(s);
+  }
+  for (const std::string& ref : inputs) {
+    auto in = t.AddInput(*id, ref);
+    if (!in.ok()) return Fail(in.status());
+  }
+  for (const std::string& a : artifacts) {
+    // PATH or PATH:ARTIFACT_PATH
+    std::string src = a, dest;
+    size_t colon = a.find(':');
+    if (colon != std::string::npos) {
+      src = a.substr(0, colon);
+      dest = a.substr(colon + 1);
+    }
+    auto arts = t.LogArtifact(*id, src, dest);
+    if (!arts.ok()) return Fail(arts.status());
+  }
+  std::cout << "logged to run " << *id << "\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+void RegisterRuns(CLI::App& app, Context& ctx) {
+  auto* cmd = app.add_subcommand("runs", "List, search, show and compare experiment runs");
+  cmd->footer(
+      "  cairn runs --where \"metrics.acc > 0.9 and (params.k = '3' or params.k = '5')\" --sort 'metrics.acc DESC'\n"
+      "  cairn runs show 3f2a9c        cairn runs compare 3f2a9c 8b1d07\n"
+      "  cairn runs log --metric loss=0.31@200 --param lr=0.01   (inside 'cairn run': no --run needed)\n"
+      "Filter keys: metrics.K params.K tags.K datasets.NAME attributes.{status,run_name,run_id,start_time,\n"
+      "end_time,user}; operators = != < <= > >= LIKE ILIKE IN NOT IN; and, or, parentheses.\n"
+      "--exit-code exits 1 when no run matches (a promotion gate for CI).");
+  struct Args {
+    std::vector<std::string> experiments, sort;
+    std::string where;
+    int64_t limit = 50;
+    bool json = false, deleted = false, all = false, exit_code = false, wide = false;
+    std::string run;
+    std::vector<std::string> ids, params, metrics, tags, artifacts, inputs;
+    std::string key;
+  };
+  auto args = std::make_shared<Args>();
+  cmd->add_option("-e,--experiment", args->experiments, "Only runs of this experiment (repeatable)");
+  cmd->add_option("-w,--where", args->where, "Filter, e.g. \"metrics.acc > 0.9 and params.model = 'knn'\"");
+  cmd->add_option("-s,--sort", args->sort, "Order, e.g. 'metrics.acc DESC' (repeatable; default: newest first)");
+  cmd->add_option("-n,--limit", args->limit, "Show at most N runs (default 50)");
+  cmd->add_flag("--deleted", args->deleted, "Show deleted runs instead");
+  cmd->add_flag("--all-columns", args->wide, "Show every param and tag, not only those that differ");
+  cmd->add_flag("--exit-code", args->exit_code, "Exit 1 when no run matches");
+  cmd->add_flag("--json", args->json, "Print the runs as JSON");
+  cmd->require_subcommand(0, 1);
+
+  auto* show = cmd->add_subcommand("show", "Show everything recorded about a run");
+  show->add_option("RUN", args->run, "Run id (or a unique prefix, or its name)")->required();
+  show->add_flag("--json", args->json, "Print the run as JSON");
+  show->callback([&ctx, args] {
+    Run(ctx, [&]() -> int {
+      std::unique_ptr<Repo> repo;
+      auto tracker = OpenTracker(repo, ctx);
+      if (!tracker.ok()) return Fail(tracker.status());
+      auto run = (*tracker)->GetRun(args->run);
+      if (!run.ok()) return Fail(run.status());
+      if (args->json) {
+        PrintJson(RunJson(*run, true));
+      } else {
+        PrintRun(*run);
+      }
+      return kExitOk;
+    });
+  });
+
+  auto* compare = cmd->add_subcommand("compare", "Compare runs side by side, marking differences");
+  compare->add_option("RUNS", args->ids, "Two or more runs")->required();
+  compare->add_flag("--all", args->all, "Also show environment rows that are equal");
+  compare->add_flag("--json", args->json, "Print the comparison as JSON");
+  compare->callback([&ctx, args] { Run(ctx, [&] { return CompareRuns(ctx, args->ids, args->json, args->all); }); });
+
+  auto* log = cmd->add_subcommand("log", "Log params, metrics, tags, artifacts or inputs to a run");
+  log->add_option("--run", args->run, "Run id (default: $CAIRN_RUN_ID, set by 'cairn run')");
+  log->add_option("-p,--param", args->params, "KEY=VALUE; params are write-once");
+  log->add_option("-m,--metric", args->metrics, "KEY=VALUE or KEY=VALUE@STEP");
+  log->add_option("-t,--tag", args->tags, "KEY=VALUE; tags may change");
+  log->add_option("-a,--artifact", args->artifacts, "PATH or PATH:ARTIFACT_PATH (file or directory in the repo)");
+  log->add_option("-i,--input", args->inputs, "A dataset version the run read, e.g. data/raw@v1");
+  log->callback([&ctx, args] {
+    Run(ctx, [&] {
+      return LogToRun(ctx, args->run, args->params, args->metrics, args->tags, args->artifacts, args->inputs);
+    });
+  });
+
+  auto* history = cmd->add_subcommand("history", "Print every logged point of one metric");
+  history->add_option("RUN", args->run, "Run id")->required();
+  history->add_option("KEY", args->key, "Metric key")->required();
+  history->add_flag("--json", args->json, "Print the points as JSON");
+  history->callback([&ctx, args] {
+    Run(ctx, [&]() -> int {
+      std::unique_ptr<Repo> repo;
+      auto tracker = OpenTracker(repo, ctx);
+      if (!tracker.ok()) return Fail(tracker.status());
+      auto points = (*tracker)->MetricHistory(args->run, args->key);
+      if (!points.ok()) return Fail(points.status());
+      Json out = Json::array();
+      for (const MetricPoint& p : *points) {
+        if (args->json) {
+          out.push_back({{"step", p.step}, {"value", MetricJson(p.value)}, {"timestamp", p.timestamp_ms}});
+        } else {
+          std::cout << p.step << "\t" << FormatMetric(p.value) << "\t" << FormatMs(p.timestamp_ms) << "\n";
+        }
+      }
+      if (args->json) PrintJson(out);
+      return kExitOk;
+    });
+  });
+
+  for (bool del : {true, false}) {
+    auto* sub = cmd->add_subcommand(del ? "delete" : "restore", del ? "Mark runs deleted (hidden from searches)"
+                                                                   : "Bring deleted runs back");
+    sub->add_option("RUNS", args->ids, "Runs")->required();
+    sub->callback([&ctx, args, del] {
+      Run(ctx, [&]() -> int {
+        std::unique_ptr<Repo> repo;
+        auto tracker = OpenTracker(repo, ctx);
+        if (!tracker.ok()) return Fail(tracker.status());
+        for (const std::string& id : args->ids) {
+          auto full = (*tracker)->ResolveRunId(id);
+          if (!full.ok()) return Fail(full.status());
+          Status s = del ? (*tracker)->DeleteRun(*full) : (*tracker)->RestoreRun(*full);
+          if (!s.ok()) return Fail(s);
+          std::cout << (del ? "deleted run " : "restored run ") << *full << "\n";
+        }
+        return kExitOk;
+      });
+    });
+  }
+
+  cmd->callback([&ctx, args, cmd] {
+    if (!cmd->get_subcommands().empty()) return;
+    Run(ctx, [&] {
+      SearchOptions opts;
+      opts.experiments = args->experiments;
+      opts.filter = args->where;
+      opts.order_by = args->sort;
+      opts.limit = args->limit;
+      opts.deleted_only = args->deleted;
+      return ListRuns(ctx, opts, args->json, args->exit_code, args->wide);
+    });
+  });
+}
+
+}  // namespace cairn::cli

@@ -1,0 +1,34 @@
+// Pieces shared by the tracking commands (run, runs, experiments, artifacts).
+#ifndef CAIRN_CLI_RUNS_COMMON_H_
+#define CAIRN_CLI_RUNS_COMMON_H_
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cairn/tracking.h"
+#include "cli/command.h"
+
+namespace cairn::cli {
+
+// Splits "KEY=VALUE" (the value may contain '='); InvalidArgument naming
+// `what` (e.g. "--param") otherwise.
+Result<std::pair<std::string, std::string>> ParseKeyValue(const std::string& text, const char* what);
+Result<std::map<std::string, std::string>> ParseKeyValues(const std::vector<std::string>& texts, const char* what);
+
+// The run given, or $CAIRN_RUN_ID when `run` is empty.
+std::string RunOrEnv(const std::string& run);
+
+// The stable JSON shape of a run (doc/tracking.md). `full` adds inputs,
+// artifacts and env.
+Json RunJson(const RunInfo& run, bool full);
+// A metric value as JSON: a number, or "nan"/"inf"/"-inf".
+Json MetricJson(double v);
+std::string FormatMetric(double v);
+std::string FormatMs(int64_t ms);        // local date and time
+std::string FormatDuration(int64_t ms);  // 850ms, 12.3s, 4m05s, 2h03m
+
+}  // namespace cairn::cli
+
+#endif  // CAIRN_CLI_RUNS_COMMON_H_

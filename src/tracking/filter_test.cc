@@ -1,0 +1,452 @@
+#include "tracking/filter.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "tracking/schema.h"
+
+namespace cairn {
+namespace {
+
+// Six runs, "run-a" … "run-f", with varied params, tags, metrics and inputs.
+// Run run-b's loss is NaN (stored as NULL); run-c's loss is +infinity.
+constexpr char kFixture[] = R"sql(
+INSERT INTO runs (id, run_id, experiment_id, name, status, start_time, end_time, user) VALUES
+  (1, 'run-a', 1, 'baseline',   'FINISHED', 1000, 2000, 'alice'),
+  (2, 'run-b', 1, 'Baseline-2', 'RUNNING',  2000, NULL, 'bob'),
+  (3, 'run-c', 2, 'sweep',      'FAILED',   3000, 3500, 'alice'),
+  (4, 'run-d', 2, 'it''s',      'KILLED',   4000, 4100, 'carol'),
+  (5, 'run-e', 3, 'final',      'FINISHED', 5000, 6000, 'bob'),
+  (6, 'run-f', 3, 'empty',      'FINISHED', 6000, 7000, 'dave');
+INSERT INTO run_params (run, key, value) VALUES
+  (1, 'lr', '0.1'), (1, 'model', 'bge'), (1, 'batch size', '32'),
+  (2, 'lr', '0.01'), (2, 'model', 'BGE-large'),
+  (3, 'lr', '1e-3'), (3, 'model', 't5'),
+  (4, 'lr', '0.5'), (4, 'model', 'bge'),
+  (5, 'lr', '5'), (5, 'a.b', 'dotted');
+INSERT INTO run_tags (run, key, value) VALUES
+  (1, 'team', 'Search'), (1, 'mlflow.note', 'first'),
+  (2, 'team', 'search'),
+  (3, 'team', 'infra'),
+  (4, 'my key', 'x y');
+INSERT INTO run_metrics (run, key, value, step, ts) VALUES
+  (1, 'acc', 0.9, 3, 0), (1, 'loss', 0.5, 3, 0), (1, 'val.acc', 0.85, 3, 0),
+  (2, 'acc', 0.95, 1, 0), (2, 'loss', NULL, 1, 0),
+  (3, 'acc', 0.7, 2, 0), (3, 'loss', 9e999, 2, 0),
+  (4, 'acc', 0.9, 1, 0),
+  (5, 'val.acc', 0.99, 1, 0);
+INSERT INTO run_inputs (run, dataset, version, tag, source) VALUES
+  (1, 'eval', 'a1b2c3d4e5f6', 'v1', ''), (1, 'data/train', 'ffff0000aaaa', '', ''),
+  (2, 'eval', 'a1b2ffff0000', 'v2', ''),
+  (3, 'eval', 'c0ffee001122', 'v3', ''), (3, 'eval', 'a1b2c3d4e5f6', 'v1', ''),
+  (5, 'data/train', 'deadbeef0011', 'gold', '');
+)sql";
+
+struct Case {
+  const char* filter;
+  const char* runs;  // letters of the expected run ids: "ad" is run-a, run-d
+};
+
+class FilterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(sqlite3_open(":memory:", &db_), SQLITE_OK);
+    Exec(kTrackingSchema);
+    Exec("PRAGMA case_sensitive_like=ON");
+    Exec(kFixture);
+  }
+  void TearDown() override { sqlite3_close(db_); }
+
+  void Exec(const char* sql) {
+    char* err = nullptr;
+    ASSERT_EQ(sqlite3_exec(db_, sql, nullptr, nullptr, &err), SQLITE_OK) << err;
+  }
+
+  // The ids of the runs the filter selects, or {"<error>"}.
+  std::vector<std::string> Match(const std::string& filter) {
+    auto compiled = CompileFilter(filter);
+    if (!compiled.ok()) {
+      ADD_FAILURE() << compiled.status().ToString();
+      return {"<error>"};
+    }
+    std::string sql = "SELECT r.run_id FROM runs r WHERE " + compiled->sql + " ORDER BY r.run_id";
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
+      ADD_FAILURE() << sqlite3_errmsg(db_) << " in " << sql;
+      return {"<error>"};
+    }
+    EXPECT_EQ(sqlite3_bind_parameter_count(stmt), static_cast<int>(compiled->binds.size())) << sql;
+    int index = 1;
+    for (const SqlValue& value : compiled->binds) {
+      if (const auto* i = std::get_if<int64_t>(&value)) {
+        sqlite3_bind_int64(stmt, index, *i);
+      } else if (const auto* d = std::get_if<double>(&value)) {
+        sqlite3_bind_double(stmt, index, *d);
+      } else {
+        const std::string& s = std::get<std::string>(value);
+        sqlite3_bind_text(stmt, index, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+      }
+      ++index;
+    }
+    std::vector<std::string> ids;
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+      ids.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)));
+    }
+    EXPECT_EQ(rc, SQLITE_DONE) << sqlite3_errmsg(db_);
+    sqlite3_finalize(stmt);
+    return ids;
+  }
+
+  void ExpectMatches(const std::vector<Case>& cases) {
+    for (const Case& c : cases) {
+      std::vector<std::string> want;
+      for (const char* p = c.runs; *p != '\0'; ++p) want.push_back(std::string("run-") + *p);
+      EXPECT_EQ(Match(c.filter), want) << "filter: " << c.filter;
+    }
+  }
+
+  sqlite3* db_ = nullptr;
+};
+
+TEST_F(FilterTest, EmptyFilterMatchesEverything) {
+  ExpectMatches({{"", "abcdef"}, {" \t\n ", "abcdef"}});
+  auto compiled = CompileFilter("  ");
+  ASSERT_TRUE(compiled.ok());
+  EXPECT_EQ(compiled->sql, "1");
+  EXPECT_TRUE(compiled->binds.empty());
+}
+
+TEST_F(FilterTest, MetricComparisons) {
+  ExpectMatches({
+      {"metrics.acc > 0.9", "b"},
+      {"metrics.acc >= 0.9", "abd"},
+      {"metrics.acc = 0.9", "ad"},
+      {"metrics.acc != 0.9", "bc"},
+      {"metrics.acc <> 0.9", "bc"},
+      {"metrics.acc < 0.9", "c"},
+      {"metrics.acc <= 0.9", "acd"},
+      {"metrics.acc > -1", "abcd"},
+      {"metric.acc = 9e-1", "ad"},
+      {"metrics.acc = .9", "ad"},
+      {"metrics.acc IN (0.9, 0.7)", "acd"},
+      {"metrics.acc NOT IN (0.9)", "bc"},
+      {"metrics.missing > 0", ""},
+  });
+}
+
+TEST_F(FilterTest, MetricNanNeverMatchesAndInfinityIsLarge) {
+  ExpectMatches({
+      {"metrics.loss > 1e300", "c"},
+      {"metrics.loss >= 0", "ac"},
+      {"metrics.loss != 0.5", "c"},
+      {"metrics.loss NOT IN (0.5)", "c"},
+  });
+}
+
+TEST_F(FilterTest, KeysWithDotsAndQuotes) {
+  ExpectMatches({
+      {"metrics.val.acc > 0.9", "e"},
+      {"metrics.`val.acc` >= 0.85", "ae"},
+      {"params.a.b = 'dotted'", "e"},
+      {"params.`batch size` = '32'", "a"},
+      {"params.\"batch size\" = \"32\"", "a"},
+      {"tags.`my key` = 'x y'", "d"},
+      {"tags.mlflow.note = 'first'", "a"},
+  });
+}
+
+TEST_F(FilterTest, ParamStringComparisons) {
+  ExpectMatches({
+      {"params.model = 'bge'", "ad"},
+      {"params.model != 'bge'", "bc"},  // run-e has no model param
+      {"params.model LIKE 'bge%'", "ad"},
+      {"params.model LIKE 'BGE%'", "b"},
+      {"params.model ILIKE 'bge%'", "abd"},
+      {"params.model IN ('t5', 'bge')", "acd"},
+      {"params.model NOT IN ('t5', 'bge')", "b"},
+      {"param.model like 'b_e'", "ad"},
+  });
+}
+
+TEST_F(FilterTest, ParamNumberLiterals) {
+  ExpectMatches({
+      {"params.lr = 5", "e"},  // the literal's text: "5"
+      {"params.lr = 0.1", "a"},
+      {"params.lr = '0.10'", ""},  // strings compare exactly
+      {"params.lr IN (5, 0.1)", "ae"},
+      {"params.`batch size` = 32", "a"},
+      {"params.lr < 0.05", "bc"},  // numeric: "1e-3" is 0.001
+      {"params.lr > 0.05", "ade"},
+      {"param.lr <= 0.01", "bc"},
+      {"params.lr >= 1e-3", "abcde"},
+  });
+}
+
+TEST_F(FilterTest, TagComparisons) {
+  ExpectMatches({
+      {"tags.team = 'search'", "b"},
+      {"tags.team LIKE 's%'", "b"},
+      {"tags.team ILIKE 'S%'", "ab"},
+      {"tags.team LIKE '_nfra'", "c"},
+      {"tags.team != 'infra'", "ab"},
+      {"tag.team IN ('infra')", "c"},
+      {"tags.team NOT IN ('infra')", "ab"},
+  });
+}
+
+TEST_F(FilterTest, StringAttributes) {
+  ExpectMatches({
+      {"attributes.status = 'finished'", "aef"},
+      {"attributes.status != 'FINISHED'", "bcd"},
+      {"attributes.status IN ('FAILED', 'killed')", "cd"},
+      {"attributes.status NOT IN ('RUNNING')", "acdef"},
+      {"attributes.status LIKE 'F%'", "acef"},
+      {"attributes.status ILIKE 'f%'", "acef"},
+      {"attributes.run_name = 'baseline'", "a"},
+      {"attr.name LIKE 'Baseline%'", "b"},
+      {"run.name ILIKE 'baseline%'", "ab"},
+      {"attributes.run_name = 'it''s'", "d"},
+      {R"(attributes.name = 'it\'s')", "d"},
+      {"attributes.run_name != 'final'", "abcdf"},
+      {"attributes.run_id = 'run-c'", "c"},
+      {"attributes.id IN ('run-a', 'run-f')", "af"},
+      {"attributes.user = 'alice'", "ac"},
+      {"attributes.user NOT IN ('alice', 'bob')", "df"},
+  });
+}
+
+TEST_F(FilterTest, NumericAttributes) {
+  ExpectMatches({
+      {"attributes.start_time >= 3000", "cdef"},
+      {"attributes.created < 2000", "a"},
+      {"attributes.start_time = 1e3", "a"},
+      {"attributes.start_time != 1000", "bcdef"},
+      {"attributes.end_time > 3000", "cdef"},  // run-b has not ended
+      {"attributes.end_time <= 2000", "a"},
+      {"attributes.experiment_id = 2", "cd"},
+      {"attributes.experiment_id IN (1, 3)", "abef"},
+      {"attributes.experiment_id NOT IN (1)", "cdef"},
+  });
+}
+
+TEST_F(FilterTest, DatasetsByTagAndVersionPrefix) {
+  ExpectMatches({
+      {"datasets.eval = 'v1'", "ac"},
+      {"datasets.eval = 'a1b2'", "abc"},
+      {"datasets.eval = 'a1b2c3'", "ac"},
+      {"datasets.eval = 'a1b'", ""},    // too short to be a version prefix
+      {"datasets.eval = 'a1b2%'", ""},  // no wildcards
+      {"datasets.eval = '%'", ""},
+      {"datasets.eval IN ('v2', 'c0ff')", "bc"},
+      {"datasets.data/train = 'gold'", "e"},
+      {"datasets.`data/train` = 'dead'", "e"},
+      {"dataset.\"data/train\" = 'ffff'", "a"},
+      {"datasets.data/train = 'DEAD'", ""},  // versions are lowercase hex
+  });
+}
+
+TEST_F(FilterTest, DatasetsNegated) {
+  // != means: used the dataset, but no input of it matches. run-c used both
+  // v1 and v3 of eval, so it is not "eval != v1".
+  ExpectMatches({
+      {"datasets.eval != 'v1'", "b"},
+      {"datasets.eval != 'c0ffee'", "ab"},
+      {"datasets.eval != 'v9'", "abc"},
+      {"datasets.eval NOT IN ('v2', 'c0ff')", "a"},
+      {"datasets.data/train != 'gold'", "a"},
+  });
+}
+
+TEST_F(FilterTest, OrAndPrecedenceAndParentheses) {
+  ExpectMatches({
+      {"params.model = 't5' or attributes.user = 'bob'", "bce"},
+      // a or (b and c)
+      {"attributes.user = 'bob' or attributes.user = 'alice' and metrics.acc > 0.8", "abe"},
+      {"(attributes.user = 'bob' or attributes.user = 'alice') and metrics.acc > 0.8", "ab"},
+      // (a and b) or c
+      {"attributes.user = 'alice' and metrics.acc > 0.8 or attributes.status = 'KILLED'", "ad"},
+      {"attributes.user = 'alice' and (metrics.acc > 0.8 or attributes.status = 'FAILED')", "ac"},
+      {"metrics.acc > 0.8 and metrics.acc < 0.95 and tags.team ilike 'search'", "a"},
+      {"((metrics.acc > 0.9))", "b"},
+      {"metrics.acc>=0.9 and(params.model='bge')", "ad"},
+      {"METRICS.acc > 0.9 OR Params.model Like 'bge' AnD tags.team In ('Search')", "ab"},
+  });
+}
+
+TEST_F(FilterTest, UserTextNeverReachesTheSql) {
+  ExpectMatches({{"params.model = 'x'' OR 1=1 --'", ""}, {"tags.`team' OR 1=1 --` = 'x'", ""}});
+  auto compiled = CompileFilter("params.model = 'x'' OR 1=1 --'");
+  ASSERT_TRUE(compiled.ok());
+  EXPECT_EQ(compiled->sql.find("1=1"), std::string::npos) << compiled->sql;
+}
+
+// Expects InvalidArgument whose message holds `column` ("column 13") and
+// `words`, and whose hint shows the syntax.
+void ExpectError(const std::string& filter, const std::string& column, const std::string& words) {
+  auto compiled = CompileFilter(filter);
+  ASSERT_FALSE(compiled.ok()) << filter << " compiled to " << compiled->sql;
+  const Status& s = compiled.status();
+  EXPECT_EQ(s.code(), Code::kInvalidArgument) << filter;
+  EXPECT_NE(s.message().find(column), std::string::npos) << filter << "\n" << s.message();
+  EXPECT_NE(s.message().find(words), std::string::npos) << filter << "\n" << s.message();
+  EXPECT_NE(s.hint().find("example:"), std::string::npos) << filter;
+}
+
+TEST(FilterErrorTest, MessageShowsTheFilterWithACaret) {
+  auto compiled = CompileFilter("metrics.acc 0.9");
+  ASSERT_FALSE(compiled.ok());
+  EXPECT_EQ(compiled.status().message(),
+            "filter: expected a comparison operator after 'metrics.acc' at column 13; use =, !=, "
+            "<, <=, >, >=, LIKE, ILIKE, IN or NOT IN\n"
+            "  metrics.acc 0.9\n"
+            "              ^");
+  EXPECT_EQ(compiled.status().hint(),
+            "example: metrics.acc > 0.9 and (params.lr = '0.1' or tags.team = 'x'); quote string "
+            "values with single quotes and keys holding spaces with backticks (tags.`my key`)");
+}
+
+TEST(FilterErrorTest, Keys) {
+  ExpectError("metrics. > 1", "column 9", "empty key after 'metrics.'");
+  ExpectError("metrics.`` > 1", "column 9", "empty key");
+  ExpectError("foo.bar = 1", "column 1", "unknown prefix 'foo'");
+  ExpectError("foo.bar = 1", "column 1", "metrics, params, tags, attributes");
+  ExpectError("acc > 1", "column 1", "'acc' has no prefix");
+  ExpectError("metrics > 1", "column 8", "expected '.'");
+  ExpectError("> 1", "column 1", "expected a key");
+  ExpectError("tags.`my key = 'x'", "column 6", "unterminated quoted key");
+  ExpectError("attributes.colour = 'red'", "column 12", "unknown attribute 'colour'");
+  ExpectError("attributes.colour = 'red'", "column 12", "run_name (or name)");
+}
+
+TEST(FilterErrorTest, OperatorsAndValues) {
+  ExpectError("metrics.acc >", "column 14", "expected a value after '>'");
+  ExpectError("metrics.acc > and params.a = 'x'", "column 15", "expected a value after '>'");
+  ExpectError("params.a = 'abc", "column 12", "unterminated string");
+  ExpectError("metrics.acc NOT LIKE 'x'", "column 17", "expected IN after NOT");
+  ExpectError("attributes.status = RUNNING", "column 21", "unquoted value 'RUNNING'");
+  ExpectError("metrics.acc > 1.2.3", "column 15", "malformed number '1.2.3'");
+  ExpectError("metrics.acc > 5abc", "column 15", "malformed number");
+  ExpectError("metrics.acc > -", "column 15", "malformed number");
+  ExpectError("metrics.acc > 1e999", "column 15", "out of range");
+  ExpectError("metrics.acc = (1)", "column 15", "needs IN or NOT IN");
+}
+
+TEST(FilterErrorTest, InLists) {
+  ExpectError("metrics.acc IN ()", "column 16", "empty IN list");
+  ExpectError("metrics.acc IN 0.9", "column 16", "expected '(' after 'IN'");
+  ExpectError("metrics.acc IN (1, )", "column 20", "expected a value after ','");
+  ExpectError("metrics.acc IN (1 2)", "column 19", "expected ',' or ')'");
+  ExpectError("metrics.acc IN (1, 2", "column 16", "unbalanced '('");
+}
+
+TEST(FilterErrorTest, Structure) {
+  ExpectError("(metrics.acc > 1", "column 1", "unbalanced '('");
+  ExpectError("metrics.acc > 1)", "column 16", "unbalanced ')'");
+  ExpectError("(metrics.acc > 1 params.a = 'x')", "column 18", "expected ')', 'and' or 'or'");
+  ExpectError("metrics.acc > 1 params.a = 'x'", "column 17", "unexpected 'params.a'");
+  ExpectError("metrics.acc > 1 and", "column 17", "'and' has nothing after it");
+  ExpectError("metrics.acc > 1 OR  ", "column 17", "'or' has nothing after it");
+  ExpectError("metrics.acc > 1 and ()", "column 22", "expected a key");
+  ExpectError(std::string(100, '(') + "metrics.acc > 1" + std::string(100, ')'), "column 65",
+              "nested too deeply");
+  // Columns count characters: 'é' is two bytes but one column.
+  ExpectError("tags.team = 'é' and foo.x = 1", "column 21", "unknown prefix 'foo'");
+}
+
+TEST(FilterErrorTest, WrongValueTypes) {
+  ExpectError("metrics.acc = 'x'", "column 15", "is a number, not the string 'x'");
+  ExpectError("metrics.acc IN (1, 'x')", "column 20", "is a number");
+  ExpectError("metrics.acc LIKE '0.9'", "column 13", "'LIKE' does not apply to metrics.acc");
+  ExpectError("attributes.start_time > 'yesterday'", "column 25", "is a number");
+  ExpectError("attributes.end_time ILIKE '1%'", "column 21", "does not apply");
+  ExpectError("attributes.run_name = 5", "column 23", "is a string, not the number 5");
+  ExpectError("attributes.status > 'A'", "column 19", "'>' does not apply");
+  ExpectError("attributes.status = 'DONE'", "column 21", "unknown status 'DONE'");
+  ExpectError("attributes.status IN ('RUNNING', 'done')", "column 34", "RUNNING, FINISHED");
+  ExpectError("datasets.eval > 'v1'", "column 15", "does not apply");
+  ExpectError("datasets.eval LIKE 'v%'", "column 15", "does not apply");
+  ExpectError("datasets.eval = ''", "column 17", "empty dataset tag or version");
+  ExpectError("params.lr < 'a'", "column 13", "needs a number");
+  ExpectError("params.lr LIKE 5", "column 16", "needs a 'quoted pattern'");
+}
+
+TEST(FilterOrderByTest, ParsesKeysAndDirections) {
+  auto keys = ParseOrderBy({"metrics.acc DESC", "params.lr asc, attributes.start_time",
+                            "attributes.run_name desc,tags.`my key`", "attr.created",
+                            "attributes.id", "metrics.val.acc", "  "});
+  ASSERT_TRUE(keys.ok()) << keys.status().ToString();
+  struct Want {
+    OrderKey::Kind kind;
+    const char* key;
+    bool descending;
+  };
+  std::vector<Want> want = {
+      {OrderKey::Kind::kMetric, "acc", true},
+      {OrderKey::Kind::kParam, "lr", false},
+      {OrderKey::Kind::kAttribute, "start_time", false},
+      {OrderKey::Kind::kAttribute, "name", true},
+      {OrderKey::Kind::kTag, "my key", false},
+      {OrderKey::Kind::kAttribute, "start_time", false},
+      {OrderKey::Kind::kAttribute, "run_id", false},
+      {OrderKey::Kind::kMetric, "val.acc", false},
+  };
+  ASSERT_EQ(keys->size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ((*keys)[i].kind, want[i].kind) << i;
+    EXPECT_EQ((*keys)[i].key, want[i].key) << i;
+    EXPECT_EQ((*keys)[i].descending, want[i].descending) << i;
+  }
+}
+
+TEST(FilterOrderByTest, MapsEveryAttributeToItsColumn) {
+  auto keys =
+      ParseOrderBy({"attributes.run_name, attributes.run_id, attributes.start_time, "
+                    "attributes.end_time, attributes.status, attributes.user, "
+                    "attributes.experiment_id, attributes.name"});
+  ASSERT_TRUE(keys.ok()) << keys.status().ToString();
+  std::vector<std::string> columns;
+  for (const OrderKey& key : *keys) columns.push_back(key.key);
+  EXPECT_EQ(columns, (std::vector<std::string>{"name", "run_id", "start_time", "end_time", "status",
+                                               "user", "experiment_id", "name"}));
+}
+
+TEST(FilterOrderByTest, EmptyInputGivesNoKeys) {
+  auto keys = ParseOrderBy({});
+  ASSERT_TRUE(keys.ok());
+  EXPECT_TRUE(keys->empty());
+}
+
+TEST(FilterOrderByTest, Errors) {
+  struct ErrorCase {
+    std::vector<std::string> clauses;
+    const char* column;
+    const char* words;
+  };
+  std::vector<ErrorCase> cases = {
+      {{"datasets.eval"}, "column 1", "cannot order by datasets.eval"},
+      {{"metrics.acc UP"}, "column 13", "unexpected 'UP'"},
+      {{"metrics.acc DESC DESC"}, "column 18", "unexpected 'DESC'"},
+      {{"attributes.colour"}, "column 12", "unknown attribute 'colour'"},
+      {{"metrics.acc,"}, "column 12", "',' has nothing after it"},
+      {{"foo.bar"}, "column 1", "unknown prefix 'foo'"},
+      {{"metrics.acc", "params."}, "column 8", "empty key"},
+  };
+  for (const ErrorCase& c : cases) {
+    auto keys = ParseOrderBy(c.clauses);
+    ASSERT_FALSE(keys.ok()) << c.words;
+    EXPECT_EQ(keys.status().code(), Code::kInvalidArgument);
+    const std::string& msg = keys.status().message();
+    EXPECT_EQ(msg.rfind("order by: ", 0), 0u) << msg;
+    EXPECT_NE(msg.find(c.column), std::string::npos) << msg;
+    EXPECT_NE(msg.find(c.words), std::string::npos) << msg;
+    EXPECT_FALSE(keys.status().hint().empty());
+  }
+}
+
+}  // namespace
+}  // namespace cairn

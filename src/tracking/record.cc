@@ -1,0 +1,192 @@
+#include "tracking/record.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+namespace cairn {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::string_view kRecordFormat = "cairn-run 1";
+constexpr std::string_view kHistoryHeader = "cairn-metrics 1\n";
+
+// JSON has no NaN or infinities: those are written as strings.
+json ValueJson(double v) {
+  if (std::isfinite(v)) return v;
+  return FormatMetricValue(v);
+}
+
+std::optional<double> ValueFromJson(const json& j) {
+  if (j.is_number()) return j.get<double>();
+  if (j.is_string()) return ParseMetricValue(j.get<std::string>());
+  return std::nullopt;
+}
+
+Status Bad(const std::string& where, const std::string& what) {
+  return Status::Corruption(where + ": damaged run record: " + what,
+                            "run 'cairn fsck'; the record can be restored from a remote that holds it");
+}
+
+}  // namespace
+
+std::string FormatMetricValue(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, ec == std::errc() ? end : buf);
+}
+
+std::optional<double> ParseMetricValue(std::string_view text) {
+  std::string lower;
+  for (char c : text) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (lower == "nan") return std::nan("");
+  if (lower == "inf" || lower == "+inf" || lower == "infinity" || lower == "+infinity") return INFINITY;
+  if (lower == "-inf" || lower == "-infinity") return -INFINITY;
+  if (!text.empty() && text[0] == '+') text.remove_prefix(1);
+  double v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+  return v;
+}
+
+std::string EncodeRunRecord(const RunInfo& run, const std::optional<Oid>& metric_history) {
+  json j;
+  j["format"] = kRecordFormat;
+  j["id"] = run.id;
+  j["experiment"] = {{"id", run.experiment_id}, {"name", run.experiment}};
+  j["name"] = run.name;
+  j["status"] = RunStatusName(run.status);
+  j["start_time"] = run.start_ms;
+  j["end_time"] = run.end_ms;
+  j["user"] = run.user;
+  j["deleted"] = run.deleted;
+  j["exit_code"] = run.exit_code ? json(*run.exit_code) : json(nullptr);
+  j["command"] = run.command;
+  j["cwd"] = run.cwd;
+  j["params"] = run.params;
+  j["tags"] = run.tags;
+  j["env"] = run.env;
+  json metrics = json::object();
+  for (const auto& [key, m] : run.metrics) {
+    metrics[key] = {{"value", ValueJson(m.value)}, {"step", m.step}, {"timestamp", m.timestamp_ms}};
+  }
+  j["metrics"] = metrics;
+  j["metric_history"] = metric_history ? json(metric_history->ToString()) : json(nullptr);
+  json inputs = json::array();
+  for (const RunInput& in : run.inputs) {
+    inputs.push_back({{"dataset", in.dataset}, {"version", in.version.ToString()}, {"tag", in.tag},
+                      {"source", in.source}});
+  }
+  j["inputs"] = inputs;
+  json artifacts = json::array();
+  for (const RunArtifact& a : run.artifacts) {
+    artifacts.push_back({{"path", a.path}, {"oid", a.oid.ToString()}, {"size", a.size}});
+  }
+  j["artifacts"] = artifacts;
+  return j.dump(1) + "\n";
+}
+
+Result<RunInfo> DecodeRunRecord(std::string_view data, const std::string& where,
+                                std::optional<Oid>* metric_history) {
+  json j = json::parse(data, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return Bad(where, "not JSON");
+  if (j.value("format", "") != kRecordFormat) {
+    return Status::Corruption(where + ": not a '" + std::string(kRecordFormat) + "' record",
+                              "a newer cairn may have written it; upgrade cairn");
+  }
+  RunInfo run;
+  try {
+    run.id = j.at("id").get<std::string>();
+    run.experiment_id = j.at("experiment").at("id").get<int64_t>();
+    run.experiment = j.at("experiment").at("name").get<std::string>();
+    run.name = j.at("name").get<std::string>();
+    auto status = ParseRunStatus(j.at("status").get<std::string>());
+    if (!status) return Bad(where, "unknown status");
+    run.status = *status;
+    run.start_ms = j.at("start_time").get<int64_t>();
+    run.end_ms = j.at("end_time").get<int64_t>();
+    run.user = j.at("user").get<std::string>();
+    run.deleted = j.at("deleted").get<bool>();
+    if (!j.at("exit_code").is_null()) run.exit_code = j.at("exit_code").get<int>();
+    run.command = j.at("command").get<std::string>();
+    run.cwd = j.at("cwd").get<std::string>();
+    run.params = j.at("params").get<std::map<std::string, std::string>>();
+    run.tags = j.at("tags").get<std::map<std::string, std::string>>();
+    run.env = j.at("env").get<std::map<std::string, std::string>>();
+    for (const auto& [key, m] : j.at("metrics").items()) {
+      auto v = ValueFromJson(m.at("value"));
+      if (!v) return Bad(where, "metric " + key + " has no value");
+      run.metrics[key] = MetricPoint{key, *v, m.at("step").get<int64_t>(), m.at("timestamp").get<int64_t>()};
+    }
+    metric_history->reset();
+    if (!j.at("metric_history").is_null()) {
+      auto oid = Oid::Parse(j.at("metric_history").get<std::string>());
+      if (!oid.ok()) return Bad(where, "bad metric history oid");
+      *metric_history = *oid;
+    }
+    for (const json& in : j.at("inputs")) {
+      auto oid = Oid::Parse(in.at("version").get<std::string>());
+      if (!oid.ok()) return Bad(where, "bad input version oid");
+      run.inputs.push_back(RunInput{in.at("dataset").get<std::string>(), *oid, in.at("tag").get<std::string>(),
+                                    in.at("source").get<std::string>()});
+    }
+    for (const json& a : j.at("artifacts")) {
+      auto oid = Oid::Parse(a.at("oid").get<std::string>());
+      if (!oid.ok()) return Bad(where, "bad artifact oid");
+      run.artifacts.push_back(RunArtifact{a.at("path").get<std::string>(), *oid, a.at("size").get<uint64_t>()});
+    }
+  } catch (const json::exception& e) {
+    return Bad(where, e.what());
+  }
+  return run;
+}
+
+std::string EncodeMetricHistory(const std::vector<MetricPoint>& points) {
+  std::string out(kHistoryHeader);
+  out.reserve(points.size() * 40);
+  char buf[64];
+  for (const MetricPoint& p : points) {
+    out += p.key;
+    int n = std::snprintf(buf, sizeof buf, "\t%lld\t%lld\t", static_cast<long long>(p.step),
+                          static_cast<long long>(p.timestamp_ms));
+    out.append(buf, static_cast<size_t>(n));
+    out += FormatMetricValue(p.value);
+    out += '\n';
+  }
+  return out;
+}
+
+Result<std::vector<MetricPoint>> DecodeMetricHistory(std::string_view data, const std::string& where) {
+  if (!data.starts_with(kHistoryHeader)) return Bad(where, "not a metric history");
+  data.remove_prefix(kHistoryHeader.size());
+  std::vector<MetricPoint> points;
+  while (!data.empty()) {
+    size_t nl = data.find('\n');
+    if (nl == std::string_view::npos) return Bad(where, "truncated metric history");
+    std::string_view line = data.substr(0, nl);
+    data.remove_prefix(nl + 1);
+    std::string_view f[4];
+    for (int i = 0; i < 3; ++i) {
+      size_t tab = line.find('\t');
+      if (tab == std::string_view::npos) return Bad(where, "bad metric history line");
+      f[i] = line.substr(0, tab);
+      line.remove_prefix(tab + 1);
+    }
+    f[3] = line;
+    MetricPoint p;
+    p.key = std::string(f[0]);
+    auto step = std::from_chars(f[1].data(), f[1].data() + f[1].size(), p.step);
+    auto ts = std::from_chars(f[2].data(), f[2].data() + f[2].size(), p.timestamp_ms);
+    auto v = ParseMetricValue(f[3]);
+    if (step.ec != std::errc() || ts.ec != std::errc() || !v) return Bad(where, "bad metric history line");
+    p.value = *v;
+    points.push_back(std::move(p));
+  }
+  return points;
+}
+
+}  // namespace cairn
