@@ -20,7 +20,7 @@ $(ASAN_BUILD)/build.ninja: CMakeLists.txt | bootstrap
 	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCAIRN_SANITIZE=ON -DCAIRN_BUILD_CLI=OFF
 
 build: bootstrap $(BUILD)/build.ninja
-	ninja -C $(BUILD) -j $(JOBS) cairn
+	ninja -C $(BUILD) -j $(JOBS) cairn cairn_python
 
 # Unit tests under ASan+UBSan, then end-to-end tests against the real binary.
 test: unit e2e
@@ -43,6 +43,7 @@ bench: build
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BUILD)/cairn $(DESTDIR)$(PREFIX)/bin/cairn
+	scripts/install-python $(BUILD)/python/cairn
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')

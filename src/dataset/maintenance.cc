@@ -9,8 +9,11 @@
 #include "cairn/dataset.h"
 #include "cairn/object.h"
 #include "cairn/refs.h"
+#include "cairn/tracking.h"
 #include "dataset/git_roots.h"
 #include "dataset/workspace.h"
+#include "tracking/record.h"
+#include "util/file.h"
 #include "util/progress.h"
 
 namespace cairn {
@@ -75,6 +78,11 @@ Result<GcReport> CollectGarbage(Repo& repo, const GcOptions& options) {
       CAIRN_RETURN_IF_ERROR(MarkVersionData(repo, v, &live));
       progress.Add(1, 0);
     }
+  }
+  // Run records, their metric histories and artifacts (of running runs too).
+  {
+    CAIRN_ASSIGN_OR_RETURN(auto tracker, Tracker::Open(repo));
+    CAIRN_RETURN_IF_ERROR(tracker->CollectRoots(&live));
   }
   CAIRN_ASSIGN_OR_RETURN(report.prune, repo.store().Prune(live, options.apply));
   report.applied = options.apply;
@@ -175,6 +183,33 @@ Result<FsckReport> Fsck(Repo& repo, bool progress_enabled) {
   } else {
     for (const Tag& t : *tags) {
       if (!repo.store().Has(t.version)) problem("tag", t.dataset + "@" + t.name, "names a version not in the cache");
+    }
+  }
+  // Run refs: each names a record that parses and whose objects are here.
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(repo.refs_dir() / "runs", ec)) {
+    std::string id = e.path().filename().string();
+    if (id.starts_with(".")) continue;
+    auto text = ReadFile(e.path());
+    auto record = text.ok() ? Oid::Parse(std::string(text->substr(0, text->find('\n')))) : Result<Oid>(text.status());
+    if (!record.ok()) {
+      problem("run", id, "ref is damaged: " + record.status().message());
+      continue;
+    }
+    auto data = repo.store().Read(*record, /*verify=*/false);
+    if (!data.ok()) {
+      problem("run", id, data.status().message());
+      continue;
+    }
+    std::optional<Oid> history;
+    auto run = DecodeRunRecord(*data, "run " + id, &history);
+    if (!run.ok()) {
+      problem("run", id, run.status().message());
+      continue;
+    }
+    if (history && !repo.store().Has(*history)) problem("run", id, "metric history " + history->ToString() + " is missing");
+    for (const RunArtifact& a : run->artifacts) {
+      if (!repo.store().Has(a.oid)) problem("run", id, "artifact " + a.path + " is missing from the cache");
     }
   }
   return report;
