@@ -43,6 +43,7 @@ struct FsckReport {
   uint64_t objects_checked = 0;
   uint64_t bytes_checked = 0;
   uint64_t pointers_checked = 0;
+  uint64_t runs_checked = 0;
   std::vector<FsckProblem> problems;
 };
 

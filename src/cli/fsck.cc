@@ -24,6 +24,7 @@ void RegisterFsck(CLI::App& app, Context& ctx) {
         PrintJson({{"objects_checked", report->objects_checked},
                    {"bytes_checked", report->bytes_checked},
                    {"pointers_checked", report->pointers_checked},
+                   {"runs_checked", report->runs_checked},
                    {"ok", report->problems.empty()},
                    {"problems", problems}});
       } else {
@@ -31,7 +32,8 @@ void RegisterFsck(CLI::App& app, Context& ctx) {
           std::cout << "damaged " << p.what << " " << p.name << ": " << p.message << "\n";
         }
         std::cout << "checked " << report->objects_checked << " object(s) (" << Human(report->bytes_checked)
-                  << ") and " << report->pointers_checked << " pointer file(s): "
+                  << "), " << report->pointers_checked << " pointer file(s) and " << report->runs_checked
+                  << " run record(s): "
                   << (report->problems.empty() ? "no problems" : std::to_string(report->problems.size()) + " problem(s)")
                   << "\n";
       }

@@ -159,8 +159,8 @@ void PrintRun(const RunInfo& r) {
   if (!r.inputs.empty()) {
     std::cout << "inputs\n";
     for (const RunInput& in : r.inputs) {
-      std::cout << "  " << in.dataset << "@" << (in.tag.empty() ? in.version.Short() : in.tag) << "  "
-                << in.version.Short() << "  (" << in.source << ")\n";
+      std::cout << "  " << in.dataset << "  " << (in.tag.empty() ? "-" : in.tag) << "  " << in.version.Short()
+                << "  (" << in.source << ")\n";
     }
   }
   if (!r.artifacts.empty()) {

@@ -190,6 +190,7 @@ Result<FsckReport> Fsck(Repo& repo, bool progress_enabled) {
   for (const auto& e : std::filesystem::directory_iterator(repo.refs_dir() / "runs", ec)) {
     std::string id = e.path().filename().string();
     if (id.starts_with(".")) continue;
+    report.runs_checked++;
     auto text = ReadFile(e.path());
     auto record = text.ok() ? Oid::Parse(std::string(text->substr(0, text->find('\n')))) : Result<Oid>(text.status());
     if (!record.ok()) {

@@ -831,10 +831,20 @@ Status InsertArtifacts(sqlite3* db, int64_t row, const std::vector<RunArtifact>&
 }
 
 Status ValidateArtifactPath(const std::string& path) {
-  Status s = ValidateTreePath(path);
-  if (!s.ok()) {
-    return Status::InvalidArgument("artifact path '" + path + "' is not valid: " + s.message(),
-                                   "artifact paths are relative, '/'-separated, without '..'");
+  auto bad = [&](const std::string& why) {
+    return Status::InvalidArgument("artifact path '" + path + "' " + why,
+                                   "artifact paths are relative and '/'-separated, without '.' or '..' parts");
+  };
+  if (path.empty()) return bad("is empty");
+  if (path.front() == '/') return bad("is absolute");
+  CAIRN_RETURN_IF_ERROR(ValidateTreePath(path));
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    std::string_view part(path.data() + start, end - start);
+    if (part.empty() || part == "." || part == "..") return bad("has an empty, '.' or '..' part");
+    start = end + 1;
   }
   return Status::OK();
 }
