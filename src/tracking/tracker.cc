@@ -11,6 +11,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <fstream>
+#include <future>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -287,6 +288,9 @@ Result<std::unique_ptr<Tracker>> Tracker::Open(Repo& repo) {
     return Status::IOError("cannot open " + path.string() + ": " + sqlite3_errmsg(im.db));
   }
   sqlite3_busy_timeout(im.db, 30000);
+  // Leave checkpoints to SQLite's automatic ones (every ~1000 pages) rather
+  // than paying several fsyncs whenever a short command closes the database.
+  sqlite3_db_config(im.db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
   CAIRN_RETURN_IF_ERROR(im.Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA case_sensitive_like=ON"));
   // Creating tables takes the write lock: skip it when they exist.
   Stmt probe(im.db, "SELECT 1 FROM sqlite_master WHERE name = 'run_artifacts'");
@@ -650,6 +654,13 @@ Result<std::string> Tracker::ResolveRunId(const std::string& run) {
 Result<std::string> Tracker::StartRun(const StartRunOptions& options) {
   std::lock_guard lock(impl_->mu);
   sqlite3* db = impl_->db;
+  // Environment facts (libgit2 alone takes a few ms to start) are gathered
+  // in parallel with the rest of the start.
+  std::string diff;
+  std::future<std::map<std::string, std::string>> env_future;
+  if (options.capture_env) {
+    env_future = std::async(std::launch::async, [this, &diff] { return CaptureEnvironment(repo_, &diff); });
+  }
   CAIRN_RETURN_IF_ERROR(ReapDeadRuns().status());
   for (const auto& [k, v] : options.params) CAIRN_RETURN_IF_ERROR(ValidateMetricKey(k).WithContext("param"));
   for (const auto& [k, v] : options.tags) CAIRN_RETURN_IF_ERROR(ValidateMetricKey(k).WithContext("tag"));
@@ -679,9 +690,8 @@ Result<std::string> Tracker::StartRun(const StartRunOptions& options) {
     inputs.push_back(RunInput{resolved.dataset, resolved.version,
                               TagFor(repo_, resolved.dataset, resolved.version, preferred), "explicit"});
   }
-  std::string diff;
   std::map<std::string, std::string> env;
-  if (options.capture_env) env = CaptureEnvironment(repo_, &diff);
+  if (env_future.valid()) env = env_future.get();
   std::string id = RandomRunId();
   int64_t pid = options.pid ? options.pid : ::getpid();
   {
