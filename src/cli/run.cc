@@ -77,7 +77,7 @@ bool Pump(Stream& s) {
 struct ChildResult {
   int exit_code = 0;
   int signal = 0;              // the signal that ended the child, if any
-  int forwarded = 0;           // a signal we passed on to it
+  int forwarded = 0;           // a signal that interrupted the run
   std::string spawn_error;     // when it could not be started
 };
 
@@ -156,10 +156,11 @@ ChildResult RunChild(const std::vector<std::string>& argv, const std::vector<std
       signalfd_siginfo si;
       while (::read(sfd, &si, sizeof si) == sizeof si) {
         int sig = static_cast<int>(si.ssi_signo);
-        if (sig != SIGCHLD) {
-          ::kill(pid, sig);
-          result.forwarded = sig;
-        }
+        if (sig == SIGCHLD) continue;
+        // A Ctrl-C from the terminal already reached the child (same process
+        // group); a signal sent to cairn alone (kill, a CI timeout) is passed on.
+        if (si.ssi_code != SI_KERNEL) ::kill(pid, sig);
+        result.forwarded = sig;
       }
     }
     if (!exited && ::waitpid(pid, &status, WNOHANG) == pid) exited = true;

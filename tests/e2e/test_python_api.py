@@ -8,7 +8,6 @@ beside $CAIRN_BIN (build/python after a build).
 
 import json
 import os
-import platform
 import signal
 import subprocess
 import sys
@@ -418,7 +417,8 @@ class Artifacts(PythonApiTestCase):
         self.assertIn("symlink", errors["via_symlink"])
         self.assertIn("does not exist", errors["missing"])
         for name in ("dotdot", "dotdot_mid", "dir_dotdot", "dir_dotdot2"):
-            self.assertIn("not valid", errors[name], name)
+            self.assertIn("'..'", errors[name], name)
+        self.assertIn(".cairn/", errors["cairn_dir"])
         run = self.show(res["id"])
         self.assertEqual(self.user_artifacts(run), [], "a refused artifact must not be recorded")
         self.assertEqual(run["status"], "FINISHED")
@@ -713,7 +713,6 @@ class Lifecycle(PythonApiTestCase):
     def test_concurrent_processes_keep_all_points(self):
         go = os.path.join(self.tmp, "go")
         body = """
-            worker = int(sys.argv[1]) if len(sys.argv) > 1 else 0
             with cairn.start_run(name="w%%d" %% WORKER, params={"worker": WORKER}) as run:
                 out({"id": run.id})
                 while not os.path.exists(%r):
@@ -772,9 +771,15 @@ class Lifecycle(PythonApiTestCase):
 
 class InsideCairnRun(PythonApiTestCase):
 
-    def cairn_run(self, body, *run_args, code=0):
-        path = self.script(body)
-        r = self.cairn("run", *run_args, "--", PYTHON, path)
+    def cairn_run(self, body, *run_args, code=0, settle=True):
+        # settle: the script first sleeps 0.3 s so that it outlives the package
+        # capture 'cairn run' does beside it; a command ending sooner can hang
+        # 'cairn run' (see test_short_python_command_does_not_hang_cairn_run).
+        path = self.script(("time.sleep(0.3)\n" if settle else "") + textwrap.dedent(body))
+        try:
+            r = self.cairn("run", *run_args, "--", PYTHON, path, timeout=30)
+        except subprocess.TimeoutExpired:
+            self.fail("cairn run -- python3 script.py did not return within 30 s")
         self.assertEqual(r.returncode, code, self.describe(r))
         started = [l for l in r.stderr.splitlines() if l.startswith("cairn: run ") and l.endswith(")")
                    and " started " in l]
@@ -839,6 +844,111 @@ class InsideCairnRun(PythonApiTestCase):
         self.assertEqual(run["status"], "FINISHED")
         self.assertEqual({k: (m["value"], m["step"]) for k, m in run["metrics"].items()},
                          {"a": (1.0, 4), "b": (2.0, 4)})
+
+    # BUG: 'cairn run' can hang forever in poll() after a short Python command
+    # exits. RunChild blocks SIGINT/SIGTERM/SIGHUP/SIGQUIT/SIGCHLD with
+    # sigprocmask (calling thread only) and reads them from a signalfd, but the
+    # std::async thread running CaptureSoftware (started before RunChild, so
+    # with those signals unblocked) is still alive: the kernel delivers the
+    # child's SIGCHLD to that thread, where it is ignored. When the pipes have
+    # already hit EOF and waitpid(WNOHANG) ran before the child became a
+    # zombie, nothing ever wakes the poll(..., -1) again. (A SIGINT arriving in
+    # that window would likewise kill cairn instead of being forwarded.)
+    # Repro: a script 'import os, time; os.close(1); os.close(2); time.sleep(0.01)'
+    # run 10 times as 'cairn run -- python3 script.py' hangs most of the times.
+    @unittest.expectedFailure
+    def test_short_python_command_does_not_hang_cairn_run(self):
+        path = os.path.join(self.scripts, "short.py")
+        with open(path, "w") as f:
+            f.write("import os, time\nos.close(1)\nos.close(2)\ntime.sleep(0.01)\n")
+        for i in range(10):
+            try:
+                r = self.cairn("run", "--", PYTHON, path, timeout=3)
+            except subprocess.TimeoutExpired:
+                self.fail("cairn run hung after its command exited (attempt %d)" % (i + 1))
+            self.assertEqual(r.returncode, 0, self.describe(r))
+
+
+class DatasetRace(PythonApiTestCase):
+
+    # BUG: two processes calling use_dataset() for the same not-checked-out
+    # version race in Session::Materialize (src/python/module.cc): both build
+    # the copy in the same .cairn/tmp/dataset-<version> directory (each first
+    # remove_all()s it), so one gets "cannot create …: File exists / No such
+    # file or directory" and the other may rename a partly written directory
+    # into .cairn/datasets/<version>, which every later use_dataset() then
+    # returns as is (missing files, yet recorded as that version).
+    # Repro: track a directory of 300 files, tag it v1, change it and add it
+    # again; start two scripts at the same moment that each call
+    # cairn.use_dataset("ds@v1") and count the files under the returned path.
+    @unittest.expectedFailure
+    def test_concurrent_use_dataset_of_the_same_version(self):
+        files = {}
+        for i in range(300):
+            files["f%03d.bin" % i] = deterministic_bytes(1500, seed=i)
+            self.write("ds/f%03d.bin" % i, files["f%03d.bin" % i])
+        versions = []
+        for n in range(3):  # three old versions: three rounds of the race
+            self.write("ds/round.txt", "round %d\n" % n)
+            versions.append(self.add1("ds")["version"])
+            self.ok("tag", "ds", "r%d" % n)
+        self.write("ds/round.txt", "workspace\n")
+        self.add1("ds")
+        go = os.path.join(self.tmp, "go")
+        body = """
+            import hashlib
+            results = []
+            with cairn.start_run() as run:
+                while not os.path.exists(%r):
+                    time.sleep(0.001)
+                for n in range(3):
+                    try:
+                        p = cairn.use_dataset("ds@r%%d" %% n)
+                        results.append({"path": p, "files": sorted(
+                            os.path.relpath(os.path.join(d, f), p) for d, _, fs in os.walk(p) for f in fs)})
+                    except cairn.CairnError as e:
+                        results.append({"error": str(e)})
+            out(results)
+        """ % go
+        procs = [subprocess.Popen([PYTHON, self.script(body)], cwd=self.repo, env=self.env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        time.sleep(0.3)
+        open(go, "w").close()
+        outputs = []
+        for p in procs:
+            stdout, stderr = p.communicate(timeout=60)
+            self.assertEqual(p.returncode, 0, stderr)
+            outputs.append(json.loads([l for l in stdout.splitlines() if l.startswith("RESULT ")][-1][7:]))
+        want = sorted(list(files) + ["round.txt"])
+        for results in outputs:
+            for n, res in enumerate(results):
+                self.assertNotIn("error", res, "round %d" % n)
+                self.assertEqual(res["files"], want, "round %d: incomplete copy at %s" % (n, res["path"]))
+        # What is left in .cairn/datasets is served to every later run: it must be whole.
+        res = self.pyjson("""
+            with cairn.start_run():
+                out([sorted(os.listdir(cairn.use_dataset("ds@r%d" % n))) for n in range(3)])
+        """)
+        self.assertEqual(res, [want] * 3)
+
+    # BUG: the copy use_dataset() makes under .cairn/datasets/ is documented as
+    # read-only but is created 0644 (Store::Materialize with LinkMode::kCopy),
+    # so a training script that writes to the path it was given silently
+    # changes what every later use_dataset() of that version returns, while
+    # the runs still record the original version.
+    @unittest.expectedFailure
+    def test_materialised_copy_is_read_only(self):
+        self.dataset_v1()
+        self.write("data.csv", b"x,y\n9,9\n")
+        self.add1("data.csv")
+        res = self.pyjson("""
+            import stat
+            with cairn.start_run():
+                p = cairn.use_dataset("data.csv@v1")
+                out({"path": p, "mode": stat.S_IMODE(os.stat(p).st_mode)})
+        """)
+        self.assertIn(os.sep + "datasets" + os.sep, res["path"])
+        self.assertEqual(res["mode"] & 0o222, 0, "mode %o" % res["mode"])
 
 
 if __name__ == "__main__":

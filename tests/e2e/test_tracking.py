@@ -88,9 +88,20 @@ class TrackingTestCase(CairnTestCase):
         self.assertTrue(m, "no 'started' line:\n" + self.describe(r))
         return r, m.group(1)
 
+    def script(self, text):
+        """A shell script outside the repository; returns its path."""
+        d = os.path.join(self.tmp, "scripts")
+        os.makedirs(d, exist_ok=True)
+        p = os.path.join(d, "s%d.sh" % len(os.listdir(d)))
+        with open(p, "w") as f:
+            f.write(text + "\n")
+        return p
+
     def new_run(self, *opts, script="true", code=OK, **kw):
-        """A run of `sh -c SCRIPT` (options before '--'); returns the run id."""
-        return self.run_cmd(*opts, "--", "sh", "-c", script, code=code, **kw)[1]
+        """A run of `sh FILE` holding SCRIPT (options before '--'); returns the run id.
+
+        (`sh FILE` rather than `sh -c SCRIPT`: see test_command_dash_args_after_multi_value_option.)"""
+        return self.run_cmd(*opts, "--", "sh", self.script(script), code=code, **kw)[1]
 
     def show(self, run):
         return self.json("runs", "show", run)
@@ -153,7 +164,7 @@ class RunCommand(TrackingTestCase):
         env_id, uri, cdir = self.read("env.txt").decode().strip().split("|")
         self.assertEqual(env_id, rid)
         self.assertTrue(uri, "CAIRN_TRACKING_URI is empty")
-        self.assertIn(os.path.realpath(cdir), (os.path.realpath(self.repo), os.path.realpath(self.cairn_dir)))
+        self.assertEqual(os.path.realpath(cdir), os.path.realpath(self.repo))  # the repository root
 
         d = self.show(rid)
         self.assertEqual(d["id"], rid)
@@ -221,15 +232,20 @@ class RunCommand(TrackingTestCase):
         self.assertEqual((d["status"], d["exit_code"]), ("FAILED", 3))
         self.assertEqual(self.artifact_bytes(rid, "cairn/stdout.log"), "partial\n")
 
-        # A crash by signal is a failure with the shell's 128+N convention.
-        _, rid = self.run_cmd("-n", "segv", "--", "sh", "-c", "kill -SEGV $$", code=128 + signal.SIGSEGV)
-        d = self.show(rid)
-        self.assertEqual((d["status"], d["exit_code"]), ("FAILED", 128 + signal.SIGSEGV))
+        # A command dying of a signal exits 128+N; termination signals mean KILLED, crashes FAILED.
+        for sig, status in (("SEGV", "FAILED"), ("ABRT", "FAILED"), ("TERM", "KILLED"), ("KILL", "KILLED"),
+                            ("INT", "KILLED"), ("HUP", "KILLED")):
+            with self.subTest(sig=sig):
+                num = getattr(signal, "SIG" + sig)
+                _, rid = self.run_cmd("-n", sig.lower(), "--", "sh", "-c", "kill -%s $$" % sig, code=128 + num)
+                d = self.show(rid)
+                self.assertEqual((d["status"], d["exit_code"]), (status, 128 + num))
 
         _, rid = self.run_cmd("-n", "ok", "--", "true")
         self.assertEqual(self.show(rid)["status"], "FINISHED")
-        self.assertEqual(sorted((r["name"], r["status"]) for r in self.runs()),
-                         [("ok", "FINISHED"), ("segv", "FAILED"), ("three", "FAILED")])
+        self.assertEqual(self.names("attributes.status = 'FAILED'"), ["abrt", "segv", "three"])
+        self.assertEqual(self.names("attributes.status = 'KILLED'"), ["hup", "int", "kill", "term"])
+        self.assertEqual(self.names("attributes.status = 'FINISHED'"), ["ok"])
 
     def test_command_not_found_creates_no_run(self):
         for cmd in (["no-such-command-xyz", "arg"], ["./missing.sh"]):
@@ -325,6 +341,42 @@ class RunCommand(TrackingTestCase):
         self.assertEqual(r.returncode, 0, self.describe(r))
         self.assertEqual(self.show("viaC")["cwd"], ".")
 
+    def test_child_environment_defaults(self):
+        probe = 'echo "$PYTHONUNBUFFERED"'
+        r, _ = self.run_cmd("--", "sh", "-c", probe)
+        self.assertEqual(r.stdout, "1\n")  # Python output streams live
+        r, _ = self.run_cmd("--", "sh", "-c", probe, env={"PYTHONUNBUFFERED": "0"})
+        self.assertEqual(r.stdout, "0\n")  # unless already set
+        # A CAIRN_RUN_ID inherited from an outer run is replaced by the new run's id.
+        r, rid = self.run_cmd("--", "sh", "-c", 'echo "$CAIRN_RUN_ID"', env={"CAIRN_RUN_ID": "f" * 32})
+        self.assertEqual(r.stdout.strip(), rid)
+
+    def test_git_remote_without_credentials(self):
+        for url, expect in (("https://user:s3cret@example.com/org/x.git", "https://example.com/org/x.git"),
+                            ("https://ghp_token123@github.com/o/x.git", "https://github.com/o/x.git"),
+                            ("ssh://user:pw@host/x.git", "ssh://host/x.git"),
+                            ("git@github.com:o/x.git", "git@github.com:o/x.git")):
+            with self.subTest(url=url):
+                self.git("remote", "remove", "origin", check=False)
+                self.git("remote", "add", "origin", url)
+                _, rid = self.run_cmd("--", "true")
+                env = self.show(rid)["env"]
+                self.assertEqual(env["git.remote"], expect)
+                self.assertNotIn("s3cret", json.dumps(env))
+                self.assertNotIn("token123", json.dumps(env))
+
+    def test_latest_metric_is_highest_step(self):
+        rid = self.new_run(script="cairn runs log --metric acc=0.9@5 >/dev/null\n"
+                                  "cairn runs log --metric acc=0.1@2 >/dev/null\n"
+                                  "cairn runs log --metric b=1@3 >/dev/null\n"
+                                  "cairn runs log --metric b=2@3 >/dev/null")
+        m = self.show(rid)["metrics"]
+        self.assertEqual((m["acc"]["value"], m["acc"]["step"]), (0.9, 5))
+        self.assertEqual((m["b"]["value"], m["b"]["step"]), (2, 3))  # same step: the newest
+        self.assertEqual(self.runs()[0]["metrics"]["acc"]["value"], 0.9)
+        self.assertEqual(sorted((p["step"], p["value"]) for p in self.history(rid, "acc")), [(2, 0.1), (5, 0.9)])
+        self.assertEqual(self.names("metrics.acc > 0.5"), [""])
+
     def test_git_dirty_and_diff(self):
         # Untracked files alone: not dirty, no diff.
         self.write("untracked.txt", "x\n")
@@ -383,8 +435,7 @@ class Logging(TrackingTestCase):
         self.assertIn("'5'", err)
         self.assertEqual(self.show(rid)["params"], {"k": "5"})
         # A -p value is write-once too.
-        _, rid = self.run_cmd("-p", "lr=0.1", "--", "sh", "-c",
-                              "cairn runs log --param lr=0.2 2>/dev/null; echo $? > rc.txt")
+        rid = self.new_run("-p", "lr=0.1", script="cairn runs log --param lr=0.2 2>/dev/null; echo $? > rc.txt")
         self.assertEqual(self.read("rc.txt").decode().strip(), str(ERROR))
         self.assertEqual(self.show(rid)["params"], {"lr": "0.1"})
 
@@ -419,7 +470,7 @@ class Logging(TrackingTestCase):
         self.fails("runs", "history", rid, "nope", msg="has no metric 'nope'", hint="cairn runs show")
 
     def test_ended_run_accepts_tags_and_artifacts_only(self):
-        _, rid = self.run_cmd("-t", "t=1", "--", "sh", "-c", "cairn runs log --param k=1 --metric a=1 >/dev/null")
+        rid = self.new_run("-t", "t=1", script="cairn runs log --param k=1 --metric a=1 >/dev/null")
         self.make_dataset()
         for args, what in ((["--param", "k=1"], "params"), (["--param", "z=2"], "params"),
                            (["--metric", "a=2"], "metrics"), (["--input", "data/iris@v1"], "inputs")):
@@ -544,7 +595,8 @@ class Inputs(TrackingTestCase):
         self.assertIn(("wine.csv", vw, "w1", "explicit"), got)
         self.assertIn(("data/iris", v2, "", "workspace"), got)
         text = self.ok("runs", "show", rid).stdout
-        self.assertIn("data/iris@v1  %s  (explicit)" % v1[7:19], text)
+        self.assertIn("data/iris  v1  %s  (explicit)" % v1[7:19], text)
+        self.assertIn("data/iris  -  %s  (workspace)" % v2[7:19], text)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -742,6 +794,36 @@ class Search(TrackingTestCase):
                 self.assertEqual(caret, " " * (1 + col) + "^", r.stderr)
         self.assertEqual(len(self.runs()), 6)
 
+    def test_numeric_params_and_alternate_syntax(self):
+        self.new_run("-p", "k=9", "-n", "p9")
+        self.new_run("-p", "k=10", "-n", "p10")
+        # With a number, < and > on params compare numerically (as strings '10' < '9').
+        self.assertEqual(self.names("params.k > 9"), ["p10"])
+        self.assertEqual(self.names("params.k < 10"), ["knn-1", "knn-3", "knn-5", "nometric", "p9"])
+        self.assertEqual(self.names("params.k >= 9.5"), ["p10"])
+        self.assertEqual(self.names("params.k <> '9' and params.k > 7"), ["p10"])
+        self.assertEqual(self.names('params.k = "9"'), ["p9"])
+        self.assertEqual(self.names('params."k" = 9'), ["p9"])
+        self.assertEqual(self.names("param.k = 9 or attr.name = 'p10' or run.name = 'tree'"), ["p10", "p9", "tree"])
+        self.assertEqual(self.names("metric.acc > 0.85 or tag.model = 'Tree'"), ["knn-5", "tree"])
+
+    def test_sort_comma_separated_and_invalid(self):
+        self.assertEqual(self.ordered_names("--where", "tags.model LIKE '%'",
+                                            "--sort", "tags.model DESC, metrics.acc ASC"),
+                         ["tree", "knn-1", "knn-3", "knn-5"])
+        self.fails("runs", "--sort", "datasets.data/iris", msg=("cannot order by datasets", "column 1"))
+
+    def test_table_columns(self):
+        header = lambda *a: self.ok("runs", *a).stdout.splitlines()[0].split()
+        self.new_run("-p", "same=x", "-p", "k=1", "-e", "cols", "-n", "c1")
+        self.new_run("-p", "same=x", "-p", "k=2", "-e", "cols", "-n", "c2")
+        h = header("-e", "cols")
+        self.assertIn("params.k", h)
+        self.assertNotIn("params.same", h)  # equal in every listed run
+        self.assertIn("params.same", header("-e", "cols", "--all-columns"))
+        self.assertIn("params.same", header("-e", "cols", "--where", "params.same = 'x'"))
+        self.assertIn("params.same", header("-e", "cols", "--sort", "params.same"))
+
     def test_quoting(self):
         _, rid = self.run_cmd("-t", "my key=it's", "-n", "quoted", "--", "true")
         self.assertEqual(self.names("tags.`my key` = 'it''s'"), ["quoted"])
@@ -784,6 +866,26 @@ class ShowCompare(TrackingTestCase):
         c3 = self.json("runs", "compare", a, b, a)
         self.assertEqual(len(c3["runs"]), 3)
         self.assertFalse([r for r in self.json("runs", "compare", a, a)["rows"] if r["differs"]])
+
+    def test_compare_data_and_env_rows(self):
+        self.make_dataset("data/iris", tag="v1")
+        a = self.new_run("-i", "data/iris@v1", "-n", "a")
+        self.append("data/iris/iris.csv", "1,2,3,4,x\n")
+        v2 = self.add1("data/iris")["version"]
+        b = self.new_run("-n", "b")
+        c = self.json("runs", "compare", a, b)
+        data = [r for r in c["rows"] if r["section"] == "data"]
+        self.assertEqual([r["key"] for r in data], ["data/iris"])
+        self.assertTrue(data[0]["differs"])
+        self.assertIn("v1", data[0]["values"][0])
+        self.assertIn(v2[7:19], data[0]["values"][1])
+        # Equal environment rows are hidden unless --all.
+        self.assertFalse([r for r in c["rows"] if r["section"] == "env" and not r["differs"]])
+        full = self.json("runs", "compare", a, b, "--all")
+        env = {r["key"]: r for r in full["rows"] if r["section"] == "env"}
+        self.assertIn("os.name", env)
+        self.assertFalse(env["os.name"]["differs"])
+        self.assertIn("equal env rows hidden", self.ok("runs", "compare", a, b).stdout)
 
     # BUG: compare formats metrics with 6 significant digits and decides "differs" on the formatted
     # text: acc=0.1234567 vs acc=0.1234568 are reported as equal (both "0.123457", differs=false).
@@ -875,7 +977,7 @@ class Artifacts(TrackingTestCase):
         self.write("plots/sub/b.png", "BB")
         self.rid = self.new_run("-n", "art", script="echo hello; cairn runs log --artifact model.bin "
                                                      "--artifact plots >/dev/null")
-        self.out = os.path.join(self.tmp, "out")
+        self.out = self.path("out")  # artifacts get runs inside the repository
         os.mkdir(self.out)
 
     def test_list(self):
@@ -926,6 +1028,31 @@ class Artifacts(TrackingTestCase):
                    hint="cairn artifacts list")
         self.fails("artifacts", "get", self.rid, "plo", cwd=self.out, msg="has no artifact 'plo'")
         self.assertEqual(os.listdir(self.out), [])
+
+
+# ---------------------------------------------------------------------------------------------
+class GarbageCollection(TrackingTestCase):
+
+    def test_gc_keeps_run_records_and_artifacts(self):
+        self.write("model.bin", "weights-1")
+        kept = self.new_run("-n", "kept", script="cairn runs log --artifact model.bin --metric acc=0.5@1 >/dev/null")
+        self.write("model.bin", "weights-2")
+        hidden = self.new_run("-n", "hidden", script="cairn runs log --artifact model.bin >/dev/null")
+        self.ok("runs", "delete", hidden)
+        os.remove(self.path("model.bin"))
+        before = {r: self.show(r) for r in (kept, hidden)}
+        self.ok("gc", "--apply")
+        for rid in (kept, hidden):
+            self.assertTrue(self.in_cache(before[rid]["record"]))
+        self.assertEqual(self.artifact_bytes(kept, "model.bin"), "weights-1")
+        self.assertEqual(self.artifact_bytes(hidden, "model.bin"), "weights-2")
+        r = self.fsck_clean()
+        self.assertIn("2 run record(s)", r.stdout)
+        # And the records still rebuild the index.
+        os.remove(os.path.join(self.cairn_dir, "state.db"))
+        self.ok("reindex")
+        self.assertEqual({r: self.show(r) for r in (kept, hidden)}, before)
+        self.assertEqual([(p["step"], p["value"]) for p in self.history(kept, "acc")], [(1, 0.5)])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -982,6 +1109,13 @@ class Signals(TrackingTestCase):
         self.assertEqual(d["tags"].get("got"), "TERM", "the command never saw SIGTERM")
         self.assertEqual(d["metrics"]["ready"]["value"], 1)
 
+    def test_sighup(self):
+        p, rid = self.start_and_wait_running("-n", "hangup", "--", "sleep", "30")
+        p.send_signal(signal.SIGHUP)
+        out, err = p.communicate(timeout=15)
+        self.assertEqual(p.returncode, 128 + signal.SIGHUP, err)
+        self.assertEqual((self.show(rid)["status"], self.show(rid)["exit_code"]), ("KILLED", 128 + signal.SIGHUP))
+
     def test_sigint(self):
         p, rid = self.start_and_wait_running("-n", "interrupted", "--", "sleep", "30")
         p.send_signal(signal.SIGINT)
@@ -1017,6 +1151,12 @@ class Signals(TrackingTestCase):
         self.ok("runs", "log", "--run", rid, "--tag", "note=crashed")
         self.assertEqual(self.show(rid)["tags"]["note"], "crashed")
         self.assertEqual(self.names("attributes.status = 'FAILED'"), ["victim"])
+        # The reaped run is sealed like any ended run and survives a reindex.
+        self.assertTrue(os.path.exists(self.run_ref(rid)))
+        before = self.show(rid)
+        os.remove(os.path.join(self.cairn_dir, "state.db"))
+        self.ok("reindex")
+        self.assertEqual(self.show(rid), before)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1131,7 +1271,7 @@ class Reindex(TrackingTestCase):
                         what="a RUNNING run")[0]
         self.ok("runs", "log", "--run", live, "--metric", "x=1@1")
         r = self.ok("reindex")
-        self.assertIn("indexed 1 run", r.stdout)
+        self.assertRegex(r.stdout, r"indexed 1 runs?\b")
         d = self.show(live)
         self.assertEqual(d["status"], "RUNNING")
         self.assertEqual(d["metrics"]["x"]["value"], 1)
