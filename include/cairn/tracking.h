@@ -105,11 +105,11 @@ struct SearchOptions {
   int64_t limit = 1000;
   bool include_deleted = false;
   bool deleted_only = false;
+  bool full = false;  // also load inputs, artifacts and env of each run
 };
 
 struct SearchResult {
-  std::vector<RunInfo> runs;  // with params, tags and latest metrics (no env, inputs, artifacts)
-  int64_t total = 0;          // matches before the limit
+  std::vector<RunInfo> runs;  // with params, tags and latest metrics (and the rest with `full`)
 };
 
 class Tracker {

@@ -81,7 +81,7 @@ class ActiveRun:
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        if exc_type is None:
+        if exc_type is None or (issubclass(exc_type, SystemExit) and exc.code in (None, 0)):
             status = "FINISHED"
         elif issubclass(exc_type, KeyboardInterrupt):
             status = "KILLED"
@@ -233,10 +233,10 @@ def log_params(params):
 
 def log_metric(key, value, step=None, timestamp=None):
     """Logs one point; buffered, written within 100 ms."""
-    with _lock:
-        run = _stack[-1] if _stack else _current()
-    _get_session().log_metric(run.id, key, float(value), 0 if step is None else int(step),
-                              0 if timestamp is None else int(timestamp))
+    # The hot path: no lock (reading the last list element is atomic).
+    run = _stack[-1] if _stack else _current()
+    _session.log_metric(run.id, key, float(value), 0 if step is None else int(step),
+                        0 if timestamp is None else int(timestamp))
 
 
 def log_metrics(metrics, step=None, timestamp=None):

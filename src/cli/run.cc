@@ -81,19 +81,27 @@ struct ChildResult {
   std::string spawn_error;     // when it could not be started
 };
 
-ChildResult RunChild(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env, Stream& out,
-                     Stream& err) {
+// The signals cairn run handles itself. They must be blocked before any
+// thread starts, so that none of them can take a SIGCHLD or a Ctrl-C meant
+// for the signalfd. Never unblocked: the process exits after the run.
+sigset_t BlockSignals() {
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD}) sigaddset(&mask, sig);
+  sigprocmask(SIG_BLOCK, &mask, nullptr);
+  return mask;
+}
+
+ChildResult RunChild(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env,
+                     const sigset_t& mask, Stream& out, Stream& err) {
   ChildResult result;
   int out_pipe[2], err_pipe[2];
   if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) {
     result.spawn_error = std::strerror(errno);
     return result;
   }
-  // Signals arrive through a signalfd; the child gets the default handling.
-  sigset_t mask, old;
-  sigemptyset(&mask);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD}) sigaddset(&mask, sig);
-  sigprocmask(SIG_BLOCK, &mask, &old);
+  // Signals (blocked in every thread, see BlockSignals) arrive through a
+  // signalfd; the child gets the default handling.
   int sfd = ::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 
   posix_spawn_file_actions_t actions;
@@ -136,7 +144,6 @@ ChildResult RunChild(const std::vector<std::string>& argv, const std::vector<std
     ::close(out_pipe[0]);
     ::close(err_pipe[0]);
     ::close(sfd);
-    sigprocmask(SIG_SETMASK, &old, nullptr);
     return result;
   }
   out.fd = out_pipe[0];
@@ -147,7 +154,12 @@ ChildResult RunChild(const std::vector<std::string>& argv, const std::vector<std
     pollfd fds[3] = {{sfd, POLLIN, 0}, {out_open ? out.fd : -1, POLLIN, 0}, {err_open ? err.fd : -1, POLLIN, 0}};
     // Once the child is gone, only drain what is already in the pipes
     // (a grandchild may keep them open).
-    int n = ::poll(fds, 3, exited ? 0 : -1);
+    // The timeout is a safety net: SIGCHLD normally wakes the poll.
+    int n = ::poll(fds, 3, exited ? 0 : 200);
+    if (n == 0 && !exited) {
+      if (::waitpid(pid, &status, WNOHANG) == pid) exited = true;
+      continue;
+    }
     if (n < 0 && errno == EINTR) continue;
     if (n == 0) break;
     if (fds[1].revents) out_open = Pump(out);
@@ -168,7 +180,6 @@ ChildResult RunChild(const std::vector<std::string>& argv, const std::vector<std
   ::close(out.fd);
   ::close(err.fd);
   ::close(sfd);
-  sigprocmask(SIG_SETMASK, &old, nullptr);
   if (WIFEXITED(status)) {
     result.exit_code = WEXITSTATUS(status);
   } else if (WIFSIGNALED(status)) {
@@ -219,6 +230,7 @@ void RegisterRun(CLI::App& app, Context& ctx) {
       if (FindExecutable(program).empty()) {
         return Fail(Status::NotFound("command not found: " + program, "check the spelling and your PATH"));
       }
+      const sigset_t signals = BlockSignals();  // before StartRun starts threads
       auto tracker = Tracker::Open(**repo);
       if (!tracker.ok()) return Fail(tracker.status());
       Tracker& t = **tracker;
@@ -245,7 +257,7 @@ void RegisterRun(CLI::App& app, Context& ctx) {
       if (!std::getenv("PYTHONUNBUFFERED")) env.push_back("PYTHONUNBUFFERED=1");  // stream output live
       auto start = std::chrono::steady_clock::now();
       Stream out{-1, STDOUT_FILENO, {}, false}, err{-1, STDERR_FILENO, {}, false};
-      ChildResult child = RunChild(args->command, env, out, err);
+      ChildResult child = RunChild(args->command, env, signals, out, err);
       int64_t elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start)
                             .count();
       if (software.valid()) {

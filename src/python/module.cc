@@ -4,6 +4,8 @@
 #include <pybind11/stl.h>
 
 #include <cmath>
+#include <stdlib.h>
+
 #include <filesystem>
 
 #include "cairn/dataset.h"
@@ -149,7 +151,9 @@ class Session {
   Tracker& tracker() { return *tracker_; }
 
  private:
-  // A read-only copy of a version under .cairn/datasets/<version>, made once.
+  // A read-only copy (files 0444) of a version under
+  // .cairn/datasets/<version>, made once: built in a private temp directory
+  // and renamed into place, so concurrent users never see a partial copy.
   std::string Materialize(const Oid& version_oid) {
     namespace fs = std::filesystem;
     Version v = Check(LoadVersion(*repo_, version_oid));
@@ -159,12 +163,16 @@ class Session {
     fs::path result = v.kind == ObjectKind::kBlob ? root / name : root;
     std::error_code ec;
     if (fs::exists(root, ec)) return result.string();
-    fs::path tmp = repo_->tmp_dir() / ("dataset-" + version_oid.Hex());
-    fs::remove_all(tmp, ec);
+    fs::create_directories(repo_->tmp_dir(), ec);
+    std::string tmpl = (repo_->tmp_dir() / "dataset-XXXXXX").string();
+    if (!::mkdtemp(tmpl.data())) throw CairnError("cannot create a directory in " + repo_->tmp_dir().string());
+    fs::path tmp = tmpl;
     for (const TreeEntry& e : files.entries) {
       fs::path dest = v.kind == ObjectKind::kBlob ? tmp / name : tmp / e.path;
       fs::create_directories(dest.parent_path(), ec);
       Status s = repo_->store().Materialize(e.oid, dest, LinkMode::kCopy, e.executable);
+      if (s.ok()) fs::permissions(dest, fs::perms::owner_write | fs::perms::group_write | fs::perms::others_write,
+                                  fs::perm_options::remove, ec);
       if (!s.ok()) {
         fs::remove_all(tmp, ec);
         Raise(s);
@@ -172,7 +180,10 @@ class Session {
     }
     fs::create_directories(root.parent_path(), ec);
     fs::rename(tmp, root, ec);
-    if (ec && !fs::exists(root)) throw CairnError("cannot create " + root.string() + ": " + ec.message());
+    if (ec) {
+      fs::remove_all(tmp, ec);  // another process made the copy first: use it
+      if (!fs::exists(root)) throw CairnError("cannot create " + root.string());
+    }
     return result.string();
   }
 
@@ -256,6 +267,7 @@ PYBIND11_MODULE(_cairn, m) {
              o.filter = filter;
              o.order_by = order_by;
              o.limit = max_results;
+             o.full = true;  // Run objects carry inputs and env
              SearchResult r;
              {
                py::gil_scoped_release release;

@@ -67,6 +67,11 @@ class Stmt {
     return *this;
   }
   Stmt& Bind(int i, const char* v) { return Bind(i, std::string_view(v)); }
+  // Binds text the caller keeps alive until the next Step (no copy).
+  Stmt& BindStatic(int i, std::string_view v) {
+    sqlite3_bind_text(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+    return *this;
+  }
   Stmt& Bind(int i, const std::string& v) { return Bind(i, std::string_view(v)); }
   Stmt& BindNull(int i) {
     sqlite3_bind_null(st_, i);
@@ -90,10 +95,8 @@ class Stmt {
     Reset();
     return r.ok() ? Status::OK() : r.status();
   }
-  void Reset() {
-    sqlite3_reset(st_);
-    sqlite3_clear_bindings(st_);
-  }
+  // Resets for the next execution; every parameter must be bound again.
+  void Reset() { sqlite3_reset(st_); }
 
   int64_t Int(int c) { return sqlite3_column_int64(st_, c); }
   bool IsNull(int c) { return sqlite3_column_type(st_, c) == SQLITE_NULL; }
@@ -782,7 +785,8 @@ Status Tracker::LogMetrics(const std::string& run, const std::vector<MetricPoint
   int64_t now = NowMs();
   for (const MetricPoint& p : points) {
     Stmt& st = *im.insert_point;
-    st.Bind(1, r.row).Bind(2, p.key).Bind(3, p.value).Bind(4, p.step).Bind(5, p.timestamp_ms ? p.timestamp_ms : now);
+    st.Bind(1, r.row).BindStatic(2, p.key).Bind(3, p.value).Bind(4, p.step);
+    st.Bind(5, p.timestamp_ms ? p.timestamp_ms : now);
     CAIRN_RETURN_IF_ERROR(st.Run());
   }
   for (const auto& [key, p] : latest) {
@@ -1114,7 +1118,7 @@ Result<SearchResult> Tracker::Search(const SearchOptions& options) {
   }
   SearchResult result;
   for (int64_t id : ids) {
-    CAIRN_ASSIGN_OR_RETURN(RunInfo run, LoadRun(db, id, /*full=*/false));
+    CAIRN_ASSIGN_OR_RETURN(RunInfo run, LoadRun(db, id, options.full));
     result.runs.push_back(std::move(run));
   }
   return result;
