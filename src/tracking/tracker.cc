@@ -1322,7 +1322,10 @@ struct MetricBuffer::Impl {
     }
     if (batch.empty()) return Status::OK();
     // Group by run, keeping each run's points in the order they were logged.
-    std::stable_sort(batch.begin(), batch.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    bool one_run = std::all_of(batch.begin(), batch.end(), [&](const auto& p) { return p.first == batch[0].first; });
+    if (!one_run) {
+      std::stable_sort(batch.begin(), batch.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    }
     Status first;
     size_t i = 0;
     while (i < batch.size()) {

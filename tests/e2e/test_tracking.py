@@ -53,7 +53,7 @@ class TrackingTestCase(CairnTestCase):
 
     # The binary is rebuilt from time to time: retry briefly while it is missing or half-written.
     def cairn(self, *args, **kw):
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while True:
             try:
                 return super().cairn(*args, **kw)
@@ -67,7 +67,7 @@ class TrackingTestCase(CairnTestCase):
         full_env = dict(self.env)
         if env:
             full_env.update(env)
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while True:
             try:
                 return subprocess.Popen([CAIRN_BIN] + [str(a) for a in args], cwd=self.repo, env=full_env,
