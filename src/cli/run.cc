@@ -214,9 +214,10 @@ void RegisterRun(CLI::App& app, Context& ctx) {
   cmd->add_option("-e,--experiment", args->experiment, "Experiment to put the run in (created when new)")
       ->envname("CAIRN_EXPERIMENT");
   cmd->add_option("-n,--name", args->name, "A name for the run");
-  cmd->add_option("-p,--param", args->params, "Record a parameter KEY=VALUE (repeatable)");
-  cmd->add_option("-t,--tag", args->tags, "Set a tag KEY=VALUE (repeatable)");
-  cmd->add_option("-i,--input", args->inputs, "Record a dataset version read by the run, e.g. data/raw@v1 (repeatable)");
+  cmd->add_option("-p,--param", args->params, "Record a parameter KEY=VALUE (repeatable)")->allow_extra_args(false);
+  cmd->add_option("-t,--tag", args->tags, "Set a tag KEY=VALUE (repeatable)")->allow_extra_args(false);
+  cmd->add_option("-i,--input", args->inputs, "Record a dataset version read by the run, e.g. data/raw@v1 (repeatable)")
+      ->allow_extra_args(false);
   cmd->add_option("command", args->command, "The command to run, after --")->required();
   cmd->callback([&ctx, args] {
     Run(ctx, [&]() -> int {
@@ -228,6 +229,10 @@ void RegisterRun(CLI::App& app, Context& ctx) {
       if (!tags.ok()) return Fail(tags.status());
       const std::string& program = args->command[0];
       if (FindExecutable(program).empty()) {
+        if (program.find('/') != std::string::npos && std::filesystem::is_regular_file(program)) {
+          return Fail(Status::InvalidArgument(program + " is not executable",
+                                              "make it executable (chmod +x " + program + ") or run it through its interpreter, e.g. sh " + program));
+        }
         return Fail(Status::NotFound("command not found: " + program, "check the spelling and your PATH"));
       }
       const sigset_t signals = BlockSignals();  // before StartRun starts threads

@@ -221,7 +221,12 @@ int CompareRuns(const Context& ctx, const std::vector<std::string>& ids, bool js
                                               {"command", r.command}};
   });
   add_section("params", [](const RunInfo& r) { return r.params; });
-  add_section("metrics", MetricStrings);
+  // Full precision here: two values that print alike must not look equal.
+  add_section("metrics", [](const RunInfo& r) {
+    std::map<std::string, std::string> out;
+    for (const auto& [k, m] : r.metrics) out[k] = FormatMetricValue(m.value);
+    return out;
+  });
   add_section("data", [](const RunInfo& r) {
     std::map<std::string, std::string> m;
     for (const RunInput& in : r.inputs) {

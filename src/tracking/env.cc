@@ -63,12 +63,13 @@ void CaptureGpus(std::map<std::string, std::string>* env) {
   if (const char* v = std::getenv("CUDA_VISIBLE_DEVICES")) (*env)["gpu.cuda_visible_devices"] = v;
 }
 
-// Strips "user:password@" from a remote URL.
+// Strips "user:password@" and any query string (tokens) from a remote URL.
 std::string WithoutCredentials(std::string url) {
   size_t scheme = url.find("://");
   size_t at = url.find('@');
   size_t slash = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
   if (scheme != std::string::npos && at != std::string::npos && at < slash) url.erase(scheme + 3, at - scheme - 2);
+  if (scheme != std::string::npos) url = url.substr(0, url.find_first_of("?#"));
   return url;
 }
 

@@ -257,6 +257,11 @@ Status ValidateRunId(const std::string& id) {
   return Status::OK();
 }
 
+namespace {
+Status WriteExperimentRef(Repo& repo, const Experiment& e);
+Result<std::optional<Experiment>> FindExperiment(sqlite3* db, const std::string& name);
+}  // namespace
+
 struct Tracker::Impl {
   sqlite3* db = nullptr;
   std::recursive_mutex mu;
@@ -303,6 +308,11 @@ Result<std::unique_ptr<Tracker>> Tracker::Open(Repo& repo) {
     Stmt def(im.db, "INSERT OR IGNORE INTO experiments (id, name, created) VALUES (0, 'Default', ?)");
     def.Bind(1, NowMs());
     CAIRN_RETURN_IF_ERROR(def.Run());
+    // Its descriptor lets a reindex restore it as it was (keep an existing one).
+    if (!fs::exists(ExperimentRefPath(repo, 0))) {
+      CAIRN_ASSIGN_OR_RETURN(auto e, FindExperiment(im.db, "Default"));
+      if (e) CAIRN_RETURN_IF_ERROR(WriteExperimentRef(repo, *e));
+    }
   }
   im.host = HostName();
   return t;
@@ -884,6 +894,10 @@ Result<std::vector<RunArtifact>> Tracker::LogArtifact(const std::string& run, co
   std::string base = artifact_path.empty() ? abs.filename().string() : artifact_path;
   while (base.size() > 1 && base.back() == '/') base.pop_back();
   CAIRN_RETURN_IF_ERROR(ValidateArtifactPath(base));
+  if (base == "cairn" || base.starts_with("cairn/")) {
+    return Status::InvalidArgument("artifact paths under cairn/ are reserved for what cairn records itself",
+                                   "choose another artifact path");
+  }
   std::vector<std::pair<fs::path, std::string>> files;  // source, artifact path
   if (fs::is_directory(st)) {
     for (auto it = fs::recursive_directory_iterator(abs, ec); !ec && it != fs::recursive_directory_iterator();
@@ -898,6 +912,9 @@ Result<std::vector<RunArtifact>> Tracker::LogArtifact(const std::string& run, co
     files.emplace_back(abs, base);
   } else {
     return Status::InvalidArgument("artifact " + source.string() + " is not a regular file or directory");
+  }
+  if (files.empty()) {
+    return Status::InvalidArgument("artifact directory " + source.string() + " holds no files", "nothing was logged");
   }
   CAIRN_ASSIGN_OR_RETURN(RepoLock repo_lock, repo_.Lock());
   std::vector<RunArtifact> arts;

@@ -9,7 +9,6 @@ import errno
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import time
@@ -63,20 +62,29 @@ class TrackingTestCase(CairnTestCase):
                 time.sleep(1)
 
     def spawn(self, *args, env=None):
-        """Popen of cairn in its own session (so signals reach only what we aim at)."""
+        """Popen of cairn in its own session (so signals reach only what we aim at); killed at cleanup
+        if still alive."""
         full_env = dict(self.env)
         if env:
             full_env.update(env)
         deadline = time.monotonic() + 120
         while True:
             try:
-                return subprocess.Popen([CAIRN_BIN] + [str(a) for a in args], cwd=self.repo, env=full_env,
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                        start_new_session=True)
+                p = subprocess.Popen([CAIRN_BIN] + [str(a) for a in args], cwd=self.repo, env=full_env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     start_new_session=True)
+                break
             except OSError as e:
                 if e.errno not in _RETRY_ERRNOS or time.monotonic() > deadline:
                     raise
                 time.sleep(1)
+
+        def reap():
+            if p.returncode is None:
+                kill_pid(p.pid)
+                p.communicate(timeout=30)
+        self.addCleanup(reap)
+        return p
 
     # ---- run helpers ---------------------------------------------------------
 
@@ -126,14 +134,6 @@ class TrackingTestCase(CairnTestCase):
 
     def run_ref(self, run_id):
         return os.path.join(self.cairn_dir, "refs", "runs", run_id)
-
-    def wait_status(self, run_id, status, timeout=10):
-        def check():
-            for r in self.runs("--limit", "1000"):
-                if r["id"] == run_id and r["status"] == status:
-                    return r
-            return None
-        return wait_for(check, timeout=timeout, what="run %s to be %s" % (run_id, status))
 
     def make_dataset(self, rel="data/iris", tag="v1"):
         self.copy_example("iris.csv", rel + "/iris.csv")
@@ -258,19 +258,12 @@ class RunCommand(TrackingTestCase):
         self.assertEqual(os.listdir(refs) if os.path.isdir(refs) else [], [])
         self.fails("run", msg="command is required")
 
-    # BUG: a file that exists but is not executable is reported as "command not found: ./noexec.sh"
-    # (and "check the spelling and your PATH"), which sends the user looking for the wrong problem.
-    @unittest.expectedFailure
     def test_non_executable_command_has_clear_error(self):
         self.write("noexec.sh", "echo hi\n", mode=0o644)
         r = self.fails("run", "--", "./noexec.sh")
         self.assertEqual(self.runs(), [])
         self.assertRegex(r.stderr.lower(), r"permission denied|not executable")
 
-    # BUG: when -p/-t/-i (multi-value options) come last before '--', any dash argument of the
-    # command is parsed as a cairn option: `cairn run -p k=5 -- python3 train.py --k 5` (the
-    # example in `cairn run --help`) fails with "The following argument was not expected: --k".
-    @unittest.expectedFailure
     def test_command_dash_args_after_multi_value_option(self):
         self.write("args.sh", 'echo "$@"\n')
         self.make_dataset()
@@ -887,9 +880,6 @@ class ShowCompare(TrackingTestCase):
         self.assertFalse(env["os.name"]["differs"])
         self.assertIn("equal env rows hidden", self.ok("runs", "compare", a, b).stdout)
 
-    # BUG: compare formats metrics with 6 significant digits and decides "differs" on the formatted
-    # text: acc=0.1234567 vs acc=0.1234568 are reported as equal (both "0.123457", differs=false).
-    @unittest.expectedFailure
     def test_compare_sees_small_metric_differences(self):
         a = self.new_run(script="cairn runs log --metric acc=0.1234567 >/dev/null")
         b = self.new_run(script="cairn runs log --metric acc=0.1234568 >/dev/null")
@@ -1060,7 +1050,6 @@ class Signals(TrackingTestCase):
 
     def start_and_wait_running(self, *args, env=None):
         p = self.spawn("run", *args, env=env)
-        self.addCleanup(lambda: (p.poll() is None and kill_pid(p.pid), p.poll() is None and p.wait()))
 
         def running():
             rs = [r for r in self.runs() if r["status"] == "RUNNING"]
@@ -1252,9 +1241,6 @@ class Reindex(TrackingTestCase):
                             for e in es]
         self.assertEqual(strip(after), strip(before))
 
-    # BUG: after deleting .cairn/state.db, `cairn reindex` gives the Default experiment a new
-    # "created" time (the moment of the reindex); other experiments keep theirs.
-    @unittest.expectedFailure
     def test_reindex_keeps_default_experiment_created_time(self):
         self.new_run("-n", "x")
         before = self.json("experiments", "--all")
@@ -1266,7 +1252,6 @@ class Reindex(TrackingTestCase):
     def test_reindex_keeps_running_run(self):
         self.new_run("-n", "done", script="cairn runs log --metric acc=1 >/dev/null")
         p = self.spawn("run", "-n", "live", "--", "sleep", "30")
-        self.addCleanup(lambda: (p.poll() is None and kill_pid(p.pid), p.poll() is None and p.wait()))
         live = wait_for(lambda: [r["id"] for r in self.runs() if r["status"] == "RUNNING"], timeout=15,
                         what="a RUNNING run")[0]
         self.ok("runs", "log", "--run", live, "--metric", "x=1@1")
