@@ -257,11 +257,6 @@ Status ValidateRunId(const std::string& id) {
   return Status::OK();
 }
 
-namespace {
-Status WriteExperimentRef(Repo& repo, const Experiment& e);
-Result<std::optional<Experiment>> FindExperiment(sqlite3* db, const std::string& name);
-}  // namespace
-
 struct Tracker::Impl {
   sqlite3* db = nullptr;
   std::recursive_mutex mu;
@@ -308,11 +303,6 @@ Result<std::unique_ptr<Tracker>> Tracker::Open(Repo& repo) {
     Stmt def(im.db, "INSERT OR IGNORE INTO experiments (id, name, created) VALUES (0, 'Default', ?)");
     def.Bind(1, NowMs());
     CAIRN_RETURN_IF_ERROR(def.Run());
-    // Its descriptor lets a reindex restore it as it was (keep an existing one).
-    if (!fs::exists(ExperimentRefPath(repo, 0))) {
-      CAIRN_ASSIGN_OR_RETURN(auto e, FindExperiment(im.db, "Default"));
-      if (e) CAIRN_RETURN_IF_ERROR(WriteExperimentRef(repo, *e));
-    }
   }
   im.host = HostName();
   return t;
@@ -682,6 +672,11 @@ Result<std::string> Tracker::StartRun(const StartRunOptions& options) {
   if (!exp) {
     CAIRN_ASSIGN_OR_RETURN(Experiment created, CreateExperiment(options.experiment));
     exp = created;
+  }
+  // The Default experiment's descriptor is written with its first run, so a
+  // reindex restores it as it was (read-only commands write nothing).
+  if (exp->id == 0 && !fs::exists(ExperimentRefPath(repo_, 0))) {
+    CAIRN_RETURN_IF_ERROR(WriteExperimentRef(repo_, *exp));
   }
   if (exp->deleted) {
     return Status::FailedPrecondition("experiment '" + exp->name + "' is deleted",

@@ -33,7 +33,7 @@ class Fsck(CairnTestCase):
         r = self.fsck_clean()
         # 3 small blobs (iris.csv is stored once for both datasets) + big blob
         # + tree + 2 versions = 7 objects.
-        self.assertRegex(r.stdout, r"^checked 7 object\(s\) \(.*\) and 2 pointer file\(s\): no problems\n$")
+        self.assertRegex(r.stdout, r"^checked 7 object\(s\) \(.*\), 2 pointer file\(s\) and 0 run record\(s\): no problems\n$")
         rep = self.json("fsck")
         self.assertEqual(rep["ok"], True)
         self.assertEqual(rep["problems"], [])
