@@ -464,6 +464,12 @@ def gen_index(db_path, n, seed):
     try:
         db.execute("PRAGMA synchronous=OFF")     # generation only; cairn opens it with its own settings
         db.execute("PRAGMA cache_size=-524288")  # 512 MiB
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        missing = [t for t in ("experiments", "runs", "run_params", "run_tags", "run_metrics", "run_metric_points")
+                   if t not in tables]
+        if missing:
+            raise BenchError(f"{db_path}: 'cairn runs' did not create the tracking tables {missing}; the generator "
+                             "in bench/tracking.py needs them (see src/tracking/schema.h)")
         have = db.execute("SELECT count(*) FROM runs").fetchone()[0]
         if have:
             raise BenchError(f"{db_path}: runs table is not empty ({have} rows)")
@@ -804,7 +810,7 @@ def print_report(section):
     if lg:
         print()
         print(f"log_metric from Python: {lg['points']:,} points of one metric, time from the first log to after "
-              f"flush(); median of {lg['repeats']} fresh interpreters")
+              f"flush(); median of {lg['repeats']} fresh interpreter{'s' if lg['repeats'] > 1 else ''}")
         body = [[r["what"], f"{r['seconds']:.3f}", f"{r['points_per_s']:,.0f}", f"{r['cairn_rate_over_this']:.2f}x"]
                 for r in lg["rows"]]
         print_rows(["method", "seconds", "points/s", "cairn rate / this"], body)
