@@ -404,7 +404,9 @@ class FilterCompiler {
       return scan_.Error(scan_.pos(), "unexpected " + scan_.Describe(scan_.pos()),
                          "; expected 'and', 'or' or the end of the filter");
     }
-    return SqlFragment{std::move(sql), std::move(binds_)};
+    // Under a top-level OR no single comparison has to hold.
+    if (top_level_or_) bounds_.clear();
+    return SqlFragment{std::move(sql), std::move(binds_), std::move(bounds_)};
   }
 
  private:
@@ -432,6 +434,7 @@ class FilterCompiler {
       }
     }
     if (parts.size() == 1) return std::move(parts[0]);
+    if (is_or && depth == 0) top_level_or_ = true;
     std::string sql = "(";
     for (size_t i = 0; i < parts.size(); ++i) {
       if (i > 0) sql += is_or ? " OR " : " AND ";
@@ -442,7 +445,10 @@ class FilterCompiler {
 
   Result<std::string> ParsePrimary(int depth) {
     scan_.SkipSpace();
-    if (scan_.Peek() != '(') return ParseComparison();
+    if (scan_.Peek() != '(') {
+      comparison_depth_ = depth;
+      return ParseComparison();
+    }
     size_t open = scan_.pos();
     if (depth >= kMaxDepth) {
       return scan_.Error(open, "parentheses nested too deeply",
@@ -573,6 +579,9 @@ class FilterCompiler {
     }
     binds_.emplace_back(std::in_place_type<std::string>, c.id.key);
     for (const Literal& v : c.values) binds_.push_back(v.number);
+    if (comparison_depth_ == 0 && (c.op == Op::kEq || IsOrdering(c.op))) {
+      bounds_.push_back(MetricBound{c.id.key, std::string(OpSql(c.op)), c.values[0].number});
+    }
     return "EXISTS (SELECT 1 FROM run_metrics m WHERE m.run = r.id AND m.key = ? AND m.value " +
            std::string(OpSql(c.op)) + " " + Placeholders(c.op, c.values.size()) + ")";
   }
@@ -713,6 +722,9 @@ class FilterCompiler {
 
   Scanner scan_;
   std::vector<SqlValue> binds_;
+  std::vector<MetricBound> bounds_;
+  int comparison_depth_ = 0;  // parentheses around the comparison being parsed
+  bool top_level_or_ = false;
 };
 
 }  // namespace

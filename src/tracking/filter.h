@@ -21,10 +21,20 @@ namespace cairn {
 
 using SqlValue = std::variant<int64_t, double, std::string>;
 
+// A comparison `metrics.key op value` (op one of = < <= > >=) that every
+// matching run must satisfy: a conjunct at the top level of the filter. The
+// search uses them to walk the (key, value) index instead of scanning runs.
+struct MetricBound {
+  std::string key;
+  std::string op;
+  double value = 0;
+};
+
 // An SQL boolean expression with '?' placeholders, bound in order.
 struct SqlFragment {
   std::string sql;
   std::vector<SqlValue> binds;
+  std::vector<MetricBound> bounds;
 };
 
 // Compiles a filter. An empty (or all-blank) filter compiles to "1".

@@ -297,6 +297,29 @@ void ExpectError(const std::string& filter, const std::string& column, const std
   EXPECT_NE(s.hint().find("example:"), std::string::npos) << filter;
 }
 
+// Bounds: top-level conjuncts on metrics, which the search may drive from
+// the (key, value) index. Anything under an OR at the top is not a bound.
+TEST(FilterBoundsTest, OnlyTopLevelConjunctsAreBounds) {
+  auto f = CompileFilter("metrics.acc > 0.9 and params.k = '3' and metrics.loss <= 2 and metrics.n != 1");
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  ASSERT_EQ(f->bounds.size(), 2u);
+  EXPECT_EQ(f->bounds[0].key, "acc");
+  EXPECT_EQ(f->bounds[0].op, ">");
+  EXPECT_EQ(f->bounds[0].value, 0.9);
+  EXPECT_EQ(f->bounds[1].key, "loss");
+  EXPECT_EQ(f->bounds[1].op, "<=");
+  auto nested = CompileFilter("metrics.acc > 0.9 and (metrics.loss < 1 or params.k = '3')");
+  ASSERT_TRUE(nested.ok());
+  ASSERT_EQ(nested->bounds.size(), 1u);
+  EXPECT_EQ(nested->bounds[0].key, "acc");
+  auto top_or = CompileFilter("metrics.acc > 0.9 or metrics.loss < 1");
+  ASSERT_TRUE(top_or.ok());
+  EXPECT_TRUE(top_or->bounds.empty());
+  auto in_list = CompileFilter("metrics.acc IN (1, 2)");
+  ASSERT_TRUE(in_list.ok());
+  EXPECT_TRUE(in_list->bounds.empty());
+}
+
 TEST(FilterErrorTest, MessageShowsTheFilterWithACaret) {
   auto compiled = CompileFilter("metrics.acc 0.9");
   ASSERT_FALSE(compiled.ok());

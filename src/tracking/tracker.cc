@@ -1103,15 +1103,23 @@ Result<SearchResult> Tracker::Search(const SearchOptions& options) {
   if (!order.empty() && order[0].kind == OrderKey::Kind::kMetric) {
     // Walk the (key, value) index in order and stop at the limit; runs
     // without the metric (or with NaN) come after, as NULLS LAST would.
+    // Filter bounds on the same metric narrow the walk.
     std::vector<SqlValue> binds{order[0].key};
+    std::string range;
+    for (const MetricBound& b : filter.bounds) {
+      if (b.key != order[0].key) continue;
+      range += " AND s.value " + b.op + " ?";
+      binds.push_back(b.value);
+    }
     binds.insert(binds.end(), where_binds.begin(), where_binds.end());
     std::string rest = OrderClause(order, 1, &binds);
     std::string sql = "SELECT r.id FROM run_metrics s JOIN runs r ON r.id = s.run WHERE s.key = ? AND "
-                      "s.value IS NOT NULL AND " +
-                      where + " ORDER BY s.value " + (order[0].descending ? "DESC" : "ASC") + ", " + rest +
-                      " LIMIT " + std::to_string(options.limit);
+                      "s.value IS NOT NULL" +
+                      range + " AND " + where + " ORDER BY s.value " + (order[0].descending ? "DESC" : "ASC") +
+                      ", " + rest + " LIMIT " + std::to_string(options.limit);
     CAIRN_ASSIGN_OR_RETURN(ids, QueryIds(db, sql, binds));
-    if (static_cast<int64_t>(ids.size()) < options.limit) {
+    // With a bound on the metric, runs without it cannot match.
+    if (static_cast<int64_t>(ids.size()) < options.limit && range.empty()) {
       std::vector<SqlValue> binds2 = where_binds;
       binds2.push_back(order[0].key);
       std::string rest2 = OrderClause(order, 1, &binds2);
@@ -1123,9 +1131,31 @@ Result<SearchResult> Tracker::Search(const SearchOptions& options) {
       ids.insert(ids.end(), more.begin(), more.end());
     }
   } else {
-    std::vector<SqlValue> binds = where_binds;
-    std::string sql = "SELECT r.id FROM runs r WHERE " + where + " ORDER BY " + OrderClause(order, 0, &binds) +
-                      " LIMIT " + std::to_string(options.limit);
+    // A selective metric bound (few runs satisfy it) drives the query from
+    // the metric index; otherwise runs are scanned in order, and matches are
+    // common enough that the limit is reached early.
+    constexpr int64_t kSelective = 5000;
+    const MetricBound* driver = nullptr;
+    int64_t fewest = kSelective;
+    for (const MetricBound& b : filter.bounds) {
+      Stmt count(db, "SELECT count(*) FROM (SELECT 1 FROM run_metrics WHERE key = ? AND value " + b.op + " ? LIMIT " +
+                         std::to_string(kSelective) + ")");
+      count.Bind(1, b.key).Bind(2, b.value);
+      CAIRN_ASSIGN_OR_RETURN(bool row, count.Step());
+      if (row && count.Int(0) < fewest) {
+        fewest = count.Int(0);
+        driver = &b;
+      }
+    }
+    std::vector<SqlValue> binds;
+    std::string drive;
+    if (driver) {
+      drive = "r.id IN (SELECT run FROM run_metrics WHERE key = ? AND value " + driver->op + " ?) AND ";
+      binds = {driver->key, driver->value};
+    }
+    binds.insert(binds.end(), where_binds.begin(), where_binds.end());
+    std::string sql = "SELECT r.id FROM runs r WHERE " + drive + where + " ORDER BY " +
+                      OrderClause(order, 0, &binds) + " LIMIT " + std::to_string(options.limit);
     CAIRN_ASSIGN_OR_RETURN(ids, QueryIds(db, sql, binds));
   }
   SearchResult result;
