@@ -30,6 +30,11 @@ Status Restore(Repo& repo, const RunArtifact& a, const std::filesystem::path& de
   return Status::OK();
 }
 
+Result<RunInfo> LoadRun(const Context& ctx, const std::string& run, std::unique_ptr<Repo>* repo) {
+  CAIRN_ASSIGN_OR_RETURN(auto tracker, OpenTracker(ctx, repo));
+  return tracker->GetRun(run);
+}
+
 }  // namespace
 
 void RegisterArtifacts(CLI::App& app, Context& ctx) {
@@ -50,11 +55,8 @@ void RegisterArtifacts(CLI::App& app, Context& ctx) {
   list->add_flag("--json", args->json, "Print them as JSON");
   list->callback([&ctx, args] {
     Run(ctx, [&]() -> int {
-      auto repo = OpenRepo(ctx);
-      if (!repo.ok()) return Fail(repo.status());
-      auto tracker = Tracker::Open(**repo);
-      if (!tracker.ok()) return Fail(tracker.status());
-      auto run = (*tracker)->GetRun(args->run);
+      std::unique_ptr<Repo> repo;
+      auto run = LoadRun(ctx, args->run, &repo);
       if (!run.ok()) return Fail(run.status());
       Json out = Json::array();
       for (const RunArtifact& a : run->artifacts) {
@@ -75,11 +77,8 @@ void RegisterArtifacts(CLI::App& app, Context& ctx) {
   get->add_flag("-f,--force", args->force, "Overwrite existing files");
   get->callback([&ctx, args] {
     Run(ctx, [&]() -> int {
-      auto repo = OpenRepo(ctx);
-      if (!repo.ok()) return Fail(repo.status());
-      auto tracker = Tracker::Open(**repo);
-      if (!tracker.ok()) return Fail(tracker.status());
-      auto run = (*tracker)->GetRun(args->run);
+      std::unique_ptr<Repo> repo;
+      auto run = LoadRun(ctx, args->run, &repo);
       if (!run.ok()) return Fail(run.status());
       std::string want = args->path;
       while (want.size() > 1 && want.back() == '/') want.pop_back();
@@ -101,7 +100,7 @@ void RegisterArtifacts(CLI::App& app, Context& ctx) {
       }
       if (args->out == "-") {
         if (is_dir) return Fail(Status::InvalidArgument("'-o -' needs a single file, and " + want + " is a directory"));
-        auto data = (*repo)->store().Read(picked[0].oid);
+        auto data = repo->store().Read(picked[0].oid);
         if (!data.ok()) return Fail(data.status());
         std::cout << *data << std::flush;
         return kExitOk;
@@ -117,7 +116,7 @@ void RegisterArtifacts(CLI::App& app, Context& ctx) {
       }
       for (const RunArtifact& a : picked) {
         std::filesystem::path dest = is_dir ? out / a.path.substr(want.size() + 1) : out;
-        Status s = Restore(**repo, a, dest, args->force);
+        Status s = Restore(*repo, a, dest, args->force);
         if (!s.ok()) return Fail(s);
         std::cout << "wrote " << dest.string() << " (" << Human(a.size) << ")\n";
       }

@@ -22,9 +22,8 @@ void RegisterExperiments(CLI::App& app, Context& ctx) {
   cmd->require_subcommand(0, 1);
   auto with_tracker = [&ctx](const std::function<int(Tracker&)>& body) {
     Run(ctx, [&]() -> int {
-      auto repo = OpenRepo(ctx);
-      if (!repo.ok()) return Fail(repo.status());
-      auto tracker = Tracker::Open(**repo);
+      std::unique_ptr<Repo> repo;
+      auto tracker = OpenTracker(ctx, &repo);
       if (!tracker.ok()) return Fail(tracker.status());
       return body(**tracker);
     });

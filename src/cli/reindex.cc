@@ -12,9 +12,8 @@ void RegisterReindex(CLI::App& app, Context& ctx) {
       ".cairn/refs/runs/<id>. Runs still RUNNING are kept as they are.");
   cmd->callback([&ctx] {
     Run(ctx, [&]() -> int {
-      auto repo = OpenRepo(ctx);
-      if (!repo.ok()) return Fail(repo.status());
-      auto tracker = Tracker::Open(**repo);
+      std::unique_ptr<Repo> repo;
+      auto tracker = OpenTracker(ctx, &repo);
       if (!tracker.ok()) return Fail(tracker.status());
       auto n = (*tracker)->Reindex();
       if (!n.ok()) return Fail(n.status());

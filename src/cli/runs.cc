@@ -10,16 +10,6 @@
 namespace cairn::cli {
 namespace {
 
-Result<std::unique_ptr<Tracker>> OpenTracker(std::unique_ptr<Repo>& repo, const Context& ctx) {
-  auto r = OpenRepo(ctx);
-  if (!r.ok()) return r.status();
-  repo = std::move(*r);
-  CAIRN_ASSIGN_OR_RETURN(auto tracker, Tracker::Open(*repo));
-  // Runs whose process died (kill -9, power loss) are ended before anyone looks.
-  CAIRN_RETURN_IF_ERROR(tracker->ReapDeadRuns().status());
-  return tracker;
-}
-
 // Prints rows as columns separated by two spaces.
 void PrintTable(const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> width;
@@ -91,7 +81,7 @@ std::set<std::string> MentionedKeys(const std::string& text, const std::string& 
 
 int ListRuns(const Context& ctx, const SearchOptions& opts, bool json, bool exit_code, bool all_columns) {
   std::unique_ptr<Repo> repo;
-  auto tracker = OpenTracker(repo, ctx);
+  auto tracker = OpenTracker(ctx, &repo);
   if (!tracker.ok()) return Fail(tracker.status());
   auto result = (*tracker)->Search(opts);
   if (!result.ok()) return Fail(result.status());
@@ -182,7 +172,7 @@ void PrintRun(const RunInfo& r) {
 
 int CompareRuns(const Context& ctx, const std::vector<std::string>& ids, bool json, bool all) {
   std::unique_ptr<Repo> repo;
-  auto tracker = OpenTracker(repo, ctx);
+  auto tracker = OpenTracker(ctx, &repo);
   if (!tracker.ok()) return Fail(tracker.status());
   if (ids.size() < 2) return Fail(Status::InvalidArgument("compare needs at least two runs"));
   std::vector<RunInfo> runs;
@@ -285,7 +275,7 @@ int LogToRun(const Context& ctx, const std::string& run_arg, const std::vector<s
              const std::vector<std::string>& metrics, const std::vector<std::string>& tags,
              const std::vector<std::string>& artifacts, const std::vector<std::string>& inputs) {
   std::unique_ptr<Repo> repo;
-  auto tracker = OpenTracker(repo, ctx);
+  auto tracker = OpenTracker(ctx, &repo);
   if (!tracker.ok()) return Fail(tracker.status());
   Tracker& t = **tracker;
   auto id = t.ResolveRunId(RunOrEnv(run_arg));
@@ -390,7 +380,7 @@ void RegisterRuns(CLI::App& app, Context& ctx) {
   show->callback([&ctx, args] {
     Run(ctx, [&]() -> int {
       std::unique_ptr<Repo> repo;
-      auto tracker = OpenTracker(repo, ctx);
+      auto tracker = OpenTracker(ctx, &repo);
       if (!tracker.ok()) return Fail(tracker.status());
       auto run = (*tracker)->GetRun(args->run);
       if (!run.ok()) return Fail(run.status());
@@ -429,7 +419,7 @@ void RegisterRuns(CLI::App& app, Context& ctx) {
   history->callback([&ctx, args] {
     Run(ctx, [&]() -> int {
       std::unique_ptr<Repo> repo;
-      auto tracker = OpenTracker(repo, ctx);
+      auto tracker = OpenTracker(ctx, &repo);
       if (!tracker.ok()) return Fail(tracker.status());
       auto points = (*tracker)->MetricHistory(args->run, args->key);
       if (!points.ok()) return Fail(points.status());
@@ -453,7 +443,7 @@ void RegisterRuns(CLI::App& app, Context& ctx) {
     sub->callback([&ctx, args, del] {
       Run(ctx, [&]() -> int {
         std::unique_ptr<Repo> repo;
-        auto tracker = OpenTracker(repo, ctx);
+        auto tracker = OpenTracker(ctx, &repo);
         if (!tracker.ok()) return Fail(tracker.status());
         for (const std::string& id : args->ids) {
           auto full = (*tracker)->ResolveRunId(id);

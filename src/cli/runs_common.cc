@@ -28,6 +28,13 @@ Result<std::map<std::string, std::string>> ParseKeyValues(const std::vector<std:
   return out;
 }
 
+Result<std::unique_ptr<Tracker>> OpenTracker(const Context& ctx, std::unique_ptr<Repo>* repo) {
+  CAIRN_ASSIGN_OR_RETURN(*repo, OpenRepo(ctx));
+  CAIRN_ASSIGN_OR_RETURN(auto tracker, Tracker::Open(**repo));
+  CAIRN_RETURN_IF_ERROR(tracker->ReapDeadRuns().status());
+  return tracker;
+}
+
 std::string RunOrEnv(const std::string& run) {
   if (!run.empty()) return run;
   const char* env = std::getenv("CAIRN_RUN_ID");

@@ -17,6 +17,10 @@ namespace cairn::cli {
 Result<std::pair<std::string, std::string>> ParseKeyValue(const std::string& text, const char* what);
 Result<std::map<std::string, std::string>> ParseKeyValues(const std::vector<std::string>& texts, const char* what);
 
+// Opens the repository containing ctx.dir into *repo and its tracker, and
+// ends runs whose process died (kill -9, power loss) before anyone looks.
+Result<std::unique_ptr<Tracker>> OpenTracker(const Context& ctx, std::unique_ptr<Repo>* repo);
+
 // The run given, or $CAIRN_RUN_ID when `run` is empty.
 std::string RunOrEnv(const std::string& run);
 
