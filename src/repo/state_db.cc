@@ -47,7 +47,6 @@ Result<std::unique_ptr<StateDb>> StateDb::Open(const std::filesystem::path& path
   }
   std::unique_ptr<StateDb> state(new StateDb(db));
   sqlite3_busy_timeout(db, 30000);
-  sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);  // see Tracker::Open
   CAIRN_RETURN_IF_ERROR(state->Exec("PRAGMA journal_mode=WAL"));
   CAIRN_RETURN_IF_ERROR(state->Exec("PRAGMA synchronous=NORMAL"));
   CAIRN_RETURN_IF_ERROR(state->Exec(

@@ -107,7 +107,32 @@ std::optional<std::string> Capture(const std::vector<std::string>& argv) {
   return data;
 }
 
-// Git facts through the git command: two short processes (~1.5 ms each),
+// remote.origin.url, read from .git/config when that is a plain file (the
+// common case, and a process less); else asked of git (worktrees, includes).
+std::optional<std::string> OriginUrl(const std::filesystem::path& root) {
+  std::error_code ec;
+  std::filesystem::path config = root / ".git" / "config";
+  if (!std::filesystem::is_directory(root / ".git", ec)) {
+    auto url = Capture({"git", "-C", root.string(), "config", "--get", "remote.origin.url"});
+    if (url) *url = Trim(*url);
+    return url;
+  }
+  std::ifstream in(config);
+  std::string line;
+  bool in_origin = false;
+  while (std::getline(in, line)) {
+    line = Trim(line);
+    if (line.starts_with("[")) {
+      in_origin = line == "[remote \"origin\"]";
+    } else if (in_origin && line.starts_with("url")) {
+      size_t eq = line.find('=');
+      if (eq != std::string::npos && Trim(line.substr(3, eq - 3)).empty()) return Trim(line.substr(eq + 1));
+    }
+  }
+  return std::nullopt;
+}
+
+// Git facts through the git command: a short process (~1.5 ms; two when dirty),
 // cheaper than starting libgit2, which parses every CA certificate.
 void CaptureGit(Repo& repo, std::map<std::string, std::string>* env, std::string* diff) {
   std::string root = repo.root().string();
@@ -131,9 +156,7 @@ void CaptureGit(Repo& repo, std::map<std::string, std::string>* env, std::string
     }
   }
   (*env)["git.dirty"] = dirty ? "true" : "false";
-  if (auto url = Capture({"git", "-C", root, "config", "--get", "remote.origin.url"})) {
-    (*env)["git.remote"] = WithoutCredentials(Trim(*url));
-  }
+  if (auto url = OriginUrl(repo.root())) (*env)["git.remote"] = WithoutCredentials(*url);
   if (dirty && diff && !(*env)["git.commit"].empty()) {
     if (auto d = Capture({"git", "-C", root, "diff", "--no-color", "--no-ext-diff", "--binary", "HEAD"})) {
       *diff = std::move(*d);

@@ -291,9 +291,8 @@ Result<std::unique_ptr<Tracker>> Tracker::Open(Repo& repo) {
     return Status::IOError("cannot open " + path.string() + ": " + sqlite3_errmsg(im.db));
   }
   sqlite3_busy_timeout(im.db, 30000);
-  // Leave checkpoints to SQLite's automatic ones (every ~1000 pages) rather
-  // than paying several fsyncs whenever a short command closes the database.
-  sqlite3_db_config(im.db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+  // The last connection to close checkpoints the WAL: a few fsyncs, but
+  // the next process then opens without replaying the log (which costs more).
   CAIRN_RETURN_IF_ERROR(im.Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA case_sensitive_like=ON"));
   // Creating tables takes the write lock: skip it when they exist.
   Stmt probe(im.db, "SELECT 1 FROM sqlite_master WHERE name = 'run_artifacts'");
