@@ -170,9 +170,10 @@ Result<PathStatus> StatusOf(Repo& repo, const Tracked& t, const StatusOptions& o
   phase.reset();
   bool is_tree = t.pointer.kind == ObjectKind::kTree;
   // Fast path: no file changed since the stat cache saw these very files make
-  // the pointer's object, and that object is still cached.
+  // the pointer's object, and that object and its version are still cached.
   if (summary.all_cached && summary.recorded_object == t.pointer.object &&
-      (kind == PathKind::kDirectory) == is_tree && repo.store().Has(t.pointer.object)) {
+      (kind == PathKind::kDirectory) == is_tree && repo.store().Has(t.pointer.object) &&
+      repo.store().Has(t.pointer.version)) {
     return st;
   }
   auto version = LoadVersion(repo, t.pointer.version);
