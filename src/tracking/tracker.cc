@@ -656,8 +656,8 @@ Result<std::string> Tracker::ResolveRunId(const std::string& run) {
 Result<std::string> Tracker::StartRun(const StartRunOptions& options) {
   std::lock_guard lock(impl_->mu);
   sqlite3* db = impl_->db;
-  // Environment facts (libgit2 alone takes a few ms to start) are gathered
-  // in parallel with the rest of the start.
+  // Environment facts (git runs as a process: a few ms) are gathered in
+  // parallel with the rest of the start.
   std::string diff;
   std::future<std::map<std::string, std::string>> env_future;
   if (options.capture_env) {
@@ -668,20 +668,11 @@ Result<std::string> Tracker::StartRun(const StartRunOptions& options) {
   for (const auto& [k, v] : options.tags) CAIRN_RETURN_IF_ERROR(ValidateMetricKey(k).WithContext("tag"));
   CAIRN_RETURN_IF_ERROR(ValidateExperimentName(options.experiment));
   CAIRN_ASSIGN_OR_RETURN(auto exp, FindExperiment(db, options.experiment));
-  if (!exp) {
-    CAIRN_ASSIGN_OR_RETURN(Experiment created, CreateExperiment(options.experiment));
-    exp = created;
-  }
-  // The Default experiment's descriptor is written with its first run, so a
-  // reindex restores it as it was (read-only commands write nothing).
-  if (exp->id == 0 && !fs::exists(ExperimentRefPath(repo_, 0))) {
-    CAIRN_RETURN_IF_ERROR(WriteExperimentRef(repo_, *exp));
-  }
-  if (exp->deleted) {
+  if (exp && exp->deleted) {
     return Status::FailedPrecondition("experiment '" + exp->name + "' is deleted",
                                       "restore it with 'cairn experiments restore " + exp->name + "'");
   }
-  // Inputs first: a bad ref fails the start before anything is written.
+  // Inputs before any write: a bad ref fails the start with nothing changed.
   std::vector<RunInput> inputs;
   if (options.workspace_inputs) {
     CAIRN_ASSIGN_OR_RETURN(std::vector<Tracked> tracked, FindTracked(repo_));
@@ -696,6 +687,15 @@ Result<std::string> Tracker::StartRun(const StartRunOptions& options) {
     std::string preferred = at == std::string::npos ? std::string() : ref.substr(at + 1);
     inputs.push_back(RunInput{resolved.dataset, resolved.version,
                               TagFor(repo_, resolved.dataset, resolved.version, preferred), "explicit"});
+  }
+  if (!exp) {
+    CAIRN_ASSIGN_OR_RETURN(Experiment created, CreateExperiment(options.experiment));
+    exp = created;
+  }
+  // The Default experiment's descriptor is written with its first run, so a
+  // reindex restores it as it was (read-only commands write nothing).
+  if (exp->id == 0 && !fs::exists(ExperimentRefPath(repo_, 0))) {
+    CAIRN_RETURN_IF_ERROR(WriteExperimentRef(repo_, *exp));
   }
   std::map<std::string, std::string> env;
   if (env_future.valid()) env = env_future.get();

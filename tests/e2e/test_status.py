@@ -1,8 +1,8 @@
 """cairn status: each state, counts, --exit-code, -v, --json, path filters."""
 
 import os
-import time
 import shutil
+import time
 import unittest
 
 from cairn_testlib import CairnTestCase, NEGATIVE, deterministic_bytes
