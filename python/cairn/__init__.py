@@ -171,8 +171,9 @@ def start_run(name=None, params=None, tags=None, experiment=None, inputs=None, r
         if run_id is not None:
             return _attach(run_id)
         env_run = os.environ.get("CAIRN_RUN_ID")
-        if env_run and not _stack:
-            run = _attach(env_run)
+        if env_run and (not _stack or (not _stack[-1].owned and not nested)):
+            # Inside 'cairn run': the run it made, attached once.
+            run = _stack[-1] if _stack else _attach(env_run)
             if params:
                 log_params(params)
             if tags:

@@ -772,8 +772,8 @@ class InsideCairnRun(PythonApiTestCase):
 
     def cairn_run(self, body, *run_args, code=0, settle=True):
         # settle: the script first sleeps 0.3 s so that it outlives the package
-        # capture 'cairn run' does beside it; a command ending sooner can hang
-        # 'cairn run' (see test_short_python_command_does_not_hang_cairn_run).
+        # capture 'cairn run' does beside it (commands that end sooner are
+        # covered by test_short_python_command_does_not_hang_cairn_run).
         path = self.script(("time.sleep(0.3)\n" if settle else "") + textwrap.dedent(body))
         try:
             r = self.cairn("run", *run_args, "--", PYTHON, path, timeout=30)
@@ -818,6 +818,18 @@ class InsideCairnRun(PythonApiTestCase):
         self.assertEqual(run["env"]["python.version"], res["version"])
         self.assertTrue(any(k.startswith("python.packages.") for k in run["env"]))
         self.assertIn("cairn/stdout.log", [a["path"] for a in run["artifacts"]])
+
+    def test_start_run_after_logging_returns_the_same_run(self):
+        r, cli_id = self.cairn_run("""
+            cairn.log_metric("early", 1.0)               # attaches to the cairn run
+            with cairn.start_run(params={"x": 1}) as run:  # the same run, not an error
+                cairn.log_metric("late", 2.0)
+            out({"id": run.id})
+        """)
+        self.assertEqual(self.result(r)["id"], cli_id)
+        run = self.show(cli_id)
+        self.assertEqual(run["params"], {"x": "1"})
+        self.assertEqual(sorted(run["metrics"]), ["early", "late"])
 
     def test_exception_in_with_under_cairn_run(self):
         r, cli_id = self.cairn_run("""
