@@ -14,8 +14,10 @@
 #include <filesystem>
 #include <future>
 #include <iostream>
+#include <optional>
 
 #include "cli/runs_common.h"
+#include "util/trace.h"
 
 extern char** environ;
 
@@ -236,7 +238,9 @@ void RegisterRun(CLI::App& app, Context& ctx) {
         return Fail(Status::NotFound("command not found: " + program, "check the spelling and your PATH"));
       }
       const sigset_t signals = BlockSignals();  // before StartRun starts threads
+      std::optional<TraceScope> open_trace(std::in_place, "run: open tracker");
       auto tracker = Tracker::Open(**repo);
+      open_trace.reset();
       if (!tracker.ok()) return Fail(tracker.status());
       Tracker& t = **tracker;
       StartRunOptions opts;
@@ -261,8 +265,10 @@ void RegisterRun(CLI::App& app, Context& ctx) {
                                       "CAIRN_DIR=" + (*repo)->root().string()};
       if (!std::getenv("PYTHONUNBUFFERED")) env.push_back("PYTHONUNBUFFERED=1");  // stream output live
       auto start = std::chrono::steady_clock::now();
+      std::optional<TraceScope> child_trace(std::in_place, "run: command");
       Stream out{-1, STDOUT_FILENO, {}, false}, err{-1, STDERR_FILENO, {}, false};
       ChildResult child = RunChild(args->command, env, signals, out, err);
+      child_trace.reset();
       int64_t elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start)
                             .count();
       if (software.valid()) {

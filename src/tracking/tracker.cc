@@ -24,6 +24,7 @@
 #include "tracking/record.h"
 #include "tracking/schema.h"
 #include "util/file.h"
+#include "util/trace.h"
 
 namespace cairn {
 namespace {
@@ -654,6 +655,7 @@ Result<std::string> Tracker::ResolveRunId(const std::string& run) {
 }
 
 Result<std::string> Tracker::StartRun(const StartRunOptions& options) {
+  TraceScope trace("run: start");
   std::lock_guard lock(impl_->mu);
   sqlite3* db = impl_->db;
   // Environment facts (git runs as a process: a few ms) are gathered in
@@ -698,7 +700,10 @@ Result<std::string> Tracker::StartRun(const StartRunOptions& options) {
     CAIRN_RETURN_IF_ERROR(WriteExperimentRef(repo_, *exp));
   }
   std::map<std::string, std::string> env;
-  if (env_future.valid()) env = env_future.get();
+  if (env_future.valid()) {
+    TraceScope wait("run: wait for environment facts");
+    env = env_future.get();
+  }
   std::string id = RandomRunId();
   int64_t pid = options.pid ? options.pid : ::getpid();
   {
@@ -963,6 +968,7 @@ Result<RunInput> Tracker::AddInput(const std::string& run, const std::string& re
 }
 
 Result<RunInfo> Tracker::EndRun(const std::string& run, RunStatus status, std::optional<int> exit_code) {
+  TraceScope trace("run: end and seal");
   std::lock_guard lock(impl_->mu);
   sqlite3* db = impl_->db;
   if (status == RunStatus::kRunning) return Status::InvalidArgument("a run cannot end as RUNNING");

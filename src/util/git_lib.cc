@@ -1,0 +1,102 @@
+// libgit2, loaded on first use. Linking it directly costs every cairn process
+// ~7 ms at start: it and its ~10 dependencies (ssh2, mbedtls, krb5 …) are
+// built with BIND_NOW, so all their symbols are bound before main(), while
+// only `init` and `gc` read git through it. These forwarders carry the names
+// of the libgit2 functions cairn calls, so callers include <git2.h> and call
+// them as usual; the first call of each looks the function up in the library
+// (dlopen by soname, found at configure time).
+//
+// The signatures below must match <git2.h>; that header is not included here
+// so the forwarders can be hidden (a shared object such as the Python module
+// must not export them).
+#include <dlfcn.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+
+#ifndef CAIRN_LIBGIT2_SONAME
+#define CAIRN_LIBGIT2_SONAME "libgit2.so"
+#endif
+
+namespace {
+
+void* Symbol(const char* name) {
+  static void* lib = [] {
+    void* h = dlopen(CAIRN_LIBGIT2_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (!h) h = dlopen("libgit2.so", RTLD_NOW | RTLD_LOCAL);
+    return h;
+  }();
+  void* fn = lib ? dlsym(lib, name) : nullptr;
+  if (!fn) {
+    // libgit2 is a dependency of the package: without it cairn is broken.
+    std::fprintf(stderr, "cairn: error: cannot load %s from %s: %s\nhint: install libgit2 (scripts/bootstrap)\n",
+                 name, CAIRN_LIBGIT2_SONAME, dlerror());
+    std::exit(2);
+  }
+  return fn;
+}
+
+}  // namespace
+
+#define CAIRN_GIT_FORWARD(ret, name, params, args)                           \
+  extern "C" __attribute__((visibility("hidden"))) ret name params {        \
+    static const auto fn = reinterpret_cast<ret(*) params>(Symbol(#name)); \
+    return fn args;                                                          \
+  }
+
+extern "C" {
+struct git_blob;
+struct git_commit;
+struct git_config;
+struct git_error;
+struct git_oid;
+struct git_reference;
+struct git_reference_iterator;
+struct git_repository;
+struct git_revwalk;
+struct git_tree;
+struct git_tree_entry;
+}
+
+CAIRN_GIT_FORWARD(int, git_libgit2_init, (), ())
+CAIRN_GIT_FORWARD(int, git_libgit2_shutdown, (), ())
+CAIRN_GIT_FORWARD(const git_error*, git_error_last, (), ())
+CAIRN_GIT_FORWARD(int, git_oid_cmp, (const git_oid* a, const git_oid* b), (a, b))
+CAIRN_GIT_FORWARD(int, git_repository_open, (git_repository * *out, const char* path), (out, path))
+CAIRN_GIT_FORWARD(int, git_repository_open_ext,
+                  (git_repository * *out, const char* path, unsigned int flags, const char* ceiling),
+                  (out, path, flags, ceiling))
+CAIRN_GIT_FORWARD(void, git_repository_free, (git_repository * repo), (repo))
+CAIRN_GIT_FORWARD(const char*, git_repository_workdir, (const git_repository* repo), (repo))
+CAIRN_GIT_FORWARD(int, git_repository_config_snapshot, (git_config * *out, git_repository* repo), (out, repo))
+CAIRN_GIT_FORWARD(int, git_config_get_string, (const char** out, const git_config* cfg, const char* name),
+                  (out, cfg, name))
+CAIRN_GIT_FORWARD(void, git_config_free, (git_config * cfg), (cfg))
+CAIRN_GIT_FORWARD(int, git_reference_iterator_new, (git_reference_iterator * *out, git_repository* repo),
+                  (out, repo))
+CAIRN_GIT_FORWARD(int, git_reference_next, (git_reference * *out, git_reference_iterator* it), (out, it))
+CAIRN_GIT_FORWARD(void, git_reference_iterator_free, (git_reference_iterator * it), (it))
+CAIRN_GIT_FORWARD(const char*, git_reference_name, (const git_reference* ref), (ref))
+CAIRN_GIT_FORWARD(void, git_reference_free, (git_reference * ref), (ref))
+CAIRN_GIT_FORWARD(int, git_revwalk_new, (git_revwalk * *out, git_repository* repo), (out, repo))
+CAIRN_GIT_FORWARD(int, git_revwalk_sorting, (git_revwalk * walk, unsigned int mode), (walk, mode))
+CAIRN_GIT_FORWARD(int, git_revwalk_push_ref, (git_revwalk * walk, const char* ref), (walk, ref))
+CAIRN_GIT_FORWARD(int, git_revwalk_next, (git_oid * out, git_revwalk* walk), (out, walk))
+CAIRN_GIT_FORWARD(void, git_revwalk_free, (git_revwalk * walk), (walk))
+CAIRN_GIT_FORWARD(int, git_commit_lookup, (git_commit * *out, git_repository* repo, const git_oid* id),
+                  (out, repo, id))
+CAIRN_GIT_FORWARD(int64_t, git_commit_time, (const git_commit* commit), (commit))
+CAIRN_GIT_FORWARD(const git_oid*, git_commit_tree_id, (const git_commit* commit), (commit))
+CAIRN_GIT_FORWARD(void, git_commit_free, (git_commit * commit), (commit))
+CAIRN_GIT_FORWARD(int, git_tree_lookup, (git_tree * *out, git_repository* repo, const git_oid* id), (out, repo, id))
+CAIRN_GIT_FORWARD(size_t, git_tree_entrycount, (const git_tree* tree), (tree))
+CAIRN_GIT_FORWARD(const git_tree_entry*, git_tree_entry_byindex, (const git_tree* tree, size_t i), (tree, i))
+CAIRN_GIT_FORWARD(int, git_tree_entry_type, (const git_tree_entry* e), (e))
+CAIRN_GIT_FORWARD(const char*, git_tree_entry_name, (const git_tree_entry* e), (e))
+CAIRN_GIT_FORWARD(const git_oid*, git_tree_entry_id, (const git_tree_entry* e), (e))
+CAIRN_GIT_FORWARD(void, git_tree_free, (git_tree * tree), (tree))
+CAIRN_GIT_FORWARD(int, git_blob_lookup, (git_blob * *out, git_repository* repo, const git_oid* id), (out, repo, id))
+CAIRN_GIT_FORWARD(const void*, git_blob_rawcontent, (const git_blob* blob), (blob))
+CAIRN_GIT_FORWARD(uint64_t, git_blob_rawsize, (const git_blob* blob), (blob))
+CAIRN_GIT_FORWARD(void, git_blob_free, (git_blob * blob), (blob))
