@@ -6,29 +6,14 @@
 #include <cstring>
 #include <memory>
 
+#include "util/sqlite.h"
+
 namespace cairn {
 namespace {
 
 // Timestamps of ext4 come from a coarse kernel clock; treat anything written
 // within this window of the recording as possibly changed again unseen.
 constexpr int64_t kRacyWindowNs = 50'000'000;
-
-class Stmt {
- public:
-  Stmt(sqlite3* db, const char* sql) { rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr); }
-  ~Stmt() { sqlite3_finalize(stmt_); }
-  bool ok() const { return rc_ == SQLITE_OK; }
-  sqlite3_stmt* get() { return stmt_; }
-
- private:
-  sqlite3_stmt* stmt_ = nullptr;
-  int rc_;
-};
-
-Status DbError(sqlite3* db, const std::string& what) {
-  return Status::IOError("state database: " + what + ": " + sqlite3_errmsg(db),
-                         "the database is an index; delete .cairn/state.db to rebuild it");
-}
 
 }  // namespace
 
@@ -38,18 +23,9 @@ bool StatMatches(const StatRecord& e, uint64_t size, int64_t mtime_ns, uint64_t 
 }
 
 Result<std::unique_ptr<StateDb>> StateDb::Open(const std::filesystem::path& path) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                      nullptr) != SQLITE_OK) {
-    Status s = Status::IOError("cannot open " + path.string() + ": " + sqlite3_errmsg(db));
-    sqlite3_close(db);
-    return s;
-  }
+  CAIRN_ASSIGN_OR_RETURN(sqlite3* db, OpenSqlite(path));
   std::unique_ptr<StateDb> state(new StateDb(db));
-  sqlite3_busy_timeout(db, 30000);
-  CAIRN_RETURN_IF_ERROR(state->Exec("PRAGMA journal_mode=WAL"));
-  CAIRN_RETURN_IF_ERROR(state->Exec("PRAGMA synchronous=NORMAL"));
-  CAIRN_RETURN_IF_ERROR(state->Exec(
+  CAIRN_RETURN_IF_ERROR(SqliteExec(db,
       "CREATE TABLE IF NOT EXISTS stat_snapshot (path TEXT PRIMARY KEY, object BLOB, records BLOB);"
       "CREATE TABLE IF NOT EXISTS versions (oid BLOB PRIMARY KEY, dataset TEXT, time INTEGER);"
       "CREATE INDEX IF NOT EXISTS versions_by_dataset ON versions(dataset, time);"));
@@ -57,17 +33,6 @@ Result<std::unique_ptr<StateDb>> StateDb::Open(const std::filesystem::path& path
 }
 
 StateDb::~StateDb() { sqlite3_close(db_); }
-
-Status StateDb::Exec(const char* sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = err ? err : "unknown error";
-    sqlite3_free(err);
-    return Status::IOError("state database: " + msg,
-                           "the database is an index; delete .cairn/state.db to rebuild it");
-  }
-  return Status::OK();
-}
 
 namespace {
 
@@ -89,11 +54,11 @@ bool Get(std::string_view* in, T* v) {
 Result<StatSnapshot> StateDb::LoadStatSnapshot(const std::string& path) {
   StatSnapshot snap;
   Stmt st(db_, "SELECT object, records FROM stat_snapshot WHERE path = ?1");
-  if (!st.ok()) return DbError(db_, "prepare");
+  CAIRN_RETURN_IF_ERROR(st.status());
   sqlite3_bind_text(st.get(), 1, path.data(), static_cast<int>(path.size()), SQLITE_STATIC);
   int rc = sqlite3_step(st.get());
   if (rc == SQLITE_DONE) return snap;
-  if (rc != SQLITE_ROW) return DbError(db_, "read stat cache");
+  if (rc != SQLITE_ROW) return SqliteError(db_, "read stat cache");
   if (sqlite3_column_bytes(st.get(), 0) == Oid::kSize) {
     std::array<uint8_t, Oid::kSize> b;
     std::memcpy(b.data(), sqlite3_column_blob(st.get(), 0), Oid::kSize);
@@ -135,7 +100,7 @@ Status StateDb::SaveStatSnapshot(const std::string& path, const StatSnapshot& sn
     Put(&blob, r.oid.bytes());
   }
   Stmt st(db_, "INSERT OR REPLACE INTO stat_snapshot VALUES (?1, ?2, ?3)");
-  if (!st.ok()) return DbError(db_, "prepare");
+  CAIRN_RETURN_IF_ERROR(st.status());
   sqlite3_bind_text(st.get(), 1, path.data(), static_cast<int>(path.size()), SQLITE_STATIC);
   if (snap.object.IsZero()) {
     sqlite3_bind_null(st.get(), 2);
@@ -143,23 +108,23 @@ Status StateDb::SaveStatSnapshot(const std::string& path, const StatSnapshot& sn
     sqlite3_bind_blob(st.get(), 2, snap.object.bytes().data(), Oid::kSize, SQLITE_STATIC);
   }
   sqlite3_bind_blob64(st.get(), 3, blob.data(), blob.size(), SQLITE_STATIC);
-  if (sqlite3_step(st.get()) != SQLITE_DONE) return DbError(db_, "write stat cache");
+  if (sqlite3_step(st.get()) != SQLITE_DONE) return SqliteError(db_, "write stat cache");
   return Status::OK();
 }
 
 Status StateDb::AddVersion(const Oid& oid, const std::string& dataset, int64_t time) {
   Stmt st(db_, "INSERT OR IGNORE INTO versions VALUES (?1, ?2, ?3)");
-  if (!st.ok()) return DbError(db_, "prepare");
+  CAIRN_RETURN_IF_ERROR(st.status());
   sqlite3_bind_blob(st.get(), 1, oid.bytes().data(), Oid::kSize, SQLITE_STATIC);
   sqlite3_bind_text(st.get(), 2, dataset.data(), static_cast<int>(dataset.size()), SQLITE_STATIC);
   sqlite3_bind_int64(st.get(), 3, time);
-  if (sqlite3_step(st.get()) != SQLITE_DONE) return DbError(db_, "record version");
+  if (sqlite3_step(st.get()) != SQLITE_DONE) return SqliteError(db_, "record version");
   return Status::OK();
 }
 
 Result<std::vector<Oid>> StateDb::FindVersions(const std::string& dataset, const std::string& hex_prefix) {
   Stmt st(db_, "SELECT oid FROM versions WHERE dataset = ?1 ORDER BY time");
-  if (!st.ok()) return DbError(db_, "prepare");
+  CAIRN_RETURN_IF_ERROR(st.status());
   sqlite3_bind_text(st.get(), 1, dataset.data(), static_cast<int>(dataset.size()), SQLITE_STATIC);
   std::vector<Oid> out;
   int rc;
@@ -170,13 +135,13 @@ Result<std::vector<Oid>> StateDb::FindVersions(const std::string& dataset, const
     Oid oid(b);
     if (oid.Hex().compare(0, hex_prefix.size(), hex_prefix) == 0) out.push_back(oid);
   }
-  if (rc != SQLITE_DONE) return DbError(db_, "read versions");
+  if (rc != SQLITE_DONE) return SqliteError(db_, "read versions");
   return out;
 }
 
 Result<std::vector<std::string>> StateDb::Datasets() {
   Stmt st(db_, "SELECT DISTINCT dataset FROM versions ORDER BY dataset");
-  if (!st.ok()) return DbError(db_, "prepare");
+  CAIRN_RETURN_IF_ERROR(st.status());
   std::vector<std::string> out;
   while (sqlite3_step(st.get()) == SQLITE_ROW) {
     out.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 0)));

@@ -62,7 +62,6 @@ class StateDb {
 
  private:
   explicit StateDb(sqlite3* db) : db_(db) {}
-  Status Exec(const char* sql);
   sqlite3* db_;
 };
 

@@ -24,6 +24,7 @@
 #include "tracking/record.h"
 #include "tracking/schema.h"
 #include "util/file.h"
+#include "util/sqlite.h"
 #include "util/trace.h"
 
 namespace cairn {
@@ -32,87 +33,6 @@ namespace {
 using nlohmann::json;
 
 const char* const kStatusNames[] = {"RUNNING", "FINISHED", "FAILED", "KILLED"};
-
-Status DbError(sqlite3* db, const std::string& what) {
-  return Status::IOError("tracking database: " + what + ": " + sqlite3_errmsg(db),
-                         "the tracking tables are an index; 'cairn reindex' rebuilds them from the run records");
-}
-
-// A prepared statement with typed binds and reads.
-class Stmt {
- public:
-  Stmt(sqlite3* db, std::string_view sql) : db_(db) {
-    rc_ = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &st_, nullptr);
-  }
-  ~Stmt() { sqlite3_finalize(st_); }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-
-  Status status() const { return rc_ == SQLITE_OK ? Status::OK() : DbError(db_, "prepare"); }
-
-  Stmt& Bind(int i, int64_t v) {
-    sqlite3_bind_int64(st_, i, v);
-    return *this;
-  }
-  Stmt& Bind(int i, int v) { return Bind(i, static_cast<int64_t>(v)); }
-  Stmt& Bind(int i, double v) {
-    if (std::isnan(v)) {
-      sqlite3_bind_null(st_, i);
-    } else {
-      sqlite3_bind_double(st_, i, v);
-    }
-    return *this;
-  }
-  Stmt& Bind(int i, std::string_view v) {
-    sqlite3_bind_text(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Stmt& Bind(int i, const char* v) { return Bind(i, std::string_view(v)); }
-  // Binds text the caller keeps alive until the next Step (no copy).
-  Stmt& BindStatic(int i, std::string_view v) {
-    sqlite3_bind_text(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
-    return *this;
-  }
-  Stmt& Bind(int i, const std::string& v) { return Bind(i, std::string_view(v)); }
-  Stmt& BindNull(int i) {
-    sqlite3_bind_null(st_, i);
-    return *this;
-  }
-  Stmt& Bind(int i, const SqlValue& v) {
-    std::visit([&](const auto& x) { Bind(i, x); }, v);
-    return *this;
-  }
-
-  // True on a row, false when done.
-  Result<bool> Step() {
-    if (rc_ != SQLITE_OK) return DbError(db_, "prepare");
-    int rc = sqlite3_step(st_);
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    return DbError(db_, "query");
-  }
-  Status Run() {
-    auto r = Step();
-    Reset();
-    return r.ok() ? Status::OK() : r.status();
-  }
-  // Resets for the next execution; every parameter must be bound again.
-  void Reset() { sqlite3_reset(st_); }
-
-  int64_t Int(int c) { return sqlite3_column_int64(st_, c); }
-  bool IsNull(int c) { return sqlite3_column_type(st_, c) == SQLITE_NULL; }
-  double Real(int c) { return IsNull(c) ? std::nan("") : sqlite3_column_double(st_, c); }
-  std::string Text(int c) {
-    const unsigned char* t = sqlite3_column_text(st_, c);
-    return t ? std::string(reinterpret_cast<const char*>(t), static_cast<size_t>(sqlite3_column_bytes(st_, c)))
-             : std::string();
-  }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* st_ = nullptr;
-  int rc_;
-};
 
 std::string RandomRunId() {
   unsigned char b[16];
@@ -195,13 +115,13 @@ class Txn {
   }
   Status Begin() {
     if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
-      return DbError(db_, "begin");
+      return SqliteError(db_, "begin");
     }
     open_ = true;
     return Status::OK();
   }
   Status Commit() {
-    if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) return DbError(db_, "commit");
+    if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) return SqliteError(db_, "commit");
     open_ = false;
     return Status::OK();
   }
@@ -270,16 +190,6 @@ struct Tracker::Impl {
     sqlite3_close(db);
   }
 
-  Status Exec(const char* sql) {
-    char* err = nullptr;
-    if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-      std::string msg = err ? err : "unknown error";
-      sqlite3_free(err);
-      return Status::IOError("tracking database: " + msg,
-                             "the tracking tables are an index; 'cairn reindex' rebuilds them");
-    }
-    return Status::OK();
-  }
 };
 
 Result<std::unique_ptr<Tracker>> Tracker::Open(Repo& repo) {
@@ -287,19 +197,15 @@ Result<std::unique_ptr<Tracker>> Tracker::Open(Repo& repo) {
   t->impl_ = std::make_unique<Impl>();
   Impl& im = *t->impl_;
   fs::path path = repo.cairn_dir() / "state.db";
-  if (sqlite3_open_v2(path.c_str(), &im.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                      nullptr) != SQLITE_OK) {
-    return Status::IOError("cannot open " + path.string() + ": " + sqlite3_errmsg(im.db));
-  }
-  sqlite3_busy_timeout(im.db, 30000);
+  CAIRN_ASSIGN_OR_RETURN(im.db, OpenSqlite(path));
   // The last connection to close checkpoints the WAL: a few fsyncs, but
   // the next process then opens without replaying the log (which costs more).
-  CAIRN_RETURN_IF_ERROR(im.Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA case_sensitive_like=ON"));
+  CAIRN_RETURN_IF_ERROR(SqliteExec(im.db, "PRAGMA case_sensitive_like=ON"));
   // Creating tables takes the write lock: skip it when they exist.
   Stmt probe(im.db, "SELECT 1 FROM sqlite_master WHERE name = 'run_artifacts'");
   CAIRN_ASSIGN_OR_RETURN(bool exists, probe.Step());
   if (!exists) {
-    CAIRN_RETURN_IF_ERROR(im.Exec(kTrackingSchema));
+    CAIRN_RETURN_IF_ERROR(SqliteExec(im.db, kTrackingSchema));
     Stmt def(im.db, "INSERT OR IGNORE INTO experiments (id, name, created) VALUES (0, 'Default', ?)");
     def.Bind(1, NowMs());
     CAIRN_RETURN_IF_ERROR(def.Run());
@@ -1246,6 +1152,17 @@ Status IndexRecord(sqlite3* db, const RunInfo& run, const Oid& record, const std
   return Status::OK();
 }
 
+// Removes the runs matching `condition` (SQL over the runs table) and
+// everything indexed under them.
+Status DeleteRuns(sqlite3* db, const std::string& condition) {
+  for (const char* table :
+       {"run_params", "run_tags", "run_metrics", "run_metric_points", "run_inputs", "run_artifacts"}) {
+    std::string sql = std::string("DELETE FROM ") + table + " WHERE run IN (SELECT id FROM runs WHERE " + condition + ")";
+    CAIRN_RETURN_IF_ERROR(SqliteExec(db, sql.c_str()));
+  }
+  return SqliteExec(db, ("DELETE FROM runs WHERE " + condition).c_str());
+}
+
 }  // namespace
 
 Result<int64_t> Tracker::Reindex() {
@@ -1254,12 +1171,7 @@ Result<int64_t> Tracker::Reindex() {
   CAIRN_ASSIGN_OR_RETURN(RepoLock repo_lock, repo_.Lock());
   Txn txn(db);
   CAIRN_RETURN_IF_ERROR(txn.Begin());
-  for (const char* table : {"run_params", "run_tags", "run_metrics", "run_metric_points", "run_inputs",
-                            "run_artifacts"}) {
-    std::string sql = std::string("DELETE FROM ") + table + " WHERE run IN (SELECT id FROM runs WHERE record IS NOT NULL)";
-    CAIRN_RETURN_IF_ERROR(impl_->Exec(sql.c_str()));
-  }
-  CAIRN_RETURN_IF_ERROR(impl_->Exec("DELETE FROM runs WHERE record IS NOT NULL"));
+  CAIRN_RETURN_IF_ERROR(DeleteRuns(db, "record IS NOT NULL"));
   for (const std::string& name : ListDir(repo_.refs_dir() / "experiments")) {
     fs::path path = repo_.refs_dir() / "experiments" / name;
     CAIRN_ASSIGN_OR_RETURN(std::string data, ReadFile(path));
@@ -1291,14 +1203,7 @@ Result<int64_t> Tracker::Reindex() {
     Stmt del(db, "SELECT id FROM runs WHERE run_id = ?");
     del.Bind(1, id);
     CAIRN_ASSIGN_OR_RETURN(bool stale, del.Step());
-    if (stale) {
-      std::string row = std::to_string(del.Int(0));
-      for (const char* table : {"run_params", "run_tags", "run_metrics", "run_metric_points", "run_inputs",
-                                "run_artifacts"}) {
-        CAIRN_RETURN_IF_ERROR(impl_->Exec((std::string("DELETE FROM ") + table + " WHERE run = " + row).c_str()));
-      }
-      CAIRN_RETURN_IF_ERROR(impl_->Exec(("DELETE FROM runs WHERE id = " + row).c_str()));
-    }
+    if (stale) CAIRN_RETURN_IF_ERROR(DeleteRuns(db, "id = " + std::to_string(del.Int(0))));
     Stmt exp(db, "INSERT OR IGNORE INTO experiments (id, name, created) VALUES (?, ?, ?)");
     exp.Bind(1, run.experiment_id).Bind(2, run.experiment).Bind(3, run.start_ms);
     CAIRN_RETURN_IF_ERROR(exp.Run());
