@@ -5,7 +5,6 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -74,8 +73,8 @@ std::string WithoutCredentials(std::string url) {
 }
 
 // Runs argv (searched in $PATH) and returns its stdout, or nothing when it
-// cannot start or exits non-zero. stderr is discarded.
-std::optional<std::string> Capture(const std::vector<std::string>& argv) {
+// cannot start or (with `need_success`) exits non-zero. stderr is discarded.
+std::optional<std::string> Capture(const std::vector<std::string>& argv, bool need_success = true) {
   int out[2];
   if (::pipe2(out, O_CLOEXEC) != 0) return std::nullopt;
   posix_spawn_file_actions_t actions;
@@ -103,7 +102,7 @@ std::optional<std::string> Capture(const std::vector<std::string>& argv) {
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
+  if (need_success && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) return std::nullopt;
   return data;
 }
 
@@ -164,25 +163,6 @@ void CaptureGit(Repo& repo, std::map<std::string, std::string>* env, std::string
   }
 }
 
-// First line of a command's output, or empty when it fails.
-std::string FirstLine(const std::string& command) {
-  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
-  if (!p) return {};
-  char buf[512];
-  std::string line;
-  if (std::fgets(buf, sizeof buf, p)) line = buf;
-  while (std::fgets(buf, sizeof buf, p)) {
-  }
-  int rc = ::pclose(p);
-  return rc == 0 ? Trim(line) : std::string();
-}
-
-std::string ShellQuote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
 }  // namespace
 
 std::map<std::string, std::string> CaptureEnvironment(Repo& repo, std::string* diff) {
@@ -209,8 +189,7 @@ std::map<std::string, std::string> CaptureEnvironment(Repo& repo, std::string* d
 
 std::map<std::string, std::string> CaptureSoftware(const std::string& python) {
   std::map<std::string, std::string> env;
-  std::string cc = FirstLine("c++ --version");
-  if (!cc.empty()) env["software.c++"] = cc;
+  if (auto cc = Capture({"c++", "--version"})) env["software.c++"] = Trim(cc->substr(0, cc->find('\n')));
   if (python.empty()) return env;
   // One interpreter start gives its version and every installed distribution.
   const char* script =
@@ -219,12 +198,15 @@ std::map<std::string, std::string> CaptureSoftware(const std::string& python) {
       "for d in m.distributions():\n"
       "  n = d.metadata['Name']\n"
       "  if n: print(n, d.version)\n";
-  FILE* p = ::popen((ShellQuote(python) + " -c " + ShellQuote(script) + " 2>/dev/null").c_str(), "r");
-  if (!p) return env;
-  char buf[1024];
+  auto out = Capture({python, "-c", script}, /*need_success=*/false);
+  if (!out) return env;
   bool first = true;
-  while (std::fgets(buf, sizeof buf, p)) {
-    std::string line = Trim(buf);
+  size_t pos = 0;
+  while (pos < out->size()) {
+    size_t nl = out->find('\n', pos);
+    if (nl == std::string::npos) nl = out->size();
+    std::string line = Trim(out->substr(pos, nl - pos));
+    pos = nl + 1;
     if (first) {
       env["python.version"] = line;
       first = false;
@@ -233,7 +215,6 @@ std::map<std::string, std::string> CaptureSoftware(const std::string& python) {
     size_t sp = line.find(' ');
     if (sp != std::string::npos) env["python.packages." + line.substr(0, sp)] = line.substr(sp + 1);
   }
-  ::pclose(p);
   return env;
 }
 
