@@ -13,7 +13,6 @@
 #include "dataset/git_roots.h"
 #include "dataset/workspace.h"
 #include "tracking/record.h"
-#include "util/file.h"
 #include "util/progress.h"
 
 namespace cairn {
@@ -191,8 +190,7 @@ Result<FsckReport> Fsck(Repo& repo, bool progress_enabled) {
     std::string id = e.path().filename().string();
     if (id.starts_with(".")) continue;
     report.runs_checked++;
-    auto text = ReadFile(e.path());
-    auto record = text.ok() ? Oid::Parse(std::string(text->substr(0, text->find('\n')))) : Result<Oid>(text.status());
+    auto record = ReadRunRef(e.path());
     if (!record.ok()) {
       problem("run", id, "ref is damaged: " + record.status().message());
       continue;

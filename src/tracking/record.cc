@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "util/file.h"
+
 namespace cairn {
 namespace {
 
@@ -143,6 +145,14 @@ Result<RunInfo> DecodeRunRecord(std::string_view data, const std::string& where,
     return Bad(where, e.what());
   }
   return run;
+}
+
+Result<Oid> ReadRunRef(const std::filesystem::path& path) {
+  CAIRN_ASSIGN_OR_RETURN(std::string data, ReadFile(path));
+  while (!data.empty() && (data.back() == '\n' || data.back() == ' ')) data.pop_back();
+  auto oid = Oid::Parse(data);
+  if (!oid.ok()) return Status::Corruption(path.string() + ": not an oid", "run 'cairn fsck'");
+  return *oid;
 }
 
 std::string EncodeMetricHistory(const std::vector<MetricPoint>& points) {

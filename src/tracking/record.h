@@ -3,6 +3,7 @@
 #ifndef CAIRN_TRACKING_RECORD_H_
 #define CAIRN_TRACKING_RECORD_H_
 
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,6 +21,9 @@ std::string EncodeRunRecord(const RunInfo& run, const std::optional<Oid>& metric
 // the caller knows the oid.
 Result<RunInfo> DecodeRunRecord(std::string_view data, const std::string& where,
                                 std::optional<Oid>* metric_history);
+
+// Reads a run ref (refs/runs/<id>: "sha256:<hex>\n"): the record it names.
+Result<Oid> ReadRunRef(const std::filesystem::path& path);
 
 std::string EncodeMetricHistory(const std::vector<MetricPoint>& points);
 Result<std::vector<MetricPoint>> DecodeMetricHistory(std::string_view data, const std::string& where);

@@ -87,14 +87,6 @@ std::string LoginName() {
 fs::path RunRefPath(Repo& repo, const std::string& id) { return repo.refs_dir() / "runs" / id; }
 fs::path ExperimentRefPath(Repo& repo, int64_t id) { return repo.refs_dir() / "experiments" / std::to_string(id); }
 
-Result<Oid> ReadOidFile(const fs::path& path) {
-  CAIRN_ASSIGN_OR_RETURN(std::string data, ReadFile(path));
-  while (!data.empty() && (data.back() == '\n' || data.back() == ' ')) data.pop_back();
-  auto oid = Oid::Parse(data);
-  if (!oid.ok()) return Status::Corruption(path.string() + ": not an oid", "run 'cairn fsck'");
-  return *oid;
-}
-
 std::vector<std::string> ListDir(const fs::path& dir) {
   std::vector<std::string> names;
   std::error_code ec;
@@ -1189,7 +1181,7 @@ Result<int64_t> Tracker::Reindex() {
   int64_t count = 0;
   for (const std::string& id : ListDir(repo_.refs_dir() / "runs")) {
     if (!ValidateRunId(id).ok()) continue;
-    CAIRN_ASSIGN_OR_RETURN(Oid record, ReadOidFile(RunRefPath(repo_, id)));
+    CAIRN_ASSIGN_OR_RETURN(Oid record, ReadRunRef(RunRefPath(repo_, id)));
     CAIRN_ASSIGN_OR_RETURN(std::string data, repo_.store().Read(record));
     std::optional<Oid> history;
     CAIRN_ASSIGN_OR_RETURN(RunInfo run, DecodeRunRecord(data, "run " + id, &history));
@@ -1236,7 +1228,7 @@ Status Tracker::CollectRoots(OidSet* live) {
   }
   // Records named by refs but missing from the index (before a reindex).
   for (const std::string& id : ListDir(repo_.refs_dir() / "runs")) {
-    auto record = ReadOidFile(RunRefPath(repo_, id));
+    auto record = ReadRunRef(RunRefPath(repo_, id));
     if (!record.ok() || live->count(*record)) continue;
     live->insert(*record);
     auto data = repo_.store().Read(*record);
