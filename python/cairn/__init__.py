@@ -108,7 +108,14 @@ def _get_session():
         return _session
 
 
+_env_cache = None
+
+
 def _python_env():
+    """Interpreter and installed packages; listed once per process."""
+    global _env_cache
+    if _env_cache is not None:
+        return _env_cache
     env = {
         "python.version": "%d.%d.%d" % sys.version_info[:3],
         "python.executable": sys.executable,
@@ -122,6 +129,7 @@ def _python_env():
                 env["python.packages." + name] = dist.version
     except Exception:  # a broken distribution must not stop a run
         pass
+    _env_cache = env
     return env
 
 

@@ -230,7 +230,8 @@ void RegisterRun(CLI::App& app, Context& ctx) {
       auto tags = ParseKeyValues(args->tags, "--tag");
       if (!tags.ok()) return Fail(tags.status());
       const std::string& program = args->command[0];
-      if (FindExecutable(program).empty()) {
+      const std::string executable = FindExecutable(program);
+      if (executable.empty()) {
         if (program.find('/') != std::string::npos && std::filesystem::is_regular_file(program)) {
           return Fail(Status::InvalidArgument(program + " is not executable",
                                               "make it executable (chmod +x " + program + ") or run it through its interpreter, e.g. sh " + program));
@@ -258,7 +259,7 @@ void RegisterRun(CLI::App& app, Context& ctx) {
       // Package lists take a Python start (~100 ms): collect them while the command runs.
       std::future<std::map<std::string, std::string>> software;
       if (IsPython(program)) {
-        software = std::async(std::launch::async, [program] { return CaptureSoftware(FindExecutable(program)); });
+        software = std::async(std::launch::async, [executable] { return CaptureSoftware(executable); });
       }
       std::vector<std::string> env = {"CAIRN_RUN_ID=" + *id,
                                       "CAIRN_TRACKING_URI=" + (*repo)->root().string(),

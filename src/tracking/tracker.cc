@@ -533,14 +533,7 @@ Status Reseal(sqlite3* db, Repo& repo, const RunRow& r) {
     auto oid = Oid::Parse(st.Text(0));
     if (oid.ok()) history = *oid;
   }
-  // An ended run with no points has no history; do not look for one again.
-  if (!history) {
-    CAIRN_ASSIGN_OR_RETURN(auto points, LoadPoints(db, r.row, nullptr));
-    if (!points.empty()) {
-      CAIRN_ASSIGN_OR_RETURN(Oid h, repo.store().PutObjectDurable(EncodeMetricHistory(points)));
-      history = h;
-    }
-  }
+  // Without one (a run that logged no points), Seal looks for points again.
   return Seal(db, repo, r.row, history);
 }
 
