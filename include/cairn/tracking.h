@@ -174,11 +174,12 @@ class Tracker {
   std::unique_ptr<Impl> impl_;
 };
 
-// Machine, OS, user and git facts for a run's env (fast: no subprocesses).
-// The uncommitted git diff, when any, goes to *diff.
+// Machine, OS and git facts for a run's env: /proc and /etc reads plus one
+// `git status` process (a second, `git diff`, when the work tree is dirty),
+// a few ms. The uncommitted git diff, when any, goes to *diff.
 std::map<std::string, std::string> CaptureEnvironment(Repo& repo, std::string* diff);
-// Interpreter and compiler versions of tools on PATH; runs subprocesses
-// (python3 for its version and installed packages), so takes ~100 ms.
+// `c++ --version`, and with `python` (an interpreter's path) its version and
+// installed packages; runs those programs, so takes ~100 ms.
 std::map<std::string, std::string> CaptureSoftware(const std::string& python);
 
 // Metric points buffered in memory and written in batches, from a background
