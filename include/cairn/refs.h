@@ -40,6 +40,14 @@ Result<std::optional<Tag>> ReadTag(Repo& repo, const std::string& dataset, const
 // All tags of `dataset`, or of every dataset when empty; sorted by dataset, time, name.
 Result<std::vector<Tag>> ListTags(Repo& repo, const std::string& dataset = {});
 
+// A dataset name as one path component under refs/ ('/' → "%2F"), and back.
+std::string EscapeDatasetName(const std::string& dataset);
+std::string UnescapeDatasetName(const std::string& component);
+// A tag file's content ("cairn-tag 1", doc/formats.md), and back; remotes
+// store tags in the same form.
+std::string EncodeTag(const Tag& tag);
+Result<Tag> DecodeTag(const std::string& data, const std::string& dataset, const std::string& name);
+
 Status SetLatest(Repo& repo, const std::string& dataset, const Oid& version);
 Result<std::optional<Oid>> ReadLatest(Repo& repo, const std::string& dataset);
 

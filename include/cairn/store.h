@@ -91,6 +91,14 @@ class ObjectStore {
   // Copies get permissions 0755 when `executable`, else 0644.
   Status Materialize(const Oid& oid, const std::filesystem::path& dest, LinkMode mode,
                      bool executable = false);
+  // The file holding a loose object, for reading in place (for example by
+  // mmap). NotFound when the object is packed or absent.
+  Result<std::filesystem::path> LooseFile(const Oid& oid);
+  // Takes the file at `temp` (in the store's tmp_dir, fully written) as a
+  // loose object: hashes it and renames it into place. Returns its oid. The
+  // file is gone afterwards, whatever the result.
+  Result<Oid> AdoptFile(const std::filesystem::path& temp);
+
   // Re-hashes one object; Corruption when it does not match its oid.
   Status Verify(const Oid& oid);
 

@@ -161,6 +161,11 @@ class Tracker {
   // Rebuilds the tables of ended runs and of experiments from the records.
   // Returns the number of runs indexed.
   Result<int64_t> Reindex();
+  // Adopts sealed runs from elsewhere (a remote): for each (run id, record
+  // oid) whose record, history and artifacts are already in the cache,
+  // points refs/runs/<id> at the record and indexes it. Runs whose ref
+  // already names that record are skipped. Returns how many changed.
+  Result<int64_t> ImportRuns(const std::vector<std::pair<std::string, Oid>>& runs);
 
   // Oids that garbage collection must keep: every run record and what it
   // names, and the artifacts of runs still running.

@@ -1,9 +1,48 @@
 #include <iostream>
 
 #include "cairn/maintenance.h"
+#include "cairn/remote.h"
 #include "cli/command.h"
 
 namespace cairn::cli {
+namespace {
+
+template <typename Args>
+int RemoteGc(Repo& repo, const Args& args) {
+  auto spec = FindRemote(repo, args.remote);
+  if (!spec.ok()) return Fail(spec.status());
+  RemoteGcOptions options;
+  options.apply = args.options.apply;
+  options.keep_days = args.options.keep_days;
+  options.grace_seconds = args.grace;
+  options.progress = ProgressWanted();
+  auto r = GcRemote(repo, *spec, options);
+  if (!r.ok()) return Fail(r.status());
+  if (args.json) {
+    PrintJson({{"remote", spec->name},
+               {"applied", r->applied},
+               {"root_versions", r->root_versions},
+               {"runs", r->runs},
+               {"live_objects", r->live_objects},
+               {"packs_total", r->packs_total},
+               {"packs_deleted", r->packs_deleted},
+               {"packs_rewritten", r->packs_rewritten},
+               {"packs_written", r->packs_written},
+               {"bytes_total", r->bytes_total},
+               {"bytes_freed", r->bytes_freed},
+               {"orphans_removed", r->orphans_removed}});
+    return kExitOk;
+  }
+  std::cout << spec->name << ": " << (r->applied ? "freed " : "would free ") << Human(r->bytes_freed) << " of "
+            << Human(r->bytes_total) << " — " << r->packs_deleted << " of " << r->packs_total
+            << " pack(s) deleted, " << r->packs_rewritten << " rewritten, " << r->orphans_removed
+            << " leftover(s) of interrupted pushes; keeping " << r->live_objects << " object(s) for "
+            << r->root_versions << " version(s) and " << r->runs << " run(s)\n";
+  if (!r->applied && r->bytes_freed > 0) std::cout << "run 'cairn gc --remote " << spec->name << " --apply' to do it\n";
+  return kExitOk;
+}
+
+}  // namespace
 
 void RegisterGc(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand("gc", "Remove cached data no pointer, tag or recent commit needs");
@@ -11,11 +50,17 @@ void RegisterGc(CLI::App& app, Context& ctx) {
       "Without --apply, only reports what would be removed. Kept: data named by pointer files in\n"
       "the workspace, by every tag (golden ones always), by every commit of the protected\n"
       "branches (default main and master), and by commits of other branches younger than\n"
-      "--keep-days (default 30).");
+      "--keep-days (default 30).\n"
+      "With --remote NAME, collects garbage on that remote instead: the same roots plus every tag\n"
+      "and run on the remote. Packs that are mostly garbage are rewritten; packs and leftovers\n"
+      "younger than --grace seconds (default 3600) are left alone, so a push in progress is safe.\n"
+      "Do not run it while another clone pushes to the same remote for longer than that.");
   struct Args {
     GcOptions options;
     std::vector<std::string> protect;
     bool json = false;
+    std::string remote;
+    int64_t grace = 3600;
   };
   auto args = std::make_shared<Args>();
   cmd->add_flag("--apply", args->options.apply, "Really delete");
@@ -23,10 +68,14 @@ void RegisterGc(CLI::App& app, Context& ctx) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--protect", args->protect, "Branches whose whole history is kept (default: main master)");
   cmd->add_flag("--json", args->json, "Print the report as JSON");
+  cmd->add_option("-r,--remote", args->remote, "Collect garbage on this remote instead of the local cache");
+  cmd->add_option("--grace", args->grace, "Remote only: never remove packs younger than this many seconds")
+      ->check(CLI::NonNegativeNumber);
   cmd->callback([&ctx, args] {
     Run(ctx, [&] {
       auto repo = OpenRepo(ctx);
       if (!repo.ok()) return Fail(repo.status());
+      if (!args->remote.empty()) return RemoteGc(**repo, *args);
       if (!args->protect.empty()) args->options.protect = args->protect;
       args->options.progress = ProgressWanted();
       auto report = CollectGarbage(**repo, args->options);

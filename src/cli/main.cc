@@ -22,11 +22,17 @@ void RegisterRuns(CLI::App&, Context&);
 void RegisterExperiments(CLI::App&, Context&);
 void RegisterArtifacts(CLI::App&, Context&);
 void RegisterReindex(CLI::App&, Context&);
+void RegisterRemote(CLI::App&, Context&);
+void RegisterPush(CLI::App&, Context&);
+void RegisterFetch(CLI::App&, Context&);
+void RegisterPull(CLI::App&, Context&);
+void RegisterGet(CLI::App&, Context&);
 
 constexpr RegisterFn kCommands[] = {
     RegisterInit, RegisterAdd, RegisterStatus, RegisterCheckout, RegisterLog, RegisterDiff,
     RegisterLs,   RegisterShow, RegisterTag,   RegisterGc,       RegisterFsck,
     RegisterRun,  RegisterRuns, RegisterExperiments, RegisterArtifacts, RegisterReindex,
+    RegisterRemote, RegisterPush, RegisterFetch, RegisterPull, RegisterGet,
 };
 }  // namespace cairn::cli
 

@@ -43,6 +43,8 @@ fs::path TagPath(Repo& repo, const std::string& dataset, const std::string& name
   return repo.refs_dir() / "tags" / EscapeName(dataset) / name;
 }
 
+}  // namespace
+
 std::string EncodeTag(const Tag& t) {
   std::string msg;
   for (char c : t.message) msg += c == '\n' ? ' ' : c;
@@ -84,6 +86,11 @@ Result<Tag> DecodeTag(const std::string& data, const std::string& dataset, const
   if (!have_version) return Status::Corruption("tag " + dataset + "@" + name + " is truncated");
   return t;
 }
+
+std::string EscapeDatasetName(const std::string& dataset) { return EscapeName(dataset); }
+std::string UnescapeDatasetName(const std::string& component) { return UnescapeName(component); }
+
+namespace {
 
 }  // namespace
 

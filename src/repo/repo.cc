@@ -23,14 +23,14 @@ constexpr char kConfig[] =
     "[core]\n"
     "format = 1\n";
 
+// Everything under .cairn/ except the shared config stays out of git (the
+// cache, refs, state.db, the datasets copies of use_dataset, remote index
+// caches, config.local with secrets …).
 constexpr char kGitignore[] =
     "# Everything under .cairn/ except the config stays out of git.\n"
-    "/cache/\n"
-    "/refs/\n"
-    "/tmp/\n"
-    "/state.db\n"
-    "/state.db-*\n"
-    "/lock\n";
+    "/*\n"
+    "!/config\n"
+    "!/.gitignore\n";
 
 struct GitLib {
   GitLib() { git_libgit2_init(); }
@@ -109,6 +109,13 @@ Result<std::unique_ptr<Repo>> Repo::Open(const fs::path& dir) {
 }
 
 Status Repo::Load() {
+  // Repositories made by older versions listed what to ignore one by one and
+  // missed later additions (datasets/, remotes/, config.local).
+  fs::path ignore = cairn_dir() / ".gitignore";
+  auto current = ReadFile(ignore);
+  if (current.ok() && current->find("!/config") == std::string::npos) {
+    (void)WriteFileAtomic(ignore, kGitignore, false);  // best effort: a read-only clone still works
+  }
   CAIRN_ASSIGN_OR_RETURN(store_, ObjectStore::Open(cairn_dir() / "cache", tmp_dir()));
   CAIRN_ASSIGN_OR_RETURN(state_, StateDb::Open(cairn_dir() / "state.db"));
   return Status::OK();

@@ -533,6 +533,36 @@ Status ObjectStore::Verify(const Oid& oid) {
   return Status::OK();
 }
 
+Result<fs::path> ObjectStore::LooseFile(const Oid& oid) {
+  fs::path path = impl_->LoosePath(oid);
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return Status::NotFound("object " + oid.ToString() + " is not a loose object");
+  return path;
+}
+
+Result<Oid> ObjectStore::AdoptFile(const fs::path& temp) {
+  struct Remover {
+    const fs::path& p;
+    ~Remover() { ::unlink(p.c_str()); }
+  } remover{temp};
+  CAIRN_ASSIGN_OR_RETURN(Fd fd, OpenRead(temp));
+  uint64_t size = 0;
+  CAIRN_ASSIGN_OR_RETURN(Oid oid, HashFd(fd.get(), temp, &size));
+  if (size < kSmallBlobLimit) {
+    CAIRN_ASSIGN_OR_RETURN(std::string data, ReadFile(temp));
+    return PutBlob(data);
+  }
+  fs::path dest = impl_->LoosePath(oid);
+  struct stat st;
+  if (::stat(dest.c_str(), &st) == 0) return oid;
+  ::chmod(temp.c_str(), 0444);
+  if (::rename(temp.c_str(), dest.c_str()) != 0) {
+    CAIRN_RETURN_IF_ERROR(MakeDirs(dest.parent_path()));
+    if (::rename(temp.c_str(), dest.c_str()) != 0) return Status::FromErrno("cannot store " + dest.string(), errno);
+  }
+  return oid;
+}
+
 Result<std::vector<Oid>> ObjectStore::FindLoose(const std::string& hex_prefix) {
   std::vector<Oid> out;
   if (hex_prefix.size() < 2) return out;

@@ -1150,6 +1150,41 @@ Status DeleteRuns(sqlite3* db, const std::string& condition) {
 
 }  // namespace
 
+// Indexes a sealed run from its record (replacing any row of that id). The
+// run's experiment is matched by name, since experiment ids are local to a
+// clone: a record from another clone joins (or creates) the experiment of
+// that name here.
+namespace {
+
+Status IndexSealedRun(sqlite3* db, Repo& repo, const std::string& id, const Oid& record) {
+  CAIRN_ASSIGN_OR_RETURN(std::string data, repo.store().Read(record));
+  std::optional<Oid> history;
+  CAIRN_ASSIGN_OR_RETURN(RunInfo run, DecodeRunRecord(data, "run " + id, &history));
+  std::vector<MetricPoint> points;
+  if (history) {
+    CAIRN_ASSIGN_OR_RETURN(std::string h, repo.store().Read(*history));
+    CAIRN_ASSIGN_OR_RETURN(points, DecodeMetricHistory(h, "metric history of run " + id));
+  }
+  // A run still marked RUNNING whose record exists was sealed by a process
+  // that died before updating the index: the record wins.
+  Stmt old(db, "SELECT id FROM runs WHERE run_id = ?");
+  old.Bind(1, id);
+  CAIRN_ASSIGN_OR_RETURN(bool stale, old.Step());
+  if (stale) CAIRN_RETURN_IF_ERROR(DeleteRuns(db, "id = " + std::to_string(old.Int(0))));
+  CAIRN_ASSIGN_OR_RETURN(auto exp, FindExperiment(db, run.experiment));
+  if (!exp) {
+    Stmt ins(db, "INSERT INTO experiments (name, created) VALUES (?, ?)");
+    ins.Bind(1, run.experiment).Bind(2, run.start_ms);
+    CAIRN_RETURN_IF_ERROR(ins.Run());
+    CAIRN_ASSIGN_OR_RETURN(exp, FindExperiment(db, run.experiment));
+    CAIRN_RETURN_IF_ERROR(WriteExperimentRef(repo, *exp));
+  }
+  run.experiment_id = exp->id;
+  return IndexRecord(db, run, record, history, points);
+}
+
+}  // namespace
+
 Result<int64_t> Tracker::Reindex() {
   std::lock_guard lock(impl_->mu);
   sqlite3* db = impl_->db;
@@ -1175,24 +1210,26 @@ Result<int64_t> Tracker::Reindex() {
   for (const std::string& id : ListDir(repo_.refs_dir() / "runs")) {
     if (!ValidateRunId(id).ok()) continue;
     CAIRN_ASSIGN_OR_RETURN(Oid record, ReadRunRef(RunRefPath(repo_, id)));
-    CAIRN_ASSIGN_OR_RETURN(std::string data, repo_.store().Read(record));
-    std::optional<Oid> history;
-    CAIRN_ASSIGN_OR_RETURN(RunInfo run, DecodeRunRecord(data, "run " + id, &history));
-    std::vector<MetricPoint> points;
-    if (history) {
-      CAIRN_ASSIGN_OR_RETURN(std::string h, repo_.store().Read(*history));
-      CAIRN_ASSIGN_OR_RETURN(points, DecodeMetricHistory(h, "metric history of run " + id));
-    }
-    // A run still marked RUNNING whose record exists was sealed by a
-    // process that died before updating the index: the record wins.
-    Stmt del(db, "SELECT id FROM runs WHERE run_id = ?");
-    del.Bind(1, id);
-    CAIRN_ASSIGN_OR_RETURN(bool stale, del.Step());
-    if (stale) CAIRN_RETURN_IF_ERROR(DeleteRuns(db, "id = " + std::to_string(del.Int(0))));
-    Stmt exp(db, "INSERT OR IGNORE INTO experiments (id, name, created) VALUES (?, ?, ?)");
-    exp.Bind(1, run.experiment_id).Bind(2, run.experiment).Bind(3, run.start_ms);
-    CAIRN_RETURN_IF_ERROR(exp.Run());
-    CAIRN_RETURN_IF_ERROR(IndexRecord(db, run, record, history, points));
+    CAIRN_RETURN_IF_ERROR(IndexSealedRun(db, repo_, id, record));
+    ++count;
+  }
+  CAIRN_RETURN_IF_ERROR(txn.Commit());
+  return count;
+}
+
+Result<int64_t> Tracker::ImportRuns(const std::vector<std::pair<std::string, Oid>>& runs) {
+  std::lock_guard lock(impl_->mu);
+  sqlite3* db = impl_->db;
+  CAIRN_ASSIGN_OR_RETURN(RepoLock repo_lock, repo_.Lock());
+  Txn txn(db);
+  CAIRN_RETURN_IF_ERROR(txn.Begin());
+  int64_t count = 0;
+  for (const auto& [id, record] : runs) {
+    CAIRN_RETURN_IF_ERROR(ValidateRunId(id));
+    auto current = ReadRunRef(RunRefPath(repo_, id));
+    if (current.ok() && *current == record) continue;
+    CAIRN_RETURN_IF_ERROR(IndexSealedRun(db, repo_, id, record));
+    CAIRN_RETURN_IF_ERROR(WriteRunRef(repo_, id, record));
     ++count;
   }
   CAIRN_RETURN_IF_ERROR(txn.Commit());

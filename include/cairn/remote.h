@@ -1,0 +1,130 @@
+// Remotes: where dataset versions and run records are shared between clones.
+//
+// A remote stores objects split into content-defined chunks, compressed and
+// packed (doc/formats.md, "Remote format"), so a new version that changes 1%
+// of a file uploads about 1% of it and a million small files are a few
+// hundred uploads. Remotes are named in .cairn/config (committed); secrets go
+// only to .cairn/config.local (ignored by git), and only when asked.
+//
+// Every write is ordered so a remote never names data it lacks: packs, then
+// their indexes, then refs. Pushes are idempotent: an interrupted push, run
+// again, uploads only what is still missing.
+#ifndef CAIRN_REMOTE_H_
+#define CAIRN_REMOTE_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cairn/repo.h"
+#include "cairn/status.h"
+#include "cairn/sys/backend.h"
+
+namespace cairn {
+
+// ---- configuration (.cairn/config) -------------------------------------------
+
+struct RemoteList {
+  std::vector<RemoteSpec> remotes;  // sorted by name
+  std::string default_name;         // empty when none is the default
+};
+
+// Checks a remote name: [A-Za-z0-9._-], starting with a letter or digit.
+Status ValidateRemoteName(const std::string& name);
+Result<RemoteList> ListRemotes(Repo& repo);
+// The remote called `name`, or the default one when `name` is empty (the
+// only one when there is exactly one). NotFound with a hint otherwise.
+// Relative directory URLs are resolved against the repository root.
+Result<RemoteSpec> FindRemote(Repo& repo, const std::string& name);
+// Adds (or with `force`, replaces) a remote. Credentials in `spec` are
+// written to .cairn/config.local, never to the committed config.
+Status AddRemote(Repo& repo, const RemoteSpec& spec, bool make_default, bool force);
+Status RemoveRemote(Repo& repo, const std::string& name);
+// Makes `name` (which must exist) the default remote.
+Status SetDefaultRemote(Repo& repo, const std::string& name);
+
+// ---- transfers ---------------------------------------------------------------
+
+struct TransferOptions {
+  // Paths of tracked datasets or refs (name@tag, name@oid…); empty means the
+  // versions every pointer file in the workspace names.
+  std::vector<std::string> targets;
+  bool runs = false;      // also transfer finished runs (records, histories, artifacts)
+  int jobs = 0;           // parallel transfers; 0 picks a default per backend
+  bool progress = false;  // draw progress bars on stderr
+};
+
+struct TransferReport {
+  uint64_t versions = 0;        // dataset versions transferred or found up to date
+  uint64_t tags = 0;            // tags written (remote on push, local on fetch)
+  uint64_t runs = 0;            // run refs written
+  uint64_t objects = 0;         // objects considered
+  uint64_t objects_moved = 0;   // objects the other side lacked
+  uint64_t bytes_logical = 0;   // size of the objects the other side lacked
+  uint64_t chunks = 0;          // chunks of those objects
+  uint64_t chunks_moved = 0;    // chunks actually sent/received (not deduplicated)
+  uint64_t bytes_moved = 0;     // bytes on the wire (compressed chunks, indexes, refs)
+  uint64_t packs = 0;           // packs written (push) or read from (fetch)
+  uint64_t requests = 0;        // backend requests
+  std::vector<std::string> warnings;  // e.g. a tag that names a different version on each side
+};
+
+// Uploads what the targets need (and every tag of their datasets with the
+// versions those tags name). NotFound when the local cache lacks an object
+// the targets need (nothing referring to it is uploaded).
+Result<TransferReport> Push(Repo& repo, const RemoteSpec& remote, const TransferOptions& options);
+// Downloads into the cache what the targets need that the cache lacks, and
+// the remote's tags of their datasets. Every byte is checked against its oid
+// before it is stored; Corruption names the damaged pack.
+Result<TransferReport> Fetch(Repo& repo, const RemoteSpec& remote, const TransferOptions& options);
+
+// Downloads one version (`dataset@tag` or `dataset@<64-hex version oid>`)
+// into `out_dir` without a repository. `out_dir` must not exist or be empty
+// unless `force`. Nothing is left in `out_dir` on failure.
+Result<TransferReport> GetVersion(const RemoteSpec& remote, const std::string& ref,
+                                  const std::string& out_dir, bool force, bool progress);
+
+// ---- maintenance -------------------------------------------------------------
+
+struct RemoteProblem {
+  std::string what;  // "pack", "index", "recipe", "ref", "object"
+  std::string name;
+  std::string message;
+};
+
+struct RemoteFsckReport {
+  uint64_t packs = 0, chunks = 0, bytes = 0, refs = 0, objects = 0;
+  uint64_t orphan_packs = 0;  // packs without an index: left by interrupted pushes (gc removes them)
+  std::vector<RemoteProblem> problems;
+};
+
+// Checks every index, every ref and the objects it needs, and (with
+// `data`) downloads every pack and verifies its hash and each chunk.
+Result<RemoteFsckReport> FsckRemote(Repo* repo, const RemoteSpec& remote, bool data, bool progress);
+
+struct RemoteGcOptions {
+  bool apply = false;
+  int64_t grace_seconds = 3600;  // packs and temp files younger than this are never removed
+  double repack_below = 0.5;     // packs with less live data than this fraction are rewritten
+  int keep_days = 30;            // as for local gc
+  bool progress = false;
+};
+
+struct RemoteGcReport {
+  uint64_t root_versions = 0, runs = 0;
+  uint64_t live_objects = 0;
+  uint64_t packs_total = 0, packs_deleted = 0, packs_rewritten = 0, packs_written = 0;
+  uint64_t bytes_total = 0, bytes_freed = 0;  // on the remote, before and removed
+  uint64_t orphans_removed = 0;               // index-less packs and stale temp files
+  bool applied = false;
+};
+
+// Removes what no root needs from the remote. Roots: the same as local gc
+// (workspace pointers, local tags, pointer files in git history) plus every
+// tag and run ref on the remote. Not safe while another clone pushes to the
+// same remote (as with DVC's gc -c and restic prune).
+Result<RemoteGcReport> GcRemote(Repo& repo, const RemoteSpec& remote, const RemoteGcOptions& options);
+
+}  // namespace cairn
+
+#endif  // CAIRN_REMOTE_H_

@@ -1,0 +1,161 @@
+// cairn push, cairn fetch, cairn pull.
+#include <iostream>
+
+#include "cairn/dataset.h"
+#include "cairn/remote.h"
+#include "cli/command.h"
+
+namespace cairn::cli {
+namespace {
+
+struct TransferArgs {
+  std::vector<std::string> targets;
+  std::string remote;
+  bool runs = false, json = false, force = false;
+  int jobs = 0;
+};
+
+void AddTransferOptions(CLI::App* cmd, TransferArgs* args, const char* targets_help) {
+  cmd->add_option("targets", args->targets, targets_help);
+  cmd->add_option("-r,--remote", args->remote, "Remote name (default: the default remote)");
+  cmd->add_flag("--runs", args->runs, "Also transfer finished runs (records, metric histories, artifacts)");
+  cmd->add_option("-j,--jobs", args->jobs, "Parallel transfers (default 8 for S3, 4 for directories)")
+      ->check(CLI::Range(1, 256));
+  cmd->add_flag("--json", args->json, "Print the report as JSON");
+}
+
+Json ReportJson(const TransferReport& r) {
+  Json warnings = Json::array();
+  for (const std::string& w : r.warnings) warnings.push_back(w);
+  return {{"versions", r.versions},   {"tags", r.tags},
+          {"runs", r.runs},           {"objects", r.objects},
+          {"objects_moved", r.objects_moved}, {"bytes_logical", r.bytes_logical},
+          {"chunks", r.chunks},       {"chunks_moved", r.chunks_moved},
+          {"bytes_moved", r.bytes_moved}, {"packs", r.packs},
+          {"requests", r.requests},   {"warnings", warnings}};
+}
+
+void PrintWarnings(const TransferReport& r) {
+  for (const std::string& w : r.warnings) std::cerr << "cairn: warning: " << w << "\n";
+}
+
+}  // namespace
+
+void RegisterPush(CLI::App& app, Context& ctx) {
+  auto* cmd = app.add_subcommand("push", "Upload dataset versions (and with --runs, runs) to a remote");
+  cmd->footer(
+      "Without targets, pushes the version every pointer file in the workspace names. A target is\n"
+      "a tracked path or a ref (name@tag, name@<oid>). Every tag of the pushed datasets goes too,\n"
+      "with the versions the tags name. Files are split into content-defined chunks, compressed\n"
+      "and packed; only chunks the remote lacks are sent. Safe to interrupt and run again.");
+  auto args = std::make_shared<TransferArgs>();
+  AddTransferOptions(cmd, args.get(), "Tracked paths or refs to push (default: all pointer files)");
+  cmd->callback([&ctx, args] {
+    Run(ctx, [&] {
+      auto repo = OpenRepo(ctx);
+      if (!repo.ok()) return Fail(repo.status());
+      auto spec = FindRemote(**repo, args->remote);
+      if (!spec.ok()) return Fail(spec.status());
+      TransferOptions options{args->targets, args->runs, args->jobs, ProgressWanted()};
+      auto r = Push(**repo, *spec, options);
+      if (!r.ok()) return Fail(r.status());
+      PrintWarnings(*r);
+      if (args->json) {
+        PrintJson(ReportJson(*r));
+        return kExitOk;
+      }
+      std::cout << "pushed to " << spec->name << ": " << r->versions << " version(s), " << r->objects_moved << " of "
+                << r->objects << " object(s) new";
+      if (r->objects_moved > 0) {
+        double ratio = r->bytes_moved ? double(r->bytes_logical) / double(r->bytes_moved) : 0;
+        std::cout << " (" << Human(r->bytes_logical) << "); " << r->chunks_moved << " of " << r->chunks
+                  << " chunk(s) new; sent " << Human(r->bytes_moved) << " in " << r->packs << " pack(s)";
+        if (ratio > 0) {
+          char buf[32];
+          std::snprintf(buf, sizeof buf, "%.1f", ratio);
+          std::cout << " — " << buf << "x less than the new files' size";
+        }
+      }
+      std::cout << "; " << r->tags << " tag(s), " << r->runs << " run(s) published; " << r->requests
+                << " request(s)\n";
+      if (r->objects_moved == 0 && r->tags == 0 && r->runs == 0) std::cout << "everything was already there\n";
+      return kExitOk;
+    });
+  });
+}
+
+namespace {
+
+int FetchAndMaybeCheckout(Context& ctx, const TransferArgs& args, bool checkout) {
+  auto repo = OpenRepo(ctx);
+  if (!repo.ok()) return Fail(repo.status());
+  auto spec = FindRemote(**repo, args.remote);
+  if (!spec.ok()) return Fail(spec.status());
+  TransferOptions options{args.targets, args.runs, args.jobs, ProgressWanted()};
+  auto r = Fetch(**repo, *spec, options);
+  if (!r.ok()) return Fail(r.status());
+  PrintWarnings(*r);
+  Json out = ReportJson(*r);
+  if (!args.json) {
+    std::cout << "fetched from " << spec->name << ": " << r->objects_moved << " of " << r->objects
+              << " object(s) were missing here; received " << Human(r->bytes_moved) << " in " << r->chunks_moved
+              << " chunk(s), " << r->requests << " request(s); " << r->tags << " new tag(s), " << r->runs
+              << " run(s)\n";
+  }
+  if (checkout) {
+    // Only paths (not refs such as data@v1, which have no workspace place).
+    std::vector<std::string> paths;
+    for (const std::string& t : args.targets) {
+      if (t.find('@') == std::string::npos) paths.push_back(t);
+    }
+    if (!args.targets.empty() && paths.empty()) {
+      if (args.json) PrintJson(out);
+      return kExitOk;
+    }
+    CheckoutOptions co;
+    co.force = args.force;
+    co.progress = ProgressWanted();
+    auto results = Checkout(**repo, paths, co);
+    if (!results.ok()) return Fail(results.status());
+    uint64_t files = 0, removed = 0, bytes = 0;
+    for (const CheckoutResult& c : *results) {
+      files += c.files_written;
+      removed += c.files_removed;
+      bytes += c.bytes_written;
+    }
+    out["checkout"] = {{"files_written", files}, {"files_removed", removed}, {"bytes_written", bytes}};
+    if (!args.json) {
+      std::cout << "checked out " << files << " file(s) (" << Human(bytes) << ")";
+      if (removed) std::cout << ", removed " << removed;
+      std::cout << "\n";
+    }
+  }
+  if (args.json) PrintJson(out);
+  return kExitOk;
+}
+
+}  // namespace
+
+void RegisterFetch(CLI::App& app, Context& ctx) {
+  auto* cmd = app.add_subcommand("fetch", "Download dataset versions (and with --runs, runs) into the cache");
+  cmd->footer(
+      "Without targets, fetches what the workspace's pointer files name. A target is a tracked\n"
+      "path or a ref; name@tag also works for tags only the remote knows. The remote's tags of\n"
+      "those datasets are created here too. Every byte is verified before it is stored.");
+  auto args = std::make_shared<TransferArgs>();
+  AddTransferOptions(cmd, args.get(), "Tracked paths or refs to fetch (default: all pointer files)");
+  cmd->callback([&ctx, args] { Run(ctx, [&] { return FetchAndMaybeCheckout(ctx, *args, false); }); });
+}
+
+void RegisterPull(CLI::App& app, Context& ctx) {
+  auto* cmd = app.add_subcommand("pull", "Fetch, then check out the workspace");
+  cmd->footer(
+      "fetch followed by checkout of the same paths. Modified files in the workspace are never\n"
+      "overwritten without --force; if the fetch fails, the workspace is not touched.");
+  auto args = std::make_shared<TransferArgs>();
+  AddTransferOptions(cmd, args.get(), "Tracked paths to pull (default: all pointer files)");
+  cmd->add_flag("-f,--force", args->force, "Overwrite modified workspace files");
+  cmd->callback([&ctx, args] { Run(ctx, [&] { return FetchAndMaybeCheckout(ctx, *args, true); }); });
+}
+
+}  // namespace cairn::cli

@@ -1,0 +1,219 @@
+// cairn fetch and cairn get: download what is missing, verified, by chunks.
+#include <sys/stat.h>
+
+#include <cstring>
+#include <map>
+#include <optional>
+
+#include "cairn/dataset.h"
+#include "cairn/remote.h"
+#include "cairn/tracking.h"
+#include "remote/transfer.h"
+#include "util/file.h"
+
+namespace cairn {
+namespace {
+
+// Downloads the objects of `oids` that `store` lacks.
+Status DownloadMissing(RemoteSession& session, ObjectStore& store, const fs::path& tmp, const std::vector<Oid>& oids,
+                       bool progress, TransferReport* report) {
+  std::vector<Oid> missing;
+  OidSet seen;
+  for (const Oid& o : oids) {
+    if (seen.insert(o).second && !store.Has(o)) missing.push_back(o);
+  }
+  report->objects += seen.size();
+  report->objects_moved += missing.size();
+  if (missing.empty()) return Status::OK();
+  return session.Download(store, tmp, missing, progress, &report->chunks_moved, &report->bytes_moved);
+}
+
+// Fetches versions, then their trees, then the trees' blobs.
+Status FetchVersions(RemoteSession& session, ObjectStore& store, const fs::path& tmp, const std::vector<Oid>& versions,
+                     bool progress, TransferReport* report, std::vector<Version>* loaded) {
+  CAIRN_RETURN_IF_ERROR(DownloadMissing(session, store, tmp, versions, false, report));
+  std::vector<Oid> trees, blobs;
+  for (const Oid& v : versions) {
+    CAIRN_ASSIGN_OR_RETURN(std::string data, store.Read(v));
+    CAIRN_ASSIGN_OR_RETURN(Version version, Version::Decode(data));
+    (version.kind == ObjectKind::kTree ? trees : blobs).push_back(version.object);
+    loaded->push_back(std::move(version));
+  }
+  CAIRN_RETURN_IF_ERROR(DownloadMissing(session, store, tmp, trees, false, report));
+  for (const Oid& t : trees) {
+    CAIRN_ASSIGN_OR_RETURN(std::string data, store.Read(t));
+    CAIRN_ASSIGN_OR_RETURN(Tree tree, Tree::Decode(data));
+    for (const TreeEntry& e : tree.entries) blobs.push_back(e.oid);
+  }
+  return DownloadMissing(session, store, tmp, blobs, progress, report);
+}
+
+}  // namespace
+
+Result<TransferReport> Fetch(Repo& repo, const RemoteSpec& spec, const TransferOptions& options) {
+  TransferReport report;
+  CAIRN_ASSIGN_OR_RETURN(auto session,
+                         RemoteSession::Open(spec, IndexCacheDir(repo, spec), /*for_write=*/false, options.jobs));
+  CAIRN_ASSIGN_OR_RETURN(Wanted wanted, ResolveTargets(repo, options.targets, session.get()));
+  Backend& backend = session->backend();
+
+  // The remote's tags of these datasets: small, so all of them come, with
+  // their version objects (so 'cairn log' and tag lists work); their data
+  // comes only when asked for ('cairn fetch data@v1').
+  std::vector<Tag> new_tags;
+  std::vector<Oid> tag_versions;
+  for (const std::string& ds : wanted.datasets) {
+    std::string prefix = std::string(remote_keys::kTags) + EscapeDatasetName(ds) + "/";
+    CAIRN_ASSIGN_OR_RETURN(std::vector<RemoteObject> listed, backend.List(prefix));
+    for (const RemoteObject& o : listed) {
+      std::string name = o.key.substr(prefix.size());
+      CAIRN_ASSIGN_OR_RETURN(auto mine, ReadTag(repo, ds, name));
+      CAIRN_ASSIGN_OR_RETURN(Tag theirs, ReadRemoteTag(backend, ds, name));
+      if (mine) {
+        if (mine->version != theirs.version) {
+          report.warnings.push_back("tag " + ds + "@" + name + " names version " + theirs.version.Short() +
+                                    " on the remote but " + mine->version.Short() + " here; yours is kept");
+        }
+        continue;
+      }
+      if (session->index().HasObject(theirs.version)) tag_versions.push_back(theirs.version);
+      new_tags.push_back(std::move(theirs));
+    }
+  }
+
+  std::optional<RepoLock> lock;
+  {
+    CAIRN_ASSIGN_OR_RETURN(RepoLock held, repo.Lock());
+    lock.emplace(std::move(held));
+  }
+  std::vector<Version> loaded;
+  Status s = FetchVersions(*session, repo.store(), repo.tmp_dir(), wanted.versions, options.progress, &report, &loaded);
+  if (s.ok()) s = DownloadMissing(*session, repo.store(), repo.tmp_dir(), tag_versions, false, &report);
+  std::vector<std::pair<std::string, Oid>> runs;
+  if (s.ok() && options.runs) {
+    auto listed = ListRemoteRuns(backend);
+    if (!listed.ok()) s = listed.status();
+    if (s.ok()) {
+      // Several refs for one run mean a push was interrupted while moving
+      // it; the lexically last record is taken, the next push cleans up.
+      std::map<std::string, Oid> latest;
+      for (const auto& [id, record] : *listed) latest[id] = record;
+      std::vector<Oid> records;
+      for (const auto& [id, record] : latest) {
+        records.push_back(record);
+        runs.emplace_back(id, record);
+      }
+      s = DownloadMissing(*session, repo.store(), repo.tmp_dir(), records, false, &report);
+      std::vector<Oid> parts;
+      for (size_t i = 0; s.ok() && i < records.size(); ++i) {
+        auto data = repo.store().Read(records[i]);
+        s = data.ok() ? RunRecordObjects(*data, "run " + runs[i].first, &parts) : data.status();
+      }
+      if (s.ok()) s = DownloadMissing(*session, repo.store(), repo.tmp_dir(), parts, options.progress, &report);
+    }
+  }
+  // Whatever arrived is verified and worth keeping, even after an error.
+  Status committed = repo.store().Commit();
+  CAIRN_RETURN_IF_ERROR(s);
+  CAIRN_RETURN_IF_ERROR(committed);
+  report.versions = wanted.versions.size();
+  for (const Tag& t : new_tags) {
+    if (!repo.store().Has(t.version)) continue;  // its version is not on the remote: leave the tag there
+    Status c = CreateTag(repo, t);
+    if (c.ok()) report.tags++;
+    else if (c.code() != Code::kAlreadyExists) return c;
+  }
+  lock.reset();  // ImportRuns takes it itself
+  if (!runs.empty()) {
+    CAIRN_ASSIGN_OR_RETURN(auto tracker, Tracker::Open(repo));
+    CAIRN_ASSIGN_OR_RETURN(int64_t imported, tracker->ImportRuns(runs));
+    report.runs = static_cast<uint64_t>(imported);
+  }
+  for (const Version& v : loaded) report.bytes_logical += v.size;
+  report.requests = backend.stats().requests;
+  report.packs = session->index().packs().size();
+  return report;
+}
+
+Result<TransferReport> GetVersion(const RemoteSpec& spec, const std::string& ref, const std::string& out_dir,
+                                  bool force, bool progress) {
+  TransferReport report;
+  size_t at = ref.find('@');
+  if (at == std::string::npos || at == 0 || at + 1 == ref.size()) {
+    return Status::InvalidArgument("'" + ref + "' does not name a version",
+                                   "give DATASET@TAG (or DATASET@<64-hex version oid>)");
+  }
+  std::string dataset = ref.substr(0, at), name = ref.substr(at + 1);
+  fs::path out = fs::absolute(out_dir).lexically_normal();
+  std::error_code ec;
+  bool exists = fs::exists(out, ec);
+  if (exists && !fs::is_directory(out, ec)) {
+    return Status::FailedPrecondition(out.string() + " exists and is not a directory", "pick another -o");
+  }
+  if (exists && !fs::is_empty(out, ec) && !force) {
+    return Status::FailedPrecondition(out.string() + " is not empty",
+                                      "pick an empty or new directory, or use --force to write into it");
+  }
+  CAIRN_ASSIGN_OR_RETURN(auto session, RemoteSession::Open(spec, {}, /*for_write=*/false, 0));
+  Oid version;
+  if (name.size() == 64 && name.find_first_not_of("0123456789abcdef") == std::string::npos) {
+    CAIRN_ASSIGN_OR_RETURN(version, Oid::Parse(name));
+  } else {
+    CAIRN_ASSIGN_OR_RETURN(Tag tag, ReadRemoteTag(session->backend(), dataset, name));
+    version = tag.version;
+  }
+
+  // Everything is staged beside the destination (same file system, so the
+  // files are linked, not copied, and appear by rename) and removed at the end.
+  CAIRN_RETURN_IF_ERROR(MakeDirs(out.parent_path()));
+  fs::path stage = out.parent_path() / (".cairn-get-" + out.filename().string() + "-" + std::to_string(::getpid()));
+  struct Cleanup {
+    fs::path p;
+    ~Cleanup() {
+      std::error_code e;
+      fs::remove_all(p, e);
+    }
+  } cleanup{stage};
+  CAIRN_ASSIGN_OR_RETURN(auto store, ObjectStore::Open(stage / "cache", stage / "tmp"));
+  std::vector<Version> loaded;
+  CAIRN_RETURN_IF_ERROR(FetchVersions(*session, *store, stage / "tmp", {version}, progress, &report, &loaded));
+  const Version& v = loaded[0];
+  if (v.dataset != dataset) {
+    return Status::InvalidArgument("version " + version.Short() + " belongs to dataset '" + v.dataset + "', not '" +
+                                   dataset + "'");
+  }
+  std::vector<TreeEntry> files;
+  if (v.kind == ObjectKind::kTree) {
+    CAIRN_ASSIGN_OR_RETURN(std::string data, store->Read(v.object));
+    CAIRN_ASSIGN_OR_RETURN(Tree tree, Tree::Decode(data));
+    files = std::move(tree.entries);
+  } else {
+    files.push_back(TreeEntry{v.filename.empty() ? fs::path(v.dataset).filename().string() : v.filename,
+                              v.executable, v.size, v.object});
+  }
+  fs::path built = stage / "out";
+  for (const TreeEntry& e : files) {
+    fs::path dest = built / e.path;
+    CAIRN_RETURN_IF_ERROR(MakeDirs(dest.parent_path()));
+    CAIRN_RETURN_IF_ERROR(store->Materialize(e.oid, dest, LinkMode::kHardlink, e.executable));
+    ::chmod(dest.c_str(), e.executable ? 0755 : 0644);  // the stage's cache goes away; the file is ours
+  }
+  if (!exists || fs::is_empty(out, ec)) {
+    if (exists) fs::remove(out, ec);
+    if (::rename(built.c_str(), out.c_str()) != 0) return Status::FromErrno("cannot create " + out.string(), errno);
+  } else {
+    for (const TreeEntry& e : files) {  // --force into a non-empty directory: file by file
+      fs::path dest = out / e.path;
+      CAIRN_RETURN_IF_ERROR(MakeDirs(dest.parent_path()));
+      if (::rename((built / e.path).c_str(), dest.c_str()) != 0) {
+        return Status::FromErrno("cannot write " + dest.string(), errno);
+      }
+    }
+  }
+  report.versions = 1;
+  report.bytes_logical = v.size;
+  report.requests = session->backend().stats().requests;
+  return report;
+}
+
+}  // namespace cairn

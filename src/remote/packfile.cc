@@ -1,0 +1,242 @@
+#include "remote/packfile.h"
+
+#include <zstd.h>
+
+#include <cstring>
+
+#include "util/sha256.h"
+
+namespace cairn {
+namespace {
+
+constexpr int kZstdLevel = 3;
+constexpr size_t kEntrySize = Oid::kSize + 8 + 4 + 4 + 1;
+
+void PutU64(std::string* out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
+}
+void PutU32(std::string* out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
+}
+void PutOid(std::string* out, const Oid& oid) {
+  out->append(reinterpret_cast<const char*>(oid.bytes().data()), Oid::kSize);
+}
+
+// Reads little-endian fields from a byte string, remembering overruns.
+class Reader {
+ public:
+  explicit Reader(std::string_view data) : data_(data) {}
+  bool ok() const { return ok_; }
+  size_t remaining() const { return data_.size() - pos_; }
+  uint64_t U64() { return Int(8); }
+  uint32_t U32() { return static_cast<uint32_t>(Int(4)); }
+  uint8_t U8() { return static_cast<uint8_t>(Int(1)); }
+  Oid ReadOid() {
+    std::array<uint8_t, Oid::kSize> b{};
+    if (!Need(Oid::kSize)) return Oid();
+    std::memcpy(b.data(), data_.data() + pos_, Oid::kSize);
+    pos_ += Oid::kSize;
+    return Oid(b);
+  }
+
+ private:
+  bool Need(size_t n) {
+    if (remaining() < n) ok_ = false;
+    return ok_;
+  }
+  uint64_t Int(int n) {
+    if (!Need(n)) return 0;
+    uint64_t v = 0;
+    for (int i = 0; i < n; ++i) v |= uint64_t{static_cast<unsigned char>(data_[pos_ + i])} << (8 * i);
+    pos_ += n;
+    return v;
+  }
+  std::string_view data_;
+  size_t pos_ = 0;
+  bool ok_ = true;
+};
+
+}  // namespace
+
+// Layout: the text header, "pack <hex> <size>\n", "chunks <n>\n",
+// "recipes <m>\n", then n fixed-size chunk entries, then m recipes
+// (oid, size, count, count chunk oids), then the SHA-256 of all before.
+std::string PackIndex::Encode() const {
+  std::string out(kPackIndexHeader);
+  out += "pack " + pack + " " + std::to_string(pack_size) + "\n";
+  out += "chunks " + std::to_string(chunks.size()) + "\n";
+  out += "recipes " + std::to_string(recipes.size()) + "\n";
+  out.reserve(out.size() + chunks.size() * kEntrySize + 64);
+  for (const ChunkEntry& e : chunks) {
+    PutOid(&out, e.oid);
+    PutU64(&out, e.offset);
+    PutU32(&out, e.stored);
+    PutU32(&out, e.raw);
+    out.push_back(static_cast<char>(e.codec));
+  }
+  for (const Recipe& r : recipes) {
+    PutOid(&out, r.oid);
+    PutU64(&out, r.size);
+    PutU32(&out, static_cast<uint32_t>(r.chunks.size()));
+    for (const Oid& c : r.chunks) PutOid(&out, c);
+  }
+  Oid sum = Oid::Of(out);
+  PutOid(&out, sum);
+  return out;
+}
+
+Result<PackIndex> PackIndex::Decode(std::string_view data, const std::string& where) {
+  auto bad = [&](const std::string& why) {
+    return Status::Corruption(where + " is damaged (" + why + ")", "run 'cairn fsck --remote' to check the remote");
+  };
+  if (data.size() < Oid::kSize || data.substr(0, kPackIndexHeader.size()) != kPackIndexHeader) {
+    return bad("not a pack index");
+  }
+  std::string_view body = data.substr(0, data.size() - Oid::kSize);
+  Reader trailer(data.substr(data.size() - Oid::kSize));
+  if (Oid::Of(body) != trailer.ReadOid()) return bad("checksum mismatch");
+
+  PackIndex idx;
+  size_t pos = kPackIndexHeader.size();
+  auto line = [&]() -> std::string_view {
+    size_t nl = body.find('\n', pos);
+    if (nl == std::string_view::npos) return {};
+    std::string_view l = body.substr(pos, nl - pos);
+    pos = nl + 1;
+    return l;
+  };
+  std::string_view pack_line = line();
+  size_t chunk_count = 0, recipe_count = 0;
+  {
+    std::string pl(pack_line);
+    char hex[65] = {};
+    unsigned long long size = 0;
+    if (std::sscanf(pl.c_str(), "pack %64s %llu", hex, &size) != 2 || std::strlen(hex) != 64) return bad("pack line");
+    idx.pack = hex;
+    idx.pack_size = size;
+    std::string cl(line()), rl(line());
+    unsigned long long c = 0, r = 0;
+    if (std::sscanf(cl.c_str(), "chunks %llu", &c) != 1) return bad("chunk count");
+    if (std::sscanf(rl.c_str(), "recipes %llu", &r) != 1) return bad("recipe count");
+    chunk_count = c;
+    recipe_count = r;
+  }
+  Reader in(body.substr(pos));
+  if (in.remaining() < chunk_count * kEntrySize) return bad("truncated");
+  idx.chunks.reserve(chunk_count);
+  for (size_t i = 0; i < chunk_count; ++i) {
+    ChunkEntry e;
+    e.oid = in.ReadOid();
+    e.offset = in.U64();
+    e.stored = in.U32();
+    e.raw = in.U32();
+    uint8_t codec = in.U8();
+    if (codec > 1) return bad("unknown codec " + std::to_string(codec));
+    e.codec = static_cast<Codec>(codec);
+    if (e.offset < kPackMagic.size() || e.offset + e.stored > idx.pack_size) return bad("chunk outside its pack");
+    idx.chunks.push_back(e);
+  }
+  idx.recipes.reserve(recipe_count);
+  for (size_t i = 0; i < recipe_count && in.ok(); ++i) {
+    Recipe r;
+    r.oid = in.ReadOid();
+    r.size = in.U64();
+    uint32_t n = in.U32();
+    if (!in.ok() || in.remaining() < uint64_t{n} * Oid::kSize) return bad("truncated recipe");
+    r.chunks.reserve(n);
+    for (uint32_t k = 0; k < n; ++k) r.chunks.push_back(in.ReadOid());
+    idx.recipes.push_back(std::move(r));
+  }
+  if (!in.ok() || in.remaining() != 0) return bad("bad length");
+  return idx;
+}
+
+Codec CompressChunk(std::string_view raw, std::string* out) {
+  size_t bound = ZSTD_compressBound(raw.size());
+  size_t start = out->size();
+  out->resize(start + bound);
+  thread_local ZSTD_CCtx* cctx = ZSTD_createCCtx();
+  size_t n = ZSTD_compressCCtx(cctx, out->data() + start, bound, raw.data(), raw.size(), kZstdLevel);
+  if (!ZSTD_isError(n) && n < raw.size() - raw.size() / 32) {
+    out->resize(start + n);
+    return Codec::kZstd;
+  }
+  out->resize(start);
+  out->append(raw);
+  return Codec::kRaw;
+}
+
+Result<std::string> DecompressChunk(std::string_view stored, const ChunkEntry& entry, const std::string& where) {
+  std::string raw;
+  if (entry.codec == Codec::kRaw) {
+    raw.assign(stored);
+  } else {
+    raw.resize(entry.raw);
+    thread_local ZSTD_DCtx* dctx = ZSTD_createDCtx();
+    size_t n = ZSTD_decompressDCtx(dctx, raw.data(), raw.size(), stored.data(), stored.size());
+    if (ZSTD_isError(n) || n != entry.raw) {
+      return Status::Corruption(where + ": chunk " + entry.oid.Short() + " does not decompress",
+                                "the remote is damaged; run 'cairn fsck --remote'");
+    }
+  }
+  if (raw.size() != entry.raw || Oid::Of(raw) != entry.oid) {
+    return Status::Corruption(where + ": chunk " + entry.oid.Short() + " fails its checksum",
+                              "the remote is damaged; run 'cairn fsck --remote'");
+  }
+  return raw;
+}
+
+void PackBuilder::AddChunk(const Oid& oid, std::string_view stored, uint32_t raw, Codec codec) {
+  index_.chunks.push_back({oid, data_.size(), static_cast<uint32_t>(stored.size()), raw, codec});
+  data_.append(stored);
+}
+
+void PackBuilder::Finish(std::string* pack, PackIndex* index) {
+  index_.pack = Oid::Of(data_).Hex();
+  index_.pack_size = data_.size();
+  *pack = std::move(data_);
+  *index = std::move(index_);
+  data_.assign(kPackMagic);
+  index_ = PackIndex();
+}
+
+void RemoteIndex::Add(const PackIndex& index) {
+  uint32_t n = static_cast<uint32_t>(packs_.size());
+  packs_.push_back(index.pack);
+  for (const ChunkEntry& e : index.chunks) chunks_.try_emplace(e.oid, Location{n, e});
+  for (const Recipe& r : index.recipes) recipes_.try_emplace(r.oid, r);
+}
+
+const RemoteIndex::Location* RemoteIndex::FindChunk(const Oid& oid) const {
+  auto it = chunks_.find(oid);
+  return it == chunks_.end() ? nullptr : &it->second;
+}
+
+const Recipe* RemoteIndex::FindRecipe(const Oid& oid) const {
+  auto it = recipes_.find(oid);
+  return it == recipes_.end() ? nullptr : &it->second;
+}
+
+bool RemoteIndex::HasObject(const Oid& oid) const { return ObjectChunks(oid).ok(); }
+
+Result<std::vector<const RemoteIndex::Location*>> RemoteIndex::ObjectChunks(const Oid& oid) const {
+  std::vector<const Location*> out;
+  if (const Recipe* r = FindRecipe(oid)) {
+    uint64_t total = 0;
+    for (const Oid& c : r->chunks) {
+      const Location* loc = FindChunk(c);
+      if (!loc) return Status::NotFound("chunk " + c.Short() + " of object " + oid.Short() + " is missing");
+      total += loc->entry.raw;
+      out.push_back(loc);
+    }
+    if (total != r->size) return Status::Corruption("recipe of " + oid.Short() + " does not add up");
+    return out;
+  }
+  if (const Location* loc = FindChunk(oid)) {
+    out.push_back(loc);
+    return out;
+  }
+  return Status::NotFound("object " + oid.Short() + " is not on the remote");
+}
+
+}  // namespace cairn

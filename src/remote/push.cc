@@ -1,0 +1,261 @@
+// cairn push: upload what the targets need, chunked, deduplicated, packed.
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <tbb/parallel_for.h>
+
+#include <atomic>
+#include <set>
+
+#include "cairn/dataset.h"
+#include "cairn/remote.h"
+#include "remote/transfer.h"
+#include "tracking/record.h"
+#include "util/file.h"
+#include "util/progress.h"
+
+namespace cairn {
+namespace {
+
+// A read-only view of an object's bytes: the loose file mapped in place, or
+// a packed object read into memory.
+class ObjectBytes {
+ public:
+  static Result<ObjectBytes> Open(ObjectStore& store, const Oid& oid) {
+    ObjectBytes b;
+    auto path = store.LooseFile(oid);
+    if (!path.ok()) {
+      CAIRN_ASSIGN_OR_RETURN(b.owned_, store.Read(oid, /*verify=*/true));
+      b.view_ = b.owned_;
+      return b;
+    }
+    CAIRN_ASSIGN_OR_RETURN(Fd fd, OpenRead(*path));
+    struct stat st;
+    if (::fstat(fd.get(), &st) != 0) return Status::FromErrno("cannot stat " + path->string(), errno);
+    if (st.st_size == 0) return b;
+    void* p = ::mmap(nullptr, st.st_size, PROT_READ, MAP_PRIVATE, fd.get(), 0);
+    if (p == MAP_FAILED) return Status::FromErrno("cannot map " + path->string(), errno);
+    ::madvise(p, st.st_size, MADV_SEQUENTIAL);
+    b.map_ = p;
+    b.map_size_ = st.st_size;
+    b.view_ = std::string_view(static_cast<const char*>(p), st.st_size);
+    b.mapped_ = true;
+    return b;
+  }
+  ObjectBytes(ObjectBytes&& o) noexcept
+      : owned_(std::move(o.owned_)), map_(o.map_), map_size_(o.map_size_), mapped_(o.mapped_) {
+    view_ = mapped_ ? o.view_ : std::string_view(owned_);
+    o.map_ = nullptr;
+    o.mapped_ = false;
+  }
+  ~ObjectBytes() {
+    if (map_) ::munmap(map_, map_size_);
+  }
+  std::string_view view() const { return view_; }
+  bool mapped() const { return mapped_; }
+
+ private:
+  ObjectBytes() = default;
+  std::string owned_;
+  void* map_ = nullptr;
+  size_t map_size_ = 0;
+  bool mapped_ = false;
+  std::string_view view_;
+};
+
+struct Counters {
+  std::atomic<uint64_t> chunks{0};
+  std::atomic<uint64_t> bytes{0};
+};
+
+Status CheckChunk(PackUploader& up, const Oid& oid, std::string_view chunk) {
+  if (up.Has(oid)) return Status::OK();
+  thread_local std::string stored;
+  stored.clear();
+  Codec codec = CompressChunk(chunk, &stored);
+  return up.AddChunk(oid, stored, static_cast<uint32_t>(chunk.size()), codec);
+}
+
+// Splits one object into chunks and hands the new ones to the uploader.
+Status PushObject(ObjectStore& store, const Chunker& chunker, PackUploader& up, const Oid& oid, Counters* counters,
+                  Progress* progress) {
+  auto bytes = ObjectBytes::Open(store, oid);
+  if (!bytes.ok()) {
+    if (bytes.status().code() == Code::kNotFound) {
+      return Status::NotFound("object " + oid.ToString() + " is not in the local cache",
+                              "it was never fetched here; run 'cairn fetch' first or push from the clone that made it");
+    }
+    return bytes.status();
+  }
+  std::string_view data = bytes->view();
+  std::vector<std::string_view> pieces;
+  for (size_t at = 0; at < data.size() || pieces.empty();) {
+    size_t n = chunker.Next(data.substr(at));
+    pieces.push_back(data.substr(at, n));
+    at += n;
+    if (n == 0) break;
+  }
+  counters->chunks += pieces.size();
+  if (pieces.size() == 1) {
+    if (bytes->mapped() && Oid::Of(data) != oid) {
+      return Status::Corruption("cached object " + oid.ToString() + " is damaged", "run 'cairn fsck'");
+    }
+    Status s = CheckChunk(up, oid, data);
+    progress->Add(1, data.size());
+    return s;
+  }
+  std::vector<Oid> oids(pieces.size());
+  std::atomic<bool> failed{false};
+  Status first;
+  std::mutex mu;
+  Oid whole;
+  tbb::parallel_for(size_t{0}, pieces.size() + 1, [&](size_t i) {
+    if (failed) return;
+    if (i == pieces.size()) {  // the whole object's hash, checked against its oid, alongside
+      whole = Oid::Of(data);
+      return;
+    }
+    oids[i] = Oid::Of(pieces[i]);
+    Status s = CheckChunk(up, oids[i], pieces[i]);
+    progress->AddBytes(pieces[i].size());
+    if (!s.ok()) {
+      std::lock_guard lock(mu);
+      if (first.ok()) first = s;
+      failed = true;
+    }
+  });
+  CAIRN_RETURN_IF_ERROR(first);
+  if (whole != oid) return Status::Corruption("cached object " + oid.ToString() + " is damaged", "run 'cairn fsck'");
+  progress->Add(1, 0);
+  return up.AddRecipe(Recipe{oid, data.size(), std::move(oids)});
+}
+
+// Every object a version consists of: itself, its tree and the tree's blobs.
+Status VersionObjects(Repo& repo, const Oid& v, std::vector<Oid>* out) {
+  if (!repo.store().Has(v)) {
+    return Status::NotFound("version " + v.ToString() + " is not in the local cache",
+                            "fetch it first ('cairn fetch'), or push from the clone that made it");
+  }
+  CAIRN_ASSIGN_OR_RETURN(Version version, LoadVersion(repo, v));
+  out->push_back(v);
+  out->push_back(version.object);
+  if (version.kind == ObjectKind::kTree) {
+    CAIRN_ASSIGN_OR_RETURN(Tree tree, LoadFiles(repo, version));
+    for (const TreeEntry& e : tree.entries) out->push_back(e.oid);
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<TransferReport> Push(Repo& repo, const RemoteSpec& spec, const TransferOptions& options) {
+  TransferReport report;
+  CAIRN_ASSIGN_OR_RETURN(Wanted wanted, ResolveTargets(repo, options.targets, nullptr));
+  std::vector<Tag> tags;
+  for (const std::string& ds : wanted.datasets) {
+    CAIRN_ASSIGN_OR_RETURN(std::vector<Tag> t, ListTags(repo, ds));
+    for (Tag& tag : t) {
+      if (std::find(wanted.versions.begin(), wanted.versions.end(), tag.version) == wanted.versions.end()) {
+        wanted.versions.push_back(tag.version);
+      }
+      tags.push_back(std::move(tag));
+    }
+  }
+  std::vector<Oid> objects;
+  for (const Oid& v : wanted.versions) CAIRN_RETURN_IF_ERROR(VersionObjects(repo, v, &objects));
+  report.versions = wanted.versions.size();
+
+  std::vector<std::pair<std::string, Oid>> runs;
+  if (options.runs) {
+    std::error_code ec;
+    for (const auto& f : fs::directory_iterator(repo.refs_dir() / "runs", ec)) {
+      std::string id = f.path().filename().string();
+      if (id.size() != 32) continue;
+      CAIRN_ASSIGN_OR_RETURN(Oid record, ReadRunRef(f.path()));
+      CAIRN_ASSIGN_OR_RETURN(std::string data, repo.store().Read(record));
+      objects.push_back(record);
+      CAIRN_RETURN_IF_ERROR(RunRecordObjects(data, "run " + id, &objects));
+      runs.emplace_back(id, record);
+    }
+    std::sort(runs.begin(), runs.end());
+  }
+  {  // no repeats, first occurrence wins (keeps a dataset's files together in packs)
+    OidSet seen;
+    std::vector<Oid> unique;
+    for (const Oid& o : objects) {
+      if (seen.insert(o).second) unique.push_back(o);
+    }
+    objects.swap(unique);
+  }
+
+  CAIRN_ASSIGN_OR_RETURN(auto session,
+                         RemoteSession::Open(spec, IndexCacheDir(repo, spec), /*for_write=*/true, options.jobs));
+  std::vector<Oid> missing;
+  for (const Oid& o : objects) {
+    if (!session->index().HasObject(o)) missing.push_back(o);
+  }
+  report.objects = objects.size();
+  report.objects_moved = missing.size();
+  for (const Oid& o : missing) {
+    CAIRN_ASSIGN_OR_RETURN(uint64_t size, repo.store().Size(o));
+    report.bytes_logical += size;
+  }
+
+  Counters counters;
+  {
+    PackUploader up(session->backend(), session->index(), session->jobs());
+    Progress progress("push", missing.size(), report.bytes_logical, options.progress);
+    std::atomic<bool> failed{false};
+    Status first;
+    std::mutex mu;
+    tbb::parallel_for(size_t{0}, missing.size(), [&](size_t i) {
+      if (failed) return;
+      Status s = PushObject(repo.store(), session->chunker(), up, missing[i], &counters, &progress);
+      if (!s.ok()) {
+        std::lock_guard lock(mu);
+        if (first.ok()) first = s;
+        failed = true;
+      }
+    });
+    Status finished = up.Finish();
+    CAIRN_RETURN_IF_ERROR(first);
+    CAIRN_RETURN_IF_ERROR(finished);
+    report.chunks = counters.chunks;
+    report.chunks_moved = up.chunks_added();
+    report.packs = up.packs_written();
+  }
+
+  // Refs last: everything they name is on the remote now.
+  Backend& backend = session->backend();
+  CAIRN_ASSIGN_OR_RETURN(std::vector<RemoteObject> listed, backend.List("refs/"));
+  std::set<std::string> remote_keys;
+  for (const RemoteObject& o : listed) remote_keys.insert(o.key);
+  for (const Tag& tag : tags) {
+    std::string key = RemoteTagKey(tag.dataset, tag.name);
+    if (remote_keys.count(key)) {
+      CAIRN_ASSIGN_OR_RETURN(Tag theirs, ReadRemoteTag(backend, tag.dataset, tag.name));
+      if (theirs.version != tag.version) {
+        report.warnings.push_back("tag " + tag.dataset + "@" + tag.name + " names version " +
+                                  theirs.version.Short() + " on the remote but " + tag.version.Short() +
+                                  " here; the remote's tag is kept (tags are immutable)");
+      }
+      continue;
+    }
+    CAIRN_RETURN_IF_ERROR(backend.Put(key, EncodeTag(tag)));
+    report.tags++;
+  }
+  for (const auto& [id, record] : runs) {
+    std::string prefix = std::string(remote_keys::kRuns) + id + "/";
+    std::string key = prefix + record.Hex();
+    if (remote_keys.count(key)) continue;
+    CAIRN_RETURN_IF_ERROR(backend.Put(key, record.ToString() + "\n"));
+    for (auto it = remote_keys.lower_bound(prefix); it != remote_keys.end() && it->rfind(prefix, 0) == 0; ++it) {
+      CAIRN_RETURN_IF_ERROR(backend.Delete(*it));  // the record this run had before (tags changed …)
+    }
+    report.runs++;
+  }
+  report.requests = backend.stats().requests;
+  report.bytes_moved = backend.stats().bytes_sent;
+  return report;
+}
+
+}  // namespace cairn

@@ -1,0 +1,290 @@
+// cairn fsck --remote and cairn gc --remote.
+#include <cstring>
+#include <ctime>
+#include <map>
+#include <set>
+
+#include "cairn/dataset.h"
+#include "cairn/remote.h"
+#include "dataset/git_roots.h"
+#include "remote/transfer.h"
+#include "util/file.h"
+#include "util/progress.h"
+
+namespace cairn {
+namespace {
+
+// Reads a small object from the local cache when it is there, else from the remote.
+Result<std::string> ReadEither(Repo* repo, RemoteSession& session, const Oid& oid) {
+  if (repo && repo->store().Has(oid)) return repo->store().Read(oid);
+  return session.ReadObject(oid);
+}
+
+// Adds a version and everything it needs to `live`.
+Status MarkVersion(Repo* repo, RemoteSession& session, const Oid& v, OidSet* live) {
+  if (!live->insert(v).second) return Status::OK();
+  CAIRN_ASSIGN_OR_RETURN(std::string data, ReadEither(repo, session, v));
+  CAIRN_ASSIGN_OR_RETURN(Version version, Version::Decode(data));
+  live->insert(version.object);
+  if (version.kind == ObjectKind::kTree) {
+    CAIRN_ASSIGN_OR_RETURN(std::string t, ReadEither(repo, session, version.object));
+    CAIRN_ASSIGN_OR_RETURN(Tree tree, Tree::Decode(t));
+    for (const TreeEntry& e : tree.entries) live->insert(e.oid);
+  }
+  return Status::OK();
+}
+
+// Every tag on the remote: (dataset, tag name, key).
+Result<std::vector<Tag>> RemoteTags(Backend& backend, std::vector<std::string>* problems) {
+  CAIRN_ASSIGN_OR_RETURN(std::vector<RemoteObject> listed, backend.List(remote_keys::kTags));
+  std::vector<Tag> tags;
+  for (const RemoteObject& o : listed) {
+    std::string rest = o.key.substr(std::strlen(remote_keys::kTags));
+    size_t slash = rest.find('/');
+    if (slash == std::string::npos) continue;
+    std::string ds = UnescapeDatasetName(rest.substr(0, slash));
+    auto tag = ReadRemoteTag(backend, ds, rest.substr(slash + 1));
+    if (!tag.ok()) {
+      if (problems) problems->push_back(o.key + ": " + tag.status().message());
+      continue;
+    }
+    tags.push_back(std::move(*tag));
+  }
+  return tags;
+}
+
+}  // namespace
+
+Result<RemoteFsckReport> FsckRemote(Repo* repo, const RemoteSpec& spec, bool data, bool progress_enabled) {
+  RemoteFsckReport report;
+  CAIRN_ASSIGN_OR_RETURN(auto session, RemoteSession::Open(spec, repo ? IndexCacheDir(*repo, spec) : fs::path(),
+                                                           /*for_write=*/false, 0));
+  auto problem = [&](std::string what, std::string name, std::string message) {
+    report.problems.push_back({std::move(what), std::move(name), std::move(message)});
+  };
+  for (const std::string& p : session->load_problems()) problem("index", "", p);
+  report.orphan_packs = session->orphan_packs().size();
+  const auto& indexes = session->pack_indexes();
+  const RemoteIndex& index = session->index();
+  report.packs = indexes.size();
+  for (const PackIndex& idx : indexes) {
+    report.chunks += idx.chunks.size();
+    report.bytes += idx.pack_size;
+    for (const Recipe& r : idx.recipes) {
+      for (const Oid& c : r.chunks) {
+        if (!index.FindChunk(c)) {
+          problem("recipe", r.oid.ToString(), "names chunk " + c.Short() + ", which no index holds");
+          break;
+        }
+      }
+    }
+  }
+  if (data) {
+    Progress progress("fsck: packs", indexes.size(), report.bytes, progress_enabled);
+    std::mutex mu;
+    CAIRN_RETURN_IF_ERROR(ParallelFor(indexes.size(), session->jobs(), [&](size_t i) -> Status {
+      const PackIndex& idx = indexes[i];
+      std::string key = remote_keys::Pack(idx.pack);
+      auto pack = session->backend().Get(key);
+      std::string bad;
+      if (!pack.ok()) {
+        bad = pack.status().message();
+      } else if (pack->size() != idx.pack_size || Oid::Of(*pack).Hex() != idx.pack) {
+        bad = "content does not match its name (damaged or truncated)";
+      } else {
+        for (const ChunkEntry& e : idx.chunks) {
+          auto raw = DecompressChunk(std::string_view(*pack).substr(e.offset, e.stored), e, key);
+          if (!raw.ok()) {
+            bad = raw.status().message();
+            break;
+          }
+        }
+      }
+      progress.Add(1, idx.pack_size);
+      if (!bad.empty()) {
+        std::lock_guard lock(mu);
+        problem("pack", key, bad);
+      }
+      return Status::OK();
+    }));
+  }
+  // Refs, and everything they need.
+  std::vector<std::string> tag_problems;
+  CAIRN_ASSIGN_OR_RETURN(std::vector<Tag> tags, RemoteTags(session->backend(), &tag_problems));
+  for (const std::string& p : tag_problems) problem("ref", "", p);
+  auto need = [&](const std::string& ref, const Oid& oid) {
+    report.objects++;
+    if (!index.HasObject(oid)) problem("ref", ref, "needs object " + oid.ToString() + ", which the remote lacks");
+  };
+  for (const Tag& t : tags) {
+    std::string ref = t.dataset + "@" + t.name;
+    report.refs++;
+    OidSet closure;
+    Status s = MarkVersion(nullptr, *session, t.version, &closure);
+    if (!s.ok()) {
+      problem("ref", ref, s.message());
+      continue;
+    }
+    for (const Oid& o : closure) need(ref, o);
+  }
+  CAIRN_ASSIGN_OR_RETURN(auto runs, ListRemoteRuns(session->backend()));
+  for (const auto& [id, record] : runs) {
+    std::string ref = "run " + id;
+    report.refs++;
+    auto data = session->ReadObject(record);
+    std::vector<Oid> parts;
+    Status s = data.ok() ? RunRecordObjects(*data, ref, &parts) : data.status();
+    if (!s.ok()) {
+      problem("ref", ref, s.message());
+      continue;
+    }
+    for (const Oid& o : parts) need(ref, o);
+  }
+  return report;
+}
+
+Result<RemoteGcReport> GcRemote(Repo& repo, const RemoteSpec& spec, const RemoteGcOptions& options) {
+  RemoteGcReport report;
+  CAIRN_ASSIGN_OR_RETURN(auto session, RemoteSession::Open(spec, IndexCacheDir(repo, spec), /*for_write=*/false, 0));
+  if (!session->load_problems().empty()) {
+    return Status::Corruption("the remote's indexes are damaged: " + session->load_problems()[0],
+                              "run 'cairn fsck --remote' and repair the remote before collecting garbage");
+  }
+  const RemoteIndex& index = session->index();
+  Backend& backend = session->backend();
+
+  // Roots: what local gc keeps, plus the remote's own tags and runs.
+  OidSet roots;
+  CAIRN_ASSIGN_OR_RETURN(std::vector<Tracked> tracked, FindTracked(repo));
+  for (const Tracked& t : tracked) roots.insert(t.pointer.version);
+  CAIRN_ASSIGN_OR_RETURN(std::vector<Tag> local_tags, ListTags(repo));
+  for (const Tag& t : local_tags) roots.insert(t.version);
+  if (repo.has_git()) {
+    int64_t cutoff = std::time(nullptr) - int64_t{options.keep_days} * 86400;
+    CAIRN_ASSIGN_OR_RETURN(GitRootsResult history, PointerVersionsInHistory(repo, {"main", "master"}, cutoff));
+    roots.insert(history.versions.begin(), history.versions.end());
+  }
+  CAIRN_ASSIGN_OR_RETURN(std::vector<Tag> remote_tags, RemoteTags(backend, nullptr));
+  for (const Tag& t : remote_tags) roots.insert(t.version);
+
+  OidSet live;
+  for (const Oid& v : roots) {
+    if (!index.HasObject(v)) continue;  // never pushed: nothing of it to keep
+    report.root_versions++;
+    CAIRN_RETURN_IF_ERROR(MarkVersion(&repo, *session, v, &live));
+  }
+  CAIRN_ASSIGN_OR_RETURN(auto runs, ListRemoteRuns(backend));
+  for (const auto& [id, record] : runs) {
+    report.runs++;
+    live.insert(record);
+    CAIRN_ASSIGN_OR_RETURN(std::string data, ReadEither(&repo, *session, record));
+    std::vector<Oid> parts;
+    CAIRN_RETURN_IF_ERROR(RunRecordObjects(data, "run " + id, &parts));
+    live.insert(parts.begin(), parts.end());
+  }
+  OidSet live_chunks, live_recipes;
+  for (const Oid& o : live) {
+    auto chunks = index.ObjectChunks(o);
+    if (!chunks.ok()) continue;
+    report.live_objects++;
+    if (index.FindRecipe(o)) live_recipes.insert(o);
+    for (const RemoteIndex::Location* loc : *chunks) live_chunks.insert(loc->entry.oid);
+  }
+
+  // Decide per pack. A chunk or recipe held twice counts only where the
+  // index found it first; the copy elsewhere is garbage.
+  const auto& indexes = session->pack_indexes();
+  const auto& listed = session->indexed_packs();
+  int64_t young = std::time(nullptr) - options.grace_seconds;
+  enum class Fate { kKeep, kDelete, kRewrite };
+  std::vector<Fate> fate(indexes.size(), Fate::kKeep);
+  RemoteIndex kept;
+  for (uint32_t i = 0; i < indexes.size(); ++i) {
+    const PackIndex& idx = indexes[i];
+    report.packs_total++;
+    report.bytes_total += idx.pack_size;
+    uint64_t live_bytes = 0;
+    bool has_live = false;
+    for (const ChunkEntry& e : idx.chunks) {
+      if (live_chunks.count(e.oid) && index.FindChunk(e.oid)->pack == i) {
+        live_bytes += e.stored;
+        has_live = true;
+      }
+    }
+    for (const Recipe& r : idx.recipes) {
+      if (live_recipes.count(r.oid) && index.FindRecipe(r.oid) == &r) has_live = true;
+    }
+    if (listed[i].mtime > young) {
+      // Maybe a push in progress: leave it.
+    } else if (!has_live) {
+      fate[i] = Fate::kDelete;
+    } else if (live_bytes < options.repack_below * idx.pack_size) {
+      fate[i] = Fate::kRewrite;
+    }
+    if (fate[i] == Fate::kKeep) kept.Add(idx);
+  }
+  for (uint32_t i = 0; i < indexes.size(); ++i) {
+    if (fate[i] == Fate::kDelete) report.packs_deleted++;
+    if (fate[i] == Fate::kRewrite) report.packs_rewritten++;
+  }
+  std::vector<RemoteObject> orphans;
+  for (const RemoteObject& o : session->orphan_packs()) {
+    if (o.mtime <= young) orphans.push_back(o);
+  }
+
+  uint64_t rewritten_live = 0;
+  if (options.apply) {
+    PackUploader up(backend, kept, session->jobs());
+    Status s;
+    for (uint32_t i = 0; s.ok() && i < indexes.size(); ++i) {
+      if (fate[i] != Fate::kRewrite) continue;
+      const PackIndex& idx = indexes[i];
+      std::string key = remote_keys::Pack(idx.pack);
+      auto pack = backend.Get(key);
+      if (!pack.ok()) {
+        s = pack.status();
+        break;
+      }
+      for (const ChunkEntry& e : idx.chunks) {
+        if (!live_chunks.count(e.oid) || index.FindChunk(e.oid)->pack != i) continue;
+        std::string_view stored = std::string_view(*pack).substr(e.offset, e.stored);
+        auto raw = DecompressChunk(stored, e, backend.Describe() + "/" + key);  // never copy damage forward
+        s = raw.ok() ? up.AddChunk(e.oid, stored, e.raw, e.codec) : raw.status();
+        if (!s.ok()) break;
+        rewritten_live += e.stored;
+      }
+    }
+    // Recipes whose index goes away move to the new packs' indexes.
+    for (uint32_t i = 0; s.ok() && i < indexes.size(); ++i) {
+      if (fate[i] == Fate::kKeep) continue;
+      for (const Recipe& r : indexes[i].recipes) {
+        if (live_recipes.count(r.oid) && index.FindRecipe(r.oid) == &r) s = up.AddRecipe(r);
+      }
+    }
+    Status finished = up.Finish();
+    CAIRN_RETURN_IF_ERROR(s);
+    CAIRN_RETURN_IF_ERROR(finished);
+    report.packs_written = up.packs_written();
+    // Only now, with the live data safe in new packs: indexes first, so no
+    // index ever names a missing pack.
+    for (uint32_t i = 0; i < indexes.size(); ++i) {
+      if (fate[i] == Fate::kKeep) continue;
+      CAIRN_RETURN_IF_ERROR(backend.Delete(remote_keys::Index(indexes[i].pack)));
+      CAIRN_RETURN_IF_ERROR(backend.Delete(remote_keys::Pack(indexes[i].pack)));
+    }
+    for (const RemoteObject& o : orphans) CAIRN_RETURN_IF_ERROR(backend.Delete(o.key));
+    CAIRN_ASSIGN_OR_RETURN(uint64_t stale, backend.RemoveStale(young));
+    report.orphans_removed = orphans.size() + stale;
+  } else {
+    report.orphans_removed = orphans.size();
+  }
+  for (uint32_t i = 0; i < indexes.size(); ++i) {
+    if (fate[i] != Fate::kKeep) report.bytes_freed += indexes[i].pack_size;
+  }
+  for (const RemoteObject& o : orphans) report.bytes_freed += o.size;
+  report.bytes_freed -= std::min(report.bytes_freed, rewritten_live);
+  report.applied = options.apply;
+  return report;
+}
+
+}  // namespace cairn
