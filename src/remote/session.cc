@@ -109,7 +109,15 @@ Result<std::unique_ptr<RemoteSession>> RemoteSession::Open(const RemoteSpec& spe
   } else if (marker.status().code() != Code::kNotFound) {
     return marker.status();
   } else if (for_write) {
-    CAIRN_RETURN_IF_ERROR(s->backend_->Put(remote_keys::kMarker, MarkerText(kDefaultChunkParams)));
+    // A new remote. CAIRN_CHUNK_AVG (a power of two) overrides the average
+    // chunk size; it exists for bench/chunk_sizes.py, which measures the choice.
+    ChunkParams params = kDefaultChunkParams;
+    if (const char* avg = std::getenv("CAIRN_CHUNK_AVG")) {
+      size_t a = std::strtoull(avg, nullptr, 10);
+      if (a >= 1024 && (a & (a - 1)) == 0) params = ChunkParams{a / 4, a, a * 4};
+    }
+    s->chunker_ = Chunker(params);
+    CAIRN_RETURN_IF_ERROR(s->backend_->Put(remote_keys::kMarker, MarkerText(params)));
   }
   CAIRN_RETURN_IF_ERROR(s->LoadIndex(index_cache));
   return s;
