@@ -9,7 +9,7 @@
 namespace cairn {
 namespace {
 
-constexpr int kZstdLevel = 3;
+constexpr int kZstdLevel = 1;  // measured on CSV in 64 KiB chunks: level 1 ~190 MB/s, level 3 ~100 MB/s, same ratio (2.42 vs 2.36)
 constexpr size_t kEntrySize = Oid::kSize + 8 + 4 + 4 + 1;
 
 void PutU64(std::string* out, uint64_t v) {

@@ -129,20 +129,59 @@ Status PushObject(ObjectStore& store, const Chunker& chunker, PackUploader& up, 
   return up.AddRecipe(Recipe{oid, data.size(), std::move(oids)});
 }
 
-// Every object a version consists of: itself, its tree and the tree's blobs.
-Status VersionObjects(Repo& repo, const Oid& v, std::vector<Oid>* out) {
-  if (!repo.store().Has(v)) {
-    return Status::NotFound("version " + v.ToString() + " is not in the local cache",
+// Adds a version's objects: its tree and the tree's blobs to `data`, the
+// version itself to `meta` (uploaded after the data, so a version on the
+// remote implies its data is there). A version whose data this clone lacks
+// (a tag fetched without its data) is skipped when the remote already has
+// it; otherwise that is an error.
+Status VersionObjects(Repo& repo, const RemoteIndex& remote, const Oid& v, std::vector<Oid>* data,
+                      std::vector<Oid>* meta) {
+  auto missing = [&](const Oid& o) {
+    return Status::NotFound("version " + v.ToString() + " needs object " + o.ToString() + ", which is not in the local cache",
                             "fetch it first ('cairn fetch'), or push from the clone that made it");
-  }
+  };
+  if (!repo.store().Has(v)) return remote.HasObject(v) ? Status::OK() : missing(v);
   CAIRN_ASSIGN_OR_RETURN(Version version, LoadVersion(repo, v));
-  out->push_back(v);
-  out->push_back(version.object);
+  std::vector<Oid> parts = {version.object};
   if (version.kind == ObjectKind::kTree) {
+    if (!repo.store().Has(version.object)) return remote.HasObject(v) ? Status::OK() : missing(version.object);
     CAIRN_ASSIGN_OR_RETURN(Tree tree, LoadFiles(repo, version));
-    for (const TreeEntry& e : tree.entries) out->push_back(e.oid);
+    for (const TreeEntry& e : tree.entries) parts.push_back(e.oid);
   }
+  for (const Oid& o : parts) {
+    if (!repo.store().Has(o)) return remote.HasObject(v) ? Status::OK() : missing(o);
+  }
+  data->insert(data->end(), parts.begin(), parts.end());
+  meta->push_back(v);
   return Status::OK();
+}
+
+// Uploads `objects` (those the remote lacks) through `up`, in parallel.
+Status UploadAll(Repo& repo, const Chunker& chunker, PackUploader& up, const std::vector<Oid>& objects,
+                 Counters* counters, Progress* progress) {
+  std::atomic<bool> failed{false};
+  Status first;
+  std::mutex mu;
+  tbb::parallel_for(size_t{0}, objects.size(), [&](size_t i) {
+    if (failed) return;
+    Status s = PushObject(repo.store(), chunker, up, objects[i], counters, progress);
+    if (!s.ok()) {
+      std::lock_guard lock(mu);
+      if (first.ok()) first = s;
+      failed = true;
+    }
+  });
+  return first;
+}
+
+// Keeps the first occurrence of each oid (a dataset's files stay together in
+// packs) and drops what the remote has.
+std::vector<Oid> Missing(const std::vector<Oid>& objects, const RemoteIndex& remote, OidSet* seen) {
+  std::vector<Oid> out;
+  for (const Oid& o : objects) {
+    if (seen->insert(o).second && !remote.HasObject(o)) out.push_back(o);
+  }
+  return out;
 }
 
 }  // namespace
@@ -160,8 +199,11 @@ Result<TransferReport> Push(Repo& repo, const RemoteSpec& spec, const TransferOp
       tags.push_back(std::move(tag));
     }
   }
-  std::vector<Oid> objects;
-  for (const Oid& v : wanted.versions) CAIRN_RETURN_IF_ERROR(VersionObjects(repo, v, &objects));
+  CAIRN_ASSIGN_OR_RETURN(auto session,
+                         RemoteSession::Open(spec, IndexCacheDir(repo, spec), /*for_write=*/true, options.jobs));
+  const RemoteIndex& remote = session->index();
+  std::vector<Oid> data, meta;
+  for (const Oid& v : wanted.versions) CAIRN_RETURN_IF_ERROR(VersionObjects(repo, remote, v, &data, &meta));
   report.versions = wanted.versions.size();
 
   std::vector<std::pair<std::string, Oid>> runs;
@@ -171,53 +213,34 @@ Result<TransferReport> Push(Repo& repo, const RemoteSpec& spec, const TransferOp
       std::string id = f.path().filename().string();
       if (id.size() != 32) continue;
       CAIRN_ASSIGN_OR_RETURN(Oid record, ReadRunRef(f.path()));
-      CAIRN_ASSIGN_OR_RETURN(std::string data, repo.store().Read(record));
-      objects.push_back(record);
-      CAIRN_RETURN_IF_ERROR(RunRecordObjects(data, "run " + id, &objects));
+      CAIRN_ASSIGN_OR_RETURN(std::string text, repo.store().Read(record));
+      CAIRN_RETURN_IF_ERROR(RunRecordObjects(text, "run " + id, &data));
+      meta.push_back(record);
       runs.emplace_back(id, record);
     }
     std::sort(runs.begin(), runs.end());
   }
-  {  // no repeats, first occurrence wins (keeps a dataset's files together in packs)
-    OidSet seen;
-    std::vector<Oid> unique;
-    for (const Oid& o : objects) {
-      if (seen.insert(o).second) unique.push_back(o);
+  OidSet seen;
+  std::vector<Oid> missing_data = Missing(data, remote, &seen);
+  std::vector<Oid> missing_meta = Missing(meta, remote, &seen);
+  report.objects = seen.size();
+  report.objects_moved = missing_data.size() + missing_meta.size();
+  for (const auto* list : {&missing_data, &missing_meta}) {
+    for (const Oid& o : *list) {
+      CAIRN_ASSIGN_OR_RETURN(uint64_t size, repo.store().Size(o));
+      report.bytes_logical += size;
     }
-    objects.swap(unique);
-  }
-
-  CAIRN_ASSIGN_OR_RETURN(auto session,
-                         RemoteSession::Open(spec, IndexCacheDir(repo, spec), /*for_write=*/true, options.jobs));
-  std::vector<Oid> missing;
-  for (const Oid& o : objects) {
-    if (!session->index().HasObject(o)) missing.push_back(o);
-  }
-  report.objects = objects.size();
-  report.objects_moved = missing.size();
-  for (const Oid& o : missing) {
-    CAIRN_ASSIGN_OR_RETURN(uint64_t size, repo.store().Size(o));
-    report.bytes_logical += size;
   }
 
   Counters counters;
   {
-    PackUploader up(session->backend(), session->index(), session->jobs());
-    Progress progress("push", missing.size(), report.bytes_logical, options.progress);
-    std::atomic<bool> failed{false};
-    Status first;
-    std::mutex mu;
-    tbb::parallel_for(size_t{0}, missing.size(), [&](size_t i) {
-      if (failed) return;
-      Status s = PushObject(repo.store(), session->chunker(), up, missing[i], &counters, &progress);
-      if (!s.ok()) {
-        std::lock_guard lock(mu);
-        if (first.ok()) first = s;
-        failed = true;
-      }
-    });
+    PackUploader up(session->backend(), remote, session->jobs());
+    Progress progress("push", report.objects_moved, report.bytes_logical, options.progress);
+    // Data first, then the versions and run records that name it.
+    Status s = UploadAll(repo, session->chunker(), up, missing_data, &counters, &progress);
+    if (s.ok()) s = UploadAll(repo, session->chunker(), up, missing_meta, &counters, &progress);
     Status finished = up.Finish();
-    CAIRN_RETURN_IF_ERROR(first);
+    CAIRN_RETURN_IF_ERROR(s);
     CAIRN_RETURN_IF_ERROR(finished);
     report.chunks = counters.chunks;
     report.chunks_moved = up.chunks_added();

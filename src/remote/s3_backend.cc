@@ -8,8 +8,9 @@
 // Signing: libcurl 7.88 signs the request path and query exactly as written
 // (it neither sorts nor re-encodes them), so every URL built here is already
 // canonical: keys percent-encoded per S3 rules, query parameters sorted and
-// written "name=value". The payload hash always travels in
-// x-amz-content-sha256; S3 (and moto) reject a signature without it.
+// written "name=value". It signs host, content-type and the x-amz-* headers.
+// The payload hash always travels in x-amz-content-sha256; S3 (and moto)
+// reject a signature without it.
 //
 // Thread safety: every method may run on many threads at once. Each thread
 // owns one CURL easy handle, reused across requests for keep-alive.
@@ -205,14 +206,19 @@ S3Error ParseError(const std::string& body) {
 // ---------------------------------------------------------------------------
 // libcurl plumbing.
 
-// The calling thread's handle, in its reset state (Attempt resets it after
-// use). It lives until the thread exits, keeping its connections open.
-CURL* ThreadHandle() {
+// Once per process, before any request: neither library may initialize
+// itself concurrently.
+void GlobalInit() {
   static std::once_flag once;
   std::call_once(once, [] {
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    xmlInitParser();  // must precede use from several threads
+    xmlInitParser();
   });
+}
+
+// The calling thread's handle, in its reset state (Attempt resets it after
+// use). It lives until the thread exits, keeping its connections open.
+CURL* ThreadHandle() {
   struct Handle {
     CURL* curl = curl_easy_init();
     ~Handle() { curl_easy_cleanup(curl); }
@@ -612,6 +618,7 @@ class S3Backend : public Backend {
 // then the AWS profile files). InvalidArgument for a malformed URL or when no
 // credentials are found. Does not contact the server.
 Result<std::unique_ptr<Backend>> OpenS3Backend(const RemoteSpec& spec) {
+  GlobalInit();
   constexpr std::string_view kScheme = "s3://";
   if (spec.url.rfind(kScheme, 0) != 0) {
     return Status::InvalidArgument("not an s3 URL: " + spec.url, "use s3://bucket[/prefix]");
