@@ -33,6 +33,12 @@ class DirectoryBackend : public Backend {
     return Status::OK();
   }
 
+  Status Prepare() override {
+    std::error_code ec;
+    if (!fs::exists(root_, ec)) CAIRN_RETURN_IF_ERROR(MakeDirs(root_));
+    return Check();
+  }
+
   Result<std::string> Get(const std::string& key) override {
     CAIRN_RETURN_IF_ERROR(ValidKey(key));
     stats_.requests++;

@@ -99,7 +99,7 @@ Result<std::unique_ptr<RemoteSession>> RemoteSession::Open(const RemoteSpec& spe
                                                            bool for_write, int jobs) {
   std::unique_ptr<RemoteSession> s(new RemoteSession());
   CAIRN_ASSIGN_OR_RETURN(s->backend_, OpenBackend(spec));
-  CAIRN_RETURN_IF_ERROR(s->backend_->Check());
+  CAIRN_RETURN_IF_ERROR(for_write ? s->backend_->Prepare() : s->backend_->Check());
   bool s3 = spec.url.rfind("s3://", 0) == 0;
   s->jobs_ = jobs > 0 ? jobs : spec.jobs > 0 ? spec.jobs : s3 ? 8 : 4;
   auto marker = s->backend_->Get(remote_keys::kMarker);

@@ -45,6 +45,9 @@ class Backend {
   // writable / bucket exists and the credentials are accepted). Cheap: one
   // request. The error says what is wrong and what to do.
   virtual Status Check() = 0;
+  // Like Check, before a first write: a directory remote is created (with
+  // its parents) when missing; buckets are never created.
+  virtual Status Prepare() { return Check(); }
 
   // The whole object. NotFound when there is no object under `key`.
   virtual Result<std::string> Get(const std::string& key) = 0;
