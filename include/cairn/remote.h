@@ -107,6 +107,7 @@ struct RemoteGcOptions {
   int64_t grace_seconds = 3600;  // packs and temp files younger than this are never removed
   double repack_below = 0.5;     // packs with less live data than this fraction are rewritten
   int keep_days = 30;            // as for local gc
+  std::vector<std::string> protect = {"main", "master"};  // as for local gc
   bool progress = false;
 };
 

@@ -14,6 +14,7 @@ int RemoteGc(Repo& repo, const Args& args) {
   RemoteGcOptions options;
   options.apply = args.options.apply;
   options.keep_days = args.options.keep_days;
+  if (!args.protect.empty()) options.protect = args.protect;
   options.grace_seconds = args.grace;
   options.progress = ProgressWanted();
   auto r = GcRemote(repo, *spec, options);

@@ -64,7 +64,10 @@ void RegisterStatus(CLI::App& app, Context& ctx) {
       } else if (statuses->empty()) {
         std::cout << "no tracked paths (track one with 'cairn add PATH')\n";
       } else if (dirty) {
-        std::cout << "hint: 'cairn add PATH' records changes; 'cairn checkout PATH' restores the pointer's version\n";
+        std::cout << "hint: 'cairn add PATH' records changes; 'cairn checkout PATH' restores the pointer's version";
+        bool missing = false;
+        for (const PathStatus& s : *statuses) missing |= s.state == TrackedState::kMissingFromCache;
+        std::cout << (missing ? "; 'cairn pull' downloads what the cache lacks\n" : "\n");
       }
       return args->exit_code && dirty ? kExitNegative : kExitOk;
     });

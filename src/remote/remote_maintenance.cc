@@ -161,7 +161,7 @@ Result<RemoteGcReport> GcRemote(Repo& repo, const RemoteSpec& spec, const Remote
   for (const Tag& t : local_tags) roots.insert(t.version);
   if (repo.has_git()) {
     int64_t cutoff = std::time(nullptr) - int64_t{options.keep_days} * 86400;
-    CAIRN_ASSIGN_OR_RETURN(GitRootsResult history, PointerVersionsInHistory(repo, {"main", "master"}, cutoff));
+    CAIRN_ASSIGN_OR_RETURN(GitRootsResult history, PointerVersionsInHistory(repo, options.protect, cutoff));
     roots.insert(history.versions.begin(), history.versions.end());
   }
   CAIRN_ASSIGN_OR_RETURN(std::vector<Tag> remote_tags, RemoteTags(backend, nullptr));

@@ -1150,13 +1150,13 @@ Status DeleteRuns(sqlite3* db, const std::string& condition) {
 
 }  // namespace
 
-// Indexes a sealed run from its record (replacing any row of that id). The
-// run's experiment is matched by name, since experiment ids are local to a
-// clone: a record from another clone joins (or creates) the experiment of
-// that name here.
+// Indexes a sealed run from its record (replacing any row of that id). With
+// `trust_id` (records made in this clone), a run whose experiment was renamed
+// stays in it; otherwise (records from another clone, whose experiment ids
+// mean nothing here) the run joins, or creates, the experiment of its name.
 namespace {
 
-Status IndexSealedRun(sqlite3* db, Repo& repo, const std::string& id, const Oid& record) {
+Status IndexSealedRun(sqlite3* db, Repo& repo, const std::string& id, const Oid& record, bool trust_id) {
   CAIRN_ASSIGN_OR_RETURN(std::string data, repo.store().Read(record));
   std::optional<Oid> history;
   CAIRN_ASSIGN_OR_RETURN(RunInfo run, DecodeRunRecord(data, "run " + id, &history));
@@ -1171,7 +1171,20 @@ Status IndexSealedRun(sqlite3* db, Repo& repo, const std::string& id, const Oid&
   old.Bind(1, id);
   CAIRN_ASSIGN_OR_RETURN(bool stale, old.Step());
   if (stale) CAIRN_RETURN_IF_ERROR(DeleteRuns(db, "id = " + std::to_string(old.Int(0))));
-  CAIRN_ASSIGN_OR_RETURN(auto exp, FindExperiment(db, run.experiment));
+  // The record's experiment id is this clone's when the record was made
+  // here (the experiment may have been renamed since), but means nothing
+  // for a record imported from another clone, which is matched by name.
+  std::optional<Experiment> exp;
+  {
+    Stmt by_id(db, "SELECT name FROM experiments WHERE id = ?");
+    by_id.Bind(1, run.experiment_id);
+    CAIRN_ASSIGN_OR_RETURN(bool row, by_id.Step());
+    std::string id_name = row ? by_id.Text(0) : std::string();
+    CAIRN_ASSIGN_OR_RETURN(exp, FindExperiment(db, row && id_name == run.experiment ? id_name : run.experiment));
+    if (!exp && row && trust_id) {
+      CAIRN_ASSIGN_OR_RETURN(exp, FindExperiment(db, id_name));
+    }
+  }
   if (!exp) {
     Stmt ins(db, "INSERT INTO experiments (name, created) VALUES (?, ?)");
     ins.Bind(1, run.experiment).Bind(2, run.start_ms);
@@ -1210,7 +1223,7 @@ Result<int64_t> Tracker::Reindex() {
   for (const std::string& id : ListDir(repo_.refs_dir() / "runs")) {
     if (!ValidateRunId(id).ok()) continue;
     CAIRN_ASSIGN_OR_RETURN(Oid record, ReadRunRef(RunRefPath(repo_, id)));
-    CAIRN_RETURN_IF_ERROR(IndexSealedRun(db, repo_, id, record));
+    CAIRN_RETURN_IF_ERROR(IndexSealedRun(db, repo_, id, record, /*trust_id=*/true));
     ++count;
   }
   CAIRN_RETURN_IF_ERROR(txn.Commit());
@@ -1228,7 +1241,7 @@ Result<int64_t> Tracker::ImportRuns(const std::vector<std::pair<std::string, Oid
     CAIRN_RETURN_IF_ERROR(ValidateRunId(id));
     auto current = ReadRunRef(RunRefPath(repo_, id));
     if (current.ok() && *current == record) continue;
-    CAIRN_RETURN_IF_ERROR(IndexSealedRun(db, repo_, id, record));
+    CAIRN_RETURN_IF_ERROR(IndexSealedRun(db, repo_, id, record, /*trust_id=*/false));
     CAIRN_RETURN_IF_ERROR(WriteRunRef(repo_, id, record));
     ++count;
   }

@@ -18,12 +18,26 @@ class InitInGit(CairnTestCase):
             self.assertIn("format = 1", f.read())
         with open(self.path(".cairn/.gitignore")) as f:
             ignored = f.read().splitlines()
-        for line in ("/cache/", "/refs/", "/tmp/", "/state.db"):
+        for line in ("/*", "!/config", "!/.gitignore"):
             self.assertIn(line, ignored)
-        # git sees only the shareable files.
+        # git sees only the shareable files, whatever cairn adds under .cairn/
+        # later (caches of remotes, config.local with credentials, datasets/).
+        for extra in ("remotes/origin/x.idx", "config.local", "datasets/ab/file", "state.db-wal"):
+            path = self.path(".cairn/" + extra)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w") as f:
+                f.write("x")
         self.git("add", "-A")
         staged = self.git("diff", "--cached", "--name-only").stdout.split()
         self.assertEqual(sorted(staged), [".cairn/.gitignore", ".cairn/config"])
+
+    def test_old_ignore_list_is_upgraded(self):
+        self.ok("init")
+        with open(self.path(".cairn/.gitignore"), "w") as f:
+            f.write("/cache/\n/refs/\n/tmp/\n/state.db\n")  # what older versions wrote
+        self.ok("status")
+        with open(self.path(".cairn/.gitignore")) as f:
+            self.assertIn("!/config", f.read().splitlines())
 
     def test_init_twice_is_harmless(self):
         self.ok("init")
