@@ -363,7 +363,7 @@ Status PackUploader::AddChunk(const Oid& oid, std::string_view stored, uint32_t 
   if (!added_.insert(oid).second) return Status::OK();
   builder_.AddChunk(oid, stored, raw, codec);
   chunks_added_++;
-  if (builder_.size() >= kTargetPackSize) return SealLocked(lock);
+  if (builder_.size() >= kTargetPackSize) return SealLocked(lock, /*only_if_full=*/true);
   return Status::OK();
 }
 
@@ -374,10 +374,12 @@ Status PackUploader::AddRecipe(Recipe recipe) {
   return Status::OK();
 }
 
-Status PackUploader::SealLocked(std::unique_lock<std::mutex>& lock) {
+Status PackUploader::SealLocked(std::unique_lock<std::mutex>& lock, bool only_if_full) {
   if (builder_.empty()) return Status::OK();
   cv_.wait(lock, [&] { return queue_.size() + in_flight_ < max_queued_ || !error_.ok(); });
   if (!error_.ok()) return error_;
+  // While this thread waited, another may have sealed the pack it filled.
+  if (builder_.empty() || (only_if_full && builder_.size() < kTargetPackSize)) return Status::OK();
   Job job;
   job.seq = next_seq_++;
   builder_.Finish(&job.pack, &job.index);
@@ -420,7 +422,7 @@ void PackUploader::Worker() {
 Status PackUploader::Finish() {
   {
     std::unique_lock lock(mu_);
-    Status s = SealLocked(lock);
+    Status s = SealLocked(lock, /*only_if_full=*/false);
     if (!s.ok() && error_.ok()) error_ = s;
     stop_ = true;
   }

@@ -115,7 +115,9 @@ class PackUploader {
     std::string pack;
     PackIndex index;
   };
-  Status SealLocked(std::unique_lock<std::mutex>& lock);
+  // Queues the pack being built for upload, waiting while too many are
+  // queued; with `only_if_full`, only if it still is full after the wait.
+  Status SealLocked(std::unique_lock<std::mutex>& lock, bool only_if_full);
   void Worker();
 
   Backend& backend_;
