@@ -413,6 +413,57 @@ class S3Backend : public Backend {
     return out;
   }
 
+  // Aborts the unfinished multipart uploads under the prefix that were
+  // initiated before `cutoff`, page by page (the markers are positions in
+  // the listing, so aborting the uploads already seen does not shift it).
+  // An upload without a readable Initiated time is spared.
+  Result<uint64_t> RemoveStale(int64_t cutoff) override {
+    std::string root = Root();
+    std::string key_marker, upload_id_marker;
+    uint64_t removed = 0;
+    for (;;) {
+      std::vector<std::pair<std::string, std::string>> params = {{"prefix", root}, {"uploads", ""}};
+      if (!key_marker.empty()) params.emplace_back("key-marker", key_marker);
+      if (!upload_id_marker.empty()) params.emplace_back("upload-id-marker", upload_id_marker);
+      Request req{"GET", "", Query(std::move(params)), {}, "list unfinished uploads"};
+      CAIRN_ASSIGN_OR_RETURN(Response resp, Perform(req));
+      if (resp.status != 200) return HttpError(req, resp);
+      XmlDoc doc(resp.body);
+      if (!IsElement(doc.root(), "ListMultipartUploadsResult")) {
+        return Status::Corruption(Describe() + ": " + req.what +
+                                  ": unexpected response: " + resp.body.substr(0, 200));
+      }
+      for (const xmlNode* n = doc.root()->children; n; n = n->next) {
+        if (!IsElement(n, "Upload")) continue;
+        std::string key = ChildText(n, "Key");
+        std::string upload_id = ChildText(n, "UploadId");
+        if (key.compare(0, root.size(), root) != 0 || upload_id.empty()) continue;
+        int64_t initiated = ParseIso8601(ChildText(n, "Initiated"));
+        if (initiated == 0 || initiated >= cutoff) continue;
+        Request abort{"DELETE",
+                      key,
+                      Query({{"uploadId", upload_id}}),
+                      {},
+                      "abort upload " + key.substr(root.size())};
+        CAIRN_ASSIGN_OR_RETURN(Response aborted, Perform(abort));
+        if (aborted.status == 200 || aborted.status == 204) {
+          ++removed;
+        } else if (ParseError(aborted.body).code != "NoSuchUpload") {  // else finished meanwhile
+          return HttpError(abort, aborted);
+        }
+      }
+      std::string next_key = ChildText(doc.root(), "NextKeyMarker");
+      std::string next_id = ChildText(doc.root(), "NextUploadIdMarker");
+      if (ChildText(doc.root(), "IsTruncated") != "true" || next_key.empty() ||
+          (next_key == key_marker && next_id == upload_id_marker)) {  // no progress: stop
+        break;
+      }
+      key_marker = std::move(next_key);
+      upload_id_marker = std::move(next_id);
+    }
+    return removed;
+  }
+
  private:
   // "prefix/" (or "") : what every object key starts with.
   std::string Root() const { return prefix_.empty() ? "" : prefix_ + "/"; }

@@ -377,6 +377,47 @@ TEST_F(S3BackendTest, ConcurrentPutGet) {
   EXPECT_EQ(failures, 0);
 }
 
+// Unfinished multipart uploads, started with boto3 as an interrupted Put
+// would leave them; moto reports a fixed Initiated time, so the cutoffs are
+// taken from what it lists.
+TEST_F(S3BackendTest, RemoveStaleAbortsOldUploadsUnderThePrefix) {
+  std::string boto =
+      "import boto3\n"
+      "s3 = boto3.client('s3', endpoint_url='" +
+      server_->endpoint() +
+      "', region_name='us-east-1',\n"
+      "                  aws_access_key_id='test', aws_secret_access_key='test')\n";
+  // "stale/inx/" is outside "stale/in/".
+  auto initiated =
+      RunPython(boto +
+                "for k in ['stale/in/packs/x.pack', 'stale/inx/y']:\n"
+                "    s3.create_multipart_upload(Bucket='cairn-test', Key=k)\n"
+                "u = s3.list_multipart_uploads(Bucket='cairn-test', Prefix='stale/in/')\n"
+                "print(int(u['Uploads'][0]['Initiated'].timestamp()))\n");
+  ASSERT_TRUE(initiated) << "boto3 create_multipart_upload failed";
+  int64_t at = std::stoll(*initiated);
+  std::string list_script = boto +
+                            "u = s3.list_multipart_uploads(Bucket='cairn-test', Prefix='stale/')\n"
+                            "print(' '.join(sorted(x['Key'] for x in u.get('Uploads', []))))\n";
+  EXPECT_EQ(RunPython(list_script), "stale/in/packs/x.pack stale/inx/y\n");
+
+  auto b = Open("s3://cairn-test/stale/in");
+  for (int64_t young : {int64_t{0}, at}) {  // initiated at or after the cutoff: spared
+    auto removed = b->RemoveStale(young);
+    ASSERT_TRUE(removed.ok()) << removed.status().ToString();
+    EXPECT_EQ(*removed, 0u) << young;
+  }
+  EXPECT_EQ(RunPython(list_script), "stale/in/packs/x.pack stale/inx/y\n");
+
+  auto removed = b->RemoveStale(INT64_MAX);
+  ASSERT_TRUE(removed.ok()) << removed.status().ToString();
+  EXPECT_EQ(*removed, 1u);
+  EXPECT_EQ(RunPython(list_script), "stale/inx/y\n");
+  EXPECT_EQ(*b->RemoveStale(INT64_MAX), 0u);
+  EXPECT_EQ(*Open("s3://cairn-test/stale/inx")->RemoveStale(at + 1), 1u);
+  EXPECT_EQ(RunPython(list_script), "\n");
+}
+
 // Configuration and an unreachable server: no moto needed.
 class S3OfflineTest : public ::testing::Test {
  protected:
@@ -588,6 +629,71 @@ TEST_F(S3OfflineTest, SignsPayloadHashAndSessionToken) {
   EXPECT_EQ(req.substr(req.size() - 5), "hello");
 }
 
+TEST_F(S3OfflineTest, RemoveStaleFollowsPagesAndAbortsOnlyOldUploads) {
+  env_.Set("AWS_ACCESS_KEY_ID", "test");
+  env_.Set("AWS_SECRET_ACCESS_KEY", "test");
+  auto page = [](bool truncated, const std::string& uploads) {
+    return ScriptedServer::Reply(
+        200,
+        "<?xml version=\"1.0\"?><ListMultipartUploadsResult "
+        "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Bucket>bkt</Bucket>"
+        "<IsTruncated>" +
+            std::string(truncated ? "true" : "false") + "</IsTruncated>" +
+            (truncated ? "<NextKeyMarker>pre/a b</NextKeyMarker>"
+                         "<NextUploadIdMarker>id/2+</NextUploadIdMarker>"
+                       : "") +
+            uploads + "</ListMultipartUploadsResult>");
+  };
+  auto upload = [](const std::string& key, const std::string& id, const std::string& initiated) {
+    return "<Upload><Key>" + key + "</Key><UploadId>" + id + "</UploadId>" +
+           (initiated.empty() ? "" : "<Initiated>" + initiated + "</Initiated>") + "</Upload>";
+  };
+  constexpr int64_t kCutoff = 1735689600;  // 2025-01-01T00:00:00Z
+  RemoteSpec spec;
+  spec.url = "s3://bkt/pre";
+  {
+    ScriptedServer server(
+        {page(true, upload("pre/a", "id1", "2024-12-31T23:59:59.000Z") +
+                        upload("pre/a b", "id/2+", "2025-01-01T00:00:00.000Z")),
+         ScriptedServer::Reply(204, ""),
+         page(false, upload("pre/c", "id3", "2020-01-01T00:00:00.000Z") +
+                         upload("pre/d", "id4", "") +                             // no time: spared
+                         upload("other/e", "id5", "2020-01-01T00:00:00.000Z")),   // not ours
+         ScriptedServer::Reply(404, ScriptedServer::ErrorXml("NoSuchUpload"))});  // gone meanwhile
+    spec.endpoint_url = server.endpoint();
+    auto b = OpenS3Backend(spec);
+    ASSERT_TRUE(b.ok());
+    auto removed = (*b)->RemoveStale(kCutoff);
+    ASSERT_TRUE(removed.ok()) << removed.status().ToString();
+    EXPECT_EQ(*removed, 1u);
+    ASSERT_EQ(server.requests().size(), 4u);
+    auto line = [&](int i) {
+      const std::string& r = server.requests()[i];
+      return r.substr(0, r.find("\r\n"));
+    };
+    EXPECT_EQ(line(0), "GET /bkt?prefix=pre%2F&uploads= HTTP/1.1");
+    EXPECT_EQ(line(1), "DELETE /bkt/pre/a?uploadId=id1 HTTP/1.1");
+    EXPECT_EQ(line(2),
+              "GET /bkt?key-marker=pre%2Fa%20b&prefix=pre%2F&upload-id-marker=id%2F2%2B&uploads= "
+              "HTTP/1.1");
+    EXPECT_EQ(line(3), "DELETE /bkt/pre/c?uploadId=id3 HTTP/1.1");
+  }
+  {
+    ScriptedServer server({page(false, upload("pre/x y", "id1", "2020-01-01T00:00:00Z")),
+                           ScriptedServer::Reply(403, ScriptedServer::ErrorXml("AccessDenied"))});
+    spec.endpoint_url = server.endpoint();
+    auto b = OpenS3Backend(spec);
+    ASSERT_TRUE(b.ok());
+    auto removed = (*b)->RemoveStale(kCutoff);
+    ASSERT_FALSE(removed.ok());
+    EXPECT_EQ(removed.status().code(), Code::kIOError);
+    EXPECT_EQ(removed.status().message(),
+              "s3://bkt/pre: abort upload x y failed: 403 AccessDenied (m)");
+    ASSERT_EQ(server.requests().size(), 2u);
+    EXPECT_EQ(server.requests()[1].rfind("DELETE /bkt/pre/x%20y?uploadId=id1 HTTP/1.1\r\n", 0), 0u);
+  }
+}
+
 // moto with signatures enforced: INITIAL_NO_AUTH_ACTION_COUNT=4 lets four IAM
 // calls through unsigned to create a user and its key; after that every
 // request must be signed by that key.
@@ -672,6 +778,16 @@ TEST_F(S3AuthTest, SignaturesAreVerified) {
     EXPECT_EQ((*listed)[0].key, "packs/big.pack");
     EXPECT_TRUE(backend.Delete("refs/main").ok());
     EXPECT_EQ(backend.Get("refs/main").status().code(), Code::kNotFound);
+    auto started = RunPython(
+        "import boto3\n"
+        "boto3.client('s3', endpoint_url='" +
+        server_->endpoint() + "', region_name='us-east-1', aws_access_key_id='" + key_id_ +
+        "', aws_secret_access_key='" + secret_ +
+        "').create_multipart_upload(Bucket='signed', Key='packs/interrupted.pack')\n");
+    ASSERT_TRUE(started) << "boto3 create_multipart_upload failed";
+    auto removed = backend.RemoveStale(INT64_MAX);  // a signed list, then a signed abort
+    ASSERT_TRUE(removed.ok()) << removed.status().ToString();
+    EXPECT_EQ(*removed, 1u);
   }
   {
     SCOPED_TRACE("credentials from a profile");
