@@ -61,10 +61,10 @@ struct TransferReport {
   uint64_t objects = 0;         // objects considered
   uint64_t objects_moved = 0;   // objects the other side lacked
   uint64_t bytes_logical = 0;   // size of the objects the other side lacked
-  uint64_t chunks = 0;          // chunks of those objects
+  uint64_t chunks = 0;          // chunks of those objects (push only)
   uint64_t chunks_moved = 0;    // chunks actually sent/received (not deduplicated)
   uint64_t bytes_moved = 0;     // bytes on the wire (compressed chunks, indexes, refs)
-  uint64_t packs = 0;           // packs written (push) or read from (fetch)
+  uint64_t packs = 0;           // packs written (push only)
   uint64_t requests = 0;        // backend requests
   std::vector<std::string> warnings;  // e.g. a tag that names a different version on each side
 };

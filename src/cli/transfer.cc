@@ -70,7 +70,7 @@ void RegisterPush(CLI::App& app, Context& ctx) {
         double ratio = r->bytes_moved ? double(r->bytes_logical) / double(r->bytes_moved) : 0;
         std::cout << " (" << Human(r->bytes_logical) << "); " << r->chunks_moved << " of " << r->chunks
                   << " chunk(s) new; sent " << Human(r->bytes_moved) << " in " << r->packs << " pack(s)";
-        if (ratio > 0) {
+        if (ratio > 1) {
           char buf[32];
           std::snprintf(buf, sizeof buf, "%.1f", ratio);
           std::cout << " — " << buf << "x less than the new files' size";

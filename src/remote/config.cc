@@ -75,6 +75,26 @@ const toml::table* RemoteTable(const toml::table& root, const std::string& name)
   return remotes ? remotes->get_as<toml::table>(name) : nullptr;
 }
 
+// Checks a URL's syntax only (no credentials needed, nothing contacted).
+Status ValidateRemoteUrl(const std::string& url) {
+  auto bad = [&](const std::string& why) {
+    return Status::InvalidArgument("unsupported remote URL '" + url + "': " + why,
+                                   "use a directory path, file:///abs/path or s3://bucket/prefix");
+  };
+  if (url.empty()) return bad("empty");
+  if (url.rfind("s3://", 0) == 0) {
+    std::string bucket = url.substr(5, url.find('/', 5) == std::string::npos ? std::string::npos : url.find('/', 5) - 5);
+    if (bucket.size() < 3 || bucket.size() > 63) return bad("bucket names have 3 to 63 characters");
+    return Status::OK();
+  }
+  if (url.rfind("file://", 0) == 0) {
+    if (url.size() <= 7 || url[7] != '/') return bad("file:// needs an absolute path (file:///abs/path)");
+    return Status::OK();
+  }
+  if (url.find("://") != std::string::npos) return bad("only directories and s3:// are supported");
+  return Status::OK();
+}
+
 }  // namespace
 
 Status ValidateRemoteName(const std::string& name) {
@@ -130,8 +150,7 @@ Result<RemoteSpec> FindRemote(Repo& repo, const std::string& name) {
     if (spec.name != want) continue;
     // A relative directory is relative to the repository root, so the
     // committed config works in every clone.
-    if (spec.url.rfind("s3://", 0) != 0 && spec.url.rfind("file://", 0) != 0 && !spec.url.empty() &&
-        spec.url[0] != '/') {
+    if (spec.url.find("://") == std::string::npos && !spec.url.empty() && spec.url[0] != '/') {
       spec.url = (repo.root() / spec.url).lexically_normal().string();
     }
     return spec;
@@ -144,13 +163,7 @@ Result<RemoteSpec> FindRemote(Repo& repo, const std::string& name) {
 
 Status AddRemote(Repo& repo, const RemoteSpec& spec, bool make_default, bool force) {
   CAIRN_RETURN_IF_ERROR(ValidateRemoteName(spec.name));
-  RemoteSpec probe = spec;
-  if (!probe.url.empty() && probe.url[0] != '/' && probe.url.rfind("s3://", 0) != 0 &&
-      probe.url.rfind("file://", 0) != 0) {
-    probe.url = (repo.root() / probe.url).string();
-  }
-  CAIRN_RETURN_IF_ERROR(OpenBackend(probe).status());  // checks the URL's syntax only
-  CAIRN_RETURN_IF_ERROR(ValidateRemoteName(spec.name));
+  CAIRN_RETURN_IF_ERROR(ValidateRemoteUrl(spec.url));
   CAIRN_ASSIGN_OR_RETURN(RepoLock lock, repo.Lock());
   CAIRN_ASSIGN_OR_RETURN(toml::table config, Load(ConfigPath(repo), false));
   CAIRN_ASSIGN_OR_RETURN(toml::table local, Load(LocalPath(repo), true));

@@ -25,7 +25,12 @@ Status DownloadMissing(RemoteSession& session, ObjectStore& store, const fs::pat
   report->objects += seen.size();
   report->objects_moved += missing.size();
   if (missing.empty()) return Status::OK();
-  return session.Download(store, tmp, missing, progress, &report->chunks_moved, &report->bytes_moved);
+  CAIRN_RETURN_IF_ERROR(session.Download(store, tmp, missing, progress, &report->chunks_moved, &report->bytes_moved));
+  for (const Oid& o : missing) {
+    auto size = store.Size(o);
+    if (size.ok()) report->bytes_logical += *size;
+  }
+  return Status::OK();
 }
 
 // Fetches versions, then their trees, then the trees' blobs.
@@ -129,9 +134,7 @@ Result<TransferReport> Fetch(Repo& repo, const RemoteSpec& spec, const TransferO
     CAIRN_ASSIGN_OR_RETURN(int64_t imported, tracker->ImportRuns(runs));
     report.runs = static_cast<uint64_t>(imported);
   }
-  for (const Version& v : loaded) report.bytes_logical += v.size;
   report.requests = backend.stats().requests;
-  report.packs = session->index().packs().size();
   return report;
 }
 
@@ -164,8 +167,19 @@ Result<TransferReport> GetVersion(const RemoteSpec& spec, const std::string& ref
   }
 
   // Everything is staged beside the destination (same file system, so the
-  // files are linked, not copied, and appear by rename) and removed at the end.
+  // files are linked, not copied, and appear by rename) and removed at the
+  // end, with any parent directories this call created if it fails.
+  fs::path first_created;
+  for (fs::path p = out.parent_path(); !p.empty() && !fs::exists(p, ec); p = p.parent_path()) first_created = p;
   CAIRN_RETURN_IF_ERROR(MakeDirs(out.parent_path()));
+  struct RemoveParents {
+    fs::path p;
+    bool keep = false;
+    ~RemoveParents() {
+      std::error_code e;
+      if (!keep && !p.empty()) fs::remove_all(p, e);
+    }
+  } parents{first_created};
   fs::path stage = out.parent_path() / (".cairn-get-" + out.filename().string() + "-" + std::to_string(::getpid()));
   struct Cleanup {
     fs::path p;
@@ -210,8 +224,8 @@ Result<TransferReport> GetVersion(const RemoteSpec& spec, const std::string& ref
       }
     }
   }
+  parents.keep = true;
   report.versions = 1;
-  report.bytes_logical = v.size;
   report.requests = session->backend().stats().requests;
   return report;
 }

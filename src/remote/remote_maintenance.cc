@@ -57,8 +57,9 @@ Result<std::vector<Tag>> RemoteTags(Backend& backend, std::vector<std::string>* 
 
 Result<RemoteFsckReport> FsckRemote(Repo* repo, const RemoteSpec& spec, bool data, bool progress_enabled) {
   RemoteFsckReport report;
-  CAIRN_ASSIGN_OR_RETURN(auto session, RemoteSession::Open(spec, repo ? IndexCacheDir(*repo, spec) : fs::path(),
-                                                           /*for_write=*/false, 0));
+  // No index cache: fsck checks what the remote holds now.
+  CAIRN_ASSIGN_OR_RETURN(auto session, RemoteSession::Open(spec, fs::path(), /*for_write=*/false, 0));
+  (void)repo;
   auto problem = [&](std::string what, std::string name, std::string message) {
     report.problems.push_back({std::move(what), std::move(name), std::move(message)});
   };
@@ -145,7 +146,8 @@ Result<RemoteFsckReport> FsckRemote(Repo* repo, const RemoteSpec& spec, bool dat
 
 Result<RemoteGcReport> GcRemote(Repo& repo, const RemoteSpec& spec, const RemoteGcOptions& options) {
   RemoteGcReport report;
-  CAIRN_ASSIGN_OR_RETURN(auto session, RemoteSession::Open(spec, IndexCacheDir(repo, spec), /*for_write=*/false, 0));
+  // No index cache: a damaged index on the remote must stop gc.
+  CAIRN_ASSIGN_OR_RETURN(auto session, RemoteSession::Open(spec, fs::path(), /*for_write=*/false, 0));
   if (!session->load_problems().empty()) {
     return Status::Corruption("the remote's indexes are damaged: " + session->load_problems()[0],
                               "run 'cairn fsck --remote' and repair the remote before collecting garbage");
@@ -273,7 +275,8 @@ Result<RemoteGcReport> GcRemote(Repo& repo, const RemoteSpec& spec, const Remote
       CAIRN_RETURN_IF_ERROR(backend.Delete(remote_keys::Pack(indexes[i].pack)));
     }
     for (const RemoteObject& o : orphans) CAIRN_RETURN_IF_ERROR(backend.Delete(o.key));
-    CAIRN_ASSIGN_OR_RETURN(uint64_t stale, backend.RemoveStale(young));
+    // RemoveStale removes what is strictly older than its cutoff: the same rule as above.
+    CAIRN_ASSIGN_OR_RETURN(uint64_t stale, backend.RemoveStale(young + 1));
     report.orphans_removed = orphans.size() + stale;
   } else {
     report.orphans_removed = orphans.size();
