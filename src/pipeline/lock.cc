@@ -1,0 +1,138 @@
+// cairn.lock and the run cache.
+#include <yaml-cpp/yaml.h>
+
+#include <sstream>
+
+#include "cairn/pipeline.h"
+#include "pipeline/run_cache.h"
+#include "util/file.h"
+
+namespace cairn {
+namespace {
+
+constexpr char kLockHeader[] =
+    "# cairn.lock: what each stage last consumed and produced (written by 'cairn repro').\n"
+    "# Commit it with cairn.yaml and the pointer files; do not edit it by hand.\n";
+
+Status BadLock(const YAML::Node& node, const std::string& what) {
+  return Status::Corruption(std::string(kLockFile) + ":" + std::to_string(node.Mark().line + 1) + ": " + what,
+                            "restore it from git ('git checkout cairn.lock'), or delete it to re-run every stage");
+}
+
+Result<std::map<std::string, Oid>> OidMap(const YAML::Node& node, const std::string& field) {
+  std::map<std::string, Oid> out;
+  if (!node) return out;
+  if (!node.IsMap()) return BadLock(node, "'" + field + "' must be a mapping");
+  for (const auto& kv : node) {
+    auto oid = Oid::Parse(kv.second.Scalar());
+    if (!oid.ok()) return BadLock(kv.second, "bad oid for '" + kv.first.Scalar() + "'");
+    out[kv.first.Scalar()] = *oid;
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<PipelineLock> LoadLock(Repo& repo) {
+  PipelineLock lock;
+  fs::path path = repo.root() / kLockFile;
+  if (!fs::exists(path)) return lock;
+  CAIRN_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    return Status::Corruption(std::string(kLockFile) + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg,
+                              "restore it from git ('git checkout cairn.lock'), or delete it to re-run every stage");
+  }
+  try {
+    if (!root.IsMap() || !root["format"] || root["format"].Scalar() != "1") {
+      return BadLock(root, "unknown format (expected 'format: 1')");
+    }
+    YAML::Node stages = root["stages"];
+    if (!stages) return lock;
+    for (const auto& kv : stages) {
+      LockedStage s;
+      const YAML::Node& n = kv.second;
+      if (!n.IsMap() || !n["cmd"]) return BadLock(n, "stage '" + kv.first.Scalar() + "' has no cmd");
+      s.cmd = n["cmd"].Scalar();
+      CAIRN_ASSIGN_OR_RETURN(s.deps, OidMap(n["deps"], "deps"));
+      CAIRN_ASSIGN_OR_RETURN(s.outs, OidMap(n["outs"], "outs"));
+      if (n["params"]) {
+        for (const auto& p : n["params"]) s.params[p.first.Scalar()] = p.second.Scalar();
+      }
+      if (n["run"]) s.run = n["run"].Scalar();
+      lock[kv.first.Scalar()] = std::move(s);
+    }
+  } catch (const YAML::Exception& e) {
+    return Status::Corruption(std::string(kLockFile) + ": " + e.msg, "restore it from git ('git checkout cairn.lock')");
+  }
+  return lock;
+}
+
+Status SaveLock(Repo& repo, const PipelineLock& lock) {
+  YAML::Emitter out;
+  out << YAML::BeginMap << YAML::Key << "format" << YAML::Value << 1 << YAML::Key << "stages" << YAML::Value
+      << YAML::BeginMap;
+  for (const auto& [name, s] : lock) {
+    out << YAML::Key << name << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "cmd" << YAML::Value << YAML::DoubleQuoted << s.cmd;
+    auto oids = [&](const char* key, const std::map<std::string, Oid>& m) {
+      if (m.empty()) return;
+      out << YAML::Key << key << YAML::Value << YAML::BeginMap;
+      for (const auto& [k, v] : m) out << YAML::Key << k << YAML::Value << v.ToString();
+      out << YAML::EndMap;
+    };
+    oids("deps", s.deps);
+    if (!s.params.empty()) {
+      out << YAML::Key << "params" << YAML::Value << YAML::BeginMap;
+      for (const auto& [k, v] : s.params) out << YAML::Key << k << YAML::Value << YAML::DoubleQuoted << v;
+      out << YAML::EndMap;
+    }
+    oids("outs", s.outs);
+    if (!s.run.empty()) out << YAML::Key << "run" << YAML::Value << s.run;
+    out << YAML::EndMap;
+  }
+  out << YAML::EndMap << YAML::EndMap;
+  return WriteFileAtomic(repo.root() / kLockFile, std::string(kLockHeader) + out.c_str() + "\n", /*sync=*/true);
+}
+
+Oid RunCacheKey(const LockedStage& in) {
+  std::string text = "cairn-runcache-key 1\ncmd " + std::to_string(in.cmd.size()) + " " + in.cmd + "\n";
+  for (const auto& [k, v] : in.deps) text += "dep " + std::to_string(k.size()) + " " + k + " " + v.ToString() + "\n";
+  for (const auto& [k, v] : in.params) {
+    text += "param " + std::to_string(k.size()) + " " + k + " " + std::to_string(v.size()) + " " + v + "\n";
+  }
+  return Oid::Of(text);
+}
+
+fs::path RunCachePath(Repo& repo, const Oid& key) { return repo.refs_dir() / "runcache" / key.Hex(); }
+
+Result<std::optional<RunCacheEntry>> ReadRunCache(Repo& repo, const Oid& key) {
+  auto text = ReadFile(RunCachePath(repo, key));
+  if (!text.ok()) return std::optional<RunCacheEntry>();
+  RunCacheEntry e;
+  std::istringstream in(*text);
+  std::string line;
+  if (!std::getline(in, line) || line != "cairn-runcache 1") return std::optional<RunCacheEntry>();
+  while (std::getline(in, line)) {
+    if (line.rfind("run ", 0) == 0) e.run = line.substr(4);
+    if (line.rfind("out ", 0) == 0) {
+      size_t sp = line.rfind(' ');
+      auto oid = Oid::Parse(line.substr(sp + 1));
+      if (!oid.ok() || sp <= 4) return std::optional<RunCacheEntry>();
+      e.outs[line.substr(4, sp - 4)] = *oid;
+    }
+  }
+  return std::optional<RunCacheEntry>(std::move(e));
+}
+
+Status WriteRunCache(Repo& repo, const Oid& key, const RunCacheEntry& e) {
+  std::string text = "cairn-runcache 1\nrun " + e.run + "\n";
+  for (const auto& [path, v] : e.outs) text += "out " + path + " " + v.ToString() + "\n";
+  fs::path path = RunCachePath(repo, key);
+  CAIRN_RETURN_IF_ERROR(MakeDirs(path.parent_path()));
+  return WriteFileAtomic(path, text, /*sync=*/true);
+}
+
+}  // namespace cairn
