@@ -27,12 +27,17 @@ void RegisterPush(CLI::App&, Context&);
 void RegisterFetch(CLI::App&, Context&);
 void RegisterPull(CLI::App&, Context&);
 void RegisterGet(CLI::App&, Context&);
+void RegisterRepro(CLI::App&, Context&);
+void RegisterStage(CLI::App&, Context&);
+void RegisterDag(CLI::App&, Context&);
+void RegisterLineage(CLI::App&, Context&);
 
 constexpr RegisterFn kCommands[] = {
     RegisterInit, RegisterAdd, RegisterStatus, RegisterCheckout, RegisterLog, RegisterDiff,
     RegisterLs,   RegisterShow, RegisterTag,   RegisterGc,       RegisterFsck,
     RegisterRun,  RegisterRuns, RegisterExperiments, RegisterArtifacts, RegisterReindex,
     RegisterRemote, RegisterPush, RegisterFetch, RegisterPull, RegisterGet,
+    RegisterRepro, RegisterStage, RegisterDag, RegisterLineage,
 };
 }  // namespace cairn::cli
 

@@ -1,6 +1,7 @@
 #include <iostream>
 
 #include "cairn/dataset.h"
+#include "cairn/pipeline.h"
 #include "cli/command.h"
 
 namespace cairn::cli {
@@ -9,7 +10,9 @@ void RegisterStatus(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand("status", "Compare tracked paths with their pointer files");
   cmd->footer(
       "States: clean, modified (files added/modified/deleted), missing-from-workspace,\n"
-      "missing-from-cache. Unchanged files are not re-read (stat cache).");
+      "missing-from-cache. Unchanged files are not re-read (stat cache).\n"
+      "With a cairn.yaml, also lists pipeline stages that are stale and why ('cairn repro'\n"
+      "brings them up to date); in --json they are entries with a \"stage\" key.");
   struct Args {
     std::vector<std::string> paths;
     bool exit_code = false, json = false, verbose = false;
@@ -59,11 +62,33 @@ void RegisterStatus(CLI::App& app, Context& ctx) {
           }
         }
       }
+      // Pipeline stages (only for a whole-workspace status).
+      std::vector<StageStatus> stages;
+      if (args->paths.empty() && std::filesystem::exists((*repo)->root() / kPipelineFile)) {
+        auto st = PipelineStatus(**repo, ProgressWanted());
+        if (!st.ok()) return Fail(st.status());
+        stages = std::move(*st);
+      }
+      bool stale = false;
+      for (const StageStatus& st : stages) {
+        stale |= st.stale;
+        if (args->json) {
+          Json reasons = Json::array();
+          for (const std::string& r : st.reasons) reasons.push_back(r);
+          out.push_back({{"stage", st.name}, {"state", st.stale ? "stale" : "up-to-date"}, {"reasons", reasons}});
+        } else if (st.stale) {
+          std::cout << "stage " << st.name << ": stale (";
+          for (size_t i = 0; i < st.reasons.size(); ++i) std::cout << (i ? "; " : "") << st.reasons[i];
+          std::cout << ")\n";
+        }
+      }
+      if (!args->json && stale) std::cout << "hint: 'cairn repro' brings stale stages up to date\n";
+      dirty |= stale;
       if (args->json) {
         PrintJson(out);
-      } else if (statuses->empty()) {
+      } else if (statuses->empty() && stages.empty()) {
         std::cout << "no tracked paths (track one with 'cairn add PATH')\n";
-      } else if (dirty) {
+      } else if (dirty && !stale) {
         std::cout << "hint: 'cairn add PATH' records changes; 'cairn checkout PATH' restores the pointer's version";
         bool missing = false;
         for (const PathStatus& s : *statuses) missing |= s.state == TrackedState::kMissingFromCache;

@@ -306,14 +306,16 @@ Result<std::vector<StageStatus>> PipelineStatus(Repo& repo, bool) {
     st.name = name;
     std::vector<std::string> missing;
     CAIRN_ASSIGN_OR_RETURN(LockedStage now, CurrentInputs(repo, spec, stage, &missing));
+    auto it = lock.find(name);
+    if (it == lock.end()) st.reasons.push_back("never ran (not in cairn.lock)");
     for (const std::string& u : spec.upstream.at(name)) {
       if (stale.count(u)) st.reasons.push_back("upstream stage " + u + " is stale");
     }
-    for (const std::string& m : missing) st.reasons.push_back("dependency " + m + " is missing");
-    auto it = lock.find(name);
-    if (it == lock.end()) {
-      st.reasons.push_back("never ran (not in cairn.lock)");
-    } else {
+    for (const std::string& m : missing) {
+      const StageSpec* producer = spec.Producer(m);
+      if (!producer || !stale.count(producer->name)) st.reasons.push_back("dependency " + m + " is missing");
+    }
+    if (it != lock.end()) {
       for (std::string& r : InputChanges(it->second, now)) st.reasons.push_back(std::move(r));
       CAIRN_ASSIGN_OR_RETURN(auto outs, OutputChanges(repo, stage, it->second.outs));
       for (std::string& r : outs) st.reasons.push_back(std::move(r));

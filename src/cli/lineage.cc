@@ -1,0 +1,186 @@
+#include <ctime>
+#include <iostream>
+#include <map>
+#include <set>
+
+#include "cairn/lineage.h"
+#include "cli/command.h"
+
+namespace cairn::cli {
+namespace {
+
+std::string Short(const std::string& oid) {
+  size_t colon = oid.find(':');
+  std::string hex = colon == std::string::npos ? oid : oid.substr(colon + 1);
+  return hex.substr(0, 12);
+}
+
+std::string Describe(const LineageNode& n) {
+  auto attr = [&](const char* k) { return n.attrs.count(k) ? n.attrs.at(k) : std::string(); };
+  if (n.kind == "dataset") {
+    std::string s = "dataset " + n.name + "@" + Short(attr("version"));
+    if (!attr("tags").empty()) s += " [tags: " + attr("tags") + "]";
+    if (!attr("origin").empty()) s += " — " + attr("origin");
+    return s;
+  }
+  if (n.kind == "file") return "file " + n.name + " " + Short(attr("oid"));
+  std::string s = "run " + attr("run").substr(0, 8) + " " + n.name;
+  if (!attr("stage").empty()) s += " (stage " + attr("stage") + ")";
+  s += ", " + attr("status");
+  if (!attr("commit").empty()) s += ", commit " + attr("commit").substr(0, 12) + (attr("commit").find("dirty") != std::string::npos ? " (dirty)" : "");
+  std::string params;
+  for (const auto& [k, v] : n.attrs) {
+    if (k.rfind("params.", 0) == 0) params += (params.empty() ? "" : ", ") + k.substr(7) + "=" + v;
+  }
+  if (!params.empty()) s += "; params " + params;
+  return s;
+}
+
+void PrintTree(const LineageGraph& g, const std::map<std::string, const LineageNode*>& nodes,
+               const std::multimap<std::string, std::string>& next, const std::string& id, const std::string& prefix,
+               bool last, bool root, std::set<std::string>& printed) {
+  std::cout << prefix << (root ? "" : last ? "└─ " : "├─ ") << Describe(*nodes.at(id));
+  if (!printed.insert(id).second && next.count(id)) {
+    std::cout << " (see above)\n";
+    return;
+  }
+  std::cout << "\n";
+  auto [b, e] = next.equal_range(id);
+  std::vector<std::string> kids;
+  for (auto it = b; it != e; ++it) kids.push_back(it->second);
+  for (size_t i = 0; i < kids.size(); ++i) {
+    PrintTree(g, nodes, next, kids[i], root ? "" : prefix + (last ? "   " : "│  "), i + 1 == kids.size(), false, printed);
+  }
+}
+
+std::string Uuid(const std::string& hex32) {
+  if (hex32.size() != 32) return hex32;
+  return hex32.substr(0, 8) + "-" + hex32.substr(8, 4) + "-" + hex32.substr(12, 4) + "-" + hex32.substr(16, 4) + "-" +
+         hex32.substr(20);
+}
+
+std::string IsoTime(int64_t ms) {
+  std::time_t t = ms / 1000;
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", std::gmtime(&t));
+  char out[48];
+  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms % 1000));
+  return out;
+}
+
+// One OpenLineage RunEvent per run (spec 2-0-2): job = stage or run name,
+// inputs = dataset versions read, outputs = versions produced.
+Json OpenLineage(const LineageGraph& g, const std::string& ns) {
+  Json events = Json::array();
+  for (const RunInfo& r : g.runs) {
+    auto dataset = [&](const std::string& name, const std::string& version) {
+      return Json{{"namespace", ns}, {"name", name}, {"facets", {{"version", {{"_producer", "urn:cairn"}, {"_schemaURL", "https://openlineage.io/spec/facets/1-0-1/DatasetVersionDatasetFacet.json"}, {"datasetVersion", version}}}}}};
+    };
+    Json inputs = Json::array(), outputs = Json::array();
+    for (const RunInput& in : r.inputs) inputs.push_back(dataset(in.dataset, in.version.ToString()));
+    for (const auto& [k, v] : r.tags) {
+      if (k.rfind("cairn.dep.", 0) == 0) {
+        bool is_dataset = false;
+        for (const RunInput& in : r.inputs) is_dataset |= in.dataset == k.substr(10);
+        if (!is_dataset) inputs.push_back(dataset(k.substr(10), v));
+      }
+      if (k.rfind("cairn.out.", 0) == 0) outputs.push_back(dataset(k.substr(10), v));
+    }
+    std::string state = r.status == RunStatus::kFinished ? "COMPLETE"
+                        : r.status == RunStatus::kFailed ? "FAIL"
+                        : r.status == RunStatus::kKilled ? "ABORT" : "RUNNING";
+    Json run_facets = Json::object();
+    if (r.env.count("git.commit")) {
+      run_facets["sourceCodeLocation"] = {{"_producer", "urn:cairn"},
+                                          {"_schemaURL", "https://openlineage.io/spec/facets/1-0-1/SourceCodeLocationJobFacet.json"},
+                                          {"type", "git"},
+                                          {"url", r.env.count("git.origin") ? r.env.at("git.origin") : ""},
+                                          {"version", r.env.at("git.commit")}};
+    }
+    Json params = Json::object();
+    for (const auto& [k, v] : r.params) params[k] = v;
+    run_facets["cairn_params"] = {{"_producer", "urn:cairn"}, {"_schemaURL", "urn:cairn:params"}, {"params", params}};
+    events.push_back({{"eventType", state},
+                      {"eventTime", IsoTime(r.end_ms ? r.end_ms : r.start_ms)},
+                      {"producer", "urn:cairn"},
+                      {"schemaURL", "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"},
+                      {"run", {{"runId", Uuid(r.id)}, {"facets", run_facets}}},
+                      {"job", {{"namespace", ns}, {"name", r.tags.count("cairn.stage") ? r.tags.at("cairn.stage") : r.name}}},
+                      {"inputs", inputs},
+                      {"outputs", outputs}});
+  }
+  return events;
+}
+
+}  // namespace
+
+void RegisterLineage(CLI::App& app, Context& ctx) {
+  auto* cmd = app.add_subcommand("lineage", "Where a result came from (--up), or what came from a dataset (--down)");
+  cmd->footer(
+      "TARGET: a tracked path (models/model.bin), a dataset ref (data/raw@v1.0.0) or a run id.\n"
+      "Upstream (default) walks from a result through the runs that produced it, their params,\n"
+      "code commit and files, back to raw dataset versions and their tags. Downstream lists the\n"
+      "runs that read a version and everything they produced, recursively.\n"
+      "--format openlineage prints OpenLineage RunEvents (one per run) as a JSON array.");
+  struct Args {
+    std::string target, format = "text";
+    bool up = false, down = false;
+    int depth = 0;
+  };
+  auto a = std::make_shared<Args>();
+  cmd->add_option("target", a->target, "Path, dataset ref or run id")->required();
+  cmd->add_flag("--up", a->up, "Upstream: what it came from (default)");
+  cmd->add_flag("--down", a->down, "Downstream: what came from it");
+  cmd->add_option("--depth", a->depth, "Runs to walk through (default: all)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--format", a->format, "text, dot, json or openlineage")
+      ->check(CLI::IsMember({"text", "dot", "json", "openlineage"}));
+  cmd->callback([&ctx, a] {
+    Run(ctx, [&] {
+      auto repo = OpenRepo(ctx);
+      if (!repo.ok()) return Fail(repo.status());
+      if (a->up && a->down) return Fail(Status::InvalidArgument("--up and --down exclude each other"));
+      LineageOptions options;
+      options.downstream = a->down;
+      options.depth = a->depth;
+      auto g = Lineage(**repo, a->target, options);
+      if (!g.ok()) return Fail(g.status());
+      std::map<std::string, const LineageNode*> nodes;
+      for (const LineageNode& n : g->nodes) nodes[n.id] = &n;
+      if (a->format == "json") {
+        Json ns = Json::array(), es = Json::array();
+        for (const LineageNode& n : g->nodes) {
+          Json attrs = Json::object();
+          for (const auto& [k, v] : n.attrs) attrs[k] = v;
+          ns.push_back({{"id", n.id}, {"kind", n.kind}, {"name", n.name}, {"attrs", attrs}});
+        }
+        for (const LineageEdge& e : g->edges) es.push_back({{"from", e.from}, {"to", e.to}});
+        PrintJson({{"root", g->root}, {"direction", a->down ? "down" : "up"}, {"nodes", ns}, {"edges", es}});
+      } else if (a->format == "openlineage") {
+        PrintJson(OpenLineage(*g, "cairn://" + (*repo)->root().filename().string()));
+      } else if (a->format == "dot") {
+        std::cout << "digraph lineage {\n  rankdir=LR;\n";
+        for (const LineageNode& n : g->nodes) {
+          std::string label = Describe(n);
+          for (char& c : label) c = c == '"' ? '\'' : c;
+          std::cout << "  \"" << n.id << "\" [label=\"" << label << "\", shape="
+                    << (n.kind == "run" ? "box" : n.kind == "file" ? "note" : "ellipse") << "];\n";
+        }
+        for (const LineageEdge& e : g->edges) std::cout << "  \"" << e.from << "\" -> \"" << e.to << "\";\n";
+        std::cout << "}\n";
+      } else {
+        // Children in the walk's direction: upstream follows edges backwards.
+        std::multimap<std::string, std::string> next;
+        std::set<std::pair<std::string, std::string>> dedup;
+        for (const LineageEdge& e : g->edges) {
+          auto pair = a->down ? std::make_pair(e.from, e.to) : std::make_pair(e.to, e.from);
+          if (dedup.insert(pair).second) next.insert(pair);
+        }
+        std::set<std::string> printed;
+        PrintTree(*g, nodes, next, g->root, "", true, true, printed);
+      }
+      return kExitOk;
+    });
+  });
+}
+
+}  // namespace cairn::cli

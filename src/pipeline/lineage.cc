@@ -1,0 +1,196 @@
+#include "cairn/lineage.h"
+
+#include <deque>
+#include <set>
+
+#include "cairn/dataset.h"
+#include "cairn/refs.h"
+
+namespace cairn {
+namespace {
+
+constexpr char kOutTag[] = "cairn.out.";
+constexpr char kDepTag[] = "cairn.dep.";
+
+bool StartsWith(const std::string& s, const char* p) { return s.rfind(p, 0) == 0; }
+
+class Builder {
+ public:
+  Builder(Repo& repo, std::vector<RunInfo> runs) : repo_(repo), runs_(std::move(runs)) {
+    for (size_t i = 0; i < runs_.size(); ++i) {
+      const RunInfo& r = runs_[i];
+      for (const auto& [k, v] : r.tags) {
+        if (!StartsWith(k, kOutTag)) continue;
+        auto oid = Oid::Parse(v);
+        if (oid.ok()) produced_by_[*oid] = i;
+      }
+      for (const RunInput& in : r.inputs) consumers_[in.version].push_back(i);
+    }
+  }
+
+  std::string DatasetNode(const std::string& dataset, const Oid& version) {
+    std::string id = "dataset:" + dataset + "@" + version.Hex();
+    if (!seen_.insert(id).second) return id;
+    LineageNode n{id, "dataset", dataset, {{"version", version.ToString()}}};
+    auto tags = ListTags(repo_, dataset);
+    std::string names;
+    if (tags.ok()) {
+      for (const Tag& t : *tags) {
+        if (t.version == version) names += (names.empty() ? "" : ",") + t.name + (t.golden ? " (golden)" : "");
+      }
+    }
+    if (!names.empty()) n.attrs["tags"] = names;
+    if (!produced_by_.count(version)) n.attrs["origin"] = "raw (no run produced it)";
+    graph_.nodes.push_back(std::move(n));
+    return id;
+  }
+
+  std::string RunNode(size_t i) {
+    const RunInfo& r = runs_[i];
+    std::string id = "run:" + r.id;
+    if (!seen_.insert(id).second) return id;
+    LineageNode n{id, "run", r.name.empty() ? r.id.substr(0, 8) : r.name, {}};
+    n.attrs["run"] = r.id;
+    n.attrs["experiment"] = r.experiment;
+    n.attrs["status"] = RunStatusName(r.status);
+    if (r.tags.count("cairn.stage")) n.attrs["stage"] = r.tags.at("cairn.stage");
+    if (r.env.count("git.commit")) {
+      n.attrs["commit"] = r.env.at("git.commit") + (r.env.count("git.dirty") && r.env.at("git.dirty") == "true" ? " (dirty)" : "");
+    }
+    if (!r.command.empty()) n.attrs["command"] = r.command;
+    for (const auto& [k, v] : r.params) n.attrs["params." + k] = v;
+    for (const auto& [k, m] : r.metrics) n.attrs["metrics." + k] = std::to_string(m.value);
+    graph_.nodes.push_back(std::move(n));
+    graph_.runs.push_back(r);
+    return id;
+  }
+
+  Status Walk(const std::string& start_kind, const Oid& version, const std::string& dataset, size_t run,
+              const LineageOptions& options) {
+    struct Item {
+      bool is_run;
+      Oid version;
+      std::string dataset;
+      size_t run;
+      int depth;
+    };
+    std::deque<Item> todo;
+    if (start_kind == "run") {
+      graph_.root = RunNode(run);
+      todo.push_back({true, Oid(), "", run, 0});
+    } else {
+      graph_.root = DatasetNode(dataset, version);
+      todo.push_back({false, version, dataset, 0, 0});
+    }
+    std::set<std::string> expanded;
+    while (!todo.empty()) {
+      Item it = todo.front();
+      todo.pop_front();
+      std::string key = it.is_run ? "r" + std::to_string(it.run) : "d" + it.version.Hex();
+      if (!expanded.insert(key).second) continue;
+      if (it.is_run) {
+        const RunInfo& r = runs_[it.run];
+        std::string rid = RunNode(it.run);
+        if (options.depth > 0 && it.depth >= options.depth) continue;
+        if (!options.downstream) {
+          for (const RunInput& in : r.inputs) {
+            graph_.edges.push_back({DatasetNode(in.dataset, in.version), rid});
+            todo.push_back({false, in.version, in.dataset, 0, it.depth + 1});
+          }
+          for (const auto& [k, v] : r.tags) {
+            if (!StartsWith(k, kDepTag)) continue;
+            std::string path = k.substr(sizeof(kDepTag) - 1);
+            bool is_dataset = false;
+            for (const RunInput& in : r.inputs) is_dataset |= in.dataset == path;
+            if (is_dataset) continue;
+            auto oid = Oid::Parse(v);
+            std::string fid = "file:" + path + "@" + (oid.ok() ? oid->Hex() : v);
+            if (seen_.insert(fid).second) graph_.nodes.push_back({fid, "file", path, {{"oid", v}}});
+            graph_.edges.push_back({fid, rid});
+          }
+        } else {
+          for (const auto& [k, v] : r.tags) {
+            if (!StartsWith(k, kOutTag)) continue;
+            auto oid = Oid::Parse(v);
+            if (!oid.ok()) continue;
+            std::string name = k.substr(sizeof(kOutTag) - 1);
+            auto version = LoadVersion(repo_, *oid);
+            if (version.ok()) name = version->dataset;
+            graph_.edges.push_back({rid, DatasetNode(name, *oid)});
+            todo.push_back({false, *oid, name, 0, it.depth});
+          }
+        }
+      } else {
+        std::string did = DatasetNode(it.dataset, it.version);
+        if (!options.downstream) {
+          auto p = produced_by_.find(it.version);
+          if (p == produced_by_.end()) continue;
+          graph_.edges.push_back({RunNode(p->second), did});
+          todo.push_back({true, Oid(), "", p->second, it.depth});
+        } else {
+          auto c = consumers_.find(it.version);
+          if (c == consumers_.end()) continue;
+          for (size_t i : c->second) {
+            graph_.edges.push_back({did, RunNode(i)});
+            todo.push_back({true, Oid(), "", i, it.depth});
+          }
+        }
+      }
+    }
+    return Status::OK();
+  }
+
+  LineageGraph Take() { return std::move(graph_); }
+  const std::vector<RunInfo>& runs() const { return runs_; }
+
+ private:
+  Repo& repo_;
+  std::vector<RunInfo> runs_;
+  std::unordered_map<Oid, size_t, OidHash> produced_by_;
+  std::unordered_map<Oid, std::vector<size_t>, OidHash> consumers_;
+  std::set<std::string> seen_;
+  LineageGraph graph_;
+};
+
+}  // namespace
+
+Result<LineageGraph> Lineage(Repo& repo, const std::string& target, const LineageOptions& options) {
+  CAIRN_ASSIGN_OR_RETURN(auto tracker, Tracker::Open(repo));
+  SearchOptions so;
+  so.full = true;
+  CAIRN_ASSIGN_OR_RETURN(SearchResult all, tracker->Search(so));
+  // Oldest first, so the newest run producing a version wins.
+  std::reverse(all.runs.begin(), all.runs.end());
+  Builder b(repo, std::move(all.runs));
+
+  // A run id (or prefix)?
+  if (target.find('/') == std::string::npos && target.find('@') == std::string::npos) {
+    auto id = tracker->ResolveRunId(target);
+    if (id.ok()) {
+      for (size_t i = 0; i < b.runs().size(); ++i) {
+        if (b.runs()[i].id == *id) {
+          CAIRN_RETURN_IF_ERROR(b.Walk("run", Oid(), "", i, options));
+          return b.Take();
+        }
+      }
+    }
+  }
+  if (target.find('@') != std::string::npos) {
+    CAIRN_ASSIGN_OR_RETURN(ResolvedRef r, ResolveRef(repo, target));
+    CAIRN_RETURN_IF_ERROR(b.Walk("dataset", r.version, r.dataset, 0, options));
+    return b.Take();
+  }
+  CAIRN_ASSIGN_OR_RETURN(std::string rel, repo.RelativePath(target));
+  CAIRN_ASSIGN_OR_RETURN(std::vector<Tracked> tracked, FindTracked(repo));
+  for (const Tracked& t : tracked) {
+    if (rel == t.path || (rel.size() > t.path.size() && rel.compare(0, t.path.size(), t.path) == 0 &&
+                          rel[t.path.size()] == '/')) {
+      CAIRN_RETURN_IF_ERROR(b.Walk("dataset", t.pointer.version, t.pointer.dataset, 0, options));
+      return b.Take();
+    }
+  }
+  return Status::NotFound("'" + target + "' is not a tracked path, dataset ref or run",
+                          "give a tracked path (models/model.bin), name@tag, or a run id");
+}
+
+}  // namespace cairn
