@@ -65,6 +65,7 @@ struct LockedStage {
   std::map<std::string, Oid> deps;            // dep → blob oid (file), tree oid (directory) or version (ref)
   std::map<std::string, std::string> params;  // key → value
   std::map<std::string, Oid> outs;            // out path → dataset version
+  std::map<std::string, Oid> metrics;         // metrics file → blob oid (restored with the outs)
   std::string run;                            // the run that produced the outs
 };
 

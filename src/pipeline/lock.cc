@@ -58,6 +58,7 @@ Result<PipelineLock> LoadLock(Repo& repo) {
       s.cmd = n["cmd"].Scalar();
       CAIRN_ASSIGN_OR_RETURN(s.deps, OidMap(n["deps"], "deps"));
       CAIRN_ASSIGN_OR_RETURN(s.outs, OidMap(n["outs"], "outs"));
+      CAIRN_ASSIGN_OR_RETURN(s.metrics, OidMap(n["metrics"], "metrics"));
       if (n["params"]) {
         for (const auto& p : n["params"]) s.params[p.first.Scalar()] = p.second.Scalar();
       }
@@ -90,6 +91,7 @@ Status SaveLock(Repo& repo, const PipelineLock& lock) {
       out << YAML::EndMap;
     }
     oids("outs", s.outs);
+    oids("metrics", s.metrics);
     if (!s.run.empty()) out << YAML::Key << "run" << YAML::Value << s.run;
     out << YAML::EndMap;
   }
@@ -117,11 +119,12 @@ Result<std::optional<RunCacheEntry>> ReadRunCache(Repo& repo, const Oid& key) {
   if (!std::getline(in, line) || line != "cairn-runcache 1") return std::optional<RunCacheEntry>();
   while (std::getline(in, line)) {
     if (line.rfind("run ", 0) == 0) e.run = line.substr(4);
-    if (line.rfind("out ", 0) == 0) {
-      size_t sp = line.rfind(' ');
+    bool out = line.rfind("out ", 0) == 0, metric = line.rfind("metric ", 0) == 0;
+    if (out || metric) {
+      size_t start = out ? 4 : 7, sp = line.rfind(' ');
       auto oid = Oid::Parse(line.substr(sp + 1));
-      if (!oid.ok() || sp <= 4) return std::optional<RunCacheEntry>();
-      e.outs[line.substr(4, sp - 4)] = *oid;
+      if (!oid.ok() || sp <= start) return std::optional<RunCacheEntry>();
+      (out ? e.outs : e.metrics)[line.substr(start, sp - start)] = *oid;
     }
   }
   return std::optional<RunCacheEntry>(std::move(e));
@@ -130,6 +133,7 @@ Result<std::optional<RunCacheEntry>> ReadRunCache(Repo& repo, const Oid& key) {
 Status WriteRunCache(Repo& repo, const Oid& key, const RunCacheEntry& e) {
   std::string text = "cairn-runcache 1\nrun " + e.run + "\n";
   for (const auto& [path, v] : e.outs) text += "out " + path + " " + v.ToString() + "\n";
+  for (const auto& [path, v] : e.metrics) text += "metric " + path + " " + v.ToString() + "\n";
   fs::path path = RunCachePath(repo, key);
   CAIRN_RETURN_IF_ERROR(MakeDirs(path.parent_path()));
   return WriteFileAtomic(path, text, /*sync=*/true);

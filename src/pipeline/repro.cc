@@ -105,13 +105,22 @@ std::vector<std::string> InputChanges(const LockedStage& was, const LockedStage&
 }
 
 // Reasons the workspace outputs differ from `outs` (path → version).
-Result<std::vector<std::string>> OutputChanges(Repo& repo, const StageSpec& stage,
-                                               const std::map<std::string, Oid>& outs) {
+Result<std::vector<std::string>> OutputChanges(Repo& repo, const StageSpec& stage, const LockedStage& locked) {
+  const std::map<std::string, Oid>& outs = locked.outs;
   std::vector<std::string> why;
+  for (const auto& [path, oid] : locked.metrics) {
+    auto data = ReadFile(repo.Abs(path));
+    if (!data.ok() || Oid::Of(*data) != oid) why.push_back("metrics file " + path + " differs from the locked one");
+  }
   for (const std::string& o : stage.outs) {
     auto it = outs.find(o);
     if (it == outs.end()) {
       why.push_back("output " + o + " was never produced");
+      continue;
+    }
+    std::error_code ec;
+    if (!fs::exists(repo.PointerPath(o), ec)) {
+      why.push_back("output " + o + " has no pointer file " + o + ".cairn (was it committed?)");
       continue;
     }
     CAIRN_ASSIGN_OR_RETURN(std::vector<Tracked> tracked, FindTracked(repo, {o}));
@@ -126,6 +135,9 @@ Result<std::vector<std::string>> OutputChanges(Repo& repo, const StageSpec& stag
   }
   return why;
 }
+
+// Writes the outputs and metrics files a stage produced before.
+Status RestoreAll(Repo& repo, const std::map<std::string, Oid>& outs, const std::map<std::string, Oid>& metrics);
 
 // Points `path`'s pointer file at `version` and checks it out.
 Status RestoreOutput(Repo& repo, const std::string& path, const Oid& version) {
@@ -143,8 +155,23 @@ Status RestoreOutput(Repo& repo, const std::string& path, const Oid& version) {
   return Checkout(repo, {path}, co).status();
 }
 
-// True when every output version and its data are in the cache.
-bool CanRestore(Repo& repo, const std::map<std::string, Oid>& outs) {
+Status RestoreOutput(Repo& repo, const std::string& path, const Oid& version);
+
+Status RestoreAll(Repo& repo, const std::map<std::string, Oid>& outs, const std::map<std::string, Oid>& metrics) {
+  for (const auto& [path, v] : outs) CAIRN_RETURN_IF_ERROR(RestoreOutput(repo, path, v));
+  for (const auto& [path, oid] : metrics) {
+    CAIRN_ASSIGN_OR_RETURN(std::string data, repo.store().Read(oid));
+    CAIRN_RETURN_IF_ERROR(MakeDirs(repo.Abs(path).parent_path()));
+    CAIRN_RETURN_IF_ERROR(WriteFileAtomic(repo.Abs(path), data, /*sync=*/false));
+  }
+  return Status::OK();
+}
+
+// True when every output version and its data, and every metrics file, are in the cache.
+bool CanRestore(Repo& repo, const std::map<std::string, Oid>& outs, const std::map<std::string, Oid>& metrics) {
+  for (const auto& [path, oid] : metrics) {
+    if (!repo.store().Has(oid)) return false;
+  }
   for (const auto& [path, v] : outs) {
     auto version = LoadVersion(repo, v);
     if (!version.ok()) return false;
@@ -317,7 +344,7 @@ Result<std::vector<StageStatus>> PipelineStatus(Repo& repo, bool) {
     }
     if (it != lock.end()) {
       for (std::string& r : InputChanges(it->second, now)) st.reasons.push_back(std::move(r));
-      CAIRN_ASSIGN_OR_RETURN(auto outs, OutputChanges(repo, stage, it->second.outs));
+      CAIRN_ASSIGN_OR_RETURN(auto outs, OutputChanges(repo, stage, it->second));
       for (std::string& r : outs) st.reasons.push_back(std::move(r));
     }
     st.stale = !st.reasons.empty();
@@ -380,18 +407,18 @@ Result<ReproReport> Repro(Repo& repo, const ReproOptions& options) {
     Oid key = RunCacheKey(now);
     // Up to date: same inputs as the lock; restore outputs if they drifted.
     if (!options.force && reasons.empty()) {
-      CAIRN_ASSIGN_OR_RETURN(auto drift, OutputChanges(repo, stage, locked->second.outs));
+      CAIRN_ASSIGN_OR_RETURN(auto drift, OutputChanges(repo, stage, locked->second));
       if (drift.empty()) {
         outcome.kind = StageOutcomeKind::kUpToDate;
         report.stages.push_back(outcome);
         return Status::OK();
       }
       outcome.reasons = drift;
-      if (CanRestore(repo, locked->second.outs)) {
+      if (CanRestore(repo, locked->second.outs, locked->second.metrics)) {
         outcome.kind = options.dry_run ? StageOutcomeKind::kWouldRestore : StageOutcomeKind::kRestored;
         outcome.run = locked->second.run;
         if (!options.dry_run) {
-          for (const auto& [path, v] : locked->second.outs) CAIRN_RETURN_IF_ERROR(RestoreOutput(repo, path, v));
+          CAIRN_RETURN_IF_ERROR(RestoreAll(repo, locked->second.outs, locked->second.metrics));
         }
         changed.insert(name);
         report.stages.push_back(outcome);
@@ -401,13 +428,15 @@ Result<ReproReport> Repro(Repo& repo, const ReproOptions& options) {
     // The run cache: these exact inputs ran before (any branch).
     if (!options.force) {
       CAIRN_ASSIGN_OR_RETURN(auto cached, ReadRunCache(repo, key));
-      if (cached && cached->outs.size() == stage.outs.size() && CanRestore(repo, cached->outs)) {
+      if (cached && cached->outs.size() == stage.outs.size() && cached->metrics.size() == stage.metrics.size() &&
+          CanRestore(repo, cached->outs, cached->metrics)) {
         outcome.kind = options.dry_run ? StageOutcomeKind::kWouldRestore : StageOutcomeKind::kRestored;
         outcome.run = cached->run;
         if (!options.dry_run) {
-          for (const auto& [path, v] : cached->outs) CAIRN_RETURN_IF_ERROR(RestoreOutput(repo, path, v));
+          CAIRN_RETURN_IF_ERROR(RestoreAll(repo, cached->outs, cached->metrics));
           LockedStage entry = now;
           entry.outs = cached->outs;
+          entry.metrics = cached->metrics;
           entry.run = cached->run;
           lock[name] = entry;
           CAIRN_RETURN_IF_ERROR(SaveLock(repo, lock));
@@ -470,6 +499,7 @@ Result<ReproReport> Repro(Repo& repo, const ReproOptions& options) {
         for (const AddResult& a : *added) outs[a.path] = a.version;
       }
     }
+    std::map<std::string, Oid> metric_blobs;
     if (failure.empty()) {
       std::vector<MetricPoint> points;
       int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -486,7 +516,9 @@ Result<ReproReport> Repro(Repo& repo, const ReproOptions& options) {
           break;
         }
         FlattenMetrics(j, "", &points, now_ms);
+        CAIRN_ASSIGN_OR_RETURN(metric_blobs[m], repo.store().PutBlob(*text));
       }
+      if (!metric_blobs.empty()) CAIRN_RETURN_IF_ERROR(repo.store().Commit());
       if (failure.empty() && !points.empty()) CAIRN_RETURN_IF_ERROR(tracker->LogMetrics(run, points));
     }
     if (!failure.empty()) {
@@ -496,17 +528,18 @@ Result<ReproReport> Repro(Repo& repo, const ReproOptions& options) {
       (void)tracker->SetTags(run, {{"cairn.end_reason", failure}});
       (void)tracker->EndRun(run, RunStatus::kFailed, *exit_code);
       // Previous outputs come back, so a failure changes nothing.
-      if (locked != lock.end() && CanRestore(repo, locked->second.outs)) {
-        for (const auto& [path, v] : locked->second.outs) (void)RestoreOutput(repo, path, v);
+      if (locked != lock.end() && CanRestore(repo, locked->second.outs, locked->second.metrics)) {
+        (void)RestoreAll(repo, locked->second.outs, locked->second.metrics);
       }
     } else {
       std::map<std::string, std::string> tags;
       for (const auto& [path, v] : outs) tags["cairn.out." + path] = v.ToString();
       CAIRN_RETURN_IF_ERROR(tracker->SetTags(run, tags));
       CAIRN_RETURN_IF_ERROR(tracker->EndRun(run, RunStatus::kFinished, 0).status());
-      CAIRN_RETURN_IF_ERROR(WriteRunCache(repo, key, RunCacheEntry{run, outs}));
+      CAIRN_RETURN_IF_ERROR(WriteRunCache(repo, key, RunCacheEntry{run, outs, metric_blobs}));
       LockedStage entry = now;
       entry.outs = outs;
+      entry.metrics = metric_blobs;
       entry.run = run;
       lock[name] = entry;
       CAIRN_RETURN_IF_ERROR(SaveLock(repo, lock));

@@ -17,7 +17,8 @@ namespace cairn {
 
 struct RunCacheEntry {
   std::string run;
-  std::map<std::string, Oid> outs;  // out path → version
+  std::map<std::string, Oid> outs;     // out path → version
+  std::map<std::string, Oid> metrics;  // metrics file → blob
 };
 
 // Nothing (not an error) when absent or unreadable: the stage then runs.
