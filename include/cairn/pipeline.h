@@ -28,6 +28,7 @@ struct StageSpec {
   std::vector<std::string> outs;     // repo-relative paths, tracked as datasets after each run
   std::vector<std::string> metrics;  // repo-relative JSON files logged to the run
   int line = 0;                      // where the stage starts in cairn.yaml (1-based)
+  int cmd_line = 0, params_line = 0;  // where its cmd and params are (for error messages)
 };
 
 struct PipelineSpec {

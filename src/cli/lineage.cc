@@ -94,7 +94,7 @@ Json OpenLineage(const LineageGraph& g, const std::string& ns) {
       run_facets["sourceCodeLocation"] = {{"_producer", "urn:cairn"},
                                           {"_schemaURL", "https://openlineage.io/spec/facets/1-0-1/SourceCodeLocationJobFacet.json"},
                                           {"type", "git"},
-                                          {"url", r.env.count("git.origin") ? r.env.at("git.origin") : ""},
+                                          {"url", r.env.count("git.remote") ? r.env.at("git.remote") : ""},
                                           {"version", r.env.at("git.commit")}};
     }
     Json params = Json::object();

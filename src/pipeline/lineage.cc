@@ -117,11 +117,12 @@ class Builder {
             auto version = LoadVersion(repo_, *oid);
             if (version.ok()) name = version->dataset;
             graph_.edges.push_back({rid, DatasetNode(name, *oid)});
-            todo.push_back({false, *oid, name, 0, it.depth});
+            todo.push_back({false, *oid, name, 0, it.depth + 1});
           }
         }
       } else {
         std::string did = DatasetNode(it.dataset, it.version);
+        if (options.depth > 0 && it.depth >= options.depth) continue;
         if (!options.downstream) {
           auto p = produced_by_.find(it.version);
           if (p == produced_by_.end()) continue;

@@ -369,11 +369,24 @@ Result<ReproReport> Repro(Repo& repo, const ReproOptions& options) {
   (void)tracker->ReapDeadRuns();  // runs of a repro killed earlier
 
   std::vector<std::string> todo = Selection(spec, options);
+  // Every param a selected stage needs must exist before anything runs.
+  for (const std::string& name : todo) {
+    const StageSpec& stage = *spec.Find(name);
+    for (bool in_cmd : {false, true}) {
+      auto values = ReadParams(repo, spec, in_cmd ? CommandParams(stage.cmd) : stage.params);
+      int line = in_cmd ? stage.cmd_line : stage.params_line;
+      if (!values.ok()) {
+        return values.status().WithContext(std::string(kPipelineFile) + ":" + std::to_string(line ? line : stage.line) +
+                                           ": stage '" + name + "'");
+      }
+    }
+  }
   ReproReport report;
   std::mutex mu;  // guards everything below except the commands themselves
   std::condition_variable cv;
   std::map<std::string, int> state;  // 0 waiting, 1 running, 2 done, 3 failed/skipped
-  std::set<std::string> changed;     // stages whose outputs changed in this repro (dry run: would change)
+  std::set<std::string> unknown;              // dry run: stages that would run (outputs unknowable)
+  std::map<std::string, Oid> predicted;       // dry run: out path → oid a restore would give it
   Status fatal;
   const std::set<std::string> selected(todo.begin(), todo.end());
 
@@ -386,9 +399,26 @@ Result<ReproReport> Repro(Repo& repo, const ReproOptions& options) {
     auto started = std::chrono::steady_clock::now();
     std::vector<std::string> missing;
     CAIRN_ASSIGN_OR_RETURN(LockedStage now, CurrentInputs(repo, spec, stage, &missing));
-    bool upstream_changes = false;
-    for (const std::string& u : spec.upstream.at(name)) upstream_changes |= changed.count(u) > 0;
-    if (!missing.empty() && !(options.dry_run && upstream_changes)) {
+    if (options.dry_run) {
+      // Nothing ran, so use what restored upstream outputs would hash to;
+      // after an upstream stage that would run, the inputs are unknowable.
+      bool unknowable = false;
+      for (const std::string& u : spec.upstream.at(name)) unknowable |= unknown.count(u) > 0;
+      if (unknowable) {
+        outcome.kind = StageOutcomeKind::kWouldRun;
+        outcome.reasons = {"an upstream stage will run first"};
+        unknown.insert(name);
+        report.stages.push_back(outcome);
+        return Status::OK();
+      }
+      for (const std::string& d : stage.deps) {
+        auto p = predicted.find(d);
+        if (p == predicted.end()) continue;
+        now.deps[d] = p->second;
+        missing.erase(std::remove(missing.begin(), missing.end(), d), missing.end());
+      }
+    }
+    if (!missing.empty()) {
       outcome.kind = StageOutcomeKind::kFailed;
       outcome.error = "dependency " + missing[0] + " does not exist";
       *failed = true;
@@ -402,7 +432,14 @@ Result<ReproReport> Repro(Repo& repo, const ReproOptions& options) {
     } else {
       reasons = InputChanges(locked->second, now);
     }
-    if (options.dry_run && upstream_changes) reasons.push_back("an upstream stage will change");
+    // In a dry run, remembers what a restore would put in place.
+    auto predict = [&](const std::map<std::string, Oid>& outs) -> Status {
+      for (const auto& [path, v] : outs) {
+        CAIRN_ASSIGN_OR_RETURN(Version version, LoadVersion(repo, v));
+        predicted[path] = version.object;
+      }
+      return Status::OK();
+    };
     outcome.reasons = reasons;
     Oid key = RunCacheKey(now);
     // Up to date: same inputs as the lock; restore outputs if they drifted.
@@ -419,8 +456,9 @@ Result<ReproReport> Repro(Repo& repo, const ReproOptions& options) {
         outcome.run = locked->second.run;
         if (!options.dry_run) {
           CAIRN_RETURN_IF_ERROR(RestoreAll(repo, locked->second.outs, locked->second.metrics));
+        } else {
+          CAIRN_RETURN_IF_ERROR(predict(locked->second.outs));
         }
-        changed.insert(name);
         report.stages.push_back(outcome);
         return Status::OK();
       }
@@ -440,15 +478,16 @@ Result<ReproReport> Repro(Repo& repo, const ReproOptions& options) {
           entry.run = cached->run;
           lock[name] = entry;
           CAIRN_RETURN_IF_ERROR(SaveLock(repo, lock));
+        } else {
+          CAIRN_RETURN_IF_ERROR(predict(cached->outs));
         }
-        changed.insert(name);
         report.stages.push_back(outcome);
         return Status::OK();
       }
     }
     if (options.dry_run) {
       outcome.kind = StageOutcomeKind::kWouldRun;
-      changed.insert(name);
+      unknown.insert(name);
       report.stages.push_back(outcome);
       return Status::OK();
     }
@@ -544,7 +583,6 @@ Result<ReproReport> Repro(Repo& repo, const ReproOptions& options) {
       lock[name] = entry;
       CAIRN_RETURN_IF_ERROR(SaveLock(repo, lock));
       outcome.kind = StageOutcomeKind::kRan;
-      changed.insert(name);
     }
     outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     report.stages.push_back(outcome);

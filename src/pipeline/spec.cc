@@ -56,8 +56,10 @@ Status ParseStage(Repo& repo, const std::string& name, const YAML::Node& node, S
   stage->line = node.Mark().line + 1;
   if (!node.IsMap()) return Bad(node, "stage '" + name + "' must be a mapping with at least 'cmd'");
   static const std::set<std::string> kKnown = {"cmd", "deps", "params", "outs", "metrics"};
+  std::set<std::string> keys;
   for (const auto& kv : node) {
     std::string key = kv.first.Scalar();
+    if (!keys.insert(key).second) return Bad(kv.first, "key '" + key + "' appears twice in stage '" + name + "'");
     if (!kKnown.count(key)) {
       return Bad(kv.first, "unknown key '" + key + "' in stage '" + name + "' (known: cmd, deps, params, outs, metrics)");
     }
@@ -66,6 +68,8 @@ Status ParseStage(Repo& repo, const std::string& name, const YAML::Node& node, S
     return Bad(node, "stage '" + name + "' needs a 'cmd' string");
   }
   stage->cmd = node["cmd"].Scalar();
+  stage->cmd_line = node["cmd"].Mark().line + 1;
+  if (node["params"]) stage->params_line = node["params"].Mark().line + 1;
   auto list = [&](const char* field, std::vector<std::string>* out, bool paths) -> Status {
     if (!node[field]) return Status::OK();
     CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> items, StringList(node[field], field));
@@ -151,7 +155,17 @@ Result<PipelineSpec> ParsePipeline(Repo& repo, const std::string& text) {
   CAIRN_ASSIGN_OR_RETURN(YAML::Node root, ParseYaml(text, kPipelineFile));
   PipelineSpec spec;
   spec.params_file = "params.yaml";
+  if (!root.IsDefined() || root.IsNull()) {
+    return Status::InvalidArgument(std::string(kPipelineFile) + ":1:1: the file is empty; expected a 'stages' mapping",
+                                   "declare stages with 'cairn stage add NAME --cmd ...' (see doc/pipelines.md)");
+  }
   if (!root.IsMap()) return Bad(root, "expected a mapping with 'stages'");
+  {
+    std::set<std::string> top;
+    for (const auto& kv : root) {
+      if (!top.insert(kv.first.Scalar()).second) return Bad(kv.first, "key '" + kv.first.Scalar() + "' appears twice");
+    }
+  }
   std::map<std::string, YAML::Node> nodes;
   try {
     for (const auto& kv : root) {
@@ -171,7 +185,7 @@ Result<PipelineSpec> ParsePipeline(Repo& repo, const std::string& text) {
       bool ok = !name.empty();
       for (char c : name) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.');
       if (!ok) return Bad(kv.first, "bad stage name '" + name + "' (letters, digits, '_', '-', '.')");
-      if (nodes.count(name)) return Bad(kv.first, "stage '" + name + "' is defined twice");
+      if (nodes.count(name)) return Bad(kv.first, "stage '" + name + "' is defined twice");  // yaml-cpp keeps both
       nodes[name] = kv.second;
       StageSpec stage;
       CAIRN_RETURN_IF_ERROR(ParseStage(repo, name, kv.second, &stage));

@@ -133,9 +133,18 @@ std::optional<std::string> OriginUrl(const std::filesystem::path& root) {
 
 // Git facts through the git command: a short process (~1.5 ms; two when dirty),
 // cheaper than starting libgit2, which parses every CA certificate.
+// "Dirty" is about code: files cairn writes itself (pointer files, the
+// .gitignore lines of 'add', cairn.lock) are left out; data versions are
+// recorded as the run's inputs instead. Without this, every pipeline stage
+// after the first would look dirty because of the previous stage's outputs.
 void CaptureGit(Repo& repo, std::map<std::string, std::string>* env, std::string* diff) {
   std::string root = repo.root().string();
-  auto status = Capture({"git", "-C", root, "status", "--porcelain=v2", "--branch", "--untracked-files=no"});
+  const std::vector<std::string> kNotCode = {"--", ".", ":(exclude,glob)**/*.cairn", ":(exclude,glob)**/.gitignore",
+                                             ":(exclude)cairn.lock"};
+  std::vector<std::string> status_argv = {"git", "-C", root, "status", "--porcelain=v2", "--branch",
+                                          "--untracked-files=no"};
+  status_argv.insert(status_argv.end(), kNotCode.begin(), kNotCode.end());
+  auto status = Capture(status_argv);
   if (!status) return;
   bool dirty = false;
   size_t pos = 0;
@@ -157,7 +166,9 @@ void CaptureGit(Repo& repo, std::map<std::string, std::string>* env, std::string
   (*env)["git.dirty"] = dirty ? "true" : "false";
   if (auto url = OriginUrl(repo.root())) (*env)["git.remote"] = WithoutCredentials(*url);
   if (dirty && diff && !(*env)["git.commit"].empty()) {
-    if (auto d = Capture({"git", "-C", root, "diff", "--no-color", "--no-ext-diff", "--binary", "HEAD"})) {
+    std::vector<std::string> diff_argv = {"git", "-C", root, "diff", "--no-color", "--no-ext-diff", "--binary", "HEAD"};
+    diff_argv.insert(diff_argv.end(), kNotCode.begin(), kNotCode.end());
+    if (auto d = Capture(diff_argv)) {
       *diff = std::move(*d);
     }
   }
