@@ -144,6 +144,21 @@ TEST_F(DatasetTest, StatusAndCheckoutRoundTrip) {
   EXPECT_EQ((*clean)[0].state, TrackedState::kClean);
 }
 
+// A chmod changes no size, mtime or inode; the stat cache must still see it
+// (it once trusted the cached record and reported "clean").
+TEST_F(DatasetTest, ExecutableBitChangeIsSeenThroughTheStatCache) {
+  AddOk("data");
+  auto st = GetStatus(*repo_, {}, StatusOptions{});  // records trusted stat entries
+  ASSERT_TRUE(st.ok());
+  ASSERT_EQ((*st)[0].state, TrackedState::kClean);
+  fs::permissions(dir_.path() / "data/a.csv", fs::perms::owner_exec, fs::perm_options::add);
+  st = GetStatus(*repo_, {}, StatusOptions{});
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ((*st)[0].state, TrackedState::kModified);
+  ASSERT_EQ((*st)[0].changes.size(), 1u);
+  EXPECT_EQ((*st)[0].changes[0].path, "a.csv");
+}
+
 TEST_F(DatasetTest, TagsAreImmutableAndGoldenIsForever) {
   AddResult v1 = AddOk("data");
   Tag t{"data", "v1.0.0", v1.version, true, "me", 1, "first"};

@@ -182,7 +182,7 @@ Result<HashSummary> HashWorkFiles(Repo& repo, const std::string& path, std::vect
     WorkFile& f = (*files)[i];
     while (j < snap.records.size() && snap.records[j].rel < f.rel) ++j;
     const StatRecord* rec = j < snap.records.size() && snap.records[j].rel == f.rel ? &snap.records[j] : nullptr;
-    if (rec && StatMatches(*rec, f.size, f.mtime_ns, f.inode) && (!store || repo.store().Has(rec->oid))) {
+    if (rec && StatMatches(*rec, f.size, f.mtime_ns, f.inode, f.executable) && (!store || repo.store().Has(rec->oid))) {
       f.oid = rec->oid;
       f.from_cache = true;
       if (progress) progress->Add(1, f.size);
@@ -259,7 +259,7 @@ Status RecordWorkFiles(Repo& repo, const std::string& path, const std::vector<Wo
   StatSnapshot snap;
   snap.object = object;
   snap.records.reserve(files.size());
-  for (const WorkFile& f : files) snap.records.push_back(StatRecord{f.rel, f.size, f.mtime_ns, f.inode, now, f.oid});
+  for (const WorkFile& f : files) snap.records.push_back(StatRecord{f.rel, f.size, f.mtime_ns, f.inode, now, f.oid, f.executable});
   return repo.state().SaveStatSnapshot(path, snap);
 }
 

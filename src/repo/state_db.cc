@@ -15,10 +15,15 @@ namespace {
 // within this window of the recording as possibly changed again unseen.
 constexpr int64_t kRacyWindowNs = 50'000'000;
 
+// The executable bit rides in the top bit of the size (no file is 2^63 bytes);
+// records written before it was kept read as not executable, so an
+// executable file is re-hashed once, which is safe.
+constexpr uint64_t kExecutableBit = uint64_t{1} << 63;
+
 }  // namespace
 
-bool StatMatches(const StatRecord& e, uint64_t size, int64_t mtime_ns, uint64_t inode) {
-  return e.size == size && e.mtime_ns == mtime_ns && e.inode == inode &&
+bool StatMatches(const StatRecord& e, uint64_t size, int64_t mtime_ns, uint64_t inode, bool executable) {
+  return e.size == size && e.mtime_ns == mtime_ns && e.inode == inode && e.executable == executable &&
          mtime_ns + kRacyWindowNs < e.cached_ns;
 }
 
@@ -81,6 +86,8 @@ Result<StatSnapshot> StateDb::LoadStatSnapshot(const std::string& path) {
       return StatSnapshot{};
     }
     r.oid = Oid(oid);
+    r.executable = (r.size & kExecutableBit) != 0;
+    r.size &= ~kExecutableBit;
     snap.records.push_back(std::move(r));
   }
   return snap;
@@ -93,7 +100,7 @@ Status StateDb::SaveStatSnapshot(const std::string& path, const StatSnapshot& sn
   for (const StatRecord& r : snap.records) {
     Put<uint32_t>(&blob, static_cast<uint32_t>(r.rel.size()));
     blob += r.rel;
-    Put(&blob, r.size);
+    Put(&blob, r.size | (r.executable ? kExecutableBit : 0));
     Put(&blob, r.mtime_ns);
     Put(&blob, r.inode);
     Put(&blob, r.cached_ns);

@@ -30,6 +30,7 @@ struct StatRecord {
   uint64_t inode = 0;
   int64_t cached_ns = 0;  // when the record was made (for racy-write detection)
   Oid oid;
+  bool executable = false;  // a chmod changes no size, mtime or inode, but is a change
 };
 
 // The stat cache of one tracked path: every file's record, sorted by rel, and
@@ -40,10 +41,11 @@ struct StatSnapshot {
   std::vector<StatRecord> records;
 };
 
-// True when a file with this (size, mtime, inode) is known to hold rec.oid.
+// True when a file with this (size, mtime, inode, executable bit) is known to
+// hold rec.oid.
 // A file modified within the clock granularity of the recording cannot be
 // trusted (it may have changed again in the same tick) and returns false.
-bool StatMatches(const StatRecord& rec, uint64_t size, int64_t mtime_ns, uint64_t inode);
+bool StatMatches(const StatRecord& rec, uint64_t size, int64_t mtime_ns, uint64_t inode, bool executable);
 
 class StateDb {
  public:
