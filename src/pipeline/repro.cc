@@ -512,6 +512,14 @@ Result<ReproReport> Repro(Repo& repo, const ReproOptions& options) {
         (void)tracker->AddInput(run, (*t)[0].pointer.dataset + "@" + (*t)[0].pointer.version.Hex());
       }
     }
+    // Outputs the cache can give back are removed first, so a command that
+    // no longer writes one fails instead of passing with the stale file.
+    if (locked != lock.end() && CanRestore(repo, locked->second.outs, locked->second.metrics)) {
+      for (const auto& [path, v] : locked->second.outs) {
+        std::error_code ec;
+        fs::remove_all(repo.Abs(path), ec);
+      }
+    }
     held.unlock();
     if (!options.quiet) std::cerr << "cairn: running stage " << name << ": " << now.cmd << "\n";
     auto exit_code = RunCommand(now.cmd, repo.root(), run, repo, options.quiet, &outcome.stderr_tail);

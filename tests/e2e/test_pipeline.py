@@ -934,6 +934,12 @@ class Failures(PipelineTestCase):
         self.write("a.sh", "rm -f out/a.txt; echo done\n")
         self.assert_failed(["out/a.txt"])
 
+    def test_command_that_stops_writing_its_output_fails(self):
+        # The previous output is removed before the stage runs, so a stale
+        # copy cannot pass for a new one; the failure then restores it.
+        self.write("a.sh", "echo nothing\n")
+        self.assert_failed(["out/a.txt"])
+
     def test_missing_dependency(self):
         os.unlink(self.path("input.txt"))
         self.assert_failed(["input.txt"], ran=False)
