@@ -20,25 +20,20 @@ its "tracking" section.  See bench/README.md.
 import collections
 import datetime
 import hashlib
-import importlib.machinery
-import importlib.util
 import json
 import os
 import platform
 import shlex
 import shutil
-import signal
 import sqlite3
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-RESULTS_DIR = os.path.join(HERE, "results")
-MIB = 1024 * 1024
+sys.dont_write_bytecode = True  # no __pycache__ in bench/
+import benchlib  # noqa: E402  bench/benchlib.py: what the benchmark sections share
+from benchlib import MIB, ROOT, BenchError, cairn_repo, first_line, log, rm, rows_text  # noqa: E402
 
 PARTS = ("log", "search", "run")
 FULL = {"points": 1_000_000, "sizes": [10_000, 100_000, 1_000_000]}
@@ -80,63 +75,27 @@ GEN_T0_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z; start times grow from her
 GEN_BYTES_PER_RUN = 2200  # measured: ~2.1 KB of state.db per generated run
 
 
-class BenchError(Exception):
-    pass
-
-
-def log(msg):
-    print(f"bench: {msg}", file=sys.stderr, flush=True)
-
-
-def env_int(name, default):
-    v = os.environ.get(name, "")
-    if v == "":
-        return default
-    try:
-        return int(v)
-    except ValueError:
-        sys.exit(f"bench: {name}={v!r} is not an integer")
-
-
-def env_flag(name):
-    return os.environ.get(name, "") not in ("", "0")
-
-
 def make_config(quick=None, parts=None):
     """The tracking configuration; environment variables override the defaults."""
-    if quick is None:
-        quick = env_flag("BENCH_QUICK")
-    base = QUICK if quick else FULL
-    if parts is None:
-        parts = [p.strip() for p in os.environ.get("BENCH_TRACKING_PARTS", ",".join(PARTS)).split(",") if p.strip()]
-    for p in parts:
-        if p not in PARTS:
-            sys.exit(f"bench: unknown tracking part {p!r} (use {','.join(PARTS)})")
-    sizes_env = os.environ.get("BENCH_TRACKING_SIZES", "")
-    try:
-        sizes = [int(s) for s in sizes_env.split(",") if s.strip()] if sizes_env else list(base["sizes"])
-    except ValueError:
-        sys.exit(f"bench: BENCH_TRACKING_SIZES={sizes_env!r} is not a list of integers")
+    quick, base = benchlib.sizes_for(quick, FULL, QUICK)
+    parts = benchlib.env_parts("BENCH_TRACKING_PARTS", PARTS, "tracking", parts)
+    sizes = benchlib.env_ints("BENCH_TRACKING_SIZES", base["sizes"])
     cfg = {
         "quick": quick,
-        "parts": [p for p in PARTS if p in parts],
-        "points": env_int("BENCH_TRACKING_POINTS", base["points"]),
-        "log_runs": max(1, env_int("BENCH_TRACKING_LOG_RUNS", 3)),
-        "mlflow_points": env_int("BENCH_TRACKING_MLFLOW_POINTS", 10_000),
+        "parts": parts,
+        "points": benchlib.env_int("BENCH_TRACKING_POINTS", base["points"]),
+        "log_runs": max(1, benchlib.env_int("BENCH_TRACKING_LOG_RUNS", 3)),
+        "mlflow_points": benchlib.env_int("BENCH_TRACKING_MLFLOW_POINTS", 10_000),
         "sizes": sorted(set(sizes)),
-        "seed": env_int("BENCH_SEED", 20240601),
+        "seed": benchlib.env_int("BENCH_SEED", 20240601),
         "search_warmup": 3,
         "run_warmup": 5,
         "run_runs": 30,
-        "keep": env_flag("BENCH_KEEP"),
+        "keep": benchlib.env_flag("BENCH_KEEP"),
     }
     if cfg["points"] < 1 or any(s < 10 for s in cfg["sizes"]):
         sys.exit("bench: BENCH_TRACKING_POINTS must be >= 1 and every search size >= 10")
     return cfg
-
-
-def is_full(cfg):
-    return (cfg["points"] == FULL["points"] and all(s in cfg["sizes"] for s in FULL["sizes"]))
 
 
 def disk_need(cfg):
@@ -171,54 +130,15 @@ def missing_prereqs(cfg):
 # Running commands
 # ---------------------------------------------------------------------------
 
-class Ctx:
-    """Work directory, environment and the record of every measurement."""
-
-    def __init__(self, workdir, cairn, env, cfg):
-        self.workdir = workdir
-        self.cairn = cairn
-        self.env = env
-        self.cfg = cfg
-        self.logdir = os.path.join(workdir, "logs")
-        os.makedirs(self.logdir, exist_ok=True)
-        self.n = 0
-        self.records = []
-        self.notes = []
-
-    def _logpath(self, name):
-        self.n += 1
-        return os.path.join(self.logdir, f"{self.n:03d}-{name}.log")
-
-    def run(self, argv, cwd, ok_codes=(0,)):
-        """Runs argv (stdin /dev/null, output to a log file) in its own process
-        group; raises BenchError on an unexpected exit code; returns stdout."""
-        logpath = self._logpath(os.path.basename(argv[0]))
-        with open(logpath + ".out", "wb") as out, open(logpath, "wb") as err:
-            p = subprocess.Popen(argv, cwd=cwd, env=self.env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                 start_new_session=True)
-            try:
-                rc = p.wait()
-            except BaseException:
-                try:
-                    os.killpg(p.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                p.wait()
-                raise
-        with open(logpath + ".out", "rb") as f:
-            stdout = f.read().decode(errors="replace")
-        if rc not in ok_codes:
-            with open(logpath, "rb") as f:
-                tail = (stdout[-1500:] + f.read()[-3000:].decode(errors="replace"))
-            raise BenchError(f"command failed (exit {rc}): {shlex.join(argv)}\n--- output (tail) ---\n{tail}")
-        return stdout
+class Ctx(benchlib.Ctx):
+    """benchlib.Ctx with hyperfine."""
 
     def hyperfine(self, label, commands, cwd, warmup, runs=None):
         """Times [(name, argv)] with hyperfine -N (no shell); returns {name: stats}.
         An untimed sync first, so write-back of earlier steps (the generated
         index) does not land in the fsyncs of the measured commands."""
         os.sync()
-        jpath = self._logpath("hyperfine") + ".json"
+        jpath = self.logpath("hyperfine") + ".json"
         argv = ["hyperfine", "-N", "--style", "basic", "--warmup", str(warmup), "--export-json", jpath]
         if runs:
             argv += ["--runs", str(runs)]
@@ -251,24 +171,6 @@ def show_cmd(argv):
         else:
             out.append(shlex.quote(a))
     return " ".join(out)
-
-
-def git_init(ctx, repo):
-    os.makedirs(repo, exist_ok=True)
-    ctx.run(["git", "init", "-q", "-b", "main", repo], cwd=ctx.workdir)
-    for k, v in (("user.name", "cairn bench"), ("user.email", "bench@example.invalid"),
-                 ("gc.auto", "0"), ("maintenance.auto", "false"), ("commit.gpgsign", "false")):
-        ctx.run(["git", "config", k, v], cwd=repo)
-
-
-def cairn_repo(ctx, repo):
-    git_init(ctx, repo)
-    ctx.run([ctx.cairn, "init"], cwd=repo)
-
-
-def rm(path):
-    if os.path.lexists(path):
-        subprocess.run(["rm", "-rf", "--", path], check=False)
 
 
 # ---------------------------------------------------------------------------
@@ -367,7 +269,7 @@ def bench_log(ctx):
 
     def child_run(mode, points, cwd, extra=()):
         os.sync()  # untimed; earlier writes do not count against this run
-        out = ctx.run([py, child, mode, str(points), *extra], cwd=cwd)
+        out = ctx.output([py, child, mode, str(points), *extra], cwd=cwd)
         try:
             return json.loads(out.strip().splitlines()[-1])
         except (ValueError, IndexError):
@@ -554,7 +456,7 @@ def db_bytes(repo):
 
 
 def check_query_a(ctx, repo, n, exp):
-    out = ctx.run([ctx.cairn, *QUERY_A, "--json"], cwd=repo)
+    out = ctx.output([ctx.cairn, *QUERY_A, "--json"], cwd=repo)
     got = json.loads(out)
     ids = [r["id"] for r in got]
     want = [e["id"] for e in exp["a"]]
@@ -567,7 +469,7 @@ def check_query_a(ctx, repo, n, exp):
 
 
 def check_query_b(ctx, repo, n, exp):
-    out = ctx.run([ctx.cairn, *QUERY_B, "--json"], cwd=repo)
+    out = ctx.output([ctx.cairn, *QUERY_B, "--json"], cwd=repo)
     got = json.loads(out)
     ids = [r["id"] for r in got]
     want = [e["id"] for e in exp["b"]]
@@ -660,14 +562,14 @@ def bench_run(ctx):
                       cwd=repo, warmup=cfg["run_warmup"], runs=cfg["run_runs"])
     # Every timed run must have been recorded, finished, exit 0, with the dataset as input.
     want = 1 + cfg["run_warmup"] + cfg["run_runs"]
-    got = json.loads(ctx.run([ctx.cairn, "runs", "--json", "--limit", str(want + 10)], cwd=repo))
+    got = json.loads(ctx.output([ctx.cairn, "runs", "--json", "--limit", str(want + 10)], cwd=repo))
     bad = [r["id"] for r in got if r["status"] != "FINISHED" or r["exit_code"] != 0]
     if len(got) != want or bad:
         raise BenchError(f"run: expected {want} FINISHED runs with exit 0, found {len(got)} (bad: {bad[:5]})")
-    show = json.loads(ctx.run([ctx.cairn, "runs", "show", got[0]["id"], "--json"], cwd=repo))
+    show = json.loads(ctx.output([ctx.cairn, "runs", "show", got[0]["id"], "--json"], cwd=repo))
     if [i["dataset"] for i in show.get("inputs", [])] != ["iris.csv"]:
         ctx.notes.append(f"run: the last run's inputs are {show.get('inputs')}, expected iris.csv")
-    status = ctx.run(["git", "status", "--porcelain"], cwd=repo)
+    status = ctx.output(["git", "status", "--porcelain"], cwd=repo)
     if status.strip():
         ctx.notes.append(f"run: git status is not clean after the runs: {status.strip()[:200]}")
     cr, tr, gs = (t[x] for x in names)
@@ -720,41 +622,15 @@ def run_section(workdir, cairn, env, cfg):
             if f.startswith("_cairn") and f.endswith(".so"):
                 binaries["python_module"] = file_info(os.path.join(pkg, f))
     ctx = Ctx(workdir, cairn, env, cfg)
-    load_start = os.getloadavg()
-    cpus = len(os.sched_getaffinity(0)) or 1
-    if load_start[0] > 0.5 * cpus:
-        ctx.notes.append(f"machine busy at start (load average {load_start[0]:.2f} on {cpus} CPUs); "
-                         "timings may be noisy")
-    started = time.time()
-    section = {"timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-               "warm_cache": True, "full_sizes": is_full(cfg),
-               "config": {k: v for k, v in cfg.items() if k != "keep"}, "binaries": binaries}
-    if "log" in cfg["parts"]:
-        log(f"[tracking] log_metric: {cfg['points']} points x {cfg['log_runs']} runs")
-        section["log"] = bench_log(ctx)
-    if "search" in cfg["parts"]:
-        log(f"[tracking] search: sizes {', '.join(str(s) for s in cfg['sizes'])}")
-        section["search"] = bench_search(ctx)
-    if "run" in cfg["parts"]:
-        log("[tracking] run overhead: cairn run -- true")
-        section["run"] = bench_run(ctx)
+    section = benchlib.section_start(ctx, FULL, binaries=binaries)
+    benchlib.run_parts(ctx, section, "tracking", [
+        ("log", f"log_metric: {cfg['points']} points x {cfg['log_runs']} runs", bench_log),
+        ("search", f"search: sizes {', '.join(str(s) for s in cfg['sizes'])}", bench_search),
+        ("run", "run overhead: cairn run -- true", bench_run)])
     section["goals"] = evaluate_goals(section)
-    section["notes"] = ctx.notes
-    section["measurements"] = ctx.records
-    section["versions"] = {"hyperfine": first_line(["hyperfine", "--version"]),
-                           "sqlite": sqlite3.sqlite_version, "python": platform.python_version()}
-    section["loadavg_start"] = [round(x, 2) for x in load_start]
-    section["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
-    section["elapsed_s"] = round(time.time() - started, 1)
-    return section
-
-
-def first_line(argv):
-    try:
-        p = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL)
-        return (p.stdout or p.stderr).strip().splitlines()[0]
-    except (OSError, IndexError):
-        return None
+    return benchlib.section_end(ctx, section, versions={
+        "hyperfine": first_line(["hyperfine", "--version"]), "sqlite": sqlite3.sqlite_version,
+        "python": platform.python_version()})
 
 
 def evaluate_goals(section):
@@ -774,11 +650,7 @@ def evaluate_goals(section):
                   "-" if v is None else f"{v * 1000:.1f} ms (cairn run -- true {rn['commands']['cairn run -- true']['mean_s'] * 1000:.1f} ms"
                                        f" - true {rn['commands']['true']['mean_s'] * 1000:.1f} ms)",
                   f"< {GOAL_RUN_OVERHEAD_S * 1000:.0f} ms"))
-    out = []
-    for (gid, value, ok, shown, target), (_, desc) in zip(goals, GOALS_DOC):
-        out.append({"id": gid, "section": "tracking", "goal": desc, "value": value, "shown": shown,
-                    "target": target, "result": "SKIP" if ok is None else ("PASS" if ok else "MISS")})
-    return out
+    return benchlib.goal_records("tracking", goals, GOALS_DOC)
 
 
 def fmt_ms(s):
@@ -789,150 +661,75 @@ def fmt_ms_sd(st):
     return "-" if st is None else f"{st['mean_s'] * 1000:.1f} ± {(st['stddev_s'] or 0) * 1000:.1f}"
 
 
-def print_rows(head, body, left=1):
-    widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(head)]
-
-    def line(cells):
-        return "  ".join(c.ljust(w) if i < left else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
-    print(line(head))
-    print("  ".join("-" * w for w in widths))
-    for b in body:
-        print(line(b))
-
-
-def print_report(section):
-    print()
-    print("cairn experiment-tracking benchmark" + ("" if section["full_sizes"] else " (smaller than the full sizes)")
-          + ".  All timings are WARM-CACHE wall-clock times.")
+def report_lines(section):
+    """The human-readable report as a list of lines."""
+    L = []
+    L.append("cairn experiment-tracking benchmark" + ("" if section["full_sizes"] else " (smaller than the full sizes)")
+             + ".  All timings are WARM-CACHE wall-clock times.")
     b = section.get("binaries", {})
-    print("Measured: " + ", ".join(f"{k} sha256 {v['sha256'][:12]} (modified {v['mtime']})" for k, v in b.items()))
+    L.append("Measured: " + ", ".join(f"{k} sha256 {v['sha256'][:12]} (modified {v['mtime']})" for k, v in b.items()))
     lg = section.get("log")
     if lg:
-        print()
-        print(f"log_metric from Python: {lg['points']:,} points of one metric, time from the first log to after "
-              f"flush(); median of {lg['repeats']} fresh interpreter{'s' if lg['repeats'] > 1 else ''}")
+        L.append("")
+        L.append(f"log_metric from Python: {lg['points']:,} points of one metric, time from the first log to after "
+                 f"flush(); median of {lg['repeats']} fresh interpreter{'s' if lg['repeats'] > 1 else ''}")
         body = [[r["what"], f"{r['seconds']:.3f}", f"{r['points_per_s']:,.0f}", f"{r['cairn_rate_over_this']:.2f}x"]
                 for r in lg["rows"]]
-        print_rows(["method", "seconds", "points/s", "cairn rate / this"], body)
-        print(f"  note: ending the run afterwards (seals the record and the {lg['points']:,}-point history) took "
-              f"{lg['cairn_end_run_s']:.3f} s; with it, {lg['cairn_with_end_run_points_per_s']:,.0f} points/s.")
-        print(f"  note: sqlite3 = same row shape and index as run_metric_points, WAL, synchronous=NORMAL, one "
-              f"transaction; executemany alone took {lg['sqlite_executemany_only_s']:.3f} s of it.")
+        L += rows_text(["method", "seconds", "points/s", "cairn rate / this"], body)
+        L.append(f"  note: ending the run afterwards (seals the record and the {lg['points']:,}-point history) took "
+                 f"{lg['cairn_end_run_s']:.3f} s; with it, {lg['cairn_with_end_run_points_per_s']:,.0f} points/s.")
+        L.append(f"  note: sqlite3 = same row shape and index as run_metric_points, WAL, synchronous=NORMAL, one "
+                 f"transaction; executemany alone took {lg['sqlite_executemany_only_s']:.3f} s of it.")
         if lg.get("mlflow_skipped"):
-            print(f"  note: MLflow skipped: {lg['mlflow_skipped']}; the context is the list.append floor and "
-                  "sqlite3 executemany.")
-        print("  note: runs (s): " + "; ".join(f"{r['method']} " + ", ".join(f"{x:.3f}" for x in r["runs_s"])
-                                            for r in lg["rows"]))
+            L.append(f"  note: MLflow skipped: {lg['mlflow_skipped']}; the context is the list.append floor and "
+                     "sqlite3 executemany.")
+        L.append("  note: runs (s): " + "; ".join(f"{r['method']} " + ", ".join(f"{x:.3f}" for x in r["runs_s"])
+                                               for r in lg["rows"]))
     sr = section.get("search")
     if sr:
-        print()
-        print(f"cairn runs search over generated runs (20 params, 10 metrics each): hyperfine --warmup {sr['warmup']}, "
-              "mean ± σ in ms")
+        L.append("")
+        L.append("cairn runs search over generated runs (20 params, 10 metrics each): hyperfine --warmup "
+                 f"{sr['warmup']}, mean ± σ in ms")
         body = [[f"{r['runs']:,}", f"{r['generate_s']:.1f}", f"{r['db_bytes'] / MIB:.0f}", fmt_ms_sd(r["fixed"]),
                  fmt_ms_sd(r["query_a"]), fmt_ms_sd(r["query_b"]), f"{r['sql_a_s'] * 1000:.2f}",
                  f"{r['sql_b_s'] * 1000:.2f}"] for r in sr["sizes"]]
-        print_rows(["runs", "generate s", "db MiB", "fixed ms", "query A ms", "query B ms", "A sql ms", "B sql ms"],
-                   body)
-        print(f"  A: {sr['query_a']}")
-        print(f"  B: {sr['query_b']}")
-        print(f"  fixed: {sr['fixed']} (process start, repository and index open, no rows)")
-        print("  sql ms: the SELECT cairn builds, run alone from Python's sqlite3 (best of 5), without loading the runs")
-        print("  checked at every size: A returns the true top 10 by acc (computed in Python from the generated "
-              "values), sorted descending; B the 10 newest runs matching.")
+        L += rows_text(["runs", "generate s", "db MiB", "fixed ms", "query A ms", "query B ms", "A sql ms",
+                        "B sql ms"], body)
+        L.append(f"  A: {sr['query_a']}")
+        L.append(f"  B: {sr['query_b']}")
+        L.append(f"  fixed: {sr['fixed']} (process start, repository and index open, no rows)")
+        L.append("  sql ms: the SELECT cairn builds, run alone from Python's sqlite3 (best of 5), without loading the "
+                 "runs")
+        L.append("  checked at every size: A returns the true top 10 by acc (computed in Python from the generated "
+                 "values), sorted descending; B the 10 newest runs matching.")
         for r in sr["sizes"]:
             for q in ("a", "b"):
                 if r[f"query_{q}"]["mean_s"] >= GOAL_SEARCH_S:
-                    print(f"  slow: query {q.upper()} at {r['runs']:,} runs takes {r[f'query_{q}']['mean_s'] * 1000:.1f} ms;"
-                          " EXPLAIN QUERY PLAN:")
+                    L.append(f"  slow: query {q.upper()} at {r['runs']:,} runs takes "
+                             f"{r[f'query_{q}']['mean_s'] * 1000:.1f} ms; EXPLAIN QUERY PLAN:")
                     for line in r[f"plan_{q}"]:
-                        print(f"    {line}")
+                        L.append(f"    {line}")
     rn = section.get("run")
     if rn:
-        print()
-        print(f"run start/end overhead: hyperfine -N --warmup {rn['warmup']} --runs {rn['runs']} in a small repository "
-              "with one tracked dataset (mean ± σ in ms)")
+        L.append("")
+        L.append(f"run start/end overhead: hyperfine -N --warmup {rn['warmup']} --runs {rn['runs']} in a small "
+                 "repository with one tracked dataset (mean ± σ in ms)")
         c = rn["commands"]
         base = c["cairn run -- true"]["mean_s"]
         body = [[name, fmt_ms_sd(st), fmt_ms(st["median_s"]), fmt_ms(st["min_s"]), fmt_ms(st["max_s"]),
                  f"{base / st['mean_s']:.2f}x"] for name, st in c.items()]
-        print_rows(["command", "mean ms", "median ms", "min ms", "max ms", "cairn run / this"], body)
-        print(f"  overhead = cairn run -- true - true = {rn['overhead_s'] * 1000:.1f} ms; "
-              f"{rn['recorded_runs']} runs recorded, all FINISHED with exit 0.")
-    for n in section["notes"]:
-        print(f"  warning: {n}")
-    print()
-    print("Goals" + ("" if section["full_sizes"] else
-                     f" (defined for the full sizes {FULL['points']:,} points / runs up to {FULL['sizes'][-1]:,}; "
-                     "this run is smaller)") + ":")
-    for g in section["goals"]:
-        print(f"  [{g['result']}] ({g['id']}) {g['goal']}: {g['shown']} (target {g['target']})")
+        L += rows_text(["command", "mean ms", "median ms", "min ms", "max ms", "cairn run / this"], body)
+        L.append(f"  overhead = cairn run -- true - true = {rn['overhead_s'] * 1000:.1f} ms; "
+                 f"{rn['recorded_runs']} runs recorded, all FINISHED with exit 0.")
+    return L + benchlib.report_end(section, f"{FULL['points']:,} points / runs up to {FULL['sizes'][-1]:,}")
 
 
 # ---------------------------------------------------------------------------
 # Standalone
 # ---------------------------------------------------------------------------
 
-def load_bench_run():
-    """bench/run as a module, for its machine-description helpers."""
-    sys.dont_write_bytecode = True  # no __pycache__ in bench/
-    path = os.path.join(HERE, "run")
-    loader = importlib.machinery.SourceFileLoader("cairn_bench_run", path)
-    spec = importlib.util.spec_from_loader("cairn_bench_run", loader)
-    mod = importlib.util.module_from_spec(spec)
-    loader.exec_module(mod)
-    return mod
-
-
-def isolated_env(home):
-    env = dict(os.environ)
-    env.update({
-        "HOME": home,
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_CONFIG_GLOBAL": os.path.join(home, ".gitconfig"),
-        "GIT_TERMINAL_PROMPT": "0",
-        "XDG_CONFIG_HOME": os.path.join(home, ".config"),
-        "XDG_CACHE_HOME": os.path.join(home, ".cache"),
-        "XDG_DATA_HOME": os.path.join(home, ".local", "share"),
-        "LC_ALL": "C",
-    })
-    env.pop("GIT_DIR", None)
-    env.pop("GIT_WORK_TREE", None)
-    return env
-
-
-def save_section(section, machine, versions):
-    """Puts the section into bench/results/latest.json, keeping the other sections."""
-    os.makedirs(RESULTS_DIR, exist_ok=True)
-    gi = os.path.join(RESULTS_DIR, ".gitignore")
-    if not os.path.exists(gi):
-        with open(gi, "w") as f:
-            f.write("*.json\n")
-    out = os.path.join(RESULTS_DIR, "latest.json")
-    doc = None
-    try:
-        with open(out) as f:
-            doc = json.load(f)
-        if not isinstance(doc, dict):
-            doc = None
-    except (OSError, ValueError):
-        pass
-    kept = doc is not None
-    if doc is None:
-        doc = {"schema": 1, "timestamp": section["timestamp"], "warm_cache": True, "machine": machine,
-               "versions": versions, "goals": []}
-    section = dict(section, machine=machine, cairn_version=versions.get("cairn"))
-    doc["tracking"] = section
-    doc["goals"] = [g for g in doc.get("goals", []) if g.get("section") != "tracking"] + section["goals"]
-    with open(out + ".tmp", "w") as f:
-        json.dump(doc, f, indent=2)
-        f.write("\n")
-    os.replace(out + ".tmp", out)
-    return out, kept
-
-
-def usage():
-    print(__doc__)
-    print("""Options:
+USAGE = __doc__ + """
+Options:
   --quick                  200 000 points; 10k and 100k runs (same as BENCH_QUICK=1)
   --only PARTS             comma-separated subset of log,search,run
 Environment:
@@ -946,83 +743,18 @@ Environment:
   BENCH_KEEP=1             keep the work directory
   CAIRN_BIN=PATH           cairn binary (default: build/cairn)
   CAIRN_PYTHONPATH=DIR     directory holding the cairn Python package (default: build/python)
-  TMPDIR=DIR               where the work directory is created (default /tmp)""")
+  TMPDIR=DIR               where the work directory is created (default /tmp)"""
+
+
+def machine_extra(section, versions):
+    """sqlite and hyperfine on the machine line."""
+    return [f"sqlite {section['versions']['sqlite']}", versions["hyperfine"]]
 
 
 def main(argv):
-    sys.stdout.reconfigure(line_buffering=True)
-    quick, parts = None, None
-    args = list(argv)
-    while args:
-        a = args.pop(0)
-        if a in ("-h", "--help"):
-            usage()
-            return 0
-        if a == "--quick":
-            quick = True
-        elif a == "--only" and args:
-            parts = [p.strip() for p in args.pop(0).split(",") if p.strip()]
-        elif a.startswith("--only="):
-            parts = [p.strip() for p in a.split("=", 1)[1].split(",") if p.strip()]
-        else:
-            sys.exit(f"bench: unexpected argument {a!r} (see --help)")
-    cfg = make_config(quick, parts)
-    cairn_src = os.path.abspath(os.environ.get("CAIRN_BIN") or os.path.join(ROOT, "build", "cairn"))
-    if not os.access(cairn_src, os.X_OK):
-        sys.exit(f"bench: no cairn binary at {cairn_src} (run 'make build' or set CAIRN_BIN)")
-    problems = missing_prereqs(cfg)
-    if problems:
-        sys.exit("bench: " + "; ".join(problems))
-    tmp_parent = os.environ.get("TMPDIR") or "/tmp"
-    st = os.statvfs(tmp_parent)
-    free, need = st.f_bavail * st.f_frsize, disk_need(cfg)
-    if free < need:
-        sys.exit(f"bench: not enough free space in {tmp_parent}: {free / MIB:.0f} MiB free, need ~{need / MIB:.0f} MiB")
-
-    workdir = tempfile.mkdtemp(prefix="cairn-bench-tracking.", dir=tmp_parent)
-
-    def on_term(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGHUP, on_term)
-    try:
-        br = load_bench_run()
-        bindir = os.path.join(workdir, "bin")
-        os.makedirs(bindir)
-        cairn = os.path.join(bindir, "cairn")
-        shutil.copy2(cairn_src, cairn)  # a rebuild during the run cannot change what is measured
-        home = os.path.join(workdir, "home")
-        os.makedirs(home)
-        machine = br.machine_info()
-        machine["fs_type"] = br.fs_type(workdir)
-        versions = {"cairn": br.tool_version([cairn, "--version"]), "git": br.tool_version(["git", "--version"]),
-                    "hyperfine": br.tool_version(["hyperfine", "--version"])}
-        log(f"work dir {workdir} ({machine['fs_type']}), {free / MIB / 1024:.1f} GiB free, "
-            f"need ~{need / MIB / 1024:.1f} GiB; parts {','.join(cfg['parts'])}")
-        section = run_section(os.path.join(workdir, "tracking"), cairn, isolated_env(home), cfg)
-        print_report(section)
-        print()
-        print(f"machine: nproc={machine['nproc']}, cpu={machine['cpu_model']}, "
-              f"mem={(machine['mem_total_bytes'] or 0) / MIB / 1024:.1f} GiB, fs={machine['fs_type']}, "
-              f"kernel={machine['kernel']}, load={section['loadavg_start'][0]:.2f}->{section['loadavg_end'][0]:.2f}; "
-              f"{versions['cairn']}; sqlite {section['versions']['sqlite']}; {versions['hyperfine']}; "
-              f"total {section['elapsed_s']:.0f} s")
-        out, kept = save_section(section, machine, versions)
-        rel = os.path.relpath(out, os.getcwd()) if out.startswith(os.getcwd()) else out
-        print(f"results written to {rel} (section 'tracking'" + ("; other sections kept)" if kept else ")"))
-        return 0
-    except BenchError as e:
-        print(f"bench: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("bench: interrupted", file=sys.stderr)
-        return 130
-    finally:
-        if cfg["keep"]:
-            log(f"work directory kept: {workdir}")
-        else:
-            subprocess.run(["rm", "-rf", "--", workdir])
+    return benchlib.standalone("tracking", USAGE, make_config, run_section, report_lines, argv, parts_all=PARTS,
+                               tools={"hyperfine": ["hyperfine", "--version"]}, machine_extra=machine_extra,
+                               text=False, log_parts=True)
 
 
 if __name__ == "__main__":
