@@ -17,8 +17,8 @@
 namespace cairn {
 
 struct LineageNode {
-  std::string id;    // "dataset:NAME@HEX", "run:ID", "file:PATH@HEX"
-  std::string kind;  // "dataset", "run", "file"
+  std::string id;    // "dataset:NAME@HEX", "run:ID", "file:PATH@HEX", "artifact:RUN/PATH"
+  std::string kind;  // "dataset", "run", "file", "artifact"
   std::string name;  // dataset name, stage or run name, file path
   std::map<std::string, std::string> attrs;  // version, tags, params.*, commit, status …
 };
@@ -40,7 +40,8 @@ struct LineageOptions {
 };
 
 // TARGET: a workspace path (tracked, or inside a tracked dataset), a
-// dataset ref (name@tag, name@oid), or a run id (or unique prefix).
+// dataset ref (name@tag, name@oid), a run id (or unique prefix), or an
+// artifact as RUN:PATH (always walked upstream).
 Result<LineageGraph> Lineage(Repo& repo, const std::string& target, const LineageOptions& options);
 
 }  // namespace cairn

@@ -24,6 +24,7 @@ std::string Describe(const LineageNode& n) {
     return s;
   }
   if (n.kind == "file") return "file " + n.name + " " + Short(attr("oid"));
+  if (n.kind == "artifact") return "artifact " + n.name + " " + Short(attr("oid")) + " of run " + attr("run").substr(0, 8);
   std::string s = "run " + attr("run").substr(0, 8) + " " + n.name;
   if (!attr("stage").empty()) s += " (stage " + attr("stage") + ")";
   s += ", " + attr("status");
@@ -117,7 +118,8 @@ Json OpenLineage(const LineageGraph& g, const std::string& ns) {
 void RegisterLineage(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand("lineage", "Where a result came from (--up), or what came from a dataset (--down)");
   cmd->footer(
-      "TARGET: a tracked path (models/model.bin), a dataset ref (data/raw@v1.0.0) or a run id.\n"
+      "TARGET: a tracked path (models/model.bin), a dataset ref (data/raw@v1.0.0), a run id, or\n"
+      "an artifact as RUN:PATH (e.g. 3f2a9c1d:models/knn.json).\n"
       "Upstream (default) walks from a result through the runs that produced it, their params,\n"
       "code commit and files, back to raw dataset versions and their tags. Downstream lists the\n"
       "runs that read a version and everything they produced, recursively.\n"
@@ -128,7 +130,7 @@ void RegisterLineage(CLI::App& app, Context& ctx) {
     int depth = 0;
   };
   auto a = std::make_shared<Args>();
-  cmd->add_option("target", a->target, "Path, dataset ref or run id")->required();
+  cmd->add_option("target", a->target, "Path, dataset ref, run id or RUN:ARTIFACT")->required();
   cmd->add_flag("--up", a->up, "Upstream: what it came from (default)");
   cmd->add_flag("--down", a->down, "Downstream: what came from it");
   cmd->add_option("--depth", a->depth, "Runs to walk through (default: all)")->check(CLI::NonNegativeNumber);

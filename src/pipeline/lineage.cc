@@ -141,6 +141,14 @@ class Builder {
     return Status::OK();
   }
 
+  // Roots the graph at an artifact of run `i`: the run produced it.
+  void RootAtArtifact(size_t i, const RunArtifact& a) {
+    std::string id = "artifact:" + runs_[i].id + "/" + a.path;
+    graph_.nodes.push_back({id, "artifact", a.path, {{"oid", a.oid.ToString()}, {"run", runs_[i].id}}});
+    graph_.edges.push_back({"run:" + runs_[i].id, id});
+    graph_.root = id;
+  }
+
   LineageGraph Take() { return std::move(graph_); }
   const std::vector<RunInfo>& runs() const { return runs_; }
 
@@ -164,6 +172,25 @@ Result<LineageGraph> Lineage(Repo& repo, const std::string& target, const Lineag
   std::reverse(all.runs.begin(), all.runs.end());
   Builder b(repo, std::move(all.runs));
 
+  // An artifact: RUN:PATH (upstream: what the run that logged it consumed).
+  if (size_t colon = target.find(':'); colon != std::string::npos && target.find('@') == std::string::npos) {
+    CAIRN_ASSIGN_OR_RETURN(std::string id, tracker->ResolveRunId(target.substr(0, colon)));
+    std::string path = target.substr(colon + 1);
+    for (size_t i = 0; i < b.runs().size(); ++i) {
+      if (b.runs()[i].id != id) continue;
+      for (const RunArtifact& a : b.runs()[i].artifacts) {
+        if (a.path != path) continue;
+        LineageOptions up = options;
+        up.downstream = false;  // nothing is derived from an artifact
+        CAIRN_RETURN_IF_ERROR(b.Walk("run", Oid(), "", i, up));
+        b.RootAtArtifact(i, a);
+        return b.Take();
+      }
+      return Status::NotFound("run " + id.substr(0, 8) + " has no artifact '" + path + "'",
+                              "list them with 'cairn artifacts list " + id.substr(0, 8) + "'");
+    }
+    return Status::NotFound("run " + id + " is not indexed", "run 'cairn reindex'");
+  }
   // A run id (or prefix)?
   if (target.find('/') == std::string::npos && target.find('@') == std::string::npos) {
     auto id = tracker->ResolveRunId(target);
@@ -190,8 +217,8 @@ Result<LineageGraph> Lineage(Repo& repo, const std::string& target, const Lineag
       return b.Take();
     }
   }
-  return Status::NotFound("'" + target + "' is not a tracked path, dataset ref or run",
-                          "give a tracked path (models/model.bin), name@tag, or a run id");
+  return Status::NotFound("'" + target + "' is not a tracked path, dataset ref, run or artifact",
+                          "give a tracked path (models/model.bin), name@tag, a run id, or RUN:ARTIFACT_PATH");
 }
 
 }  // namespace cairn

@@ -355,6 +355,24 @@ class Reproducibility(PipelineTestCase):
 # ---------------------------------------------------------------------------------------------
 class Lineage(PipelineTestCase):
 
+    def test_lineage_of_an_artifact(self):
+        self.run_example()
+        env = dict(os.environ, PYTHONPATH=os.environ.get("CAIRN_PYTHONPATH", ""))
+        script = ("import cairn\nopen('report.txt', 'w').write('ok')\ncairn.log_artifact('report.txt')\n")
+        r = self.cairn("run", "-n", "report", "--", "python3", "-c", script, env=env)
+        self.assertEqual(r.returncode, OK, self.describe(r))
+        run_id = [x for x in self.json("runs", "--json") if x["name"] == "report"][0]["id"]
+        graph = self.lineage_json("%s:report.txt" % run_id[:8], "--format", "json")
+        nodes = {n["id"]: n for n in graph["nodes"]}
+        self.assertEqual(nodes[graph["root"]]["kind"], "artifact")
+        self.assertIn({"from": "run:" + run_id, "to": graph["root"]}, graph["edges"])
+        # The run read the workspace's datasets: the walk reaches the model's producer and raw data.
+        stages = {n["attrs"].get("stage") for n in graph["nodes"] if n["kind"] == "run"}
+        self.assertTrue({"train", "prepare"} <= stages, stages)
+        missing = self.cairn("lineage", "%s:nope.txt" % run_id[:8])
+        self.assertEqual(missing.returncode, ERROR)
+        self.assertIn("no artifact 'nope.txt'", missing.stderr)
+
     def test_lineage_up_text_and_json(self):
         code_commit = self.run_example()
         model_version = self.pointer("models/model.json")
