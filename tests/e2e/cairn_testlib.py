@@ -6,6 +6,7 @@ the real binary ($CAIRN_BIN, default ../../build/cairn relative to this file)
 through subprocess. Only the Python standard library is used.
 """
 
+import errno
 import fcntl
 import hashlib
 import json
@@ -17,6 +18,7 @@ import stat
 import struct
 import subprocess
 import tempfile
+import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -25,6 +27,24 @@ CAIRN_BIN = os.path.abspath(
 EXAMPLES = os.path.normpath(os.path.join(HERE, "..", "..", "examples", "data"))
 
 OID_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+# Starting the binary fails with these while it is being rebuilt (during
+# development); the helpers below retry for a while instead of failing.
+RETRY_ERRNOS = (errno.ENOENT, errno.EACCES, errno.ETXTBSY, errno.ENOEXEC)
+REBUILD_WAIT = 120  # seconds
+
+
+def start_retrying(start):
+    """Calls start() (which launches the cairn binary), retrying while it is missing or half-written."""
+    deadline = time.monotonic() + REBUILD_WAIT
+    while True:
+        try:
+            return start()
+        except OSError as e:
+            if e.errno not in RETRY_ERRNOS or time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+
 
 # Exit codes (doc: 0 ok, 1 check negative, 2 error).
 OK, NEGATIVE, ERROR = 0, 1, 2
@@ -103,6 +123,9 @@ class CairnTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
+        deadline = time.monotonic() + REBUILD_WAIT  # the binary may be being rebuilt
+        while not os.access(CAIRN_BIN, os.X_OK) and time.monotonic() < deadline:
+            time.sleep(1)
         if not os.access(CAIRN_BIN, os.X_OK):
             raise unittest.SkipTest("cairn binary not found at %s (set CAIRN_BIN)" % CAIRN_BIN)
 
@@ -146,17 +169,17 @@ class CairnTestCase(unittest.TestCase):
         full_env = dict(self.env)
         if env:
             full_env.update(env)
-        return subprocess.run([CAIRN_BIN] + [str(a) for a in args], cwd=cwd or self.repo,
-                              env=full_env, capture_output=True, text=True, timeout=timeout,
-                              input=input, preexec_fn=preexec_fn)
+        return start_retrying(lambda: subprocess.run(
+            [CAIRN_BIN] + [str(a) for a in args], cwd=cwd or self.repo, env=full_env, capture_output=True,
+            text=True, timeout=timeout, input=input, preexec_fn=preexec_fn))
 
     def popen(self, *args, cwd=None, env=None, preexec_fn=None):
         full_env = dict(self.env)
         if env:
             full_env.update(env)
-        return subprocess.Popen([CAIRN_BIN] + [str(a) for a in args], cwd=cwd or self.repo,
-                                env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, preexec_fn=preexec_fn)
+        return start_retrying(lambda: subprocess.Popen(
+            [CAIRN_BIN] + [str(a) for a in args], cwd=cwd or self.repo, env=full_env, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, preexec_fn=preexec_fn))
 
     @staticmethod
     def describe(r):

@@ -12,7 +12,6 @@ The reproducibility test pushes to a directory remote at <tmp>/remote (with --ru
 works in a `git clone` beside the repository.
 """
 
-import errno
 import json
 import os
 import re
@@ -36,7 +35,6 @@ OUTPUT_FILES = ["data/prepared/train.csv", "data/prepared/test.csv", "models/mod
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 LOCATION_RE = re.compile(r"cairn\.yaml:(\d+)(?::(\d+))?")
 ANOTHER_REPRO = "another 'cairn repro' is running"
-_RETRY_ERRNOS = (errno.ENOENT, errno.EACCES, errno.ETXTBSY, errno.ENOEXEC)
 
 
 def lock_without_run_ids(data):
@@ -60,24 +58,6 @@ def wait_for(predicate, timeout=30.0, what="condition"):
 # ---------------------------------------------------------------------------------------------
 class PipelineTestCase(CairnTestCase):
     """A repository with a python3 shim (counting executions) first on PATH."""
-
-    @classmethod
-    def setUpClass(cls):
-        # The binary is rebuilt from time to time: wait briefly while it is missing.
-        deadline = time.monotonic() + 120
-        while not os.access(CAIRN_BIN, os.X_OK) and time.monotonic() < deadline:
-            time.sleep(1)
-        super().setUpClass()
-
-    def cairn(self, *args, **kw):
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                return super().cairn(*args, **kw)
-            except OSError as e:
-                if e.errno not in _RETRY_ERRNOS or time.monotonic() > deadline:
-                    raise
-                time.sleep(1)
 
     def setUp(self):
         super().setUp()

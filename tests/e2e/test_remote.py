@@ -11,7 +11,6 @@ Data is small (KBs to a few MB) except for the interrupted-push test, which need
 than one 32 MiB pack to have something to interrupt.
 """
 
-import errno
 import json
 import os
 import random
@@ -36,7 +35,6 @@ PYTHON = sys.executable
 REPORT_KEYS = {"versions", "tags", "runs", "objects", "objects_moved", "bytes_logical", "chunks",
                "chunks_moved", "bytes_moved", "packs", "requests", "warnings"}
 NO_REMOTE_HINT = "cairn remote add"
-_RETRY_ERRNOS = (errno.ENOENT, errno.EACCES, errno.ETXTBSY, errno.ENOEXEC)
 
 
 def random_bytes(size, seed):
@@ -95,24 +93,6 @@ class RemoteTestCase(CairnTestCase):
     """A repository with a directory remote 'origin' (the default) at <tmp>/remote."""
 
     add_origin = True
-
-    @classmethod
-    def setUpClass(cls):
-        # The binary is rebuilt from time to time: wait briefly while it is missing.
-        deadline = time.monotonic() + 120
-        while not os.access(CAIRN_BIN, os.X_OK) and time.monotonic() < deadline:
-            time.sleep(1)
-        super().setUpClass()
-
-    def cairn(self, *args, **kw):
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                return super().cairn(*args, **kw)
-            except OSError as e:
-                if e.errno not in _RETRY_ERRNOS or time.monotonic() > deadline:
-                    raise
-                time.sleep(1)
 
     def setUp(self):
         super().setUp()

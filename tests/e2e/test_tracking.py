@@ -5,7 +5,6 @@ Every test gets its own git repository (see cairn_testlib). Commands run inside 
 find `cairn` on PATH (the directory of $CAIRN_BIN is put first).
 """
 
-import errno
 import json
 import os
 import re
@@ -14,12 +13,11 @@ import subprocess
 import time
 import unittest
 
-from cairn_testlib import CAIRN_BIN, ERROR, NEGATIVE, OK, CairnTestCase, OID_RE, sha256_bytes
+from cairn_testlib import CAIRN_BIN, ERROR, NEGATIVE, OK, CairnTestCase, OID_RE, sha256_bytes, start_retrying
 
 RUN_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 STARTED_RE = re.compile(r"cairn: run ([0-9a-f]{32}) started \(experiment ([^)]*)\)")
 UNKNOWN_RUN_HINT = "list runs with 'cairn runs'"
-_RETRY_ERRNOS = (errno.ENOENT, errno.EACCES, errno.ETXTBSY, errno.ENOEXEC)
 
 
 def wait_for(predicate, timeout=10.0, interval=0.05, what="condition"):
@@ -50,34 +48,15 @@ class TrackingTestCase(CairnTestCase):
         self.write("README", "hello\n")
         self.head = self.commit(message="initial")
 
-    # The binary is rebuilt from time to time: retry briefly while it is missing or half-written.
-    def cairn(self, *args, **kw):
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                return super().cairn(*args, **kw)
-            except OSError as e:
-                if e.errno not in _RETRY_ERRNOS or time.monotonic() > deadline:
-                    raise
-                time.sleep(1)
-
     def spawn(self, *args, env=None):
         """Popen of cairn in its own session (so signals reach only what we aim at); killed at cleanup
         if still alive."""
         full_env = dict(self.env)
         if env:
             full_env.update(env)
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                p = subprocess.Popen([CAIRN_BIN] + [str(a) for a in args], cwd=self.repo, env=full_env,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                     start_new_session=True)
-                break
-            except OSError as e:
-                if e.errno not in _RETRY_ERRNOS or time.monotonic() > deadline:
-                    raise
-                time.sleep(1)
+        p = start_retrying(lambda: subprocess.Popen(
+            [CAIRN_BIN] + [str(a) for a in args], cwd=self.repo, env=full_env, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, start_new_session=True))
 
         def reap():
             if p.returncode is None:
