@@ -15,8 +15,7 @@ using testing::WriteText;
 class PipelineTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    bool created = false;
-    auto r = Repo::Init(dir_.path(), /*no_git=*/true, &created);
+    auto r = testing::InitTestRepo(dir_.path());
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     repo_ = std::move(*r);
   }

@@ -16,15 +16,9 @@
 namespace cairn {
 namespace {
 
+using testing::RandomBytes;
 using testing::TempDir;
 using testing::WriteText;
-
-std::string RandomBytes(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::string s(n, '\0');
-  for (char& c : s) c = static_cast<char>(rng());
-  return s;
-}
 
 std::vector<std::string> Split(const Chunker& c, std::string_view data) {
   std::vector<std::string> out;

@@ -27,15 +27,9 @@ extern char** environ;
 namespace cairn {
 namespace {
 
+using testing::RandomBytes;
 using testing::TempDir;
 using testing::WriteText;
-
-std::string RandomBytes(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::string s(n, '\0');
-  for (char& c : s) c = static_cast<char>(rng());
-  return s;
-}
 
 int FreePort() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);

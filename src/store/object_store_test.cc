@@ -14,15 +14,9 @@ namespace cairn {
 namespace {
 
 using testing::ReadText;
+using testing::RandomBytes;
 using testing::TempDir;
 using testing::WriteText;
-
-std::string RandomBytes(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::string s(n, '\0');
-  for (char& c : s) c = static_cast<char>(rng());
-  return s;
-}
 
 class ObjectStoreTest : public ::testing::Test {
  protected:

@@ -4,9 +4,14 @@
 
 #include <stdlib.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <memory>
+#include <random>
 #include <string>
+
+#include "cairn/repo.h"
 
 namespace cairn::testing {
 
@@ -35,6 +40,20 @@ inline void WriteText(const std::filesystem::path& p, const std::string& content
 inline std::string ReadText(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// `n` pseudo-random bytes, the same for the same seed.
+inline std::string RandomBytes(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::string s(n, '\0');
+  for (char& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+// A fresh repository without git in `dir` (cairn init --no-git).
+inline Result<std::unique_ptr<Repo>> InitTestRepo(const std::filesystem::path& dir) {
+  bool created = false;
+  return Repo::Init(dir, /*no_git=*/true, &created);
 }
 
 }  // namespace cairn::testing

@@ -27,8 +27,7 @@ class TrackerTest : public ::testing::Test {
   void SetUp() override {
     old_cwd_ = fs::current_path();
     fs::current_path(dir_.path());
-    bool created = false;
-    auto r = Repo::Init(dir_.path(), /*no_git=*/true, &created);
+    auto r = testing::InitTestRepo(dir_.path());
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     repo_ = std::move(r).value();
     auto t = Tracker::Open(*repo_);
