@@ -20,6 +20,9 @@ namespace cairn {
 inline constexpr char kPipelineFile[] = "cairn.yaml";
 inline constexpr char kLockFile[] = "cairn.lock";
 
+// A dependency written with '@' (data/raw@v1.0.0) is a dataset ref, not a path.
+inline bool IsDatasetRef(const std::string& dep) { return dep.find('@') != std::string::npos; }
+
 struct StageSpec {
   std::string name;
   std::string cmd;                   // run by /bin/sh in the repository root; ${key} takes a param

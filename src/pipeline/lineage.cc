@@ -5,6 +5,7 @@
 
 #include "cairn/dataset.h"
 #include "cairn/refs.h"
+#include "util/file.h"
 
 namespace cairn {
 namespace {
@@ -12,15 +13,13 @@ namespace {
 constexpr char kOutTag[] = "cairn.out.";
 constexpr char kDepTag[] = "cairn.dep.";
 
-bool StartsWith(const std::string& s, const char* p) { return s.rfind(p, 0) == 0; }
-
 class Builder {
  public:
   Builder(Repo& repo, std::vector<RunInfo> runs) : repo_(repo), runs_(std::move(runs)) {
     for (size_t i = 0; i < runs_.size(); ++i) {
       const RunInfo& r = runs_[i];
       for (const auto& [k, v] : r.tags) {
-        if (!StartsWith(k, kOutTag)) continue;
+        if (!k.starts_with(kOutTag)) continue;
         auto oid = Oid::Parse(v);
         if (oid.ok()) produced_by_[*oid] = i;
       }
@@ -98,7 +97,7 @@ class Builder {
             todo.push_back({false, in.version, in.dataset, 0, it.depth + 1});
           }
           for (const auto& [k, v] : r.tags) {
-            if (!StartsWith(k, kDepTag)) continue;
+            if (!k.starts_with(kDepTag)) continue;
             std::string path = k.substr(sizeof(kDepTag) - 1);
             bool is_dataset = false;
             for (const RunInput& in : r.inputs) is_dataset |= in.dataset == path;
@@ -110,7 +109,7 @@ class Builder {
           }
         } else {
           for (const auto& [k, v] : r.tags) {
-            if (!StartsWith(k, kOutTag)) continue;
+            if (!k.starts_with(kOutTag)) continue;
             auto oid = Oid::Parse(v);
             if (!oid.ok()) continue;
             std::string name = k.substr(sizeof(kOutTag) - 1);
@@ -211,8 +210,7 @@ Result<LineageGraph> Lineage(Repo& repo, const std::string& target, const Lineag
   CAIRN_ASSIGN_OR_RETURN(std::string rel, repo.RelativePath(target));
   CAIRN_ASSIGN_OR_RETURN(std::vector<Tracked> tracked, FindTracked(repo));
   for (const Tracked& t : tracked) {
-    if (rel == t.path || (rel.size() > t.path.size() && rel.compare(0, t.path.size(), t.path) == 0 &&
-                          rel[t.path.size()] == '/')) {
+    if (IsInside(repo.Abs(rel), repo.Abs(t.path))) {
       CAIRN_RETURN_IF_ERROR(b.Walk("dataset", t.pointer.version, t.pointer.dataset, 0, options));
       return b.Take();
     }

@@ -27,8 +27,6 @@ extern char** environ;
 namespace cairn {
 namespace {
 
-bool IsRef(const std::string& dep) { return dep.find('@') != std::string::npos; }
-
 // The ${key} references of a command.
 std::vector<std::string> CommandParams(const std::string& cmd) {
   std::vector<std::string> keys;
@@ -42,7 +40,7 @@ std::vector<std::string> CommandParams(const std::string& cmd) {
 // Oid of a dep's current content: a file's blob oid, a directory's tree
 // oid, a ref's version. NotFound when a path does not exist.
 Result<Oid> DepOid(Repo& repo, const std::string& dep) {
-  if (IsRef(dep)) {
+  if (IsDatasetRef(dep)) {
     CAIRN_ASSIGN_OR_RETURN(ResolvedRef r, ResolveRef(repo, dep));
     return r.version;
   }
@@ -72,7 +70,7 @@ Result<LockedStage> CurrentInputs(Repo& repo, const PipelineSpec& spec, const St
     auto oid = DepOid(repo, d);
     if (oid.ok()) {
       in.deps[d] = *oid;
-    } else if (oid.status().code() == Code::kNotFound && !IsRef(d)) {
+    } else if (oid.status().code() == Code::kNotFound && !IsDatasetRef(d)) {
       missing->push_back(d);
     } else {
       return oid.status();
@@ -506,7 +504,7 @@ Result<ReproReport> Repro(Repo& repo, const ReproOptions& options) {
     outcome.run = run;
     for (const std::string& d : stage.deps) {
       // Dataset deps become inputs of the run (its lineage).
-      if (IsRef(d)) {
+      if (IsDatasetRef(d)) {
         (void)tracker->AddInput(run, d);
       } else if (auto t = FindTracked(repo, {d}); t.ok() && t->size() == 1 && (*t)[0].path == d) {
         (void)tracker->AddInput(run, (*t)[0].pointer.dataset + "@" + (*t)[0].pointer.version.Hex());

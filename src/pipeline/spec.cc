@@ -35,8 +35,6 @@ Result<std::vector<std::string>> StringList(const YAML::Node& node, const std::s
   return out;
 }
 
-bool IsRef(const std::string& dep) { return dep.find('@') != std::string::npos; }
-
 // True when `a` is `b` or lies below it (paths are '/'-separated, normal).
 bool Within(const std::string& a, const std::string& b) {
   return a == b || (a.size() > b.size() && a.compare(0, b.size(), b) == 0 && a[b.size()] == '/');
@@ -75,7 +73,7 @@ Status ParseStage(Repo& repo, const std::string& name, const YAML::Node& node, S
     CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> items, StringList(node[field], field));
     for (size_t i = 0; i < items.size(); ++i) {
       const YAML::Node& at = node[field].IsSequence() ? node[field][i] : node[field];
-      if (paths && !(std::string(field) == "deps" && IsRef(items[i]))) {
+      if (paths && !(std::string(field) == "deps" && IsDatasetRef(items[i]))) {
         CAIRN_ASSIGN_OR_RETURN(items[i], NormalPath(repo, at, items[i]));
       }
     }
@@ -106,7 +104,7 @@ Status BuildGraph(PipelineSpec* spec, const std::map<std::string, YAML::Node>& n
   for (const StageSpec& s : spec->stages) {
     std::vector<std::string>& up = spec->upstream[s.name];
     for (const std::string& d : s.deps) {
-      if (IsRef(d)) continue;
+      if (IsDatasetRef(d)) continue;
       for (const auto& [o, owner] : out_owner) {
         if ((Within(d, o) || Within(o, d)) && owner != s.name &&
             std::find(up.begin(), up.end(), owner) == up.end()) {

@@ -159,7 +159,7 @@ Result<TransferReport> GetVersion(const RemoteSpec& spec, const std::string& ref
   }
   CAIRN_ASSIGN_OR_RETURN(auto session, RemoteSession::Open(spec, {}, /*for_write=*/false, 0));
   Oid version;
-  if (name.size() == 64 && name.find_first_not_of("0123456789abcdef") == std::string::npos) {
+  if (IsFullHex(name)) {
     CAIRN_ASSIGN_OR_RETURN(version, Oid::Parse(name));
   } else {
     CAIRN_ASSIGN_OR_RETURN(Tag tag, ReadRemoteTag(session->backend(), dataset, name));

@@ -67,6 +67,25 @@ struct Counters {
   std::atomic<uint64_t> bytes{0};
 };
 
+// Runs fn(i) for i in [0, n) on TBB's threads (CPU work: hashing,
+// compressing); after the first error the remaining calls are skipped and
+// that error is returned.
+Status TbbForEach(size_t n, const std::function<Status(size_t)>& fn) {
+  std::atomic<bool> failed{false};
+  Status first;
+  std::mutex mu;
+  tbb::parallel_for(size_t{0}, n, [&](size_t i) {
+    if (failed) return;
+    Status s = fn(i);
+    if (!s.ok()) {
+      std::lock_guard lock(mu);
+      if (first.ok()) first = s;
+      failed = true;
+    }
+  });
+  return first;
+}
+
 Status CheckChunk(PackUploader& up, const Oid& oid, std::string_view chunk) {
   if (up.Has(oid)) return Status::OK();
   thread_local std::string stored;
@@ -104,26 +123,16 @@ Status PushObject(ObjectStore& store, const Chunker& chunker, PackUploader& up, 
     return s;
   }
   std::vector<Oid> oids(pieces.size());
-  std::atomic<bool> failed{false};
-  Status first;
-  std::mutex mu;
   Oid whole;
-  tbb::parallel_for(size_t{0}, pieces.size() + 1, [&](size_t i) {
-    if (failed) return;
+  CAIRN_RETURN_IF_ERROR(TbbForEach(pieces.size() + 1, [&](size_t i) {
     if (i == pieces.size()) {  // the whole object's hash, checked against its oid, alongside
       whole = Oid::Of(data);
-      return;
+      return Status::OK();
     }
     oids[i] = Oid::Of(pieces[i]);
-    Status s = CheckChunk(up, oids[i], pieces[i]);
     progress->AddBytes(pieces[i].size());
-    if (!s.ok()) {
-      std::lock_guard lock(mu);
-      if (first.ok()) first = s;
-      failed = true;
-    }
-  });
-  CAIRN_RETURN_IF_ERROR(first);
+    return CheckChunk(up, oids[i], pieces[i]);
+  }));
   if (whole != oid) return Status::Corruption("cached object " + oid.ToString() + " is damaged", "run 'cairn fsck'");
   progress->Add(1, 0);
   return up.AddRecipe(Recipe{oid, data.size(), std::move(oids)});
@@ -159,19 +168,9 @@ Status VersionObjects(Repo& repo, const RemoteIndex& remote, const Oid& v, std::
 // Uploads `objects` (those the remote lacks) through `up`, in parallel.
 Status UploadAll(Repo& repo, const Chunker& chunker, PackUploader& up, const std::vector<Oid>& objects,
                  Counters* counters, Progress* progress) {
-  std::atomic<bool> failed{false};
-  Status first;
-  std::mutex mu;
-  tbb::parallel_for(size_t{0}, objects.size(), [&](size_t i) {
-    if (failed) return;
-    Status s = PushObject(repo.store(), chunker, up, objects[i], counters, progress);
-    if (!s.ok()) {
-      std::lock_guard lock(mu);
-      if (first.ok()) first = s;
-      failed = true;
-    }
+  return TbbForEach(objects.size(), [&](size_t i) {
+    return PushObject(repo.store(), chunker, up, objects[i], counters, progress);
   });
-  return first;
 }
 
 // Keeps the first occurrence of each oid (a dataset's files stay together in

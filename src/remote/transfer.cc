@@ -14,11 +14,11 @@ void AddVersion(Wanted* w, const Oid& v, const std::string& dataset) {
   w->datasets.insert(dataset);
 }
 
+}  // namespace
+
 bool IsFullHex(const std::string& s) {
   return s.size() == 64 && s.find_first_not_of("0123456789abcdef") == std::string::npos;
 }
-
-}  // namespace
 
 std::string RemoteTagKey(const std::string& dataset, const std::string& tag) {
   return std::string(remote_keys::kTags) + EscapeDatasetName(dataset) + "/" + tag;

@@ -25,6 +25,9 @@ struct Wanted {
 // known locally is looked up among `remote`'s tags when `remote` is given.
 Result<Wanted> ResolveTargets(Repo& repo, const std::vector<std::string>& targets, RemoteSession* remote);
 
+// True for 64 lowercase hex digits (a full oid written without "sha256:").
+bool IsFullHex(const std::string& s);
+
 // refs/tags/<escaped dataset>/<tag> on a remote.
 std::string RemoteTagKey(const std::string& dataset, const std::string& tag);
 // Reads a tag from the remote; NotFound when absent.
