@@ -6,6 +6,7 @@
 
 #include <charconv>
 #include <cstddef>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,9 +22,16 @@ constexpr char kFilterHint[] =
     "with single quotes and keys holding spaces with backticks (tags.`my key`)";
 constexpr char kOrderHint[] = "example: metrics.acc DESC, attributes.start_time ASC";
 
-// Parentheses recurse; the limit keeps a hostile filter from exhausting the
-// stack and stays far below SQLite's expression depth limit (1000).
-constexpr int kMaxDepth = 64;
+// Limits that keep every filter the compiler accepts within what SQLite
+// parses (tracking/filter_test.cc checks filters at each limit). Parentheses
+// recurse here and nest in the SQL, where SQLite's parser stack (100
+// entries) runs out after about 14 levels of mixed and/or.
+constexpr int kMaxDepth = 10;
+// An and/or chain of N comparisons is an SQL expression N deep, and SQLite
+// refuses expressions deeper than 1000 (the deepest comparison adds ~130).
+constexpr size_t kMaxTerms = 500;
+// Every value is a bind, and SQLite takes at most 32766 of them.
+constexpr size_t kMaxValues = 10000;
 
 enum class Prefix { kMetric, kParam, kTag, kAttribute, kDataset };
 
@@ -404,6 +412,16 @@ class FilterCompiler {
       return scan_.Error(scan_.pos(), "unexpected " + scan_.Describe(scan_.pos()),
                          "; expected 'and', 'or' or the end of the filter");
     }
+    if (terms_ > kMaxTerms || values_ > kMaxValues) {
+      std::string what = terms_ > kMaxTerms
+                             ? std::to_string(terms_) + " comparisons joined by and/or; at most " +
+                                   std::to_string(kMaxTerms) + " are allowed"
+                             : std::to_string(values_) + " values; at most " + std::to_string(kMaxValues) +
+                                   " are allowed (each value of an IN list counts as one)";
+      return Status::InvalidArgument("filter is too large: it has " + what,
+                                     "split the search into smaller ones, or match many values of one key with "
+                                     "one IN list, such as attributes.run_id IN ('...', '...')");
+    }
     // Under a top-level OR no single comparison has to hold.
     if (top_level_or_) bounds_.clear();
     return SqlFragment{std::move(sql), std::move(binds_), std::move(bounds_)};
@@ -479,6 +497,8 @@ class FilterCompiler {
       CAIRN_ASSIGN_OR_RETURN(Literal value, scan_.ParseLiteral(after));
       c.values.push_back(std::move(value));
     }
+    ++terms_;
+    values_ += c.values.size();
     switch (c.id.prefix) {
       case Prefix::kMetric:
         return EmitMetric(c);
@@ -693,17 +713,19 @@ class FilterCompiler {
                            "; give a tag such as 'v3' or at least 4 hex digits of a version");
       }
     }
+    // One IN for the tags and one per length of the version prefixes given,
+    // not a test per value: the SQL stays a few terms deep however long the
+    // list (SQLite counts an expression inside EXISTS twice towards its limit).
     std::vector<SqlValue> match_binds;
-    std::string match = "(";
-    for (size_t i = 0; i < c.values.size(); ++i) {
-      const std::string& v = c.values[i].text;
-      if (i > 0) match += " OR ";
-      match += "i.tag = ?";
-      match_binds.push_back(v);
-      if (IsVersionPrefix(v)) {
-        match += " OR i.version LIKE ?";
-        match_binds.push_back(v + "%");
-      }
+    std::string match = "(i.tag IN " + Placeholders(Op::kIn, c.values.size());
+    for (const Literal& v : c.values) match_binds.push_back(v.text);
+    std::map<size_t, std::vector<std::string>> prefixes;  // by length
+    for (const Literal& v : c.values) {
+      if (IsVersionPrefix(v.text)) prefixes[v.text.size()].push_back(v.text);
+    }
+    for (const auto& [length, group] : prefixes) {
+      match += " OR substr(i.version, 1, " + std::to_string(length) + ") IN " + Placeholders(Op::kIn, group.size());
+      match_binds.insert(match_binds.end(), group.begin(), group.end());
     }
     match += ")";
     constexpr char kUsed[] =
@@ -725,6 +747,8 @@ class FilterCompiler {
   std::vector<MetricBound> bounds_;
   int comparison_depth_ = 0;  // parentheses around the comparison being parsed
   bool top_level_or_ = false;
+  size_t terms_ = 0;   // comparisons, for kMaxTerms
+  size_t values_ = 0;  // literals, as counted for kMaxValues
 };
 
 }  // namespace

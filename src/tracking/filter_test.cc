@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <cstdio>
 #include <string>
 #include <variant>
 #include <vector>
@@ -51,6 +52,27 @@ struct Case {
   const char* runs;  // letters of the expected run ids: "ad" is run-a, run-d
 };
 
+// `n` copies of `term` joined by `op`.
+std::string Chain(const std::string& term, const std::string& op, size_t n) {
+  std::string out = term;
+  for (size_t i = 1; i < n; ++i) out += " " + op + " " + term;
+  return out;
+}
+
+// "(v0, v1, …)" with `n` values made by `value(i)`.
+template <typename F>
+std::string List(size_t n, F value) {
+  std::string out = "(";
+  for (size_t i = 0; i < n; ++i) out += (i ? ", " : "") + value(i);
+  return out + ")";
+}
+
+std::string HexValue(size_t i) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "'%08zx'", i);
+  return buf;
+}
+
 class FilterTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -68,15 +90,28 @@ class FilterTest : public ::testing::Test {
 
   // The ids of the runs the filter selects, or {"<error>"}.
   std::vector<std::string> Match(const std::string& filter) {
+    return Match(filter, "SELECT r.run_id FROM runs r WHERE ", " ORDER BY r.run_id");
+  }
+
+  // The same inside the deepest query Tracker::Search builds (sorted by a
+  // metric, in some experiments), so limits are checked where they bind.
+  std::vector<std::string> MatchInSearch(const std::string& filter) {
+    return Match(filter,
+                 "SELECT r.run_id FROM run_metrics s JOIN runs r ON r.id = s.run WHERE s.key = 'acc' AND "
+                 "s.value IS NOT NULL AND r.deleted = 0 AND r.experiment_id IN (1, 2, 3) AND (",
+                 ") ORDER BY r.run_id");
+  }
+
+  std::vector<std::string> Match(const std::string& filter, const std::string& before, const std::string& after) {
     auto compiled = CompileFilter(filter);
     if (!compiled.ok()) {
       ADD_FAILURE() << compiled.status().ToString();
       return {"<error>"};
     }
-    std::string sql = "SELECT r.run_id FROM runs r WHERE " + compiled->sql + " ORDER BY r.run_id";
+    std::string sql = before + compiled->sql + after;
     sqlite3_stmt* stmt = nullptr;
     if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
-      ADD_FAILURE() << sqlite3_errmsg(db_) << " in " << sql;
+      ADD_FAILURE() << sqlite3_errmsg(db_) << " in " << sql.substr(0, 2000);
       return {"<error>"};
     }
     EXPECT_EQ(sqlite3_bind_parameter_count(stmt), static_cast<int>(compiled->binds.size())) << sql;
@@ -112,6 +147,42 @@ class FilterTest : public ::testing::Test {
 
   sqlite3* db_ = nullptr;
 };
+
+// Every filter at the compiler's limits runs in SQLite, inside the query
+// the search wraps it in: 500 comparisons (SQLite: expression depth 1000),
+// 10000 values (SQLite: 32766 binds), 10 levels of parentheses alternating
+// and/or (SQLite: a parser stack of 100), and datasets lists, the deepest
+// SQL a comparison makes (an expression inside EXISTS counts twice).
+TEST_F(FilterTest, FiltersAtTheLimitsRun) {
+  const std::string never = "metrics.acc > 5";
+  EXPECT_EQ(MatchInSearch(Chain(never, "or", 499) + " or metrics.acc > 0.9"), std::vector<std::string>{"run-b"});
+  EXPECT_EQ(MatchInSearch(Chain("metrics.acc > 0.1", "and", 499) + " and params.model = 'bge'"),
+            (std::vector<std::string>{"run-a", "run-d"}));
+  // Version prefixes of every length (4 to 64 hex digits) and many values.
+  auto prefix = [](size_t i) { return "'" + std::string(4 + i % 61, "0123456789abcdef"[i % 16]) + "'"; };
+  EXPECT_EQ(MatchInSearch("datasets.eval IN " + List(9999, prefix) + " or datasets.eval = 'v3'"),
+            std::vector<std::string>{"run-c"});
+  EXPECT_EQ(MatchInSearch("datasets.eval IN ('a1b2', 'c0ff', 'v9', 'c0ffee00')"),
+            (std::vector<std::string>{"run-a", "run-b", "run-c"}));
+  EXPECT_EQ(MatchInSearch(Chain("datasets.eval NOT IN " + List(20, prefix), "and", 500)),
+            (std::vector<std::string>{"run-a", "run-b", "run-c"}));
+  EXPECT_EQ(MatchInSearch("metrics.acc IN " + List(10000, [](size_t i) { return std::to_string(i) + ".05"; })),
+            std::vector<std::string>{});
+  EXPECT_EQ(MatchInSearch(Chain("attributes.run_id IN " + List(2500, HexValue), "or", 4)), std::vector<std::string>{});
+  // Ten levels, each an or of ands with the next level last, the deepest
+  // leaf the largest SQL a comparison makes (a negated datasets list).
+  std::string nested = "datasets.eval NOT IN ('v1', 'c0ffee')";
+  for (int level = 0; level < 10; ++level) {
+    nested = never + " and " + never + " or " + never + " and " + never + " or metrics.acc > 0 and (" + nested + ")";
+  }
+  EXPECT_EQ(MatchInSearch(nested), std::vector<std::string>{"run-b"});
+  // The widest chains at every level of the deepest nesting.
+  std::string wide = Chain(never, "or", 20);
+  for (int level = 0; level < 10; ++level) {
+    wide = Chain(never, "and", 20) + " or " + Chain(never, "or", 20) + " or (" + wide + ")";
+  }
+  EXPECT_EQ(MatchInSearch(wide), std::vector<std::string>{});
+}
 
 TEST_F(FilterTest, EmptyFilterMatchesEverything) {
   ExpectMatches({{"", "abcdef"}, {" \t\n ", "abcdef"}});
@@ -375,10 +446,36 @@ TEST(FilterErrorTest, Structure) {
   ExpectError("metrics.acc > 1 and", "column 17", "'and' has nothing after it");
   ExpectError("metrics.acc > 1 OR  ", "column 17", "'or' has nothing after it");
   ExpectError("metrics.acc > 1 and ()", "column 22", "expected a key");
-  ExpectError(std::string(100, '(') + "metrics.acc > 1" + std::string(100, ')'), "column 65",
+  ExpectError(std::string(100, '(') + "metrics.acc > 1" + std::string(100, ')'), "column 11",
               "nested too deeply");
   // Columns count characters: 'é' is two bytes but one column.
   ExpectError("tags.team = 'é' and foo.x = 1", "column 21", "unknown prefix 'foo'");
+}
+
+void ExpectTooLarge(const std::string& filter, const std::string& words) {
+  auto compiled = CompileFilter(filter);
+  ASSERT_FALSE(compiled.ok()) << filter.substr(0, 200);
+  EXPECT_EQ(compiled.status().code(), Code::kInvalidArgument);
+  const std::string& msg = compiled.status().message();
+  EXPECT_EQ(msg.rfind("filter is too large: it has ", 0), 0u) << msg;
+  EXPECT_NE(msg.find(words), std::string::npos) << msg;
+  EXPECT_NE(compiled.status().hint().find("IN list"), std::string::npos) << compiled.status().hint();
+}
+
+// A filter SQLite cannot take ("Expression tree is too large", too many
+// binds) is refused up front with the limit, not sent to SQLite.
+TEST(FilterErrorTest, TooLarge) {
+  ExpectTooLarge(Chain("metrics.acc > 0.9", "or", 5000), "5000 comparisons joined by and/or; at most 500 are allowed");
+  ExpectTooLarge(Chain("params.k = '1'", "and", 501), "501 comparisons joined by and/or; at most 500");
+  ExpectTooLarge("(" + Chain("tags.a = 'x' and tags.b = 'y'", "or", 200) + ") or " + Chain("metrics.a < 1", "or", 101),
+                 "501 comparisons");
+  ExpectTooLarge("datasets.eval IN " + List(10001, HexValue), "10001 values; at most 10000");
+  ExpectTooLarge("metrics.acc IN " + List(10001, [](size_t i) { return std::to_string(i); }),
+                 "10001 values; at most 10000 are allowed");
+  ExpectTooLarge(Chain("attributes.run_id IN " + List(2000, HexValue), "or", 6), "12000 values");
+  // The limits themselves are fine; filter_test's FiltersAtTheLimitsRun runs them.
+  EXPECT_TRUE(CompileFilter(Chain("metrics.acc > 0.9", "or", 500)).ok());
+  EXPECT_TRUE(CompileFilter("metrics.acc IN " + List(10000, [](size_t i) { return std::to_string(i); })).ok());
 }
 
 TEST(FilterErrorTest, WrongValueTypes) {

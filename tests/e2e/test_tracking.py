@@ -766,6 +766,27 @@ class Search(TrackingTestCase):
                 self.assertEqual(caret, " " * (1 + col) + "^", r.stderr)
         self.assertEqual(len(self.runs()), 6)
 
+    def test_a_filter_too_large_for_sqlite_is_refused_with_the_limit(self):
+        # 5000 'or' terms once reached SQLite ("Expression tree is too large")
+        # and came back with a hint to run 'cairn reindex'.
+        huge = " or ".join(["params.k = '%d'" % i for i in range(5000)])
+        r = self.fails("runs", "--where", huge, msg="filter is too large: it has 5000 comparisons joined by and/or; at most 500",
+                       hint="IN list")
+        self.assertNotIn("reindex", r.stderr)
+        self.fails("runs", "--where", "params.k IN (%s)" % ", ".join("'%d'" % i for i in range(10001)),
+                   msg="10001 values; at most 10000")
+        # At the limits the search runs, sorted by a metric (the deepest query) or not.
+        at_limit = " or ".join(["params.k = '%d'" % i for i in range(100, 599)] + ["params.k = '5'"])
+        self.assertEqual(self.names(at_limit), ["knn-5"])
+        self.assertEqual(self.names(at_limit, "--sort", "metrics.acc DESC", "-e", "knn"), ["knn-5"])
+        many = "params.k IN (%s)" % ", ".join("'%d'" % i for i in range(10000))
+        self.assertEqual(self.names(many), ["knn-1", "knn-3", "knn-5", "nometric"])
+        nested = "params.k = '3'"
+        for _ in range(10):
+            nested = "params.k = 'x' and params.k = 'y' or metrics.acc > 0 and (%s)" % nested
+        self.assertEqual(self.names(nested), ["knn-3"])
+        self.fails("runs", "--where", "(" * 11 + "params.k = '1'" + ")" * 11, msg="nested too deeply")
+
     def test_numeric_params_and_alternate_syntax(self):
         self.new_run("-p", "k=9", "-n", "p9")
         self.new_run("-p", "k=10", "-n", "p10")
