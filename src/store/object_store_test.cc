@@ -218,5 +218,42 @@ TEST_F(ObjectStoreTest, PackIndexChecksumIsVerified) {
   EXPECT_EQ(r.status().code(), Code::kCorruption);
 }
 
+// The sealed bytes of a .idx naming `entries` in the given order.
+std::string IndexBytes(const std::vector<PackEntry>& entries) {
+  std::string idx(kIndexMagic, 8);
+  auto put = [&](uint64_t v) {
+    for (int i = 0; i < 8; ++i) idx.push_back(static_cast<char>(v >> (8 * i)));
+  };
+  put(entries.size());
+  for (const PackEntry& e : entries) {
+    idx.append(reinterpret_cast<const char*>(e.oid.bytes().data()), Oid::kSize);
+    put(e.offset);
+    put(e.length);
+  }
+  Oid sum = Oid::Of(idx);
+  return idx.append(reinterpret_cast<const char*>(sum.bytes().data()), Oid::kSize);
+}
+
+// Found by fuzz/pack_index_fuzz: an index with a valid checksum but entries
+// out of order was accepted, and the store's binary search then missed
+// objects it holds; offsets inside the header or overflowing are refused too.
+TEST(PackIndexTest, EntriesMustBeSortedAndInsideThePack) {
+  Oid lo = std::min(Oid::Of("a"), Oid::Of("b")), hi = std::max(Oid::Of("a"), Oid::Of("b"));
+  const uint64_t first = 8 + kPackRecordHeader;  // where the first record's bytes start
+  auto good = DecodePackIndex(IndexBytes({{lo, first, 1}, {hi, first + 1 + kPackRecordHeader, 1}}), "x.idx");
+  ASSERT_TRUE(good.ok()) << good.status().ToString();
+  EXPECT_EQ(good->size(), 2u);
+  const std::vector<std::vector<PackEntry>> hostile = {
+      {{hi, first, 1}, {lo, first + 41, 1}},  // unsorted
+      {{lo, first, 1}, {lo, first + 41, 1}},  // repeated
+      {{lo, 0, 1}},                           // inside the pack header
+      {{lo, first, ~uint64_t{0}}},            // offset + length overflows
+  };
+  for (const auto& entries : hostile) {
+    auto decoded = DecodePackIndex(IndexBytes(entries), "x.idx");
+    EXPECT_EQ(decoded.status().code(), Code::kCorruption) << entries[0].offset;
+  }
+}
+
 }  // namespace
 }  // namespace cairn

@@ -32,8 +32,11 @@ constexpr size_t kIndexEntry = Oid::kSize + 16;
 
 Result<std::vector<PackEntry>> ReadPackIndex(const std::filesystem::path& idx_path) {
   CAIRN_ASSIGN_OR_RETURN(std::string data, ReadFile(idx_path));
-  const std::string where = idx_path.string();
-  if (data.size() < 16 + Oid::kSize || data.compare(0, 8, kIndexMagic) != 0) {
+  return DecodePackIndex(data, idx_path.string());
+}
+
+Result<std::vector<PackEntry>> DecodePackIndex(std::string_view data, const std::string& where) {
+  if (data.size() < 16 + Oid::kSize || data.substr(0, 8) != std::string_view(kIndexMagic, 8)) {
     return Status::Corruption(where + ": not a cairn pack index");
   }
   uint64_t count = GetU64(data.data() + 8);
@@ -50,6 +53,15 @@ Result<std::vector<PackEntry>> ReadPackIndex(const std::filesystem::path& idx_pa
     out[i].oid = GetOid(p);
     out[i].offset = GetU64(p + Oid::kSize);
     out[i].length = GetU64(p + Oid::kSize + 8);
+    // The checksum proves the bytes are intact, not that they make sense:
+    // the store binary-searches the entries and reads offset..offset+length.
+    if (i > 0 && !(out[i - 1].oid < out[i].oid)) {
+      return Status::Corruption(where + ": pack index entries are not sorted (or repeat) at entry " +
+                                std::to_string(i));
+    }
+    if (out[i].offset < 8 + kPackRecordHeader || out[i].length > UINT64_MAX - out[i].offset) {
+      return Status::Corruption(where + ": pack index entry " + std::to_string(i) + " points outside its pack");
+    }
   }
   return out;
 }

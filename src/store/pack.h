@@ -34,6 +34,9 @@ inline constexpr size_t kPackRecordHeader = Oid::kSize + 8;
 
 // Reads and checks a .idx file.
 Result<std::vector<PackEntry>> ReadPackIndex(const std::filesystem::path& idx_path);
+// Checks and decodes the bytes of a .idx file; `where` names it in errors.
+// Corruption on a wrong magic, size or checksum.
+Result<std::vector<PackEntry>> DecodePackIndex(std::string_view data, const std::string& where);
 
 // Scans a .pack file's records (used by fsck and to recover an index).
 Result<std::vector<PackEntry>> ScanPack(const std::filesystem::path& pack_path);
