@@ -2,6 +2,7 @@
 
 #include <zstd.h>
 
+#include <charconv>
 #include <cstring>
 
 #include "util/sha256.h"
@@ -105,24 +106,34 @@ Result<PackIndex> PackIndex::Decode(std::string_view data, const std::string& wh
     pos = nl + 1;
     return l;
   };
+  // Decimal without sign, spaces or leading zeros, as Encode writes it.
+  auto decimal = [](std::string_view text, uint64_t* out) {
+    if (text.empty() || (text.size() > 1 && text[0] == '0')) return false;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
+    return ec == std::errc() && end == text.data() + text.size();
+  };
+  auto number = [&](std::string_view text, std::string_view word, uint64_t* out) {
+    return text.size() > word.size() && text.starts_with(word) && text[word.size()] == ' ' &&
+           decimal(text.substr(word.size() + 1), out);
+  };
+  // "pack <name> <size>". The name becomes an object key and a file name,
+  // so it must be exactly 64 lowercase hex digits.
   std::string_view pack_line = line();
-  size_t chunk_count = 0, recipe_count = 0;
-  {
-    std::string pl(pack_line);
-    char hex[65] = {};
-    unsigned long long size = 0;
-    if (std::sscanf(pl.c_str(), "pack %64s %llu", hex, &size) != 2 || std::strlen(hex) != 64) return bad("pack line");
-    idx.pack = hex;
-    idx.pack_size = size;
-    std::string cl(line()), rl(line());
-    unsigned long long c = 0, r = 0;
-    if (std::sscanf(cl.c_str(), "chunks %llu", &c) != 1) return bad("chunk count");
-    if (std::sscanf(rl.c_str(), "recipes %llu", &r) != 1) return bad("recipe count");
-    chunk_count = c;
-    recipe_count = r;
+  if (!pack_line.starts_with("pack ") || pack_line.size() < 5 + 64 + 2 || pack_line[5 + 64] != ' ') {
+    return bad("pack line");
   }
+  std::string_view hex = pack_line.substr(5, 64);
+  if (hex.find_first_not_of("0123456789abcdef") != std::string_view::npos) return bad("pack name");
+  idx.pack = std::string(hex);
+  if (!decimal(pack_line.substr(5 + 64 + 1), &idx.pack_size)) return bad("pack size");
+  uint64_t chunk_count = 0, recipe_count = 0;
+  if (!number(line(), "chunks", &chunk_count)) return bad("chunk count");
+  if (!number(line(), "recipes", &recipe_count)) return bad("recipe count");
   Reader in(body.substr(pos));
-  if (in.remaining() < chunk_count * kEntrySize) return bad("truncated");
+  // Counts are checked against the bytes that follow before anything is
+  // allocated for them (a recipe takes at least an oid, a size and a count).
+  if (chunk_count > in.remaining() / kEntrySize) return bad("truncated");
+  if (recipe_count > (in.remaining() - chunk_count * kEntrySize) / (Oid::kSize + 8 + 4)) return bad("truncated");
   idx.chunks.reserve(chunk_count);
   for (size_t i = 0; i < chunk_count; ++i) {
     ChunkEntry e;
@@ -133,7 +144,9 @@ Result<PackIndex> PackIndex::Decode(std::string_view data, const std::string& wh
     uint8_t codec = in.U8();
     if (codec > 1) return bad("unknown codec " + std::to_string(codec));
     e.codec = static_cast<Codec>(codec);
-    if (e.offset < kPackMagic.size() || e.offset + e.stored > idx.pack_size) return bad("chunk outside its pack");
+    if (e.offset < kPackMagic.size() || e.offset > idx.pack_size || e.stored > idx.pack_size - e.offset) {
+      return bad("chunk outside its pack");
+    }
     idx.chunks.push_back(e);
   }
   idx.recipes.reserve(recipe_count);

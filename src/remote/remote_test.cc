@@ -120,6 +120,53 @@ TEST(PackFileTest, IndexRoundTripsAndDetectsDamage) {
   EXPECT_EQ(DecompressChunk(stored, e, "test").status().code(), Code::kCorruption);
 }
 
+// `body` followed by its SHA-256, as an index is stored.
+std::string Sealed(std::string body) {
+  Oid sum = Oid::Of(body);
+  return body.append(reinterpret_cast<const char*>(sum.bytes().data()), Oid::kSize);
+}
+
+// Found by fuzz/remote_index_fuzz: an index comes from a remote other people
+// write to, and its checksum only proves it was not damaged in transit. Each
+// of these passed its checksum and was accepted, made the decoder throw, or
+// named a pack outside packs/ (which gc --remote would then delete).
+TEST(PackFileTest, HostileIndexesAreCorruption) {
+  const std::string name(64, 'a');
+  const std::string header = std::string(kPackIndexHeader) + "pack " + name + " 100\n";
+  std::vector<std::string> hostile = {
+      // counts whose byte sizes wrap around 2^64, or that would be reserved
+      header + "chunks 267344117010283357\nrecipes 0\n" + std::string(17, '\0'),  // * 69 bytes = 2^64 + 17
+      header + "chunks 0\nrecipes 4611686018427387904\n",
+      header + "chunks -1\nrecipes 0\n",
+      header + "chunks 01\nrecipes 0\n" + std::string(69, '\0'),
+      std::string(kPackIndexHeader) + "pack " + name + " +100\nchunks 0\nrecipes 0\n",
+      std::string(kPackIndexHeader) + "pack  " + name + " 100\nchunks 0\nrecipes 0\n",
+  };
+  PackIndex idx;
+  idx.pack = name;
+  idx.pack_size = 100;
+  idx.chunks.push_back({Oid::Of("c"), ~uint64_t{0} - 9, 20, 20, Codec::kRaw});  // offset + stored wraps to 10
+  hostile.push_back(idx.Encode());
+  for (const std::string& bad_name : {"../../../../../../../tmp/" + std::string(40, 'a'), std::string(64, 'A'),
+                                      std::string(63, 'a') + "/"}) {
+    PackIndex named;
+    named.pack = bad_name;
+    named.pack_size = 8;
+    hostile.push_back(named.Encode());
+  }
+  for (size_t i = 0; i < hostile.size(); ++i) {
+    std::string data = hostile[i];
+    if (i < 6) data = Sealed(data);
+    auto decoded = PackIndex::Decode(data, "indexes/x.idx");
+    EXPECT_EQ(decoded.status().code(), Code::kCorruption) << i << ": " << data.substr(0, 120);
+  }
+  PackIndex good;
+  good.pack = name;
+  good.pack_size = 100;
+  good.chunks.push_back({Oid::Of("c"), 80, 20, 20, Codec::kRaw});  // ends exactly at the end of the pack
+  EXPECT_TRUE(PackIndex::Decode(good.Encode(), "indexes/x.idx").ok());
+}
+
 TEST(RemoteIndexTest, ObjectsNeedEveryChunkOfTheirRecipe) {
   PackIndex idx;
   idx.pack = std::string(64, 'a');
