@@ -117,7 +117,17 @@ Result<RemoteList> ListRemotes(Repo& repo) {
   for (const toml::table* t : {&config, &local}) {
     if (const toml::table* remotes = t->get_as<toml::table>("remote")) {
       for (const auto& [k, v] : *remotes) {
-        if (v.is_table()) names.emplace_back(k.str());
+        if (!v.is_table()) continue;
+        // The config is committed, so anyone with push access names remotes,
+        // and a name becomes the directory .cairn/remotes/NAME.
+        std::string name(k.str());
+        if (!ValidateRemoteName(name).ok()) {
+          fs::path file = t == &config ? ConfigPath(repo) : LocalPath(repo);
+          return Status::Corruption(file.string() + ": bad remote name '" + name + "'",
+                                    "rename [remote.\"" + name + "\"] by hand: use letters, digits, '.', '_' and "
+                                    "'-', starting with a letter or digit");
+        }
+        names.push_back(std::move(name));
       }
     }
   }

@@ -5,6 +5,7 @@
 #include <random>
 #include <set>
 
+#include "cairn/remote.h"
 #include "cairn/store.h"
 #include "cairn/sys/backend.h"
 #include "remote/chunker.h"
@@ -165,6 +166,35 @@ TEST(PackFileTest, HostileIndexesAreCorruption) {
   good.pack_size = 100;
   good.chunks.push_back({Oid::Of("c"), 80, 20, 20, Codec::kRaw});  // ends exactly at the end of the pack
   EXPECT_TRUE(PackIndex::Decode(good.Encode(), "indexes/x.idx").ok());
+}
+
+// Found by fuzz/config_fuzz: .cairn/config is committed, and a remote named
+// "../../x" there made fetch keep its index cache in .cairn/remotes/../../x,
+// outside the repository. Such a name is refused wherever it is read.
+TEST(RemoteConfigTest, RemoteNamesInTheConfigAreChecked) {
+  testing::TempDir dir;
+  auto repo = testing::InitTestRepo(dir.path());
+  ASSERT_TRUE(repo.ok()) << repo.status().ToString();
+  const fs::path config = (*repo)->cairn_dir() / "config";
+  testing::WriteText(config, "[remote.origin]\nurl = \"/srv/remote\"\n");
+  auto list = ListRemotes(**repo);
+  ASSERT_TRUE(list.ok()) << list.status().ToString();
+  ASSERT_EQ(list->remotes.size(), 1u);
+  EXPECT_EQ(list->remotes[0].name, "origin");
+  for (const char* name : {"../../victim", "a/b", ".hidden", ""}) {
+    std::string text = std::string("[core]\nremote = \"") + name + "\"\n[remote.\"" + name + "\"]\nurl = \"/tmp/x\"\n";
+    testing::WriteText(config, text);
+    auto bad = ListRemotes(**repo);
+    EXPECT_EQ(bad.status().code(), Code::kCorruption) << name;
+    EXPECT_NE(bad.status().message().find(std::string("bad remote name '") + name + "'"), std::string::npos)
+        << bad.status().message();
+    EXPECT_EQ(FindRemote(**repo, "").status().code(), Code::kCorruption) << name;
+  }
+  testing::WriteText(config, "[remote.origin]\nurl = \"/srv/remote\"\n");
+  testing::WriteText((*repo)->cairn_dir() / "config.local", "[remote.\"../x\"]\naccess_key_id = \"k\"\n");
+  auto local = ListRemotes(**repo);
+  EXPECT_EQ(local.status().code(), Code::kCorruption);
+  EXPECT_NE(local.status().message().find("config.local"), std::string::npos) << local.status().message();
 }
 
 TEST(RemoteIndexTest, ObjectsNeedEveryChunkOfTheirRecipe) {
