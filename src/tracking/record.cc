@@ -32,6 +32,31 @@ Status Bad(const std::string& where, const std::string& what) {
                             "run 'cairn fsck'; the record can be restored from a remote that holds it");
 }
 
+// True when parent[key] is a JSON float. nlohmann converts a float to an
+// integer with a plain cast, undefined behaviour when it does not fit (1e300),
+// so the integer fields are checked before they are read.
+bool FloatAt(const json& parent, const char* key) {
+  if (!parent.is_object()) return false;
+  auto it = parent.find(key);
+  return it != parent.end() && it->is_number_float();
+}
+
+bool HasFloatInIntegerField(const json& j) {
+  if (FloatAt(j, "start_time") || FloatAt(j, "end_time") || FloatAt(j, "exit_code")) return true;
+  if (auto e = j.find("experiment"); e != j.end() && FloatAt(*e, "id")) return true;
+  if (auto m = j.find("metrics"); m != j.end() && m->is_structured()) {
+    for (const json& point : *m) {
+      if (FloatAt(point, "step") || FloatAt(point, "timestamp")) return true;
+    }
+  }
+  if (auto a = j.find("artifacts"); a != j.end() && a->is_structured()) {
+    for (const json& artifact : *a) {
+      if (FloatAt(artifact, "size")) return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 std::string FormatMetricValue(double v) {
@@ -96,10 +121,12 @@ Result<RunInfo> DecodeRunRecord(std::string_view data, const std::string& where,
                                 std::optional<Oid>* metric_history) {
   json j = json::parse(data, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) return Bad(where, "not JSON");
-  if (j.value("format", "") != kRecordFormat) {
+  auto format = j.find("format");
+  if (format == j.end() || !format->is_string() || format->get<std::string>() != kRecordFormat) {
     return Status::Corruption(where + ": not a '" + std::string(kRecordFormat) + "' record",
                               "a newer cairn may have written it; upgrade cairn");
   }
+  if (HasFloatInIntegerField(j)) return Bad(where, "a time, step, exit code, id or size is not a whole number");
   RunInfo run;
   try {
     run.id = j.at("id").get<std::string>();

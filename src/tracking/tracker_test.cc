@@ -320,5 +320,43 @@ TEST(RecordTest, RunRecordIsCanonicalAndRoundTrips) {
   EXPECT_EQ(DecodeRunRecord("not json", "t", &history).status().code(), Code::kCorruption);
 }
 
+// Found by fuzz/run_record_fuzz: a record is read from remotes and teammates'
+// caches, so a wrong type or a float where an integer belongs is Corruption,
+// not an uncaught exception or a float-to-integer cast out of range.
+TEST(RecordTest, HostileFieldTypesAreCorruption) {
+  RunInfo r;
+  r.id = std::string(32, 'a');
+  r.status = RunStatus::kFinished;
+  r.metrics["m"] = MetricPoint{"m", 0.5, 3, 4};
+  r.artifacts.push_back(RunArtifact{"x.bin", Oid::Of("y"), 1});
+  const std::string good = EncodeRunRecord(r, std::nullopt);
+  std::optional<Oid> history;
+  ASSERT_TRUE(DecodeRunRecord(good, "t", &history).ok());
+  auto replace = [&](const std::string& from, const std::string& to) {
+    std::string s = good;
+    size_t at = s.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    return at == std::string::npos ? s : s.replace(at, from.size(), to);
+  };
+  const std::string hostile[] = {
+      replace("\"format\": \"cairn-run 1\"", "\"format\": 1"),
+      replace("\"start_time\": 0", "\"start_time\": 1e300"),
+      replace("\"end_time\": 0", "\"end_time\": -1.5e19"),
+      replace("\"exit_code\": null", "\"exit_code\": 3e10"),
+      replace("\"id\": 0", "\"id\": 9.3e18"),
+      replace("\"step\": 3", "\"step\": 1e19"),
+      replace("\"timestamp\": 4", "\"timestamp\": -1e300"),
+      replace("\"size\": 1", "\"size\": 1.8e19"),
+  };
+  for (const std::string& data : hostile) {
+    auto decoded = DecodeRunRecord(data, "t", &history);
+    EXPECT_EQ(decoded.status().code(), Code::kCorruption) << data;
+  }
+  // Whole numbers written as floats by other tools are still refused, since
+  // cairn itself never writes them; a metric value may be any number.
+  EXPECT_FALSE(DecodeRunRecord(replace("\"step\": 3", "\"step\": 3.0"), "t", &history).ok());
+  EXPECT_TRUE(DecodeRunRecord(replace("\"value\": 0.5", "\"value\": 1e300"), "t", &history).ok());
+}
+
 }  // namespace
 }  // namespace cairn
