@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cairn/oid.h"
@@ -78,6 +79,11 @@ using PipelineLock = std::map<std::string, LockedStage>;
 Result<PipelineLock> LoadLock(Repo& repo);  // empty when there is no cairn.lock
 // Writes cairn.lock atomically, sorted, one field per line.
 Status SaveLock(Repo& repo, const PipelineLock& lock);
+// The text form of LoadLock and SaveLock. ParseLock: Corruption naming the
+// line when the text is not YAML or not a format 1 lock. EncodeLock: sorted,
+// one field per line, with the do-not-edit header.
+Result<PipelineLock> ParseLock(std::string_view text);
+std::string EncodeLock(const PipelineLock& lock);
 
 // The run-cache key of a stage's inputs: SHA-256 over its command, dep oids
 // and param values.

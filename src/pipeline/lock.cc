@@ -6,6 +6,7 @@
 #include "cairn/pipeline.h"
 #include "pipeline/run_cache.h"
 #include "util/file.h"
+#include "util/utf8.h"
 
 namespace cairn {
 namespace {
@@ -34,13 +35,22 @@ Result<std::map<std::string, Oid>> OidMap(const YAML::Node& node, const std::str
 }  // namespace
 
 Result<PipelineLock> LoadLock(Repo& repo) {
-  PipelineLock lock;
   fs::path path = repo.root() / kLockFile;
-  if (!fs::exists(path)) return lock;
+  if (!fs::exists(path)) return PipelineLock();
   CAIRN_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  return ParseLock(text);
+}
+
+Result<PipelineLock> ParseLock(std::string_view text) {
+  PipelineLock lock;
+  // EncodeLock writes UTF-8 only (yaml-cpp turns other bytes into U+FFFD).
+  if (size_t bad = FindInvalidUtf8(text); bad != std::string_view::npos) {
+    return Status::Corruption(std::string(kLockFile) + ":" + InvalidUtf8Message(text, bad),
+                              "restore it from git ('git checkout cairn.lock'), or delete it to re-run every stage");
+  }
   YAML::Node root;
   try {
-    root = YAML::Load(text);
+    root = YAML::Load(std::string(text));
   } catch (const YAML::ParserException& e) {
     return Status::Corruption(std::string(kLockFile) + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg,
                               "restore it from git ('git checkout cairn.lock'), or delete it to re-run every stage");
@@ -72,6 +82,10 @@ Result<PipelineLock> LoadLock(Repo& repo) {
 }
 
 Status SaveLock(Repo& repo, const PipelineLock& lock) {
+  return WriteFileAtomic(repo.root() / kLockFile, EncodeLock(lock), /*sync=*/true);
+}
+
+std::string EncodeLock(const PipelineLock& lock) {
   YAML::Emitter out;
   out << YAML::BeginMap << YAML::Key << "format" << YAML::Value << 1 << YAML::Key << "stages" << YAML::Value
       << YAML::BeginMap;
@@ -96,7 +110,7 @@ Status SaveLock(Repo& repo, const PipelineLock& lock) {
     out << YAML::EndMap;
   }
   out << YAML::EndMap << YAML::EndMap;
-  return WriteFileAtomic(repo.root() / kLockFile, std::string(kLockHeader) + out.c_str() + "\n", /*sync=*/true);
+  return std::string(kLockHeader) + out.c_str() + "\n";
 }
 
 Oid RunCacheKey(const LockedStage& in) {

@@ -9,6 +9,7 @@
 #include "cairn/dataset.h"
 #include "cairn/pipeline.h"
 #include "util/file.h"
+#include "util/utf8.h"
 
 namespace cairn {
 namespace {
@@ -140,6 +141,11 @@ Status BuildGraph(PipelineSpec* spec, const std::map<std::string, YAML::Node>& n
 }
 
 Result<YAML::Node> ParseYaml(const std::string& text, const std::string& file) {
+  // YAML is Unicode. yaml-cpp reads other bytes as they are but writes them
+  // back as U+FFFD, so a cmd or param holding one would never match cairn.lock.
+  if (size_t bad = FindInvalidUtf8(text); bad != std::string::npos) {
+    return Status::InvalidArgument(file + ":" + InvalidUtf8Message(text, bad), "save the file as UTF-8");
+  }
   try {
     return YAML::Load(text);
   } catch (const YAML::ParserException& e) {
