@@ -41,12 +41,12 @@ Result<Pointer> Pointer::Decode(std::string_view data, const std::string& where)
     if (key == "format") {
       uint64_t f = 0;
       if (!parse_u64(&f)) return corrupt("bad format line");
-      format = static_cast<int>(f);
-      if (format != kPointerFormat) {
+      if (f != static_cast<uint64_t>(kPointerFormat)) {  // before narrowing: 2^32 + 1 is not format 1
         return Status::Corruption(where + ": unknown pointer format version " + std::string(value) +
                                       " (this cairn reads version " + std::to_string(kPointerFormat) + ")",
                                   "upgrade cairn");
       }
+      format = kPointerFormat;
     } else if (key == "dataset") {
       p.dataset = std::string(value);
       Status s = ValidateDatasetName(p.dataset);
