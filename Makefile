@@ -23,7 +23,7 @@ build: bootstrap $(BUILD)/build.ninja
 	ninja -C $(BUILD) -j $(JOBS) cairn cairn_python
 
 # Unit tests under ASan+UBSan, then end-to-end tests against the real binary.
-test: unit e2e
+test: unit e2e fuzz-smoke
 
 unit: bootstrap $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD) -j $(JOBS) cairn_unit_tests
@@ -32,6 +32,27 @@ unit: bootstrap $(ASAN_BUILD)/build.ninja
 e2e: build
 	ninja -C $(BUILD) -j $(JOBS)
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L e2e
+
+# libFuzzer targets (fuzz/README.md), built with clang in their own tree.
+# fuzz: each target for FUZZ_SECONDS; fuzz-smoke (part of test): a few
+# seconds each plus the seed corpus. Both fail on any finding.
+FUZZ_BUILD         ?= build-fuzz
+FUZZ_SECONDS       ?= 600
+FUZZ_SMOKE_SECONDS ?= 6
+
+.PHONY: fuzz fuzz-build fuzz-smoke
+
+$(FUZZ_BUILD)/build.ninja: CMakeLists.txt | bootstrap
+	cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ -DCAIRN_FUZZ=ON
+
+fuzz-build: bootstrap $(FUZZ_BUILD)/build.ninja
+	ninja -C $(FUZZ_BUILD) -j $(JOBS) fuzz_targets
+
+fuzz: fuzz-build
+	fuzz/run $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+fuzz-smoke: fuzz-build
+	fuzz/run $(FUZZ_BUILD) $(FUZZ_SMOKE_SECONDS)
 
 demo: build
 	scripts/demo

@@ -52,7 +52,8 @@ inline size_t FindInvalidUtf8(std::string_view text) {
 inline std::string InvalidUtf8Message(std::string_view text, size_t offset) {
   size_t line = 1 + static_cast<size_t>(std::count(text.begin(), text.begin() + offset, '\n'));
   char byte[8];
-  std::snprintf(byte, sizeof byte, "0x%02X", static_cast<unsigned>(static_cast<uint8_t>(text[offset])));
+  std::snprintf(byte, sizeof byte, "0x%02X",
+                static_cast<unsigned>(static_cast<uint8_t>(text[offset])));
   return std::to_string(line) + ": byte " + byte + " is not valid UTF-8";
 }
 
