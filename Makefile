@@ -23,7 +23,7 @@ build: bootstrap $(BUILD)/build.ninja
 	ninja -C $(BUILD) -j $(JOBS) cairn cairn_python
 
 # Unit tests under ASan+UBSan, then end-to-end tests against the real binary.
-test: unit e2e fuzz-smoke
+test: unit e2e fuzz-smoke fault
 
 unit: bootstrap $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD) -j $(JOBS) cairn_unit_tests
@@ -53,6 +53,13 @@ fuzz: fuzz-build
 
 fuzz-smoke: fuzz-build
 	fuzz/run $(FUZZ_BUILD) $(FUZZ_SMOKE_SECONDS)
+
+# Fault campaign (tests/fault/README.md): the short form is part of test, soak is the long
+# form (CAIRN_SOAK=1). Both print the campaign's summary lines.
+.PHONY: fault soak
+fault soak: build
+	cd $(BUILD) && $(if $(filter soak,$@),CAIRN_SOAK=1) ctest --output-on-failure --timeout 14400 -j $(JOBS) -L fault; \
+	  rc=$$?; grep -h '^fault campaign: ' Testing/Temporary/LastTest.log; exit $$rc
 
 demo: build
 	scripts/demo
