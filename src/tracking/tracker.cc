@@ -54,22 +54,52 @@ bool IsHex(std::string_view s) {
   });
 }
 
-// Start time of a process (clock ticks since boot, field 22 of
-// /proc/PID/stat), to tell a live process from a later one that reuses its
-// pid. 0 when there is no such process.
-int64_t ProcessStart(int64_t pid) {
+// What /proc/PID/stat says about a process: its state (field 3: R, S, D,
+// Z for a zombie, X for dead ...) and start time (field 22, clock ticks since
+// boot, to tell a process from a later one that reuses its pid).
+struct ProcStat {
+  bool found = false;
+  char state = '?';
+  int64_t start = 0;
+};
+
+ProcStat ReadProcStat(int64_t pid) {
+  ProcStat out;
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
   std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  size_t paren = s.rfind(')');
-  if (paren == std::string::npos) return 0;
+  size_t paren = s.rfind(')');  // the command name may hold spaces and parentheses
+  if (paren == std::string::npos || paren + 3 >= s.size()) return out;
   std::string rest = s.substr(paren + 2);  // fields from 3 on
+  out.found = true;
+  out.state = rest[0];
   size_t pos = 0;
   for (int field = 3; field < 22; ++field) {
     pos = rest.find(' ', pos);
-    if (pos == std::string::npos) return 0;
+    if (pos == std::string::npos) return out;
     ++pos;
   }
-  return std::atoll(rest.c_str() + pos);
+  out.start = std::atoll(rest.c_str() + pos);
+  return out;
+}
+
+// Start time of a process; 0 when there is no such process.
+int64_t ProcessStart(int64_t pid) { return ReadProcStat(pid).start; }
+
+// Whether the process that owns a run still runs. A zombie (killed, not yet
+// reaped by its parent) answers kill(pid, 0) but will never end its run;
+// a process with another start time than recorded is a later one reusing the
+// pid. `recorded_start` is 0 for runs recorded without it.
+bool RunOwnerAlive(int64_t pid, int64_t recorded_start) {
+  if (pid <= 0) return false;
+  if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno != EPERM) return false;
+  ProcStat st = ReadProcStat(pid);
+  if (!st.found) {
+    // No /proc here (kill() is all we can tell), or the process is gone.
+    static const bool have_proc = ReadProcStat(::getpid()).found;
+    return !have_proc;
+  }
+  if (st.state == 'Z' || st.state == 'X' || st.state == 'x') return false;
+  return recorded_start == 0 || st.start == recorded_start;
 }
 
 std::string HostName() {
@@ -1076,9 +1106,7 @@ Result<int> Tracker::ReapDeadRuns() {
       if (!row) break;
       int64_t pid = st.Int(1);
       int64_t start = st.Int(2);
-      bool alive = pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM) &&
-                   (start == 0 || ProcessStart(pid) == start);
-      if (!alive) dead.emplace_back(st.Text(0), pid);
+      if (!RunOwnerAlive(pid, start)) dead.emplace_back(st.Text(0), pid);
     }
   }
   for (const auto& [id, pid] : dead) {

@@ -4,6 +4,7 @@
 #include "cairn/tracking.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -261,6 +262,39 @@ TEST_F(TrackerTest, DeadProcessRunsAreReapedAsFailed) {
   // Our own run is alive and stays RUNNING.
   std::string mine = Start("mine");
   EXPECT_EQ(*tracker_->ReapDeadRuns(), 0);
+}
+
+// A run's owner killed but not yet reaped by its parent is a zombie: kill(pid,
+// 0) still succeeds, yet it will never end its run.
+TEST_F(TrackerTest, ZombieOwnerCountsAsDead) {
+  int gate[2];
+  ASSERT_EQ(::pipe(gate), 0);
+  pid_t child = ::fork();
+  if (child == 0) {
+    ::close(gate[1]);
+    char c;
+    (void)!::read(gate[0], &c, 1);  // alive until the test closes its end
+    _exit(0);
+  }
+  ASSERT_GT(child, 0);
+  ::close(gate[0]);
+  StartRunOptions o;
+  o.name = "zombie";
+  o.capture_env = false;
+  o.pid = child;  // alive now: its start time is recorded
+  auto id = tracker_->StartRun(o);
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  EXPECT_EQ(*tracker_->ReapDeadRuns(), 0);  // a live owner keeps its run
+  ::close(gate[1]);  // the child exits ...
+  siginfo_t info{};
+  // ... and becomes a zombie: wait for that without reaping it (WNOWAIT).
+  ASSERT_EQ(::waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOWAIT), 0);
+  ASSERT_EQ(::kill(child, 0), 0);  // what the old check looked at
+  auto reaped = tracker_->ReapDeadRuns();
+  ::waitpid(child, nullptr, 0);
+  ASSERT_TRUE(reaped.ok()) << reaped.status().ToString();
+  EXPECT_EQ(*reaped, 1);
+  EXPECT_EQ(tracker_->GetRun(*id)->status, RunStatus::kFailed);
 }
 
 TEST_F(TrackerTest, MetricBufferWritesEverythingByFlushAndInOrder) {
