@@ -93,6 +93,9 @@ struct CheckoutOptions {
   bool force = false;
   LinkMode mode = LinkMode::kCopy;
   bool progress = false;
+  // When not null, receives the objects whose cached bytes failed
+  // verification (Checkout then returns Corruption), for a repair.
+  std::vector<Oid>* damaged = nullptr;
 };
 
 struct CheckoutResult {
@@ -104,6 +107,11 @@ struct CheckoutResult {
 // the cache (modified or untracked files) is never overwritten or deleted
 // without `force`: FailedPrecondition listing those files, nothing changed.
 // NotFound (nothing changed) when the cache lacks an object the pointers need.
+// Every byte written is checked against its oid on the way: a damaged cached
+// object is never written (Corruption naming it; the other files are written,
+// and `options.damaged` lists the damaged objects). Names in trees are
+// validated when decoded, and every write stays inside the repository and
+// never goes through a symlink (WriteRoot). Holds the repository lock.
 Result<std::vector<CheckoutResult>> Checkout(Repo& repo, const std::vector<std::string>& filter,
                                              const CheckoutOptions& options);
 

@@ -34,7 +34,7 @@ struct GcReport {
 Result<GcReport> CollectGarbage(Repo& repo, const GcOptions& options);
 
 struct FsckProblem {
-  std::string what;  // "object", "tree", "version", "pointer", "tag"
+  std::string what;  // "pack", "object", "tree", "version", "pointer", "tag", "run"
   std::string name;  // oid or path
   std::string message;
 };
@@ -51,6 +51,13 @@ struct FsckReport {
 // reference, and checks every pointer file and tag. A damaged pointer file is
 // reported, not an error. Returns an error only when checking itself fails.
 Result<FsckReport> Fsck(Repo& repo, bool progress);
+
+// Repairs what `found` (a Fsck report) says is damaged in local packs: under
+// the repository lock, rebuilds damaged pack indexes from their packs and
+// rewrites packs holding damaged objects without them (see
+// ObjectStore::RepairPacks). Loose objects and everything else are left as
+// they are; run Fsck again to see what is still missing.
+Result<std::vector<PackRepair>> RepairCache(Repo& repo, const FsckReport& found);
 
 }  // namespace cairn
 

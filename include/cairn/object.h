@@ -60,9 +60,23 @@ struct Version {
 inline constexpr std::string_view kTreeHeader = "cairn-tree 1\n";
 inline constexpr std::string_view kVersionHeader = "cairn-version 1\n";
 
-// Checks that a file path can be recorded in a tree (no control characters
-// such as newlines, not empty).
+// Checks that a file name can be recorded in a tree (no control characters
+// such as newlines, not empty); Tree::Normalize also checks that each path is
+// a safe relative path (ValidateRelativePath).
 Status ValidateTreePath(std::string_view path);
+
+// Checks that `path` cannot lead out of the directory it is joined to: not
+// empty, relative, '/'-separated, no empty, "." or ".." component, no control
+// characters (NUL included). Every name that comes from an object or a file
+// another person may have written (tree entries, file names, artifact paths,
+// lock and pointer fields) passes this before it is used; decoders turn the
+// InvalidArgument into Corruption. `what` names the field in the message.
+Status ValidateRelativePath(std::string_view path, std::string_view what);
+// The same for a single file name (no '/').
+Status ValidateFileName(std::string_view name, std::string_view what);
+// InvalidArgument when a tree names one path both as a file and as a
+// directory holding another entry ("a" and "a/b"). Entries must be sorted.
+Status CheckTreeShape(const std::vector<TreeEntry>& entries);
 
 // Checks a dataset name: a relative '/'-separated path without "..", ".",
 // empty components, '@', '~' or control characters.

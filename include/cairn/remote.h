@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "cairn/dataset.h"
 #include "cairn/repo.h"
 #include "cairn/status.h"
 #include "cairn/sys/backend.h"
@@ -83,6 +84,28 @@ Result<TransferReport> Fetch(Repo& repo, const RemoteSpec& remote, const Transfe
 // unless `force`. Nothing is left in `out_dir` on failure.
 Result<TransferReport> GetVersion(const RemoteSpec& remote, const std::string& ref,
                                   const std::string& out_dir, bool force, bool progress);
+
+// ---- repair ------------------------------------------------------------------
+
+struct RepairReport {
+  std::string remote;         // the remote good copies came from ("" when none was tried)
+  std::vector<Oid> repaired;  // damaged objects replaced by a verified copy
+};
+
+// Checkout (see dataset.h) that heals the cache: when cached objects turn out
+// damaged, they are dropped from the cache (RepairPacks for packed ones, the
+// file for loose ones), fetched again from the default remote and the
+// checkout runs once more. Without a remote, or when the remote lacks them,
+// the Corruption of the first checkout is returned, its hint unchanged.
+// `report` (may be null) says what was repaired.
+Result<std::vector<CheckoutResult>> CheckoutAndRepair(Repo& repo, const std::vector<std::string>& filter,
+                                                      const CheckoutOptions& options, RepairReport* report);
+
+// Drops the given damaged objects from the cache and fetches verified copies
+// from `remote`. Objects that turn out intact are left alone. NotFound when
+// the remote lacks one of them (the others are repaired).
+Status RepairObjects(Repo& repo, const RemoteSpec& remote, const std::vector<Oid>& damaged,
+                     RepairReport* report);
 
 // ---- maintenance -------------------------------------------------------------
 

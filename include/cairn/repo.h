@@ -55,6 +55,8 @@ class Repo {
 
   // Takes the writer lock. When another process holds it, waits (telling the
   // user once) up to $CAIRN_LOCK_TIMEOUT seconds (default 60), then Busy.
+  // Once locked, the store re-reads its pack list (another writer may have
+  // replaced packs since the repository was opened).
   Result<RepoLock> Lock();
 
   // Maps a user-supplied path (relative to the current directory, or

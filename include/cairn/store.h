@@ -11,7 +11,8 @@
 // Commit() makes all writes since the last Commit() durable with one syncfs().
 //
 // Thread safety: Put*, Has, Read and Materialize may be called from many
-// threads at once. Commit and Prune must not run concurrently with anything.
+// threads at once, and so may Reload. Commit, Prune and RepairPacks must not
+// run concurrently with anything.
 // Across processes, callers serialise writers with the repository lock.
 #ifndef CAIRN_STORE_H_
 #define CAIRN_STORE_H_
@@ -23,6 +24,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_set>
+#include <vector>
 
 #include "cairn/oid.h"
 #include "cairn/status.h"
@@ -46,6 +48,23 @@ struct PruneStats {
   uint64_t packs_rewritten = 0;
 };
 
+// A pack whose index could not be read when the store last listed its packs.
+// Its objects are invisible (as if absent) until `cairn fsck --repair`
+// rebuilds the index from the pack.
+struct DamagedPack {
+  std::filesystem::path index;
+  std::filesystem::path pack;
+  std::string problem;  // what is wrong with the index
+};
+
+// What RepairPacks did to one pack.
+struct PackRepair {
+  std::filesystem::path pack;
+  std::string problem;           // why it was repaired
+  uint64_t objects_kept = 0;     // verified and indexed again
+  uint64_t objects_dropped = 0;  // bytes that no longer match their oid (or are cut off)
+};
+
 class ObjectStore {
  public:
   static constexpr uint64_t kSmallBlobLimit = 128 * 1024;
@@ -53,11 +72,25 @@ class ObjectStore {
 
   // Opens (creating directories as needed) the store in `cache_dir`, staging
   // temporary files in `tmp_dir`, which must be on the same file system.
+  // A damaged pack index does not fail the open: that pack is skipped and
+  // listed by DamagedPacks().
   static Result<std::unique_ptr<ObjectStore>> Open(const std::filesystem::path& cache_dir,
                                                    const std::filesystem::path& tmp_dir);
   ~ObjectStore();
   ObjectStore(const ObjectStore&) = delete;
   ObjectStore& operator=(const ObjectStore&) = delete;
+
+  // Re-reads the list of packs: packs another process wrote become visible,
+  // packs it removed (gc rewrites packs) are forgotten, though one this store
+  // already has open stays readable. Objects written through this store are
+  // kept. Call it after taking the repository lock: the list was read when
+  // the store opened, and another writer may have changed it meanwhile.
+  // Reads and lookups that miss also re-read the list when the packs
+  // directory changed, so readers never need to call this.
+  Status Reload();
+
+  // Packs skipped because their index is damaged (as of the last listing).
+  std::vector<DamagedPack> DamagedPacks();
 
   bool Has(const Oid& oid);
   // Size in bytes of a stored object; NotFound if absent.
@@ -114,6 +147,15 @@ class ObjectStore {
 
   // Calls `fn` for every stored object with its size and whether it is packed.
   Status ForEach(const std::function<Status(const Oid&, uint64_t size, bool packed)>& fn);
+
+  // Rebuilds the index of every damaged pack from the pack itself (each
+  // record carries its oid and length), and rewrites every pack holding an
+  // object of `bad` (found damaged by a check). Each object is re-hashed on
+  // the way: those whose bytes no longer match their oid are dropped, so that
+  // adding or fetching the data again stores them anew. The rewritten packs
+  // are durable before the damaged ones are removed. Must not run
+  // concurrently with anything; across processes, hold the repository lock.
+  Result<std::vector<PackRepair>> RepairPacks(const OidSet& bad);
 
   // Removes every object not in `live`. Without `apply`, only counts. Packs
   // holding garbage are rewritten with their live objects. Also removes

@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "cli/runs_common.h"
+#include "util/file.h"
 
 namespace cairn::cli {
 namespace {
@@ -106,16 +107,28 @@ void RegisterArtifacts(CLI::App& app, Context& ctx) {
         return kExitOk;
       }
       std::filesystem::path out = args->out.empty() ? std::filesystem::path(want).filename() : std::filesystem::path(args->out);
-      // Check every destination before writing any.
+      // Check every destination before writing any; a directory's artifact
+      // paths (from a record that may come from a remote) stay below -o.
+      WriteRoot root(out);
+      std::vector<std::filesystem::path> dests;
       for (const RunArtifact& a : picked) {
-        std::filesystem::path dest = is_dir ? out / a.path.substr(want.size() + 1) : out;
+        if (!is_dir) {
+          dests.push_back(out);
+        } else {
+          auto dest = root.Resolve(a.path.substr(want.size() + 1));
+          if (!dest.ok()) return Fail(dest.status());
+          dests.push_back(*dest);
+        }
+      }
+      for (const std::filesystem::path& dest : dests) {
         std::error_code ec;
         if (!args->force && std::filesystem::symlink_status(dest, ec).type() != std::filesystem::file_type::not_found) {
           return Fail(Status::AlreadyExists(dest.string() + " exists", "pass --force to overwrite it, or choose -o"));
         }
       }
-      for (const RunArtifact& a : picked) {
-        std::filesystem::path dest = is_dir ? out / a.path.substr(want.size() + 1) : out;
+      for (size_t i = 0; i < picked.size(); ++i) {
+        const RunArtifact& a = picked[i];
+        const std::filesystem::path& dest = dests[i];
         Status s = Restore(*repo, a, dest, args->force);
         if (!s.ok()) return Fail(s);
         std::cout << "wrote " << dest.string() << " (" << Human(a.size) << ")\n";

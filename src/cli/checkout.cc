@@ -1,6 +1,7 @@
 #include <iostream>
 
 #include "cairn/dataset.h"
+#include "cairn/remote.h"
 #include "cli/command.h"
 
 namespace cairn::cli {
@@ -33,7 +34,9 @@ void RegisterCheckout(CLI::App& app, Context& ctx) {
                      : args->link == "symlink" ? LinkMode::kSymlink
                                                : LinkMode::kCopy;
       options.progress = ProgressWanted();
-      auto results = Checkout(**repo, args->paths, options);
+      RepairReport repair;
+      auto results = CheckoutAndRepair(**repo, args->paths, options, &repair);
+      PrintRepair(repair);
       if (!results.ok()) return Fail(results.status());
       Json out = Json::array();
       for (const CheckoutResult& r : *results) {

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "cairn/object.h"
+#include "cairn/remote.h"
 #include "cairn/repo.h"
 #include "cairn/status.h"
 
@@ -40,6 +41,10 @@ bool ProgressWanted();
 void PrintJson(const Json& j);
 std::string Human(uint64_t bytes);
 std::string FormatTime(int64_t seconds);
+
+// Says on stderr which damaged cached objects a checkout repaired from a
+// remote (nothing when none).
+void PrintRepair(const RepairReport& report);
 
 // The JSON shape of a version (doc/cli.md): used by log and show.
 Json VersionJson(const Oid& oid, const Version& v);

@@ -23,6 +23,12 @@ void PrintJson(const Json& j) { std::cout << j.dump(2) << std::endl; }
 
 std::string Human(uint64_t bytes) { return HumanBytes(bytes); }
 
+void PrintRepair(const RepairReport& report) {
+  if (report.repaired.empty()) return;
+  std::cerr << "cairn: repaired " << report.repaired.size() << " damaged object(s) in the cache from remote "
+            << report.remote << " (first: " << report.repaired[0].ToString() << ")\n";
+}
+
 std::string FormatTime(int64_t seconds) {
   std::time_t t = static_cast<std::time_t>(seconds);
   std::tm tm;

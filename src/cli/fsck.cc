@@ -45,32 +45,66 @@ int RemoteFsck(Repo& repo, const std::string& name, bool data, bool json) {
 
 void RegisterFsck(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand("fsck", "Verify every cached object, tree, version, pointer and tag");
-  cmd->footer("Exit 0 when everything is intact, 1 when damage or missing data was found.");
+  cmd->footer("Exit 0 when everything is intact, 1 when damage or missing data was found.\n"
+              "--repair rebuilds damaged pack indexes from their packs and drops damaged packed objects\n"
+              "(so that fetching or adding the data again stores them anew), then checks again.");
   auto json = std::make_shared<bool>(false);
   auto remote = std::make_shared<std::string>();
   auto quick = std::make_shared<bool>(false);
+  auto repair = std::make_shared<bool>(false);
   cmd->add_flag("--json", *json, "Print the report as JSON");
+  cmd->add_flag("--repair", *repair, "Repair damaged local packs, then check again");
   cmd->add_option("-r,--remote", *remote, "Check this remote instead of the local cache");
   cmd->add_flag("--quick", *quick, "Remote only: check indexes and refs, do not download the packs");
-  cmd->callback([&ctx, json, remote, quick] {
+  cmd->callback([&ctx, json, remote, quick, repair] {
     Run(ctx, [&] {
       auto repo = OpenRepo(ctx);
       if (!repo.ok()) return Fail(repo.status());
-      if (!remote->empty()) return RemoteFsck(**repo, *remote, !*quick, *json);
+      if (!remote->empty()) {
+        if (*repair) {
+          return Fail(Status::InvalidArgument("--repair works on the local cache, not on a remote",
+                                              "run 'cairn fsck --repair' without --remote"));
+        }
+        return RemoteFsck(**repo, *remote, !*quick, *json);
+      }
       auto report = Fsck(**repo, ProgressWanted());
       if (!report.ok()) return Fail(report.status());
+      std::vector<PackRepair> repaired;
+      if (*repair && !report->problems.empty()) {
+        auto r = RepairCache(**repo, *report);
+        if (!r.ok()) return Fail(r.status());
+        repaired = std::move(r).value();
+        if (!repaired.empty()) {
+          report = Fsck(**repo, ProgressWanted());  // what is still wrong
+          if (!report.ok()) return Fail(report.status());
+        }
+      }
+      auto where = [&](const PackRepair& p) { return p.pack.lexically_relative((*repo)->root()).string(); };
       if (*json) {
+        Json repairs = Json::array();
+        for (const PackRepair& p : repaired) {
+          repairs.push_back({{"pack", where(p)},
+                             {"problem", p.problem},
+                             {"objects_kept", p.objects_kept},
+                             {"objects_dropped", p.objects_dropped}});
+        }
         Json problems = Json::array();
         for (const FsckProblem& p : report->problems) {
           problems.push_back({{"kind", p.what}, {"name", p.name}, {"message", p.message}});
         }
-        PrintJson({{"objects_checked", report->objects_checked},
-                   {"bytes_checked", report->bytes_checked},
-                   {"pointers_checked", report->pointers_checked},
-                   {"runs_checked", report->runs_checked},
-                   {"ok", report->problems.empty()},
-                   {"problems", problems}});
+        Json out = {{"objects_checked", report->objects_checked},
+                    {"bytes_checked", report->bytes_checked},
+                    {"pointers_checked", report->pointers_checked},
+                    {"runs_checked", report->runs_checked},
+                    {"ok", report->problems.empty()},
+                    {"problems", problems}};
+        if (*repair) out["repaired"] = repairs;
+        PrintJson(out);
       } else {
+        for (const PackRepair& p : repaired) {
+          std::cout << "repaired pack " << where(p) << " (" << p.problem << "): " << p.objects_kept
+                    << " object(s) kept, " << p.objects_dropped << " damaged object(s) dropped\n";
+        }
         for (const FsckProblem& p : report->problems) {
           std::cout << "damaged " << p.what << " " << p.name << ": " << p.message << "\n";
         }

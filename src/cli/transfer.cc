@@ -115,7 +115,9 @@ int FetchAndMaybeCheckout(Context& ctx, const TransferArgs& args, bool checkout)
     CheckoutOptions co;
     co.force = args.force;
     co.progress = ProgressWanted();
-    auto results = Checkout(**repo, paths, co);
+    RepairReport repair;
+    auto results = CheckoutAndRepair(**repo, paths, co, &repair);
+    PrintRepair(repair);
     if (!results.ok()) return Fail(results.status());
     uint64_t files = 0, removed = 0, bytes = 0;
     for (const CheckoutResult& c : *results) {

@@ -22,6 +22,7 @@ struct Write {
   std::string rel;  // relative to the tracked path ("" for a single file)
   TreeEntry entry;
   bool exists = false;  // a file is there now and gets replaced
+  fs::path dest;        // resolved through WriteRoot before anything is written
 };
 
 // New files are written in place for speed; their paths are journaled first
@@ -57,10 +58,33 @@ std::string Join(const std::string& path, const std::string& rel) {
   return rel.empty() ? path : path + "/" + rel;
 }
 
+fs::path BesideTemp(const fs::path& dest) {
+  return dest.parent_path() / ("." + dest.filename().string() + ".cairn-tmp-" + std::to_string(::getpid()));
+}
+
+// Temp files of checkouts that were killed. Only a checkout (under the
+// repository lock) writes there, so every one found while holding the lock
+// is a leftover.
+void RemoveStaleTempDirs(Repo& repo) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(repo.tmp_dir(), ec)) {
+    if (entry.path().filename().string().starts_with("checkout-")) fs::remove_all(entry.path(), ec);
+  }
+}
+
+bool SameFileSystem(const fs::path& a, const fs::path& b) {
+  struct stat sa, sb;
+  return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev;
+}
+
 // Writes one file. A new file is created in place (an interrupted checkout
 // leaves it listed in the journal, so the next checkout may replace it); an
-// existing file is replaced atomically through a temp file and rename.
-Status WriteOne(Repo& repo, const fs::path& dest, const TreeEntry& e, LinkMode mode, bool exists) {
+// existing file is replaced atomically through a temp file and rename. The
+// temp file lives in `tmp_dir` (.cairn/tmp/checkout-PID, which the next
+// checkout removes) unless that is on another file system, when it goes
+// beside the file under a name the journal lists.
+Status WriteOne(Repo& repo, const fs::path& dest, const TreeEntry& e, LinkMode mode, bool exists,
+                const fs::path& tmp_dir, size_t index) {
   // A link shares the cached file's read-only mode, so executables are copied.
   if (e.executable) mode = LinkMode::kCopy;
   if (!exists) {
@@ -68,7 +92,7 @@ Status WriteOne(Repo& repo, const fs::path& dest, const TreeEntry& e, LinkMode m
     if (s.ok() || s.code() != Code::kIOError || !fs::exists(fs::symlink_status(dest))) return s;
     ::unlink(dest.c_str());  // raced with a leftover: fall through to replace it
   }
-  fs::path tmp = dest.parent_path() / ("." + dest.filename().string() + ".cairn-tmp-" + std::to_string(::getpid()));
+  fs::path tmp = tmp_dir.empty() ? BesideTemp(dest) : tmp_dir / std::to_string(index);
   Status s = repo.store().Materialize(e.oid, tmp, mode, e.executable);
   if (s.ok() && ::rename(tmp.c_str(), dest.c_str()) != 0) s = Status::FromErrno("cannot write " + dest.string(), errno);
   if (!s.ok()) ::unlink(tmp.c_str());
@@ -87,6 +111,8 @@ Result<std::vector<CheckoutResult>> Checkout(Repo& repo, const std::vector<std::
                                              const CheckoutOptions& options) {
   CAIRN_ASSIGN_OR_RETURN(RepoLock lock, repo.Lock());
   CAIRN_ASSIGN_OR_RETURN(std::vector<Tracked> tracked, FindTracked(repo, filter));
+  RemoveStaleTempDirs(repo);
+  WriteRoot root(repo.root());
 
   const std::unordered_set<std::string> journaled = ReadJournal(repo);
   auto ours = [&](const std::string& path) { return journaled.count(path) > 0; };
@@ -139,6 +165,12 @@ Result<std::vector<CheckoutResult>> Checkout(Repo& repo, const std::vector<std::
       }
       plan.removes.push_back(rel);
     }
+    // Every destination goes through the one check that keeps writes inside
+    // the repository (tree entries were validated when decoded as well).
+    CAIRN_RETURN_IF_ERROR(root.Resolve(t.path).status());
+    for (Write& w : plan.writes) {
+      CAIRN_ASSIGN_OR_RETURN(w.dest, root.Resolve(Join(t.path, w.rel)));
+    }
     plans.push_back(std::move(plan));
   }
   if (!missing.empty()) {
@@ -163,16 +195,41 @@ Result<std::vector<CheckoutResult>> Checkout(Repo& repo, const std::vector<std::
     for (const Write& w : p.writes) total_bytes += w.entry.size;
     total_files += p.writes.size();
   }
+  fs::path tmp_dir = repo.tmp_dir() / ("checkout-" + std::to_string(::getpid()));
   std::string journal;
-  for (const Plan& p : plans) {
+  std::vector<bool> tmp_beside(plans.size(), false);
+  for (size_t i = 0; i < plans.size(); ++i) {
+    const Plan& p = plans[i];
+    bool replaces = false;
     for (const Write& w : p.writes) {
       if (!w.exists || p.replace_whole) journal += Join(p.path, w.rel) + "\n";
+      replaces |= w.exists && !p.replace_whole;
+    }
+    if (!replaces) continue;
+    fs::path base = repo.Abs(p.path);
+    tmp_beside[i] = !SameFileSystem(repo.tmp_dir(), p.single_file ? base.parent_path() : base);
+    if (!tmp_beside[i]) continue;
+    for (const Write& w : p.writes) {
+      if (w.exists) journal += (fs::path(Join(p.path, w.rel)).parent_path() / BesideTemp(w.dest).filename()).string() + "\n";
     }
   }
+  CAIRN_RETURN_IF_ERROR(MakeDirs(tmp_dir));
+  struct RemoveTmp {
+    fs::path p;
+    ~RemoveTmp() {
+      std::error_code ec;
+      fs::remove_all(p, ec);
+    }
+  } remove_tmp{tmp_dir};
   if (!journal.empty()) CAIRN_RETURN_IF_ERROR(WriteFileAtomic(JournalPath(repo), journal, /*sync=*/true));
   Progress progress("checkout", total_files, total_bytes, options.progress);
   std::vector<CheckoutResult> results;
-  for (Plan& plan : plans) {
+  std::vector<Oid> damaged;  // objects whose cached bytes failed verification
+  Status first_damage;
+  for (size_t plan_index = 0; plan_index < plans.size(); ++plan_index) {
+    Plan& plan = plans[plan_index];
+    const fs::path plan_tmp = tmp_beside[plan_index] ? fs::path() : tmp_dir;
+    const size_t damaged_before = damaged.size();
     CheckoutResult r{plan.path};
     fs::path base = repo.Abs(plan.path);
     if (plan.replace_whole) {
@@ -191,7 +248,7 @@ Result<std::vector<CheckoutResult>> Checkout(Repo& repo, const std::vector<std::
     if (!plan.single_file) CAIRN_RETURN_IF_ERROR(MakeDirs(base));  // an empty dataset is an empty directory
     std::unordered_set<std::string> dirs;
     for (const Write& w : plan.writes) {
-      if (!w.rel.empty()) dirs.insert((base / w.rel).parent_path().string());
+      if (!w.rel.empty()) dirs.insert(w.dest.parent_path().string());
     }
     for (const std::string& d : dirs) CAIRN_RETURN_IF_ERROR(MakeDirs(d));
     std::atomic<bool> failed{false};
@@ -201,12 +258,19 @@ Result<std::vector<CheckoutResult>> Checkout(Repo& repo, const std::vector<std::
     tbb::parallel_for(tbb::blocked_range<size_t>(0, plan.writes.size(), 8), [&](const tbb::blocked_range<size_t>& range) {
       for (size_t i = range.begin(); i != range.end() && !failed.load(); ++i) {
         const Write& w = plan.writes[i];
-        fs::path dest = w.rel.empty() ? base : base / w.rel;
-        Status s = WriteOne(repo, dest, w.entry, options.mode, w.exists && !plan.replace_whole);
+        const fs::path& dest = w.dest;
+        Status s = WriteOne(repo, dest, w.entry, options.mode, w.exists && !plan.replace_whole, plan_tmp, i);
         struct stat st;
         if (s.ok() && ::stat(dest.c_str(), &st) != 0) s = Status::FromErrno("cannot stat " + dest.string(), errno);
         if (!s.ok()) {
           std::lock_guard<std::mutex> l(mu);
+          if (s.code() == Code::kCorruption) {
+            // Damaged cached bytes: go on with the other files, so one pass
+            // finds every damaged object and a repair can fetch them all.
+            if (first_damage.ok()) first_damage = s;
+            damaged.push_back(w.entry.oid);
+            continue;
+          }
           if (!failed.exchange(true)) first_error = s;
           return;
         }
@@ -217,12 +281,22 @@ Result<std::vector<CheckoutResult>> Checkout(Repo& repo, const std::vector<std::
       }
     });
     if (failed) return first_error;
+    if (damaged.size() > damaged_before) continue;  // nothing is recorded for a plan with damage
     r.files_written = plan.writes.size();
     for (const Write& w : plan.writes) r.bytes_written += w.entry.size;
     written.insert(written.end(), plan.unchanged.begin(), plan.unchanged.end());
     std::sort(written.begin(), written.end(), [](const WorkFile& a, const WorkFile& b) { return a.rel < b.rel; });
     CAIRN_RETURN_IF_ERROR(RecordWorkFiles(repo, plan.path, written, plan.object));
     results.push_back(std::move(r));
+  }
+  if (!damaged.empty()) {
+    std::sort(damaged.begin(), damaged.end());
+    damaged.erase(std::unique(damaged.begin(), damaged.end()), damaged.end());
+    if (options.damaged) *options.damaged = damaged;
+    if (damaged.size() == 1) return first_damage;
+    return Status::Corruption(std::to_string(damaged.size()) + " cached objects are corrupt; first: " +
+                                  first_damage.message(),
+                              first_damage.hint());
   }
   ::unlink(JournalPath(repo).c_str());  // every path is now as the pointers say
   return results;

@@ -195,6 +195,46 @@ TEST_F(DatasetTest, GcKeepsTaggedDataAndDropsTheRest) {
   EXPECT_TRUE(fsck->problems.empty()) << fsck->problems[0].message;
 }
 
+// Another command's gc replaced packs while this one (opened earlier) waited
+// for the lock: what the repository read at open must not be trusted once
+// it holds the lock.
+TEST_F(DatasetTest, AddThatWaitedForGcStoresWhatGcRemoved) {
+  AddOk("data");
+  fs::remove(dir_.path() / "data.cairn");  // its blobs are garbage now
+  auto waiting = Repo::Open(dir_.path());  // an add, waiting for the lock
+  ASSERT_TRUE(waiting.ok());
+  auto gc = CollectGarbage(*repo_, GcOptions{.apply = true});
+  ASSERT_TRUE(gc.ok()) << gc.status().ToString();
+  ASSERT_FALSE(repo_->store().Has(Oid::Of("x,y\n1,2\n")));
+  auto added = Add(**waiting, {"data"}, AddOptions{});
+  ASSERT_TRUE(added.ok()) << added.status().ToString();
+  auto fresh = Repo::Open(dir_.path());
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_TRUE((*fresh)->store().Has(Oid::Of("x,y\n1,2\n")));  // was skipped as "already stored"
+  EXPECT_TRUE((*fresh)->store().Has(Oid::Of("x,y\n3,4\n")));
+  auto fsck = Fsck(**fresh, false);
+  ASSERT_TRUE(fsck.ok());
+  EXPECT_TRUE(fsck->problems.empty()) << fsck->problems[0].name << ": " << fsck->problems[0].message;
+}
+
+TEST_F(DatasetTest, GcThatWaitedForAnotherGcSucceeds) {
+  AddOk("data");
+  WriteText(dir_.path() / "data/a.csv", "second version\n");
+  AddOk("data");  // the first a.csv is garbage, in a pack with b.csv (live)
+  auto waiting = Repo::Open(dir_.path());
+  ASSERT_TRUE(waiting.ok());
+  auto first = CollectGarbage(*repo_, GcOptions{.apply = true});
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_EQ(first->prune.packs_rewritten, 1u);
+  auto second = CollectGarbage(**waiting, GcOptions{.apply = true});  // used to fail: pack-….pack: no such file
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(second->prune.objects_removed, 0u);
+  auto fsck = Fsck(*repo_, false);
+  ASSERT_TRUE(fsck.ok());
+  EXPECT_TRUE(fsck->problems.empty()) << fsck->problems[0].name << ": " << fsck->problems[0].message;
+  EXPECT_EQ(*repo_->store().Read(Oid::Of("x,y\n3,4\n")), "x,y\n3,4\n");
+}
+
 TEST_F(DatasetTest, RejectsBadPaths) {
   EXPECT_EQ(Add(*repo_, {"/etc/hostname"}, {}).status().code(), Code::kInvalidArgument);
   EXPECT_EQ(Add(*repo_, {".cairn"}, {}).status().code(), Code::kInvalidArgument);

@@ -42,6 +42,17 @@ Status MarkVersionData(Repo& repo, const Oid& version_oid, OidSet* live) {
   return Status::OK();
 }
 
+// Why a version cannot be checked out from this cache ("" when it can): its
+// tree is missing or damaged, or some of its blobs are missing.
+std::string IncompleteVersion(Repo& repo, const Version& version) {
+  auto files = LoadFiles(repo, version);
+  if (!files.ok()) return files.status().message();
+  uint64_t missing = 0;
+  for (const TreeEntry& e : files->entries) missing += repo.store().Has(e.oid) ? 0 : 1;
+  if (missing == 0) return {};
+  return std::to_string(missing) + " file(s) of this version are not in the cache";
+}
+
 }  // namespace
 
 Result<GcReport> CollectGarbage(Repo& repo, const GcOptions& options) {
@@ -90,6 +101,12 @@ Result<GcReport> CollectGarbage(Repo& repo, const GcOptions& options) {
 
 Result<FsckReport> Fsck(Repo& repo, bool progress_enabled) {
   FsckReport report;
+  // A damaged index hides its pack's objects (the store skipped it).
+  for (const DamagedPack& d : repo.store().DamagedPacks()) {
+    report.problems.push_back(FsckProblem{"pack", d.index.lexically_relative(repo.root()).string(),
+                                          d.problem + "; its objects are unreadable until " +
+                                              "'cairn fsck --repair' rebuilds the index from the pack"});
+  }
   std::vector<std::pair<Oid, uint64_t>> objects;
   uint64_t total = 0;
   CAIRN_RETURN_IF_ERROR(repo.store().ForEach([&](const Oid& oid, uint64_t size, bool) {
@@ -165,14 +182,7 @@ Result<FsckReport> Fsck(Repo& repo, bool progress_enabled) {
         if (version->object != t.pointer.object || version->dataset != t.pointer.dataset) {
           problem("pointer", where, "does not agree with the version it names");
         }
-        auto files = LoadFiles(repo, *version);
-        if (!files.ok()) {
-          problem("pointer", where, files.status().message());
-          continue;
-        }
-        uint64_t missing = 0;
-        for (const TreeEntry& e : files->entries) missing += repo.store().Has(e.oid) ? 0 : 1;
-        if (missing) problem("pointer", where, std::to_string(missing) + " file(s) of this version are not in the cache");
+        if (std::string why = IncompleteVersion(repo, *version); !why.empty()) problem("pointer", where, why);
       }
     }
   }
@@ -180,8 +190,20 @@ Result<FsckReport> Fsck(Repo& repo, bool progress_enabled) {
   if (!tags.ok()) {
     problem("tag", "", tags.status().message());
   } else {
+    // A tag is a promise that its version can be checked out: the version,
+    // its tree and every blob must be here, not only the version object.
     for (const Tag& t : *tags) {
-      if (!repo.store().Has(t.version)) problem("tag", t.dataset + "@" + t.name, "names a version not in the cache");
+      const std::string name = t.dataset + "@" + t.name;
+      if (!repo.store().Has(t.version)) {
+        problem("tag", name, "names a version not in the cache");
+        continue;
+      }
+      auto version = LoadVersion(repo, t.version);
+      if (!version.ok()) {
+        problem("tag", name, version.status().message());
+        continue;
+      }
+      if (std::string why = IncompleteVersion(repo, *version); !why.empty()) problem("tag", name, why);
     }
   }
   // Run refs: each names a record that parses and whose objects are here.
@@ -212,6 +234,16 @@ Result<FsckReport> Fsck(Repo& repo, bool progress_enabled) {
     }
   }
   return report;
+}
+
+Result<std::vector<PackRepair>> RepairCache(Repo& repo, const FsckReport& found) {
+  CAIRN_ASSIGN_OR_RETURN(RepoLock lock, repo.Lock());
+  OidSet bad;
+  for (const FsckProblem& p : found.problems) {
+    if (p.what != "object") continue;
+    if (auto oid = Oid::Parse(p.name); oid.ok()) bad.insert(*oid);
+  }
+  return repo.store().RepairPacks(bad);  // re-checks every object it keeps
 }
 
 }  // namespace cairn

@@ -3,6 +3,7 @@
 
 #include <sstream>
 
+#include "cairn/object.h"
 #include "cairn/pipeline.h"
 #include "pipeline/run_cache.h"
 #include "util/file.h"
@@ -25,6 +26,9 @@ Result<std::map<std::string, Oid>> OidMap(const YAML::Node& node, const std::str
   if (!node) return out;
   if (!node.IsMap()) return BadLock(node, "'" + field + "' must be a mapping");
   for (const auto& kv : node) {
+    // The lock comes from git, so from anyone with push access: a path that
+    // leads out of the repository would have repro remove or write there.
+    if (Status s = ValidateRelativePath(kv.first.Scalar(), field + " path"); !s.ok()) return BadLock(kv.first, s.message());
     auto oid = Oid::Parse(kv.second.Scalar());
     if (!oid.ok()) return BadLock(kv.second, "bad oid for '" + kv.first.Scalar() + "'");
     out[kv.first.Scalar()] = *oid;
@@ -43,9 +47,9 @@ Result<PipelineLock> LoadLock(Repo& repo) {
 
 Result<PipelineLock> ParseLock(std::string_view text) {
   PipelineLock lock;
-  // EncodeLock writes UTF-8 only (yaml-cpp turns other bytes into U+FFFD).
-  if (size_t bad = FindInvalidUtf8(text); bad != std::string_view::npos) {
-    return Status::Corruption(std::string(kLockFile) + ":" + InvalidUtf8Message(text, bad),
+  // EncodeLock writes printable UTF-8 only (yaml-cpp changes anything else).
+  if (size_t bad = FindNonYamlText(text); bad != std::string_view::npos) {
+    return Status::Corruption(std::string(kLockFile) + ":" + NonYamlTextMessage(text, bad),
                               "restore it from git ('git checkout cairn.lock'), or delete it to re-run every stage");
   }
   YAML::Node root;
@@ -137,8 +141,9 @@ Result<std::optional<RunCacheEntry>> ReadRunCache(Repo& repo, const Oid& key) {
     if (out || metric) {
       size_t start = out ? 4 : 7, sp = line.rfind(' ');
       auto oid = Oid::Parse(line.substr(sp + 1));
-      if (!oid.ok() || sp <= start) return std::optional<RunCacheEntry>();
-      (out ? e.outs : e.metrics)[line.substr(start, sp - start)] = *oid;
+      std::string path = line.substr(start, sp > start ? sp - start : 0);
+      if (!oid.ok() || sp <= start || !ValidateRelativePath(path, "output").ok()) return std::optional<RunCacheEntry>();
+      (out ? e.outs : e.metrics)[path] = *oid;
     }
   }
   return std::optional<RunCacheEntry>(std::move(e));

@@ -141,10 +141,12 @@ Status BuildGraph(PipelineSpec* spec, const std::map<std::string, YAML::Node>& n
 }
 
 Result<YAML::Node> ParseYaml(const std::string& text, const std::string& file) {
-  // YAML is Unicode. yaml-cpp reads other bytes as they are but writes them
-  // back as U+FFFD, so a cmd or param holding one would never match cairn.lock.
-  if (size_t bad = FindInvalidUtf8(text); bad != std::string::npos) {
-    return Status::InvalidArgument(file + ":" + InvalidUtf8Message(text, bad), "save the file as UTF-8");
+  // YAML is printable Unicode. yaml-cpp reads other bytes as they are but
+  // writes them back changed (U+FFFD), so a cmd or param holding one would
+  // never match cairn.lock.
+  if (size_t bad = FindNonYamlText(text); bad != std::string::npos) {
+    return Status::InvalidArgument(file + ":" + NonYamlTextMessage(text, bad),
+                                   "save the file as UTF-8, without control characters (write them escaped: \"\\t\")");
   }
   try {
     return YAML::Load(text);

@@ -12,6 +12,7 @@
 #include "cairn/object.h"
 #include "cairn/repo.h"
 #include "cairn/tracking.h"
+#include "util/file.h"
 
 namespace py = pybind11;
 
@@ -167,9 +168,14 @@ class Session {
     std::string tmpl = (repo_->tmp_dir() / "dataset-XXXXXX").string();
     if (!::mkdtemp(tmpl.data())) throw CairnError("cannot create a directory in " + repo_->tmp_dir().string());
     fs::path tmp = tmpl;
+    WriteRoot tmp_root(tmp);
     for (const TreeEntry& e : files.entries) {
-      fs::path dest = v.kind == ObjectKind::kBlob ? tmp / name : tmp / e.path;
-      fs::create_directories(dest.parent_path(), ec);
+      auto dest_or = tmp_root.ResolveAndMakeParents(v.kind == ObjectKind::kBlob ? name : e.path);
+      if (!dest_or.ok()) {
+        fs::remove_all(tmp, ec);
+        Raise(dest_or.status());
+      }
+      const fs::path& dest = *dest_or;
       Status s = repo_->store().Materialize(e.oid, dest, LinkMode::kCopy, e.executable);
       if (s.ok()) fs::permissions(dest, fs::perms::owner_write | fs::perms::group_write | fs::perms::others_write,
                                   fs::perm_options::remove, ec);

@@ -42,10 +42,11 @@ Result<toml::table> Load(const fs::path& path, bool may_be_missing) {
   }
 }
 
-Status Save(const fs::path& path, const toml::table& table, const char* header) {
+// `mode` 0600 for config.local: it holds secrets, and so does its temp file.
+Status Save(const fs::path& path, const toml::table& table, const char* header, mode_t mode = 0644) {
   std::ostringstream out;
   out << header << table << "\n";
-  return WriteFileAtomic(path, out.str(), /*sync=*/true);
+  return WriteFileAtomic(path, out.str(), /*sync=*/true, mode);
 }
 
 std::string Str(const toml::table* t, const char* key) {
@@ -201,8 +202,7 @@ Status AddRemote(Repo& repo, const RemoteSpec& spec, bool make_default, bool for
     if (!spec.access_key_id.empty()) creds.insert("access_key_id", spec.access_key_id);
     if (!spec.secret_access_key.empty()) creds.insert("secret_access_key", spec.secret_access_key);
     local.get_as<toml::table>("remote")->insert_or_assign(spec.name, std::move(creds));
-    CAIRN_RETURN_IF_ERROR(Save(LocalPath(repo), local, kLocalHeader));
-    ::chmod(LocalPath(repo).c_str(), 0600);
+    CAIRN_RETURN_IF_ERROR(Save(LocalPath(repo), local, kLocalHeader, 0600));
   }
   return Save(ConfigPath(repo), config, kConfigHeader);
 }
@@ -218,7 +218,7 @@ Status RemoveRemote(Repo& repo, const std::string& name) {
   }
   if (!found) return Status::NotFound("no remote named '" + name + "'", "see 'cairn remote list'");
   CAIRN_RETURN_IF_ERROR(Save(ConfigPath(repo), config, kConfigHeader));
-  if (fs::exists(LocalPath(repo))) CAIRN_RETURN_IF_ERROR(Save(LocalPath(repo), local, kLocalHeader));
+  if (fs::exists(LocalPath(repo))) CAIRN_RETURN_IF_ERROR(Save(LocalPath(repo), local, kLocalHeader, 0600));
   std::error_code ec;
   fs::remove_all(repo.cairn_dir() / "remotes" / name, ec);  // its index cache
   return Status::OK();

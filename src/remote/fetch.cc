@@ -40,15 +40,18 @@ Status FetchVersions(RemoteSession& session, ObjectStore& store, const fs::path&
   std::vector<Oid> trees, blobs;
   for (const Oid& v : versions) {
     CAIRN_ASSIGN_OR_RETURN(std::string data, store.Read(v));
-    CAIRN_ASSIGN_OR_RETURN(Version version, Version::Decode(data));
+    auto decoded = Version::Decode(data);
+    if (!decoded.ok()) return decoded.status().WithContext("version " + v.ToString());
+    Version version = std::move(decoded).value();
     (version.kind == ObjectKind::kTree ? trees : blobs).push_back(version.object);
     loaded->push_back(std::move(version));
   }
   CAIRN_RETURN_IF_ERROR(DownloadMissing(session, store, tmp, trees, false, report));
   for (const Oid& t : trees) {
     CAIRN_ASSIGN_OR_RETURN(std::string data, store.Read(t));
-    CAIRN_ASSIGN_OR_RETURN(Tree tree, Tree::Decode(data));
-    for (const TreeEntry& e : tree.entries) blobs.push_back(e.oid);
+    auto tree = Tree::Decode(data);
+    if (!tree.ok()) return tree.status().WithContext("tree " + t.ToString());
+    for (const TreeEntry& e : tree->entries) blobs.push_back(e.oid);
   }
   return DownloadMissing(session, store, tmp, blobs, progress, report);
 }
@@ -199,16 +202,18 @@ Result<TransferReport> GetVersion(const RemoteSpec& spec, const std::string& ref
   std::vector<TreeEntry> files;
   if (v.kind == ObjectKind::kTree) {
     CAIRN_ASSIGN_OR_RETURN(std::string data, store->Read(v.object));
-    CAIRN_ASSIGN_OR_RETURN(Tree tree, Tree::Decode(data));
-    files = std::move(tree.entries);
+    auto tree = Tree::Decode(data);
+    if (!tree.ok()) return tree.status().WithContext("tree " + v.object.ToString());
+    files = std::move(tree->entries);
   } else {
     files.push_back(TreeEntry{v.filename.empty() ? fs::path(v.dataset).filename().string() : v.filename,
                               v.executable, v.size, v.object});
   }
   fs::path built = stage / "out";
+  CAIRN_RETURN_IF_ERROR(MakeDirs(built));
+  WriteRoot built_root(built);
   for (const TreeEntry& e : files) {
-    fs::path dest = built / e.path;
-    CAIRN_RETURN_IF_ERROR(MakeDirs(dest.parent_path()));
+    CAIRN_ASSIGN_OR_RETURN(fs::path dest, built_root.ResolveAndMakeParents(e.path));
     CAIRN_RETURN_IF_ERROR(store->Materialize(e.oid, dest, LinkMode::kHardlink, e.executable));
     ::chmod(dest.c_str(), e.executable ? 0755 : 0644);  // the stage's cache goes away; the file is ours
   }
@@ -216,9 +221,9 @@ Result<TransferReport> GetVersion(const RemoteSpec& spec, const std::string& ref
     if (exists) fs::remove(out, ec);
     if (::rename(built.c_str(), out.c_str()) != 0) return Status::FromErrno("cannot create " + out.string(), errno);
   } else {
+    WriteRoot out_root(out);  // the user's directory may hold symlinks: never write through one
     for (const TreeEntry& e : files) {  // --force into a non-empty directory: file by file
-      fs::path dest = out / e.path;
-      CAIRN_RETURN_IF_ERROR(MakeDirs(dest.parent_path()));
+      CAIRN_ASSIGN_OR_RETURN(fs::path dest, out_root.ResolveAndMakeParents(e.path));
       if (::rename((built / e.path).c_str(), dest.c_str()) != 0) {
         return Status::FromErrno("cannot write " + dest.string(), errno);
       }

@@ -24,12 +24,14 @@ Result<std::string> ReadEither(Repo* repo, RemoteSession& session, const Oid& oi
 Status MarkVersion(Repo* repo, RemoteSession& session, const Oid& v, OidSet* live) {
   if (!live->insert(v).second) return Status::OK();
   CAIRN_ASSIGN_OR_RETURN(std::string data, ReadEither(repo, session, v));
-  CAIRN_ASSIGN_OR_RETURN(Version version, Version::Decode(data));
-  live->insert(version.object);
-  if (version.kind == ObjectKind::kTree) {
-    CAIRN_ASSIGN_OR_RETURN(std::string t, ReadEither(repo, session, version.object));
-    CAIRN_ASSIGN_OR_RETURN(Tree tree, Tree::Decode(t));
-    for (const TreeEntry& e : tree.entries) live->insert(e.oid);
+  auto version = Version::Decode(data);
+  if (!version.ok()) return version.status().WithContext("version " + v.ToString());
+  live->insert(version->object);
+  if (version->kind == ObjectKind::kTree) {
+    CAIRN_ASSIGN_OR_RETURN(std::string t, ReadEither(repo, session, version->object));
+    auto tree = Tree::Decode(t);
+    if (!tree.ok()) return tree.status().WithContext("tree " + version->object.ToString());
+    for (const TreeEntry& e : tree->entries) live->insert(e.oid);
   }
   return Status::OK();
 }

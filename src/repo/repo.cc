@@ -152,7 +152,12 @@ Result<RepoLock> Repo::Lock() {
   }
   std::string pid = std::to_string(::getpid()) + "\n";
   if (::ftruncate(fd, 0) == 0) (void)::pwrite(fd, pid.data(), pid.size(), 0);
-  return RepoLock(fd);
+  RepoLock lock(fd);
+  // The store read its pack list when the repository opened, perhaps while
+  // another writer (gc) was about to replace packs: what was read before the
+  // lock is read again under it.
+  CAIRN_RETURN_IF_ERROR(store_->Reload());
+  return lock;
 }
 
 Result<std::string> Repo::RelativePath(const fs::path& user_path) const {

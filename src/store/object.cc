@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <unordered_set>
 
 namespace cairn {
 namespace {
@@ -46,6 +47,14 @@ std::string UnescapeLine(std::string_view s) {
   return out;
 }
 
+// A name in an object that would lead a write out of its directory. The
+// caller adds which object it is.
+Status Hostile(const Status& why) {
+  return Status::Corruption("corrupt: " + why.message(),
+                            "nothing was written from it; it came from a remote or another cache, so ask who "
+                            "pushed it, and run 'cairn fsck'");
+}
+
 // Splits "key value" at the first space.
 std::pair<std::string_view, std::string_view> KeyValue(std::string_view line) {
   size_t sp = line.find(' ');
@@ -53,25 +62,36 @@ std::pair<std::string_view, std::string_view> KeyValue(std::string_view line) {
   return {line.substr(0, sp), line.substr(sp + 1)};
 }
 
+// Why `path` is not a safe relative path, or "" when it is. Shared by the
+// dataset-name and file-path checks so both refuse the same escapes.
+std::string UnsafeRelativePath(std::string_view path) {
+  if (path.empty()) return "it is empty";
+  if (path.front() == '/') return "it is an absolute path";
+  if (HasControl(path)) return "it contains control characters";
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    std::string_view part = path.substr(start, end - start);
+    if (part.empty()) return "it has an empty path component";
+    if (part == "..") return "it has a '..' component";
+    if (part == ".") return "it has a '.' component";
+    start = end + 1;
+  }
+  return {};
+}
+
 }  // namespace
 
 Status ValidateDatasetName(std::string_view name) {
   auto bad = [&](const std::string& why) {
-    return Status::InvalidArgument("invalid dataset name '" + std::string(name) + "': " + why);
+    return Status::InvalidArgument("invalid dataset name '" + EscapeLine(name) + "': " + why);
   };
-  if (name.empty()) return bad("it is empty");
-  if (name.front() == '/') return bad("it must be relative to the repository root");
-  if (HasControl(name)) return bad("it contains control characters");
   if (name.find_first_of("@~") != std::string_view::npos) return bad("'@' and '~' are reserved for refs");
-  size_t start = 0;
-  while (start <= name.size()) {
-    size_t end = name.find('/', start);
-    if (end == std::string_view::npos) end = name.size();
-    std::string_view part = name.substr(start, end - start);
-    if (part.empty()) return bad("it has an empty path component");
-    if (part == "..") return bad("it points outside the repository");
-    if (part == ".") return bad("it has a '.' component");
-    start = end + 1;
+  if (std::string why = UnsafeRelativePath(name); !why.empty()) {
+    if (why == "it has a '..' component") why = "it points outside the repository";
+    if (why == "it is an absolute path") why = "it must be relative to the repository root";
+    return bad(why);
   }
   return Status::OK();
 }
@@ -81,6 +101,36 @@ Status ValidateTreePath(std::string_view p) {
     return Status::InvalidArgument("cannot track file name '" + EscapeLine(p) +
                                    "': control characters (such as newlines) are not supported",
                                    "rename the file");
+  }
+  return Status::OK();
+}
+
+Status ValidateRelativePath(std::string_view path, std::string_view what) {
+  std::string why = UnsafeRelativePath(path);
+  if (why.empty()) return Status::OK();
+  return Status::InvalidArgument(std::string(what) + " '" + EscapeLine(path) + "' is not a safe relative path: " + why);
+}
+
+Status ValidateFileName(std::string_view name, std::string_view what) {
+  if (name.find('/') != std::string_view::npos) {
+    return Status::InvalidArgument(std::string(what) + " '" + EscapeLine(name) + "' must be a single file name");
+  }
+  return ValidateRelativePath(name, what);
+}
+
+Status CheckTreeShape(const std::vector<TreeEntry>& entries) {
+  // Entries are sorted and unique; a file may still be named as the directory
+  // of another entry ("a" and "a/b"), which no directory can hold.
+  std::unordered_set<std::string_view> files;
+  files.reserve(entries.size());
+  for (const TreeEntry& e : entries) files.insert(e.path);
+  for (const TreeEntry& e : entries) {
+    for (size_t slash = e.path.find('/'); slash != std::string::npos; slash = e.path.find('/', slash + 1)) {
+      if (files.count(std::string_view(e.path).substr(0, slash))) {
+        return Status::InvalidArgument("tree names '" + e.path.substr(0, slash) + "' both as a file and as the directory of '" +
+                                       e.path + "'");
+      }
+    }
   }
   return Status::OK();
 }
@@ -97,9 +147,10 @@ Status Tree::Normalize() {
   for (size_t i = 0; i < entries.size(); ++i) {
     const std::string& p = entries[i].path;
     CAIRN_RETURN_IF_ERROR(ValidateTreePath(p));
+    CAIRN_RETURN_IF_ERROR(ValidateRelativePath(p, "file path"));
     if (i > 0 && entries[i - 1].path == p) return Status::InvalidArgument("duplicate path in tree: " + p);
   }
-  return Status::OK();
+  return CheckTreeShape(entries);
 }
 
 std::string Tree::Encode() const {
@@ -149,11 +200,15 @@ Result<Tree> Tree::Decode(std::string_view data) {
     if (!oid.ok()) return Status::Corruption("bad oid in tree entry: " + std::string(line));
     e.oid = *oid;
     e.path = std::string(line.substr(s2 + 66));
+    // Names come from elsewhere (a teammate's cache, a remote): one that could
+    // lead a checkout out of its directory makes the whole tree corrupt.
+    if (Status s = ValidateRelativePath(e.path, "entry"); !s.ok()) return Hostile(s);
     if (!tree.entries.empty() && !(tree.entries.back().path < e.path)) {
-      return Status::Corruption("tree entries are not sorted at: " + e.path);
+      return Status::Corruption("tree entries are not sorted (or repeat) at: " + EscapeLine(e.path));
     }
     tree.entries.push_back(std::move(e));
   }
+  if (Status s = CheckTreeShape(tree.entries); !s.ok()) return Hostile(s);
   return tree;
 }
 
@@ -228,6 +283,10 @@ Result<Version> Version::Decode(std::string_view data) {
     // Unknown keys are ignored: later minor revisions may add fields.
   }
   if (!seen_object || !seen_dataset) return Status::Corruption("version object lacks dataset or object");
+  if (Status s = ValidateDatasetName(v.dataset); !s.ok()) return Hostile(s);
+  if (!v.filename.empty()) {
+    if (Status s = ValidateFileName(v.filename, "file name"); !s.ok()) return Hostile(s);
+  }
   return v;
 }
 

@@ -1,12 +1,16 @@
 #include "cairn/store.h"
 
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <ctime>
+#include <set>
 #include <thread>
 #include <mutex>
 #include <optional>
@@ -30,9 +34,28 @@ struct PackLocation {
 struct PackFile {
   fs::path path;  // .pack; for the open writer, its temp file
   Fd fd;
+  // Its index is gone (gc or repair replaced the pack): no longer searched,
+  // but an open `fd` stays, so a read that found an object here just before
+  // still gets its bytes.
+  bool gone = false;
 };
 
 constexpr size_t kReadBuffer = 1 << 20;
+// How often a lookup re-reads the pack list after the pack it found vanished
+// (another process replaced it). Each gc replaces a pack once, so more than
+// one retry is needed only when several run back to back during one read.
+constexpr int kPackRetries = 8;
+// A packs/ directory modified less than this long ago may change again within
+// the same file system timestamp tick, so its unchanged mtime proves nothing.
+constexpr int64_t kStampSlackNs = 100'000'000;
+
+int64_t Ns(const struct timespec& t) { return int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec; }
+
+// "<path>: what" -> "what" (the caller names the path itself).
+std::string WithoutPath(const std::string& message, const fs::path& path) {
+  std::string prefix = path.string() + ": ";
+  return message.starts_with(prefix) ? message.substr(prefix.size()) : message;
+}
 
 // Where packed objects live. Loaded packs keep their sorted index arrays and
 // are searched by binary search (no per-object allocation at open, which
@@ -61,6 +84,11 @@ class PackIndex {
     for (auto it = overlay_.begin(); it != overlay_.end();) {
       it = it->second.pack == n ? overlay_.erase(it) : std::next(it);
     }
+  }
+  // The entries of loaded pack `n` (sorted by oid).
+  const std::vector<PackEntry>& Entries(uint32_t n) const {
+    static const std::vector<PackEntry> kNone;
+    return n < packs_.size() ? packs_[n] : kNone;
   }
   template <typename F>
   void ForEach(F fn) const {
@@ -95,25 +123,83 @@ struct ObjectStore::Impl {
   };
   std::vector<std::unique_ptr<OpenPack>> open_packs;
   std::condition_variable pack_released;
+  std::vector<DamagedPack> damaged;  // indexes skipped at the last listing
+  // stat() of packs/ taken just before the last listing: while it is
+  // unchanged (and not recent), the list is current.
+  struct stat packs_stamp {};
+  bool stamp_trusted = false;
 
   fs::path LoosePath(const Oid& oid) const {
     std::string hex = oid.Hex();
     return objects_dir / hex.substr(0, 2) / hex.substr(2);
   }
 
-  Status LoadPacks() {
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(packs_dir, ec)) {
-      if (entry.path().extension() != ".idx") continue;
-      fs::path pack_path = entry.path();
-      pack_path.replace_extension(".pack");
-      CAIRN_ASSIGN_OR_RETURN(std::vector<PackEntry> entries, ReadPackIndex(entry.path()));
-      uint32_t n = static_cast<uint32_t>(packs.size());
-      packs.push_back(PackFile{pack_path, Fd()});
-      packed.AddPack(n, std::move(entries));
+  // Brings the pack list up to date with packs/: loads the indexes of packs
+  // not known yet, forgets packs whose index is gone, and notes damaged
+  // indexes (skipped, so one bad index costs only its own objects). An index
+  // removed between listing and reading it (a concurrent gc) is skipped and
+  // the directory listed again, since its replacement may have been created
+  // after the listing started. Caller holds `mu`.
+  Status Refresh() {
+    for (int attempt = 0;; ++attempt) {
+      struct stat before {};
+      bool stamped = ::stat(packs_dir.c_str(), &before) == 0;
+      std::unordered_map<std::string, uint32_t> known;  // file name of a listed pack -> its number
+      for (uint32_t n = 0; n < packs.size(); ++n) {
+        if (!packs[n].gone && packs[n].path.parent_path() == packs_dir) known[packs[n].path.filename()] = n;
+      }
+      std::unordered_set<uint32_t> listed;
+      std::vector<DamagedPack> found_damaged;
+      bool vanished = false;
+      std::error_code ec;
+      for (const auto& entry : fs::directory_iterator(packs_dir, ec)) {
+        if (entry.path().extension() != ".idx") continue;
+        fs::path pack_path = entry.path();
+        pack_path.replace_extension(".pack");
+        if (auto it = known.find(pack_path.filename()); it != known.end()) {
+          listed.insert(it->second);
+          continue;
+        }
+        auto entries = ReadPackIndex(entry.path());
+        if (!entries.ok()) {
+          if (entries.status().code() == Code::kNotFound) {
+            vanished = true;
+          } else {
+            found_damaged.push_back(
+                DamagedPack{entry.path(), pack_path, WithoutPath(entries.status().message(), entry.path())});
+          }
+          continue;
+        }
+        uint32_t n = static_cast<uint32_t>(packs.size());
+        packs.push_back(PackFile{pack_path, Fd()});
+        packed.AddPack(n, std::move(entries).value());
+        listed.insert(n);
+      }
+      if (ec) return Status::FromErrno("cannot list " + packs_dir.string(), ec.value());
+      for (const auto& [name, n] : known) {
+        if (listed.count(n)) continue;
+        packed.DropPack(n);
+        packs[n].gone = true;
+      }
+      damaged = std::move(found_damaged);
+      packs_stamp = before;
+      struct timespec now {};
+      ::clock_gettime(CLOCK_REALTIME, &now);
+      stamp_trusted = stamped && Ns(now) - std::max(Ns(before.st_mtim), Ns(before.st_ctim)) > kStampSlackNs;
+      if (!vanished || attempt >= kPackRetries) return Status::OK();
     }
-    if (ec) return Status::FromErrno("cannot list " + packs_dir.string(), ec.value());
-    return Status::OK();
+  }
+
+  // Re-reads the pack list if packs/ may have changed since the last
+  // listing; true when it did re-read. Cheap (one stat) when nothing changed,
+  // so lookups that miss can afford it. Caller holds `mu`.
+  bool RefreshIfChanged() {
+    struct stat now {};
+    if (stamp_trusted && ::stat(packs_dir.c_str(), &now) == 0 && now.st_ino == packs_stamp.st_ino &&
+        Ns(now.st_mtim) == Ns(packs_stamp.st_mtim) && Ns(now.st_ctim) == Ns(packs_stamp.st_ctim)) {
+      return false;
+    }
+    return Refresh().ok();
   }
 
   // Returns an open descriptor for pack `n`. Caller holds `mu`.
@@ -127,6 +213,71 @@ struct ObjectStore::Impl {
 
   std::optional<PackLocation> FindPacked(const Oid& oid) {
     return packed.Find(oid);
+  }
+
+  // Where an object is now: packed (`*loc` set), loose (true, `*loc` empty)
+  // or absent (false). A miss re-reads the pack list when packs/ changed.
+  // Caller must not hold `mu`.
+  bool Locate(const Oid& oid, std::optional<PackLocation>* loc) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      *loc = packed.Find(oid);
+      if (*loc) return true;
+    }
+    struct stat st;
+    if (::stat(LoosePath(oid).c_str(), &st) == 0) return true;
+    std::lock_guard<std::mutex> lock(mu);
+    if (!RefreshIfChanged()) return false;
+    *loc = packed.Find(oid);
+    return loc->has_value() || ::stat(LoosePath(oid).c_str(), &st) == 0;
+  }
+
+  // An object's bytes, packed or loose (not verified); `*packed` tells
+  // which. When the pack that held it vanished (another process's gc
+  // rewrote it), the pack list is re-read and the object looked up again, a
+  // bounded number of times. Caller must not hold `mu`.
+  Result<std::string> ReadBytes(const Oid& oid, bool* packed) {
+    for (int attempt = 0;; ++attempt) {
+      *packed = false;
+      std::optional<PackLocation> loc;
+      if (!Locate(oid, &loc)) {
+        return Status::NotFound("object " + oid.ToString() + " is not in the cache",
+                                "fetch it from a remote, or re-add the data it belongs to");
+      }
+      if (!loc) {
+        auto r = ReadFile(LoosePath(oid));
+        if (r.ok() || r.status().code() != Code::kNotFound) return r;
+        if (attempt >= kPackRetries) {
+          return Status::NotFound("object " + oid.ToString() + " is not in the cache",
+                                  "fetch it from a remote, or re-add the data it belongs to");
+        }
+        continue;  // removed since we looked (by gc); perhaps packed now
+      }
+      *packed = true;
+      auto r = ReadPacked(*loc);
+      if (r.ok()) return r;
+      if (r.status().code() == Code::kNotFound) {
+        std::lock_guard<std::mutex> lock(mu);
+        if (attempt < kPackRetries) {
+          CAIRN_RETURN_IF_ERROR(Refresh());
+          continue;
+        }
+        return Status::Corruption("object " + oid.ToString() + " is in " + packs[loc->pack].path.string() +
+                                      ", which is missing although its index is there",
+                                  "run 'cairn fsck --repair' to drop the index, then fetch or re-add the data");
+      }
+      if (r.status().code() == Code::kCorruption) {
+        // A repair from a remote leaves a good loose copy beside a bad packed one.
+        auto loose = ReadFile(LoosePath(oid));
+        if (loose.ok()) {
+          *packed = false;
+          return loose;
+        }
+        return Status::Corruption("object " + oid.ToString() + " is damaged: " + r.status().message(),
+                                  "run 'cairn fsck' to list damaged objects and 'cairn fsck --repair' to drop them");
+      }
+      return r.status();
+    }
   }
 
   Result<std::string> ReadPacked(const PackLocation& loc) {
@@ -209,8 +360,16 @@ struct ObjectStore::Impl {
   // pack is not busy.
   Status FinishPack(OpenPack* op) {
     CAIRN_ASSIGN_OR_RETURN(fs::path final_path, op->writer.Finish(packs_dir, tmp_dir));
+    // A pack with the same name (the same objects: a repair rebuilding an
+    // intact pack) was just replaced by this one.
+    for (uint32_t n = 0; n < packs.size(); ++n) {
+      if (n == op->pack || packs[n].path != final_path) continue;
+      packed.DropPack(n);
+      packs[n].gone = true;
+    }
     packs[op->pack].path = final_path;
     packs[op->pack].fd = Fd();
+    packs[op->pack].gone = false;
     for (auto it = open_packs.begin(); it != open_packs.end(); ++it) {
       if (it->get() == op) {
         open_packs.erase(it);
@@ -257,11 +416,11 @@ namespace {
 // stored bytes (not the source) means the oid always matches what is in the
 // cache, even if the source changes meanwhile. InvalidArgument when the file
 // system cannot copy in the kernel (nothing has been written then).
-Result<uint64_t> CopyAndHash(int in, TempFile& tmp, const fs::path& path, Sha256* hash,
+Result<uint64_t> CopyAndHash(int in, int out, const fs::path& path, const fs::path& out_path, Sha256* hash,
                              const std::function<void(uint64_t)>& on_bytes) {
   constexpr size_t kChunk = 64u << 20;
-  CAIRN_ASSIGN_OR_RETURN(size_t first, CopyChunk(in, tmp.fd(), kChunk, path, tmp.path()));
-  CAIRN_ASSIGN_OR_RETURN(Fd reread, OpenRead(tmp.path()));
+  CAIRN_ASSIGN_OR_RETURN(size_t first, CopyChunk(in, out, kChunk, path, out_path));
+  CAIRN_ASSIGN_OR_RETURN(Fd reread, OpenRead(out_path));
   std::mutex mu;
   std::condition_variable cv;
   uint64_t copied = first;
@@ -281,7 +440,7 @@ Result<uint64_t> CopyAndHash(int in, TempFile& tmp, const fs::path& path, Sha256
       }
       while (pos < avail) {
         size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), avail - pos));
-        Status s = PreadAll(reread.get(), buf.data(), n, static_cast<off_t>(pos), tmp.path());
+        Status s = PreadAll(reread.get(), buf.data(), n, static_cast<off_t>(pos), out_path);
         if (!s.ok()) {
           hash_status = s;
           return;
@@ -295,7 +454,7 @@ Result<uint64_t> CopyAndHash(int in, TempFile& tmp, const fs::path& path, Sha256
   });
   Status copy_status;
   while (!done) {
-    auto got = CopyChunk(in, tmp.fd(), kChunk, path, tmp.path());
+    auto got = CopyChunk(in, out, kChunk, path, out_path);
     std::lock_guard<std::mutex> lock(mu);
     if (!got.ok()) {
       copy_status = got.status();
@@ -317,6 +476,39 @@ Result<uint64_t> CopyAndHash(int in, TempFile& tmp, const fs::path& path, Sha256
   return copied;
 }
 
+Status Mismatch(const Oid& oid, const fs::path& where) {
+  return Status::Corruption("object " + oid.ToString() + " in " + where.string() +
+                                " is corrupt (its content hash differs); nothing was written from it",
+                            "run 'cairn fetch' to fetch a good copy from a remote (checkout and pull do this "
+                            "themselves when a remote is configured), then 'cairn fsck'");
+}
+
+// Copies the loose object file `in` (opened at `src`) into `out` (a new,
+// empty file at `dest`) and checks that the bytes that landed hash to `oid`.
+// Hashing runs beside the in-kernel copy, reading back what was written, so
+// the check costs little more than the copy.
+Status CopyVerified(int in, int out, const fs::path& src, const fs::path& dest, const Oid& oid) {
+  if (::ioctl(out, FICLONE, in) == 0) {  // shared extents: hash what dest now holds
+    CAIRN_ASSIGN_OR_RETURN(Fd reread, OpenRead(dest));
+    uint64_t size = 0;
+    CAIRN_ASSIGN_OR_RETURN(Oid got, HashFd(reread.get(), dest, &size));
+    return got == oid ? Status::OK() : Mismatch(oid, src);
+  }
+  Sha256 hash;
+  auto copied = CopyAndHash(in, out, src, dest, &hash, {});
+  if (!copied.ok()) {
+    if (copied.status().code() != Code::kInvalidArgument) return copied.status();
+    std::vector<char> buf(kReadBuffer);  // no in-kernel copy here: read, hash, write
+    for (;;) {
+      CAIRN_ASSIGN_OR_RETURN(size_t got, ReadSome(in, buf.data(), buf.size(), src));
+      if (got == 0) break;
+      hash.Update(buf.data(), got);
+      CAIRN_RETURN_IF_ERROR(WriteAll(out, buf.data(), got, dest));
+    }
+  }
+  return hash.Finish() == oid ? Status::OK() : Mismatch(oid, src);
+}
+
 }  // namespace
 
 ObjectStore::ObjectStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -332,26 +524,36 @@ Result<std::unique_ptr<ObjectStore>> ObjectStore::Open(const fs::path& cache_dir
   CAIRN_RETURN_IF_ERROR(MakeDirs(impl->objects_dir));
   CAIRN_RETURN_IF_ERROR(MakeDirs(impl->packs_dir));
   CAIRN_RETURN_IF_ERROR(MakeDirs(tmp_dir));
-  CAIRN_RETURN_IF_ERROR(impl->LoadPacks());
+  {
+    std::lock_guard<std::mutex> lock(impl->mu);
+    CAIRN_RETURN_IF_ERROR(impl->Refresh());
+  }
   return std::unique_ptr<ObjectStore>(new ObjectStore(std::move(impl)));
 }
 
+Status ObjectStore::Reload() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->Refresh();
+}
+
+std::vector<DamagedPack> ObjectStore::DamagedPacks() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->damaged;
+}
+
 bool ObjectStore::Has(const Oid& oid) {
-  {
-    std::lock_guard<std::mutex> lock(impl_->mu);
-    if (impl_->packed.Find(oid)) return true;
-  }
-  struct stat st;
-  return ::stat(impl_->LoosePath(oid).c_str(), &st) == 0;
+  std::optional<PackLocation> loc;
+  return impl_->Locate(oid, &loc);
 }
 
 Result<uint64_t> ObjectStore::Size(const Oid& oid) {
-  {
-    std::lock_guard<std::mutex> lock(impl_->mu);
-    if (auto loc = impl_->FindPacked(oid)) return loc->length;
+  for (int attempt = 0; attempt <= kPackRetries; ++attempt) {
+    std::optional<PackLocation> loc;
+    if (!impl_->Locate(oid, &loc)) break;
+    if (loc) return loc->length;
+    struct stat st;
+    if (::stat(impl_->LoosePath(oid).c_str(), &st) == 0) return static_cast<uint64_t>(st.st_size);
   }
-  struct stat st;
-  if (::stat(impl_->LoosePath(oid).c_str(), &st) == 0) return static_cast<uint64_t>(st.st_size);
   return Status::NotFound("object " + oid.ToString() + " is not in the cache");
 }
 
@@ -396,7 +598,7 @@ Result<Oid> ObjectStore::PutOpenFile(int fd, const fs::path& path, uint64_t* siz
   CAIRN_ASSIGN_OR_RETURN(TempFile tmp, TempFile::Create(impl_->tmp_dir, "blob"));
   Sha256 hash;
   uint64_t total = 0;
-  auto copied = CopyAndHash(in.get(), tmp, path, &hash, on_bytes);
+  auto copied = CopyAndHash(in.get(), tmp.fd(), path, tmp.path(), &hash, on_bytes);
   if (copied.ok()) {
     total = *copied;
   } else if (copied.status().code() == Code::kInvalidArgument) {
@@ -450,26 +652,12 @@ Result<Oid> ObjectStore::PutObjectDurable(std::string_view data) {
 }
 
 Result<std::string> ObjectStore::Read(const Oid& oid, bool verify) {
-  std::optional<PackLocation> loc;
-  {
-    std::lock_guard<std::mutex> lock(impl_->mu);
-    loc = impl_->FindPacked(oid);
-  }
-  std::string data;
-  if (loc) {
-    CAIRN_ASSIGN_OR_RETURN(data, impl_->ReadPacked(*loc));
-  } else {
-    auto r = ReadFile(impl_->LoosePath(oid));
-    if (!r.ok()) {
-      if (r.status().code() == Code::kNotFound) {
-        return Status::NotFound("object " + oid.ToString() + " is not in the cache",
-                                "fetch it from a remote, or re-add the data it belongs to");
-      }
-      return r.status();
-    }
-    data = std::move(r).value();
-  }
+  bool packed = false;
+  CAIRN_ASSIGN_OR_RETURN(std::string data, impl_->ReadBytes(oid, &packed));
   if (verify && Oid::Of(data) != oid) {
+    // A repair from a remote leaves a good loose copy beside a bad packed one.
+    auto loose = packed ? ReadFile(impl_->LoosePath(oid)) : Result<std::string>(Status::NotFound(""));
+    if (loose.ok() && Oid::Of(*loose) == oid) return std::move(loose).value();
     return Status::Corruption("object " + oid.ToString() + " is corrupt (its content hash differs)",
                               "run 'cairn fsck' to list damaged objects");
   }
@@ -479,41 +667,57 @@ Result<std::string> ObjectStore::Read(const Oid& oid, bool verify) {
 Status ObjectStore::Materialize(const Oid& oid, const fs::path& dest, LinkMode mode, bool executable) {
   const mode_t perms = executable ? 0755 : 0644;
   std::optional<PackLocation> loc;
-  {
-    std::lock_guard<std::mutex> lock(impl_->mu);
-    loc = impl_->FindPacked(oid);
-  }
-  if (loc) {
-    CAIRN_ASSIGN_OR_RETURN(std::string data, impl_->ReadPacked(*loc));
-    int fd = ::open(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, perms);
-    if (fd < 0) return Status::FromErrno("cannot create " + dest.string(), errno);
-    Fd out(fd);
-    if (::fchmod(fd, perms) != 0) return Status::FromErrno("cannot chmod " + dest.string(), errno);  // umask
-    return WriteAll(fd, data.data(), data.size(), dest);
-  }
+  (void)impl_->Locate(oid, &loc);  // re-reads a pack list that changed since it was read
   fs::path src = impl_->LoosePath(oid);
   struct stat st;
-  if (::stat(src.c_str(), &st) != 0) {
+  bool loose = ::stat(src.c_str(), &st) == 0;
+  // Every byte that reaches the workspace is checked against its oid first.
+  // A packed copy that fails the check gives way to a loose one (which is
+  // where a repair from a remote puts a good copy).
+  if (loc) {
+    bool packed = false;
+    CAIRN_ASSIGN_OR_RETURN(std::string data, impl_->ReadBytes(oid, &packed));  // follows a pack gc replaced
+    if (Oid::Of(data) == oid) {
+      int fd = ::open(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, perms);
+      if (fd < 0) return Status::FromErrno("cannot create " + dest.string(), errno);
+      Fd out(fd);
+      Status s = ::fchmod(fd, perms) == 0 ? WriteAll(fd, data.data(), data.size(), dest)  // fchmod: umask
+                                          : Status::FromErrno("cannot chmod " + dest.string(), errno);
+      if (!s.ok()) ::unlink(dest.c_str());
+      return s;
+    }
+    if (!loose) return Mismatch(oid, impl_->packs_dir);
+  }
+  if (!loose) {
     return Status::NotFound("object " + oid.ToString() + " is not in the cache",
                             "fetch it from a remote, or re-add the data it belongs to");
   }
-  if (mode == LinkMode::kHardlink) {
-    if (::link(src.c_str(), dest.c_str()) == 0) return Status::OK();
-    if (errno != EXDEV && errno != EPERM && errno != EMLINK) {
-      return Status::FromErrno("cannot link " + dest.string(), errno);
-    }
-  } else if (mode == LinkMode::kSymlink) {
-    std::error_code ec;
-    fs::path target = fs::absolute(src, ec);
-    if (::symlink(target.c_str(), dest.c_str()) == 0) return Status::OK();
-    return Status::FromErrno("cannot create symlink " + dest.string(), errno);
-  }
   CAIRN_ASSIGN_OR_RETURN(Fd in, OpenRead(src));
+  if (mode == LinkMode::kHardlink || mode == LinkMode::kSymlink) {
+    // A link shares the cached file: check it before anyone sees it.
+    uint64_t size = 0;
+    CAIRN_ASSIGN_OR_RETURN(Oid got, HashFd(in.get(), src, &size));
+    if (got != oid) return Mismatch(oid, src);
+    if (mode == LinkMode::kHardlink) {
+      if (::link(src.c_str(), dest.c_str()) == 0) return Status::OK();
+      if (errno != EXDEV && errno != EPERM && errno != EMLINK) {
+        return Status::FromErrno("cannot link " + dest.string(), errno);
+      }
+      if (::lseek(in.get(), 0, SEEK_SET) < 0) return Status::FromErrno("cannot read " + src.string(), errno);
+    } else {
+      std::error_code ec;
+      fs::path target = fs::absolute(src, ec);
+      if (::symlink(target.c_str(), dest.c_str()) == 0) return Status::OK();
+      return Status::FromErrno("cannot create symlink " + dest.string(), errno);
+    }
+  }
   int fd = ::open(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, perms);
   if (fd < 0) return Status::FromErrno("cannot create " + dest.string(), errno);
   Fd out(fd);
-  if (::fchmod(fd, perms) != 0) return Status::FromErrno("cannot chmod " + dest.string(), errno);
-  return CopyFd(in.get(), out.get(), src, dest);
+  Status s = ::fchmod(fd, perms) == 0 ? CopyVerified(in.get(), out.get(), src, dest, oid)
+                                      : Status::FromErrno("cannot chmod " + dest.string(), errno);
+  if (!s.ok()) ::unlink(dest.c_str());  // never leave bad or partial bytes behind
+  return s;
 }
 
 Status ObjectStore::Verify(const Oid& oid) {
@@ -524,7 +728,10 @@ Status ObjectStore::Verify(const Oid& oid) {
   }
   if (loc) return Read(oid, true).status();
   fs::path path = impl_->LoosePath(oid);
-  CAIRN_ASSIGN_OR_RETURN(Fd in, OpenRead(path));
+  auto opened = OpenRead(path);
+  // Gone since it was listed: perhaps packed by now (Read follows the packs).
+  if (!opened.ok() && opened.status().code() == Code::kNotFound) return Read(oid, true).status();
+  CAIRN_ASSIGN_OR_RETURN(Fd in, std::move(opened));
   uint64_t size = 0;
   CAIRN_ASSIGN_OR_RETURN(Oid actual, HashFd(in.get(), path, &size));
   if (actual != oid) {
@@ -594,6 +801,7 @@ Status ObjectStore::Commit() {
         fs::path idx = pack;
         idx.replace_extension(".idx");
         impl_->packs[n].fd = Fd();
+        impl_->packs[n].gone = true;
         ::unlink(idx.c_str());
         ::unlink(pack.c_str());
       }
@@ -698,6 +906,7 @@ Result<PruneStats> ObjectStore::Prune(const OidSet& live, bool apply) {
       fs::path idx = pack;
       idx.replace_extension(".idx");
       impl_->packs[n].fd = Fd();
+      impl_->packs[n].gone = true;
       ::unlink(idx.c_str());  // index first: a pack without index is invisible
       ::unlink(pack.c_str());
       stats.packs_rewritten++;
@@ -720,6 +929,94 @@ Result<PruneStats> ObjectStore::Prune(const OidSet& live, bool apply) {
     }
   }
   return stats;
+}
+
+Result<std::vector<PackRepair>> ObjectStore::RepairPacks(const OidSet& bad) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  CAIRN_RETURN_IF_ERROR(impl_->FinishPacks());
+  CAIRN_RETURN_IF_ERROR(impl_->Refresh());
+  struct Job {
+    PackRepair report;
+    fs::path index;
+    std::vector<PackEntry> entries;  // in file order
+    std::optional<uint32_t> loaded;  // its number, when its index was readable
+  };
+  std::vector<Job> jobs;
+  for (const DamagedPack& d : impl_->damaged) {
+    Job job;
+    job.report.pack = d.pack;
+    job.report.problem = "its index " + d.index.filename().string() + " is damaged (" + d.problem + ")";
+    job.index = d.index;
+    Status tail;
+    auto scanned = ScanPack(d.pack, &tail);  // records carry their oid and length
+    if (scanned.ok()) job.entries = std::move(scanned).value();
+    const Status& trouble = scanned.ok() ? tail : scanned.status();
+    if (!trouble.ok()) job.report.problem += "; the pack: " + WithoutPath(trouble.message(), d.pack);
+    jobs.push_back(std::move(job));
+  }
+  for (uint32_t n = 0; n < impl_->packs.size(); ++n) {
+    const PackFile& p = impl_->packs[n];
+    if (p.gone || p.path.parent_path() != impl_->packs_dir) continue;
+    const std::vector<PackEntry>& entries = impl_->packed.Entries(n);
+    size_t damaged = std::count_if(entries.begin(), entries.end(), [&](const PackEntry& e) { return bad.count(e.oid); });
+    if (damaged == 0) continue;
+    Job job;
+    job.report.pack = p.path;
+    job.report.problem = std::to_string(damaged) + " damaged object(s)";
+    job.index = p.path;
+    job.index.replace_extension(".idx");
+    job.entries = entries;
+    std::sort(job.entries.begin(), job.entries.end(),
+              [](const PackEntry& a, const PackEntry& b) { return a.offset < b.offset; });
+    job.loaded = n;
+    jobs.push_back(std::move(job));
+  }
+  std::vector<PackRepair> out;
+  if (jobs.empty()) return out;
+
+  // Copy every object that still matches its oid into new packs, in the old
+  // order: a pack whose objects are all intact is rebuilt byte for byte,
+  // under its own name.
+  const uint32_t first_new = static_cast<uint32_t>(impl_->packs.size());
+  for (Job& job : jobs) {
+    if (job.loaded) impl_->packed.DropPack(*job.loaded);
+    auto fd = OpenRead(job.report.pack);
+    if (!fd.ok()) {
+      if (fd.status().code() != Code::kNotFound) return fd.status();
+      job.report.problem += "; the pack is missing";
+      job.report.objects_dropped = job.entries.size();
+      continue;
+    }
+    for (const PackEntry& e : job.entries) {
+      std::string data(e.length, '\0');
+      Status s = PreadAll(fd->get(), data.data(), data.size(), static_cast<off_t>(e.offset), job.report.pack);
+      if (!s.ok() && s.code() != Code::kCorruption) return s;  // an I/O error is no reason to drop data
+      if (!s.ok() || Oid::Of(data) != e.oid) {
+        job.report.objects_dropped++;
+        continue;
+      }
+      CAIRN_RETURN_IF_ERROR(impl_->AppendPackedLocked(e.oid, data));
+      job.report.objects_kept++;
+    }
+  }
+  CAIRN_RETURN_IF_ERROR(impl_->FinishPacks());
+  // The new packs are durable before the damaged ones go.
+  CAIRN_RETURN_IF_ERROR(SyncFileSystem(impl_->cache_dir));
+  std::set<fs::path> written;
+  for (uint32_t n = first_new; n < impl_->packs.size(); ++n) written.insert(impl_->packs[n].path);
+  for (Job& job : jobs) {
+    if (!written.count(job.report.pack)) {  // else it was rebuilt in place
+      if (job.loaded) {
+        impl_->packs[*job.loaded].fd = Fd();
+        impl_->packs[*job.loaded].gone = true;
+      }
+      ::unlink(job.index.c_str());  // index first: a pack without index is invisible
+      ::unlink(job.report.pack.c_str());
+    }
+    out.push_back(std::move(job.report));
+  }
+  CAIRN_RETURN_IF_ERROR(impl_->Refresh());
+  return out;
 }
 
 }  // namespace cairn

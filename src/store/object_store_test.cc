@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <random>
 #include <thread>
 
@@ -204,18 +205,187 @@ TEST_F(ObjectStoreTest, ParallelSmallPutsAreAllStored) {
   EXPECT_GE(count, uint64_t{kThreads * kPerThread} + 1);
 }
 
-TEST_F(ObjectStoreTest, PackIndexChecksumIsVerified) {
-  ASSERT_TRUE(store_->PutBlob("x").ok());
-  ASSERT_TRUE(store_->Commit().ok());
-  fs::path idx;
-  for (const auto& e : fs::directory_iterator(dir_.path() / "cache" / "packs")) {
-    if (e.path().extension() == ".idx") idx = e.path();
+// The .idx files in packs/, sorted.
+std::vector<fs::path> Indexes(const fs::path& cache) {
+  std::vector<fs::path> out;
+  for (const auto& e : fs::directory_iterator(cache / "packs")) {
+    if (e.path().extension() == ".idx") out.push_back(e.path());
   }
-  std::string data = ReadText(idx);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// The index of the pack holding `oid`.
+fs::path IndexHolding(const fs::path& cache, const Oid& oid) {
+  for (const fs::path& idx : Indexes(cache)) {
+    auto entries = ReadPackIndex(idx);
+    if (!entries.ok()) continue;
+    for (const PackEntry& e : *entries) {
+      if (e.oid == oid) return idx;
+    }
+  }
+  return {};
+}
+
+std::unique_ptr<ObjectStore> OpenStore(const fs::path& dir) {
+  auto s = ObjectStore::Open(dir / "cache", dir / "tmp");
+  EXPECT_TRUE(s.ok()) << s.status().ToString();
+  return s.ok() ? std::move(s).value() : nullptr;
+}
+
+TEST_F(ObjectStoreTest, DamagedIndexCostsOnlyItsOwnPackUntilRepaired) {
+  ASSERT_TRUE(store_->PutBlob("in the damaged pack").ok());
+  ASSERT_TRUE(store_->PutBlob("its neighbour").ok());
+  ASSERT_TRUE(store_->Commit().ok());
+  ASSERT_TRUE(store_->PutBlob("in a good pack").ok());
+  ASSERT_TRUE(store_->Commit().ok());
+  fs::path idx = IndexHolding(dir_.path() / "cache", Oid::Of("in the damaged pack"));
+  ASSERT_FALSE(idx.empty());
+  const std::string intact = ReadText(idx);
+  std::string data = intact;
   data[20] ^= 1;
   WriteText(idx, data);
-  auto r = ObjectStore::Open(dir_.path() / "cache", dir_.path() / "tmp");
-  EXPECT_EQ(r.status().code(), Code::kCorruption);
+
+  Reopen();  // used to fail: one bad index made every command fail
+  ASSERT_EQ(store_->DamagedPacks().size(), 1u);
+  EXPECT_EQ(store_->DamagedPacks()[0].index, idx);
+  EXPECT_NE(store_->DamagedPacks()[0].problem.find("checksum"), std::string::npos);
+  EXPECT_EQ(*store_->Read(Oid::Of("in a good pack")), "in a good pack");
+  EXPECT_FALSE(store_->Has(Oid::Of("in the damaged pack")));
+
+  auto repaired = store_->RepairPacks({});
+  ASSERT_TRUE(repaired.ok()) << repaired.status().ToString();
+  ASSERT_EQ(repaired->size(), 1u);
+  EXPECT_EQ((*repaired)[0].objects_kept, 2u);
+  EXPECT_EQ((*repaired)[0].objects_dropped, 0u);
+  EXPECT_TRUE(store_->DamagedPacks().empty());
+  EXPECT_EQ(ReadText(idx), intact);  // an intact pack gets its very index back
+  EXPECT_EQ(*store_->Read(Oid::Of("in the damaged pack")), "in the damaged pack");
+  Reopen();
+  EXPECT_TRUE(store_->DamagedPacks().empty());
+  EXPECT_EQ(*store_->Read(Oid::Of("its neighbour")), "its neighbour");
+  EXPECT_EQ(Indexes(dir_.path() / "cache").size(), 2u);
+}
+
+TEST_F(ObjectStoreTest, RepairDropsObjectsWhoseBytesNoLongerMatch) {
+  ASSERT_TRUE(store_->PutBlob("first").ok());
+  ASSERT_TRUE(store_->PutBlob("second, to be damaged").ok());
+  ASSERT_TRUE(store_->PutBlob("third").ok());
+  ASSERT_TRUE(store_->Commit().ok());
+  fs::path idx = Indexes(dir_.path() / "cache").at(0);
+  fs::path pack = fs::path(idx).replace_extension(".pack");
+  auto entries = ReadPackIndex(idx);
+  ASSERT_TRUE(entries.ok());
+  const Oid bad = Oid::Of("second, to be damaged");
+  std::string bytes = ReadText(pack);
+  for (const PackEntry& e : *entries) {
+    if (e.oid == bad) bytes[e.offset + 3] ^= 0x40;
+  }
+  fs::permissions(pack, fs::perms::owner_write, fs::perm_options::add);
+  WriteText(pack, bytes);
+  std::string index = ReadText(idx);
+  index[index.size() - 1] ^= 1;  // and the index too
+  WriteText(idx, index);
+  Reopen();
+  ASSERT_EQ(store_->DamagedPacks().size(), 1u);
+  auto repaired = store_->RepairPacks({});
+  ASSERT_TRUE(repaired.ok()) << repaired.status().ToString();
+  ASSERT_EQ(repaired->size(), 1u);
+  EXPECT_EQ((*repaired)[0].objects_kept, 2u);
+  EXPECT_EQ((*repaired)[0].objects_dropped, 1u);
+  EXPECT_FALSE(fs::exists(idx));  // replaced by a pack without the damaged object
+  EXPECT_FALSE(fs::exists(pack));
+  Reopen();
+  EXPECT_TRUE(store_->DamagedPacks().empty());
+  EXPECT_FALSE(store_->Has(bad));
+  EXPECT_EQ(*store_->Read(Oid::Of("first")), "first");
+  EXPECT_EQ(*store_->Read(Oid::Of("third")), "third");
+  // The dropped object can be stored again.
+  ASSERT_TRUE(store_->PutBlob("second, to be damaged").ok());
+  ASSERT_TRUE(store_->Commit().ok());
+  EXPECT_EQ(*store_->Read(bad), "second, to be damaged");
+}
+
+TEST_F(ObjectStoreTest, TruncatedPackFailsWithCorruptionNamingTheObject) {
+  ASSERT_TRUE(store_->PutBlob("kept at the front").ok());
+  ASSERT_TRUE(store_->PutBlob("cut off at the end").ok());
+  ASSERT_TRUE(store_->Commit().ok());
+  fs::path pack = fs::path(Indexes(dir_.path() / "cache").at(0)).replace_extension(".pack");
+  fs::permissions(pack, fs::perms::owner_write, fs::perm_options::add);
+  fs::resize_file(pack, fs::file_size(pack) - 4);
+  Reopen();
+  const Oid cut = Oid::Of("cut off at the end");
+  auto r = store_->Read(cut);
+  ASSERT_EQ(r.status().code(), Code::kCorruption) << r.status().ToString();
+  EXPECT_NE(r.status().message().find(cut.ToString()), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().hint().find("fsck"), std::string::npos);
+  EXPECT_EQ(store_->Verify(cut).code(), Code::kCorruption);
+  EXPECT_EQ(*store_->Read(Oid::Of("kept at the front")), "kept at the front");
+  // A check found it; repair drops it and keeps the rest.
+  auto repaired = store_->RepairPacks({cut});
+  ASSERT_TRUE(repaired.ok()) << repaired.status().ToString();
+  ASSERT_EQ(repaired->size(), 1u);
+  EXPECT_EQ((*repaired)[0].objects_dropped, 1u);
+  EXPECT_FALSE(store_->Has(cut));
+  Reopen();
+  EXPECT_FALSE(store_->Has(cut));
+  EXPECT_EQ(*store_->Read(Oid::Of("kept at the front")), "kept at the front");
+}
+
+// gc in another process rewrites a pack this store has already listed.
+TEST_F(ObjectStoreTest, ReaderFollowsAPackAnotherProcessReplaced) {
+  ASSERT_TRUE(store_->PutBlob("live").ok());
+  ASSERT_TRUE(store_->PutBlob("garbage").ok());
+  ASSERT_TRUE(store_->Commit().ok());
+  auto reader = OpenStore(dir_.path());
+  ASSERT_TRUE(reader);
+  auto gc = store_->Prune({Oid::Of("live")}, /*apply=*/true);
+  ASSERT_TRUE(gc.ok());
+  ASSERT_EQ(gc->packs_rewritten, 1u);
+  auto r = reader->Read(Oid::Of("live"));  // its pack is gone; used to fail "no such file"
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(*r, "live");
+  EXPECT_EQ(reader->Read(Oid::Of("garbage")).status().code(), Code::kNotFound);
+  EXPECT_FALSE(reader->Has(Oid::Of("garbage")));
+}
+
+// An add that waited for the lock while gc removed objects it had seen.
+TEST_F(ObjectStoreTest, ReloadForgetsObjectsAnotherProcessRemoved) {
+  ASSERT_TRUE(store_->PutBlob("garbage").ok());
+  ASSERT_TRUE(store_->Commit().ok());
+  auto writer = OpenStore(dir_.path());
+  ASSERT_TRUE(writer);
+  ASSERT_TRUE(store_->Prune({}, /*apply=*/true).ok());
+  ASSERT_TRUE(writer->Reload().ok());
+  ASSERT_TRUE(writer->PutBlob("garbage").ok());  // must really store it again
+  ASSERT_TRUE(writer->Commit().ok());
+  Reopen();
+  EXPECT_EQ(*store_->Read(Oid::Of("garbage")), "garbage");
+}
+
+// gc removes an index between the reader's listing and its reading of it.
+TEST_F(ObjectStoreTest, OpenSurvivesAnIndexRemovedWhileListing) {
+  ASSERT_TRUE(store_->PutBlob("live").ok());
+  ASSERT_TRUE(store_->PutBlob("garbage").ok());
+  ASSERT_TRUE(store_->Commit().ok());
+  ASSERT_TRUE(store_->PutBlob("elsewhere").ok());
+  ASSERT_TRUE(store_->Commit().ok());
+  const std::string doomed = IndexHolding(dir_.path() / "cache", Oid::Of("live")).string();
+  bool fired = false;
+  SetFaultHookForTesting([&](std::string_view op, const std::string& path) {
+    if (op == "open" && path == doomed && !fired) {
+      fired = true;  // the other process's gc runs now
+      EXPECT_TRUE(store_->Prune({Oid::Of("live"), Oid::Of("elsewhere")}, /*apply=*/true).ok());
+    }
+    return 0;
+  });
+  auto reader = ObjectStore::Open(dir_.path() / "cache", dir_.path() / "tmp");
+  SetFaultHookForTesting(nullptr);
+  ASSERT_TRUE(fired);
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();  // used to fail: pack-….idx: no such file
+  EXPECT_TRUE((*reader)->DamagedPacks().empty());
+  EXPECT_EQ(*(*reader)->Read(Oid::Of("live")), "live");  // from the pack that replaced it
+  EXPECT_EQ(*(*reader)->Read(Oid::Of("elsewhere")), "elsewhere");
 }
 
 // The sealed bytes of a .idx naming `entries` in the given order.

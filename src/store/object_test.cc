@@ -95,5 +95,64 @@ TEST(DatasetNameTest, Validation) {
   EXPECT_FALSE(ValidateDatasetName("").ok());
 }
 
+std::string OneEntryTree(const std::string& path) {
+  return std::string(kTreeHeader) + "644 1 " + Oid::Of("x").Hex() + " " + path + "\n";
+}
+
+TEST(TreeTest, DecodeRefusesNamesThatLeaveTheDirectory) {
+  for (const char* bad : {"../x", "/abs/x", "a/../../x", "a/..", "..", ".", "./x", "a/./b", "a//b", "a/", "nul\x01x"}) {
+    auto t = Tree::Decode(OneEntryTree(bad));
+    ASSERT_FALSE(t.ok()) << bad;
+    EXPECT_EQ(t.status().code(), Code::kCorruption) << bad;
+    EXPECT_NE(t.status().message().find("not a safe relative path"), std::string::npos) << t.status().message();
+  }
+  std::string with_nul = std::string(kTreeHeader) + "644 1 " + Oid::Of("x").Hex() + " a" + std::string(1, '\0') + "b\n";
+  EXPECT_EQ(Tree::Decode(with_nul).status().code(), Code::kCorruption);
+  for (const char* good : {"x", "a/b/c.csv", "dir with space/f", "..a", "a..", ".hidden", "a/.b"}) {
+    EXPECT_TRUE(Tree::Decode(OneEntryTree(good)).ok()) << good;
+  }
+}
+
+TEST(TreeTest, DecodeRefusesDuplicatesAndFileDirectoryClashes) {
+  std::string dup = std::string(kTreeHeader) + "644 1 " + Oid::Of("x").Hex() + " a\n" + "644 1 " +
+                    Oid::Of("y").Hex() + " a\n";
+  EXPECT_EQ(Tree::Decode(dup).status().code(), Code::kCorruption);
+  // "a" < "a-b" < "a/b": the clash is not between neighbours.
+  std::string clash = std::string(kTreeHeader) + "644 1 " + Oid::Of("x").Hex() + " a\n" + "644 1 " +
+                      Oid::Of("y").Hex() + " a-b\n" + "644 1 " + Oid::Of("z").Hex() + " a/b\n";
+  auto t = Tree::Decode(clash);
+  EXPECT_EQ(t.status().code(), Code::kCorruption);
+  EXPECT_NE(t.status().message().find("both as a file"), std::string::npos);
+  Tree n;
+  n.entries.push_back(TreeEntry{"a", false, 1, Oid::Of("1")});
+  n.entries.push_back(TreeEntry{"a/b", false, 1, Oid::Of("2")});
+  EXPECT_EQ(n.Normalize().code(), Code::kInvalidArgument);
+}
+
+TEST(VersionTest, DecodeRefusesHostileNames) {
+  Version v;
+  v.dataset = "model.bin";
+  v.kind = ObjectKind::kBlob;
+  v.object = Oid::Of("blob");
+  for (const char* bad : {"../../victim/x", "sub/x", "..", ".", "/etc/passwd"}) {
+    v.filename = bad;
+    EXPECT_EQ(Version::Decode(v.Encode()).status().code(), Code::kCorruption) << bad;
+  }
+  v.filename = "model.bin";
+  EXPECT_TRUE(Version::Decode(v.Encode()).ok());
+  std::string bad_dataset = std::string(kVersionHeader) + "dataset ../up\nkind tree\nobject " +
+                            Oid::Of("t").ToString() + "\n";
+  EXPECT_EQ(Version::Decode(bad_dataset).status().code(), Code::kCorruption);
+}
+
+TEST(RelativePathTest, Validation) {
+  EXPECT_TRUE(ValidateRelativePath("a/b.txt", "path").ok());
+  EXPECT_FALSE(ValidateRelativePath("", "path").ok());
+  EXPECT_FALSE(ValidateRelativePath("/a", "path").ok());
+  EXPECT_FALSE(ValidateRelativePath("a/../b", "path").ok());
+  EXPECT_TRUE(ValidateFileName("f.txt", "name").ok());
+  EXPECT_FALSE(ValidateFileName("d/f.txt", "name").ok());
+}
+
 }  // namespace
 }  // namespace cairn

@@ -66,7 +66,7 @@ Result<std::vector<PackEntry>> DecodePackIndex(std::string_view data, const std:
   return out;
 }
 
-Result<std::vector<PackEntry>> ScanPack(const std::filesystem::path& pack_path) {
+Result<std::vector<PackEntry>> ScanPack(const std::filesystem::path& pack_path, Status* damage) {
   CAIRN_ASSIGN_OR_RETURN(Fd fd, OpenRead(pack_path));
   std::error_code ec;
   uint64_t size = std::filesystem::file_size(pack_path, ec);
@@ -75,18 +75,28 @@ Result<std::vector<PackEntry>> ScanPack(const std::filesystem::path& pack_path) 
   if (size < 8) return Status::Corruption(pack_path.string() + ": not a cairn pack");
   CAIRN_RETURN_IF_ERROR(PreadAll(fd.get(), header, 8, 0, pack_path));
   if (std::memcmp(header, kPackMagic, 8) != 0) {
-    return Status::Corruption(pack_path.string() + ": not a cairn pack");
+    Status s = Status::Corruption(pack_path.string() + ": not a cairn pack (bad header)");
+    if (damage == nullptr) return s;
+    *damage = s;  // salvage: the records after it may be intact (their oids tell)
   }
   std::vector<PackEntry> out;
   uint64_t pos = 8;
+  auto truncated = [&](uint64_t at) -> Status {
+    Status s = Status::Corruption(pack_path.string() + ": truncated record at offset " + std::to_string(at));
+    if (damage == nullptr) return s;
+    *damage = s;
+    return Status::OK();
+  };
   while (pos < size) {
     if (size - pos < kPackRecordHeader) {
-      return Status::Corruption(pack_path.string() + ": truncated record at offset " + std::to_string(pos));
+      CAIRN_RETURN_IF_ERROR(truncated(pos));
+      break;
     }
     CAIRN_RETURN_IF_ERROR(PreadAll(fd.get(), header, kPackRecordHeader, static_cast<off_t>(pos), pack_path));
     PackEntry e{GetOid(header), pos + kPackRecordHeader, GetU64(header + Oid::kSize)};
     if (e.length > size - e.offset) {
-      return Status::Corruption(pack_path.string() + ": truncated record at offset " + std::to_string(pos));
+      CAIRN_RETURN_IF_ERROR(truncated(pos));
+      break;
     }
     out.push_back(e);
     pos = e.offset + e.length;

@@ -38,8 +38,10 @@ Result<std::vector<PackEntry>> ReadPackIndex(const std::filesystem::path& idx_pa
 // Corruption on a wrong magic, size or checksum.
 Result<std::vector<PackEntry>> DecodePackIndex(std::string_view data, const std::string& where);
 
-// Scans a .pack file's records (used by fsck and to recover an index).
-Result<std::vector<PackEntry>> ScanPack(const std::filesystem::path& pack_path);
+// Scans a .pack file's records, in file order (used to rebuild an index).
+// Corruption when the pack is cut off or not a pack. With `damage`, a damaged
+// tail is reported there instead, and the records before it are returned.
+Result<std::vector<PackEntry>> ScanPack(const std::filesystem::path& pack_path, Status* damage = nullptr);
 
 // Appends records to a new pack in a temp directory. Not thread-safe.
 class PackWriter {

@@ -4,7 +4,9 @@
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <set>
 
+#include "cairn/object.h"
 #include "util/file.h"
 
 namespace cairn {
@@ -160,13 +162,21 @@ Result<RunInfo> DecodeRunRecord(std::string_view data, const std::string& where,
     for (const json& in : j.at("inputs")) {
       auto oid = Oid::Parse(in.at("version").get<std::string>());
       if (!oid.ok()) return Bad(where, "bad input version oid");
-      run.inputs.push_back(RunInput{in.at("dataset").get<std::string>(), *oid, in.at("tag").get<std::string>(),
+      std::string dataset = in.at("dataset").get<std::string>();
+      if (Status s = ValidateDatasetName(dataset); !s.ok()) return Bad(where, "input " + s.message());
+      run.inputs.push_back(RunInput{std::move(dataset), *oid, in.at("tag").get<std::string>(),
                                     in.at("source").get<std::string>()});
     }
+    std::set<std::string> artifact_paths;
     for (const json& a : j.at("artifacts")) {
       auto oid = Oid::Parse(a.at("oid").get<std::string>());
       if (!oid.ok()) return Bad(where, "bad artifact oid");
-      run.artifacts.push_back(RunArtifact{a.at("path").get<std::string>(), *oid, a.at("size").get<uint64_t>()});
+      std::string path = a.at("path").get<std::string>();
+      // Checked when logged and again here: a record may come from a remote
+      // or a teammate, and 'artifacts get' joins this path to its -o.
+      if (Status s = ValidateRelativePath(path, "artifact path"); !s.ok()) return Bad(where, s.message());
+      if (!artifact_paths.insert(path).second) return Bad(where, "artifact path '" + path + "' appears twice");
+      run.artifacts.push_back(RunArtifact{std::move(path), *oid, a.at("size").get<uint64_t>()});
     }
   } catch (const json::exception& e) {
     return Bad(where, e.what());

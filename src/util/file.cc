@@ -9,9 +9,12 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <mutex>
 #include <random>
+#include <unordered_set>
 #include <vector>
 
+#include "cairn/object.h"
 #include "util/sha256.h"
 
 namespace cairn {
@@ -137,10 +140,10 @@ Result<Oid> HashFd(int fd, const fs::path& path, uint64_t* size,
   return hash.Finish();
 }
 
-Result<TempFile> TempFile::Create(const fs::path& dir, std::string_view stem) {
+Result<TempFile> TempFile::Create(const fs::path& dir, std::string_view stem, mode_t mode) {
   fs::path path = dir / ("." + std::string(stem) + ".tmp-" + RandomSuffix());
   if (int err = InjectedErrno("create", path)) return Status::FromErrno("cannot create " + path.string(), err);
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) return Status::FromErrno("cannot create a file in " + dir.string(), errno);
   return TempFile(Fd(fd), std::move(path));
 }
@@ -184,10 +187,10 @@ Status TempFile::CommitNoReplace(const fs::path& dest, bool sync) {
   return Status::OK();
 }
 
-Status WriteFileAtomic(const fs::path& path, std::string_view data, bool sync) {
+Status WriteFileAtomic(const fs::path& path, std::string_view data, bool sync, mode_t mode) {
   fs::path dir = path.parent_path();
   if (dir.empty()) dir = ".";
-  CAIRN_ASSIGN_OR_RETURN(TempFile tmp, TempFile::Create(dir, path.filename().string()));
+  CAIRN_ASSIGN_OR_RETURN(TempFile tmp, TempFile::Create(dir, path.filename().string(), mode));
   CAIRN_RETURN_IF_ERROR(tmp.Write(data));
   return tmp.Commit(path, sync);
 }
@@ -259,6 +262,52 @@ Status MakeDirs(const fs::path& dir) {
   fs::create_directories(dir, ec);
   if (ec) return Status::FromErrno("cannot create directory " + dir.string(), ec.value());
   return Status::OK();
+}
+
+struct WriteRoot::Checked {
+  std::mutex mu;
+  std::unordered_set<std::string> dirs;  // relative directories known to be real directories
+};
+
+WriteRoot::WriteRoot(fs::path root) : root_(std::move(root)), checked_(std::make_unique<Checked>()) {}
+WriteRoot::~WriteRoot() = default;
+
+Result<fs::path> WriteRoot::Resolve(std::string_view rel) {
+  CAIRN_RETURN_IF_ERROR(ValidateRelativePath(rel, "path"));
+  // Walk the parent directories from the root down; stop at the first one
+  // that does not exist yet (nothing below it can be a symlink).
+  for (size_t slash = rel.find('/'); slash != std::string_view::npos; slash = rel.find('/', slash + 1)) {
+    std::string dir(rel.substr(0, slash));
+    {
+      std::lock_guard<std::mutex> lock(checked_->mu);
+      if (checked_->dirs.count(dir)) continue;
+    }
+    fs::path abs = root_ / dir;
+    struct stat st;
+    if (::lstat(abs.c_str(), &st) != 0) {
+      if (errno == ENOENT) break;
+      return Status::FromErrno("cannot stat " + abs.string(), errno);
+    }
+    if (S_ISLNK(st.st_mode)) {
+      return Status::InvalidArgument("refusing to write " + (root_ / std::string(rel)).string() + ": " + abs.string() +
+                                         " is a symlink, and cairn never writes through one",
+                                     "replace the symlink with a directory, or write somewhere else");
+    }
+    if (!S_ISDIR(st.st_mode)) {
+      return Status::FailedPrecondition("cannot write " + (root_ / std::string(rel)).string() + ": " + abs.string() +
+                                            " is a file, not a directory",
+                                        "move it away, or use --force where the command offers it");
+    }
+    std::lock_guard<std::mutex> lock(checked_->mu);
+    checked_->dirs.insert(std::move(dir));
+  }
+  return root_ / std::string(rel);
+}
+
+Result<fs::path> WriteRoot::ResolveAndMakeParents(std::string_view rel) {
+  CAIRN_ASSIGN_OR_RETURN(fs::path target, Resolve(rel));
+  CAIRN_RETURN_IF_ERROR(MakeDirs(target.parent_path()));
+  return target;
 }
 
 }  // namespace cairn

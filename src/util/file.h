@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -66,7 +67,8 @@ Result<Oid> HashFd(int fd, const fs::path& path, uint64_t* size,
 // Commit() renamed it into place.
 class TempFile {
  public:
-  static Result<TempFile> Create(const fs::path& dir, std::string_view stem);
+  // The file is created with permissions `mode` (before the umask).
+  static Result<TempFile> Create(const fs::path& dir, std::string_view stem, mode_t mode = 0644);
   ~TempFile();
   TempFile(TempFile&& other) noexcept;
   TempFile& operator=(TempFile&&) = delete;
@@ -89,8 +91,10 @@ class TempFile {
 };
 
 // Writes `data` to `path` atomically: a reader sees the old or the new
-// content, never a mix. With `sync`, durable on return.
-Status WriteFileAtomic(const fs::path& path, std::string_view data, bool sync);
+// content, never a mix. With `sync`, durable on return. The file (and its
+// temp file, from the first byte) has permissions `mode` less the umask; pass
+// 0600 for secrets.
+Status WriteFileAtomic(const fs::path& path, std::string_view data, bool sync, mode_t mode = 0644);
 
 Status SyncDirectory(const fs::path& dir);
 // Flushes every dirty page of the file system holding `path` (one syscall for
@@ -113,6 +117,37 @@ bool IsInside(const fs::path& path, const fs::path& root);
 
 // Creates `dir` and its parents; reports the path on failure.
 Status MakeDirs(const fs::path& dir);
+
+// The one way to turn a name that came from elsewhere (a tree entry, a file
+// name in a version, an artifact path, a lock entry) into a path to write:
+// Resolve() refuses a name that is not a safe relative path
+// (ValidateRelativePath) and a target whose existing parent directories
+// between the root and it include a symlink or a non-directory, so a write
+// there cannot land outside the root. The target itself is never followed by
+// the writers (they create with O_EXCL, link, or rename over it).
+//
+// Checked directories are remembered, so resolving 100k files of one tree
+// costs one lstat per directory. A directory swapped for a symlink after it
+// was checked is not detected (the threat is crafted data, not a concurrent
+// local attacker). Thread-safe.
+class WriteRoot {
+ public:
+  explicit WriteRoot(fs::path root);
+  ~WriteRoot();
+  WriteRoot(const WriteRoot&) = delete;
+  WriteRoot& operator=(const WriteRoot&) = delete;
+
+  const fs::path& root() const { return root_; }
+  // root/rel, or InvalidArgument naming `rel` and why it was refused.
+  Result<fs::path> Resolve(std::string_view rel);
+  // Resolve(rel), then creates the target's missing parent directories.
+  Result<fs::path> ResolveAndMakeParents(std::string_view rel);
+
+ private:
+  struct Checked;
+  fs::path root_;
+  std::unique_ptr<Checked> checked_;
+};
 
 }  // namespace cairn
 

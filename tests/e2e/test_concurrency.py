@@ -1,11 +1,14 @@
 """Concurrent commands and interrupted adds: the lock, and crash safety under kill -9."""
 
 import os
+import shutil
 import signal
+import subprocess
+import sys
 import time
 import unittest
 
-from cairn_testlib import CairnTestCase, deterministic_bytes, parse_pointer, sha256_bytes
+from cairn_testlib import CAIRN_BIN, CairnTestCase, deterministic_bytes, parse_pointer, sha256_bytes
 
 MIB = 1 << 20
 LOCKED = "the repository is locked by another cairn command"
@@ -269,6 +272,130 @@ class KillDuringAdd(CairnTestCase):
         self.assertEqual(self.add1("big")["parent"], v1)
         self.fsck_clean()
         self.ok("status", "--exit-code")
+
+
+class PacksReplacedMeanwhile(CairnTestCase):
+    """A command that opened the repository before gc --apply replaced packs (it waited for the
+    lock, or it is a reader, or a long-lived Python process) must neither lose data nor fail.
+
+    The interleaving is forced: this test holds the lock, so the commands open the repository
+    and then wait ("waiting for another cairn command" on stderr) until it is released.
+    """
+
+    WAITING = "cairn: waiting for another cairn command"
+
+    def make_dir(self, rel, seed, files=40):
+        for i in range(files):
+            self.write("%s/f%04d.txt" % (rel, i), "%s %d %d\n" % (rel, seed, i))
+        self.write(rel + "/big.bin", deterministic_bytes(MIB, seed=seed))
+
+    def start_waiting(self, *args):
+        """Starts a cairn command and returns once it waits for the lock (it has opened the repository)."""
+        p = self.popen(*args, env={"CAIRN_LOCK_TIMEOUT": "60"})
+        self.addCleanup(lambda: p.poll() is None and p.kill())
+        line = p.stderr.readline()
+        self.assertIn(self.WAITING, line, "%s did not wait for the lock" % (args,))
+        return p
+
+    def finish(self, p):
+        out, err = p.communicate(timeout=60)
+        self.assertEqual(p.returncode, 0, out + err)
+        return out
+
+    def pack_files(self):
+        d = os.path.join(self.cairn_dir, "cache", "packs")
+        return sorted(os.path.join(d, n) for n in os.listdir(d))
+
+    def test_add_that_waited_for_gc_stores_what_gc_removed(self):
+        self.make_dir("a", seed=1)
+        self.add1("a")
+        small = "sha256:" + self.sha("a/f0000.txt")
+        big = "sha256:" + self.sha("a/big.bin")
+        tree = self.pointer("a")["object"]
+        os.remove(self.path("a.cairn"))  # never committed: all of its data is garbage now
+        lock = self.hold_lock()
+        add = self.start_waiting("add", "a")
+        # While add waits, gc --apply (which also waits for this lock, so it is done here,
+        # exactly as gc does it) removes the garbage: the packs, index first, and the loose
+        # objects.
+        for f in sorted(self.pack_files(), key=lambda f: not f.endswith(".idx")):
+            os.remove(f)
+        for oid in (big, tree):
+            os.remove(self.loose_path(oid))
+        lock.close()
+        self.finish(add)  # used to exit 0 without storing the blobs it had seen before the lock
+        self.assertTrue(self.in_cache(small))
+        self.assertTrue(self.in_cache(big))
+        self.fsck_clean()
+        self.assertEqual(self.status()["a"]["state"], "clean")
+
+    def test_two_gc_at_once_both_succeed(self):
+        self.make_dir("a", seed=1)
+        self.add1("a")
+        for i in range(0, 40, 4):  # a tenth of the small files change: their old blobs are garbage
+            self.write("a/f%04d.txt" % i, "changed %d\n" % i)
+        self.add1("a")
+        lock = self.hold_lock()
+        first = self.start_waiting("gc", "--apply")
+        second = self.start_waiting("gc", "--apply")
+        lock.close()
+        self.finish(first)  # the one that waited longer used to fail: pack-….pack: no such file
+        self.finish(second)
+        self.fsck_clean()
+        self.assertEqual(self.status()["a"]["state"], "clean")
+        self.ok("gc", "--apply")
+
+    def test_python_process_across_gc(self):
+        """A long-lived Python process (its repository opened before gc) logs an artifact whose
+        bytes gc had just removed, and reads a dataset from packs gc rewrote."""
+        pythonpath = os.path.abspath(os.environ.get("CAIRN_PYTHONPATH") or
+                                     os.path.join(os.path.dirname(CAIRN_BIN), "python"))
+        if not os.path.isdir(os.path.join(pythonpath, "cairn")):
+            self.skipTest("cairn Python package not found in %s (set CAIRN_PYTHONPATH)" % pythonpath)
+        self.make_dir("a", seed=1)
+        self.add1("a")
+        old = {}
+        for i in range(0, 40, 2):  # half of the small files change: their old blobs are garbage
+            rel = "a/f%04d.txt" % i
+            old[sha256_bytes(self.read(rel))] = self.read(rel)
+            self.write(rel, "changed %d\n" % i)
+        self.add1("a")
+        live = {self.sha("a/f%04d.txt" % i) for i in range(40)}
+        packs = {}
+        for oid, (pack, _, _) in self.pack_entries().items():
+            packs.setdefault(pack, set()).add(oid)
+        self.assertTrue(any(oids & live and oids & set(old) for oids in packs.values()),
+                        "no pack holds both live and garbage blobs: gc would rewrite none")
+        garbage = sorted(old.items())[0][1]
+        script = os.path.join(self.tmp, "across_gc.py")
+        with open(script, "w") as f:
+            f.write("import os, sys, cairn\n"
+                    "run = cairn.start_run(name='across-gc')\n"
+                    "print('READY', flush=True)\n"
+                    "sys.stdin.readline()\n"
+                    "with open('copy.txt', 'wb') as out:\n"
+                    "    out.write(%r)\n"
+                    "cairn.log_artifact('copy.txt')\n"
+                    "path = cairn.use_dataset('a')\n"
+                    "print('READ', len(os.listdir(path)), flush=True)\n"
+                    "cairn.end_run()\n" % garbage)
+        shutil.rmtree(self.path("a"))  # so use_dataset reads the cache, not the workspace
+        env = dict(self.env, PYTHONPATH=pythonpath)
+        p = subprocess.Popen([sys.executable, script], cwd=self.repo, env=env, stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: p.poll() is None and p.kill())
+        line = p.stdout.readline()
+        if line != "READY\n":
+            p.kill()
+            self.fail("the script did not start:\n" + line + p.communicate()[1])
+        gc = self.json("gc", "--apply")  # rewrites the packs that held old blobs
+        self.assertGreaterEqual(gc["packs_rewritten"], 1)
+        out, err = p.communicate("go\n", timeout=60)
+        self.assertEqual(p.returncode, 0, out + err)  # reading used to fail: pack-….pack: no such file
+        self.assertIn("READ 41\n", out)
+        self.fsck_clean()  # used to report the artifact missing from the cache
+        self.assertTrue(self.in_cache("sha256:" + sha256_bytes(garbage)))
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -4,7 +4,7 @@ import json
 import os
 import unittest
 
-from cairn_testlib import CairnTestCase, NEGATIVE, deterministic_bytes
+from cairn_testlib import OK, CairnTestCase, NEGATIVE, deterministic_bytes
 
 BIG = 200 * 1024
 
@@ -116,6 +116,76 @@ class Fsck(CairnTestCase):
             f.write(text.replace(self.iris_oid, self.big_oid))
         problems = self.fsck_problems()
         self.assertTrue(any(p["kind"] == "pointer" and "does not agree" in p["message"] for p in problems), problems)
+
+    def index_holding(self, oid):
+        pack, _, _ = self.pack_entries()[oid.split(":", 1)[1]]
+        return pack[:-len(".pack")] + ".idx"
+
+    def test_damaged_pack_index_costs_only_its_objects_until_repaired(self):
+        # A second pack, untouched, for data/other.
+        self.write("other.txt", "in a pack of its own\n")
+        self.add("other.txt")
+        idx = self.index_holding(self.iris_oid)
+        self.assertNotEqual(idx, self.index_holding("sha256:" + self.sha("other.txt")))
+        with open(idx, "rb") as f:
+            intact = f.read()
+        self.flip_byte(idx, 30)
+        rel_idx = os.path.relpath(idx, self.repo)
+
+        # Every command used to fail here ("pack index checksum mismatch").
+        st = self.status()
+        self.assertEqual(st["other.txt"]["state"], "clean")
+        # The workspace still has the hidden objects' files; the cache has lost sight of them.
+        self.assertEqual(st["iris.csv"]["state"], "missing-from-cache")
+        self.ok("log", "other.txt")
+        os.remove(self.path("other.txt"))
+        self.ok("checkout", "other.txt")  # read from its own, intact pack
+        self.assertEqual(self.read("other.txt"), b"in a pack of its own\n")
+
+        r = self.cairn("fsck")
+        self.assertEqual(r.returncode, NEGATIVE, self.describe(r))
+        self.assertIn("damaged pack %s: pack index checksum mismatch" % rel_idx, r.stdout)
+        self.assertIn("cairn fsck --repair", r.stdout)
+        problems = self.fsck_problems()
+        self.assertIn(("pack", rel_idx), [(p["kind"], p["name"]) for p in problems])
+
+        r = self.cairn("fsck", "--repair")
+        self.assertEqual(r.returncode, OK, self.describe(r))
+        self.assertRegex(r.stdout, r"repaired pack \.cairn/cache/packs/pack-[0-9a-f]{32}\.pack \(its index "
+                                   r"pack-[0-9a-f]{32}\.idx is damaged \(pack index checksum mismatch\)\): "
+                                   r"\d+ object\(s\) kept, 0 damaged object\(s\) dropped\n")
+        self.assertIn("no problems", r.stdout)
+        with open(idx, "rb") as f:
+            self.assertEqual(f.read(), intact)  # rebuilt from the pack, byte for byte
+        self.fsck_clean()
+        self.assertEqual(self.json("fsck", "--repair")["repaired"], [])  # nothing left to repair
+        # The pack's objects are readable again.
+        os.remove(self.path("iris.csv"))
+        self.ok("checkout", "iris.csv")
+        self.assertEqual(self.sha("iris.csv"), self.iris_oid[7:])
+
+    def test_truncated_pack_with_good_index(self):
+        pack, offset, length = self.pack_entries()[self.iris_oid[7:]]
+        os.chmod(pack, 0o644)
+        with open(pack, "r+b") as f:
+            f.truncate(offset + length // 2)  # cuts iris.csv (and whatever followed it)
+        problems = self.fsck_problems()
+        damaged = [p for p in problems if p["kind"] == "object" and p["name"] == self.iris_oid]
+        self.assertTrue(damaged, problems)
+        self.assertIn("is damaged", damaged[0]["message"])
+        self.assertIn(os.path.basename(pack), damaged[0]["message"])
+        os.remove(self.path("iris.csv"))
+        r = self.fails("checkout", "iris.csv", msg=self.iris_oid)
+        self.assertNotIn("Traceback", r.stderr)
+
+        rep = json.loads(self.cairn("fsck", "--repair", "--json").stdout)
+        self.assertGreaterEqual(sum(p["objects_dropped"] for p in rep["repaired"]), 1, rep)
+        # Dropped, so it is reported missing now, and adding the file again heals it.
+        self.assertFalse(rep["ok"])
+        self.assertTrue(any("not in the cache" in p["message"] for p in rep["problems"]), rep["problems"])
+        self.copy_example("iris.csv", "iris.csv")
+        self.ok("add", "iris.csv", self.d)
+        self.fsck_clean()
 
     def test_fsck_is_read_only(self):
         self.flip_byte(self.loose_path(self.big_oid), 10)
