@@ -59,7 +59,11 @@ class Tally:
 
     def line(self):
         if self.label == "corruptions":
-            return "corruptions %d / %d undetected" % (self.tried, len(self.failures))
+            undetected = sum(1 for f in self.failures if "undetected: " in f)
+            line = "corruptions %d / %d undetected" % (self.tried, undetected)
+            if len(self.failures) > undetected:  # found, but wrong bytes written or not named
+                line += " / %d mishandled" % (len(self.failures) - undetected)
+            return line
         return "%s %d tried / %d failed" % (self.label, self.tried, len(self.failures))
 
 
@@ -176,6 +180,26 @@ class FaultTestCase(CairnTestCase):
         return dict(self.env, PYTHONPATH=self.need_python_module(), PYTHONUNBUFFERED="1")
 
     # ---- processes ----------------------------------------------------------------------------
+
+    def cairn(self, *args, cwd=None, env=None, timeout=300, input=None, preexec_fn=None):
+        """As CairnTestCase.cairn, but output that is not UTF-8 (a damaged object's bytes echoed
+        in a message) is decoded with replacement characters and flagged (r.not_utf8)."""
+        full_env = dict(self.env)
+        if env:
+            full_env.update(env)
+        r = start_retrying(lambda: subprocess.run(
+            [CAIRN_BIN] + [str(a) for a in args], cwd=cwd or self.repo, env=full_env, capture_output=True,
+            timeout=timeout, input=None if input is None else input.encode(), preexec_fn=preexec_fn))
+        r.not_utf8 = []
+        for name in ("stdout", "stderr"):
+            data = getattr(r, name)
+            try:
+                text = data.decode()
+            except UnicodeDecodeError:
+                text = data.decode(errors="replace")
+                r.not_utf8.append(name)
+            setattr(r, name, text)
+        return r
 
     def spawn(self, argv, cwd=None, env=None):
         """Starts argv in its own process group, stdout/stderr to temp files; returns (Popen, files)."""

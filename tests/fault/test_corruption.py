@@ -135,22 +135,40 @@ class CorruptionCampaign(FaultTestCase):
     REMOTE_KINDS = ("remote pack", "remote index")
     TEXT_KINDS = ("tree", "version", "pointer", "run ref", "run record")
 
-    def corrupt(self, kind):
-        """Damages one byte of a random target of `kind`; returns a description."""
+    def corrupt(self, kind, where="anywhere"):
+        """Damages one byte of a random target of `kind`: anywhere, at its "head" (first 48
+        bytes: magic, header, first record or line) or its "tail" (last 16: a checksum, the
+        last fields); returns a description."""
         path, lo, hi = self.rng.choice(self.targets(kind))
-        offset = self.rng.randrange(lo, hi)
+        if where == "head":
+            hi = min(hi, lo + 48)
+        elif where == "tail":
+            lo = max(lo, hi - 16)
         with open(path, "rb") as f:
             data = bytearray(f.read())
+        digits = [i for i in range(lo, hi) if chr(data[i]).isdigit()]
+        if where == "tail" and kind in self.TEXT_KINDS and digits:
+            # A number in the last line (a pointer's `files`) changed into another number.
+            offset = self.rng.choice(digits)
+            old = data[offset]
+            new = ord(self.rng.choice([c for c in "0123456789" if c != chr(old)]))
+            data[offset] = new
+            return self.write_damage(kind, path, data, offset, old, new)
+        offset = self.rng.randrange(lo, hi)
         old = data[offset]
         if kind in self.TEXT_KINDS and chr(old) in "0123456789abcdef" and self.rng.random() < 0.6:
             new = ord(self.rng.choice([c for c in "0123456789abcdef" if c != chr(old)]))  # still valid hex
         else:
             new = old ^ self.rng.randrange(1, 256)
         data[offset] = new
+        return self.write_damage(kind, path, data, offset, old, new)
+
+    def write_damage(self, kind, path, data, offset, old, new):
+        mode = os.stat(path).st_mode & 0o777
         os.chmod(path, 0o644)
         with open(path, "wb") as f:
             f.write(data)
-        os.chmod(path, 0o444)
+        os.chmod(path, mode)
         return {"path": path, "offset": offset, "old": old, "new": new,
                 "desc": "%s: %s byte %d of %d: 0x%02x -> 0x%02x" % (kind, os.path.relpath(path, os.path.dirname(
                     self.repo)), offset, len(data), old, new)}
@@ -214,9 +232,16 @@ class CorruptionCampaign(FaultTestCase):
             elif os.path.exists(p):
                 os.remove(p)
 
-    def trial(self, kind):
+    def cairn(self, *args, **kw):
+        r = super().cairn(*args, **kw)
+        if r.not_utf8 and getattr(self, "damage", None):
+            self.not_utf8.append("cairn %s printed bytes that are not UTF-8 on %s after %s"
+                                 % (" ".join(map(str, args)), "/".join(r.not_utf8), self.damage["desc"]))
+        return r
+
+    def trial(self, kind, where):
         self.fresh_trial()
-        damage = self.corrupt(kind)
+        self.damage = damage = self.corrupt(kind, where)
         what = damage["desc"]
         if kind in self.REMOTE_KINDS:
             r = self.cairn("fsck", "--remote", "origin")
@@ -252,6 +277,7 @@ class CorruptionCampaign(FaultTestCase):
     def test_corruptions(self):
         self.build_pristine()
         camp = Campaign(self, "corruptions", "corruption campaign", max_failures=10 ** 6)
+        self.not_utf8 = []
         per_kind = count(4)
         undetected = {}
         only = [k.strip() for k in os.environ.get("CAIRN_FAULT_KINDS", "").split(",") if k.strip()]
@@ -259,11 +285,15 @@ class CorruptionCampaign(FaultTestCase):
             if only and kind not in only:
                 continue
             for i in range(per_kind):
-                ok = camp.run("%s #%d" % (kind, i + 1), lambda: self.trial(kind))
+                where = {0: "head", 1: "tail"}.get(i, "anywhere")  # then random offsets
+                ok = camp.run("%s #%d (%s)" % (kind, i + 1, where), lambda: self.trial(kind, where))
                 if not ok:
                     undetected[kind] = undetected.get(kind, 0) + 1
         print("\ncorruptions by kind (%d each): %s" % (per_kind, ", ".join(
             "%s %d failed" % (k, undetected.get(k, 0)) for k in self.KINDS if not only or k in only)))
+        self.damage = None
+        for note in self.not_utf8:  # reported, not counted: the damage was handled
+            print("  note: " + note)
         self.repo = self.pristine_repo
         camp.finish()
 
