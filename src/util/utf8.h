@@ -51,7 +51,7 @@ inline size_t DecodeUtf8(std::string_view text, size_t i, uint32_t* cp) {
 // std::string_view::npos when there is none. yaml-cpp reads such text
 // without complaint but does not write back what it read.
 inline size_t FindNonYamlText(std::string_view text) {
-  uint32_t cp;
+  uint32_t cp = 0;  // read below even when DecodeUtf8 fails (n == 0)
   for (size_t i = 0; i < text.size();) {
     size_t n = DecodeUtf8(text, i, &cp);
     bool printable = cp == 0x09 || cp == 0x0A || cp == 0x0D || (cp >= 0x20 && cp <= 0x7E) || cp == 0x85 ||
