@@ -128,6 +128,20 @@ TEST_F(PipelineTest, YamlThatIsNotUtf8IsRefused) {
   for (const char* bad : {"\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe2\x82"}) {
     EXPECT_FALSE(ParseLock(std::string("format: 1\n# ") + bad + "\n").ok()) << bad;
   }
+  // Control characters and U+FFFE/U+FFFF are not YAML either: a raw NUL in a
+  // param name came back from EncodeLock as a lone byte 0x85, and U+FFFE in a
+  // cmd as U+FFFD (fuzz/lock_fuzz, a 10-minute run).
+  std::string nul = Error(std::string("stages:\n  a:\n    cmd: x\n    params: [k") + '\0' + "]\n");
+  EXPECT_NE(nul.find("cairn.yaml:4: character U+0000 is not allowed in YAML"), std::string::npos) << nul;
+  EXPECT_NE(Error("stages:\n  a:\n    cmd: \"x\xef\xbf\xbe\"\n").find("character U+FFFE"), std::string::npos);
+  EXPECT_NE(Error("stages:\n  a:\n    cmd: x\x1b[0m\n").find("character U+001B"), std::string::npos);
+  EXPECT_FALSE(ParseLock(std::string("format: 1\nstages:\n  a:\n    cmd: x\n    params:\n      k") + '\0' +
+                         "k: v\n")
+                   .ok());
+  // Escaped, they are fine: "\t" and "\0" are YAML escapes, not raw bytes.
+  auto escaped = Load("stages:\n  a:\n    cmd: \"printf 'a\\tb'\"\n");
+  ASSERT_TRUE(escaped.ok()) << escaped.status().ToString();
+  EXPECT_EQ(escaped->stages[0].cmd, "printf 'a\tb'");
   auto spec = Load("stages:\n  a:\n    cmd: x ${k}\n    params: [k]\n");
   ASSERT_TRUE(spec.ok()) << spec.status().ToString();
   WriteText(dir_.path() / "params.yaml", "k: caf\xe9\n");
