@@ -1,5 +1,7 @@
 // Tree::Decode: tree objects come from the cache, a teammate's cache and
-// remotes. Whatever decodes must be sorted and unique, and survive
+// remotes. Whatever decodes must be a tree cairn could have written: sorted,
+// unique, safe paths (Normalize accepts it unchanged), in its canonical
+// spelling (doc/formats.md: any other spelling is rejected), so it survives
 // Encode → Decode unchanged.
 #include "cairn/object.h"
 #include "fuzz_util.h"
@@ -26,12 +28,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(tree.status().code() == Code::kCorruption, fuzz::Describe(tree.status()));
     return 0;
   }
-  for (size_t i = 1; i < tree->entries.size(); ++i) {
-    FUZZ_CHECK(tree->entries[i - 1].path < tree->entries[i].path,
-               "decoded tree entries are not sorted and unique");
-  }
+  Tree normalized = *tree;
+  Status s = normalized.Normalize();
+  FUZZ_CHECK(s.ok(), "decoded a tree that Normalize rejects: " + fuzz::Describe(s));
+  FUZZ_CHECK(SameEntries(normalized, *tree), "decoded tree entries are not in canonical order");
 
   std::string encoded = tree->Encode();
+  FUZZ_CHECK(encoded == fuzz::AsText(data, size), "decoded a tree that is not in canonical form");
   auto again = Tree::Decode(encoded);
   FUZZ_CHECK(again.ok(),
              "Encode of a decoded tree does not decode: " + fuzz::Describe(again.status()));

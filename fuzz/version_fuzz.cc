@@ -1,6 +1,7 @@
 // Version::Decode: version objects arrive from remotes and teammates' caches.
-// What decodes must survive Encode → Decode: the encoding of the decoded
-// version is a fixed point.
+// What decodes must name a valid dataset (and a safe file name for a
+// single-file version), and its encoding must be a fixed point of
+// Encode → Decode.
 #include "cairn/object.h"
 #include "fuzz_util.h"
 
@@ -11,6 +12,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(v.status().code() == Code::kCorruption, fuzz::Describe(v.status()));
     return 0;
   }
+  Status name = ValidateDatasetName(v->dataset);
+  FUZZ_CHECK(name.ok(), "decoded a version of an invalid dataset: " + fuzz::Describe(name));
+  if (!v->filename.empty()) {
+    Status file = ValidateFileName(v->filename, "file name");
+    FUZZ_CHECK(file.ok(), "decoded a version with an unsafe file name: " + fuzz::Describe(file));
+  }
+
   std::string encoded = v->Encode();
   auto again = Version::Decode(encoded);
   FUZZ_CHECK(again.ok(),

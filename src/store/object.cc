@@ -193,11 +193,15 @@ Result<Tree> Tree::Decode(std::string_view data) {
     std::string_view mode = line.substr(0, s1);
     if (mode != "644" && mode != "755") return Status::Corruption("bad mode in tree entry: " + std::string(line));
     e.executable = mode == "755";
-    if (!ParseInt(line.substr(s1 + 1, s2 - s1 - 1), &e.size)) {
+    // Only the canonical spelling (doc/formats.md): no leading zeros, lowercase hex.
+    std::string_view size = line.substr(s1 + 1, s2 - s1 - 1);
+    if (!ParseInt(size, &e.size) || (size.size() > 1 && size[0] == '0')) {
       return Status::Corruption("bad size in tree entry: " + std::string(line));
     }
     auto oid = Oid::Parse(line.substr(s2 + 1, 64));
-    if (!oid.ok()) return Status::Corruption("bad oid in tree entry: " + std::string(line));
+    if (!oid.ok() || oid->Hex() != line.substr(s2 + 1, 64)) {
+      return Status::Corruption("bad oid in tree entry: " + std::string(line));
+    }
     e.oid = *oid;
     e.path = std::string(line.substr(s2 + 66));
     // Names come from elsewhere (a teammate's cache, a remote): one that could
