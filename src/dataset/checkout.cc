@@ -89,7 +89,8 @@ Status WriteOne(Repo& repo, const fs::path& dest, const TreeEntry& e, LinkMode m
   if (e.executable) mode = LinkMode::kCopy;
   if (!exists) {
     Status s = repo.store().Materialize(e.oid, dest, mode, e.executable);
-    if (s.ok() || s.code() != Code::kIOError || !fs::exists(fs::symlink_status(dest))) return s;
+    std::error_code ec;  // the non-throwing overload: a name may be too long for the file system
+    if (s.ok() || s.code() != Code::kIOError || !fs::exists(fs::symlink_status(dest, ec))) return s;
     ::unlink(dest.c_str());  // raced with a leftover: fall through to replace it
   }
   fs::path tmp = tmp_dir.empty() ? BesideTemp(dest) : tmp_dir / std::to_string(index);

@@ -96,6 +96,17 @@ Result<std::vector<Tracked>> FindTracked(Repo& repo, const std::vector<std::stri
     }
     if (!keep) continue;
     std::string where = path + std::string(kPointerSuffix);
+    // A pointer file comes from git, so from anyone with push access: one
+    // named .git.cairn or .cairn.cairn would hand those directories to checkout.
+    for (size_t start = 0; start <= path.size();) {
+      size_t end = std::min(path.find('/', start), path.size());
+      std::string_view part(path.data() + start, end - start);
+      if (part == ".git" || part == ".cairn") {
+        return Status::Corruption(where + ": tracks " + std::string(part) + "/, which cairn never writes",
+                                  "remove " + where + " (it came from git: check who committed it)");
+      }
+      start = end + 1;
+    }
     CAIRN_ASSIGN_OR_RETURN(std::string data, ReadFile(repo.PointerPath(path)));
     CAIRN_ASSIGN_OR_RETURN(Pointer p, Pointer::Decode(data, where));
     out.push_back(Tracked{path, std::move(p)});

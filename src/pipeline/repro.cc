@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -154,6 +155,24 @@ Status RestoreOutput(Repo& repo, const std::string& path, const Oid& version) {
 }
 
 Status RestoreOutput(Repo& repo, const std::string& path, const Oid& version);
+
+// Corruption unless every output and metrics file named by a lock entry (or
+// a run-cache entry) is one the stage declares.
+Status CheckLockedPaths(const StageSpec& stage, const std::map<std::string, Oid>& outs,
+                        const std::map<std::string, Oid>& metrics) {
+  for (const auto* m : {&outs, &metrics}) {
+    const std::vector<std::string>& declared = m == &outs ? stage.outs : stage.metrics;
+    for (const auto& [path, oid] : *m) {
+      if (std::find(declared.begin(), declared.end(), path) == declared.end()) {
+        return Status::Corruption(std::string(kLockFile) + ": stage '" + stage.name + "' names " +
+                                      (m == &outs ? "output '" : "metrics file '") + path +
+                                      "', which cairn.yaml does not declare for it",
+                                  "restore cairn.lock from git, or delete it to re-run every stage");
+      }
+    }
+  }
+  return Status::OK();
+}
 
 Status RestoreAll(Repo& repo, const std::map<std::string, Oid>& outs, const std::map<std::string, Oid>& metrics) {
   for (const auto& [path, v] : outs) CAIRN_RETURN_IF_ERROR(RestoreOutput(repo, path, v));
@@ -424,6 +443,10 @@ Result<ReproReport> Repro(Repo& repo, const ReproOptions& options) {
       return Status::OK();
     }
     auto locked = lock.find(name);
+    // The lock comes from git: it may only name what cairn.yaml declares
+    // (whose paths were checked to stay in the repository), or repro would
+    // remove and write wherever it says.
+    if (locked != lock.end()) CAIRN_RETURN_IF_ERROR(CheckLockedPaths(stage, locked->second.outs, locked->second.metrics));
     std::vector<std::string> reasons;
     if (locked == lock.end()) {
       reasons.push_back("never ran");
@@ -465,7 +488,7 @@ Result<ReproReport> Repro(Repo& repo, const ReproOptions& options) {
     if (!options.force) {
       CAIRN_ASSIGN_OR_RETURN(auto cached, ReadRunCache(repo, key));
       if (cached && cached->outs.size() == stage.outs.size() && cached->metrics.size() == stage.metrics.size() &&
-          CanRestore(repo, cached->outs, cached->metrics)) {
+          CheckLockedPaths(stage, cached->outs, cached->metrics).ok() && CanRestore(repo, cached->outs, cached->metrics)) {
         outcome.kind = options.dry_run ? StageOutcomeKind::kWouldRestore : StageOutcomeKind::kRestored;
         outcome.run = cached->run;
         if (!options.dry_run) {

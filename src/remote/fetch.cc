@@ -75,6 +75,10 @@ Result<TransferReport> Fetch(Repo& repo, const RemoteSpec& spec, const TransferO
     CAIRN_ASSIGN_OR_RETURN(std::vector<RemoteObject> listed, backend.List(prefix));
     for (const RemoteObject& o : listed) {
       std::string name = o.key.substr(prefix.size());
+      if (Status valid = ValidateTagName(name); !valid.ok()) {  // a remote names what it likes: skip, never fail
+        report.warnings.push_back("remote tag " + ds + "@" + name + " skipped: " + valid.message());
+        continue;
+      }
       CAIRN_ASSIGN_OR_RETURN(auto mine, ReadTag(repo, ds, name));
       CAIRN_ASSIGN_OR_RETURN(Tag theirs, ReadRemoteTag(backend, ds, name));
       if (mine) {

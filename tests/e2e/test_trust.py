@@ -230,6 +230,99 @@ class LocalEscapeTest(TrustTestBase):
         self.assertTrue(os.path.exists(os.path.join(victim, "keep")))
 
 
+class HostileRepositoryTest(TrustTestBase):
+    """What a hostile commit can put in git: pointers and cairn.lock."""
+
+    def hostile_hook_remote(self, name):
+        hook = b"#!/bin/sh\necho pwned\n"
+        tree = craft.tree([("hooks/post-checkout", hook, True)])
+        t = craft.oid_of(tree)
+        ver = craft.version(name, "tree", t, len(hook), 1)
+        v = craft.oid_of(ver)
+        remote = os.path.join(self.tmp, "remote-" + name.strip("."))
+        craft.write_remote(remote, [hook, tree, ver], tags=[(name, "v1", v)])
+        self.write(name + ".cairn", craft.pointer(name, v, "tree", t, len(hook), 1))
+        self.ok("remote", "add", "origin", remote, "-d")
+
+    def test_a_pointer_that_tracks_git_or_cairn_is_refused_even_with_force(self):
+        for name in (".git", ".cairn"):
+            with self.subTest(name=name):
+                before = sorted(os.listdir(self.path(name)))
+                self.hostile_hook_remote(name)
+                self.fails("pull", "-f", msg="which cairn never writes")
+                self.fails("checkout", "--force", msg="which cairn never writes")
+                self.assertEqual(sorted(os.listdir(self.path(name))), before)
+                self.assertFalse(os.path.exists(self.path(name + "/hooks/post-checkout")))
+                os.remove(self.path(name + ".cairn"))
+                self.ok("remote", "remove", "origin")
+
+    def lock_with_extra_entries(self, section, extra):
+        self.write("run.sh", 'mkdir -p o; echo d > o/f; echo \'{"acc": 1}\' > m.json\n')
+        self.write("cairn.yaml", "stages:\n  s:\n    cmd: sh run.sh\n    deps: [run.sh]\n    outs: [o]\n"
+                   "    metrics: [m.json]\n")
+        self.ok("repro")
+        with open(self.path("cairn.lock")) as f:
+            lock = f.read()
+        anchor = "      m.json: " if section == "metrics" else "      o: "
+        line = [l for l in lock.splitlines() if l.startswith(anchor)][0]
+        oid = line.split(": ", 1)[1]
+        lock = lock.replace(line + "\n", "".join("      %s: %s\n" % (p, oid) for p in extra) + line + "\n")
+        self.write("cairn.lock", lock)
+
+    def test_lock_metrics_entries_never_write_into_git_or_through_symlinks(self):
+        out = os.path.join(self.tmp, "linked")
+        os.makedirs(out)
+        os.symlink(out, self.path("outlink"))
+        self.lock_with_extra_entries("metrics", [".git/config", "outlink/evil.json"])
+        with open(self.path(".git/config"), "rb") as f:
+            git_config = f.read()
+        os.remove(self.path("m.json"))  # drift: repro would restore from the lock
+        self.fails("repro", msg="does not declare")
+        with open(self.path(".git/config"), "rb") as f:
+            self.assertEqual(f.read(), git_config)
+        self.assertEqual(os.listdir(out), [])
+
+    def test_lock_outs_entries_never_remove_what_the_stage_does_not_declare(self):
+        out = os.path.join(self.tmp, "linked")
+        os.makedirs(out)
+        with open(os.path.join(out, "keep.txt"), "w") as f:
+            f.write("mine")
+        os.symlink(out, self.path("outlink"))
+        self.lock_with_extra_entries("outs", [".git", "outlink/keep.txt"])
+        self.fails("repro", "-f", msg="does not declare")
+        self.fails("repro", msg="does not declare")
+        self.assertTrue(os.path.isdir(self.path(".git")))
+        self.assertTrue(os.path.exists(os.path.join(out, "keep.txt")))
+        self.assertFalse(os.path.exists(os.path.join(out, "keep.txt.cairn")))
+
+    def test_a_name_too_long_for_the_file_system_is_an_error_not_a_crash(self):
+        blob = b"x\n"
+        tree = craft.tree([("a" * 300, blob), ("ok.txt", blob)])
+        t = craft.oid_of(tree)
+        ver = craft.version("data/raw", "tree", t, 4, 2)
+        for o in (blob, tree, ver):
+            craft.put_loose(self.cairn_dir, o)
+        self.write_pointer("data/raw", craft.oid_of(ver), t, size=4, files=2)
+        self.fails("checkout", msg="name too long")
+
+    def test_a_remote_tag_with_an_odd_name_is_skipped_with_a_warning(self):
+        blob = b"hello\n"
+        tree = craft.tree([("a.txt", blob)])
+        t = craft.oid_of(tree)
+        ver = craft.version("data/raw", "tree", t, 6, 1)
+        v = craft.oid_of(ver)
+        remote = os.path.join(self.tmp, "remote-tags")
+        craft.write_remote(remote, [blob, tree, ver], tags=[("data/raw", n, v) for n in ("v1", ".tmp", "latest")])
+        self.write_pointer("data/raw", v, t, size=6, files=1)
+        self.ok("remote", "add", "o", remote, "-d")
+        r = self.ok("pull")
+        self.assertIn("skipped", r.stdout + r.stderr)
+        self.assertEqual(self.read("data/raw/a.txt"), blob)
+        tags = self.cairn("tag", "--list", "data/raw").stdout
+        self.assertIn("v1", tags)
+        self.assertNotIn(".tmp", tags)
+
+
 class VerifiedCheckoutTest(CairnTestCase):
     """Checkout hashes what it writes: corrupt cache bytes never reach the workspace."""
 
