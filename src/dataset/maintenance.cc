@@ -1,6 +1,8 @@
 // cairn gc and cairn fsck.
 #include "cairn/maintenance.h"
 
+#include <unistd.h>
+
 #include <tbb/parallel_for.h>
 
 #include <atomic>
@@ -242,6 +244,15 @@ Result<std::vector<PackRepair>> RepairCache(Repo& repo, const FsckReport& found)
   for (const FsckProblem& p : found.problems) {
     if (p.what != "object") continue;
     if (auto oid = Oid::Parse(p.name); oid.ok()) bad.insert(*oid);
+  }
+  // A damaged loose object goes too (re-checked first): while its file is
+  // there, adding or fetching the data again would skip it as stored.
+  for (const Oid& oid : bad) {
+    auto loose = repo.store().LooseFile(oid);
+    if (!loose.ok() || repo.store().Verify(oid).code() != Code::kCorruption) continue;
+    if (::unlink(loose->c_str()) != 0 && errno != ENOENT) {
+      return Status::FromErrno("cannot remove damaged object " + loose->string(), errno);
+    }
   }
   return repo.store().RepairPacks(bad);  // re-checks every object it keeps
 }

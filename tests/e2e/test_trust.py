@@ -392,6 +392,20 @@ class VerifiedCheckoutTest(CairnTestCase):
         self.ok("status", "--exit-code")
         self.fsck_clean()
 
+    def test_fsck_repair_drops_a_damaged_loose_object_so_adding_again_heals_it(self):
+        data = bytes(range(256)) * 1024
+        self.write("big.bin", data)
+        self.ok("add", "big.bin")
+        blob = "sha256:" + sha256_bytes(data)
+        self.flip_byte(self.loose_path(blob), 10)
+        self.fails("fsck", code=NEGATIVE)
+        self.cairn("fsck", "--repair")
+        self.assertFalse(self.has_loose(blob))
+        self.write("big.bin.new", data)
+        os.replace(self.path("big.bin.new"), self.path("big.bin"))  # the same bytes, a new file
+        self.ok("add", "big.bin")
+        self.fsck_clean()
+
     def test_status_is_not_fooled_after_a_failed_verified_checkout(self):
         blob = self.corrupt_and_checkout("f.bin", bytes(range(256)) * 1024)
         r = self.cairn("status")
