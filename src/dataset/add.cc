@@ -34,7 +34,7 @@ Status IgnoreInGit(Repo& repo, const std::string& rel) {
     return existing.status();
   }
   content += line + "\n";
-  return WriteFileAtomic(gitignore, content, /*sync=*/false);
+  return WriteWorkspaceFileAtomic(gitignore, content, /*sync=*/false, repo.tmp_dir());
 }
 
 struct Pending {
@@ -186,7 +186,7 @@ Result<std::vector<AddResult>> AddLocked(Repo& repo, const std::vector<std::stri
   for (Pending& p : pending) {
     const std::string& rel = p.result.path;
     if (!p.result.unchanged) {
-      CAIRN_RETURN_IF_ERROR(WriteFileAtomic(repo.PointerPath(rel), p.pointer.Encode(), /*sync=*/true));
+      CAIRN_RETURN_IF_ERROR(WriteWorkspaceFileAtomic(repo.PointerPath(rel), p.pointer.Encode(), /*sync=*/true, repo.tmp_dir()));
       CAIRN_RETURN_IF_ERROR(SetLatest(repo, p.result.dataset, p.result.version));
       CAIRN_RETURN_IF_ERROR(repo.state().AddVersion(p.result.version, p.result.dataset, p.version.time));
     }

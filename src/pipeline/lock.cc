@@ -86,7 +86,7 @@ Result<PipelineLock> ParseLock(std::string_view text) {
 }
 
 Status SaveLock(Repo& repo, const PipelineLock& lock) {
-  return WriteFileAtomic(repo.root() / kLockFile, EncodeLock(lock), /*sync=*/true);
+  return WriteWorkspaceFileAtomic(repo.root() / kLockFile, EncodeLock(lock), /*sync=*/true, repo.tmp_dir());
 }
 
 std::string EncodeLock(const PipelineLock& lock) {

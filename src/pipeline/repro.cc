@@ -148,7 +148,7 @@ Status RestoreOutput(Repo& repo, const std::string& path, const Oid& version) {
   p.object = v.object;
   p.size = v.size;
   p.files = v.files;
-  CAIRN_RETURN_IF_ERROR(WriteFileAtomic(repo.PointerPath(path), p.Encode(), /*sync=*/true));
+  CAIRN_RETURN_IF_ERROR(WriteWorkspaceFileAtomic(repo.PointerPath(path), p.Encode(), /*sync=*/true, repo.tmp_dir()));
   CheckoutOptions co;
   co.force = true;  // outputs belong to their stage
   return Checkout(repo, {path}, co).status();
@@ -179,7 +179,7 @@ Status RestoreAll(Repo& repo, const std::map<std::string, Oid>& outs, const std:
   for (const auto& [path, oid] : metrics) {
     CAIRN_ASSIGN_OR_RETURN(std::string data, repo.store().Read(oid));
     CAIRN_RETURN_IF_ERROR(MakeDirs(repo.Abs(path).parent_path()));
-    CAIRN_RETURN_IF_ERROR(WriteFileAtomic(repo.Abs(path), data, /*sync=*/false));
+    CAIRN_RETURN_IF_ERROR(WriteWorkspaceFileAtomic(repo.Abs(path), data, /*sync=*/false, repo.tmp_dir()));
   }
   return Status::OK();
 }

@@ -317,7 +317,7 @@ Status AddStage(Repo& repo, const StageSpec& stage, bool force) {
   out << root;
   std::string text = std::string(out.c_str()) + "\n";
   CAIRN_RETURN_IF_ERROR(ParsePipeline(repo, text).status());  // validate before writing
-  return WriteFileAtomic(path, text, /*sync=*/true);
+  return WriteWorkspaceFileAtomic(path, text, /*sync=*/true, repo.tmp_dir());
 }
 
 }  // namespace cairn

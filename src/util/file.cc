@@ -195,6 +195,18 @@ Status WriteFileAtomic(const fs::path& path, std::string_view data, bool sync, m
   return tmp.Commit(path, sync);
 }
 
+Status WriteWorkspaceFileAtomic(const fs::path& path, std::string_view data, bool sync, const fs::path& staging) {
+  fs::path dir = path.parent_path();
+  if (dir.empty()) dir = ".";
+  struct stat a, b;
+  if (staging.empty() || ::stat(staging.c_str(), &a) != 0 || ::stat(dir.c_str(), &b) != 0 || a.st_dev != b.st_dev) {
+    return WriteFileAtomic(path, data, sync);
+  }
+  CAIRN_ASSIGN_OR_RETURN(TempFile tmp, TempFile::Create(staging, path.filename().string()));
+  CAIRN_RETURN_IF_ERROR(tmp.Write(data));
+  return tmp.Commit(path, sync);
+}
+
 Status SyncDirectory(const fs::path& dir) {
   int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return Status::FromErrno("cannot open directory " + dir.string(), errno);

@@ -96,6 +96,12 @@ class TempFile {
 // 0600 for secrets.
 Status WriteFileAtomic(const fs::path& path, std::string_view data, bool sync, mode_t mode = 0644);
 
+// The same for a file in the workspace (a pointer, a .gitignore, cairn.lock):
+// the temp file is made in `staging` (.cairn/tmp) when that is on the same
+// file system, so a command killed before the rename leaves nothing in the
+// workspace for git or status to see; else beside `path`.
+Status WriteWorkspaceFileAtomic(const fs::path& path, std::string_view data, bool sync, const fs::path& staging);
+
 Status SyncDirectory(const fs::path& dir);
 // Flushes every dirty page of the file system holding `path` (one syscall for
 // a whole command's worth of objects).

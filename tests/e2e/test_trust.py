@@ -406,6 +406,24 @@ class VerifiedCheckoutTest(CairnTestCase):
         self.ok("add", "big.bin")
         self.fsck_clean()
 
+    def test_a_damaged_pack_record_header_is_found_and_repaired(self):
+        small = b"packed and small\n" * 20
+        self.write("s.txt", small)
+        self.ok("add", "s.txt")
+        packs = os.path.join(self.cairn_dir, "cache", "packs")
+        for offset in (1, 20):  # the magic, then the record's oid
+            with self.subTest(offset=offset):
+                pack = [os.path.join(packs, n) for n in os.listdir(packs) if n.endswith(".pack")][0]
+                self.flip_byte(pack, offset)
+                r = self.cairn("fsck")
+                self.assertEqual(r.returncode, NEGATIVE, self.describe(r))
+                self.assertIn("record headers disagree", r.stdout + r.stderr)
+                self.ok("fsck", "--repair")
+                self.fsck_clean()
+                os.remove(self.path("s.txt"))
+                self.ok("checkout")
+                self.assertEqual(self.read("s.txt"), small)
+
     def test_status_is_not_fooled_after_a_failed_verified_checkout(self):
         blob = self.corrupt_and_checkout("f.bin", bytes(range(256)) * 1024)
         r = self.cairn("status")
