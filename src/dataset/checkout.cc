@@ -178,6 +178,11 @@ Result<std::vector<CheckoutResult>> Checkout(Repo& repo, const std::vector<std::
     std::string list;
     for (size_t i = 0; i < missing.size() && i < 10; ++i) list += "\n  " + missing[i];
     if (missing.size() > 10) list += "\n  ... and " + std::to_string(missing.size() - 10) + " more";
+    if (!repo.store().DamagedPacks().empty()) {  // they may be in a pack whose index is damaged
+      return Status::NotFound(std::to_string(missing.size()) + " file(s) needed are not in the cache:" + list,
+                              "a pack index is damaged: run 'cairn fsck --repair', or fetch them from a remote "
+                              "('cairn pull'); nothing was changed");
+    }
     return Status::NotFound(std::to_string(missing.size()) + " file(s) needed are not in the cache:" + list,
                             "fetch them from a remote ('cairn pull'); nothing was changed");
   }

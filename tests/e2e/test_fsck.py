@@ -141,6 +141,9 @@ class Fsck(CairnTestCase):
         os.remove(self.path("other.txt"))
         self.ok("checkout", "other.txt")  # read from its own, intact pack
         self.assertEqual(self.read("other.txt"), b"in a pack of its own\n")
+        os.rename(self.path("iris.csv"), self.path("iris.saved"))
+        self.fails("checkout", "iris.csv", msg="not in the cache", hint="cairn fsck --repair")
+        os.rename(self.path("iris.saved"), self.path("iris.csv"))
 
         r = self.cairn("fsck")
         self.assertEqual(r.returncode, NEGATIVE, self.describe(r))
