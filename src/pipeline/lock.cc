@@ -5,6 +5,7 @@
 
 #include "cairn/object.h"
 #include "cairn/pipeline.h"
+#include "cairn/tracking.h"
 #include "pipeline/run_cache.h"
 #include "util/file.h"
 #include "util/utf8.h"
@@ -76,7 +77,12 @@ Result<PipelineLock> ParseLock(std::string_view text) {
       if (n["params"]) {
         for (const auto& p : n["params"]) s.params[p.first.Scalar()] = p.second.Scalar();
       }
-      if (n["run"]) s.run = n["run"].Scalar();
+      if (n["run"]) {
+        // repro writes a run id here; anything else did not come from it (and
+        // a value ending in a carriage return would not survive EncodeLock).
+        s.run = n["run"].Scalar();
+        if (Status v = ValidateRunId(s.run); !v.ok()) return BadLock(n["run"], v.message());
+      }
       lock[kv.first.Scalar()] = std::move(s);
     }
   } catch (const YAML::Exception& e) {

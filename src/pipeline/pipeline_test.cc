@@ -159,6 +159,21 @@ TEST_F(PipelineTest, YamlThatIsNotUtf8IsRefused) {
   EXPECT_EQ(back->at("a").params, ok["a"].params);
 }
 
+// Found by fuzz/lock_fuzz (a 10-minute run): a 'run' ending in carriage
+// returns was written back as a plain scalar, and the CR before the final
+// newline read as part of the line break, so the lock changed on every save.
+// 'run' names the run repro recorded: anything but a run id is Corruption.
+TEST_F(PipelineTest, LockRunMustBeARunId) {
+  const std::string stage = "format: 1\nstages:\n  a:\n    cmd: x\n    run: ";
+  EXPECT_TRUE(ParseLock(stage + std::string(32, 'a') + "\n").ok());
+  for (const std::string& run : {std::string(29, 'a') + "\r \r`\r", std::string("../../x"), std::string(32, 'A'),
+                                 std::string("\"\"")}) {
+    auto lock = ParseLock(stage + run + "\n");
+    EXPECT_EQ(lock.status().code(), Code::kCorruption) << run;
+    EXPECT_NE(lock.status().message().find("cairn.lock:5:"), std::string::npos) << lock.status().message();
+  }
+}
+
 TEST_F(PipelineTest, StageAddValidatesBeforeWriting) {
   StageSpec s;
   s.name = "prep";
