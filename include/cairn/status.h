@@ -23,9 +23,21 @@ enum class Code {
   kIOError,             // the operating system refused (disk full, EIO, EACCES)
   kBusy,                // another process holds the repository lock
   kFailedPrecondition,  // the operation would lose data (needs --force) or is forbidden
+  kUnavailable,         // a server or remote cannot be reached now; retrying may help
+  kUnauthenticated,     // credentials are missing or wrong
+  kPermissionDenied,    // the caller is known but not allowed to do this
 };
 
-class Status {
+// How each code is shown at the edges: its name ("NOT_FOUND"), the exit code
+// of the CLI, and the HTTP status of the server. One table, in status.cc.
+struct CodeInfo {
+  const char* name;
+  int exit_code;    // 2 for every error: "bad input or state, see the message"
+  int http_status;  // 404, 409, 400 …
+};
+const CodeInfo& InfoFor(Code code);
+
+class [[nodiscard]] Status {
  public:
   Status() = default;  // OK
 
@@ -57,6 +69,19 @@ class Status {
   static Status FailedPrecondition(std::string msg, std::string hint = {}) {
     return Status(Code::kFailedPrecondition, std::move(msg), std::move(hint));
   }
+  static Status Unavailable(std::string msg, std::string hint = {}) {
+    return Status(Code::kUnavailable, std::move(msg), std::move(hint));
+  }
+  static Status Unauthenticated(std::string msg, std::string hint = {}) {
+    return Status(Code::kUnauthenticated, std::move(msg), std::move(hint));
+  }
+  static Status PermissionDenied(std::string msg, std::string hint = {}) {
+    return Status(Code::kPermissionDenied, std::move(msg), std::move(hint));
+  }
+  // Any code (for front ends that map foreign errors, e.g. HTTP statuses).
+  static Status FromCode(Code code, std::string msg, std::string hint = {}) {
+    return Status(code, std::move(msg), std::move(hint));
+  }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
@@ -78,7 +103,7 @@ class Status {
 
 // A value or the Status explaining why there is none.
 template <typename T>
-class Result {
+class [[nodiscard]] Result {
  public:
   Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {}  // NOLINT: must not be OK

@@ -192,11 +192,14 @@ std::map<std::string, std::string> CaptureSoftware(const std::string& python);
 class MetricBuffer {
  public:
   MetricBuffer(Tracker& tracker, int interval_ms = 100);
-  ~MetricBuffer();  // flushes
+  ~MetricBuffer();  // Close(), dropping its error: call Close() to see it
   void Add(const std::string& run, MetricPoint point);
   // Writes everything buffered; returns the first write error since the
   // last Flush, if any.
   Status Flush();
+  // Stops the background thread and writes what is left; returns the first
+  // error since the last Flush. Later Adds are not written. Idempotent.
+  Status Close();
 
   struct Impl;
 

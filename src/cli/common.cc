@@ -12,7 +12,7 @@ namespace cairn::cli {
 int Fail(const Status& status) {
   std::fprintf(stderr, "cairn: error: %s\n", status.message().c_str());
   if (!status.hint().empty()) std::fprintf(stderr, "hint: %s\n", status.hint().c_str());
-  return kExitError;
+  return InfoFor(status.code()).exit_code;
 }
 
 Result<std::unique_ptr<Repo>> OpenRepo(const Context&) { return Repo::Open("."); }

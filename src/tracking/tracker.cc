@@ -1373,13 +1373,23 @@ MetricBuffer::MetricBuffer(Tracker& tracker, int interval_ms)
 }
 
 MetricBuffer::~MetricBuffer() {
+  Status ignored = Close();  // callers that care call Close() first
+  (void)ignored;
+}
+
+Status MetricBuffer::Close() {
   {
     std::lock_guard l(impl_->mu);
+    if (impl_->stop) return Status::OK();
     impl_->stop = true;
   }
   impl_->cv.notify_all();
   impl_->thread.join();
-  impl_->WriteBatch();
+  Status s = impl_->WriteBatch();
+  std::lock_guard l(impl_->mu);
+  Status earlier = impl_->error;
+  impl_->error = Status::OK();
+  return earlier.ok() ? s : earlier;
 }
 
 void MetricBuffer::Add(const std::string& run, MetricPoint point) {

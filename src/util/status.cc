@@ -5,6 +5,25 @@
 
 namespace cairn {
 
+const CodeInfo& InfoFor(Code code) {
+  static const CodeInfo kTable[] = {
+      {"OK", 0, 200},
+      {"NOT_FOUND", 2, 404},
+      {"ALREADY_EXISTS", 2, 409},
+      {"INVALID_ARGUMENT", 2, 400},
+      {"AMBIGUOUS", 2, 400},
+      {"CORRUPTION", 2, 500},
+      {"IO_ERROR", 2, 500},
+      {"BUSY", 2, 503},
+      {"FAILED_PRECONDITION", 2, 409},
+      {"UNAVAILABLE", 2, 503},
+      {"UNAUTHENTICATED", 2, 401},
+      {"PERMISSION_DENIED", 2, 403},
+  };
+  static_assert(sizeof kTable / sizeof kTable[0] == static_cast<size_t>(Code::kPermissionDenied) + 1);
+  return kTable[static_cast<size_t>(code)];
+}
+
 Status Status::FromErrno(const std::string& what, int err) {
   std::string msg = what + ": " + std::strerror(err);
   std::string hint;

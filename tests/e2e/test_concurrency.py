@@ -8,7 +8,7 @@ import sys
 import time
 import unittest
 
-from cairn_testlib import CAIRN_BIN, CairnTestCase, deterministic_bytes, parse_pointer, sha256_bytes
+from cairn_testlib import CAIRN_BIN, CairnTestCase, deterministic_bytes, missing, parse_pointer, sha256_bytes
 
 MIB = 1 << 20
 LOCKED = "the repository is locked by another cairn command"
@@ -351,7 +351,7 @@ class PacksReplacedMeanwhile(CairnTestCase):
         pythonpath = os.path.abspath(os.environ.get("CAIRN_PYTHONPATH") or
                                      os.path.join(os.path.dirname(CAIRN_BIN), "python"))
         if not os.path.isdir(os.path.join(pythonpath, "cairn")):
-            self.skipTest("cairn Python package not found in %s (set CAIRN_PYTHONPATH)" % pythonpath)
+            raise missing("cairn Python package not found in %s (set CAIRN_PYTHONPATH)" % pythonpath)
         self.make_dir("a", seed=1)
         self.add1("a")
         old = {}

@@ -15,7 +15,7 @@ import textwrap
 import time
 import unittest
 
-from cairn_testlib import CAIRN_BIN, OID_RE, CairnTestCase, deterministic_bytes
+from cairn_testlib import CAIRN_BIN, OID_RE, CairnTestCase, deterministic_bytes, missing
 
 PYTHONPATH_DIR = os.path.abspath(
     os.environ.get("CAIRN_PYTHONPATH") or os.path.join(os.path.dirname(CAIRN_BIN), "python"))
@@ -40,7 +40,7 @@ class PythonApiTestCase(CairnTestCase):
     def setUpClass(cls):
         super().setUpClass()
         if not os.path.isdir(os.path.join(PYTHONPATH_DIR, "cairn")):
-            raise unittest.SkipTest("cairn Python package not found in %s (set CAIRN_PYTHONPATH)" % PYTHONPATH_DIR)
+            raise missing("cairn Python package not found in %s (set CAIRN_PYTHONPATH)" % PYTHONPATH_DIR)
 
     def setUp(self):
         super().setUp()

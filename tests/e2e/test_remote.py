@@ -26,7 +26,7 @@ import unittest
 import urllib.error
 import urllib.request
 
-from cairn_testlib import CAIRN_BIN, ERROR, NEGATIVE, OK, CairnTestCase, sha256_bytes, sha256_file
+from cairn_testlib import CAIRN_BIN, ERROR, NEGATIVE, OK, CairnTestCase, missing, sha256_bytes, sha256_file
 
 PYTHONPATH_DIR = os.path.abspath(
     os.environ.get("CAIRN_PYTHONPATH") or os.path.join(os.path.dirname(CAIRN_BIN), "python"))
@@ -800,7 +800,7 @@ class Runs(RemoteTestCase):
     def setUp(self):
         super().setUp()
         if not os.path.isdir(os.path.join(PYTHONPATH_DIR, "cairn")):
-            self.skipTest("cairn Python package not found in %s (set CAIRN_PYTHONPATH)" % PYTHONPATH_DIR)
+            raise missing("cairn Python package not found in %s (set CAIRN_PYTHONPATH)" % PYTHONPATH_DIR)
         self.write("README", "runs\n")
         self.write(".gitignore", "out/\n")
         self.commit(message="initial")
@@ -1375,7 +1375,7 @@ class MotoServer:
         try:
             import moto.server  # noqa: F401
         except ImportError:
-            raise unittest.SkipTest("moto is not installed in %s" % PYTHON)
+            raise missing("moto is not installed in %s" % PYTHON)
         port = free_port()
         self.log = open(os.devnull, "wb")
         self.proc = subprocess.Popen([PYTHON, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
@@ -1424,7 +1424,7 @@ class S3TestCase(RemoteTestCase):
         try:
             import boto3  # noqa: F401
         except ImportError:
-            raise unittest.SkipTest("boto3 is not installed in %s" % PYTHON)
+            raise missing("boto3 is not installed in %s" % PYTHON)
         cls.server = MotoServer(cls.server_env).start()
 
     @classmethod
