@@ -1,0 +1,18 @@
+// The JSON type every serializer in the library returns. Each domain has its
+// serializers beside it (json_tracking.h, json_dataset.h, json_pipeline.h);
+// the CLI's --json, the Python module's dicts and the HTTP server's bodies
+// all come from them. Every shape is documented, with its version, in
+// doc/json.md; a change that removes or retypes a field bumps the version.
+#ifndef CAIRN_JSON_H_
+#define CAIRN_JSON_H_
+
+#include <nlohmann/json.hpp>
+
+namespace cairn {
+
+// Keys keep the order they were set in, so output reads like the doc.
+using Json = nlohmann::ordered_json;
+
+}  // namespace cairn
+
+#endif  // CAIRN_JSON_H_
