@@ -1,39 +1,25 @@
 // cairn artifacts: list a run's artifacts and copy them out of the cache.
 #include <iostream>
 
+#include "cairn/artifacts.h"
+#include "cairn/json_tracking.h"
 #include "cli/runs_common.h"
-#include "util/file.h"
 
 namespace cairn::cli {
 namespace {
 
-// Writes one artifact to `dest` atomically: a temp file beside it, then rename.
-Status Restore(Repo& repo, const RunArtifact& a, const std::filesystem::path& dest, bool force) {
-  std::error_code ec;
-  if (std::filesystem::symlink_status(dest, ec).type() != std::filesystem::file_type::not_found) {
-    if (!force) {
-      return Status::AlreadyExists(dest.string() + " exists", "pass --force to overwrite it, or choose -o");
-    }
-    if (std::filesystem::is_directory(dest)) {
-      return Status::AlreadyExists(dest.string() + " is a directory", "choose another -o");
-    }
-  }
-  if (dest.has_parent_path()) std::filesystem::create_directories(dest.parent_path(), ec);
-  std::filesystem::path tmp = dest;
-  tmp += ".cairn-tmp";
-  std::filesystem::remove(tmp, ec);
-  CAIRN_RETURN_IF_ERROR(repo.store().Materialize(a.oid, tmp, LinkMode::kCopy));
-  std::filesystem::rename(tmp, dest, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    return Status::IOError("cannot write " + dest.string() + ": " + ec.message());
-  }
-  return Status::OK();
+// The library's errors, with this command's advice.
+Status NoSuchArtifact(const Status& s, const std::string& run) {
+  if (s.code() != Code::kNotFound) return s;
+  return Status::FromCode(s.code(), s.message(), "list them with 'cairn artifacts list " + run.substr(0, 8) + "'");
 }
 
-Result<RunInfo> LoadRun(const Context& ctx, const std::string& run, std::unique_ptr<Repo>* repo) {
-  CAIRN_ASSIGN_OR_RETURN(auto tracker, OpenTracker(ctx, repo));
-  return tracker->GetRun(run);
+Status WriteRefused(const Status& s) {
+  if (s.code() == Code::kAlreadyExists) {
+    return Status::FromCode(s.code(), s.message(), "pass --force to overwrite it, or choose -o");
+  }
+  if (s.code() == Code::kFailedPrecondition) return Status::FromCode(s.code(), s.message(), "choose another -o");
+  return s;
 }
 
 }  // namespace
@@ -57,17 +43,17 @@ void RegisterArtifacts(CLI::App& app, Context& ctx) {
   list->callback([&ctx, args] {
     Run(ctx, [&]() -> int {
       std::unique_ptr<Repo> repo;
-      auto run = LoadRun(ctx, args->run, &repo);
-      if (!run.ok()) return Fail(run.status());
-      Json out = Json::array();
-      for (const RunArtifact& a : run->artifacts) {
-        if (args->json) {
-          out.push_back({{"path", a.path}, {"oid", a.oid.ToString()}, {"size", a.size}});
-        } else {
-          std::cout << a.path << "\t" << Human(a.size) << "\t" << a.oid.Short() << "\n";
-        }
+      auto tracker = OpenTracker(ctx, &repo);
+      if (!tracker.ok()) return Fail(tracker.status());
+      auto arts = ListArtifacts(**tracker, args->run);
+      if (!arts.ok()) return Fail(arts.status());
+      if (args->json) {
+        PrintJson(ArtifactListJson(*arts));
+        return kExitOk;
       }
-      if (args->json) PrintJson(out);
+      for (const RunArtifact& a : *arts) {
+        std::cout << a.path << "\t" << Human(a.size) << "\t" << a.oid.Short() << "\n";
+      }
       return kExitOk;
     });
   });
@@ -79,60 +65,35 @@ void RegisterArtifacts(CLI::App& app, Context& ctx) {
   get->callback([&ctx, args] {
     Run(ctx, [&]() -> int {
       std::unique_ptr<Repo> repo;
-      auto run = LoadRun(ctx, args->run, &repo);
+      auto tracker = OpenTracker(ctx, &repo);
+      if (!tracker.ok()) return Fail(tracker.status());
+      auto run = (*tracker)->GetRun(args->run);
       if (!run.ok()) return Fail(run.status());
-      std::string want = args->path;
-      while (want.size() > 1 && want.back() == '/') want.pop_back();
-      std::vector<RunArtifact> picked;
-      bool is_dir = false;
-      for (const RunArtifact& a : run->artifacts) {
-        if (a.path == want) {
-          picked = {a};
-          break;
-        }
-        if (a.path.starts_with(want + "/")) {
-          picked.push_back(a);
-          is_dir = true;
-        }
-      }
-      if (picked.empty()) {
-        return Fail(Status::NotFound("run " + run->id.substr(0, 8) + " has no artifact '" + want + "'",
-                                     "list them with 'cairn artifacts list " + run->id.substr(0, 8) + "'"));
-      }
+      auto sel = SelectArtifacts(*run, args->path);
+      if (!sel.ok()) return Fail(NoSuchArtifact(sel.status(), run->id));
       if (args->out == "-") {
-        if (is_dir) return Fail(Status::InvalidArgument("'-o -' needs a single file, and " + want + " is a directory"));
-        auto data = repo->store().Read(picked[0].oid);
+        if (sel->directory) {
+          return Fail(Status::InvalidArgument("'-o -' needs a single file, and " + sel->path + " is a directory"));
+        }
+        auto data = ReadArtifact(*repo, sel->artifacts[0]);
         if (!data.ok()) return Fail(data.status());
         std::cout << *data << std::flush;
         return kExitOk;
       }
-      std::filesystem::path out = args->out.empty() ? std::filesystem::path(want).filename() : std::filesystem::path(args->out);
-      // Check every destination before writing any; a directory's artifact
-      // paths (from a record that may come from a remote) stay below -o.
-      WriteRoot root(out);
-      std::vector<std::filesystem::path> dests;
-      for (const RunArtifact& a : picked) {
-        if (!is_dir) {
-          dests.push_back(out);
-        } else {
-          auto dest = root.Resolve(a.path.substr(want.size() + 1));
-          if (!dest.ok()) return Fail(dest.status());
-          dests.push_back(*dest);
-        }
-      }
-      for (const std::filesystem::path& dest : dests) {
-        std::error_code ec;
-        if (!args->force && std::filesystem::symlink_status(dest, ec).type() != std::filesystem::file_type::not_found) {
-          return Fail(Status::AlreadyExists(dest.string() + " exists", "pass --force to overwrite it, or choose -o"));
-        }
-      }
-      for (size_t i = 0; i < picked.size(); ++i) {
-        const RunArtifact& a = picked[i];
-        const std::filesystem::path& dest = dests[i];
-        Status s = Restore(*repo, a, dest, args->force);
-        if (!s.ok()) return Fail(s);
-        std::cout << "wrote " << dest.string() << " (" << Human(a.size) << ")\n";
-      }
+      // Shown as given; written to the absolute path.
+      std::filesystem::path out =
+          args->out.empty() ? std::filesystem::path(sel->path).filename() : std::filesystem::path(args->out);
+      std::error_code ec;
+      std::filesystem::path abs = std::filesystem::absolute(out, ec);
+      if (ec) return Fail(Status::FromErrno("cannot resolve " + out.string(), ec.value()));
+      DownloadOptions options;
+      options.overwrite = args->force;
+      options.on_written = [&](const RunArtifact& a, const std::filesystem::path& dest) {
+        std::filesystem::path shown = sel->directory ? out / dest.lexically_relative(abs) : out;
+        std::cout << "wrote " << shown.string() << " (" << Human(a.size) << ")\n";
+      };
+      auto written = DownloadArtifacts(*repo, *sel, abs, options);
+      if (!written.ok()) return Fail(WriteRefused(written.status()));
       return kExitOk;
     });
   });

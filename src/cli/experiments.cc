@@ -1,6 +1,7 @@
 // cairn experiments: list, create, rename, delete and restore experiments.
 #include <iostream>
 
+#include "cairn/json_tracking.h"
 #include "cli/runs_common.h"
 
 namespace cairn::cli {
@@ -35,17 +36,14 @@ void RegisterExperiments(CLI::App& app, Context& ctx) {
     with_tracker([&](Tracker& t) -> int {
       auto list = t.ListExperiments(args->all);
       if (!list.ok()) return Fail(list.status());
-      Json out = Json::array();
-      for (const Experiment& e : *list) {
-        if (args->json) {
-          out.push_back({{"id", e.id}, {"name", e.name}, {"runs", e.runs}, {"deleted", e.deleted},
-                         {"created", e.created_ms}});
-        } else {
-          std::cout << e.id << "\t" << e.name << "\t" << e.runs << (e.runs == 1 ? " run" : " runs")
-                    << (e.deleted ? "\t[deleted]" : "") << "\n";
-        }
+      if (args->json) {
+        PrintJson(ExperimentListJson(*list));
+        return kExitOk;
       }
-      if (args->json) PrintJson(out);
+      for (const Experiment& e : *list) {
+        std::cout << e.id << "\t" << e.name << "\t" << e.runs << (e.runs == 1 ? " run" : " runs")
+                  << (e.deleted ? "\t[deleted]" : "") << "\n";
+      }
       return kExitOk;
     });
   };

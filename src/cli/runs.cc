@@ -1,9 +1,12 @@
 // cairn runs: search, show, compare, log to, delete and restore runs.
 #include <algorithm>
+#include <cctype>
 #include <iostream>
 #include <set>
 
 #include "cairn/dataset.h"
+#include "cairn/json_tracking.h"
+#include "cairn/run_compare.h"
 #include "cli/runs_common.h"
 #include "tracking/record.h"
 
@@ -27,10 +30,7 @@ void PrintTable(const std::vector<std::vector<std::string>>& rows) {
   }
 }
 
-std::string Duration(const RunInfo& r) {
-  if (r.status == RunStatus::kRunning) return FormatDuration(NowMs() - r.start_ms) + "…";
-  return FormatDuration(r.end_ms - r.start_ms);
-}
+std::string Duration(const RunInfo& r) { return FormatRunDuration(r, NowMs()); }
 
 // Keys of `field` across runs whose values are not all the same, plus `always`.
 template <typename Get>
@@ -79,17 +79,56 @@ std::set<std::string> MentionedKeys(const std::string& text, const std::string& 
   return keys;
 }
 
-int ListRuns(const Context& ctx, const SearchOptions& opts, bool json, bool exit_code, bool all_columns) {
+// The statuses --status names ("any" for all), or, when none is given, the
+// default: a gate (--exit-code) considers only FINISHED runs.
+Result<std::vector<RunStatus>> StatusesWanted(const std::vector<std::string>& names, bool gate) {
+  std::vector<RunStatus> out;
+  if (names.empty()) {
+    if (gate) out.push_back(RunStatus::kFinished);
+    return out;
+  }
+  for (const std::string& name : names) {
+    std::string upper = name;
+    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (upper == "ANY") return std::vector<RunStatus>{};
+    auto st = ParseRunStatus(upper);
+    if (!st) {
+      return Status::InvalidArgument("--status '" + name + "' is not a run status",
+                                     "use RUNNING, FINISHED, FAILED, KILLED or any (repeatable)");
+    }
+    if (std::find(out.begin(), out.end(), *st) == out.end()) out.push_back(*st);
+  }
+  return out;
+}
+
+// Restricts a search to `statuses` through the filter. The user's filter is
+// compiled alone first, so its errors point at its own columns.
+Result<SearchResult> SearchWithStatuses(Tracker& tracker, SearchOptions opts, const std::vector<RunStatus>& statuses) {
+  if (statuses.empty()) return tracker.Search(opts);
+  if (!opts.filter.empty()) {
+    SearchOptions check = opts;
+    check.limit = 0;
+    CAIRN_RETURN_IF_ERROR(tracker.Search(check).status());
+  }
+  std::string in;
+  for (RunStatus st : statuses) in += std::string(in.empty() ? "" : ", ") + "'" + RunStatusName(st) + "'";
+  std::string clause = "attributes.status IN (" + in + ")";
+  opts.filter = opts.filter.empty() ? clause : "(" + opts.filter + ") and " + clause;
+  return tracker.Search(opts);
+}
+
+int ListRuns(const Context& ctx, const SearchOptions& opts, const std::vector<std::string>& status_names, bool json,
+             bool exit_code, bool all_columns) {
+  auto statuses = StatusesWanted(status_names, exit_code);
+  if (!statuses.ok()) return Fail(statuses.status());
   std::unique_ptr<Repo> repo;
   auto tracker = OpenTracker(ctx, &repo);
   if (!tracker.ok()) return Fail(tracker.status());
-  auto result = (*tracker)->Search(opts);
+  auto result = SearchWithStatuses(**tracker, opts, *statuses);
   if (!result.ok()) return Fail(result.status());
   const auto& runs = result->runs;
   if (json) {
-    Json out = Json::array();
-    for (const RunInfo& r : runs) out.push_back(RunJson(r, false));
-    PrintJson(out);
+    PrintJson(RunListJson(runs, RunDetail::kSummary));
   } else if (runs.empty()) {
     std::cerr << "no runs match" << std::endl;
   } else {
@@ -170,103 +209,30 @@ void PrintRun(const RunInfo& r) {
   if (packages) std::cout << "  python.packages: " << packages << " (see --json)\n";
 }
 
-int CompareRuns(const Context& ctx, const std::vector<std::string>& ids, bool json, bool all) {
+int PrintComparison(const Context& ctx, const std::vector<std::string>& ids, bool json, bool all) {
   std::unique_ptr<Repo> repo;
   auto tracker = OpenTracker(ctx, &repo);
   if (!tracker.ok()) return Fail(tracker.status());
-  if (ids.size() < 2) return Fail(Status::InvalidArgument("compare needs at least two runs"));
-  std::vector<RunInfo> runs;
-  for (const std::string& id : ids) {
-    auto r = (*tracker)->GetRun(id);
-    if (!r.ok()) return Fail(r.status());
-    runs.push_back(std::move(*r));
-  }
-  // Rows: section, key, one value per run.
-  struct Row {
-    std::string section, key;
-    std::vector<std::string> values;
-    bool differs = false;
-  };
-  std::vector<Row> rows;
-  auto add_section = [&](const std::string& section, auto get) {
-    std::set<std::string> keys;
-    for (const RunInfo& r : runs)
-      for (const auto& [k, v] : get(r)) keys.insert(k);
-    for (const std::string& k : keys) {
-      Row row{section, k, {}, false};
-      for (const RunInfo& r : runs) {
-        auto m = get(r);
-        row.values.push_back(m.count(k) ? m.at(k) : "-");
-      }
-      row.differs = std::adjacent_find(row.values.begin(), row.values.end(), std::not_equal_to<>()) !=
-                    row.values.end();
-      rows.push_back(std::move(row));
-    }
-  };
-  add_section("run", [](const RunInfo& r) {
-    return std::map<std::string, std::string>{{"name", r.name},
-                                              {"experiment", r.experiment},
-                                              {"status", RunStatusName(r.status)},
-                                              {"duration", Duration(r)},
-                                              {"command", r.command}};
-  });
-  add_section("params", [](const RunInfo& r) { return r.params; });
-  // Full precision here: two values that print alike must not look equal.
-  add_section("metrics", [](const RunInfo& r) {
-    std::map<std::string, std::string> out;
-    for (const auto& [k, m] : r.metrics) out[k] = FormatMetricValue(m.value);
-    return out;
-  });
-  add_section("data", [](const RunInfo& r) {
-    std::map<std::string, std::string> m;
-    for (const RunInput& in : r.inputs) {
-      std::string& v = m[in.dataset];
-      v += (v.empty() ? "" : ",") + (in.tag.empty() ? in.version.Short() : in.tag + " " + in.version.Short());
-    }
-    return m;
-  });
-  add_section("code", [](const RunInfo& r) {
-    std::map<std::string, std::string> m;
-    for (const auto& [k, v] : r.env)
-      if (k.starts_with("git.")) m[k] = v;
-    return m;
-  });
-  add_section("env", [](const RunInfo& r) {
-    std::map<std::string, std::string> m;
-    for (const auto& [k, v] : r.env)
-      if (!k.starts_with("git.")) m[k] = v;
-    return m;
-  });
+  CompareOptions options;
+  options.include_equal_env = all;
+  auto comparison = CompareRuns(**tracker, ids, options);
+  if (!comparison.ok()) return Fail(comparison.status());
   if (json) {
-    Json out;
-    out["runs"] = Json::array();
-    for (const RunInfo& r : runs) out["runs"].push_back(r.id);
-    out["rows"] = Json::array();
-    for (const Row& row : rows) {
-      if (!all && row.section == "env" && !row.differs) continue;
-      out["rows"].push_back(
-          {{"section", row.section}, {"key", row.key}, {"values", row.values}, {"differs", row.differs}});
-    }
-    PrintJson(out);
+    PrintJson(RunComparisonJson(*comparison));
     return kExitOk;
   }
   std::vector<std::vector<std::string>> table;
   std::vector<std::string> head = {"", ""};
-  for (const RunInfo& r : runs) head.push_back(r.id.substr(0, 8));
+  for (const std::string& id : comparison->runs) head.push_back(id.substr(0, 8));
   table.push_back(head);
-  size_t hidden = 0;
-  for (const Row& row : rows) {
-    if (!all && row.section == "env" && !row.differs) {
-      ++hidden;
-      continue;
-    }
+  for (const CompareRow& row : comparison->rows) {
     std::vector<std::string> line = {row.differs ? "*" : " ", row.section + "." + row.key};
     for (const std::string& v : row.values) line.push_back(v.size() > 40 ? v.substr(0, 39) + "…" : v);
     table.push_back(std::move(line));
   }
   PrintTable(table);
   std::cout << "(* marks values that differ";
-  if (hidden) std::cout << "; " << hidden << " equal env rows hidden, --all shows them";
+  if (comparison->hidden_rows) std::cout << "; " << comparison->hidden_rows << " equal env rows hidden, --all shows them";
   std::cout << ")\n";
   return kExitOk;
 }
@@ -353,9 +319,9 @@ void RegisterRuns(CLI::App& app, Context& ctx) {
       "  cairn runs log --metric loss=0.31@200 --param lr=0.01   (inside 'cairn run': no --run needed)\n"
       "Filter keys: metrics.K params.K tags.K datasets.NAME attributes.{status,run_name,run_id,start_time,\n"
       "end_time,user}; operators = != < <= > >= LIKE ILIKE IN NOT IN; and, or, parentheses.\n"
-      "--exit-code exits 1 when no run matches (a promotion gate for CI).");
+      "--exit-code exits 1 when no FINISHED run matches (a promotion gate for CI; --status chooses others).");
   struct Args {
-    std::vector<std::string> experiments, sort;
+    std::vector<std::string> experiments, sort, statuses;
     std::string where;
     int64_t limit = 50;
     bool json = false, deleted = false, all = false, exit_code = false, wide = false;
@@ -370,7 +336,10 @@ void RegisterRuns(CLI::App& app, Context& ctx) {
   cmd->add_option("-n,--limit", args->limit, "Show at most N runs (default 50)");
   cmd->add_flag("--deleted", args->deleted, "Show deleted runs instead");
   cmd->add_flag("--all-columns", args->wide, "Show every param and tag, not only those that differ");
-  cmd->add_flag("--exit-code", args->exit_code, "Exit 1 when no run matches");
+  cmd->add_option("--status", args->statuses,
+                  "Only runs with this status: RUNNING, FINISHED, FAILED, KILLED or any (repeatable; "
+                  "default: any, and FINISHED with --exit-code)");
+  cmd->add_flag("--exit-code", args->exit_code, "Exit 1 when no run matches (only FINISHED runs count by default)");
   cmd->add_flag("--json", args->json, "Print the runs as JSON");
   cmd->require_subcommand(0, 1);
 
@@ -385,7 +354,7 @@ void RegisterRuns(CLI::App& app, Context& ctx) {
       auto run = (*tracker)->GetRun(args->run);
       if (!run.ok()) return Fail(run.status());
       if (args->json) {
-        PrintJson(RunJson(*run, true));
+        PrintJson(RunJson(*run, RunDetail::kFull));
       } else {
         PrintRun(*run);
       }
@@ -397,7 +366,7 @@ void RegisterRuns(CLI::App& app, Context& ctx) {
   compare->add_option("RUNS", args->ids, "Two or more runs")->required();
   compare->add_flag("--all", args->all, "Also show environment rows that are equal");
   compare->add_flag("--json", args->json, "Print the comparison as JSON");
-  compare->callback([&ctx, args] { Run(ctx, [&] { return CompareRuns(ctx, args->ids, args->json, args->all); }); });
+  compare->callback([&ctx, args] { Run(ctx, [&] { return PrintComparison(ctx, args->ids, args->json, args->all); }); });
 
   auto* log = cmd->add_subcommand("log", "Log params, metrics, tags, artifacts or inputs to a run");
   log->add_option("--run", args->run, "Run id (default: $CAIRN_RUN_ID, set by 'cairn run')");
@@ -423,15 +392,13 @@ void RegisterRuns(CLI::App& app, Context& ctx) {
       if (!tracker.ok()) return Fail(tracker.status());
       auto points = (*tracker)->MetricHistory(args->run, args->key);
       if (!points.ok()) return Fail(points.status());
-      Json out = Json::array();
-      for (const MetricPoint& p : *points) {
-        if (args->json) {
-          out.push_back({{"step", p.step}, {"value", MetricJson(p.value)}, {"timestamp", p.timestamp_ms}});
-        } else {
-          std::cout << p.step << "\t" << FormatMetric(p.value) << "\t" << FormatMs(p.timestamp_ms) << "\n";
-        }
+      if (args->json) {
+        PrintJson(MetricHistoryJson(*points));
+        return kExitOk;
       }
-      if (args->json) PrintJson(out);
+      for (const MetricPoint& p : *points) {
+        std::cout << p.step << "\t" << FormatMetric(p.value) << "\t" << FormatMs(p.timestamp_ms) << "\n";
+      }
       return kExitOk;
     });
   });
@@ -466,7 +433,7 @@ void RegisterRuns(CLI::App& app, Context& ctx) {
       opts.order_by = args->sort;
       opts.limit = args->limit;
       opts.deleted_only = args->deleted;
-      return ListRuns(ctx, opts, args->json, args->exit_code, args->wide);
+      return ListRuns(ctx, opts, args->statuses, args->json, args->exit_code, args->wide);
     });
   });
 }

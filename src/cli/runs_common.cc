@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <ctime>
 
+#include "cairn/run_compare.h"
+
 namespace cairn::cli {
 
 Result<std::pair<std::string, std::string>> ParseKeyValue(const std::string& text, const char* what) {
@@ -49,11 +51,6 @@ std::string FormatMetric(double v) {
   return buf;
 }
 
-Json MetricJson(double v) {
-  if (std::isfinite(v)) return v;
-  return FormatMetric(v);
-}
-
 std::string FormatMs(int64_t ms) {
   time_t t = static_cast<time_t>(ms / 1000);
   tm local;
@@ -63,58 +60,6 @@ std::string FormatMs(int64_t ms) {
   return buf;
 }
 
-std::string FormatDuration(int64_t ms) {
-  char buf[32];
-  if (ms < 1000) {
-    std::snprintf(buf, sizeof buf, "%lldms", static_cast<long long>(ms));
-  } else if (ms < 60'000) {
-    std::snprintf(buf, sizeof buf, "%.1fs", ms / 1000.0);
-  } else if (ms < 3'600'000) {
-    std::snprintf(buf, sizeof buf, "%lldm%02llds", static_cast<long long>(ms / 60'000),
-                  static_cast<long long>(ms / 1000 % 60));
-  } else {
-    std::snprintf(buf, sizeof buf, "%lldh%02lldm", static_cast<long long>(ms / 3'600'000),
-                  static_cast<long long>(ms / 60'000 % 60));
-  }
-  return buf;
-}
-
-Json RunJson(const RunInfo& run, bool full) {
-  Json j;
-  j["id"] = run.id;
-  j["name"] = run.name;
-  j["experiment"] = run.experiment;
-  j["experiment_id"] = run.experiment_id;
-  j["status"] = RunStatusName(run.status);
-  j["start_time"] = run.start_ms;
-  j["end_time"] = run.end_ms ? Json(run.end_ms) : Json(nullptr);
-  j["user"] = run.user;
-  j["deleted"] = run.deleted;
-  j["exit_code"] = run.exit_code ? Json(*run.exit_code) : Json(nullptr);
-  j["params"] = Json(run.params);
-  j["tags"] = Json(run.tags);
-  Json metrics = Json::object();
-  for (const auto& [k, m] : run.metrics) {
-    metrics[k] = {{"value", MetricJson(m.value)}, {"step", m.step}, {"timestamp", m.timestamp_ms}};
-  }
-  j["metrics"] = metrics;
-  if (!full) return j;
-  j["command"] = run.command;
-  j["cwd"] = run.cwd;
-  Json inputs = Json::array();
-  for (const RunInput& in : run.inputs) {
-    inputs.push_back(
-        {{"dataset", in.dataset}, {"version", in.version.ToString()}, {"tag", in.tag}, {"source", in.source}});
-  }
-  j["inputs"] = inputs;
-  Json arts = Json::array();
-  for (const RunArtifact& a : run.artifacts) {
-    arts.push_back({{"path", a.path}, {"oid", a.oid.ToString()}, {"size", a.size}});
-  }
-  j["artifacts"] = arts;
-  j["env"] = Json(run.env);
-  j["record"] = run.record ? Json(run.record->ToString()) : Json(nullptr);
-  return j;
-}
+std::string FormatDuration(int64_t ms) { return FormatDurationMs(ms); }
 
 }  // namespace cairn::cli

@@ -24,12 +24,8 @@ Result<std::unique_ptr<Tracker>> OpenTracker(const Context& ctx, std::unique_ptr
 // The run given, or $CAIRN_RUN_ID when `run` is empty.
 std::string RunOrEnv(const std::string& run);
 
-// The stable JSON shape of a run (doc/tracking.md). `full` adds inputs,
-// artifacts and env.
-Json RunJson(const RunInfo& run, bool full);
-// A metric value as JSON: a number, or "nan"/"inf"/"-inf".
-Json MetricJson(double v);
-std::string FormatMetric(double v);
+// JSON comes from the library's serializers (cairn/json_tracking.h).
+std::string FormatMetric(double v);     // six significant digits, nan, inf, -inf
 std::string FormatMs(int64_t ms);        // local date and time
 std::string FormatDuration(int64_t ms);  // 850ms, 12.3s, 4m05s, 2h03m
 

@@ -326,8 +326,8 @@ class ParamsMetricsTags(PythonApiTestCase):
         self.assertEqual(res["nan_hist"], ["nan"])
         run = self.show(res["id"])
         self.assertEqual({k: m["value"] for k, m in run["metrics"].items()},
-                         {"nan": "nan", "inf": "inf", "ninf": "-inf", "mixed": "inf"})
-        self.assertEqual([p["value"] for p in self.history(res["id"], "mixed")], [1.0, "nan", "inf"])
+                         {"nan": "NaN", "inf": "Infinity", "ninf": "-Infinity", "mixed": "Infinity"})
+        self.assertEqual([p["value"] for p in self.history(res["id"], "mixed")], [1.0, "NaN", "Infinity"])
         # The sealed record keeps them too: rebuild the index from it and read again.
         self.ok("reindex")
         res2 = self.pyjson("""

@@ -420,17 +420,17 @@ class Logging(TrackingTestCase):
         m = d["metrics"]
         self.assertEqual((m["loss"]["value"], m["loss"]["step"]), (0.25, 2))
         self.assertEqual((m["acc"]["value"], m["acc"]["step"]), (0.5, 1))
-        self.assertEqual(m["n"]["value"], "nan")
-        self.assertEqual(m["p"]["value"], "inf")
-        self.assertEqual(m["m"]["value"], "-inf")
+        self.assertEqual(m["n"]["value"], "NaN")
+        self.assertEqual(m["p"]["value"], "Infinity")
+        self.assertEqual(m["m"]["value"], "-Infinity")
         self.assertEqual(m["n"]["step"], 0)
 
         h = self.history(rid, "loss")
         self.assertEqual([(p["step"], p["value"]) for p in h], [(0, 1.5), (1, 0.75), (2, 0.25)])
         for p in h:
             self.assertIsInstance(p["timestamp"], int)
-        self.assertEqual([p["value"] for p in self.history(rid, "n")], ["nan"])
-        self.assertEqual([p["value"] for p in self.history(rid, "m")], ["-inf"])
+        self.assertEqual([p["value"] for p in self.history(rid, "n")], ["NaN"])
+        self.assertEqual([p["value"] for p in self.history(rid, "m")], ["-Infinity"])
 
         text = self.ok("runs", "history", rid, "loss").stdout.splitlines()
         self.assertEqual([l.split("\t")[:2] for l in text], [["0", "1.5"], ["1", "0.75"], ["2", "0.25"]])
