@@ -177,7 +177,8 @@ out({"info": info, "inner": inner, "child": child.info.run_id, "after_child": af
         # The CLI agrees.
         run = self.show(pid)
         self.assertEqual((run["name"], run["experiment"], run["status"]), ("parent", "exp", "FINISHED"))
-        self.assertEqual(run["metrics"]["loss"], {"value": 0.5, "step": 1, "timestamp": 1700000000123})
+        self.assertEqual({k: run["metrics"]["loss"][k] for k in ("value", "step", "timestamp")},
+                         {"value": 0.5, "step": 1, "timestamp": 1700000000123})
         self.assertEqual(run["tags"]["mlflow.note.content"], "the parent")
         self.assertEqual(self.show(res["child"])["tags"]["mlflow.parentRunId"], pid)
 

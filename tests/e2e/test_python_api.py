@@ -298,7 +298,8 @@ class ParamsMetricsTags(PythonApiTestCase):
         self.assertIn("no metric 'nope'", res["missing"])
         # The CLI agrees.
         run = self.show(res["id"])
-        self.assertEqual(run["metrics"]["loss"], {"value": 0.125, "step": 3, "timestamp": 1234})
+        self.assertEqual({k: run["metrics"]["loss"][k] for k in ("value", "step", "timestamp")},
+                         {"value": 0.125, "step": 3, "timestamp": 1234})
         self.assertEqual((run["metrics"]["acc"]["value"], run["metrics"]["acc"]["step"]), (0.75, 7))
         cli = self.history(res["id"], "loss")
         self.assertEqual([(p["step"], p["value"], p["timestamp"]) for p in cli], [tuple(p) for p in hist])
