@@ -63,9 +63,8 @@ Json RunJson(const RunInfo& run, RunDetail detail) {
   j["tags"] = Json(run.tags);
   Json metrics = Json::object();
   for (const auto& [key, point] : run.metrics) {
-    MetricPoint keyed = point;
-    keyed.key = key;
-    metrics[key] = MetricPointJson(keyed);
+    // The key is the map's: {value, step, timestamp}.
+    metrics[key] = {{"value", MetricValueJson(point.value)}, {"step", point.step}, {"timestamp", point.timestamp_ms}};
   }
   j["metrics"] = std::move(metrics);
   if (detail == RunDetail::kSummary) return j;

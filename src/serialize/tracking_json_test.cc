@@ -74,7 +74,7 @@ TEST(TrackingJsonTest, RunSummaryHasTheCliFieldsInOrder) {
   EXPECT_EQ(j["end_time"], 2500);
   EXPECT_EQ(j["exit_code"], 0);
   EXPECT_EQ(j["params"], Json({{"k", "5"}}));
-  EXPECT_EQ(j["metrics"]["acc"], Json({{"key", "acc"}, {"value", 0.93}, {"step", 7}, {"timestamp", 2400}}));
+  EXPECT_EQ(j["metrics"]["acc"], Json({{"value", 0.93}, {"step", 7}, {"timestamp", 2400}}));
 }
 
 TEST(TrackingJsonTest, RunningRunHasNullEndAndExitCode) {

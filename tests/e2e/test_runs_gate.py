@@ -16,7 +16,7 @@ class JsonShapes(TrackingTestCase):
         metrics = self.show(rid)["metrics"]
         self.assertEqual({k: v["value"] for k, v in metrics.items()},
                          {"n": "NaN", "p": "Infinity", "m": "-Infinity", "x": 0.5})
-        self.assertEqual(metrics["x"]["key"], "x")
+        self.assertEqual(list(metrics["x"]), ["value", "step", "timestamp"])
         self.assertEqual([p["value"] for p in self.history(rid, "p")], ["Infinity"])
         self.assertEqual([(p["key"], p["step"]) for p in self.history(rid, "x")], [("x", 0)])
         # The text output keeps its short forms.
