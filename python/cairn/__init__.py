@@ -192,11 +192,16 @@ class RunInfo(_Entity):
         self.lifecycle_stage = LifecycleStage.DELETED if d["deleted"] else LifecycleStage.ACTIVE
 
 
+def _metric_values(d):
+    """Latest value per key; the library's "NaN"/"Infinity"/"-Infinity" become floats."""
+    return {k: float(p["value"]) for k, p in d["metrics"].items()}
+
+
 class RunData(_Entity):
     _fields = ("metrics", "params", "tags")
 
     def __init__(self, d):
-        self.metrics = dict(d["metrics"])
+        self.metrics = _metric_values(d)
         self.params = dict(d["params"])
         self.tags = dict(d["tags"])
         if d["name"]:
@@ -205,10 +210,13 @@ class RunData(_Entity):
 
 class Run:
     """A run as read from the store. cairn's view: id, status, params, metrics,
-    tags, inputs, artifacts, env …; MLflow's view: .info (RunInfo) and .data (RunData)."""
+    tags, inputs, artifacts, env …; MLflow's view: .info (RunInfo) and .data
+    (RunData). ``to_dict()`` is doc/json.md's run shape (metric values as floats)."""
 
     def __init__(self, d):
         self._d = d
+        for key, point in d["metrics"].items():
+            point["value"] = float(point["value"])
 
     id = property(lambda self: self._d["id"])
     run_id = id
@@ -220,16 +228,16 @@ class Run:
     user = property(lambda self: self._d["user"])
     exit_code = property(lambda self: self._d["exit_code"])
     params = property(lambda self: dict(self._d["params"]))
-    metrics = property(lambda self: dict(self._d["metrics"]))
+    metrics = property(lambda self: {k: p["value"] for k, p in self._d["metrics"].items()})
     tags = property(lambda self: dict(self._d["tags"]))
-    inputs = property(lambda self: list(self._d["inputs"]))
-    artifacts = property(lambda self: list(self._d["artifacts"]))
-    env = property(lambda self: dict(self._d["env"]))
+    inputs = property(lambda self: list(self._d.get("inputs", [])))
+    artifacts = property(lambda self: list(self._d.get("artifacts", [])))
+    env = property(lambda self: dict(self._d.get("env", {})))
     info = property(lambda self: RunInfo(self._d))
     data = property(lambda self: RunData(self._d))
 
     def to_dict(self):
-        return dict(self._d)
+        return json.loads(json.dumps(self._d))  # a deep copy
 
     def to_dictionary(self):
         return {"info": dict(self.info), "data": dict(self.data)}

@@ -1,5 +1,7 @@
-// Library values as Python objects: the dicts python/cairn/__init__.py wraps
-// in its Run and Experiment classes.
+// Library values as Python objects. Shapes come from the library's
+// serializers (cairn/json_tracking.h, documented in doc/json.md); this file
+// only turns JSON into the matching Python values, so the Python module's
+// dicts are the CLI's --json and the server's bodies.
 #ifndef CAIRN_PYTHON_CONVERT_H_
 #define CAIRN_PYTHON_CONVERT_H_
 
@@ -7,20 +9,22 @@
 
 #include <vector>
 
+#include "cairn/json.h"
 #include "cairn/tracking.h"
 
 namespace cairn::python {
 
-// id, name, experiment, experiment_id, status, start_time and end_time (ms;
-// end_time None while running), user, deleted, exit_code, command, params,
-// tags, metrics (latest value per key), metric_steps, metric_timestamps,
-// inputs, artifacts, env.
-pybind11::dict RunDict(const RunInfo& r);
+// null → None, booleans, integers, floats, strings, arrays → list,
+// objects → dict (keys in the serializer's order).
+pybind11::object FromJson(const Json& j);
 
-// id, name, deleted, created (ms), runs (active runs).
+// A run in doc/json.md's "Run" shape (full: with inputs, artifacts, env).
+pybind11::dict RunDict(const RunInfo& r, bool full = true);
+
+// doc/json.md's "Experiment" shape.
 pybind11::dict ExperimentDict(const Experiment& e);
 
-// Each point as a (step, value, timestamp_ms) tuple.
+// Each point as a (step, value, timestamp_ms) tuple (cairn.get_metric_history).
 pybind11::list HistoryList(const std::vector<MetricPoint>& points);
 
 }  // namespace cairn::python

@@ -115,7 +115,7 @@ void BindRuns(py::class_<Session>& c) {
             SearchOptions o = SearchFor(experiments, filter, order_by, max_results, view, full);
             SearchResult r = Flushed(s, [&] { return Check(s.tracker().Search(o)); });
             py::list out;
-            for (const RunInfo& run : r.runs) out.append(RunDict(run));
+            for (const RunInfo& run : r.runs) out.append(RunDict(run, full));
             return out;
           },
           py::arg("experiments"), py::arg("filter"), py::arg("order_by"), py::arg("max_results"),

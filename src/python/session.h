@@ -70,13 +70,12 @@ class Session {
   Status Flush();
 
   // Records `ref` as an input of `run` and returns a local path holding that
-  // version: the workspace copy when it is exactly that version and clean,
-  // else a read-only copy under .cairn/datasets/.
+  // version (cairn/use_dataset.h: the workspace copy when it is exactly that
+  // version, else a read-only copy, fetched from the default remote first
+  // when the cache lacks it).
   std::string UseDataset(const std::string& run, const std::string& ref);
 
  private:
-  std::string Materialize(const Oid& version_oid);
-
   std::unique_ptr<Repo> repo_;
   std::unique_ptr<Tracker> tracker_;
   std::unique_ptr<MetricBuffer> buffer_;

@@ -281,7 +281,7 @@ class ParamsMetricsTags(PythonApiTestCase):
             except cairn.CairnError as e:
                 missing = str(e)
             out({"id": run.id, "hist": hist, "is_tuple": [type(p) is tuple for p in hist], "kinds": kinds,
-                 "metrics": r.metrics, "steps": r.to_dict()["metric_steps"],
+                 "metrics": r.metrics, "steps": {k: m["step"] for k, m in r.to_dict()["metrics"].items()},
                  "acc_hist": cairn.get_metric_history(run.id, "acc"), "missing": missing})
         """)
         hist = res["hist"]
