@@ -26,10 +26,10 @@ def has_pandas(python):
 
 class MlflowTestCase(PythonApiTestCase):
 
-    def mlflow(self, body, python=None):
+    def mlflow(self, body, python=None, env=None):
         """Runs a script that starts with `import cairn as mlflow`; returns its last RESULT."""
         body = "import cairn as mlflow\n" + body
-        return self.pyjson(body) if python is None else self.result(self.py_with(python, body))
+        return self.pyjson(body, env=env) if python is None else self.result(self.py_with(python, body))
 
     def py_with(self, python, body, code=0):
         r = subprocess.run([python, self.script(body)], cwd=self.repo, env=self.env, capture_output=True, text=True,
@@ -415,6 +415,64 @@ out({"rid": rid, "status_before": status_before, "status": got.info.status, "par
         run = self.show(res["rid"])
         self.assertEqual((run["status"], run["name"], run["experiment"]), ("FAILED", "batched", "batch"))
         self.assertEqual(run["metrics"]["acc"]["step"], 3)
+
+
+class InputsAndEnvironment(MlflowTestCase):
+
+    def test_log_input_records_a_dataset_version(self):
+        content, version = self.dataset_v1()
+        res = self.mlflow("""
+import warnings
+with mlflow.start_run() as run:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        path = mlflow.log_input("data.csv@v1", context="training")
+    try:
+        mlflow.log_input(object())
+        not_ref = None
+    except TypeError as e:
+        not_ref = str(e)
+out({"id": run.info.run_id, "data": open(path).read(), "warned": [str(w.message) for w in caught],
+     "not_ref": not_ref})
+""")
+        self.assertEqual(res["data"].encode(), content)
+        self.assertTrue(any("context" in w for w in res["warned"]), res["warned"])
+        self.assertIn("dataset ref", res["not_ref"])
+        explicit = [i for i in self.show(res["id"])["inputs"] if i["source"] == "explicit"]
+        self.assertEqual([(i["dataset"], i["version"], i["tag"]) for i in explicit], [("data.csv", version, "v1")])
+
+    def test_mlflow_environment_variables_and_experiment_selection(self):
+        res = self.mlflow("""
+exp_id = mlflow.create_experiment("by-id")
+with mlflow.start_run() as run:                 # $MLFLOW_EXPERIMENT_NAME
+    pass
+errors = {}
+for name, call in {"both": lambda: mlflow.search_runs(experiment_ids=[exp_id], experiment_names=["x"]),
+                   "bad_id": lambda: mlflow.search_runs(experiment_ids=["12345"]),
+                   "bad_view": lambda: mlflow.search_runs(run_view_type="SOMETIMES", output_format="list")}.items():
+    try:
+        call()
+        errors[name] = None
+    except mlflow.MlflowException as e:
+        errors[name] = str(e)
+import warnings
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    unknown = mlflow.search_runs(experiment_names=["nope"], output_format="list")
+out({"experiment": mlflow.get_run(run.info.run_id).info.experiment_id,
+     "env_exp": mlflow.get_experiment_by_name("from-env").experiment_id, "errors": errors,
+     "unknown": unknown, "warned": [str(w.message) for w in caught],
+     "positional": [r.info.run_id for r in mlflow.search_runs(
+         [mlflow.get_experiment_by_name("from-env").experiment_id], "attributes.status = 'FINISHED'",
+         output_format="list")]})
+""", env={"MLFLOW_EXPERIMENT_NAME": "from-env"})
+        self.assertEqual(res["experiment"], res["env_exp"])
+        self.assertIn("not both", res["errors"]["both"])
+        self.assertIn("no experiment with id '12345'", res["errors"]["bad_id"])
+        self.assertIn("SOMETIMES", res["errors"]["bad_view"])
+        self.assertEqual(res["unknown"], [])
+        self.assertTrue(any("nope" in w for w in res["warned"]), res["warned"])
+        self.assertEqual(len(res["positional"]), 1)
 
 
 class FlushErrors(MlflowTestCase):
