@@ -565,6 +565,27 @@ class TrainingScript(MlflowTestCase):
         self.assertEqual(parent["tags"]["best_lr"], self.show(summary["best"])["params"]["lr"])
 
 
+    def test_wine_sweep_under_cairn_run(self):
+        """Wrapped by 'cairn run', the script's parent run is the one cairn made; the sweep nests under it."""
+        shutil.copy(os.path.join(EXAMPLES, "wine_data.csv"), self.path("wine.csv"))
+        r = self.cairn("run", "-e", "wrapped", "-n", "outer", "--", PYTHON_FOR_SCRIPT, TRAIN_WINE, "wine.csv",
+                       "--epochs", "3", "--lrs", "0.1,0.5", timeout=300)
+        self.assertEqual(r.returncode, 0, self.describe(r))
+        summary = json.loads(r.stdout.strip().splitlines()[-1])
+        self.assertEqual(summary["status"], "RUNNING", "cairn run ends the run, after the script")
+        outer = self.show(summary["parent"])
+        self.assertEqual((outer["name"], outer["experiment"], outer["status"], outer["exit_code"]),
+                         ("outer", "wrapped", "FINISHED", 0))
+        self.assertEqual(outer["tags"]["mlflow.note.content"], "learning-rate sweep of softmax regression")
+        self.assertEqual(outer["tags"]["best_run"], summary["best"])
+        self.assertEqual(outer["params"]["epochs"], "3")
+        self.assertEqual(len(self.runs()), 3, "the script must not start a parent run of its own")
+        for cid in summary["children"]:
+            child = self.show(cid)
+            self.assertEqual((child["experiment"], child["status"]), ("wine-softmax", "FINISHED"))
+            self.assertEqual(child["tags"]["mlflow.parentRunId"], summary["parent"])
+            self.assertEqual([p["step"] for p in self.history(cid, "test_accuracy")], [0, 1, 2])
+
 PYTHON_FOR_SCRIPT = __import__("sys").executable
 
 if __name__ == "__main__":
