@@ -1,14 +1,20 @@
 // CompileFilter and ParseOrderBy: the --where and --sort text of 'cairn runs'
-// (and of the Python API, and of anything that passes user text through).
-// What compiles must be SQL that SQLite accepts against the real tracking
-// schema, with exactly one bind per placeholder: user text reaches SQL only
-// as binds, so a '?' count that differs means text leaked into the SQL.
+// (and of the Python API, the REST search, and anything that passes user
+// text through). What compiles must be SQL that SQLite accepts against the
+// real tracking schema, with exactly one bind per placeholder: user text
+// reaches SQL only as binds, so a '?' count that differs means text leaked
+// into the SQL. The PostgreSQL emitter of the same tree must number its
+// placeholders $1..$N, one per bind, and hold no '?'.
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <string>
+#include <vector>
 
 #include "fuzz_util.h"
+#include "cairn/filter.h"
 #include "tracking/filter.h"
+#include "tracking/filter_sql.h"
 #include "tracking/schema.h"
 
 namespace {
@@ -24,6 +30,29 @@ sqlite3* Db() {
     return d;
   }();
   return db;
+}
+
+// Whether `sql` holds exactly the placeholders $1..$n, and no '?' outside
+// quotes (the emitter writes quoted SQL literals of its own, such as 'NaN').
+bool PostgresPlaceholdersAre(const std::string& sql, size_t n) {
+  std::vector<bool> seen(n + 1, false);
+  bool quoted = false;
+  for (size_t i = 0; i < sql.size(); ++i) {
+    if (sql[i] == '\'') quoted = !quoted;
+    if (quoted) continue;
+    if (sql[i] == '?') return false;
+    if (sql[i] != '$') continue;
+    size_t number = 0;
+    size_t j = i + 1;
+    for (; j < sql.size() && sql[j] >= '0' && sql[j] <= '9'; ++j) number = number * 10 + (sql[j] - '0');
+    if (j == i + 1 || number == 0 || number > n) return false;
+    seen[number] = true;
+    i = j - 1;
+  }
+  for (size_t k = 1; k <= n; ++k) {
+    if (!seen[k]) return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -64,6 +93,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   } else {
     FUZZ_CHECK(sql.status().code() == Code::kInvalidArgument, fuzz::Describe(sql.status()));
+  }
+
+  auto tree = ParseFilter(text);
+  FUZZ_CHECK(tree.ok() == sql.ok(), "ParseFilter and CompileFilter disagree");
+  if (tree.ok()) {
+    SqlFragment pg = EmitPostgresFilter(*tree);
+    FUZZ_CHECK(pg.binds.size() == sql->binds.size(), "the emitters bind different values:\n" + pg.sql);
+    FUZZ_CHECK(PostgresPlaceholdersAre(pg.sql, pg.binds.size()), "PostgreSQL placeholders are not $1..$N:\n" + pg.sql);
+    for (const FilterKeyRef& key : ReferencedKeys(*tree)) {
+      FUZZ_CHECK(!key.key.empty() && key.pos < text.size(), "a referenced key is empty or outside the filter");
+    }
   }
 
   auto order = ParseOrderBy({std::string(text)});
