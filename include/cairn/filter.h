@@ -134,7 +134,8 @@ struct FilterTree {
 // InvalidArgument ("filter is too large") beyond 500 comparisons, 10000
 // values or 10 levels of parentheses and NOT, so that every tree has SQL
 // each emitter's database accepts.
-Result<FilterTree> ParseFilter(std::string_view text, const FilterSchema& schema = RunFilterSchema());
+Result<FilterTree> ParseFilter(std::string_view text,
+                               const FilterSchema& schema = RunFilterSchema());
 
 // A key the filter names, once per (entity, key), in order of first use.
 // Tags with a FilterTagAlias are listed as their attribute.
@@ -142,7 +143,9 @@ struct FilterKeyRef {
   FilterEntity entity = FilterEntity::kMetric;
   std::string key;
   size_t pos = 0;  // of its first use
-  bool operator==(const FilterKeyRef& other) const { return entity == other.entity && key == other.key; }
+  bool operator==(const FilterKeyRef& other) const {
+    return entity == other.entity && key == other.key;
+  }
 };
 
 // The keys of metrics, params, tags, attributes, datasets and dataset
@@ -154,7 +157,7 @@ std::vector<FilterKeyRef> ReferencedKeys(const FilterTree& tree);
 // "metrics.`my metric`", "start_time" (a bare attribute).
 struct OrderTerm {
   FilterEntity entity = FilterEntity::kAttribute;  // never kDataset or kDatasetField
-  std::string key;  // for kAttribute the canonical attribute name
+  std::string key;                                 // for kAttribute the canonical attribute name
   bool descending = false;
   size_t pos = 0;
 };

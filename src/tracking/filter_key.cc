@@ -51,7 +51,8 @@ std::string NoPrefixDetail(const FilterSchema& schema) {
     for (FilterEntity e : seen) dup = dup || e == prefix.entity;
     if (dup) continue;
     seen.push_back(prefix.entity);
-    bool named = prefix.entity == FilterEntity::kAttribute || prefix.entity == FilterEntity::kDataset;
+    bool named =
+        prefix.entity == FilterEntity::kAttribute || prefix.entity == FilterEntity::kDataset;
     if (!first) out += ", ";
     first = false;
     out += std::string(FilterEntityName(prefix.entity)) + (named ? ".<name>" : ".<key>");
@@ -89,7 +90,8 @@ Result<ParsedKey> ParseKey(Scanner& scan, const FilterSchema& schema) {
     }
   }
   if (word_end == word_start) {
-    return scan.Error(scan.pos(), "expected a key such as metrics.acc or params.lr", ", found " + scan.Describe(scan.pos()));
+    return scan.Error(scan.pos(), "expected a key such as metrics.acc or params.lr",
+                      ", found " + scan.Describe(scan.pos()));
   }
   std::string_view word = scan.text().substr(word_start, word_end - word_start);
   const FilterPrefix* prefix = FindPrefix(schema, word);
@@ -104,10 +106,12 @@ Result<ParsedKey> ParseKey(Scanner& scan, const FilterSchema& schema) {
         return id;
       }
     }
-    if (prefix != nullptr) return scan.Error(after, "expected '.' and a key after '" + std::string(word) + "'");
+    if (prefix != nullptr)
+      return scan.Error(after, "expected '.' and a key after '" + std::string(word) + "'");
     return scan.Error(id.pos, "'" + std::string(word) + "' has no prefix", NoPrefixDetail(schema));
   }
-  if (prefix == nullptr) return scan.Error(id.pos, "unknown prefix '" + std::string(word) + "'", ValidPrefixes(schema));
+  if (prefix == nullptr)
+    return scan.Error(id.pos, "unknown prefix '" + std::string(word) + "'", ValidPrefixes(schema));
   id.entity = prefix->entity;
   scan.Seek(after + 1);
   id.key_pos = scan.pos();
@@ -126,7 +130,8 @@ Result<ParsedKey> ParseKey(Scanner& scan, const FilterSchema& schema) {
     case FilterEntity::kAttribute: {
       const FilterAttribute* attribute = FindAttribute(schema, id.key);
       if (attribute == nullptr) {
-        return scan.Error(id.key_pos, "unknown attribute '" + id.key + "'", ValidAttributes(schema));
+        return scan.Error(id.key_pos, "unknown attribute '" + id.key + "'",
+                          ValidAttributes(schema));
       }
       id.key = attribute->name;
       break;

@@ -52,7 +52,8 @@ bool Scanner::ConsumeChar(char c) {
 bool Scanner::ConsumeKeyword(std::string_view keyword) {
   SkipSpace();
   size_t end = pos_ + keyword.size();
-  if (end > text_.size() || !EqualsIgnoreCase(text_.substr(pos_, keyword.size()), keyword)) return false;
+  if (end > text_.size() || !EqualsIgnoreCase(text_.substr(pos_, keyword.size()), keyword))
+    return false;
   if (end < text_.size() && IsWordChar(text_[end])) return false;
   pos_ = end;
   return true;
@@ -103,7 +104,8 @@ Result<std::string> Scanner::ParseQuoted(std::string_view what) {
   std::string out;
   while (pos_ < text_.size()) {
     char c = text_[pos_];
-    if (c == '\\' && pos_ + 1 < text_.size() && (text_[pos_ + 1] == quote || text_[pos_ + 1] == '\\')) {
+    if (c == '\\' && pos_ + 1 < text_.size() &&
+        (text_[pos_ + 1] == quote || text_[pos_ + 1] == '\\')) {
       out += text_[pos_ + 1];
       pos_ += 2;
     } else if (c == quote && pos_ + 1 < text_.size() && text_[pos_ + 1] == quote) {
@@ -117,7 +119,8 @@ Result<std::string> Scanner::ParseQuoted(std::string_view what) {
       ++pos_;
     }
   }
-  return Error(open, "unterminated " + std::string(what) + " starting", std::string("; close it with ") + quote);
+  return Error(open, "unterminated " + std::string(what) + " starting",
+               std::string("; close it with ") + quote);
 }
 
 Result<FilterValue> Scanner::ParseValue(std::string_view after) {
@@ -134,7 +137,8 @@ Result<FilterValue> Scanner::ParseValue(std::string_view after) {
     size_t end = pos_;
     while (end < text_.size() && IsKeyChar(text_[end])) ++end;
     std::string word(text_.substr(pos_, end - pos_));
-    return Error(pos_, "unquoted value '" + word + "'", "; write strings in single quotes: '" + word + "'");
+    return Error(pos_, "unquoted value '" + word + "'",
+                 "; write strings in single quotes: '" + word + "'");
   }
   return Error(pos_, "expected a value after " + std::string(after), ", found " + Describe(pos_));
 }
@@ -173,7 +177,8 @@ Result<FilterValue> Scanner::ParseNumber() {
   const char* last = first + value.text.size();
   auto [end, ec] = std::from_chars(first, last, value.number);
   if (ec != std::errc() || end != last) {
-    return Error(pos_, "number '" + std::string(text_.substr(pos_, p - pos_)) + "' is out of range");
+    return Error(pos_,
+                 "number '" + std::string(text_.substr(pos_, p - pos_)) + "' is out of range");
   }
   if (whole) {
     int64_t integer = 0;

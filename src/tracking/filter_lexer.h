@@ -23,7 +23,8 @@ class Scanner {
  public:
   // `context` starts messages ("filter"); `noun` names the text in them
   // ("filter", "clause"); `hint` is every error's hint.
-  Scanner(std::string_view text, std::string_view context, std::string_view noun, std::string_view hint)
+  Scanner(std::string_view text, std::string_view context, std::string_view noun,
+          std::string_view hint)
       : text_(text), context_(context), noun_(noun), hint_(hint) {}
 
   size_t pos() const { return pos_; }

@@ -100,11 +100,15 @@ TEST_F(FilterMlflowTest, Comparators) {
 }
 
 TEST_F(FilterMlflowTest, TheDocumentedExamples) {
-  Exec("INSERT INTO run_params (run, key, value) VALUES (6, 'model', 'LogisticRegression'), (6, 'lambda', '0.001')");
+  Exec(
+      "INSERT INTO run_params (run, key, value) VALUES (6, 'model', 'LogisticRegression'), (6, "
+      "'lambda', '0.001')");
   Exec("INSERT INTO run_metrics (run, key, value, step, ts) VALUES (6, 'error', 0.04, 0, 0)");
   ExpectMatches({
       {"metrics.accuracy > 0.92", ""},
-      {"params.model = \"LogisticRegression\" and params.lambda = \"0.001\" and metrics.error <= 0.05", "f"},
+      {"params.model = \"LogisticRegression\" and params.lambda = \"0.001\" and metrics.error <= "
+       "0.05",
+       "f"},
       {"attributes.status = \"FAILED\"", "c"},
       {"tags.`mlflow.note` = 'first' AND metrics.acc >= 0.9", "a"},
   });
@@ -151,29 +155,23 @@ TEST_F(FilterMlflowTest, OrKeepsWorking) {
 }
 
 TEST(FilterMlflowOrderByTest, MlflowOrderClauses) {
-  auto keys = ParseOrderBy({"metrics.acc DESC", "attributes.start_time ASC", "metrics.`my metric` DESC",
-                            "params.\"batch size\"", "start_time DESC", "created", "run_name", "user_id",
-                            "attributes.artifact_uri", "tags.mlflow.runName", "attr.`Run name` desc"});
-  ASSERT_TRUE(keys.ok()) << keys.status().ToString();
-  struct Want {
-    OrderKey::Kind kind;
-    const char* key;
-    bool descending;
-  };
-  std::vector<Want> want = {
-      {OrderKey::Kind::kMetric, "acc", true},          {OrderKey::Kind::kAttribute, "start_time", false},
-      {OrderKey::Kind::kMetric, "my metric", true},    {OrderKey::Kind::kParam, "batch size", false},
-      {OrderKey::Kind::kAttribute, "start_time", true}, {OrderKey::Kind::kAttribute, "start_time", false},
-      {OrderKey::Kind::kAttribute, "name", false},     {OrderKey::Kind::kAttribute, "user", false},
-      {OrderKey::Kind::kAttribute, "run_id", false},   {OrderKey::Kind::kAttribute, "name", false},
-      {OrderKey::Kind::kAttribute, "name", true},
-  };
-  ASSERT_EQ(keys->size(), want.size());
-  for (size_t i = 0; i < want.size(); ++i) {
-    EXPECT_EQ((*keys)[i].kind, want[i].kind) << i;
-    EXPECT_EQ((*keys)[i].key, want[i].key) << i;
-    EXPECT_EQ((*keys)[i].descending, want[i].descending) << i;
-  }
+  filter_test::ExpectOrderKeys(
+      {"metrics.acc DESC", "attributes.start_time ASC", "metrics.`my metric` DESC",
+       "params.\"batch size\"", "start_time DESC", "created", "run_name", "user_id",
+       "attributes.artifact_uri", "tags.mlflow.runName", "attr.`Run name` desc"},
+      {
+          {OrderKey::Kind::kMetric, "acc", true},
+          {OrderKey::Kind::kAttribute, "start_time", false},
+          {OrderKey::Kind::kMetric, "my metric", true},
+          {OrderKey::Kind::kParam, "batch size", false},
+          {OrderKey::Kind::kAttribute, "start_time", true},
+          {OrderKey::Kind::kAttribute, "start_time", false},
+          {OrderKey::Kind::kAttribute, "name", false},
+          {OrderKey::Kind::kAttribute, "user", false},
+          {OrderKey::Kind::kAttribute, "run_id", false},
+          {OrderKey::Kind::kAttribute, "name", false},
+          {OrderKey::Kind::kAttribute, "name", true},
+      });
   auto datasets = ParseOrderBy({"datasets.name"});
   ASSERT_FALSE(datasets.ok());
   EXPECT_NE(datasets.status().message().find("cannot order by datasets.name"), std::string::npos);

@@ -55,7 +55,8 @@ class FilterParser {
     if (scan_.AtEnd()) return tree;
     CAIRN_ASSIGN_OR_RETURN(FilterNode root, ParseChain(0, FilterNode::Kind::kOr));
     if (!scan_.AtEnd()) {
-      if (scan_.Peek() == ')') return scan_.Error(scan_.pos(), "unbalanced ')'", " with no matching '('");
+      if (scan_.Peek() == ')')
+        return scan_.Error(scan_.pos(), "unbalanced ')'", " with no matching '('");
       return scan_.Error(scan_.pos(), "unexpected " + scan_.Describe(scan_.pos()),
                          "; expected 'and', 'or' or the end of the filter");
     }
@@ -63,11 +64,13 @@ class FilterParser {
       std::string what = terms_ > kMaxTerms
                              ? std::to_string(terms_) + " comparisons joined by and/or; at most " +
                                    std::to_string(kMaxTerms) + " are allowed"
-                             : std::to_string(values_) + " values; at most " + std::to_string(kMaxValues) +
+                             : std::to_string(values_) + " values; at most " +
+                                   std::to_string(kMaxValues) +
                                    " are allowed (each value of an IN list counts as one)";
-      return Status::InvalidArgument("filter is too large: it has " + what,
-                                     "split the search into smaller ones, or match many values of one key with "
-                                     "one IN list, such as attributes.run_id IN ('...', '...')");
+      return Status::InvalidArgument(
+          "filter is too large: it has " + what,
+          "split the search into smaller ones, or match many values of one key with "
+          "one IN list, such as attributes.run_id IN ('...', '...')");
     }
     tree.root = std::move(root);
     return tree;
@@ -109,13 +112,15 @@ class FilterParser {
     bool is_not = scan_.KeywordAhead("not") && scan_.PeekAt(start + 3) != '.';
     if (scan_.Peek() != '(' && !is_not) return ParseComparison();
     if (depth >= kMaxDepth) {
-      return scan_.Error(start, is_not ? "NOT nested too deeply" : "parentheses nested too deeply",
-                         "; at most " + std::to_string(kMaxDepth) + " levels of parentheses and NOT are allowed");
+      return scan_.Error(
+          start, is_not ? "NOT nested too deeply" : "parentheses nested too deeply",
+          "; at most " + std::to_string(kMaxDepth) + " levels of parentheses and NOT are allowed");
     }
     if (is_not) {
       (void)scan_.ConsumeKeyword("not");
       if (scan_.AtEnd()) {
-        return scan_.Error(start, "'not' has nothing after it", "; follow it with a comparison or a '('");
+        return scan_.Error(start, "'not' has nothing after it",
+                           "; follow it with a comparison or a '('");
       }
       FilterNode node;
       node.kind = FilterNode::Kind::kNot;
@@ -127,8 +132,10 @@ class FilterParser {
     (void)scan_.ConsumeChar('(');
     CAIRN_ASSIGN_OR_RETURN(FilterNode inner, ParseChain(depth + 1, FilterNode::Kind::kOr));
     if (scan_.ConsumeChar(')')) return inner;
-    if (scan_.AtEnd()) return scan_.Error(start, "unbalanced '('", ": the filter ends before its ')'");
-    return scan_.Error(scan_.pos(), "expected ')', 'and' or 'or'", ", found " + scan_.Describe(scan_.pos()));
+    if (scan_.AtEnd())
+      return scan_.Error(start, "unbalanced '('", ": the filter ends before its ')'");
+    return scan_.Error(scan_.pos(), "expected ')', 'and' or 'or'",
+                       ", found " + scan_.Describe(scan_.pos()));
   }
 
   Result<FilterNode> ParseComparison() {
@@ -148,7 +155,8 @@ class FilterParser {
       CAIRN_RETURN_IF_ERROR(ParseList(&c, after));
     } else {
       scan_.SkipSpace();
-      if (scan_.Peek() == '(') return scan_.Error(scan_.pos(), "a list of values needs IN or NOT IN, not " + after);
+      if (scan_.Peek() == '(')
+        return scan_.Error(scan_.pos(), "a list of values needs IN or NOT IN, not " + after);
       CAIRN_ASSIGN_OR_RETURN(FilterValue value, scan_.ParseValue(after));
       c.values.push_back(std::move(value));
     }
@@ -167,9 +175,9 @@ class FilterParser {
       FilterOp op;
     };
     // Two-character symbols first so "<=" is not read as "<".
-    static constexpr Symbol kSymbols[] = {{"!=", FilterOp::kNe}, {"<>", FilterOp::kNe}, {"<=", FilterOp::kLe},
-                                          {">=", FilterOp::kGe}, {"=", FilterOp::kEq},  {"<", FilterOp::kLt},
-                                          {">", FilterOp::kGt}};
+    static constexpr Symbol kSymbols[] = {
+        {"!=", FilterOp::kNe}, {"<>", FilterOp::kNe}, {"<=", FilterOp::kLe}, {">=", FilterOp::kGe},
+        {"=", FilterOp::kEq},  {"<", FilterOp::kLt},  {">", FilterOp::kGt}};
     for (const Symbol& symbol : kSymbols) {
       if (rest.substr(0, symbol.text.size()) == symbol.text) {
         c->op = symbol.op;
@@ -201,23 +209,29 @@ class FilterParser {
     scan_.SkipSpace();
     size_t open = scan_.pos();
     if (!scan_.ConsumeChar('(')) {
-      return scan_.Error(open, "expected '(' after " + after, ", found " + scan_.Describe(open) + "; write IN ('a', 'b')");
+      return scan_.Error(open, "expected '(' after " + after,
+                         ", found " + scan_.Describe(open) + "; write IN ('a', 'b')");
     }
-    if (scan_.ConsumeChar(')')) return scan_.Error(open, "empty IN list", "; give at least one value: IN ('a', 'b')");
+    if (scan_.ConsumeChar(')'))
+      return scan_.Error(open, "empty IN list", "; give at least one value: IN ('a', 'b')");
     while (true) {
-      CAIRN_ASSIGN_OR_RETURN(FilterValue value, scan_.ParseValue(c->values.empty() ? "'('" : "','"));
+      CAIRN_ASSIGN_OR_RETURN(FilterValue value,
+                             scan_.ParseValue(c->values.empty() ? "'('" : "','"));
       c->values.push_back(std::move(value));
       if (scan_.ConsumeChar(')')) return Status::OK();
       size_t at = scan_.pos();
-      if (scan_.AtEnd()) return scan_.Error(open, "unbalanced '('", ": the IN list has no closing ')'");
+      if (scan_.AtEnd())
+        return scan_.Error(open, "unbalanced '('", ": the IN list has no closing ')'");
       if (!scan_.ConsumeChar(',')) {
-        return scan_.Error(at, "expected ',' or ')' in the IN list", ", found " + scan_.Describe(at));
+        return scan_.Error(at, "expected ',' or ')' in the IN list",
+                           ", found " + scan_.Describe(at));
       }
     }
   }
 
   Status WrongOp(const FilterComparison& c, std::string_view allowed) {
-    return scan_.Error(c.op_pos, Quoted(c.op) + " does not apply to " + c.spelled, "; use " + std::string(allowed));
+    return scan_.Error(c.op_pos, Quoted(c.op) + " does not apply to " + c.spelled,
+                       "; use " + std::string(allowed));
   }
 
   // The first value that is (or is not) a number.
@@ -231,10 +245,12 @@ class FilterParser {
   Status Check(FilterComparison* c) {
     switch (c->entity) {
       case FilterEntity::kMetric:
-        if (IsPattern(c->op)) return WrongOp(*c, "=, !=, <, <=, >, >=, IN or NOT IN: metrics are numbers");
+        if (IsPattern(c->op))
+          return WrongOp(*c, "=, !=, <, <=, >, >=, IN or NOT IN: metrics are numbers");
         if (const FilterValue* v = FirstOfKind(*c, false)) {
-          return scan_.Error(v->pos, "metric '" + c->key + "' is a number, not the string '" + v->text + "'",
-                             "; drop the quotes");
+          return scan_.Error(
+              v->pos, "metric '" + c->key + "' is a number, not the string '" + v->text + "'",
+              "; drop the quotes");
         }
         return Status::OK();
       case FilterEntity::kParam:
@@ -266,8 +282,10 @@ class FilterParser {
     if (IsOrdering(c.op)) {
       const FilterValue& v = c.values[0];
       if (!v.is_number) {
-        return scan_.Error(v.pos, Quoted(c.op) + " on " + what + " needs a number, not the string '" + v.text + "'",
-                           "; compare strings with =, !=, LIKE, ILIKE or IN");
+        return scan_.Error(
+            v.pos,
+            Quoted(c.op) + " on " + what + " needs a number, not the string '" + v.text + "'",
+            "; compare strings with =, !=, LIKE, ILIKE or IN");
       }
       return Status::OK();
     }
@@ -283,7 +301,8 @@ class FilterParser {
   Status CheckString(const FilterComparison& c, std::string_view allowed) {
     if (IsOrdering(c.op)) return WrongOp(c, allowed);
     if (const FilterValue* v = FirstOfKind(c, true)) {
-      return scan_.Error(v->pos, c.spelled + " is a string, not the number " + v->text, "; quote it: '" + v->text + "'");
+      return scan_.Error(v->pos, c.spelled + " is a string, not the number " + v->text,
+                         "; quote it: '" + v->text + "'");
     }
     return Status::OK();
   }
@@ -293,8 +312,10 @@ class FilterParser {
     if (attribute->type == FilterType::kNumber) {
       if (IsPattern(c->op)) return WrongOp(*c, "=, !=, <, <=, >, >=, IN or NOT IN: it is a number");
       if (const FilterValue* v = FirstOfKind(*c, false)) {
-        std::string unit = attribute->unit.empty() ? "a number" : "a number (" + attribute->unit + ")";
-        return scan_.Error(v->pos, c->spelled + " is " + unit + ", not the string '" + v->text + "'",
+        std::string unit =
+            attribute->unit.empty() ? "a number" : "a number (" + attribute->unit + ")";
+        return scan_.Error(v->pos,
+                           c->spelled + " is " + unit + ", not the string '" + v->text + "'",
                            "; drop the quotes");
       }
       return Status::OK();
@@ -309,7 +330,8 @@ class FilterParser {
       for (const std::string& allowed : attribute->closed_values) known = known || upper == allowed;
       if (!known) {
         std::string list;
-        for (const std::string& allowed : attribute->closed_values) list += (list.empty() ? "" : ", ") + allowed;
+        for (const std::string& allowed : attribute->closed_values)
+          list += (list.empty() ? "" : ", ") + allowed;
         return scan_.Error(v.pos, "unknown " + attribute->name + " '" + v.text + "'",
                            "; valid values of " + attribute->name + ": " + list);
       }
@@ -330,7 +352,8 @@ Result<FilterTree> ParseFilter(std::string_view text, const FilterSchema& schema
   return FilterParser(text, schema).Parse();
 }
 
-Result<std::vector<OrderTerm>> ParseOrderTerms(const std::vector<std::string>& clauses, const FilterSchema& schema) {
+Result<std::vector<OrderTerm>> ParseOrderTerms(const std::vector<std::string>& clauses,
+                                               const FilterSchema& schema) {
   std::vector<OrderTerm> terms;
   for (const std::string& clause : clauses) {
     Scanner scan(clause, "order by", "clause", kOrderHint);
@@ -338,7 +361,8 @@ Result<std::vector<OrderTerm>> ParseOrderTerms(const std::vector<std::string>& c
     while (true) {
       CAIRN_ASSIGN_OR_RETURN(ParsedKey key, filter_internal::ParseKey(scan, schema));
       if (key.entity == FilterEntity::kDataset || key.entity == FilterEntity::kDatasetField) {
-        return scan.Error(key.pos, "cannot order by " + key.spelled, "; order by metrics, params, tags or attributes");
+        return scan.Error(key.pos, "cannot order by " + key.spelled,
+                          "; order by metrics, params, tags or attributes");
       }
       OrderTerm term;
       term.entity = key.entity;
@@ -357,9 +381,11 @@ Result<std::vector<OrderTerm>> ParseOrderTerms(const std::vector<std::string>& c
       if (scan.AtEnd()) break;
       size_t at = scan.pos();
       if (!scan.ConsumeChar(',')) {
-        return scan.Error(at, "unexpected " + scan.Describe(at), "; expected ASC, DESC, ',' or the end of the clause");
+        return scan.Error(at, "unexpected " + scan.Describe(at),
+                          "; expected ASC, DESC, ',' or the end of the clause");
       }
-      if (scan.AtEnd()) return scan.Error(at, "',' has nothing after it", "; remove it or add a key");
+      if (scan.AtEnd())
+        return scan.Error(at, "',' has nothing after it", "; remove it or add a key");
     }
   }
   return terms;

@@ -13,9 +13,13 @@ class PostgresDialect : public filter_internal::Dialect {
  public:
   explicit PostgresDialect(int first) : first_(first) {}
 
-  std::string Placeholder(size_t n) const override { return "$" + std::to_string(first_ + static_cast<int>(n)); }
+  std::string Placeholder(size_t n) const override {
+    return "$" + std::to_string(first_ + static_cast<int>(n));
+  }
   // Quoted: "user" is a reserved word in PostgreSQL.
-  std::string RunColumn(std::string_view column) const override { return "r.\"" + std::string(column) + "\""; }
+  std::string RunColumn(std::string_view column) const override {
+    return "r.\"" + std::string(column) + "\"";
+  }
   std::string ILike(const std::string& column, const std::string& placeholder) const override {
     return column + " ILIKE " + placeholder;
   }
@@ -32,7 +36,9 @@ class PostgresDialect : public filter_internal::Dialect {
   std::string MetricGuard() const override { return " AND m.value <> 'NaN'::double precision"; }
   std::string_view True() const override { return "TRUE"; }
   std::string_view False() const override { return "FALSE"; }
-  std::string Concat(const std::string& a, const std::string& b) const override { return a + " || " + b; }
+  std::string Concat(const std::string& a, const std::string& b) const override {
+    return a + " || " + b;
+  }
 
  private:
   int first_;

@@ -28,7 +28,8 @@ std::string_view FilterEntityName(FilterEntity entity) {
 }
 
 std::string_view FilterOpText(FilterOp op) {
-  static constexpr std::string_view kText[] = {"=", "!=", "<", "<=", ">", ">=", "LIKE", "ILIKE", "IN", "NOT IN"};
+  static constexpr std::string_view kText[] = {"=",  "!=",   "<",     "<=", ">",
+                                               ">=", "LIKE", "ILIKE", "IN", "NOT IN"};
   return kText[static_cast<size_t>(op)];
 }
 
@@ -38,13 +39,20 @@ const FilterSchema& RunFilterSchema() {
     s->noun = "run";
     // MLflow's identifiers (search_utils.py) plus cairn's `run.`.
     s->prefixes = {
-        {"metrics", FilterEntity::kMetric},       {"metric", FilterEntity::kMetric},
-        {"params", FilterEntity::kParam},         {"param", FilterEntity::kParam},
-        {"parameters", FilterEntity::kParam},     {"parameter", FilterEntity::kParam},
-        {"tags", FilterEntity::kTag},             {"tag", FilterEntity::kTag},
-        {"attributes", FilterEntity::kAttribute}, {"attribute", FilterEntity::kAttribute},
-        {"attr", FilterEntity::kAttribute},       {"run", FilterEntity::kAttribute},
-        {"datasets", FilterEntity::kDataset},     {"dataset", FilterEntity::kDataset},
+        {"metrics", FilterEntity::kMetric},
+        {"metric", FilterEntity::kMetric},
+        {"params", FilterEntity::kParam},
+        {"param", FilterEntity::kParam},
+        {"parameters", FilterEntity::kParam},
+        {"parameter", FilterEntity::kParam},
+        {"tags", FilterEntity::kTag},
+        {"tag", FilterEntity::kTag},
+        {"attributes", FilterEntity::kAttribute},
+        {"attribute", FilterEntity::kAttribute},
+        {"attr", FilterEntity::kAttribute},
+        {"run", FilterEntity::kAttribute},
+        {"datasets", FilterEntity::kDataset},
+        {"dataset", FilterEntity::kDataset},
     };
     // MLflow's RunStatus values; SCHEDULED never occurs in cairn but is a
     // valid MLflow filter value (it matches no run).
@@ -76,7 +84,8 @@ void CollectKeys(const FilterNode& node, std::vector<FilterKeyRef>* keys) {
   }
   const FilterComparison& c = node.comparison;
   FilterKeyRef ref{c.entity, c.key, c.pos};
-  if (!c.fallback_attribute.empty()) ref = FilterKeyRef{FilterEntity::kAttribute, c.fallback_attribute, c.pos};
+  if (!c.fallback_attribute.empty())
+    ref = FilterKeyRef{FilterEntity::kAttribute, c.fallback_attribute, c.pos};
   if (std::find(keys->begin(), keys->end(), ref) == keys->end()) keys->push_back(std::move(ref));
 }
 

@@ -156,8 +156,8 @@ class Emitter {
 
   std::string KeyValue(const FilterComparison& c, std::string_view table, std::string_view alias) {
     std::string a(alias);
-    std::string sql = "EXISTS (SELECT 1 FROM " + std::string(table) + " " + a + " WHERE " + a + ".run = r.id AND " + a +
-                      ".key = ";
+    std::string sql = "EXISTS (SELECT 1 FROM " + std::string(table) + " " + a + " WHERE " + a +
+                      ".run = r.id AND " + a + ".key = ";
     sql += Bind(c.key);
     sql += " AND ";
     sql += ValueTest(c, a + ".value");
@@ -213,7 +213,8 @@ class Emitter {
   // `!=` / NOT IN: the run used NAME but no input of NAME matches, so for
   // runs that used NAME, `=` and `!=` are exact complements.
   std::string Dataset(const FilterComparison& c) {
-    constexpr char kUsed[] = "EXISTS (SELECT 1 FROM run_inputs i WHERE i.run = r.id AND i.dataset = ";
+    constexpr char kUsed[] =
+        "EXISTS (SELECT 1 FROM run_inputs i WHERE i.run = r.id AND i.dataset = ";
     bool negated = c.op == FilterOp::kNe || c.op == FilterOp::kNotIn;
     std::string sql;
     if (negated) {
@@ -253,6 +254,8 @@ class Emitter {
 
 }  // namespace
 
-SqlFragment EmitFilter(const FilterTree& tree, const Dialect& dialect) { return Emitter(dialect).Emit(tree); }
+SqlFragment EmitFilter(const FilterTree& tree, const Dialect& dialect) {
+  return Emitter(dialect).Emit(tree);
+}
 
 }  // namespace cairn::filter_internal

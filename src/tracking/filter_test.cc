@@ -46,10 +46,11 @@ TEST_F(FilterTest, FiltersAtTheLimitsRun) {
   // NOT counts as a level too: five of each, alternating.
   std::string negated = "datasets.eval NOT IN ('v1', 'c0ffee')";
   for (int level = 0; level < 10; ++level) {
-    negated = level % 2 ? "not " + negated : never + " and " + never + " or metrics.acc > 0 and (" + negated + ")";
+    negated = level % 2 ? "not " + negated : "(" + never + " and " + never + " or metrics.acc > 0 and " + negated + ")";
   }
   EXPECT_EQ(MatchInSearch(negated), (std::vector<std::string>{"run-a", "run-c", "run-d"}));
   EXPECT_FALSE(CompileFilter("not " + negated).ok());
+  EXPECT_FALSE(CompileFilter("(" + negated + ")").ok());
   // The widest chains at every level of the deepest nesting.
   std::string wide = Chain(never, "or", 20);
   for (int level = 0; level < 10; ++level) {
@@ -370,31 +371,19 @@ TEST(FilterErrorTest, WrongValueTypes) {
 }
 
 TEST(FilterOrderByTest, ParsesKeysAndDirections) {
-  auto keys = ParseOrderBy({"metrics.acc DESC", "params.lr asc, attributes.start_time",
-                            "attributes.run_name desc,tags.`my key`", "attr.created",
-                            "attributes.id", "metrics.val.acc", "  "});
-  ASSERT_TRUE(keys.ok()) << keys.status().ToString();
-  struct Want {
-    OrderKey::Kind kind;
-    const char* key;
-    bool descending;
-  };
-  std::vector<Want> want = {
-      {OrderKey::Kind::kMetric, "acc", true},
-      {OrderKey::Kind::kParam, "lr", false},
-      {OrderKey::Kind::kAttribute, "start_time", false},
-      {OrderKey::Kind::kAttribute, "name", true},
-      {OrderKey::Kind::kTag, "my key", false},
-      {OrderKey::Kind::kAttribute, "start_time", false},
-      {OrderKey::Kind::kAttribute, "run_id", false},
-      {OrderKey::Kind::kMetric, "val.acc", false},
-  };
-  ASSERT_EQ(keys->size(), want.size());
-  for (size_t i = 0; i < want.size(); ++i) {
-    EXPECT_EQ((*keys)[i].kind, want[i].kind) << i;
-    EXPECT_EQ((*keys)[i].key, want[i].key) << i;
-    EXPECT_EQ((*keys)[i].descending, want[i].descending) << i;
-  }
+  filter_test::ExpectOrderKeys({"metrics.acc DESC", "params.lr asc, attributes.start_time",
+                                "attributes.run_name desc,tags.`my key`", "attr.created", "attributes.id",
+                                "metrics.val.acc", "  "},
+                               {
+                                   {OrderKey::Kind::kMetric, "acc", true},
+                                   {OrderKey::Kind::kParam, "lr", false},
+                                   {OrderKey::Kind::kAttribute, "start_time", false},
+                                   {OrderKey::Kind::kAttribute, "name", true},
+                                   {OrderKey::Kind::kTag, "my key", false},
+                                   {OrderKey::Kind::kAttribute, "start_time", false},
+                                   {OrderKey::Kind::kAttribute, "run_id", false},
+                                   {OrderKey::Kind::kMetric, "val.acc", false},
+                               });
 }
 
 TEST(FilterOrderByTest, MapsEveryAttributeToItsColumn) {

@@ -100,13 +100,15 @@ class FilterTest : public ::testing::Test {
   // The same inside the deepest query Tracker::Search builds (sorted by a
   // metric, in some experiments), so limits are checked where they bind.
   std::vector<std::string> MatchInSearch(const std::string& filter) {
-    return Match(filter,
-                 "SELECT r.run_id FROM run_metrics s JOIN runs r ON r.id = s.run WHERE s.key = 'acc' AND "
-                 "s.value IS NOT NULL AND r.deleted = 0 AND r.experiment_id IN (1, 2, 3) AND (",
-                 ") ORDER BY r.run_id");
+    return Match(
+        filter,
+        "SELECT r.run_id FROM run_metrics s JOIN runs r ON r.id = s.run WHERE s.key = 'acc' AND "
+        "s.value IS NOT NULL AND r.deleted = 0 AND r.experiment_id IN (1, 2, 3) AND (",
+        ") ORDER BY r.run_id");
   }
 
-  std::vector<std::string> Match(const std::string& filter, const std::string& before, const std::string& after) {
+  std::vector<std::string> Match(const std::string& filter, const std::string& before,
+                                 const std::string& after) {
     auto compiled = CompileFilter(filter);
     if (!compiled.ok()) {
       ADD_FAILURE() << compiled.status().ToString();
@@ -151,6 +153,25 @@ class FilterTest : public ::testing::Test {
 
   sqlite3* db_ = nullptr;
 };
+
+// The sort keys ParseOrderBy makes of `clauses` are `want`, in order.
+struct WantKey {
+  OrderKey::Kind kind;
+  const char* key;
+  bool descending;
+};
+
+inline void ExpectOrderKeys(const std::vector<std::string>& clauses,
+                            const std::vector<WantKey>& want) {
+  auto keys = ParseOrderBy(clauses);
+  ASSERT_TRUE(keys.ok()) << keys.status().ToString();
+  ASSERT_EQ(keys->size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ((*keys)[i].kind, want[i].kind) << i;
+    EXPECT_EQ((*keys)[i].key, want[i].key) << i;
+    EXPECT_EQ((*keys)[i].descending, want[i].descending) << i;
+  }
+}
 
 }  // namespace cairn::filter_test
 

@@ -20,7 +20,8 @@ TEST(FilterTreeTest, EmptyFilterHasNoRoot) {
 }
 
 TEST(FilterTreeTest, AndBindsTighterThanOrAndParenthesesMakeNodes) {
-  auto tree = ParseFilter("metrics.a > 1 or params.b = 'x' and not (tags.c = 'y' or tags.d != 'z')");
+  auto tree =
+      ParseFilter("metrics.a > 1 or params.b = 'x' and not (tags.c = 'y' or tags.d != 'z')");
   ASSERT_TRUE(tree.ok()) << tree.status().ToString();
   const FilterNode& root = *tree->root;
   ASSERT_EQ(root.kind, Kind::kOr);
@@ -38,7 +39,8 @@ TEST(FilterTreeTest, AndBindsTighterThanOrAndParenthesesMakeNodes) {
 }
 
 TEST(FilterTreeTest, ComparisonsHoldCanonicalKeysAndValues) {
-  auto tree = ParseFilter("attr.Created >= 1000 and run.status IN ('finished', 'Failed') and metrics.`my m` < -2.5");
+  auto tree = ParseFilter(
+      "attr.Created >= 1000 and run.status IN ('finished', 'Failed') and metrics.`my m` < -2.5");
   ASSERT_TRUE(tree.ok()) << tree.status().ToString();
   const std::vector<FilterNode>& parts = tree->root->children;
   ASSERT_EQ(parts.size(), 3u);
@@ -65,13 +67,15 @@ TEST(FilterTreeTest, ComparisonsHoldCanonicalKeysAndValues) {
 
 TEST(FilterTreeTest, ReferencedKeysOncePerKeyInOrderOfUse) {
   auto tree = ParseFilter(
-      "metrics.acuracy > 0.9 and (params.lr = '0.1' or metrics.acuracy < 2) and datasets.eval = 'v1' "
-      "and not tags.team = 'x' and status = 'FINISHED' and tags.mlflow.runName = 'a' and datasets.name = 'e'");
+      "metrics.acuracy > 0.9 and (params.lr = '0.1' or metrics.acuracy < 2) and datasets.eval = "
+      "'v1' "
+      "and not tags.team = 'x' and status = 'FINISHED' and tags.mlflow.runName = 'a' and "
+      "datasets.name = 'e'");
   ASSERT_TRUE(tree.ok()) << tree.status().ToString();
   std::vector<FilterKeyRef> want = {
-      {FilterEntity::kMetric, "acuracy", 0},        {FilterEntity::kParam, "lr", 0},
-      {FilterEntity::kDataset, "eval", 0},          {FilterEntity::kTag, "team", 0},
-      {FilterEntity::kAttribute, "status", 0},      {FilterEntity::kAttribute, "run_name", 0},
+      {FilterEntity::kMetric, "acuracy", 0},    {FilterEntity::kParam, "lr", 0},
+      {FilterEntity::kDataset, "eval", 0},      {FilterEntity::kTag, "team", 0},
+      {FilterEntity::kAttribute, "status", 0},  {FilterEntity::kAttribute, "run_name", 0},
       {FilterEntity::kDatasetField, "name", 0},
   };
   std::vector<FilterKeyRef> keys = ReferencedKeys(*tree);
@@ -92,7 +96,8 @@ TEST(FilterTreeTest, NotNestsAndCountsTowardsTheDepthLimit) {
       << eleven.status().message();
   auto dangling = ParseFilter("metrics.a > 1 and not ");
   ASSERT_FALSE(dangling.ok());
-  EXPECT_NE(dangling.status().message().find("'not' has nothing after it at column 19"), std::string::npos)
+  EXPECT_NE(dangling.status().message().find("'not' has nothing after it at column 19"),
+            std::string::npos)
       << dangling.status().message();
   // `not.x` is a key with the prefix "not", not a negation.
   auto prefix = ParseFilter("not.x = 1");
@@ -104,40 +109,51 @@ TEST(FilterTreeTest, NotNestsAndCountsTowardsTheDepthLimit) {
 FilterSchema ModelSchema() {
   FilterSchema s;
   s.noun = "registered model";
-  s.prefixes = {{"tags", FilterEntity::kTag}, {"tag", FilterEntity::kTag}, {"attributes", FilterEntity::kAttribute}};
+  s.prefixes = {{"tags", FilterEntity::kTag},
+                {"tag", FilterEntity::kTag},
+                {"attributes", FilterEntity::kAttribute}};
   s.attributes = {{"name", {}, FilterType::kString, {}, ""},
-                  {"last_updated_timestamp", {"updated"}, FilterType::kNumber, {}, "milliseconds since the epoch"}};
+                  {"last_updated_timestamp",
+                   {"updated"},
+                   FilterType::kNumber,
+                   {},
+                   "milliseconds since the epoch"}};
   s.bare_attributes = false;
   return s;
 }
 
 TEST(FilterTreeTest, TheSchemaDecidesWhatAFilterMayName) {
   FilterSchema models = ModelSchema();
-  auto ok = ParseFilter("attributes.name LIKE 'bert%' and tags.stage = 'prod' and attributes.updated > 5", models);
+  auto ok = ParseFilter(
+      "attributes.name LIKE 'bert%' and tags.stage = 'prod' and attributes.updated > 5", models);
   ASSERT_TRUE(ok.ok()) << ok.status().ToString();
   EXPECT_EQ(ok->root->children[2].comparison.key, "last_updated_timestamp");
   auto metric = ParseFilter("metrics.acc > 1", models);
   ASSERT_FALSE(metric.ok());
   EXPECT_NE(metric.status().message().find("unknown prefix 'metrics'"), std::string::npos);
-  EXPECT_NE(metric.status().message().find("valid prefixes: tags, attributes (also tag)"), std::string::npos)
+  EXPECT_NE(metric.status().message().find("valid prefixes: tags, attributes (also tag)"),
+            std::string::npos)
       << metric.status().message();
   auto bare = ParseFilter("name = 'x'", models);
   ASSERT_FALSE(bare.ok());
   EXPECT_NE(bare.status().message().find("'name' has no prefix"), std::string::npos);
   auto attribute = ParseFilter("attributes.status = 'x'", models);
   ASSERT_FALSE(attribute.ok());
-  EXPECT_NE(attribute.status().message().find("valid attributes: name, last_updated_timestamp (or updated)"),
+  EXPECT_NE(attribute.status().message().find(
+                "valid attributes: name, last_updated_timestamp (or updated)"),
             std::string::npos)
       << attribute.status().message();
   auto type = ParseFilter("attributes.updated > 'x'", models);
   ASSERT_FALSE(type.ok());
-  EXPECT_NE(type.status().message().find("is a number (milliseconds since the epoch)"), std::string::npos);
+  EXPECT_NE(type.status().message().find("is a number (milliseconds since the epoch)"),
+            std::string::npos);
   // The run schema still answers as before.
   EXPECT_TRUE(ParseFilter("name = 'x'").ok());
 }
 
 TEST(FilterTreeTest, OrderTerms) {
-  auto terms = ParseOrderTerms({"metrics.`my metric` DESC", "start_time", "attributes.created asc, params.\"a b\""});
+  auto terms = ParseOrderTerms(
+      {"metrics.`my metric` DESC", "start_time", "attributes.created asc, params.\"a b\""});
   ASSERT_TRUE(terms.ok()) << terms.status().ToString();
   ASSERT_EQ(terms->size(), 4u);
   EXPECT_EQ((*terms)[0].entity, FilterEntity::kMetric);
