@@ -27,7 +27,7 @@ Result<std::vector<OrderKey>> ParseOrderBy(const std::vector<std::string>& claus
         key.kind = OrderKey::Kind::kTag;
         break;
       default:
-        // The runs column of the attribute; artifact URIs are runs:/<run id>.
+        // The runs column of the attribute; artifact URIs sort by run id.
         key.kind = OrderKey::Kind::kAttribute;
         if (key.key == "run_name") key.key = "name";
         if (key.key == "artifact_uri") key.key = "run_id";

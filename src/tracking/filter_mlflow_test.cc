@@ -72,9 +72,10 @@ TEST_F(FilterMlflowTest, MlflowAttributeNames) {
       {"attributes.`Run name` ILIKE 'base%'", "ab"},
       {"attributes.created >= 5000", "ef"},
       {"attributes.run_id NOT IN ('run-a')", "bcdef"},
-      {"attributes.artifact_uri = 'runs:/run-a'", "a"},
-      {"attributes.artifact_uri LIKE 'runs:/run-%'", "abcdef"},
-      {"attributes.artifact_uri != 'runs:/run-a'", "bcdef"},
+      {"attributes.artifact_uri = 'mlflow-artifacts:/1/run-a/artifacts'", "a"},
+      {"attributes.artifact_uri LIKE 'mlflow-artifacts:/2/%'", "cd"},
+      {"attributes.artifact_uri LIKE '%/run-_/artifacts'", "abcdef"},
+      {"attributes.artifact_uri != 'mlflow-artifacts:/1/run-a/artifacts'", "bcdef"},
       // MLflow's RunStatus also has SCHEDULED, which no cairn run has.
       {"attributes.status = 'SCHEDULED'", ""},
       {"attributes.status != 'SCHEDULED'", "abcdef"},

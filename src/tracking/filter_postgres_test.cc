@@ -95,8 +95,8 @@ TEST(FilterPostgresTest, OrNotAndDatasets) {
 }
 
 TEST(FilterPostgresTest, ArtifactUriAndAliasedTags) {
-  EXPECT_EQ(Postgres("attributes.artifact_uri LIKE 'runs:/ab%'").sql,
-            "(('runs:/' || r.\"run_id\") LIKE $1)");
+  EXPECT_EQ(Postgres("attributes.artifact_uri LIKE 'mlflow-artifacts:/1/%'").sql,
+            "(('mlflow-artifacts:/' || r.\"experiment_id\" || '/' || r.\"run_id\" || '/artifacts') LIKE $1)");
   EXPECT_EQ(Postgres("tags.\"mlflow.runName\" = 'x'").sql,
             "(COALESCE((SELECT t.value FROM run_tags t WHERE t.run = r.id AND t.key = $1), "
             "r.\"name\") = $2)");

@@ -175,8 +175,12 @@ class Emitter {
   // The SQL of a run attribute (the canonical names of RunFilterSchema).
   std::string AttributeSql(const std::string& name) {
     if (name == "run_name") return d_.RunColumn("name");
-    // Artifacts live in the store under the run; MLflow resolves runs:/<id>.
-    if (name == "artifact_uri") return "(" + d_.Concat("'runs:/'", d_.RunColumn("run_id")) + ")";
+    // As the Python module reports it (python/cairn: _artifact_uri).
+    if (name == "artifact_uri") {
+      std::string uri = d_.Concat("'mlflow-artifacts:/'", d_.RunColumn("experiment_id"));
+      uri = d_.Concat(d_.Concat(d_.Concat(uri, "'/'"), d_.RunColumn("run_id")), "'/artifacts'");
+      return "(" + uri + ")";
+    }
     return d_.RunColumn(name);
   }
 
