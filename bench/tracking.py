@@ -11,8 +11,12 @@ Three parts, each checked against a project goal:
           the index tables in .cairn/state.db; hyperfine --warmup 3, mean.
   run     cairn run -- true (start + end of a tracked run) against bare `true`
           and `git status` in a small repository; hyperfine --warmup 5 --runs 30.
+  create  Python: runs with 20 params and 10 metrics created one after another
+          (start_run(params=...), 10 log_metric, end of the with block) in a
+          git repository with one tracked dataset, after a few thousand such
+          runs exist; runs per second of the timed batch.
 
-Usage: bench/tracking.py [--quick] [--only log,search,run]
+Usage: bench/tracking.py [--quick] [--only log,search,run,create]
 Standard library only, plus hyperfine.  Also run by bench/run (make bench) as
 its "tracking" section.  See bench/README.md.
 """
@@ -35,19 +39,21 @@ sys.dont_write_bytecode = True  # no __pycache__ in bench/
 import benchlib  # noqa: E402  bench/benchlib.py: what the benchmark sections share
 from benchlib import MIB, ROOT, BenchError, cairn_repo, first_line, log, rm, rows_text  # noqa: E402
 
-PARTS = ("log", "search", "run")
-FULL = {"points": 1_000_000, "sizes": [10_000, 100_000, 1_000_000]}
-QUICK = {"points": 200_000, "sizes": [10_000, 100_000]}
+PARTS = ("log", "search", "run", "create")
+FULL = {"points": 1_000_000, "sizes": [10_000, 100_000, 1_000_000], "create_pre": 3000, "create_runs": 1000}
+QUICK = {"points": 200_000, "sizes": [10_000, 100_000], "create_pre": 1000, "create_runs": 300}
 
 # Goal ids continue bench/run's (1-3 are the data goals).
 GOAL_POINTS_PER_S = 200_000
 GOAL_SEARCH_S = 0.050
 GOAL_SEARCH_SIZE = 100_000
 GOAL_RUN_OVERHEAD_S = 0.020
+GOAL_CREATE_RUNS_PER_S = 300
 GOALS_DOC = [
     (4, "Python log_metric loop + flush: >= 200 000 points/s to the local store"),
     (5, "cairn runs search (acc > 0.9, sort acc DESC, limit 10) at 100k runs: < 50 ms mean"),
     (6, "cairn run -- true start/end overhead (minus bare true): < 20 ms mean"),
+    (7, "Python runs with 20 params + 10 metrics, created one after another after thousands exist: >= 300 runs/s"),
 ]
 
 # The two query shapes timed through the CLI.
@@ -56,7 +62,7 @@ QUERY_B = ["runs", "--where", "params.p3 = 'v1' and metrics.m2 < 0.5", "--limit"
 QUERY_FIXED = ["runs", "--limit", "0"]  # process start + repo and index open, no rows
 
 # The SQL cairn builds for QUERY_A / QUERY_B (rebuilt by hand from
-# Tracker::Search in src/tracking/tracker.cc and the filter compiler in
+# SqliteTrackingStore::Search in src/tracking/sqlite_search.cc and the filter compiler in
 # src/tracking/filter.cc), for EXPLAIN QUERY PLAN and a Python-side timing.
 # The results are compared with the CLI's, so a drift is noticed.
 SQL_A = ("SELECT r.id FROM run_metrics s JOIN runs r ON r.id = s.run WHERE s.key = ? AND s.value IS NOT NULL AND "
@@ -91,6 +97,8 @@ def make_config(quick=None, parts=None):
         "search_warmup": 3,
         "run_warmup": 5,
         "run_runs": 30,
+        "create_pre": benchlib.env_int("BENCH_TRACKING_CREATE_PRE", base["create_pre"]),
+        "create_runs": max(1, benchlib.env_int("BENCH_TRACKING_CREATE_RUNS", base["create_runs"])),
         "keep": benchlib.env_flag("BENCH_KEEP"),
     }
     if cfg["points"] < 1 or any(s < 10 for s in cfg["sizes"]):
@@ -119,9 +127,9 @@ def missing_prereqs(cfg):
     out = []
     if ("search" in cfg["parts"] or "run" in cfg["parts"]) and not shutil.which("hyperfine"):
         out.append("hyperfine is not installed (run 'scripts/bootstrap --bench')")
-    if ("search" in cfg["parts"] or "run" in cfg["parts"]) and not shutil.which("git"):
+    if ("search" in cfg["parts"] or "run" in cfg["parts"] or "create" in cfg["parts"]) and not shutil.which("git"):
         out.append("git is not installed")
-    if "log" in cfg["parts"] and not find_python_package():
+    if ("log" in cfg["parts"] or "create" in cfg["parts"]) and not find_python_package():
         out.append("no built Python package (build/python/cairn; run 'make build' or set CAIRN_PYTHONPATH)")
     return out
 
@@ -255,6 +263,67 @@ def main():
 
 main()
 '''
+
+
+CREATE_CHILD = r'''
+import json, sys, time
+import cairn
+
+def fail(msg):
+    sys.stderr.write("createbench: " + msg + "\n")
+    sys.exit(3)
+
+pre, n = int(sys.argv[1]), int(sys.argv[2])
+params = {"p%d" % j: "v%d" % (j % 4) for j in range(20)}
+
+def one(i):
+    with cairn.start_run(params=params) as run:
+        for j in range(10):
+            cairn.log_metric("m%d" % j, i * 0.001 + j, step=1)
+    return run.id
+
+for i in range(pre):
+    one(i)
+t0 = time.perf_counter()
+lap = []
+ids = []
+for i in range(n):
+    a = time.perf_counter()
+    ids.append(one(pre + i))
+    lap.append(time.perf_counter() - a)
+t1 = time.perf_counter()
+for k in (0, n - 1):
+    info = cairn.get_run(ids[k])
+    if info.status != "FINISHED" or len(info.params) != 20 or len(info.metrics) != 10:
+        fail("run %s: status %s, %d params, %d metrics" % (ids[k], info.status, len(info.params), len(info.metrics)))
+    if info.metrics["m9"] != (pre + k) * 0.001 + 9:
+        fail("run %s: m9 = %r" % (ids[k], info.metrics["m9"]))
+lap.sort()
+print(json.dumps({"runs": n, "pre": pre, "seconds": t1 - t0, "runs_per_s": n / (t1 - t0),
+                  "median_ms": lap[n // 2] * 1000, "p90_ms": lap[int(n * 0.9)] * 1000}))
+'''
+
+
+def bench_create(ctx):
+    """Python run creation speed once thousands of runs exist (goal 7)."""
+    cfg = ctx.cfg
+    repo = os.path.join(ctx.workdir, "create")
+    cairn_repo(ctx, repo)
+    csv = os.path.join(ROOT, "examples", "data", "iris.csv")
+    if not os.path.isfile(csv):
+        raise BenchError(f"missing {csv}")
+    shutil.copy(csv, os.path.join(repo, "iris.csv"))
+    ctx.run([ctx.cairn, "add", "iris.csv"], cwd=repo)
+    ctx.run(["git", "add", "-A"], cwd=repo)
+    ctx.run(["git", "commit", "-q", "-m", "dataset"], cwd=repo)
+    script = os.path.join(ctx.workdir, "createbench.py")
+    with open(script, "w") as f:
+        f.write(CREATE_CHILD)
+    out = ctx.output([sys.executable, script, str(cfg["create_pre"]), str(cfg["create_runs"])], cwd=repo)
+    res = json.loads(out.strip().splitlines()[-1])
+    if not cfg["keep"]:
+        rm(repo)
+    return res
 
 
 def bench_log(ctx):
@@ -614,7 +683,7 @@ def run_section(workdir, cairn, env, cfg):
     for k in ("CAIRN_RUN_ID", "CAIRN_DIR", "CAIRN_TRACKING_URI", "CAIRN_EXPERIMENT"):
         env.pop(k, None)  # never attach to a run of whoever started the benchmark
     binaries = {"cairn": file_info(cairn)}
-    if "log" in cfg["parts"]:
+    if "log" in cfg["parts"] or "create" in cfg["parts"]:
         env["PYTHONPATH"] = snapshot_python(workdir)
         env["PYTHONDONTWRITEBYTECODE"] = "1"
         pkg = os.path.join(env["PYTHONPATH"], "cairn")
@@ -626,7 +695,8 @@ def run_section(workdir, cairn, env, cfg):
     benchlib.run_parts(ctx, section, "tracking", [
         ("log", f"log_metric: {cfg['points']} points x {cfg['log_runs']} runs", bench_log),
         ("search", f"search: sizes {', '.join(str(s) for s in cfg['sizes'])}", bench_search),
-        ("run", "run overhead: cairn run -- true", bench_run)])
+        ("run", "run overhead: cairn run -- true", bench_run),
+        ("create", f"run creation: {cfg['create_runs']} runs after {cfg['create_pre']}", bench_create)])
     section["goals"] = evaluate_goals(section)
     return benchlib.section_end(ctx, section, versions={
         "hyperfine": first_line(["hyperfine", "--version"]), "sqlite": sqlite3.sqlite_version,
@@ -650,6 +720,11 @@ def evaluate_goals(section):
                   "-" if v is None else f"{v * 1000:.1f} ms (cairn run -- true {rn['commands']['cairn run -- true']['mean_s'] * 1000:.1f} ms"
                                        f" - true {rn['commands']['true']['mean_s'] * 1000:.1f} ms)",
                   f"< {GOAL_RUN_OVERHEAD_S * 1000:.0f} ms"))
+    cr = section.get("create")
+    v = cr["runs_per_s"] if cr else None
+    goals.append((7, v, None if v is None else v >= GOAL_CREATE_RUNS_PER_S,
+                  "-" if v is None else f"{v:,.0f} runs/s (median {cr['median_ms']:.1f} ms, p90 {cr['p90_ms']:.1f} ms,"
+                                       f" after {cr['pre']:,} runs)", f">= {GOAL_CREATE_RUNS_PER_S}"))
     return benchlib.goal_records("tracking", goals, GOALS_DOC)
 
 
@@ -721,6 +796,14 @@ def report_lines(section):
         L += rows_text(["command", "mean ms", "median ms", "min ms", "max ms", "cairn run / this"], body)
         L.append(f"  overhead = cairn run -- true - true = {rn['overhead_s'] * 1000:.1f} ms; "
                  f"{rn['recorded_runs']} runs recorded, all FINISHED with exit 0.")
+    cr = section.get("create")
+    if cr:
+        L.append("")
+        L.append(f"run creation from Python: {cr['runs']:,} runs (20 params, 10 metrics, each started, logged and "
+                 f"ended) after {cr['pre']:,} such runs, in a git repository with one tracked dataset")
+        L += rows_text(["runs/s", "median ms", "p90 ms", "seconds"],
+                       [[f"{cr['runs_per_s']:,.0f}", f"{cr['median_ms']:.2f}", f"{cr['p90_ms']:.2f}",
+                         f"{cr['seconds']:.2f}"]])
     return L + benchlib.report_end(section, f"{FULL['points']:,} points / runs up to {FULL['sizes'][-1]:,}")
 
 
@@ -731,7 +814,7 @@ def report_lines(section):
 USAGE = __doc__ + """
 Options:
   --quick                  200 000 points; 10k and 100k runs (same as BENCH_QUICK=1)
-  --only PARTS             comma-separated subset of log,search,run
+  --only PARTS             comma-separated subset of log,search,run,create
 Environment:
   BENCH_QUICK=1            as --quick
   BENCH_TRACKING_PARTS     as --only (default log,search,run)
@@ -739,6 +822,8 @@ Environment:
   BENCH_TRACKING_LOG_RUNS=N  log_metric repetitions; the median is reported (3)
   BENCH_TRACKING_SIZES=a,b runs per search index (10000,100000,1000000; quick 10000,100000)
   BENCH_TRACKING_MLFLOW_POINTS=N  points for MLflow, when importable (10000)
+  BENCH_TRACKING_CREATE_PRE=N  runs created before the timed batch (3000; quick 1000)
+  BENCH_TRACKING_CREATE_RUNS=N runs in the timed batch (1000; quick 300)
   BENCH_SEED=N             seed of the generated runs (fixed default)
   BENCH_KEEP=1             keep the work directory
   CAIRN_BIN=PATH           cairn binary (default: build/cairn)

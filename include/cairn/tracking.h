@@ -1,8 +1,8 @@
 // Experiment tracking: experiments hold runs; a run records params, metrics
 // (with steps), tags, artifacts, dataset inputs and its environment.
 //
-// While a run is RUNNING its data lives in tracking tables of
-// .cairn/state.db. When it ends it is sealed into an immutable run record
+// While a run is RUNNING its data lives in a tracking store (by default the
+// SQLite tables of .cairn/state.db; see cairn/sys/tracking_store.h). When it ends it is sealed into an immutable run record
 // object in the store, named by .cairn/refs/runs/<run id>; the tables are
 // then only an index that Reindex() rebuilds from the records. Changes after
 // the end (tags, delete/restore) write a new record and move the ref.
@@ -23,9 +23,9 @@
 #include "cairn/repo.h"
 #include "cairn/status.h"
 
-struct sqlite3;
-
 namespace cairn {
+
+class TrackingStore;
 
 enum class RunStatus { kRunning, kFinished, kFailed, kKilled };
 const char* RunStatusName(RunStatus status);
@@ -96,6 +96,7 @@ struct StartRunOptions {
   std::string command;
   std::string cwd;
   int64_t pid = 0;  // the process whose death means the run died (0: caller's)
+  std::string host;  // where that process runs (empty: this host; then pid 0 means unknown)
 };
 
 struct SearchOptions {
@@ -106,21 +107,40 @@ struct SearchOptions {
   bool include_deleted = false;
   bool deleted_only = false;
   bool full = false;  // also load inputs, artifacts and env of each run
+  // Only runs in one of these states; empty: any. A gate on results ("did
+  // a run reach accuracy 0.99?") should ask for {kFinished}.
+  std::vector<RunStatus> statuses;
 };
 
 struct SearchResult {
   std::vector<RunInfo> runs;  // with params, tags and latest metrics (and the rest with `full`)
+  // One line per metric, param or tag key the filter names that no run (of
+  // the searched experiments) has, e.g. "filter names metrics.acuracy,
+  // which no run has (a misspelt key?)". The search still ran.
+  std::vector<std::string> warnings;
 };
+
+// Run liveness (doc/tracking.md, "Liveness"): the owner of a RUNNING run
+// refreshes its heartbeat every kHeartbeatIntervalMs (RunHeartbeat does);
+// a run of another host whose heartbeat is older than kHeartbeatTimeoutMs
+// is ended FAILED by the next ReapDeadRuns.
+inline constexpr int64_t kHeartbeatIntervalMs = 30'000;
+inline constexpr int64_t kHeartbeatTimeoutMs = 10 * 60'000;
 
 class Tracker {
  public:
   // Opens the tracking tables in the repository's state.db (creating them).
   static Result<std::unique_ptr<Tracker>> Open(Repo& repo);
+  // Opens a tracker on another store (PostgreSQL, a server, a test double).
+  static Result<std::unique_ptr<Tracker>> Open(Repo& repo, std::unique_ptr<TrackingStore> store);
   ~Tracker();
   Tracker(const Tracker&) = delete;
   Tracker& operator=(const Tracker&) = delete;
 
   Repo& repo() { return repo_; }
+  // The store under the tracker. Calls on it bypass the tracker's rules
+  // and lock: for stores' own tests and tools.
+  TrackingStore& store();
 
   // Experiments.
   Result<Experiment> GetExperiment(const std::string& name);
@@ -136,8 +156,14 @@ class Tracker {
   Status LogMetrics(const std::string& run, const std::vector<MetricPoint>& points);
   Status SetTags(const std::string& run, const std::map<std::string, std::string>& tags);
   Status SetEnv(const std::string& run, const std::map<std::string, std::string>& env);
-  // Stores the file or directory `source` (inside the repository) under
-  // `artifact_path` (default: its file name).
+  // Stores the file or directory `source` under `artifact_path`. Its bytes
+  // are copied into the object store, so `source` may be anywhere (a temp
+  // file). Pass an absolute `source`: a relative one is still taken from
+  // the process's working directory (for front ends that pass what the
+  // user typed; deprecated). Default artifact path: the path relative to
+  // the repository root for a file or directory inside it (models/a.json
+  // and eval/a.json stay apart), the file name for one outside. For a
+  // directory, `artifact_path` is the prefix of its files' paths.
   Result<std::vector<RunArtifact>> LogArtifact(const std::string& run, const std::filesystem::path& source,
                                                const std::string& artifact_path = {});
   // Stores bytes as an artifact (stdout/stderr, the git diff).
@@ -155,9 +181,15 @@ class Tracker {
   Result<std::vector<MetricPoint>> MetricHistory(const std::string& run, const std::string& key);
   Result<SearchResult> Search(const SearchOptions& options);
 
-  // RUNNING runs of this host whose process is gone become FAILED (sealed,
-  // with the data logged so far). Returns how many.
-  Result<int> ReapDeadRuns();
+  // Records that the owner of RUNNING `run` is alive now. FailedPrecondition
+  // when the run has ended. Owners call it through RunHeartbeat.
+  Status Heartbeat(const std::string& run);
+  // Ends FAILED (sealed, with the data logged so far, tag cairn.end_reason
+  // saying why) every RUNNING run whose owner is gone: on this host, one
+  // whose process (pid and start time) is gone, its heartbeat not needed;
+  // on another host (or with no pid), one whose heartbeat is older than
+  // `heartbeat_timeout_ms`. Returns how many.
+  Result<int> ReapDeadRuns(int64_t heartbeat_timeout_ms = kHeartbeatTimeoutMs);
   // Rebuilds the tables of ended runs and of experiments from the records.
   // Returns the number of runs indexed.
   Result<int64_t> Reindex();
@@ -186,6 +218,27 @@ std::map<std::string, std::string> CaptureEnvironment(Repo& repo, std::string* d
 // `c++ --version`, and with `python` (an interpreter's path) its version and
 // installed packages; runs those programs, so takes ~100 ms.
 std::map<std::string, std::string> CaptureSoftware(const std::string& python);
+
+// Keeps a RUNNING run alive for ReapDeadRuns: a background thread calls
+// tracker.Heartbeat(run) at once and then every `interval_ms` until Stop()
+// or destruction (or until the run has ended). The run's owner holds one
+// for as long as it runs the run; the tracker must outlive it.
+//   RunHeartbeat beat(tracker, run_id);   ...   Status s = beat.Stop();
+class RunHeartbeat {
+ public:
+  RunHeartbeat(Tracker& tracker, std::string run, int64_t interval_ms = kHeartbeatIntervalMs);
+  ~RunHeartbeat();  // Stop(), dropping its error
+  RunHeartbeat(const RunHeartbeat&) = delete;
+  RunHeartbeat& operator=(const RunHeartbeat&) = delete;
+  // Stops the thread; returns the first error of a heartbeat (a run that
+  // ended is not an error). Idempotent.
+  Status Stop();
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
 
 // Metric points buffered in memory and written in batches, from a background
 // thread, at most `interval_ms` after they were logged.

@@ -6,7 +6,6 @@
 #include "cairn/tracking.h"
 #include "tracking/tracker_internal.h"
 #include "util/file.h"
-#include "util/sqlite.h"
 
 namespace cairn {
 
@@ -33,25 +32,64 @@ Status ValidateArtifactPath(const std::string& path) {
   return Status::OK();
 }
 
+// Whether `abs` (absolute, normalised) lies outside `root` by its text.
+bool OutsideLexically(const fs::path& abs, const fs::path& root) {
+  fs::path rel = abs.lexically_relative(root);
+  return rel.empty() || *rel.begin() == "..";
+}
+
+// Where `source` is and the artifact path it gets by default: its path
+// relative to the repository root for a file inside it, its file name for
+// one outside (whose bytes are copied like any other).
+Status LocateSource(Repo& repo, const fs::path& source, fs::path* abs, std::string* default_path) {
+  // A relative path is still taken from the process's working directory, as
+  // the CLI and the Python module pass what the user typed; once they pass
+  // absolute paths this becomes the repository root.
+  std::error_code ec;
+  fs::path given = source.is_absolute() ? source : fs::absolute(source, ec);
+  if (ec) return Status::FromErrno("artifact " + source.string(), ec.value());
+  given = given.lexically_normal();
+  std::string text = given.string();
+  while (text.size() > 1 && text.back() == '/') text.pop_back();
+  given = text;
+  if (OutsideLexically(given, repo.root())) {
+    *abs = given;
+    *default_path = given.filename().string();
+    return Status::OK();
+  }
+  auto rel = repo.RelativePath(given);
+  if (!rel.ok()) {
+    // Inside by its text but leaving through a symlink: the bytes it
+    // reaches are copied under its name, as for a file outside.
+    if (rel.status().message().find("symlink") == std::string::npos) {
+      return Status::InvalidArgument("artifact " + source.string() + ": " + rel.status().message(),
+                                     rel.status().hint());
+    }
+    *abs = given;
+    *default_path = given.filename().string();
+    return Status::OK();
+  }
+  *abs = repo.Abs(*rel);
+  *default_path = *rel;
+  return Status::OK();
+}
+
 }  // namespace
 
 Result<std::vector<RunArtifact>> Tracker::LogArtifact(const std::string& run, const fs::path& source,
                                                       const std::string& artifact_path) {
   std::lock_guard lock(impl_->mu);
-  sqlite3* db = impl_->db;
-  CAIRN_ASSIGN_OR_RETURN(RunRow r, FindRun(db, run));
-  auto rel = repo_.RelativePath(source);
-  if (!rel.ok()) {
-    return Status::InvalidArgument("artifact " + source.string() + ": " + rel.status().message(),
-                                   "artifacts must be files inside the repository; copy it in first");
-  }
-  fs::path abs = repo_.Abs(*rel);
+  TrackingStore& store = *impl_->store;
+  CAIRN_ASSIGN_OR_RETURN(StoredRunState r, FindRun(store, run));
+  fs::path abs;
+  std::string default_path;
+  CAIRN_RETURN_IF_ERROR(LocateSource(repo_, source, &abs, &default_path));
   std::error_code ec;
-  auto st = fs::symlink_status(abs, ec);
+  auto st = fs::status(abs, ec);
   if (ec || !fs::exists(st)) {
     return Status::NotFound("artifact " + source.string() + " does not exist", "check the path");
   }
-  std::string base = artifact_path.empty() ? abs.filename().string() : artifact_path;
+  std::string base = artifact_path.empty() ? default_path : artifact_path;
   while (base.size() > 1 && base.back() == '/') base.pop_back();
   CAIRN_RETURN_IF_ERROR(ValidateArtifactPath(base));
   if (base == "cairn" || base.starts_with("cairn/")) {
@@ -88,29 +126,27 @@ Result<std::vector<RunArtifact>> Tracker::LogArtifact(const std::string& run, co
     arts.push_back(RunArtifact{path, *oid, size});
   }
   CAIRN_RETURN_IF_ERROR(repo_.store().Commit());
-  Txn txn(db);
-  CAIRN_RETURN_IF_ERROR(txn.Begin());
-  CAIRN_RETURN_IF_ERROR(InsertArtifacts(db, r.row, arts));
-  CAIRN_RETURN_IF_ERROR(Reseal(db, repo_, r));
-  CAIRN_RETURN_IF_ERROR(txn.Commit());
+  CAIRN_RETURN_IF_ERROR(store.Transaction([&]() -> Status {
+    CAIRN_RETURN_IF_ERROR(store.AddArtifacts(r.id, arts));
+    return Reseal(store, repo_, r);
+  }));
   return arts;
 }
 
 Result<RunArtifact> Tracker::LogArtifactBytes(const std::string& run, const std::string& artifact_path,
                                               std::string_view bytes) {
   std::lock_guard lock(impl_->mu);
-  sqlite3* db = impl_->db;
-  CAIRN_ASSIGN_OR_RETURN(RunRow r, FindRun(db, run));
+  TrackingStore& store = *impl_->store;
+  CAIRN_ASSIGN_OR_RETURN(StoredRunState r, FindRun(store, run));
   CAIRN_RETURN_IF_ERROR(ValidateArtifactPath(artifact_path));
   CAIRN_ASSIGN_OR_RETURN(RepoLock repo_lock, repo_.Lock());
   // Loose, not packed: one small pack per run would slow every lookup.
   CAIRN_ASSIGN_OR_RETURN(Oid oid, repo_.store().PutObjectDurable(bytes));
   RunArtifact art{artifact_path, oid, bytes.size()};
-  Txn txn(db);
-  CAIRN_RETURN_IF_ERROR(txn.Begin());
-  CAIRN_RETURN_IF_ERROR(InsertArtifacts(db, r.row, {art}));
-  CAIRN_RETURN_IF_ERROR(Reseal(db, repo_, r));
-  CAIRN_RETURN_IF_ERROR(txn.Commit());
+  CAIRN_RETURN_IF_ERROR(store.Transaction([&]() -> Status {
+    CAIRN_RETURN_IF_ERROR(store.AddArtifacts(r.id, {art}));
+    return Reseal(store, repo_, r);
+  }));
   return art;
 }
 

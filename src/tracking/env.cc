@@ -5,6 +5,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -12,6 +13,7 @@
 #include <string>
 
 #include "cairn/tracking.h"
+#include "tracking/tracker_internal.h"
 
 extern char** environ;
 
@@ -133,20 +135,24 @@ std::optional<std::string> OriginUrl(const std::filesystem::path& root) {
 
 // Git facts through the git command: a short process (~1.5 ms; two when dirty),
 // cheaper than starting libgit2, which parses every CA certificate.
-// "Dirty" is about code: files cairn writes itself (pointer files, the
+// "Dirty" is about code: modified tracked files and untracked files that
+// git does not ignore (a new script that ran is code the commit lacks; its
+// content joins the diff). Files cairn writes itself (pointer files, the
 // .gitignore lines of 'add', cairn.lock) are left out; data versions are
 // recorded as the run's inputs instead. Without this, every pipeline stage
 // after the first would look dirty because of the previous stage's outputs.
 void CaptureGit(Repo& repo, std::map<std::string, std::string>* env, std::string* diff) {
   std::string root = repo.root().string();
   const std::vector<std::string> kNotCode = {"--", ".", ":(exclude,glob)**/*.cairn", ":(exclude,glob)**/.gitignore",
-                                             ":(exclude)cairn.lock"};
+                                             ":(exclude)cairn.lock", ":(exclude).cairn"};
   std::vector<std::string> status_argv = {"git", "-C", root, "status", "--porcelain=v2", "--branch",
-                                          "--untracked-files=no"};
+                                          "--untracked-files=all"};
   status_argv.insert(status_argv.end(), kNotCode.begin(), kNotCode.end());
   auto status = Capture(status_argv);
   if (!status) return;
   bool dirty = false;
+  bool tracked_changes = false;
+  std::vector<std::string> untracked;
   size_t pos = 0;
   while (pos < status->size()) {
     size_t nl = status->find('\n', pos);
@@ -159,24 +165,74 @@ void CaptureGit(Repo& repo, std::map<std::string, std::string>* env, std::string
     } else if (line.starts_with("# branch.head ")) {
       std::string_view head = line.substr(14);
       if (head != "(detached)") (*env)["git.branch"] = std::string(head);
+    } else if (line.starts_with("? ")) {
+      dirty = true;
+      untracked.emplace_back(line.substr(2));  // C-quoted by git when it holds special characters
     } else if (!line.empty() && line[0] != '#') {
       dirty = true;
+      tracked_changes = true;
     }
   }
   (*env)["git.dirty"] = dirty ? "true" : "false";
   if (auto url = OriginUrl(repo.root())) (*env)["git.remote"] = WithoutCredentials(*url);
-  if (dirty && diff && !(*env)["git.commit"].empty()) {
+  if (!diff) return;
+  if (tracked_changes && !(*env)["git.commit"].empty()) {
     std::vector<std::string> diff_argv = {"git", "-C", root, "diff", "--no-color", "--no-ext-diff", "--binary", "HEAD"};
     diff_argv.insert(diff_argv.end(), kNotCode.begin(), kNotCode.end());
     if (auto d = Capture(diff_argv)) {
       *diff = std::move(*d);
     }
   }
+  // Untracked files as new-file patches (git apply restores them), up to a
+  // bound that keeps a start fast in a work tree full of untracked files.
+  constexpr size_t kMaxUntrackedFiles = 100;
+  constexpr uintmax_t kMaxUntrackedBytes = 16 << 20;
+  uintmax_t bytes = 0;
+  size_t kept = 0;
+  std::vector<std::string> left_out;
+  for (const std::string& path : untracked) {
+    std::error_code ec;
+    uintmax_t size = path.starts_with("\"") ? 0 : std::filesystem::file_size(repo.root() / path, ec);
+    if (path.starts_with("\"") || ec || kept >= kMaxUntrackedFiles || bytes + size > kMaxUntrackedBytes) {
+      left_out.push_back(path);
+      continue;
+    }
+    auto d = Capture({"git", "-C", root, "diff", "--no-index", "--no-color", "--no-ext-diff", "--binary", "--",
+                      "/dev/null", path},
+                     /*need_success=*/false);  // exit 1: the files differ
+    if (!d || d->empty()) {
+      left_out.push_back(path);
+      continue;
+    }
+    *diff += *d;
+    bytes += size;
+    ++kept;
+  }
+  if (!left_out.empty()) {
+    *diff += "# cairn: untracked files not included (too many, too large or unreadable):\n";
+    for (const std::string& path : left_out) *diff += "#   " + path + "\n";
+  }
 }
 
 }  // namespace
 
-std::map<std::string, std::string> CaptureEnvironment(Repo& repo, std::string* diff) {
+namespace tracking_internal {
+
+std::optional<uint64_t> ParseMemTotalBytes(std::string_view value) {
+  uint64_t kb = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), kb);
+  if (ec != std::errc() || end == value.data() || kb > UINT64_MAX / 1024) return std::nullopt;
+  return kb * 1024;
+}
+
+}  // namespace tracking_internal
+
+namespace {
+
+// Facts of the machine that do not change while a process lives, read once
+// (a sweep starts thousands of runs from one process; /proc/cpuinfo alone
+// is a few hundred kB on a large machine).
+std::map<std::string, std::string> MachineFacts() {
   std::map<std::string, std::string> env;
   utsname u;
   if (::uname(&u) == 0) {
@@ -189,11 +245,25 @@ std::map<std::string, std::string> CaptureEnvironment(Repo& repo, std::string* d
   if (!pretty.empty()) env["os.distribution"] = pretty;
   env["cpu.model"] = ProcField("/proc/cpuinfo", "model name");
   env["cpu.cores"] = std::to_string(::sysconf(_SC_NPROCESSORS_ONLN));
-  std::string mem = ProcField("/proc/meminfo", "MemTotal");  // "16384 kB"
-  if (!mem.empty()) env["memory.bytes"] = std::to_string(std::stoull(mem) * 1024);
+  if (auto mem = tracking_internal::ParseMemTotalBytes(ProcField("/proc/meminfo", "MemTotal"))) {
+    env["memory.bytes"] = std::to_string(*mem);
+  }
   CaptureGpus(&env);
   env["cairn.version"] = "0.1.0";
   env["cairn.compiler"] = "gcc " __VERSION__;
+  return env;
+}
+
+}  // namespace
+
+std::map<std::string, std::string> CaptureEnvironment(Repo& repo, std::string* diff) {
+  static const std::map<std::string, std::string> machine = MachineFacts();
+  std::map<std::string, std::string> env = machine;
+  if (const char* v = std::getenv("CUDA_VISIBLE_DEVICES")) {
+    env["gpu.cuda_visible_devices"] = v;
+  } else {
+    env.erase("gpu.cuda_visible_devices");
+  }
   if (repo.has_git()) CaptureGit(repo, &env, diff);
   return env;
 }

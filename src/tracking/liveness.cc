@@ -1,15 +1,19 @@
-// Whether the process that owns a RUNNING run is alive, and ending the runs
-// of this host whose process is gone.
+// Run liveness: whether the process that owns a RUNNING run is alive (its
+// pid on this host, its heartbeat on any), ending the runs whose owner is
+// gone, and the heartbeat a run's owner keeps fresh (RunHeartbeat).
 #include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
 #include <fstream>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "cairn/tracking.h"
 #include "tracking/tracker_internal.h"
-#include "util/sqlite.h"
 
 namespace cairn {
 
@@ -72,29 +76,94 @@ int64_t ProcessStart(int64_t pid) { return ReadProcStat(pid).start; }
 
 }  // namespace tracking_internal
 
-Result<int> Tracker::ReapDeadRuns() {
+Status Tracker::Heartbeat(const std::string& run) {
   std::lock_guard lock(impl_->mu);
-  sqlite3* db = impl_->db;
-  std::vector<std::pair<std::string, int64_t>> dead;
-  {
-    Stmt st(db, "SELECT run_id, pid, pid_start FROM runs WHERE status = 'RUNNING' AND host = ?");
-    st.Bind(1, impl_->host);
-    for (;;) {
-      CAIRN_ASSIGN_OR_RETURN(bool row, st.Step());
-      if (!row) break;
-      int64_t pid = st.Int(1);
-      int64_t start = st.Int(2);
-      if (!RunOwnerAlive(pid, start)) dead.emplace_back(st.Text(0), pid);
+  TrackingStore& store = *impl_->store;
+  CAIRN_ASSIGN_OR_RETURN(StoredRunState r, FindRun(store, run));
+  if (r.status != RunStatus::kRunning) return NotRunning(r, "heartbeats");
+  Status s = store.Transaction([&] { return store.Heartbeat(r.id, NowMs()); });
+  if (s.code() == Code::kNotFound) return NotRunning(r, "heartbeats");  // ended meanwhile
+  return s;
+}
+
+Result<int> Tracker::ReapDeadRuns(int64_t heartbeat_timeout_ms) {
+  std::lock_guard lock(impl_->mu);
+  TrackingStore& store = *impl_->store;
+  CAIRN_ASSIGN_OR_RETURN(std::vector<StoredRunState> running, store.RunningRuns(""));
+  int64_t now = NowMs();
+  std::vector<std::pair<std::string, std::string>> dead;  // run id, why
+  for (const StoredRunState& r : running) {
+    if (r.host == impl_->host && r.pid > 0) {
+      // On this host the owner's pid tells exactly: its heartbeat is not needed.
+      if (!RunOwnerAlive(r.pid, r.pid_start)) {
+        dead.emplace_back(r.id, "process " + std::to_string(r.pid) + " ended without ending the run");
+      }
+    } else if (now - r.heartbeat_ms > heartbeat_timeout_ms) {
+      dead.emplace_back(r.id, "no heartbeat from its process on " + (r.host.empty() ? std::string("an unknown host") : r.host) +
+                                  " for " + std::to_string((now - r.heartbeat_ms) / 1000) + " s (timeout " +
+                                  std::to_string(heartbeat_timeout_ms / 1000) + " s)");
     }
   }
-  for (const auto& [id, pid] : dead) {
-    CAIRN_RETURN_IF_ERROR(SetTags(id, {{"cairn.end_reason", "process " + std::to_string(pid) +
-                                                                  " ended without ending the run"}}));
+  int ended_count = 0;
+  for (const auto& [id, why] : dead) {
+    CAIRN_RETURN_IF_ERROR(SetTags(id, {{"cairn.end_reason", why}}));
     auto ended = EndRun(id, RunStatus::kFailed);
     // Another process may have reaped it first.
     if (!ended.ok() && ended.status().code() != Code::kFailedPrecondition) return ended.status();
+    if (ended.ok()) ++ended_count;
   }
-  return static_cast<int>(dead.size());
+  return ended_count;
+}
+
+// ---- RunHeartbeat ----
+
+struct RunHeartbeat::Impl {
+  Tracker& tracker;
+  std::string run;
+  int64_t interval_ms;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stop = false;
+  Status error;
+  std::thread thread;
+
+  Impl(Tracker& t, std::string r, int64_t interval) : tracker(t), run(std::move(r)), interval_ms(interval) {}
+
+  void Loop() {
+    std::unique_lock l(mu);
+    while (!stop) {
+      l.unlock();
+      Status s = tracker.Heartbeat(run);
+      l.lock();
+      // A run that has ended needs no more beats.
+      if (s.code() == Code::kFailedPrecondition) break;
+      if (!s.ok() && error.ok()) error = s;
+      cv.wait_for(l, std::chrono::milliseconds(interval_ms), [this] { return stop; });
+    }
+  }
+};
+
+RunHeartbeat::RunHeartbeat(Tracker& tracker, std::string run, int64_t interval_ms)
+    : impl_(std::make_unique<Impl>(tracker, std::move(run), interval_ms > 0 ? interval_ms : kHeartbeatIntervalMs)) {
+  impl_->thread = std::thread([this] { impl_->Loop(); });
+}
+
+RunHeartbeat::~RunHeartbeat() {
+  Status ignored = Stop();  // callers that care call Stop() first
+  (void)ignored;
+}
+
+Status RunHeartbeat::Stop() {
+  {
+    std::lock_guard l(impl_->mu);
+    impl_->stop = true;
+  }
+  impl_->cv.notify_all();
+  if (impl_->thread.joinable()) impl_->thread.join();
+  std::lock_guard l(impl_->mu);
+  Status s = impl_->error;
+  impl_->error = Status::OK();
+  return s;
 }
 
 }  // namespace cairn

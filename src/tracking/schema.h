@@ -7,7 +7,9 @@
 namespace cairn {
 
 // Metric values are REAL; NaN is stored as NULL (SQLite has no NaN).
-// Timestamps are milliseconds since the epoch.
+// Timestamps are milliseconds since the epoch. `heartbeat` is the last time
+// the owner of a RUNNING run said it was alive (the start time until then);
+// databases from before it get the column when opened.
 inline constexpr const char kTrackingSchema[] = R"sql(
 CREATE TABLE IF NOT EXISTS experiments (
   id INTEGER PRIMARY KEY,
@@ -30,11 +32,14 @@ CREATE TABLE IF NOT EXISTS runs (
   host TEXT NOT NULL DEFAULT '',
   pid INTEGER NOT NULL DEFAULT 0,
   pid_start INTEGER NOT NULL DEFAULT 0,
+  heartbeat INTEGER NOT NULL DEFAULT 0,
   env TEXT NOT NULL DEFAULT '{}',
   history TEXT,
   record TEXT);
 CREATE INDEX IF NOT EXISTS runs_by_start ON runs(start_time);
 CREATE INDEX IF NOT EXISTS runs_by_status ON runs(status);
+CREATE INDEX IF NOT EXISTS runs_by_experiment ON runs(experiment_id, deleted);
+CREATE INDEX IF NOT EXISTS runs_by_name ON runs(name);
 CREATE TABLE IF NOT EXISTS run_params (
   run INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
   PRIMARY KEY (run, key)) WITHOUT ROWID;

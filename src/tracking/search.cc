@@ -1,13 +1,12 @@
-// Run search: the filter (tracking/filter.h) and order over the run index,
-// walking the metric index when the order or a selective bound allows.
-// GCC 12 reports a false maybe-uninitialized in the copy of a std::variant
-// holding a string when a vector of them grows (a known GCC bug, PR 105562).
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+// Run search: validates the filter and order, resolves experiments, asks
+// the store, and warns about filter keys that no run has.
+#include <algorithm>
+#include <optional>
+#include <set>
 
 #include "cairn/tracking.h"
 #include "tracking/filter.h"
 #include "tracking/tracker_internal.h"
-#include "util/sqlite.h"
 
 namespace cairn {
 
@@ -15,131 +14,131 @@ using namespace tracking_internal;
 
 namespace {
 
-// SQL for the value a run has under an order key, with its binds.
-std::string OrderExpr(const OrderKey& k, std::vector<SqlValue>* binds) {
-  switch (k.kind) {
-    case OrderKey::Kind::kMetric:
-      binds->push_back(k.key);
-      return "(SELECT value FROM run_metrics WHERE run = r.id AND key = ?)";
-    case OrderKey::Kind::kParam:
-      binds->push_back(k.key);
-      return "(SELECT value FROM run_params WHERE run = r.id AND key = ?)";
-    case OrderKey::Kind::kTag:
-      binds->push_back(k.key);
-      return "(SELECT value FROM run_tags WHERE run = r.id AND key = ?)";
-    case OrderKey::Kind::kAttribute:
-      return "r." + k.key;
+bool IsWordChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+bool IsKeyChar(char c) { return IsWordChar(c) || c == '-' || c == '.' || c == '/' || c == ':'; }
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
-  return "r.start_time";
+  return out;
 }
 
-std::string OrderClause(const std::vector<OrderKey>& keys, size_t from, std::vector<SqlValue>* binds) {
-  std::string sql;
-  for (size_t i = from; i < keys.size(); ++i) {
-    sql += OrderExpr(keys[i], binds) + (keys[i].descending ? " DESC NULLS LAST, " : " ASC NULLS LAST, ");
+// The quoted text starting at text[*pos] (a quote doubled or
+// backslash-escaped stands for itself); *pos ends after the closing quote.
+std::string ReadQuoted(std::string_view text, size_t* pos) {
+  char quote = text[(*pos)++];
+  std::string out;
+  while (*pos < text.size()) {
+    char c = text[*pos];
+    if (c == '\\' && *pos + 1 < text.size() && (text[*pos + 1] == quote || text[*pos + 1] == '\\')) {
+      out += text[*pos + 1];
+      *pos += 2;
+    } else if (c == quote && *pos + 1 < text.size() && text[*pos + 1] == quote) {
+      out += quote;
+      *pos += 2;
+    } else if (c == quote) {
+      ++*pos;
+      return out;
+    } else {
+      out += c;
+      ++*pos;
+    }
   }
-  return sql + "r.start_time DESC, r.run_id";
+  return out;
 }
 
-Result<std::vector<int64_t>> QueryIds(sqlite3* db, const std::string& sql, const std::vector<SqlValue>& binds) {
-  Stmt st(db, sql);
-  CAIRN_RETURN_IF_ERROR(st.status());
-  for (size_t i = 0; i < binds.size(); ++i) st.Bind(static_cast<int>(i + 1), binds[i]);
-  std::vector<int64_t> ids;
-  for (;;) {
-    CAIRN_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) break;
-    ids.push_back(st.Int(0));
+struct FilterKey {
+  RunKeyKind kind;
+  std::string key;
+  std::string text;  // as written: "metrics.acuracy"
+};
+
+// The metric, param and tag keys a (valid) filter names, in order, each once.
+std::vector<FilterKey> FilterKeys(std::string_view text) {
+  std::vector<FilterKey> out;
+  std::set<std::pair<int, std::string>> seen;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    char c = text[pos];
+    if (c == '\'' || c == '"' || c == '`') {
+      ReadQuoted(text, &pos);
+      continue;
+    }
+    if (!IsWordChar(c)) {
+      ++pos;
+      continue;
+    }
+    size_t start = pos;
+    while (pos < text.size() && IsWordChar(text[pos])) ++pos;
+    std::string word = Lower(text.substr(start, pos - start));
+    if (pos >= text.size() || text[pos] != '.') {
+      while (pos < text.size() && IsKeyChar(text[pos])) ++pos;  // a number such as 0.5
+      continue;
+    }
+    std::optional<RunKeyKind> kind;
+    if (word == "metrics" || word == "metric") kind = RunKeyKind::kMetric;
+    if (word == "params" || word == "param") kind = RunKeyKind::kParam;
+    if (word == "tags" || word == "tag") kind = RunKeyKind::kTag;
+    ++pos;
+    std::string key;
+    if (pos < text.size() && (text[pos] == '`' || text[pos] == '"')) {
+      key = ReadQuoted(text, &pos);
+    } else {
+      size_t key_start = pos;
+      while (pos < text.size() && IsKeyChar(text[pos])) ++pos;
+      key = std::string(text.substr(key_start, pos - key_start));
+    }
+    if (!kind || key.empty()) continue;
+    if (!seen.insert({static_cast<int>(*kind), key}).second) continue;
+    out.push_back(FilterKey{*kind, key, std::string(text.substr(start, pos - start))});
   }
-  return ids;
+  return out;
 }
 
 }  // namespace
 
 Result<SearchResult> Tracker::Search(const SearchOptions& options) {
   std::lock_guard lock(impl_->mu);
-  sqlite3* db = impl_->db;
-  CAIRN_ASSIGN_OR_RETURN(SqlFragment filter, CompileFilter(options.filter));
-  CAIRN_ASSIGN_OR_RETURN(std::vector<OrderKey> order, ParseOrderBy(options.order_by));
+  TrackingStore& store = *impl_->store;
+  // Validated here so every store sees a filter and order that parse.
+  CAIRN_RETURN_IF_ERROR(CompileFilter(options.filter).status());
+  CAIRN_RETURN_IF_ERROR(ParseOrderBy(options.order_by).status());
   if (options.limit < 0) return Status::InvalidArgument("the limit must not be negative");
-  // The base condition: lifecycle, experiments, the filter.
-  std::string where = options.deleted_only ? "r.deleted = 1" : options.include_deleted ? "1" : "r.deleted = 0";
-  std::vector<SqlValue> where_binds;
-  if (!options.experiments.empty()) {
-    std::string ids;
-    for (const std::string& name : options.experiments) {
-      CAIRN_ASSIGN_OR_RETURN(auto e, FindExperiment(db, name));
-      if (!e) return NoExperiment(name);
-      ids += (ids.empty() ? "" : ", ") + std::to_string(e->id);
-    }
-    where += " AND r.experiment_id IN (" + ids + ")";
+  RunQuery query;
+  for (const std::string& name : options.experiments) {
+    CAIRN_ASSIGN_OR_RETURN(auto e, store.FindExperiment(name));
+    if (!e) return NoExperiment(name);
+    query.experiment_ids.push_back(e->id);
   }
-  where += " AND (" + filter.sql + ")";
-  where_binds.insert(where_binds.end(), filter.binds.begin(), filter.binds.end());
-
-  std::vector<int64_t> ids;
-  if (!order.empty() && order[0].kind == OrderKey::Kind::kMetric) {
-    // Walk the (key, value) index in order and stop at the limit; runs
-    // without the metric (or with NaN) come after, as NULLS LAST would.
-    // Filter bounds on the same metric narrow the walk.
-    std::vector<SqlValue> binds{order[0].key};
-    std::string range;
-    for (const MetricBound& b : filter.bounds) {
-      if (b.key != order[0].key) continue;
-      range += " AND s.value " + b.op + " ?";
-      binds.push_back(b.value);
-    }
-    binds.insert(binds.end(), where_binds.begin(), where_binds.end());
-    std::string rest = OrderClause(order, 1, &binds);
-    std::string sql = "SELECT r.id FROM run_metrics s JOIN runs r ON r.id = s.run WHERE s.key = ? AND "
-                      "s.value IS NOT NULL" +
-                      range + " AND " + where + " ORDER BY s.value " + (order[0].descending ? "DESC" : "ASC") +
-                      ", " + rest + " LIMIT " + std::to_string(options.limit);
-    CAIRN_ASSIGN_OR_RETURN(ids, QueryIds(db, sql, binds));
-    // With a bound on the metric, runs without it cannot match.
-    if (static_cast<int64_t>(ids.size()) < options.limit && range.empty()) {
-      std::vector<SqlValue> binds2 = where_binds;
-      binds2.push_back(order[0].key);
-      std::string rest2 = OrderClause(order, 1, &binds2);
-      std::string sql2 = "SELECT r.id FROM runs r WHERE " + where +
-                         " AND NOT EXISTS (SELECT 1 FROM run_metrics s WHERE s.run = r.id AND s.key = ? AND "
-                         "s.value IS NOT NULL) ORDER BY " +
-                         rest2 + " LIMIT " + std::to_string(options.limit - static_cast<int64_t>(ids.size()));
-      CAIRN_ASSIGN_OR_RETURN(auto more, QueryIds(db, sql2, binds2));
-      ids.insert(ids.end(), more.begin(), more.end());
-    }
-  } else {
-    // A selective metric bound (few runs satisfy it) drives the query from
-    // the metric index; otherwise runs are scanned in order, and matches are
-    // common enough that the limit is reached early.
-    constexpr int64_t kSelective = 5000;
-    const MetricBound* driver = nullptr;
-    int64_t fewest = kSelective;
-    for (const MetricBound& b : filter.bounds) {
-      Stmt count(db, "SELECT count(*) FROM (SELECT 1 FROM run_metrics WHERE key = ? AND value " + b.op + " ? LIMIT " +
-                         std::to_string(kSelective) + ")");
-      count.Bind(1, b.key).Bind(2, b.value);
-      CAIRN_ASSIGN_OR_RETURN(bool row, count.Step());
-      if (row && count.Int(0) < fewest) {
-        fewest = count.Int(0);
-        driver = &b;
-      }
-    }
-    std::vector<SqlValue> binds;
-    std::string drive;
-    if (driver) {
-      drive = "r.id IN (SELECT run FROM run_metrics WHERE key = ? AND value " + driver->op + " ?) AND ";
-      binds = {driver->key, driver->value};
-    }
-    binds.insert(binds.end(), where_binds.begin(), where_binds.end());
-    std::string sql = "SELECT r.id FROM runs r WHERE " + drive + where + " ORDER BY " +
-                      OrderClause(order, 0, &binds) + " LIMIT " + std::to_string(options.limit);
-    CAIRN_ASSIGN_OR_RETURN(ids, QueryIds(db, sql, binds));
-  }
+  query.filter = options.filter;
+  query.order_by = options.order_by;
+  query.statuses = options.statuses;
+  query.lifecycle = options.deleted_only      ? RunQuery::Lifecycle::kDeletedOnly
+                    : options.include_deleted ? RunQuery::Lifecycle::kAll
+                                              : RunQuery::Lifecycle::kActive;
+  query.limit = options.limit;
+  query.full = options.full;
   SearchResult result;
-  for (int64_t id : ids) {
-    CAIRN_ASSIGN_OR_RETURN(RunInfo run, LoadRun(db, id, options.full));
-    result.runs.push_back(std::move(run));
+  CAIRN_ASSIGN_OR_RETURN(result.runs, store.Search(query));
+  // Keys no run has: most likely a typo, which would otherwise match
+  // nothing (or everything, under !=) without a word.
+  std::vector<FilterKey> keys = FilterKeys(options.filter);
+  for (RunKeyKind kind : {RunKeyKind::kMetric, RunKeyKind::kParam, RunKeyKind::kTag}) {
+    std::vector<std::string> of_kind;
+    for (const FilterKey& k : keys) {
+      if (k.kind == kind) of_kind.push_back(k.key);
+    }
+    if (of_kind.empty()) continue;
+    CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> missing, store.MissingKeys(kind, of_kind, query.experiment_ids));
+    for (const FilterKey& k : keys) {
+      if (k.kind != kind || std::find(missing.begin(), missing.end(), k.key) == missing.end()) continue;
+      std::string where = options.experiments.empty() ? "no run has" : "no run of the searched experiments has";
+      result.warnings.push_back("filter names " + k.text + ", which " + where + " (a misspelt key?)");
+    }
   }
   return result;
 }

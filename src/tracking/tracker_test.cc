@@ -227,11 +227,8 @@ TEST_F(TrackerTest, ReindexRebuildsEndedRunsFromRecords) {
   EXPECT_EQ(history->size(), 2u);
 }
 
-TEST_F(TrackerTest, ArtifactsMustStayInsideTheRepository) {
+TEST_F(TrackerTest, ArtifactPathsMustStayInsideTheRunsArtifacts) {
   std::string a = Start("a");
-  TempDir outside;
-  WriteText(outside.path() / "x.txt", "secret");
-  EXPECT_EQ(tracker_->LogArtifact(a, outside.path() / "x.txt").status().code(), Code::kInvalidArgument);
   WriteText(dir_.path() / "ok.txt", "fine");
   EXPECT_EQ(tracker_->LogArtifact(a, dir_.path() / "ok.txt", "../escape.txt").status().code(),
             Code::kInvalidArgument);

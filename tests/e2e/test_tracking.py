@@ -131,6 +131,8 @@ class RunCommand(TrackingTestCase):
                    "echo err-line >&2\n"
                    "echo \"$CAIRN_RUN_ID|$CAIRN_TRACKING_URI|$CAIRN_DIR\" > env.txt\n"
                    "cairn runs log --metric acc=0.9@3 --metric acc=0.95@4 --param k=5 --tag stage=train > /dev/null\n")
+        self.commit(message="train.sh")  # the code that runs is committed: a clean run
+        self.head = self.git("rev-parse", "HEAD").stdout.strip()
         r, rid = self.run_cmd("-p", "lr=0.1", "-t", "team=ml", "-e", "iris", "-n", "knn-5", "--", "sh", "train.sh")
         self.assertTrue(RUN_ID_RE.match(rid))
         # stdout streams through untouched; cairn's own lines go to stderr.
@@ -171,7 +173,7 @@ class RunCommand(TrackingTestCase):
         arts = {a["path"]: a for a in d["artifacts"]}
         self.assertIn("cairn/stdout.log", arts)
         self.assertIn("cairn/stderr.log", arts)
-        self.assertNotIn("cairn/git.diff", arts)  # clean work tree (untracked files do not count)
+        self.assertNotIn("cairn/git.diff", arts)  # clean work tree (env.txt is written after the start)
         self.assertEqual(self.artifact_bytes(rid, "cairn/stdout.log"), "out-line\n")
         self.assertEqual(self.artifact_bytes(rid, "cairn/stderr.log"), "err-line\n")
         self.assertEqual(arts["cairn/stdout.log"]["size"], len("out-line\n"))
@@ -306,8 +308,9 @@ class RunCommand(TrackingTestCase):
         self.assertEqual(os.path.realpath(r.stdout.strip()), os.path.realpath(self.path("sub")))
         d = self.show(rid)
         self.assertEqual(d["cwd"], "sub")
-        self.assertIn("result.txt", [a["path"] for a in d["artifacts"]])
-        self.assertEqual(self.artifact_bytes(rid, "result.txt"), "42\n")
+        # The artifact keeps its path relative to the repository root.
+        self.assertIn("sub/result.txt", [a["path"] for a in d["artifacts"]])
+        self.assertEqual(self.artifact_bytes(rid, "sub/result.txt"), "42\n")
         # -C works the same way.
         r = self.cairn("-C", self.repo, "run", "-n", "viaC", "--", "true", cwd=self.tmp)
         self.assertEqual(r.returncode, 0, self.describe(r))
@@ -350,12 +353,26 @@ class RunCommand(TrackingTestCase):
         self.assertEqual(self.names("metrics.acc > 0.5"), [""])
 
     def test_git_dirty_and_diff(self):
-        # Untracked files alone: not dirty, no diff.
-        self.write("untracked.txt", "x\n")
         _, clean = self.run_cmd("--", "true")
         d = self.show(clean)
         self.assertEqual(d["env"]["git.dirty"], "false")
         self.assertNotIn("cairn/git.diff", [a["path"] for a in d["artifacts"]])
+
+        # An untracked file (the script that ran, say) is code the commit lacks: dirty, and its
+        # content is kept with the diff. Ignored files do not count.
+        self.write(".gitignore", "*.log\n")
+        self.commit(message="ignore logs")
+        self.head = self.git("rev-parse", "HEAD").stdout.strip()
+        self.write("noise.log", "ignored\n")
+        self.write("train.py", "print('hello')\n")
+        _, untracked = self.run_cmd("--", "true")
+        d = self.show(untracked)
+        self.assertEqual(d["env"]["git.dirty"], "true")
+        diff = self.artifact_bytes(untracked, "cairn/git.diff")
+        self.assertIn("+++ b/train.py", diff)
+        self.assertIn("+print('hello')", diff)
+        self.assertNotIn("noise.log", diff)
+        os.remove(self.path("train.py"))
 
         self.append("README", "local change\n")
         _, dirty = self.run_cmd("--", "true")
@@ -497,10 +514,6 @@ class Logging(TrackingTestCase):
         before = self.json("artifacts", "list", rid)
 
         bad = [
-            (outside, "is outside the repository"),
-            ("../outside.txt", "is outside the repository"),
-            ("link.txt", "leaves the repository through a symlink"),
-            ("linkdir/outside.txt", "leaves the repository through a symlink"),
             ("nope.txt", "does not exist"),
             ("in.txt:../x", "'..'"),
             ("in.txt:a/../../x", "'..'"),
@@ -520,6 +533,26 @@ class Logging(TrackingTestCase):
         self.assertEqual(sizes["models/best.txt"], len("inside\n"))
         text = self.ok("artifacts", "list", rid).stdout
         self.assertIn("models/best.txt\t7 B\t", text)
+
+        # Files from outside the repository (directly, or through a symlink) are copied under
+        # their file name or the artifact path given.
+        for spec in (outside, "../outside.txt:ext/rel.txt", "link.txt", "linkdir/outside.txt:ext/via.txt"):
+            with self.subTest(spec=spec):
+                self.ok("runs", "log", "--run", rid, "--artifact", spec)
+        os.remove(outside)  # copied, not referenced
+        for path in ("outside.txt", "ext/rel.txt", "link.txt", "ext/via.txt"):
+            self.assertEqual(self.artifact_bytes(rid, path), "secret\n", path)
+
+    def test_artifacts_keep_their_repository_path(self):
+        self.write("models/a.json", "model\n")
+        self.write("eval/a.json", "eval\n")
+        _, rid = self.run_cmd("--", "sh", "-c",
+                              "cairn runs log --artifact models/a.json --artifact eval/a.json >/dev/null")
+        paths = [a["path"] for a in self.json("artifacts", "list", rid)]
+        self.assertIn("models/a.json", paths)
+        self.assertIn("eval/a.json", paths)
+        self.assertEqual(self.artifact_bytes(rid, "models/a.json"), "model\n")
+        self.assertEqual(self.artifact_bytes(rid, "eval/a.json"), "eval\n")
 
     def test_unknown_and_ambiguous_runs(self):
         _, rid = self.run_cmd("-n", "twin", "--", "true")
@@ -563,12 +596,13 @@ class Inputs(TrackingTestCase):
                               "cairn runs log --input wine.csv@w1 >/dev/null")
         inputs = self.show(rid)["inputs"]
         got = sorted((i["dataset"], i["version"], i["tag"], i["source"]) for i in inputs)
-        self.assertIn(("data/iris", v1, "v1", "explicit"), got)
-        self.assertIn(("wine.csv", vw, "w1", "explicit"), got)
-        self.assertIn(("data/iris", v2, "", "workspace"), got)
+        # An explicit input replaces the workspace version of its dataset: the run never read v2.
+        self.assertEqual(got, [("data/iris", v1, "v1", "explicit"), ("wine.csv", vw, "w1", "explicit")])
         text = self.ok("runs", "show", rid).stdout
         self.assertIn("data/iris  v1  %s  (explicit)" % v1[7:19], text)
-        self.assertIn("data/iris  -  %s  (workspace)" % v2[7:19], text)
+        self.assertNotIn("(workspace)", text)
+        self.assertEqual(self.names("datasets.`data/iris` = '%s'" % v2[7:19]), ["plain"])
+        self.assertEqual(self.names("datasets.`data/iris` = 'v1'"), ["explicit"])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -965,6 +999,7 @@ class Artifacts(TrackingTestCase):
         self.write("model.bin", b"\x00model\xff")
         self.write("plots/a.png", "A")
         self.write("plots/sub/b.png", "BB")
+        self.commit(message="outputs")  # committed: the run is clean (no cairn/git.diff)
         self.rid = self.new_run("-n", "art", script="echo hello; cairn runs log --artifact model.bin "
                                                      "--artifact plots >/dev/null")
         self.out = self.path("out")  # artifacts get runs inside the repository
