@@ -163,7 +163,8 @@ class Tracker {
   // user typed; deprecated). Default artifact path: the path relative to
   // the repository root for a file or directory inside it (models/a.json
   // and eval/a.json stay apart), the file name for one outside. For a
-  // directory, `artifact_path` is the prefix of its files' paths.
+  // directory, `artifact_path` is the prefix of its files' paths. A path
+  // inside the repository that leaves it through a symlink is refused.
   Result<std::vector<RunArtifact>> LogArtifact(const std::string& run, const std::filesystem::path& source,
                                                const std::string& artifact_path = {});
   // Stores bytes as an artifact (stdout/stderr, the git diff).

@@ -40,7 +40,8 @@ bool OutsideLexically(const fs::path& abs, const fs::path& root) {
 
 // Where `source` is and the artifact path it gets by default: its path
 // relative to the repository root for a file inside it, its file name for
-// one outside (whose bytes are copied like any other).
+// one outside (whose bytes are copied like any other). A path inside that
+// leaves the repository through a symlink is InvalidArgument.
 Status LocateSource(Repo& repo, const fs::path& source, fs::path* abs, std::string* default_path) {
   // A relative path is still taken from the process's working directory, as
   // the CLI and the Python module pass what the user typed; once they pass
@@ -57,17 +58,13 @@ Status LocateSource(Repo& repo, const fs::path& source, fs::path* abs, std::stri
     *default_path = given.filename().string();
     return Status::OK();
   }
+  // Inside by its text but leaving through a symlink is refused: a link in
+  // the work tree must not carry files from elsewhere into the store (and
+  // on to remotes) unnoticed.
   auto rel = repo.RelativePath(given);
   if (!rel.ok()) {
-    // Inside by its text but leaving through a symlink: the bytes it
-    // reaches are copied under its name, as for a file outside.
-    if (rel.status().message().find("symlink") == std::string::npos) {
-      return Status::InvalidArgument("artifact " + source.string() + ": " + rel.status().message(),
-                                     rel.status().hint());
-    }
-    *abs = given;
-    *default_path = given.filename().string();
-    return Status::OK();
+    return Status::InvalidArgument("artifact " + source.string() + ": " + rel.status().message(),
+                                   rel.status().hint());
   }
   *abs = repo.Abs(*rel);
   *default_path = *rel;
