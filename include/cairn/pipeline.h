@@ -7,12 +7,15 @@
 #define CAIRN_PIPELINE_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "cairn/oid.h"
+#include "cairn/process.h"
 #include "cairn/repo.h"
 #include "cairn/status.h"
 
@@ -89,6 +92,47 @@ std::string EncodeLock(const PipelineLock& lock);
 // and param values.
 Oid RunCacheKey(const LockedStage& inputs);
 
+// The run ids named by cairn.lock as committed at HEAD (the provenance of
+// the committed outputs), sorted, without duplicates. Without git or before
+// the first commit, those of the work tree's cairn.lock. Empty when there is
+// no lock. Corruption when the lock cannot be parsed; IOError when git
+// cannot be read. Reads only; safe to call concurrently.
+Result<std::vector<std::string>> CommittedLockRuns(Repo& repo);
+
+// The run cache: one entry per distinct (command, dep oids, param values)
+// that ran successfully, naming what it produced. Entries live in the clone
+// (not in git) and are shared by all its branches. Format: doc/pipelines.md.
+struct RunCacheEntry {
+  std::string run;                     // the run that produced the outputs
+  std::map<std::string, Oid> outs;     // out path → dataset version
+  std::map<std::string, Oid> metrics;  // metrics file → blob
+};
+
+struct RunCacheListing {
+  Oid key;               // RunCacheKey of the inputs
+  RunCacheEntry entry;
+  int64_t written_ms = 0;  // when the entry was (last) written, for age-based retention
+};
+
+// Every run-cache entry, sorted by key. The versions in `outs` and the blobs
+// in `metrics` are what a garbage collector must keep while the entry is
+// kept, and what a push of the entry must carry. Corruption naming the file
+// when an entry cannot be read or parsed (callers that decide what to delete
+// must not proceed on a partial list).
+Result<std::vector<RunCacheListing>> ListRunCache(Repo& repo);
+
+// One entry; nothing (not an error) when absent or unreadable, so that the
+// stage then simply runs.
+Result<std::optional<RunCacheEntry>> ReadRunCache(Repo& repo, const Oid& key);
+// Writes (replaces) an entry atomically, e.g. one fetched from a remote.
+// InvalidArgument when a path is not repository-relative or the run is not
+// a run id.
+Status WriteRunCache(Repo& repo, const Oid& key, const RunCacheEntry& entry);
+// The file form of an entry, for transferring it as bytes. ParseRunCache:
+// Corruption when the text is not a format 1 entry.
+std::string EncodeRunCache(const RunCacheEntry& entry);
+Result<RunCacheEntry> ParseRunCache(std::string_view text);
+
 // ---- status and repro ------------------------------------------------------------
 
 struct StageStatus {
@@ -110,7 +154,15 @@ struct ReproOptions {
   bool downstream = false;          // the named stages and what depends on them
   int jobs = 1;                     // independent stages at once
   bool progress = false;
-  bool quiet = false;               // do not pass the commands' output through
+  // For a front end to show what happens; called from the threads that run
+  // stages, so concurrently when jobs > 1. A stage's command is about to
+  // run (`cmd` after substitution):
+  std::function<void(const std::string& stage, const std::string& cmd)> on_stage_start;
+  // Output of a stage's command, as it arrives:
+  std::function<void(const std::string& stage, OutputStream stream, std::string_view data)> on_output;
+  // Something went wrong that does not stop the repro (e.g. runs of an
+  // earlier, killed repro could not be marked ended):
+  std::function<void(const Status& warning)> on_warning;
 };
 
 enum class StageOutcomeKind { kUpToDate, kRestored, kRan, kFailed, kSkipped, kWouldRun, kWouldRestore };

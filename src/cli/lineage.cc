@@ -3,6 +3,7 @@
 #include <map>
 #include <set>
 
+#include "cairn/json_pipeline.h"
 #include "cairn/lineage.h"
 #include "cli/command.h"
 
@@ -28,6 +29,7 @@ std::string Describe(const LineageNode& n) {
   std::string s = "run " + attr("run").substr(0, 8) + " " + n.name;
   if (!attr("stage").empty()) s += " (stage " + attr("stage") + ")";
   s += ", " + attr("status");
+  if (attr("source") == kLockFile) s += " (from cairn.lock; the run record is not in this clone)";
   if (!attr("commit").empty()) s += ", commit " + attr("commit").substr(0, 12) + (attr("commit").find("dirty") != std::string::npos ? " (dirty)" : "");
   std::string params;
   for (const auto& [k, v] : n.attrs) {
@@ -54,65 +56,6 @@ void PrintTree(const LineageGraph& g, const std::map<std::string, const LineageN
   }
 }
 
-std::string Uuid(const std::string& hex32) {
-  if (hex32.size() != 32) return hex32;
-  return hex32.substr(0, 8) + "-" + hex32.substr(8, 4) + "-" + hex32.substr(12, 4) + "-" + hex32.substr(16, 4) + "-" +
-         hex32.substr(20);
-}
-
-std::string IsoTime(int64_t ms) {
-  std::time_t t = ms / 1000;
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", std::gmtime(&t));
-  char out[48];
-  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms % 1000));
-  return out;
-}
-
-// One OpenLineage RunEvent per run (spec 2-0-2): job = stage or run name,
-// inputs = dataset versions read, outputs = versions produced.
-Json OpenLineage(const LineageGraph& g, const std::string& ns) {
-  Json events = Json::array();
-  for (const RunInfo& r : g.runs) {
-    auto dataset = [&](const std::string& name, const std::string& version) {
-      return Json{{"namespace", ns}, {"name", name}, {"facets", {{"version", {{"_producer", "urn:cairn"}, {"_schemaURL", "https://openlineage.io/spec/facets/1-0-1/DatasetVersionDatasetFacet.json"}, {"datasetVersion", version}}}}}};
-    };
-    Json inputs = Json::array(), outputs = Json::array();
-    for (const RunInput& in : r.inputs) inputs.push_back(dataset(in.dataset, in.version.ToString()));
-    for (const auto& [k, v] : r.tags) {
-      if (k.rfind("cairn.dep.", 0) == 0) {
-        bool is_dataset = false;
-        for (const RunInput& in : r.inputs) is_dataset |= in.dataset == k.substr(10);
-        if (!is_dataset) inputs.push_back(dataset(k.substr(10), v));
-      }
-      if (k.rfind("cairn.out.", 0) == 0) outputs.push_back(dataset(k.substr(10), v));
-    }
-    std::string state = r.status == RunStatus::kFinished ? "COMPLETE"
-                        : r.status == RunStatus::kFailed ? "FAIL"
-                        : r.status == RunStatus::kKilled ? "ABORT" : "RUNNING";
-    Json run_facets = Json::object();
-    if (r.env.count("git.commit")) {
-      run_facets["sourceCodeLocation"] = {{"_producer", "urn:cairn"},
-                                          {"_schemaURL", "https://openlineage.io/spec/facets/1-0-1/SourceCodeLocationJobFacet.json"},
-                                          {"type", "git"},
-                                          {"url", r.env.count("git.remote") ? r.env.at("git.remote") : ""},
-                                          {"version", r.env.at("git.commit")}};
-    }
-    Json params = Json::object();
-    for (const auto& [k, v] : r.params) params[k] = v;
-    run_facets["cairn_params"] = {{"_producer", "urn:cairn"}, {"_schemaURL", "urn:cairn:params"}, {"params", params}};
-    events.push_back({{"eventType", state},
-                      {"eventTime", IsoTime(r.end_ms ? r.end_ms : r.start_ms)},
-                      {"producer", "urn:cairn"},
-                      {"schemaURL", "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"},
-                      {"run", {{"runId", Uuid(r.id)}, {"facets", run_facets}}},
-                      {"job", {{"namespace", ns}, {"name", r.tags.count("cairn.stage") ? r.tags.at("cairn.stage") : r.name}}},
-                      {"inputs", inputs},
-                      {"outputs", outputs}});
-  }
-  return events;
-}
-
 }  // namespace
 
 void RegisterLineage(CLI::App& app, Context& ctx) {
@@ -123,7 +66,7 @@ void RegisterLineage(CLI::App& app, Context& ctx) {
       "Upstream (default) walks from a result through the runs that produced it, their params,\n"
       "code commit and files, back to raw dataset versions and their tags. Downstream lists the\n"
       "runs that read a version and everything they produced, recursively.\n"
-      "--format openlineage prints OpenLineage RunEvents (one per run) as a JSON array.");
+      "--format openlineage prints OpenLineage RunEvents (START and the end, per run) as a JSON array.");
   struct Args {
     std::string target, format = "text";
     bool up = false, down = false;
@@ -149,16 +92,11 @@ void RegisterLineage(CLI::App& app, Context& ctx) {
       std::map<std::string, const LineageNode*> nodes;
       for (const LineageNode& n : g->nodes) nodes[n.id] = &n;
       if (a->format == "json") {
-        Json ns = Json::array(), es = Json::array();
-        for (const LineageNode& n : g->nodes) {
-          Json attrs = Json::object();
-          for (const auto& [k, v] : n.attrs) attrs[k] = v;
-          ns.push_back({{"id", n.id}, {"kind", n.kind}, {"name", n.name}, {"attrs", attrs}});
-        }
-        for (const LineageEdge& e : g->edges) es.push_back({{"from", e.from}, {"to", e.to}});
-        PrintJson({{"root", g->root}, {"direction", a->down ? "down" : "up"}, {"nodes", ns}, {"edges", es}});
+        PrintJson(LineageToJson(*g, a->down));
       } else if (a->format == "openlineage") {
-        PrintJson(OpenLineage(*g, "cairn://" + (*repo)->root().filename().string()));
+        OpenLineageOptions ol;
+        ol.ns = OpenLineageNamespace(**repo);
+        PrintJson(OpenLineageEvents(*g, ol));
       } else if (a->format == "dot") {
         std::cout << "digraph lineage {\n  rankdir=LR;\n";
         for (const LineageNode& n : g->nodes) {

@@ -1,10 +1,28 @@
 // cairn repro, cairn stage add|list, cairn dag.
-#include <iostream>
+#include <unistd.h>
 
+#include <cerrno>
+#include <iostream>
+#include <string_view>
+
+#include "cairn/json_pipeline.h"
 #include "cairn/pipeline.h"
 #include "cli/command.h"
 
 namespace cairn::cli {
+namespace {
+
+// Writes all of `data`; a closed output is not an error here.
+void WriteAll(int fd, std::string_view data) {
+  for (size_t off = 0; off < data.size();) {
+    ssize_t w = ::write(fd, data.data() + off, data.size() - off);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return;
+    off += static_cast<size_t>(w);
+  }
+}
+
+}  // namespace
 
 void RegisterRepro(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand("repro", "Run the pipeline stages that are stale (cairn.yaml)");
@@ -17,34 +35,43 @@ void RegisterRepro(CLI::App& app, Context& ctx) {
       "A failed stage stops what depends on it and leaves its outputs and cairn.lock unchanged.");
   auto opts = std::make_shared<ReproOptions>();
   auto json = std::make_shared<bool>(false);
+  auto quiet = std::make_shared<bool>(false);
   cmd->add_option("stages", opts->stages, "Stages to bring up to date, with what they need (default: all)");
   cmd->add_flag("-f,--force", opts->force, "Run even when up to date, bypassing the run cache");
   cmd->add_flag("-n,--dry-run", opts->dry_run, "Only say what would run or be restored");
   cmd->add_option("-j,--jobs", opts->jobs, "Stages to run at once")->check(CLI::Range(1, 64));
   cmd->add_flag("--downstream", opts->downstream, "The named stages and every stage after them");
-  cmd->add_flag("-q,--quiet", opts->quiet, "Do not pass the commands' standard output through");
+  cmd->add_flag("-q,--quiet", *quiet, "Do not pass the commands' standard output through");
   cmd->add_flag("--json", *json, "Print the report as JSON");
-  cmd->callback([&ctx, opts, json] {
+  cmd->callback([&ctx, opts, json, quiet] {
     Run(ctx, [&] {
       auto repo = OpenRepo(ctx);
       if (!repo.ok()) return Fail(repo.status());
       opts->progress = ProgressWanted();
-      if (*json) opts->quiet = true;
+      // Stages report from their threads: each write is one chunk.
+      const bool pass_stdout = !*quiet && !*json;
+      if (!*quiet && !*json) {
+        opts->on_stage_start = [](const std::string& stage, const std::string& command) {
+          std::string line = "cairn: running stage " + stage + ": " + command + "\n";
+          WriteAll(STDERR_FILENO, line);
+        };
+      }
+      opts->on_output = [pass_stdout](const std::string&, OutputStream which, std::string_view data) {
+        if (which == OutputStream::kStderr) {
+          WriteAll(STDERR_FILENO, data);
+        } else if (pass_stdout) {
+          WriteAll(STDOUT_FILENO, data);
+        }
+      };
+      opts->on_warning = [](const Status& warning) {
+        WriteAll(STDERR_FILENO, "cairn: warning: " + warning.message() + "\n");
+      };
       auto report = Repro(**repo, *opts);
       if (!report.ok()) return Fail(report.status());
       Json out = Json::array();
       for (const StageOutcome& o : report->stages) {
         if (*json) {
-          Json reasons = Json::array();
-          for (const std::string& r : o.reasons) reasons.push_back(r);
-          Json j = {{"stage", o.name}, {"outcome", StageOutcomeName(o.kind)}, {"reasons", reasons}};
-          if (!o.run.empty()) j["run"] = o.run;
-          if (o.kind == StageOutcomeKind::kRan || o.kind == StageOutcomeKind::kFailed) j["seconds"] = o.seconds;
-          if (!o.error.empty()) {
-            j["error"] = o.error;
-            j["stderr_tail"] = o.stderr_tail;
-          }
-          out.push_back(j);
+          out.push_back(StageOutcomeToJson(o));
           continue;
         }
         std::cout << "stage " << o.name << ": " << StageOutcomeName(o.kind);
@@ -111,6 +138,7 @@ void RegisterStage(CLI::App& app, Context& ctx) {
         }
       }
       Status s = AddStage(**repo, a->stage, a->force);
+      if (s.code() == Code::kAlreadyExists) return Fail(Status::AlreadyExists(s.message(), "use --force to replace it"));
       if (!s.ok()) return Fail(s);
       std::cout << "stage " << a->stage.name << " written to cairn.yaml\n";
       return kExitOk;

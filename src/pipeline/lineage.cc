@@ -1,9 +1,12 @@
 #include "cairn/lineage.h"
 
+#include <algorithm>
 #include <deque>
+#include <limits>
 #include <set>
 
 #include "cairn/dataset.h"
+#include "cairn/pipeline.h"
 #include "cairn/refs.h"
 #include "util/file.h"
 
@@ -12,6 +15,7 @@ namespace {
 
 constexpr char kOutTag[] = "cairn.out.";
 constexpr char kDepTag[] = "cairn.dep.";
+constexpr char kSourceTag[] = "cairn.source";  // where a run record came from, when not the tracker
 
 class Builder {
  public:
@@ -53,6 +57,7 @@ class Builder {
     n.attrs["experiment"] = r.experiment;
     n.attrs["status"] = RunStatusName(r.status);
     if (r.tags.count("cairn.stage")) n.attrs["stage"] = r.tags.at("cairn.stage");
+    if (r.tags.count(kSourceTag)) n.attrs["source"] = r.tags.at(kSourceTag);
     if (r.env.count("git.commit")) {
       n.attrs["commit"] = r.env.at("git.commit") + (r.env.count("git.dirty") && r.env.at("git.dirty") == "true" ? " (dirty)" : "");
     }
@@ -160,15 +165,74 @@ class Builder {
   LineageGraph graph_;
 };
 
+// Run records for the stages of `lock` whose run is not in `runs`, built
+// from what the lock says: the versions it produced (cairn.out.PATH), the
+// oids of its deps (cairn.dep.PATH) and, as inputs, the dataset versions it
+// read: dataset refs, outputs of other locked stages, and tracked datasets
+// whose content is the locked one. Marked with the tag cairn.source.
+Result<std::vector<RunInfo>> RunsFromLock(Repo& repo, const PipelineLock& lock, const std::vector<RunInfo>& runs) {
+  std::set<std::string> known;
+  for (const RunInfo& r : runs) known.insert(r.id);
+  std::map<std::string, Oid> locked_outs;  // path → version, of every locked stage
+  for (const auto& [name, stage] : lock) locked_outs.insert(stage.outs.begin(), stage.outs.end());
+  CAIRN_ASSIGN_OR_RETURN(std::vector<Tracked> tracked, FindTracked(repo));
+  std::vector<RunInfo> out;
+  for (const auto& [name, stage] : lock) {
+    if (stage.run.empty() || known.count(stage.run)) continue;
+    RunInfo r;
+    r.id = stage.run;
+    r.experiment = "pipeline";
+    r.name = name;
+    r.status = RunStatus::kFinished;  // the lock records successful executions only
+    r.command = stage.cmd;
+    r.params = stage.params;
+    r.tags["cairn.stage"] = name;
+    r.tags[kSourceTag] = kLockFile;
+    for (const auto& [path, version] : stage.outs) r.tags[kOutTag + path] = version.ToString();
+    for (const auto& [dep, oid] : stage.deps) {
+      r.tags[kDepTag + dep] = oid.ToString();
+      std::string dataset;
+      Oid version;
+      if (IsDatasetRef(dep)) {
+        dataset = dep.substr(0, dep.find('@'));
+        version = oid;
+      } else if (auto o = locked_outs.find(dep); o != locked_outs.end()) {
+        version = o->second;
+        auto v = LoadVersion(repo, version);
+        dataset = v.ok() ? v->dataset : dep;
+      } else {
+        for (const Tracked& t : tracked) {
+          if (t.path != dep) continue;
+          auto v = LoadVersion(repo, t.pointer.version);
+          if (v.ok() && v->object == oid) {
+            dataset = t.pointer.dataset;
+            version = t.pointer.version;
+          }
+        }
+      }
+      if (!dataset.empty()) r.inputs.push_back(RunInput{dataset, version, "", "explicit"});
+    }
+    known.insert(r.id);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<LineageGraph> Lineage(Repo& repo, const std::string& target, const LineageOptions& options) {
   CAIRN_ASSIGN_OR_RETURN(auto tracker, Tracker::Open(repo));
   SearchOptions so;
   so.full = true;
+  so.limit = std::numeric_limits<int64_t>::max();  // every run: lineage is not a page of results
   CAIRN_ASSIGN_OR_RETURN(SearchResult all, tracker->Search(so));
   // Oldest first, so the newest run producing a version wins.
   std::reverse(all.runs.begin(), all.runs.end());
+  // Stages cairn.lock records whose runs this clone does not have (a fresh
+  // clone): the lock still says what made each output, from what.
+  CAIRN_ASSIGN_OR_RETURN(PipelineLock lock, LoadLock(repo));
+  CAIRN_ASSIGN_OR_RETURN(std::vector<RunInfo> from_lock, RunsFromLock(repo, lock, all.runs));
+  all.runs.insert(all.runs.begin(), std::make_move_iterator(from_lock.begin()), std::make_move_iterator(from_lock.end()));
   Builder b(repo, std::move(all.runs));
 
   // An artifact: RUN:PATH (upstream: what the run that logged it consumed).

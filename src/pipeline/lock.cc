@@ -1,4 +1,4 @@
-// cairn.lock and the run cache.
+// cairn.lock: parsing, encoding, and the run-cache key of a stage's inputs.
 #include <yaml-cpp/yaml.h>
 
 #include <sstream>
@@ -6,7 +6,6 @@
 #include "cairn/object.h"
 #include "cairn/pipeline.h"
 #include "cairn/tracking.h"
-#include "pipeline/run_cache.h"
 #include "util/file.h"
 #include "util/utf8.h"
 
@@ -130,38 +129,6 @@ Oid RunCacheKey(const LockedStage& in) {
     text += "param " + std::to_string(k.size()) + " " + k + " " + std::to_string(v.size()) + " " + v + "\n";
   }
   return Oid::Of(text);
-}
-
-fs::path RunCachePath(Repo& repo, const Oid& key) { return repo.refs_dir() / "runcache" / key.Hex(); }
-
-Result<std::optional<RunCacheEntry>> ReadRunCache(Repo& repo, const Oid& key) {
-  auto text = ReadFile(RunCachePath(repo, key));
-  if (!text.ok()) return std::optional<RunCacheEntry>();
-  RunCacheEntry e;
-  std::istringstream in(*text);
-  std::string line;
-  if (!std::getline(in, line) || line != "cairn-runcache 1") return std::optional<RunCacheEntry>();
-  while (std::getline(in, line)) {
-    if (line.rfind("run ", 0) == 0) e.run = line.substr(4);
-    bool out = line.rfind("out ", 0) == 0, metric = line.rfind("metric ", 0) == 0;
-    if (out || metric) {
-      size_t start = out ? 4 : 7, sp = line.rfind(' ');
-      auto oid = Oid::Parse(line.substr(sp + 1));
-      std::string path = line.substr(start, sp > start ? sp - start : 0);
-      if (!oid.ok() || sp <= start || !ValidateRelativePath(path, "output").ok()) return std::optional<RunCacheEntry>();
-      (out ? e.outs : e.metrics)[path] = *oid;
-    }
-  }
-  return std::optional<RunCacheEntry>(std::move(e));
-}
-
-Status WriteRunCache(Repo& repo, const Oid& key, const RunCacheEntry& e) {
-  std::string text = "cairn-runcache 1\nrun " + e.run + "\n";
-  for (const auto& [path, v] : e.outs) text += "out " + path + " " + v.ToString() + "\n";
-  for (const auto& [path, v] : e.metrics) text += "metric " + path + " " + v.ToString() + "\n";
-  fs::path path = RunCachePath(repo, key);
-  CAIRN_RETURN_IF_ERROR(MakeDirs(path.parent_path()));
-  return WriteFileAtomic(path, text, /*sync=*/true);
 }
 
 }  // namespace cairn

@@ -8,11 +8,14 @@
 
 #include "cairn/dataset.h"
 #include "cairn/pipeline.h"
+#include "pipeline/stage.h"
 #include "util/file.h"
 #include "util/utf8.h"
 
 namespace cairn {
 namespace {
+
+using pipeline_internal::CommandParams;
 
 std::string Where(const YAML::Mark& m) {
   return std::string(kPipelineFile) + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
@@ -90,16 +93,20 @@ Status ParseStage(Repo& repo, const std::string& name, const YAML::Node& node, S
 
 // Builds upstream edges and a topological order; a cycle is named.
 Status BuildGraph(PipelineSpec* spec, const std::map<std::string, YAML::Node>& nodes) {
+  // Metrics files are outputs too: a stage that reads one runs after the
+  // stage that writes it.
   std::map<std::string, std::string> out_owner;
   for (const StageSpec& s : spec->stages) {
-    for (const std::string& o : s.outs) {
-      for (const auto& [other, owner] : out_owner) {
-        if (Within(o, other) || Within(other, o)) {
-          return Bad(nodes.at(s.name), "output '" + o + "' of stage '" + s.name + "' overlaps output '" + other +
-                                           "' of stage '" + owner + "'");
+    for (const auto* produced : {&s.outs, &s.metrics}) {
+      for (const std::string& o : *produced) {
+        for (const auto& [other, owner] : out_owner) {
+          if (Within(o, other) || Within(other, o)) {
+            return Bad(nodes.at(s.name), "output '" + o + "' of stage '" + s.name + "' overlaps output '" + other +
+                                             "' of stage '" + owner + "'");
+          }
         }
+        out_owner[o] = s.name;
       }
-      out_owner[o] = s.name;
     }
   }
   for (const StageSpec& s : spec->stages) {
@@ -240,8 +247,10 @@ const StageSpec* PipelineSpec::Find(const std::string& name) const {
 
 const StageSpec* PipelineSpec::Producer(const std::string& path) const {
   for (const StageSpec& s : stages) {
-    for (const std::string& o : s.outs) {
-      if (Within(path, o)) return &s;
+    for (const auto* produced : {&s.outs, &s.metrics}) {
+      for (const std::string& o : *produced) {
+        if (Within(path, o)) return &s;
+      }
     }
   }
   return nullptr;
@@ -298,7 +307,7 @@ Status AddStage(Repo& repo, const StageSpec& stage, bool force) {
   }
   if (!root.IsMap()) root = YAML::Node(YAML::NodeType::Map);
   if (root["stages"] && root["stages"][stage.name] && !force) {
-    return Status::AlreadyExists("stage '" + stage.name + "' exists in cairn.yaml", "use --force to replace it");
+    return Status::AlreadyExists("stage '" + stage.name + "' exists in cairn.yaml", "ask for it to be replaced");
   }
   YAML::Node s(YAML::NodeType::Map);
   s["cmd"] = stage.cmd;
@@ -316,7 +325,15 @@ Status AddStage(Repo& repo, const StageSpec& stage, bool force) {
   YAML::Emitter out;
   out << root;
   std::string text = std::string(out.c_str()) + "\n";
-  CAIRN_RETURN_IF_ERROR(ParsePipeline(repo, text).status());  // validate before writing
+  // Validate before writing: a stage naming a param that does not exist
+  // would make every later command fail.
+  CAIRN_ASSIGN_OR_RETURN(PipelineSpec spec, ParsePipeline(repo, text));
+  std::vector<std::string> keys = stage.params;
+  for (std::string& k : CommandParams(stage.cmd)) keys.push_back(std::move(k));
+  if (auto values = ReadParams(repo, spec, keys); !values.ok()) {
+    return Status::InvalidArgument(values.status().message() + "; stage '" + stage.name + "' was not written",
+                                   values.status().hint());
+  }
   return WriteWorkspaceFileAtomic(path, text, /*sync=*/true, repo.tmp_dir());
 }
 

@@ -402,15 +402,19 @@ class Lineage(PipelineTestCase):
         r = self.ok("lineage", "models/model.json", "--up", "--format", "openlineage")
         events = json.loads(r.stdout)
         self.assertIsInstance(events, list)
-        by_job = {e["job"]["name"]: e for e in events}
+        # A START and a COMPLETE event per run (test_lineage.py validates them against the spec).
+        self.assertEqual(sorted(e["eventType"] for e in events), ["COMPLETE", "COMPLETE", "START", "START"])
+        by_job = {e["job"]["name"]: e for e in events if e["eventType"] == "COMPLETE"}
         self.assertEqual(set(by_job), {"prepare", "train"})
         for stage, e in by_job.items():
-            self.assertEqual(e["eventType"], "COMPLETE")
             self.assertRegex(e["run"]["runId"], UUID_RE)
             self.assertEqual(e["run"]["runId"], uuid_of(self.runs[stage]))
-            self.assertTrue(e["job"]["namespace"])
+            self.assertEqual(e["job"]["namespace"], "cairn")  # no git origin
             self.assertIn("eventTime", e)
-            self.assertEqual(e["run"]["facets"]["sourceCodeLocation"]["version"], code_commit)
+            # Without an origin there is no url, which the facet requires: no facet.
+            self.assertNotIn("sourceCodeLocation", e["job"].get("facets", {}))
+            self.assertNotIn("sourceCodeLocation", e["run"].get("facets", {}))
+        self.assertTrue(code_commit)
         names = lambda side, stage: {d["name"] for d in by_job[stage][side]}
         self.assertEqual(names("inputs", "train"), {"data/prepared", "train.py"})
         self.assertEqual(names("outputs", "train"), {"models/model.json"})
@@ -1131,6 +1135,126 @@ class StagesDagStatus(PipelineTestCase):
         self.assertTrue(any("train.k" in x for x in st["train"]["reasons"]), st["train"])
         self.repro()
         self.assertEqual(self.cairn("status", "--exit-code").returncode, OK)
+
+
+# ---------------------------------------------------------------------------------------------
+class ReviewDefects(PipelineTestCase):
+    """Defects found in review (issue 12), each asserting the outcome."""
+
+    def test_stage_metrics_are_step_0_at_log_time_and_the_child_environment(self):
+        self.write("stage.sh", textwrap.dedent("""\
+            printf '{"acc": 0.5, "nested": {"f1": 0.25}, "ok": true}' > metrics.json
+            echo "$CAIRN_RUN_ID|$CAIRN_DIR|$CAIRN_TRACKING_URI" > env.txt
+            python3 -c 'import cairn; cairn.log_metric("inside", 2.0)'
+            """))
+        self.write_yaml("""
+            stages:
+              m:
+                cmd: sh stage.sh
+                deps: [stage.sh]
+                metrics: [metrics.json]
+            """)
+        before = int(time.time() * 1000)
+        report = self.repro()
+        after = int(time.time() * 1000)
+        self.assertEqual(self.outcomes(report), {"m": "ran"}, report)
+        run = report[0]["run"]
+        for key, value in (("acc", 0.5), ("nested.f1", 0.25), ("ok", 1.0)):
+            points = self.json("runs", "history", run, key, "--json")
+            self.assertEqual(len(points), 1, points)
+            self.assertEqual(points[0]["value"], value)
+            self.assertEqual(points[0]["step"], 0, "a metrics file's numbers are logged at step 0")
+            self.assertTrue(before <= points[0]["timestamp"] <= after,
+                            "timestamp %s not between %d and %d" % (points[0]["timestamp"], before, after))
+        root = os.path.realpath(self.repo)
+        run_id, cairn_dir, uri = self.read("env.txt").decode().strip().split("|")
+        self.assertEqual(run_id, run)
+        self.assertEqual(os.path.realpath(cairn_dir), root, "CAIRN_DIR is the repository root, as under cairn run")
+        self.assertEqual(os.path.realpath(uri), root)
+        # The Python module inside the stage found the repository through CAIRN_DIR.
+        self.assertEqual(self.json("runs", "history", run, "inside", "--json")[0]["value"], 2.0)
+        # The same meaning under cairn run.
+        self.ok("run", "--", "sh", "-c", 'echo "$CAIRN_DIR" > run_env.txt')
+        self.assertEqual(os.path.realpath(self.read("run_env.txt").decode().strip()), root)
+
+    def test_a_stage_reading_a_metrics_file_runs_after_its_writer(self):
+        self.write_yaml("""
+            stages:
+              write:
+                cmd: sleep 1; echo '{"acc": 1}' > m.json
+                metrics: [m.json]
+              read:
+                cmd: cat m.json > read.txt
+                deps: [m.json]
+                outs: [read.txt]
+            """)
+        dag = self.json("dag", "--json")
+        self.assertIn({"from": "write", "to": "read"}, dag["edges"])
+        report = self.repro("-j", "2")
+        self.assertEqual([e["stage"] for e in report], ["write", "read"], report)
+        self.assertEqual(self.outcomes(report), {"write": "ran", "read": "ran"})
+        self.assertEqual(self.read("read.txt"), b'{"acc": 1}\n')
+        # Staleness follows the edge: a changed writer makes the reader stale too.
+        self.write_yaml("""
+            stages:
+              write:
+                cmd: sleep 1; echo '{"acc": 2}' > m.json
+                metrics: [m.json]
+              read:
+                cmd: cat m.json > read.txt
+                deps: [m.json]
+                outs: [read.txt]
+            """)
+        states = {e["stage"]: e for e in self.json("status", "--json") if "stage" in e}
+        self.assertEqual(states["read"]["state"], "stale")
+        self.assertIn("upstream stage write is stale", states["read"]["reasons"])
+        self.assertEqual(self.outcomes(self.repro("-j", "2")), {"write": "ran", "read": "ran"})
+        self.assertEqual(self.read("read.txt"), b'{"acc": 2}\n')
+
+    def test_a_cycle_through_a_metrics_file_is_refused(self):
+        self.write_yaml("""
+            stages:
+              a:
+                cmd: x
+                deps: [b.out]
+                metrics: [a.json]
+              b:
+                cmd: y
+                deps: [a.json]
+                outs: [b.out]
+            """)
+        r = self.fails("repro", msg="cycle")
+        self.assertIn("a -> b -> a", r.stderr)
+
+    def test_stage_add_with_an_unknown_param_writes_nothing(self):
+        self.write("params.yaml", "train:\n  k: 3\n")
+        self.fails("stage", "add", "bad", "--cmd", "echo", "-p", "nonexist.key", msg="nonexist.key")
+        self.assertFalse(os.path.exists(self.path("cairn.yaml")), "the stage was written")
+        self.ok("stage", "add", "good", "--cmd", "echo ${train.k} > k.txt", "-p", "train.k", "-o", "k.txt")
+        before = self.read("cairn.yaml")
+        self.fails("stage", "add", "bad", "--cmd", "echo ${nope}", msg="nope")
+        self.assertEqual(self.read("cairn.yaml"), before)
+        self.ok("stage", "list")
+        self.assertEqual(self.outcomes(self.repro()), {"good": "ran"})
+
+    def test_an_input_that_cannot_be_recorded_fails_the_stage(self):
+        self.write("data/raw/a.csv", "x\n1\n")
+        version = self.add1("data/raw")["version"]
+        self.write_yaml("""
+            stages:
+              use:
+                cmd: cat data/raw/a.csv > out.txt
+                deps: [data/raw]
+                outs: [out.txt]
+            """)
+        # The pointer names a version this clone does not have (as after a partial fetch).
+        os.remove(self.loose_path(version))
+        report = self.repro(code=ERROR)
+        self.assertEqual(self.outcomes(report), {"use": "failed"}, report)
+        self.assertIn("cannot record input data/raw@", report[0]["error"])
+        runs = self.pipeline_runs()
+        self.assertEqual([r["status"] for r in runs], ["FAILED"], "the run was not ended FAILED")
+        self.assertFalse(os.path.exists(self.path("out.txt")), "the command ran without its lineage")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,82 @@
+// Supervised subprocesses, shared by `cairn run` and `repro`: a command runs
+// in its own process group under a small supervisor process, so that when
+// the caller dies — even by SIGKILL — the whole group (the command and what it
+// started) is terminated instead of writing outputs on its own.
+//
+//   caller ── supervisor (own process group; parent-death signal)
+//                └── command (its own process group; parent-death SIGKILL)
+//                      └── anything it starts (same group unless it leaves it)
+//
+// When the caller dies, the supervisor gets its parent-death signal (checked
+// again right after it is set, against a caller that died before), sends
+// SIGTERM to the command's group, and SIGKILL a grace period later. A
+// process that moves itself to another group or session (setsid, a daemon)
+// escapes this, as it escapes a terminal's Ctrl-C.
+#ifndef CAIRN_PROCESS_H_
+#define CAIRN_PROCESS_H_
+
+#include <signal.h>
+
+#include <cstddef>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cairn/status.h"
+
+namespace cairn {
+
+enum class OutputStream { kStdout, kStderr };
+
+struct ProcessOptions {
+  std::vector<std::string> argv;  // argv[0]: a path, or a name looked up in $PATH
+  std::filesystem::path cwd;      // where it runs; empty: the caller's working directory
+  // Environment: the caller's, with `unset_env` names removed and `env`
+  // (KEY=VALUE) set on top, replacing variables of the same name.
+  std::vector<std::string> env;
+  std::vector<std::string> unset_env;
+  // Called with each chunk the command writes, as it arrives, from the
+  // calling thread (so concurrent RunProcess calls call it concurrently).
+  std::function<void(OutputStream, std::string_view)> on_output;
+  // Bytes of each stream kept in the result; beyond that the first
+  // `capture_limit` bytes are kept (or the last ones with `keep_tail`).
+  size_t capture_limit = 64u << 20;
+  bool keep_tail = false;
+  // Signals the caller receives that are passed on to the command's
+  // process group. They must be blocked in every thread of the caller (so
+  // that none is taken by another thread); RunProcess reads them from a
+  // signalfd while the command runs. Empty: none is handled.
+  std::vector<int> forward_signals;
+  // How long the command's group gets between SIGTERM and SIGKILL after the
+  // caller died.
+  int kill_grace_ms = 1000;
+};
+
+struct ProcessResult {
+  int exit_code = 0;       // the command's, or 128 + the signal that ended it
+  int signal = 0;          // the signal that ended it, or 0
+  int forwarded = 0;       // the last signal passed on to it, or 0
+  std::string stdout_data, stderr_data;  // as kept (see capture_limit)
+  bool stdout_truncated = false, stderr_truncated = false;
+};
+
+// Runs a command to its end and returns how it ended. NotFound when argv[0]
+// is not an executable; IOError when it cannot be started (the message
+// names the command and the reason); InvalidArgument for an empty argv.
+// A command that ran and failed is a result, not an error. Blocks the
+// calling thread, which must stay alive until it returns (the parent-death
+// signal follows the thread that started the supervisor). Thread-safe.
+Result<ProcessResult> RunProcess(const ProcessOptions& options);
+
+// The executable `name` resolves to through $PATH (a name with a '/' is
+// taken as a path), or empty when there is none.
+std::string FindExecutable(const std::string& name);
+
+// The last `lines` lines of `text` (the whole text when it has fewer).
+std::string LastLines(std::string_view text, int lines);
+
+}  // namespace cairn
+
+#endif  // CAIRN_PROCESS_H_

@@ -1,0 +1,133 @@
+// Executing one stage as a tracked run: its inputs recorded for lineage,
+// its command supervised, its outputs tracked as dataset versions and its
+// metrics logged. Every step's result is checked: a lost input record is a
+// lost lineage edge, a lost end leaves a run RUNNING forever.
+#include <chrono>
+#include <filesystem>
+
+#include "cairn/dataset.h"
+#include "cairn/pointer.h"
+#include "cairn/process.h"
+#include "pipeline/stage.h"
+
+namespace cairn::pipeline_internal {
+namespace {
+
+constexpr size_t kStderrKept = 8192;
+constexpr int kStderrTailLines = 20;
+
+// Ends `run` FAILED, saying why. The first error is returned.
+Status EndFailed(Tracker& tracker, const std::string& run, const std::string& reason, std::optional<int> exit_code) {
+  Status tagged = tracker.SetTags(run, {{"cairn.end_reason", reason}});
+  Status ended = tracker.EndRun(run, RunStatus::kFailed, exit_code).status();
+  return tagged.ok() ? ended : tagged;
+}
+
+// Records the dataset versions a stage reads as inputs of its run: dataset
+// refs, and deps that are tracked datasets (a file inside one is a
+// cairn.dep tag only).
+Status RecordInputs(Repo& repo, Tracker& tracker, const std::string& run, const StageSpec& stage) {
+  for (const std::string& d : stage.deps) {
+    std::string ref;
+    if (IsDatasetRef(d)) {
+      ref = d;
+    } else {
+      auto tracked = FindTracked(repo, {d});
+      if (!tracked.ok()) return tracked.status().WithContext("dependency " + d);
+      if (tracked->size() != 1 || (*tracked)[0].path != d) continue;
+      ref = (*tracked)[0].pointer.dataset + "@" + (*tracked)[0].pointer.version.Hex();
+    }
+    auto input = tracker.AddInput(run, ref);
+    if (!input.ok()) return input.status().WithContext("cannot record input " + ref + " of the run");
+  }
+  return Status::OK();
+}
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+Result<StageRun> RunStage(StageRunContext& ctx, const StageSpec& stage, const LockedStage& now, const Oid& key,
+                          std::unique_lock<std::mutex>& held) {
+  Repo& repo = ctx.repo;
+  Tracker& tracker = ctx.tracker;
+  StartRunOptions ro;
+  ro.experiment = "pipeline";
+  ro.name = stage.name;
+  ro.params = now.params;
+  ro.tags = {{"cairn.stage", stage.name}, {"cairn.run_cache_key", key.Hex()}};
+  for (const auto& [d, oid] : now.deps) ro.tags["cairn.dep." + d] = oid.ToString();
+  ro.workspace_inputs = false;
+  ro.command = now.cmd;
+  ro.cwd = repo.root().string();
+  StageRun result;
+  CAIRN_ASSIGN_OR_RETURN(result.run, tracker.StartRun(ro));
+  const std::string& run = result.run;
+  if (Status s = RecordInputs(repo, tracker, run, stage); !s.ok()) {
+    result.failure = s.message();
+    CAIRN_RETURN_IF_ERROR(EndFailed(tracker, run, result.failure, std::nullopt));
+    return result;
+  }
+
+  ProcessOptions po;
+  po.argv = {"/bin/sh", "-c", now.cmd};
+  po.cwd = repo.root();
+  po.env = StageEnvironment(repo, run);
+  po.capture_limit = kStderrKept;
+  po.keep_tail = true;
+  if (ctx.options.on_output) {
+    po.on_output = [&](OutputStream which, std::string_view data) { ctx.options.on_output(stage.name, which, data); };
+  }
+  held.unlock();
+  if (ctx.options.on_stage_start) ctx.options.on_stage_start(stage.name, now.cmd);
+  auto child = RunProcess(po);
+  held.lock();
+  if (!child.ok()) {
+    Status ended = EndFailed(tracker, run, child.status().message(), std::nullopt);
+    if (!ended.ok()) {
+      return Status::IOError(child.status().message() + "; the run could not be ended either: " + ended.message());
+    }
+    return child.status();
+  }
+  result.exit_code = child->exit_code;
+  result.stderr_tail = LastLines(child->stderr_data, kStderrTailLines);
+  if (child->exit_code != 0) result.failure = "command exited with " + std::to_string(child->exit_code);
+  for (const std::string& o : stage.outs) {
+    std::error_code ec;
+    if (result.failure.empty() && !std::filesystem::exists(repo.Abs(o), ec)) {
+      result.failure = "the command did not produce output " + o;
+    }
+  }
+  if (result.failure.empty() && !stage.outs.empty()) {
+    AddOptions ao;
+    ao.message = "stage " + stage.name + " (run " + run.substr(0, 8) + ")";
+    auto added = Add(repo, stage.outs, ao);
+    if (!added.ok()) {
+      result.failure = added.status().message();
+    } else {
+      for (const AddResult& a : *added) result.outs[a.path] = a.version;
+    }
+  }
+  if (result.failure.empty()) {
+    CAIRN_ASSIGN_OR_RETURN(CollectedMetrics metrics, CollectMetrics(repo, stage, NowMs()));
+    result.failure = metrics.failure;
+    if (result.failure.empty() && !metrics.points.empty()) CAIRN_RETURN_IF_ERROR(tracker.LogMetrics(run, metrics.points));
+    result.metrics = std::move(metrics.blobs);
+  }
+  if (!result.failure.empty()) {
+    result.outs.clear();
+    result.metrics.clear();
+    CAIRN_RETURN_IF_ERROR(EndFailed(tracker, run, result.failure, child->exit_code));
+    return result;
+  }
+  std::map<std::string, std::string> tags;
+  for (const auto& [path, v] : result.outs) tags["cairn.out." + path] = v.ToString();
+  CAIRN_RETURN_IF_ERROR(tracker.SetTags(run, tags));
+  CAIRN_RETURN_IF_ERROR(tracker.EndRun(run, RunStatus::kFinished, 0).status());
+  return result;
+}
+
+}  // namespace cairn::pipeline_internal
