@@ -33,6 +33,7 @@ Status RecordInputs(Repo& repo, Tracker& tracker, const std::string& run, const 
       ref = d;
     } else {
       auto tracked = FindTracked(repo, {d});
+      if (!tracked.ok() && tracked.status().code() == Code::kNotFound) continue;  // a plain file or directory
       if (!tracked.ok()) return tracked.status().WithContext("dependency " + d);
       if (tracked->size() != 1 || (*tracked)[0].path != d) continue;
       ref = (*tracked)[0].pointer.dataset + "@" + (*tracked)[0].pointer.version.Hex();

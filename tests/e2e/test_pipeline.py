@@ -1178,34 +1178,27 @@ class ReviewDefects(PipelineTestCase):
         self.assertEqual(os.path.realpath(self.read("run_env.txt").decode().strip()), root)
 
     def test_a_stage_reading_a_metrics_file_runs_after_its_writer(self):
+        self.write("write.sh", "sleep 1; echo '{\"acc\": 1}' > m.json\n")
         self.write_yaml("""
             stages:
               write:
-                cmd: sleep 1; echo '{"acc": 1}' > m.json
+                cmd: sh write.sh
+                deps: [write.sh]
                 metrics: [m.json]
               read:
                 cmd: cat m.json > read.txt
                 deps: [m.json]
                 outs: [read.txt]
             """)
-        dag = self.json("dag", "--json")
+        dag = self.json("dag")
         self.assertIn({"from": "write", "to": "read"}, dag["edges"])
         report = self.repro("-j", "2")
         self.assertEqual([e["stage"] for e in report], ["write", "read"], report)
         self.assertEqual(self.outcomes(report), {"write": "ran", "read": "ran"})
         self.assertEqual(self.read("read.txt"), b'{"acc": 1}\n')
         # Staleness follows the edge: a changed writer makes the reader stale too.
-        self.write_yaml("""
-            stages:
-              write:
-                cmd: sleep 1; echo '{"acc": 2}' > m.json
-                metrics: [m.json]
-              read:
-                cmd: cat m.json > read.txt
-                deps: [m.json]
-                outs: [read.txt]
-            """)
-        states = {e["stage"]: e for e in self.json("status", "--json") if "stage" in e}
+        self.write("write.sh", "sleep 1; echo '{\"acc\": 2}' > m.json\n")
+        states = {e["stage"]: e for e in self.json("status") if "stage" in e}
         self.assertEqual(states["read"]["state"], "stale")
         self.assertIn("upstream stage write is stale", states["read"]["reasons"])
         self.assertEqual(self.outcomes(self.repro("-j", "2")), {"write": "ran", "read": "ran"})
@@ -1239,7 +1232,7 @@ class ReviewDefects(PipelineTestCase):
 
     def test_an_input_that_cannot_be_recorded_fails_the_stage(self):
         self.write("data/raw/a.csv", "x\n1\n")
-        version = self.add1("data/raw")["version"]
+        self.add1("data/raw")
         self.write_yaml("""
             stages:
               use:
@@ -1247,14 +1240,22 @@ class ReviewDefects(PipelineTestCase):
                 deps: [data/raw]
                 outs: [out.txt]
             """)
-        # The pointer names a version this clone does not have (as after a partial fetch).
-        os.remove(self.loose_path(version))
+        self.ok("runs", "-n", "1")  # the tracking tables exist
+        # Recording the run's input fails (injected: a trigger refuses the row).
+        import sqlite3
+        db = sqlite3.connect(os.path.join(self.cairn_dir, "state.db"))
+        db.execute("CREATE TRIGGER refuse_inputs BEFORE INSERT ON run_inputs "
+                   "BEGIN SELECT RAISE(FAIL, 'injected input failure'); END")
+        db.commit()
+        db.close()
         report = self.repro(code=ERROR)
         self.assertEqual(self.outcomes(report), {"use": "failed"}, report)
         self.assertIn("cannot record input data/raw@", report[0]["error"])
+        self.assertIn("injected input failure", report[0]["error"])
         runs = self.pipeline_runs()
         self.assertEqual([r["status"] for r in runs], ["FAILED"], "the run was not ended FAILED")
         self.assertFalse(os.path.exists(self.path("out.txt")), "the command ran without its lineage")
+        self.assertNotIn(b"use:", self.lock() if os.path.exists(self.path("cairn.lock")) else b"")
 
 
 if __name__ == "__main__":
