@@ -11,7 +11,10 @@
 // again right after it is set, against a caller that died before), sends
 // SIGTERM to the command's group, and SIGKILL a grace period later. A
 // process that moves itself to another group or session (setsid, a daemon)
-// escapes this, as it escapes a terminal's Ctrl-C.
+// escapes this, as it escapes a terminal's Ctrl-C. When the caller owns its
+// terminal (it is in the foreground group), the command's group is made the
+// foreground one while it runs, so an interactive command can read it (and a
+// terminal's Ctrl-C goes to the command), and it is handed back afterwards.
 #ifndef CAIRN_PROCESS_H_
 #define CAIRN_PROCESS_H_
 

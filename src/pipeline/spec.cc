@@ -170,7 +170,7 @@ Result<PipelineSpec> ParsePipeline(Repo& repo, const std::string& text) {
   spec.params_file = "params.yaml";
   if (!root.IsDefined() || root.IsNull()) {
     return Status::InvalidArgument(std::string(kPipelineFile) + ":1:1: the file is empty; expected a 'stages' mapping",
-                                   "declare stages with 'cairn stage add NAME --cmd ...' (see doc/pipelines.md)");
+                                   "declare stages in it, one per command (see doc/pipelines.md)");
   }
   if (!root.IsMap()) return Bad(root, "expected a mapping with 'stages'");
   {
@@ -260,7 +260,7 @@ Result<PipelineSpec> LoadPipeline(Repo& repo) {
   fs::path path = repo.root() / kPipelineFile;
   if (!fs::exists(path)) {
     return Status::NotFound("no cairn.yaml in " + repo.root().string(),
-                            "declare stages with 'cairn stage add NAME --cmd ...' or write cairn.yaml");
+                            "declare stages with 'cairn stage add' or write cairn.yaml (see doc/pipelines.md)");
   }
   CAIRN_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
   return ParsePipeline(repo, text);

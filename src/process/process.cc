@@ -165,6 +165,7 @@ Result<ProcessResult> RunProcess(const ProcessOptions& options) {
   plan.stderr_fd = err_w.get();
   plan.status_fd = status_w.get();
   plan.caller = ::getpid();
+  plan.caller_group = ::getpgrp();
   plan.kill_grace_ms = options.kill_grace_ms;
   pid_t supervisor = ::fork();
   if (supervisor < 0) return Status::FromErrno("cannot start " + options.argv[0], errno);

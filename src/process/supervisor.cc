@@ -106,7 +106,9 @@ void Supervise(const SpawnPlan& plan) {
     sigaddset(&handled, sig);
     ::sigaction(sig, &dfl, nullptr);  // SIGCHLD ignored by the caller would reap the command for us
   }
-  ::sigprocmask(SIG_SETMASK, &handled, nullptr);
+  sigset_t blocked = handled;
+  sigaddset(&blocked, SIGTTOU);  // so that handing the terminal over does not stop us
+  ::sigprocmask(SIG_SETMASK, &blocked, nullptr);
   ::prctl(PR_SET_PDEATHSIG, SIGTERM);
   // The caller may have died before the line above: then nothing starts.
   if (::getppid() != plan.caller) ::_exit(1);
@@ -141,6 +143,15 @@ void Supervise(const SpawnPlan& plan) {
     }
     WriteReport(plan.status_fd, kExecFailed, exec_errno);
     ::_exit(0);
+  }
+
+  // An interactive command (the caller owns the terminal) gets the terminal,
+  // or reading it would stop it (its group is not the foreground one). It
+  // is handed back when the command ends.
+  bool took_terminal = false;
+  if (::isatty(STDIN_FILENO) && ::tcgetpgrp(STDIN_FILENO) == plan.caller_group) {
+    took_terminal = ::tcsetpgrp(STDIN_FILENO, child) == 0;
+    if (took_terminal) ::kill(-child, SIGCONT);  // in case it read the terminal a moment too early
   }
 
   bool caller_dead = false, leader_done = false;
@@ -184,6 +195,7 @@ void Supervise(const SpawnPlan& plan) {
       continue;
     }
     if (leader_done) {
+      if (took_terminal) ::tcsetpgrp(STDIN_FILENO, plan.caller_group);
       WriteReport(plan.status_fd, kExited, wait_status);
       ::_exit(0);
     }

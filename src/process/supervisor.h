@@ -27,6 +27,7 @@ struct SpawnPlan {
   const char* cwd = nullptr;    // nullptr: stay
   int stdout_fd = -1, stderr_fd = -1, status_fd = -1;  // write ends, kept open in the supervisor
   pid_t caller = 0;             // the caller's pid, for the parent-death check
+  pid_t caller_group = 0;       // the caller's process group (to hand a terminal back to)
   int kill_grace_ms = 1000;
 };
 

@@ -122,6 +122,35 @@ class KilledCairnLeavesNothingRunning(CairnTestCase):
         self.assertIn("KILLED", err)
         self.assertFalse(alive(leader))
 
+    def test_an_interactive_command_can_read_the_terminal(self):
+        # cairn on a terminal it controls: the command, in its own process group, must get the
+        # terminal (or reading it would stop the command with SIGTTIN).
+        import fcntl
+        import pty
+        import subprocess
+        import termios
+        from cairn_testlib import CAIRN_BIN
+        master, slave = pty.openpty()
+        self.addCleanup(os.close, master)
+
+        def controlling_terminal():
+            os.setsid()
+            fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+
+        p = subprocess.Popen([CAIRN_BIN, "run", "--", "sh", "-c", "read x; echo got-$x > answer.txt"],
+                             cwd=self.repo, env=self.env, stdin=slave, stdout=slave, stderr=slave,
+                             preexec_fn=controlling_terminal)
+        os.close(slave)
+        self.pids.append(p.pid)
+        time.sleep(0.5)
+        os.write(master, b"hello\n")
+        try:
+            p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.fail("the command could not read the terminal (stopped in a background group?)")
+        self.assertEqual(p.returncode, OK)
+        self.assertEqual(self.read("answer.txt"), b"got-hello\n")
+
     def test_missing_command_is_a_clear_error(self):
         r = self.cairn("run", "--", "no-such-command-xyz")
         self.assertNotEqual(r.returncode, OK)
