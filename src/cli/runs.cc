@@ -101,35 +101,8 @@ Result<std::vector<RunStatus>> StatusesWanted(const std::vector<std::string>& na
   return out;
 }
 
-// Restricts a search to `statuses`: through SearchOptions::statuses where the
-// library has it, else through the filter (the user's filter is then
-// compiled alone first, so its errors point at its own columns).
-template <typename Options>
-Result<SearchResult> SearchWithStatuses(Tracker& tracker, Options opts, const std::vector<RunStatus>& statuses) {
-  if constexpr (requires { opts.statuses; }) {
-    opts.statuses = statuses;
-    return tracker.Search(opts);
-  } else {
-    if (statuses.empty()) return tracker.Search(opts);
-    if (!opts.filter.empty()) {
-      Options check = opts;
-      check.limit = 0;
-      CAIRN_RETURN_IF_ERROR(tracker.Search(check).status());
-    }
-    std::string in;
-    for (RunStatus st : statuses) in += std::string(in.empty() ? "" : ", ") + "'" + RunStatusName(st) + "'";
-    std::string clause = "attributes.status IN (" + in + ")";
-    opts.filter = opts.filter.empty() ? clause : "(" + opts.filter + ") and " + clause;
-    return tracker.Search(opts);
-  }
-}
-
-// The library's warnings about the search (a filter key no run has), on stderr.
-template <typename SearchResultT>
-void PrintWarnings(const SearchResultT& result) {
-  if constexpr (requires { result.warnings; }) {
-    for (const std::string& w : result.warnings) std::cerr << "cairn: warning: " << w << std::endl;
-  }
+void PrintWarnings(const SearchResult& result) {
+  for (const std::string& w : result.warnings) std::cerr << "cairn: warning: " << w << std::endl;
 }
 
 int ListRuns(const Context& ctx, const SearchOptions& opts, const std::vector<std::string>& status_names, bool json,
@@ -139,7 +112,9 @@ int ListRuns(const Context& ctx, const SearchOptions& opts, const std::vector<st
   std::unique_ptr<Repo> repo;
   auto tracker = OpenTracker(ctx, &repo);
   if (!tracker.ok()) return Fail(tracker.status());
-  auto result = SearchWithStatuses(**tracker, opts, *statuses);
+  SearchOptions search = opts;
+  search.statuses = *statuses;
+  auto result = (*tracker)->Search(search);
   if (!result.ok()) return Fail(result.status());
   PrintWarnings(*result);
   const auto& runs = result->runs;

@@ -102,6 +102,23 @@ class Gate(TrackingTestCase):
         self.assertEqual(r.returncode, ERROR)
         self.assertEqual(r.stdout, "")
 
+    def test_misspelt_key_warns_instead_of_matching_nothing_silently(self):
+        self.new_run("-e", "wine", script="cairn runs log --metric accuracy=0.995 --param lr=0.1")
+        r = self.cairn("runs", "-e", "wine", "--where", "metrics.acuracy >= 0.99", "--limit", "1", "--exit-code")
+        self.assertEqual(r.returncode, NEGATIVE, self.describe(r))
+        self.assertIn("cairn: warning: ", r.stderr)
+        self.assertIn("metrics.acuracy", r.stderr)
+        # --json keeps stdout a JSON document; the warning goes to stderr.
+        r = self.cairn("runs", "--where", "params.lr = '0.1' and tags.nope = 'x'", "--json")
+        self.assertEqual(r.returncode, OK, self.describe(r))
+        self.assertEqual(json.loads(r.stdout), [])
+        self.assertIn("tags.nope", r.stderr)
+        self.assertNotIn("params.lr", r.stderr)
+        # Keys that exist: no warning.
+        r = self.cairn(*self.GATE)
+        self.assertEqual(r.returncode, OK, self.describe(r))
+        self.assertNotIn("warning", r.stderr)
+
     def test_filter_errors_keep_their_columns_under_the_gate(self):
         self.failed_run()
         self.fails("runs", "--where", "metrics.acc >", "--exit-code", msg="column 14")
