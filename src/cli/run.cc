@@ -127,6 +127,8 @@ void RegisterRun(CLI::App& app, Context& ctx) {
                                       "CAIRN_TRACKING_URI=" + (*repo)->root().string(),
                                       "CAIRN_DIR=" + (*repo)->root().string()};
       if (!std::getenv("PYTHONUNBUFFERED")) env.push_back("PYTHONUNBUFFERED=1");  // stream output live
+      // Liveness: the run's heartbeat is refreshed while the command runs.
+      RunHeartbeat heartbeat(t, *id);
       auto start = std::chrono::steady_clock::now();
       std::optional<TraceScope> child_trace(std::in_place, "run: command");
       ProcessOptions po;
@@ -139,6 +141,7 @@ void RegisterRun(CLI::App& app, Context& ctx) {
       };
       auto child = RunProcess(po);
       child_trace.reset();
+      if (Status hb = heartbeat.Stop(); !hb.ok()) std::cerr << "cairn: warning: " << hb.message() << "\n";
       int64_t elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start)
                             .count();
       if (software.valid()) {

@@ -4,6 +4,7 @@
 // lost lineage edge, a lost end leaves a run RUNNING forever.
 #include <chrono>
 #include <filesystem>
+#include <optional>
 
 #include "cairn/dataset.h"
 #include "cairn/pointer.h"
@@ -84,8 +85,12 @@ Result<StageRun> RunStage(StageRunContext& ctx, const StageSpec& stage, const Lo
   }
   held.unlock();
   if (ctx.options.on_stage_start) ctx.options.on_stage_start(stage.name, now.cmd);
+  std::optional<RunHeartbeat> heartbeat(std::in_place, tracker, run);  // liveness while the command runs
   auto child = RunProcess(po);
+  Status beat = heartbeat->Stop();
+  heartbeat.reset();
   held.lock();
+  if (!beat.ok() && ctx.options.on_warning) ctx.options.on_warning(beat.WithContext("run " + run + ": heartbeat"));
   if (!child.ok()) {
     Status ended = EndFailed(tracker, run, child.status().message(), std::nullopt);
     if (!ended.ok()) {
