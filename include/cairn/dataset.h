@@ -78,6 +78,11 @@ struct PathStatus {
   Tracked tracked;
   TrackedState state = TrackedState::kClean;
   std::vector<FileChange> changes;  // when modified
+  // When modified: a version of the dataset in the cache whose data the
+  // workspace holds exactly (typically after 'git checkout' of another
+  // commit, before 'cairn checkout'); then restoring the pointer's version,
+  // not recording a new one, is what the user wants.
+  std::optional<Oid> cached_version;
 };
 
 struct StatusOptions {
@@ -114,6 +119,21 @@ struct CheckoutResult {
 // never goes through a symlink (WriteRoot). Holds the repository lock.
 Result<std::vector<CheckoutResult>> Checkout(Repo& repo, const std::vector<std::string>& filter,
                                              const CheckoutOptions& options);
+
+// True when a checkout argument names a version rather than a path:
+// it holds '@' (data/raw@v1.0.0) or ends in ~N (data/raw~2).
+bool IsVersionRef(const std::string& arg);
+
+// Checks out one version of one tracked path without moving git: `ref`
+// (data/raw@v1.0.0, data/raw~1, …; see ResolveRef) names a version of a
+// dataset whose pointer file is in the workspace; the pointer is rewritten
+// to name that version and the path made to match it (so 'git diff' shows
+// the pointer change). Without `force`, FailedPrecondition listing them
+// when the path has changes the pointer does not record; NotFound when the
+// cache lacks some of the version's files; FailedPrecondition when no
+// pointer of that dataset is in the workspace. Nothing changed on error.
+// Holds the repository lock.
+Result<CheckoutResult> CheckoutRef(Repo& repo, const std::string& ref, const CheckoutOptions& options);
 
 // ---- refs, history ----------------------------------------------------------
 

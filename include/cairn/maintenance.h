@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "cairn/gc_roots.h"
 #include "cairn/repo.h"
 #include "cairn/status.h"
 #include "cairn/store.h"
@@ -14,23 +15,34 @@ namespace cairn {
 
 struct GcOptions {
   bool apply = false;                         // without it, only report
-  int keep_days = 30;                         // other branches' commits younger than this are roots
+  int keep_days = 30;                         // other branches' commits (and run-cache entries) younger than this are roots
   std::vector<std::string> protect = {"main", "master"};  // every commit of these is a root
+  int64_t copy_grace_seconds = 3600;          // use_dataset copies younger than this are never removed
   bool progress = false;
+  // Where the roots come from; nullptr: DefaultGcRoots() (every module's).
+  const GcRootRegistry* roots = nullptr;
 };
 
 struct GcReport {
   uint64_t root_versions = 0;     // distinct versions kept with their data
   uint64_t commits_scanned = 0;   // git commits whose pointer files were read
   PruneStats prune;               // what was (or would be) removed and kept
+  uint64_t copies_removed = 0;      // use_dataset copies under .cairn/datasets/ (removed or would be)
+  uint64_t copy_bytes_removed = 0;
   bool applied = false;
 };
 
-// Removes cached data that no root needs. Roots: the workspace's pointer
-// files, every tag, pointer files in every commit reachable from the
-// protected branches, and in commits of other branches (local and remote)
-// younger than keep_days. Version objects (a few hundred bytes each) are
-// always kept so history stays readable; their data goes.
+// Removes cached data that no root needs. Roots come from every module's
+// contributor (cairn/gc_roots.h): the workspace's pointer files, every tag,
+// pointer files in every commit reachable from the protected branches and in
+// commits of other branches (local and remote) younger than keep_days, the
+// versions cairn.lock names, run records with their histories and
+// artifacts, and the outputs of run-cache entries younger than keep_days.
+// Version objects (a few hundred bytes each) are always kept so history
+// stays readable; their data goes. use_dataset copies (.cairn/datasets/) of
+// versions that are not roots go too, unless younger than
+// copy_grace_seconds. A contributor's error fails gc before anything is
+// removed. Holds the repository lock.
 Result<GcReport> CollectGarbage(Repo& repo, const GcOptions& options);
 
 struct FsckProblem {

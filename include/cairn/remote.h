@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "cairn/dataset.h"
+#include "cairn/gc_roots.h"
 #include "cairn/repo.h"
 #include "cairn/status.h"
 #include "cairn/sys/backend.h"
@@ -132,6 +133,8 @@ struct RemoteGcOptions {
   int keep_days = 30;            // as for local gc
   std::vector<std::string> protect = {"main", "master"};  // as for local gc
   bool progress = false;
+  // Where the local roots come from; nullptr: DefaultGcRoots().
+  const GcRootRegistry* roots = nullptr;
 };
 
 struct RemoteGcReport {
@@ -144,8 +147,9 @@ struct RemoteGcReport {
 };
 
 // Removes what no root needs from the remote. Roots: the same as local gc
-// (workspace pointers, local tags, pointer files in git history) plus every
-// tag and run ref on the remote. Not safe while another clone pushes to the
+// (every module's contributor, cairn/gc_roots.h; a contributor's error
+// fails gc before anything is removed) plus every tag and run ref on the
+// remote. Not safe while another clone pushes to the
 // same remote (as with DVC's gc -c and restic prune).
 Result<RemoteGcReport> GcRemote(Repo& repo, const RemoteSpec& remote, const RemoteGcOptions& options);
 

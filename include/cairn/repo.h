@@ -1,6 +1,6 @@
 // A cairn repository: a work tree (usually also a git work tree) with a
-// .cairn/ directory. This module owns every path under .cairn/ (see
-// doc/formats.md for the layout).
+// .cairn/ directory, whose paths the repository's Layout owns (see
+// cairn/layout.h and doc/formats.md).
 //
 // A Repo is used by one command at a time; it is not thread-safe, except for
 // store(), which is.
@@ -8,9 +8,11 @@
 #define CAIRN_REPO_H_
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
+#include "cairn/layout.h"
 #include "cairn/status.h"
 #include "cairn/store.h"
 
@@ -46,21 +48,33 @@ class Repo {
 
   const std::filesystem::path& root() const { return root_; }
   bool has_git() const { return has_git_; }
-  std::filesystem::path cairn_dir() const { return root_ / ".cairn"; }
-  std::filesystem::path tmp_dir() const { return cairn_dir() / "tmp"; }
-  std::filesystem::path refs_dir() const { return cairn_dir() / "refs"; }
+  // Every path under .cairn/.
+  const Layout& layout() const { return layout_; }
+  // Shorthands for layout().dir(), .tmp() and .refs().
+  std::filesystem::path cairn_dir() const { return layout_.dir(); }
+  std::filesystem::path tmp_dir() const { return layout_.tmp(); }
+  std::filesystem::path refs_dir() const { return layout_.refs(); }
+  // The directory relative user paths are taken from: the `dir` given to
+  // Open or Init (made absolute then). The library never uses the process's
+  // working directory after that.
+  const std::filesystem::path& base_dir() const { return base_dir_; }
 
   ObjectStore& store() { return *store_; }
   StateDb& state() { return *state_; }
 
-  // Takes the writer lock. When another process holds it, waits (telling the
-  // user once) up to $CAIRN_LOCK_TIMEOUT seconds (default 60), then Busy.
+  // Called once (with the holder's pid, as text) when Lock() has to wait for
+  // another process: front ends tell the user. Not called when unset.
+  using LockWaitCallback = std::function<void(const std::string& holder_pid)>;
+  void set_lock_wait_callback(LockWaitCallback callback) { on_lock_wait_ = std::move(callback); }
+
+  // Takes the writer lock. When another process holds it, waits (calling the
+  // lock-wait callback once) up to $CAIRN_LOCK_TIMEOUT seconds (default 60),
+  // then Busy.
   // Once locked, the store re-reads its pack list (another writer may have
   // replaced packs since the repository was opened).
   Result<RepoLock> Lock();
 
-  // Maps a user-supplied path (relative to the current directory, or
-  // absolute) to a '/'-separated path relative to the repository root.
+  // Maps a user-supplied path (relative to base_dir(), or absolute) to a '/'-separated path relative to the repository root.
   // InvalidArgument when it lies outside the repository, leaves it through a
   // symlink, or is inside .git or .cairn.
   Result<std::string> RelativePath(const std::filesystem::path& user_path) const;
@@ -75,6 +89,9 @@ class Repo {
   Status Load();
 
   std::filesystem::path root_;
+  std::filesystem::path base_dir_;
+  Layout layout_;
+  LockWaitCallback on_lock_wait_;
   bool has_git_ = false;
   std::unique_ptr<ObjectStore> store_;
   std::unique_ptr<StateDb> state_;

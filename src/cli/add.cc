@@ -1,7 +1,9 @@
 #include <iostream>
 
 #include "cairn/dataset.h"
+#include "cairn/json_dataset.h"
 #include "cli/command.h"
+#include "cli/lock_wait.h"
 
 namespace cairn::cli {
 
@@ -25,21 +27,14 @@ void RegisterAdd(CLI::App& app, Context& ctx) {
     Run(ctx, [&] {
       auto repo = OpenRepo(ctx);
       if (!repo.ok()) return Fail(repo.status());
+      TellLockWaits(**repo);
       args->options.progress = ProgressWanted();
       auto results = Add(**repo, args->paths, args->options);
       if (!results.ok()) return Fail(results.status());
       Json out = Json::array();
       for (const AddResult& r : *results) {
         if (args->json) {
-          out.push_back({{"path", r.path},
-                         {"dataset", r.dataset},
-                         {"version", r.version.ToString()},
-                         {"parent", r.parent ? Json(r.parent->ToString()) : Json()},
-                         {"unchanged", r.unchanged},
-                         {"files", r.files},
-                         {"bytes", r.bytes},
-                         {"files_hashed", r.files_hashed},
-                         {"bytes_hashed", r.bytes_hashed}});
+          out.push_back(AddResultJson(r));
           continue;
         }
         if (r.unchanged) {

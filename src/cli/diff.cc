@@ -1,6 +1,7 @@
 #include <iostream>
 
 #include "cairn/dataset.h"
+#include "cairn/json_dataset.h"
 #include "cli/command.h"
 
 namespace cairn::cli {
@@ -46,15 +47,13 @@ void RegisterDiff(CLI::App& app, Context& ctx) {
       }
       if (!to.ok()) return Fail(to.status());
       std::vector<FileChange> changes = DiffTrees(*from, *to);
+      if (args->json) {
+        PrintJson(FileDiffJson(from_ref->version.ToString(), to_name, changes));
+        return kExitOk;
+      }
       uint64_t counts[3] = {0, 0, 0};
-      Json list = Json::array();
       for (const FileChange& c : changes) {
         counts[static_cast<int>(c.kind)]++;
-        const char* kind = FileChangeKindName(c.kind);
-        if (args->json) {
-          list.push_back({{"path", c.path}, {"change", kind}, {"old_size", c.old_size}, {"new_size", c.new_size}});
-          continue;
-        }
         if (c.kind == FileChangeKind::kAdded) {
           std::cout << "A  " << c.path << " (" << Human(c.new_size) << ")\n";
         } else if (c.kind == FileChangeKind::kDeleted) {
@@ -63,16 +62,7 @@ void RegisterDiff(CLI::App& app, Context& ctx) {
           std::cout << "M  " << c.path << " (" << Human(c.old_size) << " -> " << Human(c.new_size) << ")\n";
         }
       }
-      if (args->json) {
-        PrintJson({{"from", from_ref->version.ToString()},
-                   {"to", to_name},
-                   {"added", counts[0]},
-                   {"deleted", counts[1]},
-                   {"modified", counts[2]},
-                   {"changes", list}});
-      } else {
-        std::cout << counts[0] << " added, " << counts[2] << " modified, " << counts[1] << " deleted\n";
-      }
+      std::cout << counts[0] << " added, " << counts[2] << " modified, " << counts[1] << " deleted\n";
       return kExitOk;
     });
   });

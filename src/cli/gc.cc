@@ -3,14 +3,24 @@
 #include "cairn/maintenance.h"
 #include "cairn/remote.h"
 #include "cli/command.h"
+#include "cli/lock_wait.h"
 
 namespace cairn::cli {
 namespace {
 
+// The library's hints say what to do; the flags that do it are this
+// command's to name.
+Status WithRemoteAdvice(const Status& s, const std::string& remote) {
+  std::string extra;
+  if (s.code() == Code::kNotFound && s.message().starts_with("several remotes")) extra = " (-r NAME)";
+  if (s.code() == Code::kCorruption && !remote.empty()) extra = " ('cairn fsck --remote " + remote + "' checks it)";
+  return extra.empty() ? s : Status::FromCode(s.code(), s.message(), s.hint() + extra);
+}
+
 template <typename Args>
 int RemoteGc(Repo& repo, const Args& args) {
   auto spec = FindRemote(repo, args.remote);
-  if (!spec.ok()) return Fail(spec.status());
+  if (!spec.ok()) return Fail(WithRemoteAdvice(spec.status(), ""));
   RemoteGcOptions options;
   options.apply = args.options.apply;
   options.keep_days = args.options.keep_days;
@@ -18,7 +28,7 @@ int RemoteGc(Repo& repo, const Args& args) {
   options.grace_seconds = args.grace;
   options.progress = ProgressWanted();
   auto r = GcRemote(repo, *spec, options);
-  if (!r.ok()) return Fail(r.status());
+  if (!r.ok()) return Fail(WithRemoteAdvice(r.status(), spec->name));
   if (args.json) {
     PrintJson({{"remote", spec->name},
                {"applied", r->applied},
@@ -51,7 +61,10 @@ void RegisterGc(CLI::App& app, Context& ctx) {
       "Without --apply, only reports what would be removed. Kept: data named by pointer files in\n"
       "the workspace, by every tag (golden ones always), by every commit of the protected\n"
       "branches (default main and master), and by commits of other branches younger than\n"
-      "--keep-days (default 30).\n"
+      "--keep-days (default 30), the versions cairn.lock names, every run's record and artifacts,\n"
+      "and the outputs of run-cache entries younger than --keep-days (so a revert is restored,\n"
+      "not re-run). use_dataset copies under .cairn/datasets/ of versions not kept go too, unless\n"
+      "younger than --grace seconds (default 3600).\n"
       "With --remote NAME, collects garbage on that remote instead: the same roots plus every tag\n"
       "and run on the remote. Packs that are mostly garbage are rewritten; packs and leftovers\n"
       "younger than --grace seconds (default 3600) are left alone, so a push in progress is safe.\n"
@@ -70,14 +83,17 @@ void RegisterGc(CLI::App& app, Context& ctx) {
   cmd->add_option("--protect", args->protect, "Branches whose whole history is kept (default: main master)");
   cmd->add_flag("--json", args->json, "Print the report as JSON");
   cmd->add_option("-r,--remote", args->remote, "Collect garbage on this remote instead of the local cache");
-  cmd->add_option("--grace", args->grace, "Remote only: never remove packs younger than this many seconds")
+  cmd->add_option("--grace", args->grace,
+                  "Never remove use_dataset copies (locally) or packs (on a remote) younger than this many seconds")
       ->check(CLI::NonNegativeNumber);
   cmd->callback([&ctx, args] {
     Run(ctx, [&] {
       auto repo = OpenRepo(ctx);
       if (!repo.ok()) return Fail(repo.status());
+      TellLockWaits(**repo);
       if (!args->remote.empty()) return RemoteGc(**repo, *args);
       if (!args->protect.empty()) args->options.protect = args->protect;
+      args->options.copy_grace_seconds = args->grace;
       args->options.progress = ProgressWanted();
       auto report = CollectGarbage(**repo, args->options);
       if (!report.ok()) return Fail(report.status());
@@ -90,14 +106,21 @@ void RegisterGc(CLI::App& app, Context& ctx) {
                    {"bytes_removed", p.bytes_removed},
                    {"objects_kept", p.objects_kept},
                    {"bytes_kept", p.bytes_kept},
-                   {"packs_rewritten", p.packs_rewritten}});
+                   {"packs_rewritten", p.packs_rewritten},
+                   {"copies_removed", report->copies_removed},
+                   {"copy_bytes_removed", report->copy_bytes_removed}});
         return kExitOk;
       }
       std::cout << (report->applied ? "removed " : "would remove ") << p.objects_removed << " object(s), "
                 << Human(p.bytes_removed) << "; keeping " << p.objects_kept << " object(s), " << Human(p.bytes_kept)
                 << " for " << report->root_versions << " version(s) (" << report->commits_scanned
                 << " git commit(s) scanned)\n";
-      if (!report->applied && p.objects_removed > 0) std::cout << "run 'cairn gc --apply' to delete them\n";
+      if (report->copies_removed > 0) {
+        std::cout << (report->applied ? "removed " : "would remove ") << report->copies_removed
+                  << " use_dataset cop" << (report->copies_removed == 1 ? "y" : "ies") << " of versions no longer kept ("
+                  << Human(report->copy_bytes_removed) << ")\n";
+      }
+      if (!report->applied && (p.objects_removed > 0 || report->copies_removed > 0)) std::cout << "run 'cairn gc --apply' to delete them\n";
       return kExitOk;
     });
   });

@@ -41,7 +41,13 @@ void RegisterGet(CLI::App& app, Context& ctx) {
         out = std::filesystem::path(ds).filename().string();
       }
       auto r = GetVersion(a->spec, a->ref, out, a->force, ProgressWanted());
-      if (!r.ok()) return Fail(r.status());
+      if (!r.ok()) {
+        const Status& s = r.status();
+        std::string extra;
+        if (s.code() == Code::kFailedPrecondition && s.message().ends_with("is not empty")) extra = " (--force)";
+        if (s.code() == Code::kCorruption) extra = " ('cairn fsck --remote NAME' checks a configured remote)";
+        return Fail(extra.empty() ? s : Status::FromCode(s.code(), s.message(), s.hint() + extra));
+      }
       if (a->json) {
         PrintJson({{"ref", a->ref},
                    {"out", out},

@@ -15,7 +15,11 @@ void RegisterInit(CLI::App& app, Context& ctx) {
     Run(ctx, [&] {
       bool created = false;
       auto repo = Repo::Init(".", *no_git, &created);
-      if (!repo.ok()) return Fail(repo.status());
+      if (!repo.ok()) {
+        const Status& s = repo.status();
+        if (s.code() != Code::kInvalidArgument) return Fail(s);
+        return Fail(Status::FromCode(s.code(), s.message(), s.hint() + " ('cairn init --no-git')"));
+      }
       if (created) {
         std::cout << "Initialised cairn repository in " << (*repo)->cairn_dir().string() << "\n";
         if ((*repo)->has_git()) std::cout << "Commit .cairn/config and .cairn/.gitignore to share it.\n";

@@ -1,24 +1,10 @@
 #include <iostream>
 
 #include "cairn/dataset.h"
+#include "cairn/json_dataset.h"
 #include "cli/command.h"
 
 namespace cairn::cli {
-
-Json VersionJson(const Oid& oid, const Version& v) {
-  Json parents = Json::array();
-  for (const Oid& p : v.parents) parents.push_back(p.ToString());
-  return {{"version", oid.ToString()},
-          {"dataset", v.dataset},
-          {"kind", v.kind == ObjectKind::kTree ? "tree" : "blob"},
-          {"object", v.object.ToString()},
-          {"size", v.size},
-          {"files", v.files},
-          {"parents", parents},
-          {"author", v.author},
-          {"time", v.time},
-          {"message", v.message}};
-}
 
 void RegisterLog(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand("log", "Show the version history of a dataset");
@@ -43,10 +29,7 @@ void RegisterLog(CLI::App& app, Context& ctx) {
       Json out = Json::array();
       for (const LogEntry& e : *log) {
         if (args->json) {
-          Json j = VersionJson(e.oid, e.version);
-          j["tags"] = e.tags;
-          j["data_present"] = e.data_present;
-          out.push_back(j);
+          out.push_back(LogEntryJson(e));
           continue;
         }
         std::cout << "version " << e.oid.Hex();
@@ -57,8 +40,17 @@ void RegisterLog(CLI::App& app, Context& ctx) {
         }
         std::cout << "\nAuthor: " << e.version.author << "\nDate:   " << FormatTime(e.version.time)
                   << "\nSize:   " << Human(e.version.size) << " in " << e.version.files << " file(s)"
-                  << (e.data_present ? "" : " [data removed by gc]") << "\n\n    "
+                  << (e.data_present ? "" : " [data not fetched: 'cairn pull " + e.version.dataset + "@" +
+                                                e.oid.Hex().substr(0, 12) + "' fetches it]")
+                  << "\n\n    "
                   << (e.version.message.empty() ? "(no message)" : e.version.message) << "\n\n";
+      }
+      if (!args->json && !log->empty() && !log->back().version.parents.empty() &&
+          (args->limit == 0 || log->size() < args->limit) &&
+          !(*repo)->store().Has(log->back().version.parents[0])) {
+        const Oid& parent = log->back().version.parents[0];
+        std::cout << "(older versions not fetched: 'cairn pull " << log->back().version.dataset << "@"
+                  << parent.Hex().substr(0, 12) << "' fetches them)\n";
       }
       if (args->json) PrintJson(out);
       return kExitOk;

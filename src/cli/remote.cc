@@ -2,6 +2,7 @@
 
 #include "cairn/remote.h"
 #include "cli/command.h"
+#include "cli/lock_wait.h"
 
 namespace cairn::cli {
 
@@ -39,6 +40,7 @@ void RegisterRemote(CLI::App& app, Context& ctx) {
     Run(ctx, [&] {
       auto repo = OpenRepo(ctx);
       if (!repo.ok()) return Fail(repo.status());
+      TellLockWaits(**repo);
       if (a->path_style && a->virtual_host) {
         return Fail(Status::InvalidArgument("--path-style and --virtual-host exclude each other"));
       }
@@ -52,6 +54,7 @@ void RegisterRemote(CLI::App& app, Context& ctx) {
         url = abs.lexically_relative((*repo)->root()).generic_string();
       }
       Status s = AddRemote(**repo, a->spec, a->make_default, a->force);
+      if (s.code() == Code::kAlreadyExists) return Fail(Status::FromCode(s.code(), s.message(), s.hint() + " (--force replaces it)"));
       if (!s.ok()) return Fail(s);
       std::cout << "added remote " << a->spec.name << " → " << a->spec.url << (a->make_default ? " (default)" : "")
                 << "\n";
@@ -66,6 +69,7 @@ void RegisterRemote(CLI::App& app, Context& ctx) {
     Run(ctx, [&] {
       auto repo = OpenRepo(ctx);
       if (!repo.ok()) return Fail(repo.status());
+      TellLockWaits(**repo);
       auto remotes = ListRemotes(**repo);
       if (!remotes.ok()) return Fail(remotes.status());
       if (*json) {
@@ -100,6 +104,7 @@ void RegisterRemote(CLI::App& app, Context& ctx) {
     Run(ctx, [&] {
       auto repo = OpenRepo(ctx);
       if (!repo.ok()) return Fail(repo.status());
+      TellLockWaits(**repo);
       Status s = RemoveRemote(**repo, *name);
       if (!s.ok()) return Fail(s);
       std::cout << "removed remote " << *name << "\n";
@@ -114,6 +119,7 @@ void RegisterRemote(CLI::App& app, Context& ctx) {
     Run(ctx, [&] {
       auto repo = OpenRepo(ctx);
       if (!repo.ok()) return Fail(repo.status());
+      TellLockWaits(**repo);
       Status s = SetDefaultRemote(**repo, *def_name);
       if (!s.ok()) return Fail(s);
       std::cout << "default remote: " << *def_name << "\n";

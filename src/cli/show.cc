@@ -1,6 +1,7 @@
 #include <iostream>
 
 #include "cairn/dataset.h"
+#include "cairn/json_dataset.h"
 #include "cairn/refs.h"
 #include "cli/command.h"
 
@@ -31,7 +32,7 @@ void RegisterShow(CLI::App& app, Context& ctx) {
       }
       bool present = (*repo)->store().Has(v->object);
       if (args->json) {
-        Json j = VersionJson(ref->version, *v);
+        Json j = cairn::VersionJson(ref->version, *v);
         j["tags"] = names;
         j["data_present"] = present;
         j["path"] = ref->path;

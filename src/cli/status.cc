@@ -1,6 +1,7 @@
 #include <iostream>
 
 #include "cairn/dataset.h"
+#include "cairn/json_dataset.h"
 #include "cairn/pipeline.h"
 #include "cli/command.h"
 
@@ -31,27 +32,17 @@ void RegisterStatus(CLI::App& app, Context& ctx) {
       bool dirty = false;
       Json out = Json::array();
       for (const PathStatus& s : *statuses) {
-        uint64_t added = 0, modified = 0, deleted = 0;
-        Json changes = Json::array();
-        for (const FileChange& c : s.changes) {
-          const char* kind = FileChangeKindName(c.kind);
-          (c.kind == FileChangeKind::kAdded ? added : c.kind == FileChangeKind::kDeleted ? deleted : modified)++;
-          changes.push_back({{"path", c.path}, {"change", kind}, {"old_size", c.old_size}, {"new_size", c.new_size}});
-        }
         dirty |= s.state != TrackedState::kClean;
         if (args->json) {
-          out.push_back({{"path", s.tracked.path},
-                         {"dataset", s.tracked.pointer.dataset},
-                         {"version", s.tracked.pointer.version.ToString()},
-                         {"state", TrackedStateName(s.state)},
-                         {"added", added},
-                         {"modified", modified},
-                         {"deleted", deleted},
-                         {"changes", changes}});
+          out.push_back(PathStatusJson(s));
           continue;
         }
         std::cout << s.tracked.path << ": " << TrackedStateName(s.state);
         if (s.state == TrackedState::kModified) {
+          uint64_t added = 0, modified = 0, deleted = 0;
+          for (const FileChange& c : s.changes) {
+            (c.kind == FileChangeKind::kAdded ? added : c.kind == FileChangeKind::kDeleted ? deleted : modified)++;
+          }
           std::cout << " (" << added << " added, " << modified << " modified, " << deleted << " deleted)";
         }
         std::cout << "\n";
@@ -89,10 +80,25 @@ void RegisterStatus(CLI::App& app, Context& ctx) {
       } else if (statuses->empty() && stages.empty()) {
         std::cout << "no tracked paths (track one with 'cairn add PATH')\n";
       } else if (dirty && !stale) {
-        std::cout << "hint: 'cairn add PATH' records changes; 'cairn checkout PATH' restores the pointer's version";
-        bool missing = false;
-        for (const PathStatus& s : *statuses) missing |= s.state == TrackedState::kMissingFromCache;
-        std::cout << (missing ? "; 'cairn pull' downloads what the cache lacks\n" : "\n");
+        // Paths holding another cached version (after 'git checkout'): the
+        // pointer moved, the data did not; 'cairn add' would be wrong there.
+        bool other_dirty = false;
+        for (const PathStatus& s : *statuses) {
+          if (s.state == TrackedState::kClean) continue;
+          if (!s.cached_version) {
+            other_dirty = true;
+            continue;
+          }
+          std::cout << "hint: " << s.tracked.path << " holds version " << s.cached_version->Hex().substr(0, 12)
+                    << " from the cache, not the pointer's: 'cairn checkout " << s.tracked.path
+                    << "' restores the pointer's version\n";
+        }
+        if (other_dirty) {
+          std::cout << "hint: 'cairn add PATH' records changes; 'cairn checkout PATH' restores the pointer's version";
+          bool missing = false;
+          for (const PathStatus& s : *statuses) missing |= s.state == TrackedState::kMissingFromCache;
+          std::cout << (missing ? "; 'cairn pull' downloads what the cache lacks\n" : "\n");
+        }
       }
       return args->exit_code && dirty ? kExitNegative : kExitOk;
     });

@@ -2,8 +2,10 @@
 #include <iostream>
 
 #include "cairn/dataset.h"
+#include "cairn/json_dataset.h"
 #include "cairn/refs.h"
 #include "cli/command.h"
+#include "cli/lock_wait.h"
 
 namespace cairn::cli {
 
@@ -31,6 +33,7 @@ void RegisterTag(CLI::App& app, Context& ctx) {
     Run(ctx, [&]() -> int {
       auto repo = OpenRepo(ctx);
       if (!repo.ok()) return Fail(repo.status());
+      TellLockWaits(**repo);
       auto& pos = args->positional;
       if (args->list + args->del > 1) return Fail(Status::InvalidArgument("--list and --delete exclude each other"));
       if (args->list) {
@@ -46,8 +49,7 @@ void RegisterTag(CLI::App& app, Context& ctx) {
         Json out = Json::array();
         for (const Tag& t : *tags) {
           if (args->json) {
-            out.push_back({{"dataset", t.dataset}, {"tag", t.name}, {"version", t.version.ToString()},
-                           {"golden", t.golden}, {"author", t.author}, {"time", t.time}, {"message", t.message}});
+            out.push_back(TagJson(t));
           } else {
             std::cout << t.dataset << "@" << t.name << "\t" << t.version.Short() << (t.golden ? "\tgolden" : "\t")
                       << "\t" << FormatTime(t.time) << (t.message.empty() ? "" : "\t" + t.message) << "\n";
@@ -91,7 +93,7 @@ void RegisterTag(CLI::App& app, Context& ctx) {
       Status s = CreateTag(**repo, tag);
       if (!s.ok()) return Fail(s);
       if (args->json) {
-        PrintJson({{"dataset", tag.dataset}, {"tag", tag.name}, {"version", tag.version.ToString()}, {"golden", tag.golden}});
+        PrintJson(TagJson(tag));
       } else {
         std::cout << "tagged " << tag.dataset << "@" << tag.name << " -> " << tag.version.Short()
                   << (tag.golden ? " (golden: protected forever)" : "") << "\n";

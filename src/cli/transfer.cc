@@ -4,6 +4,7 @@
 #include "cairn/dataset.h"
 #include "cairn/remote.h"
 #include "cli/command.h"
+#include "cli/lock_wait.h"
 
 namespace cairn::cli {
 namespace {
@@ -35,6 +36,15 @@ Json ReportJson(const TransferReport& r) {
           {"requests", r.requests},   {"warnings", warnings}};
 }
 
+// The library's hints say what to do; the flags that do it are this
+// command's to name.
+Status WithRemoteAdvice(const Status& s, const std::string& remote) {
+  std::string extra;
+  if (s.code() == Code::kNotFound && s.message().starts_with("several remotes")) extra = " (-r NAME)";
+  if (s.code() == Code::kCorruption && !remote.empty()) extra = " ('cairn fsck --remote " + remote + "' checks it)";
+  return extra.empty() ? s : Status::FromCode(s.code(), s.message(), s.hint() + extra);
+}
+
 void PrintWarnings(const TransferReport& r) {
   for (const std::string& w : r.warnings) std::cerr << "cairn: warning: " << w << "\n";
 }
@@ -54,11 +64,12 @@ void RegisterPush(CLI::App& app, Context& ctx) {
     Run(ctx, [&] {
       auto repo = OpenRepo(ctx);
       if (!repo.ok()) return Fail(repo.status());
+      TellLockWaits(**repo);
       auto spec = FindRemote(**repo, args->remote);
-      if (!spec.ok()) return Fail(spec.status());
+      if (!spec.ok()) return Fail(WithRemoteAdvice(spec.status(), ""));
       TransferOptions options{args->targets, args->runs, args->jobs, ProgressWanted()};
       auto r = Push(**repo, *spec, options);
-      if (!r.ok()) return Fail(r.status());
+      if (!r.ok()) return Fail(WithRemoteAdvice(r.status(), spec->name));
       PrintWarnings(*r);
       if (args->json) {
         PrintJson(ReportJson(*r));
@@ -89,11 +100,12 @@ namespace {
 int FetchAndMaybeCheckout(Context& ctx, const TransferArgs& args, bool checkout) {
   auto repo = OpenRepo(ctx);
   if (!repo.ok()) return Fail(repo.status());
+  TellLockWaits(**repo);
   auto spec = FindRemote(**repo, args.remote);
-  if (!spec.ok()) return Fail(spec.status());
+  if (!spec.ok()) return Fail(WithRemoteAdvice(spec.status(), ""));
   TransferOptions options{args.targets, args.runs, args.jobs, ProgressWanted()};
   auto r = Fetch(**repo, *spec, options);
-  if (!r.ok()) return Fail(r.status());
+  if (!r.ok()) return Fail(WithRemoteAdvice(r.status(), spec->name));
   PrintWarnings(*r);
   Json out = ReportJson(*r);
   if (!args.json) {

@@ -28,7 +28,7 @@ struct Write {
 // New files are written in place for speed; their paths are journaled first
 // so that after a crash the next checkout knows the half-written files are
 // its own and may replace them without --force.
-fs::path JournalPath(Repo& repo) { return repo.tmp_dir() / "checkout-journal"; }
+fs::path JournalPath(Repo& repo) { return repo.layout().checkout_journal(); }
 
 std::unordered_set<std::string> ReadJournal(Repo& repo) {
   std::unordered_set<std::string> out;
@@ -111,6 +111,11 @@ void RemoveEmptyDirs(const fs::path& root, const fs::path& start) {
 Result<std::vector<CheckoutResult>> Checkout(Repo& repo, const std::vector<std::string>& filter,
                                              const CheckoutOptions& options) {
   CAIRN_ASSIGN_OR_RETURN(RepoLock lock, repo.Lock());
+  return CheckoutLocked(repo, filter, options);
+}
+
+Result<std::vector<CheckoutResult>> CheckoutLocked(Repo& repo, const std::vector<std::string>& filter,
+                                                   const CheckoutOptions& options) {
   CAIRN_ASSIGN_OR_RETURN(std::vector<Tracked> tracked, FindTracked(repo, filter));
   RemoveStaleTempDirs(repo);
   WriteRoot root(repo.root());
@@ -193,7 +198,7 @@ Result<std::vector<CheckoutResult>> Checkout(Repo& repo, const std::vector<std::
     if (conflicts.size() > 20) list += "\n  ... and " + std::to_string(conflicts.size() - 20) + " more";
     return Status::FailedPrecondition(
         "checkout would overwrite or delete content that is not in the cache:" + list,
-        "save it with 'cairn add', move it away, or use --force to discard it; nothing was changed");
+        "save it with 'cairn add', move it away, or force the checkout to discard it; nothing was changed");
   }
 
   uint64_t total_files = 0, total_bytes = 0;

@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "cairn/pointer.h"
+#include "util/git_lib.h"
 
 namespace cairn {
 namespace {
@@ -92,6 +93,9 @@ bool IsProtected(const std::string& ref, const std::vector<std::string>& protect
 Result<GitRootsResult> PointerVersionsInHistory(Repo& repo, const std::vector<std::string>& protect,
                                                 int64_t cutoff) {
   GitRootsResult result;
+  // Without the library, history could not be read: gc must not go on as
+  // if there were no history roots.
+  CAIRN_RETURN_IF_ERROR(LoadGitLibrary());
   git_libgit2_init();
   struct Shutdown {
     ~Shutdown() { git_libgit2_shutdown(); }

@@ -184,6 +184,9 @@ Result<ResolvedRef> ResolveRef(Repo& repo, const std::string& ref) {
   return out;
 }
 
+// Ends early, without an error, at a parent whose version object is not in
+// the cache (a clone that did not fetch it): the last entry's parent is then
+// absent, which callers can tell.
 Result<std::vector<LogEntry>> Log(Repo& repo, const ResolvedRef& ref, size_t limit) {
   CAIRN_ASSIGN_OR_RETURN(std::vector<Tag> tags, ListTags(repo, ref.dataset));
   std::map<Oid, std::vector<std::string>> by_version;
@@ -191,7 +194,12 @@ Result<std::vector<LogEntry>> Log(Repo& repo, const ResolvedRef& ref, size_t lim
   std::vector<LogEntry> out;
   std::optional<Oid> next = ref.version;
   while (next && (limit == 0 || out.size() < limit)) {
-    CAIRN_ASSIGN_OR_RETURN(Version v, LoadVersion(repo, *next));
+    auto loaded = LoadVersion(repo, *next);
+    // A clone holds the versions it fetched, not always their ancestors:
+    // history then ends at the oldest one here (the last entry's parent is
+    // absent, which callers can tell).
+    if (!loaded.ok() && loaded.status().code() == Code::kNotFound && !out.empty()) break;
+    CAIRN_ASSIGN_OR_RETURN(Version v, std::move(loaded));
     LogEntry e{*next, v, by_version[*next], repo.store().Has(v.object)};
     next = v.parents.empty() ? std::nullopt : std::optional<Oid>(v.parents[0]);
     out.push_back(std::move(e));

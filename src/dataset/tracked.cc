@@ -6,6 +6,7 @@
 
 #include "cairn/dataset.h"
 #include "dataset/workspace.h"
+#include "repo/state_db.h"
 #include "util/file.h"
 #include "util/progress.h"
 #include "util/trace.h"
@@ -35,7 +36,7 @@ Status WalkPointers(const fs::path& dir, const std::string& rel, std::vector<std
   }
   for (const auto& [name, type] : entries) {
     if (name == "." || name == ".." || tracked.count(name)) continue;
-    if (rel.empty() && (name == ".git" || name == ".cairn")) continue;
+    if (rel.empty() && (name == ".git" || name == Layout::kDirName)) continue;
     bool is_dir = type == DT_DIR;
     if (type == DT_UNKNOWN) {
       std::error_code ec;
@@ -101,7 +102,7 @@ Result<std::vector<Tracked>> FindTracked(Repo& repo, const std::vector<std::stri
     for (size_t start = 0; start <= path.size();) {
       size_t end = std::min(path.find('/', start), path.size());
       std::string_view part(path.data() + start, end - start);
-      if (part == ".git" || part == ".cairn") {
+      if (part == ".git" || part == Layout::kDirName) {
         return Status::Corruption(where + ": tracks " + std::string(part) + "/, which cairn never writes",
                                   "remove " + where + " (it came from git: check who committed it)");
       }
@@ -158,6 +159,18 @@ Result<Tree> WorkspaceFiles(Repo& repo, const std::string& path, bool progress) 
 
 namespace {
 
+// A cached version of `dataset` whose data is `object` (none when the
+// object is not in the cache: then no version holds it here).
+Result<std::optional<Oid>> CachedVersionOf(Repo& repo, const std::string& dataset, const Oid& object) {
+  if (!repo.store().Has(object)) return std::optional<Oid>();
+  CAIRN_ASSIGN_OR_RETURN(std::vector<Oid> versions, repo.state().FindVersions(dataset, ""));
+  for (const Oid& oid : versions) {
+    auto v = LoadVersion(repo, oid);
+    if (v.ok() && v->object == object) return std::optional<Oid>(oid);
+  }
+  return std::optional<Oid>();
+}
+
 Result<PathStatus> StatusOf(Repo& repo, const Tracked& t, const StatusOptions& options) {
   PathStatus st;
   st.tracked = t;
@@ -204,6 +217,19 @@ Result<PathStatus> StatusOf(Repo& repo, const Tracked& t, const StatusOptions& o
   st.changes = DiffTrees(*expected, actual);
   if (!st.changes.empty()) {
     st.state = TrackedState::kModified;
+    // After 'git checkout' of another commit the workspace still holds the
+    // data of the version checked out before: say so, since recording it
+    // again ('cairn add') would put that data on this commit.
+    std::optional<Oid> object;
+    if (kind == PathKind::kDirectory && is_tree) {
+      Tree rel = ToTree(files, "");
+      if (rel.Normalize().ok()) object = Oid::Of(rel.Encode());
+    } else if (kind == PathKind::kFile && !is_tree) {
+      object = files[0].oid;
+    }
+    if (object) {
+      CAIRN_ASSIGN_OR_RETURN(st.cached_version, CachedVersionOf(repo, t.pointer.dataset, *object));
+    }
     return st;
   }
   // Data that is in the workspace but whose blobs are gone from the cache

@@ -57,6 +57,13 @@ Status RecordWorkFiles(Repo& repo, const std::string& path, const std::vector<Wo
 // Full path of a work file.
 std::string WorkFilePath(const std::string& path, const WorkFile& f);
 
+// Checkout (cairn/dataset.h) for a caller that already holds the
+// repository lock.
+struct CheckoutOptions;
+struct CheckoutResult;
+Result<std::vector<CheckoutResult>> CheckoutLocked(Repo& repo, const std::vector<std::string>& filter,
+                                                   const CheckoutOptions& options);
+
 Tree ToTree(const std::vector<WorkFile>& files, const std::string& single_name);
 
 int64_t NowNs();

@@ -23,8 +23,8 @@ constexpr char kConfigHeader[] = "# cairn repository configuration (TOML). Commi
 constexpr char kLocalHeader[] =
     "# Machine-local cairn settings and credentials. Never committed (see .gitignore).\n";
 
-fs::path ConfigPath(Repo& repo) { return repo.cairn_dir() / "config"; }
-fs::path LocalPath(Repo& repo) { return repo.cairn_dir() / "config.local"; }
+fs::path ConfigPath(Repo& repo) { return repo.layout().config(); }
+fs::path LocalPath(Repo& repo) { return repo.layout().config_local(); }
 
 Result<toml::table> Load(const fs::path& path, bool may_be_missing) {
   auto data = ReadFile(path);
@@ -83,6 +83,12 @@ Status ValidateRemoteUrl(const std::string& url) {
                                    "use a directory path, file:///abs/path or s3://bucket/prefix");
   };
   if (url.empty()) return bad("empty");
+  // "s3:/bucket" or "file:dir" would otherwise read as a relative directory.
+  for (const char* scheme : {"s3:", "file:"}) {
+    if (url.rfind(scheme, 0) == 0 && url.rfind(std::string(scheme) + "//", 0) != 0) {
+      return bad(std::string("'") + scheme + "' must be followed by '//'");
+    }
+  }
   if (url.rfind("s3://", 0) == 0) {
     std::string bucket = url.substr(5, url.find('/', 5) == std::string::npos ? std::string::npos : url.find('/', 5) - 5);
     if (bucket.size() < 3 || bucket.size() > 63) return bad("bucket names have 3 to 63 characters");
@@ -94,6 +100,22 @@ Status ValidateRemoteUrl(const std::string& url) {
   }
   if (url.find("://") != std::string::npos) return bad("only directories and s3:// are supported");
   return Status::OK();
+}
+
+// A directory remote inside the work tree would be committed, checked out
+// over or deleted with it (and a typo such as "s3:/bucket" used to land
+// there): refused. Relative directories are relative to the root.
+Status RefuseRemoteInWorkTree(Repo& repo, const std::string& url) {
+  if (url.rfind("s3://", 0) == 0) return Status::OK();
+  fs::path dir = url.rfind("file://", 0) == 0 ? fs::path(url.substr(7)) : fs::path(url);
+  if (dir.is_relative()) dir = repo.root() / dir;
+  std::error_code ec;
+  fs::path resolved = fs::weakly_canonical(dir, ec);
+  if (ec) resolved = dir.lexically_normal();
+  if (!IsInside(resolved, repo.root()) && !IsInside(dir.lexically_normal(), repo.root())) return Status::OK();
+  return Status::InvalidArgument(
+      "remote directory '" + url + "' is inside the repository's work tree " + repo.root().string(),
+      "a directory remote must be outside the repository (for S3, write s3://bucket/prefix)");
 }
 
 }  // namespace
@@ -155,7 +177,7 @@ Result<RemoteSpec> FindRemote(Repo& repo, const std::string& name) {
                               "add one with 'cairn remote add NAME URL' (a directory or s3://bucket/prefix)");
     }
     return Status::NotFound("several remotes and none is the default",
-                            "pick one with -r NAME, or set a default with 'cairn remote default NAME'");
+                            "name the remote to use, or set a default with 'cairn remote default NAME'");
   }
   for (RemoteSpec& spec : list.remotes) {
     if (spec.name != want) continue;
@@ -164,6 +186,7 @@ Result<RemoteSpec> FindRemote(Repo& repo, const std::string& name) {
     if (spec.url.find("://") == std::string::npos && !spec.url.empty() && spec.url[0] != '/') {
       spec.url = (repo.root() / spec.url).lexically_normal().string();
     }
+    CAIRN_RETURN_IF_ERROR(RefuseRemoteInWorkTree(repo, spec.url).WithContext("remote '" + spec.name + "'"));
     return spec;
   }
   std::string known;
@@ -175,12 +198,13 @@ Result<RemoteSpec> FindRemote(Repo& repo, const std::string& name) {
 Status AddRemote(Repo& repo, const RemoteSpec& spec, bool make_default, bool force) {
   CAIRN_RETURN_IF_ERROR(ValidateRemoteName(spec.name));
   CAIRN_RETURN_IF_ERROR(ValidateRemoteUrl(spec.url));
+  CAIRN_RETURN_IF_ERROR(RefuseRemoteInWorkTree(repo, spec.url));
   CAIRN_ASSIGN_OR_RETURN(RepoLock lock, repo.Lock());
   CAIRN_ASSIGN_OR_RETURN(toml::table config, Load(ConfigPath(repo), false));
   CAIRN_ASSIGN_OR_RETURN(toml::table local, Load(LocalPath(repo), true));
   if (RemoteTable(config, spec.name) && !force) {
     return Status::AlreadyExists("remote '" + spec.name + "' already exists",
-                                 "use --force to replace it, or 'cairn remote remove " + spec.name + "'");
+                                 "replace it (forced), or remove it first with 'cairn remote remove " + spec.name + "'");
   }
   if (!config.get_as<toml::table>("remote")) config.insert("remote", toml::table{});
   toml::table entry;
@@ -220,7 +244,7 @@ Status RemoveRemote(Repo& repo, const std::string& name) {
   CAIRN_RETURN_IF_ERROR(Save(ConfigPath(repo), config, kConfigHeader));
   if (fs::exists(LocalPath(repo))) CAIRN_RETURN_IF_ERROR(Save(LocalPath(repo), local, kLocalHeader, 0600));
   std::error_code ec;
-  fs::remove_all(repo.cairn_dir() / "remotes" / name, ec);  // its index cache
+  fs::remove_all(repo.layout().remote_index_cache(name), ec);  // its index cache
   return Status::OK();
 }
 

@@ -58,7 +58,7 @@ class DirectoryBackend : public Backend {
     Status s = PreadAll(fd->get(), out.data(), length, static_cast<off_t>(offset), path);
     if (!s.ok()) {
       return Status::Corruption(Describe() + ": " + key + " is shorter than expected (" + s.message() + ")",
-                                "run 'cairn fsck --remote' to check the remote");
+                                "check the remote with 'cairn fsck' on it");
     }
     stats_.bytes_received += length;
     return out;

@@ -158,11 +158,11 @@ Result<TransferReport> GetVersion(const RemoteSpec& spec, const std::string& ref
   std::error_code ec;
   bool exists = fs::exists(out, ec);
   if (exists && !fs::is_directory(out, ec)) {
-    return Status::FailedPrecondition(out.string() + " exists and is not a directory", "pick another -o");
+    return Status::FailedPrecondition(out.string() + " exists and is not a directory", "pick another output directory");
   }
   if (exists && !fs::is_empty(out, ec) && !force) {
     return Status::FailedPrecondition(out.string() + " is not empty",
-                                      "pick an empty or new directory, or use --force to write into it");
+                                      "pick an empty or new directory, or force writing into it");
   }
   CAIRN_ASSIGN_OR_RETURN(auto session, RemoteSession::Open(spec, {}, /*for_write=*/false, 0));
   Oid version;

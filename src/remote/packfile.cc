@@ -88,7 +88,7 @@ std::string PackIndex::Encode() const {
 
 Result<PackIndex> PackIndex::Decode(std::string_view data, const std::string& where) {
   auto bad = [&](const std::string& why) {
-    return Status::Corruption(where + " is damaged (" + why + ")", "run 'cairn fsck --remote' to check the remote");
+    return Status::Corruption(where + " is damaged (" + why + ")", "check the remote with 'cairn fsck' on it");
   };
   if (data.size() < Oid::kSize || data.substr(0, kPackIndexHeader.size()) != kPackIndexHeader) {
     return bad("not a pack index");
@@ -189,12 +189,12 @@ Result<std::string> DecompressChunk(std::string_view stored, const ChunkEntry& e
     size_t n = ZSTD_decompressDCtx(dctx, raw.data(), raw.size(), stored.data(), stored.size());
     if (ZSTD_isError(n) || n != entry.raw) {
       return Status::Corruption(where + ": chunk " + entry.oid.Short() + " does not decompress",
-                                "the remote is damaged; run 'cairn fsck --remote'");
+                                "the remote is damaged; check it with 'cairn fsck' on the remote");
     }
   }
   if (raw.size() != entry.raw || Oid::Of(raw) != entry.oid) {
     return Status::Corruption(where + ": chunk " + entry.oid.Short() + " fails its checksum",
-                              "the remote is damaged; run 'cairn fsck --remote'");
+                              "the remote is damaged; check it with 'cairn fsck' on the remote");
   }
   return raw;
 }

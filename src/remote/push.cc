@@ -208,7 +208,7 @@ Result<TransferReport> Push(Repo& repo, const RemoteSpec& spec, const TransferOp
   std::vector<std::pair<std::string, Oid>> runs;
   if (options.runs) {
     std::error_code ec;
-    for (const auto& f : fs::directory_iterator(repo.refs_dir() / "runs", ec)) {
+    for (const auto& f : fs::directory_iterator(repo.layout().runs(), ec)) {
       std::string id = f.path().filename().string();
       if (id.size() != 32) continue;
       CAIRN_ASSIGN_OR_RETURN(Oid record, ReadRunRef(f.path()));

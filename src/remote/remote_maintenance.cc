@@ -6,7 +6,7 @@
 
 #include "cairn/dataset.h"
 #include "cairn/remote.h"
-#include "dataset/git_roots.h"
+#include "cairn/gc_roots.h"
 #include "remote/transfer.h"
 #include "util/file.h"
 #include "util/progress.h"
@@ -152,27 +152,24 @@ Result<RemoteGcReport> GcRemote(Repo& repo, const RemoteSpec& spec, const Remote
   CAIRN_ASSIGN_OR_RETURN(auto session, RemoteSession::Open(spec, fs::path(), /*for_write=*/false, 0));
   if (!session->load_problems().empty()) {
     return Status::Corruption("the remote's indexes are damaged: " + session->load_problems()[0],
-                              "run 'cairn fsck --remote' and repair the remote before collecting garbage");
+                              "check the remote with 'cairn fsck' on it and repair it before collecting garbage");
   }
   const RemoteIndex& index = session->index();
   Backend& backend = session->backend();
 
-  // Roots: what local gc keeps, plus the remote's own tags and runs.
-  OidSet roots;
-  CAIRN_ASSIGN_OR_RETURN(std::vector<Tracked> tracked, FindTracked(repo));
-  for (const Tracked& t : tracked) roots.insert(t.pointer.version);
-  CAIRN_ASSIGN_OR_RETURN(std::vector<Tag> local_tags, ListTags(repo));
-  for (const Tag& t : local_tags) roots.insert(t.version);
-  if (repo.has_git()) {
-    int64_t cutoff = std::time(nullptr) - int64_t{options.keep_days} * 86400;
-    CAIRN_ASSIGN_OR_RETURN(GitRootsResult history, PointerVersionsInHistory(repo, options.protect, cutoff));
-    roots.insert(history.versions.begin(), history.versions.end());
-  }
+  // Roots: what local gc keeps (every module's contributor), plus the
+  // remote's own tags, runs and run-cache entries.
+  GcRootOptions root_options;
+  root_options.keep_days = options.keep_days;
+  root_options.protect = options.protect;
+  root_options.now = std::time(nullptr);
+  GcRootSet roots;
+  CAIRN_RETURN_IF_ERROR((options.roots ? *options.roots : DefaultGcRoots()).Collect(repo, root_options, &roots));
   CAIRN_ASSIGN_OR_RETURN(std::vector<Tag> remote_tags, RemoteTags(backend, nullptr));
-  for (const Tag& t : remote_tags) roots.insert(t.version);
+  for (const Tag& t : remote_tags) roots.versions.insert(t.version);
 
-  OidSet live;
-  for (const Oid& v : roots) {
+  OidSet live = roots.objects;
+  for (const Oid& v : roots.versions) {
     if (!index.HasObject(v)) continue;  // never pushed: nothing of it to keep
     report.root_versions++;
     CAIRN_RETURN_IF_ERROR(MarkVersion(&repo, *session, v, &live));

@@ -55,7 +55,7 @@ bool IsMetadataObject(std::string_view data) {
 Status StoreSmall(ObjectStore& store, const Oid& oid, std::string_view data) {
   if (Oid::Of(data) != oid) {
     return Status::Corruption("object " + oid.Short() + " read from the remote does not match its oid",
-                              "the remote is damaged; run 'cairn fsck --remote'");
+                              "the remote is damaged; check it with 'cairn fsck' on the remote");
   }
   auto got = IsMetadataObject(data) ? store.PutObject(data) : store.PutBlob(data);
   return got.status();
@@ -200,7 +200,7 @@ Result<std::string> RemoteSession::ReadObject(const Oid& oid) {
   }
   if (Oid::Of(out) != oid) {
     return Status::Corruption(Describe() + ": object " + oid.Short() + " does not match its oid",
-                              "the remote is damaged; run 'cairn fsck --remote'");
+                              "the remote is damaged; check it with 'cairn fsck' on the remote");
   }
   return out;
 }
@@ -281,7 +281,7 @@ Status RemoteSession::Download(ObjectStore& store, const fs::path& tmp_dir, cons
       a.file.reset();
       if (got != a.oid) {
         return Status::Corruption(Describe() + ": object " + a.oid.Short() + " assembled from its chunks does not match its oid",
-                                  "the remote is damaged; run 'cairn fsck --remote'");
+                                  "the remote is damaged; check it with 'cairn fsck' on the remote");
       }
       return Status::OK();
     }

@@ -107,7 +107,7 @@ Result<std::vector<std::pair<std::string, Oid>>> ListRemoteRuns(Backend& backend
 
 fs::path IndexCacheDir(Repo& repo, const RemoteSpec& spec) {
   if (spec.name.empty()) return {};
-  return repo.cairn_dir() / "remotes" / spec.name;
+  return repo.layout().remote_index_cache(spec.name);
 }
 
 Status RunRecordObjects(std::string_view record, const std::string& where, std::vector<Oid>* out) {

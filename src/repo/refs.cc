@@ -40,7 +40,7 @@ std::string UnescapeName(const std::string& s) {
 }
 
 fs::path TagPath(Repo& repo, const std::string& dataset, const std::string& name) {
-  return repo.refs_dir() / "tags" / EscapeName(dataset) / name;
+  return repo.layout().tag(EscapeName(dataset), name);
 }
 
 }  // namespace
@@ -152,7 +152,7 @@ Result<std::optional<Tag>> ReadTag(Repo& repo, const std::string& dataset, const
 
 Result<std::vector<Tag>> ListTags(Repo& repo, const std::string& dataset) {
   std::vector<Tag> out;
-  fs::path dir = repo.refs_dir() / "tags";
+  fs::path dir = repo.layout().tags();
   std::error_code ec;
   if (!fs::exists(dir, ec)) return out;
   for (const auto& ds : fs::directory_iterator(dir, ec)) {
@@ -173,13 +173,13 @@ Result<std::vector<Tag>> ListTags(Repo& repo, const std::string& dataset) {
 }
 
 Status SetLatest(Repo& repo, const std::string& dataset, const Oid& version) {
-  fs::path path = repo.refs_dir() / "latest" / EscapeName(dataset);
+  fs::path path = repo.layout().latest(EscapeName(dataset));
   CAIRN_RETURN_IF_ERROR(MakeDirs(path.parent_path()));
   return WriteFileAtomic(path, version.ToString() + "\n", /*sync=*/false);
 }
 
 Result<std::optional<Oid>> ReadLatest(Repo& repo, const std::string& dataset) {
-  auto data = ReadFile(repo.refs_dir() / "latest" / EscapeName(dataset));
+  auto data = ReadFile(repo.layout().latest(EscapeName(dataset)));
   if (!data.ok()) {
     if (data.status().code() == Code::kNotFound) return std::optional<Oid>();
     return data.status();

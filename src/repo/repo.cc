@@ -7,13 +7,13 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
 #include <thread>
 
 #include "cairn/pointer.h"
 #include "repo/state_db.h"
 #include "util/file.h"
+#include "util/git_lib.h"
 
 namespace cairn {
 namespace {
@@ -40,16 +40,17 @@ struct GitLib {
 void EnsureGitLib() { static GitLib lib; }
 
 // Top of the git work tree containing `dir`, or empty.
-fs::path GitWorkTree(const fs::path& dir) {
+Result<fs::path> GitWorkTree(const fs::path& dir) {
+  CAIRN_RETURN_IF_ERROR(LoadGitLibrary());
   EnsureGitLib();
   git_repository* repo = nullptr;
-  if (git_repository_open_ext(&repo, dir.c_str(), 0, nullptr) != 0) return {};
+  if (git_repository_open_ext(&repo, dir.c_str(), 0, nullptr) != 0) return fs::path();
   fs::path out;
   if (const char* wd = git_repository_workdir(repo)) out = fs::path(wd).lexically_normal();
   git_repository_free(repo);
   std::string s = out.string();
   if (s.size() > 1 && s.back() == '/') s.pop_back();
-  return s;
+  return fs::path(s);
 }
 
 }  // namespace
@@ -68,23 +69,28 @@ Result<std::unique_ptr<Repo>> Repo::Init(const fs::path& dir, bool no_git, bool*
   fs::path abs = fs::canonical(dir, ec);
   if (ec) return Status::NotFound("directory " + dir.string() + " does not exist");
   fs::path root = abs;
-  fs::path git_root = GitWorkTree(abs);
+  auto found = GitWorkTree(abs);
+  if (!found.ok() && !no_git) return found.status();  // --no-git works without libgit2
+  fs::path git_root = found.ok() ? *found : fs::path();
   if (!no_git) {
     if (git_root.empty()) {
       return Status::InvalidArgument(abs.string() + " is not inside a git work tree",
-                                     "run 'git init' first, or 'cairn init --no-git' to use cairn without git");
+                                     "run 'git init' first, or initialise cairn without git");
     }
     root = git_root;
   }
-  *created = !fs::exists(root / ".cairn" / "config");
+  const Layout layout(root);
+  *created = !fs::exists(layout.config());
   if (*created) {
-    CAIRN_RETURN_IF_ERROR(MakeDirs(root / ".cairn" / "tmp"));
-    CAIRN_RETURN_IF_ERROR(MakeDirs(root / ".cairn" / "refs"));
-    CAIRN_RETURN_IF_ERROR(WriteFileAtomic(root / ".cairn" / ".gitignore", kGitignore, true));
-    CAIRN_RETURN_IF_ERROR(WriteFileAtomic(root / ".cairn" / "config", kConfig, true));
+    CAIRN_RETURN_IF_ERROR(MakeDirs(layout.tmp()));
+    CAIRN_RETURN_IF_ERROR(MakeDirs(layout.refs()));
+    CAIRN_RETURN_IF_ERROR(WriteFileAtomic(layout.gitignore(), kGitignore, true));
+    CAIRN_RETURN_IF_ERROR(WriteFileAtomic(layout.config(), kConfig, true));
   }
   std::unique_ptr<Repo> repo(new Repo());
   repo->root_ = root;
+  repo->base_dir_ = abs;
+  repo->layout_ = layout;
   repo->has_git_ = !no_git || !git_root.empty();
   CAIRN_RETURN_IF_ERROR(repo->Load());
   return repo;
@@ -95,9 +101,11 @@ Result<std::unique_ptr<Repo>> Repo::Open(const fs::path& dir) {
   fs::path abs = fs::canonical(dir, ec);
   if (ec) return Status::NotFound("directory " + dir.string() + " does not exist");
   for (fs::path p = abs;; p = p.parent_path()) {
-    if (fs::exists(p / ".cairn" / "config")) {
+    if (fs::exists(Layout(p).config())) {
       std::unique_ptr<Repo> repo(new Repo());
       repo->root_ = p;
+      repo->base_dir_ = abs;
+      repo->layout_ = Layout(p);
       repo->has_git_ = fs::exists(p / ".git");
       CAIRN_RETURN_IF_ERROR(repo->Load());
       return repo;
@@ -111,18 +119,18 @@ Result<std::unique_ptr<Repo>> Repo::Open(const fs::path& dir) {
 Status Repo::Load() {
   // Repositories made by older versions listed what to ignore one by one and
   // missed later additions (datasets/, remotes/, config.local).
-  fs::path ignore = cairn_dir() / ".gitignore";
+  fs::path ignore = layout_.gitignore();
   auto current = ReadFile(ignore);
   if (current.ok() && current->find("!/config") == std::string::npos) {
     (void)WriteFileAtomic(ignore, kGitignore, false);  // best effort: a read-only clone still works
   }
-  CAIRN_ASSIGN_OR_RETURN(store_, ObjectStore::Open(cairn_dir() / "cache", tmp_dir()));
-  CAIRN_ASSIGN_OR_RETURN(state_, StateDb::Open(cairn_dir() / "state.db"));
+  CAIRN_ASSIGN_OR_RETURN(store_, ObjectStore::Open(layout_.cache(), layout_.tmp()));
+  CAIRN_ASSIGN_OR_RETURN(state_, StateDb::Open(layout_.state_db()));
   return Status::OK();
 }
 
 Result<RepoLock> Repo::Lock() {
-  fs::path path = cairn_dir() / "lock";
+  fs::path path = layout_.writer_lock();
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return Status::FromErrno("cannot open " + path.string(), errno);
   double timeout = 60;
@@ -145,7 +153,7 @@ Result<RepoLock> Repo::Lock() {
                           "wait for it to finish; if no cairn process is running, run the command again");
     }
     if (!told) {
-      std::fprintf(stderr, "cairn: waiting for another cairn command (pid %s) to finish...\n", holder.c_str());
+      if (on_lock_wait_) on_lock_wait_(holder);
       told = true;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -162,7 +170,7 @@ Result<RepoLock> Repo::Lock() {
 
 Result<std::string> Repo::RelativePath(const fs::path& user_path) const {
   std::error_code ec;
-  fs::path abs = fs::absolute(user_path, ec).lexically_normal();
+  fs::path abs = (user_path.is_absolute() ? user_path : base_dir_ / user_path).lexically_normal();
   std::string s = abs.string();
   if (s.size() > 1 && s.back() == '/') abs = s.substr(0, s.size() - 1);
   if (!IsInside(abs, root_)) {
@@ -186,7 +194,7 @@ Result<std::string> Repo::RelativePath(const fs::path& user_path) const {
     return Status::InvalidArgument("cannot track the repository root itself", "track a file or subdirectory");
   }
   std::string first = out.substr(0, out.find('/'));
-  if (first == ".git" || first == ".cairn") {
+  if (first == ".git" || first == Layout::kDirName) {
     return Status::InvalidArgument(user_path.string() + " is inside " + first + "/, which cairn manages itself");
   }
   return out;
@@ -199,7 +207,7 @@ fs::path Repo::PointerPath(const std::string& rel) const {
 std::string Repo::Author() const {
   if (const char* a = std::getenv("CAIRN_AUTHOR")) return a;
   std::string name, email;
-  if (has_git_) {
+  if (has_git_ && LoadGitLibrary().ok()) {  // without libgit2: the login name
     EnsureGitLib();
     git_repository* repo = nullptr;
     if (git_repository_open(&repo, root_.c_str()) == 0) {

@@ -308,7 +308,7 @@ Result<fs::path> WriteRoot::Resolve(std::string_view rel) {
     if (!S_ISDIR(st.st_mode)) {
       return Status::FailedPrecondition("cannot write " + (root_ / std::string(rel)).string() + ": " + abs.string() +
                                             " is a file, not a directory",
-                                        "move it away, or use --force where the command offers it");
+                                        "move it away or remove it");
     }
     std::lock_guard<std::mutex> lock(checked_->mu);
     checked_->dirs.insert(std::move(dir));

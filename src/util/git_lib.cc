@@ -4,7 +4,10 @@
 // only `init` and `gc` read git through it. These forwarders carry the names
 // of the libgit2 functions cairn calls, so callers include <git2.h> and call
 // them as usual; the first call of each looks the function up in the library
-// (dlopen by soname, found at configure time).
+// (dlopen by soname, found at configure time). When the library cannot be
+// loaded, LoadGitLibrary() says why and the forwarders fail like libgit2
+// does (-1, null), so a command reports an error instead of the process
+// exiting.
 //
 // The signatures below must match <git2.h>; that header is not included here
 // so the forwarders can be hidden (a shared object such as the Python module
@@ -12,8 +15,10 @@
 #include <dlfcn.h>
 
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
+#include <string>
+#include <type_traits>
+
+#include "util/git_lib.h"
 
 #ifndef CAIRN_LIBGIT2_SONAME
 #define CAIRN_LIBGIT2_SONAME "libgit2.so"
@@ -21,27 +26,63 @@
 
 namespace {
 
-void* Symbol(const char* name) {
-  static void* lib = [] {
-    void* h = dlopen(CAIRN_LIBGIT2_SONAME, RTLD_NOW | RTLD_LOCAL);
-    if (!h) h = dlopen("libgit2.so", RTLD_NOW | RTLD_LOCAL);
-    return h;
+struct Library {
+  void* handle = nullptr;
+  std::string error;  // why dlopen failed
+};
+
+const Library& Lib() {
+  static const Library lib = [] {
+    Library l;
+    l.handle = dlopen(CAIRN_LIBGIT2_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (!l.handle) l.handle = dlopen("libgit2.so", RTLD_NOW | RTLD_LOCAL);
+    if (!l.handle) {
+      const char* e = dlerror();
+      l.error = e ? e : "unknown error";
+    }
+    return l;
   }();
-  void* fn = lib ? dlsym(lib, name) : nullptr;
-  if (!fn) {
-    // libgit2 is a dependency of the package: without it cairn is broken.
-    std::fprintf(stderr, "cairn: error: cannot load %s from %s: %s\nhint: install libgit2 (scripts/bootstrap)\n",
-                 name, CAIRN_LIBGIT2_SONAME, dlerror());
-    std::exit(2);
+  return lib;
+}
+
+void* Symbol(const char* name) { return Lib().handle ? dlsym(Lib().handle, name) : nullptr; }
+
+// libgit2's public error struct (git2/errors.h), returned by git_error_last
+// when the library itself is missing, so callers' messages say why.
+struct MissingLibraryError {
+  char* message;
+  int klass;
+};
+
+// What a forwarder returns when its function cannot be loaded: -1 (libgit2's
+// generic error) for int results, null or zero otherwise. Callers check
+// cairn::LoadGitLibrary() first, so this only keeps a missing library from
+// crashing one that does not.
+template <typename R>
+R Unavailable() {
+  if constexpr (std::is_same_v<R, int>) {
+    return -1;
+  } else if constexpr (!std::is_void_v<R>) {
+    return R{};
   }
-  return fn;
 }
 
 }  // namespace
 
+namespace cairn {
+
+Status LoadGitLibrary() {
+  if (Lib().handle) return Status::OK();
+  return Status::Unavailable("cannot load " + std::string(CAIRN_LIBGIT2_SONAME) + ": " + Lib().error,
+                             "install libgit2 (scripts/bootstrap)");
+}
+
+}  // namespace cairn
+
 #define CAIRN_GIT_FORWARD(ret, name, params, args)                           \
   extern "C" __attribute__((visibility("hidden"))) ret name params {        \
     static const auto fn = reinterpret_cast<ret(*) params>(Symbol(#name)); \
+    if (!fn) return Unavailable<ret>();                                      \
     return fn args;                                                          \
   }
 
@@ -61,7 +102,13 @@ struct git_tree_entry;
 
 CAIRN_GIT_FORWARD(int, git_libgit2_init, (), ())
 CAIRN_GIT_FORWARD(int, git_libgit2_shutdown, (), ())
-CAIRN_GIT_FORWARD(const git_error*, git_error_last, (), ())
+extern "C" __attribute__((visibility("hidden"))) const git_error* git_error_last() {
+  static const auto fn = reinterpret_cast<const git_error* (*)()>(Symbol("git_error_last"));
+  if (fn) return fn();
+  static char message[] = "libgit2 could not be loaded";
+  static const MissingLibraryError missing{message, 0};
+  return reinterpret_cast<const git_error*>(&missing);
+}
 CAIRN_GIT_FORWARD(int, git_oid_cmp, (const git_oid* a, const git_oid* b), (a, b))
 CAIRN_GIT_FORWARD(int, git_repository_open, (git_repository * *out, const char* path), (out, path))
 CAIRN_GIT_FORWARD(int, git_repository_open_ext,

@@ -146,6 +146,49 @@ class CheckoutHistory(CairnTestCase):
         self.assert_unchanged(before)
 
 
+    def test_git_checkout_of_an_older_commit_hints_checkout_not_add(self):
+        self.git("checkout", "-q", self.c1)
+        r = self.cairn("status")
+        self.assertIn("hint: %s holds version " % self.d, r.stdout)
+        self.assertIn("'cairn checkout %s' restores the pointer's version" % self.d, r.stdout)
+        self.assertNotIn("'cairn add PATH' records changes", r.stdout)
+        # A real edit still gets the add hint.
+        self.ok("checkout")
+        self.append("iris.csv", "9,9,9,9,9\n")
+        self.assertIn("'cairn add PATH' records changes", self.ok("status").stdout)
+
+    def test_checkout_of_a_ref_restores_one_version_without_moving_git(self):
+        head = self.git("rev-parse", "HEAD").stdout.strip()
+        other_pointer = self.pointer_bytes("iris.csv")
+        r = self.ok("checkout", self.d + "@" + self.v1_version())
+        self.assertEqual(self.file_hashes()[self.d + "/iris.csv"], self.v1_files[self.d + "/iris.csv"])
+        self.assertEqual({k: v for k, v in self.file_hashes().items() if k.startswith(self.d + "/")},
+                         {k: v for k, v in self.v1_files.items() if k.startswith(self.d + "/")})
+        self.assertTrue(self.pointer(self.d)["version"].startswith("sha256:" + self.v1_version()))
+        self.assertEqual(self.pointer_bytes("iris.csv"), other_pointer, "another path moved")
+        self.assertEqual(self.git("rev-parse", "HEAD").stdout.strip(), head, "git moved")
+        self.assertIn(self.d, r.stdout)
+        self.ok("status", "--exit-code")
+        # @latest (the newest version made here) brings v2 back.
+        self.ok("checkout", self.d + "@latest")
+        self.assertEqual({k: v for k, v in self.file_hashes().items() if k.startswith(self.d + "/")},
+                         {k: v for k, v in self.v2_files.items() if k.startswith(self.d + "/")})
+
+    def test_checkout_of_a_ref_refuses_local_changes_without_force(self):
+        self.append(self.d + "/iris.csv", "7,7,7,7,7\n")
+        edited = self.read(self.d + "/iris.csv")
+        pointer = self.pointer_bytes(self.d)
+        self.fails("checkout", self.d + "@" + self.v1_version(), msg=["iris.csv", "not recorded"], hint="--force")
+        self.assertEqual(self.read(self.d + "/iris.csv"), edited)
+        self.assertEqual(self.pointer_bytes(self.d), pointer)
+        self.ok("checkout", self.d + "@" + self.v1_version(), "--force")
+        self.assertTrue(self.pointer(self.d)["version"].startswith("sha256:" + self.v1_version()))
+
+    def v1_version(self):
+        log = self.json("log", self.d)
+        return log[-1]["version"].split(":")[1][:12]
+
+
 class CheckoutModes(CairnTestCase):
 
     def setUp(self):

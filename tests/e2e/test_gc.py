@@ -57,7 +57,7 @@ class GcBasics(CairnTestCase):
         self.assertTrue(self.has_loose(self.big_v1))
         log = self.json("log", "big.bin")
         self.assertEqual([e["data_present"] for e in log], [True, False])
-        self.assertIn("[data removed by gc]", self.ok("log", "big.bin").stdout)
+        self.assertIn("[data not fetched: 'cairn pull big.bin@", self.ok("log", "big.bin").stdout)
         self.assertFalse(self.json("show", "big.bin~1")["data_present"])
         self.assertIn("[not in cache]", self.ok("show", "big.bin~1").stdout)
         # The workspace is intact and consistent.
@@ -171,6 +171,94 @@ class GcHistory(CairnTestCase):
         self.git("checkout", "-q", "main")
         self.json("gc", "--apply", "--keep-days", "1")
         self.assertTrue(self.has_loose(blob))
+
+
+
+class GcRunCacheRoots(CairnTestCase):
+    """Run-cache entries are roots for --keep-days; a damaged one fails gc (closed)."""
+
+    def setUp(self):
+        super().setUp()
+        self.write("in.txt", "x\n")
+        self.ok("stage", "add", "s", "--cmd", "cp in.txt out.bin; head -c 200000 /dev/zero >> out.bin",
+                "-d", "in.txt", "-o", "out.bin")
+        self.ok("repro")
+        self.v1_blob = self.pointer("out.bin")["object"]
+        self.write("in.txt", "y\n")
+        self.ok("repro")
+        self.assertNotEqual(self.pointer("out.bin")["object"], self.v1_blob)
+
+    def runcache_files(self):
+        d = os.path.join(self.cairn_dir, "refs", "runcache")
+        return [os.path.join(d, n) for n in os.listdir(d)]
+
+    def test_outputs_of_young_entries_are_kept_and_a_revert_restores(self):
+        self.ok("gc", "--apply")
+        self.assertTrue(self.in_cache(self.v1_blob), "gc removed the output a run-cache entry names")
+        self.write("in.txt", "x\n")
+        r = self.ok("repro")
+        self.assertIn("restored", r.stdout + r.stderr)
+        self.assertEqual(self.pointer("out.bin")["object"], self.v1_blob)
+
+    def test_entries_older_than_keep_days_are_not_roots(self):
+        old = time.time() - 40 * 86400
+        for f in self.runcache_files():
+            os.utime(f, (old, old))
+        self.ok("gc", "--apply", "--keep-days", "30")
+        self.assertFalse(self.in_cache(self.v1_blob))
+
+    def test_a_damaged_entry_fails_gc_and_removes_nothing(self):
+        for f in self.runcache_files():
+            os.chmod(f, 0o644)
+            with open(f, "w") as fh:
+                fh.write("garbage\n")
+        before = self.store_snapshot()
+        self.fails("gc", "--apply", msg="run-cache")
+        self.assertEqual(self.store_snapshot(), before)
+
+
+class GcDatasetCopies(CairnTestCase):
+    """use_dataset copies (.cairn/datasets/<version hex>/) of versions gc no longer keeps are removed."""
+
+    def setUp(self):
+        super().setUp()
+        self.write("d/a.txt", "one\n")
+        self.v1 = self.add1("d")["version"]
+        self.write("d/a.txt", "two\n")
+        self.v2 = self.add1("d")["version"]
+
+    def make_copy(self, version, age):
+        d = os.path.join(self.cairn_dir, "datasets", version.split(":")[1])
+        os.makedirs(d)
+        with open(os.path.join(d, "a.txt"), "w") as f:
+            f.write("copy\n")
+        os.chmod(os.path.join(d, "a.txt"), 0o444)
+        os.chmod(d, 0o555)
+        t = time.time() - age
+        os.utime(d, (t, t))
+        return d
+
+    def test_copies_of_dropped_versions_go_after_the_grace(self):
+        old_dropped = self.make_copy(self.v1, 7200)
+        live = self.make_copy(self.v2, 7200)
+        other = os.path.join(self.cairn_dir, "datasets", "not-a-version")
+        os.makedirs(other)
+        rep = self.json("gc")
+        self.assertEqual(rep["copies_removed"], 1)
+        self.assertTrue(os.path.exists(old_dropped), "a dry run removed a copy")
+        rep = self.json("gc", "--apply")
+        self.assertEqual(rep["copies_removed"], 1)
+        self.assertGreater(rep["copy_bytes_removed"], 0)
+        self.assertFalse(os.path.exists(old_dropped))
+        self.assertTrue(os.path.exists(live), "the copy of the workspace's version went")
+        self.assertTrue(os.path.exists(other), "gc removed a directory it did not make")
+
+    def test_young_copies_stay(self):
+        young = self.make_copy(self.v1, 10)
+        self.assertEqual(self.json("gc", "--apply")["copies_removed"], 0)
+        self.assertTrue(os.path.exists(young))
+        self.assertEqual(self.json("gc", "--apply", "--grace", "0")["copies_removed"], 1)
+        self.assertFalse(os.path.exists(young))
 
 
 if __name__ == "__main__":

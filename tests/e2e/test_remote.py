@@ -310,6 +310,23 @@ class RemoteConfig(RemoteTestCase):
                 self.assertEqual(self.config_text(), before, "a refused remote add changed the config")
         self.assertEqual(self.json("remote", "list"), [])
 
+    def test_directory_inside_the_work_tree_is_refused(self):
+        before = self.config_text()
+        for url in ("s3:/bucket", "s3:bucket", "file:store", "store", "./sub/remote", self.path("inside"),
+                    "file://" + self.path("x")):
+            with self.subTest(url=url):
+                self.fails("remote", "add", "x", url, msg=url[2:] if url.startswith("./") else url)
+                self.assertEqual(self.config_text(), before, "a refused remote add changed the config")
+        self.assertEqual(self.json("remote", "list"), [])
+        self.assertFalse(os.path.exists(self.path("s3:")), "a typo became a directory in the work tree")
+        # A committed config naming such a directory is refused when used, before anything is written.
+        with open(os.path.join(self.cairn_dir, "config"), "a") as f:
+            f.write('[remote.inside]\nurl = "store"\n')
+        self.write("a.txt", "a\n")
+        self.add("a.txt")
+        self.fails("push", "-r", "inside", msg="inside the repository's work tree")
+        self.assertFalse(os.path.exists(self.path("store")))
+
     def test_bad_names(self):
         before = self.config_text()
         self.fails("remote", "add", "-bad", self.remote)
@@ -401,6 +418,45 @@ class BadInput(RemoteTestCase):
 
 
 # ---------------------------------------------------------------------------------------------
+class FreshCloneLog(RemoteTestCase):
+    """In a clone, versions whose data was not fetched are marked 'not fetched', with how to fetch."""
+
+    def test_log_says_not_fetched(self):
+        self.write("d.bin", random_bytes(200 * 1024, 1))
+        self.add("d.bin")
+        self.ok("tag", "d.bin", "v1")
+        self.commit(message="v1")
+        self.push()
+        self.write("d.bin", random_bytes(200 * 1024, 2))
+        self.add("d.bin")
+        self.commit(message="v2")
+        self.push()
+        clone = self.clone()
+        self.pull(cwd=clone)
+        # The clone fetched the tagged version's object, not its data.
+        log = self.json("log", "d.bin", cwd=clone)
+        self.assertEqual([e["data_present"] for e in log], [True, False], log)
+        out = self.ok("log", "d.bin", cwd=clone).stdout
+        self.assertNotIn("removed by gc", out)
+        ref = "d.bin@" + log[1]["version"].split(":")[1][:12]
+        self.assertIn("[data not fetched: 'cairn pull %s' fetches it]" % ref, out)
+        # The advice works.
+        self.ok("pull", ref, cwd=clone)
+        self.assertEqual([e["data_present"] for e in self.json("log", "d.bin", cwd=clone)], [True, True])
+
+    def test_log_ends_at_versions_not_fetched(self):
+        self.write("d.bin", random_bytes(1000, 1))
+        self.add("d.bin")
+        self.write("d.bin", random_bytes(1000, 2))
+        self.add("d.bin")
+        self.commit(message="v2")
+        self.push()
+        clone = self.clone()
+        self.pull(cwd=clone)
+        self.assertEqual(len(self.json("log", "d.bin", cwd=clone)), 1)
+        self.assertIn("older versions not fetched: 'cairn pull d.bin@", self.ok("log", "d.bin", cwd=clone).stdout)
+
+
 class RoundTrip(RemoteTestCase):
 
     def setUp(self):

@@ -1,50 +1,22 @@
-// cairn gc and cairn fsck.
-#include "cairn/maintenance.h"
-
+// cairn fsck and fsck --repair: integrity checks of the local cache.
 #include <unistd.h>
 
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
-#include <atomic>
 #include <mutex>
 
 #include "cairn/dataset.h"
+#include "cairn/maintenance.h"
 #include "cairn/object.h"
 #include "cairn/refs.h"
-#include "cairn/tracking.h"
-#include "dataset/git_roots.h"
-#include "dataset/workspace.h"
+#include "dataset/object_kind.h"
 #include "store/pack.h"
 #include "tracking/record.h"
 #include "util/progress.h"
 
 namespace cairn {
 namespace {
-
-bool StartsWith(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
-
-// Reads just enough of an object to tell a version from a tree or blob.
-enum class Kind { kBlob, kTree, kVersion };
-
-Kind Classify(std::string_view head) {
-  if (StartsWith(head, kVersionHeader)) return Kind::kVersion;
-  if (StartsWith(head, kTreeHeader)) return Kind::kTree;
-  return Kind::kBlob;
-}
-
-// Adds a version's data (its tree and the tree's blobs, or its blob) to `live`.
-Status MarkVersionData(Repo& repo, const Oid& version_oid, OidSet* live) {
-  auto v = LoadVersion(repo, version_oid);
-  if (!v.ok()) return v.status().code() == Code::kNotFound ? Status::OK() : v.status();
-  live->insert(v->object);
-  if (v->kind == ObjectKind::kTree) {
-    auto tree = LoadFiles(repo, *v);
-    if (!tree.ok()) return tree.status().code() == Code::kNotFound ? Status::OK() : tree.status();
-    for (const TreeEntry& e : tree->entries) live->insert(e.oid);
-  }
-  return Status::OK();
-}
 
 // Why a version cannot be checked out from this cache ("" when it can): its
 // tree is missing or damaged, or some of its blobs are missing.
@@ -68,7 +40,7 @@ std::string IncompleteVersion(Repo& repo, const Version& version) {
 std::vector<std::filesystem::path> PacksDisagreeingWithIndex(Repo& repo) {
   std::vector<std::filesystem::path> out;
   std::error_code ec;
-  for (const auto& f : std::filesystem::directory_iterator(repo.cairn_dir() / "cache" / "packs", ec)) {
+  for (const auto& f : std::filesystem::directory_iterator(repo.layout().packs(), ec)) {
     if (f.path().extension() != ".pack") continue;
     std::filesystem::path idx = f.path();
     idx.replace_extension(".idx");
@@ -89,50 +61,6 @@ std::vector<std::filesystem::path> PacksDisagreeingWithIndex(Repo& repo) {
 }
 
 }  // namespace
-
-Result<GcReport> CollectGarbage(Repo& repo, const GcOptions& options) {
-  CAIRN_ASSIGN_OR_RETURN(RepoLock lock, repo.Lock());
-  GcReport report;
-  OidSet roots;
-  CAIRN_ASSIGN_OR_RETURN(std::vector<Tracked> tracked, FindTracked(repo));
-  for (const Tracked& t : tracked) roots.insert(t.pointer.version);
-  CAIRN_ASSIGN_OR_RETURN(std::vector<Tag> tags, ListTags(repo));
-  for (const Tag& t : tags) roots.insert(t.version);
-  if (repo.has_git()) {
-    int64_t cutoff = NowNs() / 1'000'000'000 - int64_t{options.keep_days} * 86400;
-    CAIRN_ASSIGN_OR_RETURN(GitRootsResult history, PointerVersionsInHistory(repo, options.protect, cutoff));
-    report.commits_scanned = history.commits;
-    roots.insert(history.versions.begin(), history.versions.end());
-  }
-
-  OidSet live;
-  // Every version object stays (they are tiny and keep 'cairn log' readable).
-  std::vector<Oid> small_loose;
-  CAIRN_RETURN_IF_ERROR(repo.store().ForEach([&](const Oid& oid, uint64_t size, bool packed) {
-    if (!packed && size < (1u << 16)) small_loose.push_back(oid);
-    return Status::OK();
-  }));
-  for (const Oid& oid : small_loose) {
-    auto data = repo.store().Read(oid, /*verify=*/false);
-    if (data.ok() && Classify(*data) == Kind::kVersion) live.insert(oid);
-  }
-  {
-    Progress progress("gc: marking", roots.size(), 0, options.progress);
-    for (const Oid& v : roots) {
-      if (repo.store().Has(v)) report.root_versions++;
-      CAIRN_RETURN_IF_ERROR(MarkVersionData(repo, v, &live));
-      progress.Add(1, 0);
-    }
-  }
-  // Run records, their metric histories and artifacts (of running runs too).
-  {
-    CAIRN_ASSIGN_OR_RETURN(auto tracker, Tracker::Open(repo));
-    CAIRN_RETURN_IF_ERROR(tracker->CollectRoots(&live));
-  }
-  CAIRN_ASSIGN_OR_RETURN(report.prune, repo.store().Prune(live, options.apply));
-  report.applied = options.apply;
-  return report;
-}
 
 Result<FsckReport> Fsck(Repo& repo, bool progress_enabled) {
   FsckReport report;
@@ -162,18 +90,18 @@ Result<FsckReport> Fsck(Repo& repo, bool progress_enabled) {
       for (size_t i = r.begin(); i != r.end(); ++i) {
         const auto& [oid, size] = objects[i];
         Status s;
-        std::optional<Kind> kind;
+        std::optional<StoredKind> kind;
         if (size < (16u << 20)) {  // small enough to hold: one read both verifies and classifies
           auto data = repo.store().Read(oid, /*verify=*/true);
           s = data.status();
-          if (data.ok()) kind = Classify(*data);
+          if (data.ok()) kind = ClassifyObject(*data);
         } else {
           s = repo.store().Verify(oid);  // large objects are blobs; stream them
         }
         std::lock_guard<std::mutex> lock(mu);
         if (!s.ok()) report.problems.push_back(FsckProblem{"object", oid.ToString(), s.message()});
-        if (kind == Kind::kTree) trees.push_back(oid);
-        if (kind == Kind::kVersion) versions.push_back(oid);
+        if (kind == StoredKind::kTree) trees.push_back(oid);
+        if (kind == StoredKind::kVersion) versions.push_back(oid);
         progress.Add(1, size);
       }
     });
@@ -249,7 +177,7 @@ Result<FsckReport> Fsck(Repo& repo, bool progress_enabled) {
   }
   // Run refs: each names a record that parses and whose objects are here.
   std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(repo.refs_dir() / "runs", ec)) {
+  for (const auto& e : std::filesystem::directory_iterator(repo.layout().runs(), ec)) {
     std::string id = e.path().filename().string();
     if (id.starts_with(".")) continue;
     report.runs_checked++;

@@ -1,0 +1,78 @@
+// The one owner of every path under a repository's .cairn/ directory
+// (layout version 1, documented in doc/formats.md). Code that needs a file
+// there asks the Layout instead of joining names itself, so that the layout
+// can change in one place.
+//
+// A Layout is a value: it only builds paths and never touches the disk.
+// Thread-safe (immutable after construction).
+#ifndef CAIRN_LAYOUT_H_
+#define CAIRN_LAYOUT_H_
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace cairn {
+
+class Layout {
+ public:
+  // The directory name below the repository root, and the layout version
+  // written to config's [core] format.
+  static constexpr std::string_view kDirName = ".cairn";
+  static constexpr int kVersion = 1;
+
+  Layout() = default;
+  // `root`: the repository's root (the work tree holding .cairn/).
+  explicit Layout(std::filesystem::path root) : root_(std::move(root)) {}
+
+  const std::filesystem::path& root() const { return root_; }
+  std::filesystem::path dir() const { return root_ / kDirName; }
+
+  // ---- configuration (config is committed; see doc/formats.md) ----
+  std::filesystem::path config() const { return dir() / "config"; }
+  std::filesystem::path config_local() const { return dir() / "config.local"; }
+  std::filesystem::path gitignore() const { return dir() / ".gitignore"; }
+
+  // ---- local state ----
+  std::filesystem::path state_db() const { return dir() / "state.db"; }
+  std::filesystem::path writer_lock() const { return dir() / "lock"; }
+  std::filesystem::path repro_lock() const { return dir() / "repro.lock"; }
+  std::filesystem::path tmp() const { return dir() / "tmp"; }
+  std::filesystem::path checkout_journal() const { return tmp() / "checkout-journal"; }
+
+  // ---- the object cache ----
+  std::filesystem::path cache() const { return dir() / "cache"; }
+  std::filesystem::path packs() const { return cache() / "packs"; }
+
+  // ---- refs (not in git) ----
+  std::filesystem::path refs() const { return dir() / "refs"; }
+  // refs/tags/<escaped dataset>/<tag>; `escaped_dataset` as EscapeDatasetName gives it.
+  std::filesystem::path tags() const { return refs() / "tags"; }
+  std::filesystem::path tag(const std::string& escaped_dataset, const std::string& tag) const {
+    return tags() / escaped_dataset / tag;
+  }
+  std::filesystem::path latest(const std::string& escaped_dataset) const {
+    return refs() / "latest" / escaped_dataset;
+  }
+  std::filesystem::path runs() const { return refs() / "runs"; }
+  std::filesystem::path run(const std::string& id) const { return runs() / id; }
+  std::filesystem::path experiments() const { return refs() / "experiments"; }
+  std::filesystem::path experiment(const std::string& id) const { return experiments() / id; }
+  std::filesystem::path run_cache() const { return refs() / "runcache"; }
+  std::filesystem::path run_cache_entry(const std::string& key_hex) const { return run_cache() / key_hex; }
+
+  // ---- caches that are safe to delete ----
+  // Downloaded pack indexes of the remote `name`.
+  std::filesystem::path remote_index_cache(const std::string& name) const { return dir() / "remotes" / name; }
+  // Read-only copies that Python's use_dataset makes of versions not in the
+  // workspace: datasets/<version hex>/. Collected by gc (doc/formats.md).
+  std::filesystem::path dataset_copies() const { return dir() / "datasets"; }
+  std::filesystem::path dataset_copy(const std::string& version_hex) const { return dataset_copies() / version_hex; }
+
+ private:
+  std::filesystem::path root_;
+};
+
+}  // namespace cairn
+
+#endif  // CAIRN_LAYOUT_H_

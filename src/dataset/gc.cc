@@ -1,0 +1,74 @@
+// cairn gc: removes cached data that no gc root needs.
+#include <algorithm>
+
+#include "cairn/dataset.h"
+#include "cairn/gc_roots.h"
+#include "cairn/maintenance.h"
+#include "dataset/dataset_copies.h"
+#include "dataset/object_kind.h"
+#include "dataset/workspace.h"
+#include "util/progress.h"
+
+namespace cairn {
+namespace {
+
+// Adds a version's data (its tree and the tree's blobs, or its blob) to `live`.
+Status MarkVersionData(Repo& repo, const Oid& version_oid, OidSet* live) {
+  auto v = LoadVersion(repo, version_oid);
+  if (!v.ok()) return v.status().code() == Code::kNotFound ? Status::OK() : v.status();
+  live->insert(v->object);
+  if (v->kind == ObjectKind::kTree) {
+    auto tree = LoadFiles(repo, *v);
+    if (!tree.ok()) return tree.status().code() == Code::kNotFound ? Status::OK() : tree.status();
+    for (const TreeEntry& e : tree->entries) live->insert(e.oid);
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<GcReport> CollectGarbage(Repo& repo, const GcOptions& options) {
+  CAIRN_ASSIGN_OR_RETURN(RepoLock lock, repo.Lock());
+  GcReport report;
+  GcRootOptions root_options;
+  root_options.keep_days = options.keep_days;
+  root_options.protect = options.protect;
+  root_options.now = NowNs() / 1'000'000'000;
+  GcRootSet roots;
+  CAIRN_RETURN_IF_ERROR(options.roots ? options.roots->Collect(repo, root_options, &roots)
+                                      : DefaultGcRoots().Collect(repo, root_options, &roots));
+  report.commits_scanned = roots.commits_scanned;
+
+  OidSet live = roots.objects;
+  // Every version object stays (they are tiny and keep 'cairn log' readable).
+  std::vector<Oid> small_loose;
+  CAIRN_RETURN_IF_ERROR(repo.store().ForEach([&](const Oid& oid, uint64_t size, bool packed) {
+    if (!packed && size < (1u << 16)) small_loose.push_back(oid);
+    return Status::OK();
+  }));
+  for (const Oid& oid : small_loose) {
+    auto data = repo.store().Read(oid, /*verify=*/false);
+    if (data.ok() && ClassifyObject(*data) == StoredKind::kVersion) live.insert(oid);
+  }
+  {
+    Progress progress("gc: marking", roots.versions.size(), 0, options.progress);
+    for (const Oid& v : roots.versions) {
+      if (repo.store().Has(v)) report.root_versions++;
+      CAIRN_RETURN_IF_ERROR(MarkVersionData(repo, v, &live));
+      progress.Add(1, 0);
+    }
+  }
+  // use_dataset copies of versions that are no longer roots.
+  CAIRN_ASSIGN_OR_RETURN(std::vector<DatasetCopy> copies,
+                         StaleDatasetCopies(repo, roots.versions, root_options.now, options.copy_grace_seconds));
+  for (const DatasetCopy& c : copies) {
+    if (options.apply) CAIRN_RETURN_IF_ERROR(RemoveDatasetCopy(c));
+    report.copies_removed++;
+    report.copy_bytes_removed += c.bytes;
+  }
+  CAIRN_ASSIGN_OR_RETURN(report.prune, repo.store().Prune(live, options.apply));
+  report.applied = options.apply;
+  return report;
+}
+
+}  // namespace cairn
