@@ -1,0 +1,270 @@
+"""MLflow's fluent API and cairn's: the stack of active runs (start_run,
+end_run, active_run; inside 'cairn run', the run it made), and logging
+params, metrics, tags and dataset inputs to the active run. Runs still
+active at interpreter exit are ended (FAILED after an uncaught exception)."""
+
+import atexit
+import os
+import sys
+import time
+import warnings
+
+from . import session as _state
+from ._cairn import CairnError
+from .entities import Run, _status_name
+from .experiments import _active_experiment_name, _experiment_by_id
+from .session import _close_all, _get_session, _lock, _python_env, _stack, flush
+
+_last_run_id = None
+_PARENT_TAG, _NOTE_TAG = "mlflow.parentRunId", "mlflow.note.content"
+
+
+class ActiveRun:
+    """The run being logged to; a context manager that ends it on exit. Its
+    .info and .data are read fresh at each access."""
+
+    def __init__(self, run_id, owned):
+        self.id = self.run_id = run_id
+        self.owned = owned  # False when attached to a run 'cairn run' owns
+
+    info = property(lambda self: get_run(self.id).info)
+    data = property(lambda self: get_run(self.id).data)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None or (issubclass(exc_type, SystemExit) and exc.code in (None, 0)):
+            status = "FINISHED"
+        elif issubclass(exc_type, KeyboardInterrupt):
+            status = "KILLED"
+        else:
+            status = "FAILED"
+        if self.owned:
+            end_run(status, _run=self)
+        else:
+            with _lock:
+                if self in _stack:
+                    _stack.remove(self)
+            flush()
+        return False
+
+    def __repr__(self):
+        return "<cairn.ActiveRun %s>" % self.id[:8]
+
+
+# ---- runs ----------------------------------------------------------------------------------------
+
+def _current(create=True):
+    """The innermost active run, attaching to $CAIRN_RUN_ID or starting one."""
+    with _lock:
+        if _stack:
+            return _stack[-1]
+        if not create:
+            return None
+        env_run = os.environ.get("CAIRN_RUN_ID")
+        if env_run:
+            return _attach(env_run)
+        return start_run()
+
+
+def _run_id(run_id):
+    return str(run_id) if run_id is not None else _current().id
+
+
+def _attach(run_id, owned=False):
+    run = ActiveRun(_get_session().resolve_run(run_id), owned=owned)
+    _stack.append(run)
+    try:
+        _get_session().set_env(run.id, _python_env())
+    except CairnError:
+        pass  # the run may have ended; logging will say so
+    return run
+
+
+def _resume(run_id, tags):
+    """MLflow's start_run(run_id=…): logs to a RUNNING run and ends it at the end."""
+    d = _get_session().get_run(str(run_id))
+    if d["status"] != "RUNNING":
+        raise CairnError("run %s has ended (%s): cairn seals ended runs and cannot resume them; start a new run"
+                         % (d["id"], d["status"]))
+    run = _attach(d["id"], owned=True)
+    if tags:
+        set_tags(tags)
+    return run
+
+
+def _mlflow_tags(tags, description, nested):
+    tags = {str(k): str(v) for k, v in (tags or {}).items()}
+    if description:
+        if _NOTE_TAG in tags:
+            raise CairnError("start_run: the description is given twice (description= and the tag %s)" % _NOTE_TAG)
+        tags[_NOTE_TAG] = str(description)
+    if nested and _stack:
+        tags[_PARENT_TAG] = _stack[-1].id
+    return tags
+
+
+def start_run(run_id=None, experiment_id=None, run_name=None, nested=False, tags=None, description=None,
+              log_system_metrics=None, *, name=None, params=None, experiment=None, inputs=None):
+    """Starts a run (MLflow's arguments, plus cairn's name=, params=,
+    experiment= and inputs=); inside 'cairn run', returns the run it made.
+    ``run_id`` resumes a RUNNING run (one made by Client.create_run)."""
+    with _lock:
+        env_run = os.environ.get("CAIRN_RUN_ID")
+        if run_id is not None and run_id != env_run:
+            if _stack and not nested:
+                raise CairnError("run %s is already active; end it first or pass nested=True" % _stack[-1].id)
+            return _resume(run_id, _mlflow_tags(tags, description, nested))
+        if env_run and (not _stack or (not _stack[-1].owned and not nested)):
+            # Inside 'cairn run': the run it made, attached once.
+            run = _stack[-1] if _stack else _attach(env_run)
+            if params:
+                log_params(params)
+            if tags or description:
+                set_tags(_mlflow_tags(tags, description, False))
+            for ref in inputs or []:
+                use_dataset(ref)
+            return run
+        if _stack and not nested:
+            raise CairnError("run %s is already active; end it first or pass nested=True" % _stack[-1].id)
+        if experiment is None and experiment_id is not None:
+            experiment = _experiment_by_id(experiment_id).name
+        all_tags = _mlflow_tags(tags, description, nested)
+        session = _get_session()
+        run_id = session.start_run(str(experiment or _active_experiment_name()), str(name or run_name or ""),
+                                   {str(k): _param_str(v) for k, v in (params or {}).items()}, all_tags,
+                                   [str(r) for r in (inputs or [])])
+        run = ActiveRun(run_id, owned=True)
+        _stack.append(run)
+    try:
+        session.set_env(run_id, _python_env())
+    except CairnError:
+        pass
+    return run
+
+
+def end_run(status="FINISHED", _run=None):
+    """Ends the active run (FINISHED, FAILED or KILLED) and seals it. Raises
+    when its last metrics could not be written (the run is ended all the same)."""
+    global _last_run_id
+    with _lock:
+        run = _run or (_stack[-1] if _stack else None)
+        if run is None:
+            return None
+        if run in _stack:
+            _stack.remove(run)
+        _last_run_id = run.id
+        if not run.owned:
+            flush()
+            return None
+        return Run(_get_session().end_run(run.id, _status_name(status)))
+
+
+def active_run():
+    """The active run, or None."""
+    with _lock:
+        if _stack:
+            return _stack[-1]
+        return _attach(os.environ["CAIRN_RUN_ID"]) if os.environ.get("CAIRN_RUN_ID") else None
+
+
+def last_active_run():
+    """The active run, else the last run this process ended (a Run), else None."""
+    run = active_run()
+    if run is not None:
+        return run
+    return get_run(_last_run_id) if _last_run_id else None
+
+
+def get_run(run_id):
+    return Run(_get_session().get_run(str(run_id)))
+
+
+def delete_run(run_id):
+    """Hides a run from searches (ViewType.DELETED_ONLY or ALL shows it); its data is kept."""
+    _get_session().delete_run(str(run_id))
+
+
+def get_metric_history(run_id, key):
+    """Every point of a metric: a list of (step, value, timestamp_ms)."""
+    return _get_session().metric_history(str(run_id), str(key))
+
+
+def get_artifact_uri(artifact_path=None):
+    run = get_run(_current().id).info
+    return run.artifact_uri + ("/" + artifact_path.lstrip("/") if artifact_path else "")
+
+
+# ---- logging ---------------------------------------------------------------------------------------
+
+def _param_str(v):
+    return v if isinstance(v, str) else repr(v) if isinstance(v, float) else str(v)
+
+
+def log_param(key, value, synchronous=None):
+    _get_session().log_params(_current().id, {str(key): _param_str(value)})
+    return value
+
+
+def log_params(params, synchronous=None):
+    _get_session().log_params(_current().id, {str(k): _param_str(v) for k, v in params.items()})
+
+
+def log_metric(key, value, step=None, synchronous=None, timestamp=None, run_id=None):
+    """Logs one point; buffered, written within 100 ms."""
+    # The hot path: no lock (reading the last list element is atomic).
+    rid = run_id if run_id is not None else (_stack[-1] if _stack else _current()).id
+    (_state._session or _get_session()).log_metric(rid, key, float(value), 0 if step is None else int(step),
+                                                   0 if timestamp is None else int(timestamp))
+
+
+def log_metrics(metrics, step=None, synchronous=None, run_id=None, timestamp=None):
+    rid = _run_id(run_id)
+    session = _get_session()
+    s = 0 if step is None else int(step)
+    ts = int(time.time() * 1000) if timestamp is None else int(timestamp)
+    for k, v in metrics.items():
+        session.log_metric(rid, str(k), float(v), s, ts)
+
+
+def set_tag(key, value, synchronous=None):
+    _get_session().set_tags(_current().id, {str(key): str(value)})
+
+
+def set_tags(tags, synchronous=None):
+    _get_session().set_tags(_current().id, {str(k): str(v) for k, v in tags.items()})
+
+
+def use_dataset(ref):
+    """Records a dataset version as an input of the run and returns a local path holding it.
+
+    The workspace path when it holds exactly that version, else a read-only
+    copy under .cairn/datasets/."""
+    return _get_session().use_dataset(_current().id, str(ref))
+
+
+def log_input(dataset, context=None, tags=None):
+    """MLflow's log_input for a cairn dataset ref ("data/raw@v1"): records it
+    as an input and returns the local path (see use_dataset)."""
+    if not isinstance(dataset, (str, os.PathLike)):
+        raise TypeError("log_input: cairn takes a dataset ref such as 'data/raw@v1' (a %s was given); "
+                        "MLflow's mlflow.data datasets are not supported" % type(dataset).__name__)
+    if context or tags:
+        warnings.warn("cairn records dataset inputs without context or tags", stacklevel=2)
+    return use_dataset(os.fspath(dataset))
+
+
+def _at_exit():
+    failed = getattr(sys, "last_type", None) is not None
+    while _stack:
+        run = _stack[-1]
+        try:
+            end_run("FAILED" if failed else "FINISHED", _run=run)
+        except CairnError as e:
+            sys.stderr.write("cairn: error: %s\n" % e)
+            _stack.remove(run) if run in _stack else None
+    _close_all()
+
+
+atexit.register(_at_exit)

@@ -1,0 +1,129 @@
+"""The process's state shared by the fluent API and the client: where runs go
+(the tracking URI), the one Session per repository, the stack of active runs
+and the lock guarding them; flushing, and closing every session at exit."""
+
+import os
+import sys
+import threading
+
+from ._cairn import CairnError, Session
+
+_lock = threading.RLock()
+_session = None
+_tracking_uri = None  # as given to set_tracking_uri
+_stack = []  # active runs, innermost last (fluent.ActiveRun); never rebound
+_client_sessions = {}  # directory -> Session of a Client(tracking_uri=…)
+
+# ---- where runs go: the tracking URI ------------------------------------------------------------
+
+_REMOTE_SCHEMES = ("http:", "https:", "databricks", "sqlite:", "postgresql:", "mysql:", "mssql:")
+
+
+def _uri_dir(uri):
+    """The directory a tracking URI names (a path or file: URI inside a repository)."""
+    if uri.startswith("file://"):
+        uri = uri[len("file://"):]
+    elif uri.startswith("file:"):
+        uri = uri[len("file:"):]
+    path = os.path.abspath(uri)
+    while not os.path.isdir(path) and os.path.dirname(path) != path:
+        path = os.path.dirname(path)  # MLflow's ./mlruns need not exist: its repository is enough
+    return path
+
+
+def _check_uri(uri):
+    if str(uri).lower().startswith(_REMOTE_SCHEMES):
+        raise CairnError("tracking URI '%s' is not supported: cairn records runs in the repository's .cairn/ "
+                         "(pass a path inside the repository, or leave the URI unset)" % uri)
+
+
+def set_tracking_uri(uri):
+    """Selects the repository runs are recorded in: a path or file: URI inside
+    it. None or "" goes back to the default ($CAIRN_DIR, else the cwd)."""
+    global _tracking_uri, _session
+    uri = os.fspath(uri) if uri is not None else None
+    if uri:
+        _check_uri(uri)
+    with _lock:
+        if _stack and _session is not None:
+            raise CairnError("run %s is active; end it before changing the tracking URI" % _stack[-1].id)
+        if _session is not None:
+            old, _session = _session, None
+            old.close()
+        _tracking_uri = uri or None
+
+
+def get_tracking_uri():
+    """The URI set, else file:// and the repository root (or the directory searched from)."""
+    if _tracking_uri:
+        return _tracking_uri
+    return "file://" + (_session.root() if _session is not None else _base_dir())
+
+
+def _base_dir():
+    if _tracking_uri:
+        return _uri_dir(_tracking_uri)
+    if os.environ.get("CAIRN_DIR"):
+        return os.environ["CAIRN_DIR"]
+    env_uri = os.environ.get("MLFLOW_TRACKING_URI")
+    if env_uri:
+        _check_uri(env_uri)
+        return _uri_dir(env_uri)
+    return os.getcwd()
+
+
+def _get_session():
+    global _session
+    with _lock:
+        if _session is None:
+            _session = Session(_base_dir())
+        return _session
+
+
+def _client_session(directory):
+    with _lock:
+        if directory not in _client_sessions:
+            _client_sessions[directory] = Session(directory)
+        return _client_sessions[directory]
+
+
+_env_cache = None
+
+
+def _python_env():
+    """Interpreter and installed packages; listed once per process."""
+    global _env_cache
+    if _env_cache is not None:
+        return _env_cache
+    env = {
+        "python.version": "%d.%d.%d" % sys.version_info[:3],
+        "python.executable": sys.executable,
+        "python.implementation": sys.implementation.name,
+    }
+    try:
+        from importlib import metadata
+        for dist in metadata.distributions():
+            name = dist.metadata["Name"]
+            if name:
+                env["python.packages." + name] = dist.version
+    except Exception:  # a broken distribution must not stop a run
+        pass
+    _env_cache = env
+    return env
+
+
+def flush():
+    """Writes buffered metrics now; raises the first write error since the last flush."""
+    if _session is not None:
+        _session.flush()
+
+
+def _close_all():
+    """At exit, after the active runs have ended: closes every session, printing what fails."""
+    global _session
+    for s in ([_session] if _session is not None else []) + list(_client_sessions.values()):
+        try:
+            s.close()
+        except CairnError as e:
+            sys.stderr.write("cairn: error: %s\n" % e)
+    _session = None

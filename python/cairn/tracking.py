@@ -1,0 +1,5 @@
+"""MLflow's module path mlflow.tracking: ``cairn.tracking.MlflowClient``."""
+
+from .client import MlflowClient
+
+__all__ = ["MlflowClient"]
