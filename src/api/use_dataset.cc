@@ -63,7 +63,7 @@ Status CopyFiles(Repo& repo, const Version& v, const Tree& files, const std::str
 Result<fs::path> MaterializeDatasetVersion(Repo& repo, const Oid& version) {
   CAIRN_ASSIGN_OR_RETURN(Version v, LoadVersion(repo, version));
   CAIRN_ASSIGN_OR_RETURN(Tree files, LoadFiles(repo, v));
-  const fs::path root = repo.cairn_dir() / "datasets" / version.Hex();
+  const fs::path root = repo.layout().dataset_copy(version.Hex());
   const std::string name = v.filename.empty() ? "data" : v.filename;
   const fs::path result = v.kind == ObjectKind::kBlob ? root / name : root;
   std::error_code ec;

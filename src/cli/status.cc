@@ -3,6 +3,7 @@
 #include "cairn/dataset.h"
 #include "cairn/json_dataset.h"
 #include "cairn/pipeline.h"
+#include "cairn/json_pipeline.h"
 #include "cli/command.h"
 
 namespace cairn::cli {
@@ -64,9 +65,7 @@ void RegisterStatus(CLI::App& app, Context& ctx) {
       for (const StageStatus& st : stages) {
         stale |= st.stale;
         if (args->json) {
-          Json reasons = Json::array();
-          for (const std::string& r : st.reasons) reasons.push_back(r);
-          out.push_back({{"stage", st.name}, {"state", st.stale ? "stale" : "up-to-date"}, {"reasons", reasons}});
+          out.push_back(StageStatusToJson(st));
         } else if (st.stale) {
           std::cout << "stage " << st.name << ": stale (";
           for (size_t i = 0; i < st.reasons.size(); ++i) std::cout << (i ? "; " : "") << st.reasons[i];

@@ -50,7 +50,7 @@ std::vector<std::string> Selection(const PipelineSpec& spec, const ReproOptions&
 class ReproLock {
  public:
   static Result<ReproLock> Take(Repo& repo) {
-    fs::path path = repo.cairn_dir() / "repro.lock";
+    fs::path path = repo.layout().repro_lock();
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) return Status::FromErrno("cannot open " + path.string(), errno);
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {

@@ -20,7 +20,7 @@ namespace {
 
 constexpr char kHeader[] = "cairn-runcache 1";
 
-fs::path RunCacheDir(Repo& repo) { return repo.refs_dir() / "runcache"; }
+fs::path RunCacheDir(Repo& repo) { return repo.layout().run_cache(); }
 
 Status ValidateEntry(const RunCacheEntry& e) {
   if (!e.run.empty()) CAIRN_RETURN_IF_ERROR(ValidateRunId(e.run));

@@ -185,11 +185,16 @@ void Supervise(const SpawnPlan& plan) {
     if (caller_dead) {
       if (leader_done && GroupGone(child)) ::_exit(0);
       if (NowMs() >= kill_at) {
-        ::kill(-child, SIGKILL);
-        if (!leader_done) {
-          while (::waitpid(child, &wait_status, 0) < 0 && errno == EINTR) {
-          }
-        }
+        // Again until the group is gone (a process forked while the first
+        // SIGKILL went out would otherwise live on), for at most 2 s: a
+        // killed member that nobody reaps stays a zombie of the group.
+        const int64_t give_up = NowMs() + 2000;
+        do {
+          ::kill(-child, SIGKILL);
+          if (!leader_done && ::waitpid(child, &wait_status, WNOHANG) == child) leader_done = true;
+          timespec pause = {0, 20 * 1000 * 1000};
+          ::nanosleep(&pause, nullptr);
+        } while (!GroupGone(child) && NowMs() < give_up);
         ::_exit(0);
       }
       continue;

@@ -55,8 +55,8 @@ std::string LoginName() {
   return std::to_string(::getuid());
 }
 
-fs::path RunRefPath(Repo& repo, const std::string& id) { return repo.refs_dir() / "runs" / id; }
-fs::path ExperimentRefPath(Repo& repo, int64_t id) { return repo.refs_dir() / "experiments" / std::to_string(id); }
+fs::path RunRefPath(Repo& repo, const std::string& id) { return repo.layout().run(id); }
+fs::path ExperimentRefPath(Repo& repo, int64_t id) { return repo.layout().experiment(std::to_string(id)); }
 
 std::vector<std::string> ListDir(const fs::path& dir) {
   std::vector<std::string> names;

@@ -115,11 +115,11 @@ Result<int64_t> Tracker::Reindex() {
   int64_t count = 0;
   CAIRN_RETURN_IF_ERROR(store.Transaction([&]() -> Status {
     CAIRN_RETURN_IF_ERROR(store.DropSealedRuns());
-    for (const std::string& name : ListDir(repo_.refs_dir() / "experiments")) {
-      CAIRN_ASSIGN_OR_RETURN(Experiment e, ReadExperimentRef(repo_.refs_dir() / "experiments" / name));
+    for (const std::string& name : ListDir(repo_.layout().experiments())) {
+      CAIRN_ASSIGN_OR_RETURN(Experiment e, ReadExperimentRef(repo_.layout().experiment(name)));
       CAIRN_RETURN_IF_ERROR(store.PutExperiment(e));
     }
-    for (const std::string& id : ListDir(repo_.refs_dir() / "runs")) {
+    for (const std::string& id : ListDir(repo_.layout().runs())) {
       if (!ValidateRunId(id).ok()) continue;
       CAIRN_ASSIGN_OR_RETURN(Oid record, ReadRunRef(RunRefPath(repo_, id)));
       CAIRN_RETURN_IF_ERROR(IndexSealedRun(store, repo_, id, record, /*trust_id=*/true));
@@ -160,7 +160,7 @@ Status Tracker::CollectRoots(OidSet* live) {
                             "repair or remove refs/runs/" + id + " (a fetch from a remote restores a missing "
                             "record); nothing is collected until then");
   };
-  for (const std::string& id : ListDir(repo_.refs_dir() / "runs")) {
+  for (const std::string& id : ListDir(repo_.layout().runs())) {
     if (!ValidateRunId(id).ok()) continue;
     auto record = ReadRunRef(RunRefPath(repo_, id));
     if (!record.ok()) return unreadable(id, record.status());

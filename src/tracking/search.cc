@@ -1,9 +1,12 @@
 // Run search: validates the filter and order, resolves experiments, asks
 // the store, and warns about filter keys that no run has.
 #include <algorithm>
+#include <cctype>
+#include <cstring>
 #include <optional>
 #include <set>
 
+#include "cairn/filter.h"
 #include "cairn/tracking.h"
 #include "tracking/filter.h"
 #include "tracking/tracker_internal.h"
@@ -14,87 +17,29 @@ using namespace tracking_internal;
 
 namespace {
 
-bool IsWordChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-}
-bool IsKeyChar(char c) { return IsWordChar(c) || c == '-' || c == '.' || c == '/' || c == ':'; }
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
-// The quoted text starting at text[*pos] (a quote doubled or
-// backslash-escaped stands for itself); *pos ends after the closing quote.
-std::string ReadQuoted(std::string_view text, size_t* pos) {
-  char quote = text[(*pos)++];
-  std::string out;
-  while (*pos < text.size()) {
-    char c = text[*pos];
-    if (c == '\\' && *pos + 1 < text.size() && (text[*pos + 1] == quote || text[*pos + 1] == '\\')) {
-      out += text[*pos + 1];
-      *pos += 2;
-    } else if (c == quote && *pos + 1 < text.size() && text[*pos + 1] == quote) {
-      out += quote;
-      *pos += 2;
-    } else if (c == quote) {
-      ++*pos;
-      return out;
-    } else {
-      out += c;
-      ++*pos;
-    }
-  }
-  return out;
-}
-
 struct FilterKey {
   RunKeyKind kind;
   std::string key;
-  std::string text;  // as written: "metrics.acuracy"
+  std::string text;  // "metrics.acuracy"
 };
 
-// The metric, param and tag keys a (valid) filter names, in order, each once.
-std::vector<FilterKey> FilterKeys(std::string_view text) {
+// The metric, param and tag keys a filter names, in order, each once (from
+// its syntax tree, so every spelling MLflow allows counts; tags that stand
+// for attributes, such as tags.mlflow.runName, come back as attributes).
+Result<std::vector<FilterKey>> FilterKeys(std::string_view text) {
+  CAIRN_ASSIGN_OR_RETURN(FilterTree tree, ParseFilter(text));
   std::vector<FilterKey> out;
   std::set<std::pair<int, std::string>> seen;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    char c = text[pos];
-    if (c == '\'' || c == '"' || c == '`') {
-      ReadQuoted(text, &pos);
-      continue;
-    }
-    if (!IsWordChar(c)) {
-      ++pos;
-      continue;
-    }
-    size_t start = pos;
-    while (pos < text.size() && IsWordChar(text[pos])) ++pos;
-    std::string word = Lower(text.substr(start, pos - start));
-    if (pos >= text.size() || text[pos] != '.') {
-      while (pos < text.size() && IsKeyChar(text[pos])) ++pos;  // a number such as 0.5
-      continue;
-    }
+  for (const FilterKeyRef& ref : ReferencedKeys(tree)) {
     std::optional<RunKeyKind> kind;
-    if (word == "metrics" || word == "metric") kind = RunKeyKind::kMetric;
-    if (word == "params" || word == "param") kind = RunKeyKind::kParam;
-    if (word == "tags" || word == "tag") kind = RunKeyKind::kTag;
-    ++pos;
-    std::string key;
-    if (pos < text.size() && (text[pos] == '`' || text[pos] == '"')) {
-      key = ReadQuoted(text, &pos);
-    } else {
-      size_t key_start = pos;
-      while (pos < text.size() && IsKeyChar(text[pos])) ++pos;
-      key = std::string(text.substr(key_start, pos - key_start));
-    }
-    if (!kind || key.empty()) continue;
-    if (!seen.insert({static_cast<int>(*kind), key}).second) continue;
-    out.push_back(FilterKey{*kind, key, std::string(text.substr(start, pos - start))});
+    if (ref.entity == FilterEntity::kMetric) kind = RunKeyKind::kMetric;
+    if (ref.entity == FilterEntity::kParam) kind = RunKeyKind::kParam;
+    if (ref.entity == FilterEntity::kTag) kind = RunKeyKind::kTag;
+    if (!kind || !seen.insert({static_cast<int>(*kind), ref.key}).second) continue;
+    bool plain = !ref.key.empty();
+    for (char c : ref.key) plain = plain && (std::isalnum(static_cast<unsigned char>(c)) || std::strchr("_-./:", c));
+    std::string spelled = plain ? ref.key : "`" + ref.key + "`";
+    out.push_back(FilterKey{*kind, ref.key, std::string(FilterEntityName(ref.entity)) + "." + spelled});
   }
   return out;
 }
@@ -126,7 +71,7 @@ Result<SearchResult> Tracker::Search(const SearchOptions& options) {
   CAIRN_ASSIGN_OR_RETURN(result.runs, store.Search(query));
   // Keys no run has: most likely a typo, which would otherwise match
   // nothing (or everything, under !=) without a word.
-  std::vector<FilterKey> keys = FilterKeys(options.filter);
+  CAIRN_ASSIGN_OR_RETURN(std::vector<FilterKey> keys, FilterKeys(options.filter));
   for (RunKeyKind kind : {RunKeyKind::kMetric, RunKeyKind::kParam, RunKeyKind::kTag}) {
     std::vector<std::string> of_kind;
     for (const FilterKey& k : keys) {

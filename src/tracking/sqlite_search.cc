@@ -3,7 +3,9 @@
 // or a selective bound allows) and the keys no run has.
 // GCC 12 reports a false maybe-uninitialized in the copy of a std::variant
 // holding a string when a vector of them grows (a known GCC bug, PR 105562).
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 #include "tracking/filter.h"
 #include "tracking/sqlite_store.h"

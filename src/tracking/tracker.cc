@@ -40,7 +40,7 @@ Status NotRunning(const StoredRunState& r, const char* what) {
 }  // namespace tracking_internal
 
 Result<std::unique_ptr<Tracker>> Tracker::Open(Repo& repo) {
-  CAIRN_ASSIGN_OR_RETURN(auto store, SqliteTrackingStore::Open(repo.cairn_dir() / "state.db"));
+  CAIRN_ASSIGN_OR_RETURN(auto store, SqliteTrackingStore::Open(repo.layout().state_db()));
   return Open(repo, std::move(store));
 }
 
