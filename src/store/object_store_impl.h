@@ -60,7 +60,7 @@ inline std::string WithoutPath(const std::string& message, const fs::path& path)
 // are searched by binary search (no per-object allocation at open, which
 // matters with 100k+ objects); objects packed during this process go to a
 // hash-map overlay.
-class PackIndex {
+class CachePackIndex {
  public:
   void AddPack(uint32_t n, std::vector<PackEntry> sorted) {
     if (packs_.size() <= n) packs_.resize(n + 1);
@@ -109,7 +109,7 @@ struct ObjectStore::Impl {
   fs::path tmp_dir;
 
   std::mutex mu;  // guards everything below
-  PackIndex packed;
+  CachePackIndex packed;
   std::vector<PackFile> packs;
   // Packs being written. Each is used by one thread at a time (busy), so
   // threads append in parallel and write their buffers without holding `mu`.
