@@ -7,7 +7,7 @@
 #include <map>
 #include <set>
 
-#include "tracking/record.h"
+#include "cairn/run_record.h"
 
 namespace cairn {
 namespace {

@@ -3,7 +3,6 @@
 #include "cairn/dataset.h"
 #include "cairn/json_dataset.h"
 #include "cli/command.h"
-#include "cli/lock_wait.h"
 
 namespace cairn::cli {
 
@@ -27,7 +26,6 @@ void RegisterAdd(CLI::App& app, Context& ctx) {
     Run(ctx, [&] {
       auto repo = OpenRepo(ctx);
       if (!repo.ok()) return Fail(repo.status());
-      TellLockWaits(**repo);
       args->options.progress = ProgressWanted();
       auto results = Add(**repo, args->paths, args->options);
       if (!results.ok()) return Fail(results.status());

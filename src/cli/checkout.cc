@@ -4,7 +4,6 @@
 #include "cairn/json_dataset.h"
 #include "cairn/remote.h"
 #include "cli/command.h"
-#include "cli/lock_wait.h"
 
 namespace cairn::cli {
 namespace {
@@ -45,7 +44,6 @@ void RegisterCheckout(CLI::App& app, Context& ctx) {
     Run(ctx, [&] {
       auto repo = OpenRepo(ctx);
       if (!repo.ok()) return Fail(repo.status());
-      TellLockWaits(**repo);
       CheckoutOptions options;
       options.force = args->force;
       options.mode = args->link == "hardlink" ? LinkMode::kHardlink

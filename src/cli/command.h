@@ -46,9 +46,6 @@ std::string FormatTime(int64_t seconds);
 // remote (nothing when none).
 void PrintRepair(const RepairReport& report);
 
-// The JSON shape of a version (doc/cli.md): used by log and show.
-Json VersionJson(const Oid& oid, const Version& v);
-
 // Wraps a command body: runs it with the process working directory set to
 // -C DIR, so relative paths in arguments are taken from there.
 void Run(Context& ctx, const std::function<int()>& body);

@@ -3,7 +3,6 @@
 #include "cairn/maintenance.h"
 #include "cairn/remote.h"
 #include "cli/command.h"
-#include "cli/lock_wait.h"
 
 namespace cairn::cli {
 namespace {
@@ -61,7 +60,6 @@ void RegisterFsck(CLI::App& app, Context& ctx) {
     Run(ctx, [&] {
       auto repo = OpenRepo(ctx);
       if (!repo.ok()) return Fail(repo.status());
-      TellLockWaits(**repo);
       if (!remote->empty()) {
         if (*repair) {
           return Fail(Status::InvalidArgument("--repair works on the local cache, not on a remote",

@@ -3,7 +3,6 @@
 #include "cairn/maintenance.h"
 #include "cairn/remote.h"
 #include "cli/command.h"
-#include "cli/lock_wait.h"
 
 namespace cairn::cli {
 namespace {
@@ -90,7 +89,6 @@ void RegisterGc(CLI::App& app, Context& ctx) {
     Run(ctx, [&] {
       auto repo = OpenRepo(ctx);
       if (!repo.ok()) return Fail(repo.status());
-      TellLockWaits(**repo);
       if (!args->remote.empty()) return RemoteGc(**repo, *args);
       if (!args->protect.empty()) args->options.protect = args->protect;
       args->options.copy_grace_seconds = args->grace;

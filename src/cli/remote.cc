@@ -2,7 +2,6 @@
 
 #include "cairn/remote.h"
 #include "cli/command.h"
-#include "cli/lock_wait.h"
 
 namespace cairn::cli {
 
@@ -40,7 +39,6 @@ void RegisterRemote(CLI::App& app, Context& ctx) {
     Run(ctx, [&] {
       auto repo = OpenRepo(ctx);
       if (!repo.ok()) return Fail(repo.status());
-      TellLockWaits(**repo);
       if (a->path_style && a->virtual_host) {
         return Fail(Status::InvalidArgument("--path-style and --virtual-host exclude each other"));
       }
@@ -69,7 +67,6 @@ void RegisterRemote(CLI::App& app, Context& ctx) {
     Run(ctx, [&] {
       auto repo = OpenRepo(ctx);
       if (!repo.ok()) return Fail(repo.status());
-      TellLockWaits(**repo);
       auto remotes = ListRemotes(**repo);
       if (!remotes.ok()) return Fail(remotes.status());
       if (*json) {
@@ -104,7 +101,6 @@ void RegisterRemote(CLI::App& app, Context& ctx) {
     Run(ctx, [&] {
       auto repo = OpenRepo(ctx);
       if (!repo.ok()) return Fail(repo.status());
-      TellLockWaits(**repo);
       Status s = RemoveRemote(**repo, *name);
       if (!s.ok()) return Fail(s);
       std::cout << "removed remote " << *name << "\n";
@@ -119,7 +115,6 @@ void RegisterRemote(CLI::App& app, Context& ctx) {
     Run(ctx, [&] {
       auto repo = OpenRepo(ctx);
       if (!repo.ok()) return Fail(repo.status());
-      TellLockWaits(**repo);
       Status s = SetDefaultRemote(**repo, *def_name);
       if (!s.ok()) return Fail(s);
       std::cout << "default remote: " << *def_name << "\n";

@@ -8,7 +8,7 @@
 #include "cairn/json_tracking.h"
 #include "cairn/run_compare.h"
 #include "cli/runs_common.h"
-#include "tracking/record.h"
+#include "cairn/run_record.h"
 
 namespace cairn::cli {
 namespace {

@@ -5,7 +5,6 @@
 #include "cairn/json_dataset.h"
 #include "cairn/refs.h"
 #include "cli/command.h"
-#include "cli/lock_wait.h"
 
 namespace cairn::cli {
 
@@ -33,7 +32,6 @@ void RegisterTag(CLI::App& app, Context& ctx) {
     Run(ctx, [&]() -> int {
       auto repo = OpenRepo(ctx);
       if (!repo.ok()) return Fail(repo.status());
-      TellLockWaits(**repo);
       auto& pos = args->positional;
       if (args->list + args->del > 1) return Fail(Status::InvalidArgument("--list and --delete exclude each other"));
       if (args->list) {

@@ -4,7 +4,6 @@
 #include "cairn/dataset.h"
 #include "cairn/remote.h"
 #include "cli/command.h"
-#include "cli/lock_wait.h"
 
 namespace cairn::cli {
 namespace {
@@ -64,7 +63,6 @@ void RegisterPush(CLI::App& app, Context& ctx) {
     Run(ctx, [&] {
       auto repo = OpenRepo(ctx);
       if (!repo.ok()) return Fail(repo.status());
-      TellLockWaits(**repo);
       auto spec = FindRemote(**repo, args->remote);
       if (!spec.ok()) return Fail(WithRemoteAdvice(spec.status(), ""));
       TransferOptions options{args->targets, args->runs, args->jobs, ProgressWanted()};
@@ -100,7 +98,6 @@ namespace {
 int FetchAndMaybeCheckout(Context& ctx, const TransferArgs& args, bool checkout) {
   auto repo = OpenRepo(ctx);
   if (!repo.ok()) return Fail(repo.status());
-  TellLockWaits(**repo);
   auto spec = FindRemote(**repo, args.remote);
   if (!spec.ok()) return Fail(WithRemoteAdvice(spec.status(), ""));
   TransferOptions options{args.targets, args.runs, args.jobs, ProgressWanted()};

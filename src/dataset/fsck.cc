@@ -12,7 +12,7 @@
 #include "cairn/refs.h"
 #include "dataset/object_kind.h"
 #include "store/pack.h"
-#include "tracking/record.h"
+#include "cairn/run_record.h"
 #include "util/progress.h"
 
 namespace cairn {

@@ -8,23 +8,10 @@
 #include <unordered_set>
 
 #include "cairn/pointer.h"
-#include "util/git_lib.h"
+#include "util/git_ptr.h"
 
 namespace cairn {
 namespace {
-
-template <typename T, void (*Free)(T*)>
-struct GitPtr {
-  T* p = nullptr;
-  ~GitPtr() {
-    if (p) Free(p);
-  }
-};
-
-Status GitError(const std::string& what) {
-  const git_error* e = git_error_last();
-  return Status::IOError("git: " + what + ": " + (e ? e->message : "unknown error"));
-}
 
 struct GitOidHash {
   size_t operator()(const git_oid& o) const {
@@ -96,10 +83,7 @@ Result<GitRootsResult> PointerVersionsInHistory(Repo& repo, const std::vector<st
   // Without the library, history could not be read: gc must not go on as
   // if there were no history roots.
   CAIRN_RETURN_IF_ERROR(LoadGitLibrary());
-  git_libgit2_init();
-  struct Shutdown {
-    ~Shutdown() { git_libgit2_shutdown(); }
-  } shutdown;
+  GitScope scope;
   GitPtr<git_repository, git_repository_free> git;
   if (git_repository_open(&git.p, repo.root().c_str()) != 0) return result;  // no git: no history roots
 

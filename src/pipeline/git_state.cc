@@ -9,30 +9,17 @@
 
 #include "cairn/json_pipeline.h"
 #include "cairn/pipeline.h"
+#include "util/git_ptr.h"
 
 namespace cairn {
 namespace {
 
-template <typename T, void (*Free)(T*)>
-struct GitPtr {
-  T* p = nullptr;
-  ~GitPtr() {
-    if (p) Free(p);
-  }
-};
-
-Status GitError(const std::string& what) {
-  const git_error* e = git_error_last();
-  return Status::IOError("git: " + what + ": " + (e ? e->message : "unknown error"));
-}
-
 // The text of cairn.lock at HEAD; nullopt when there is no git repository,
 // no commit yet, or no cairn.lock in the commit.
 Result<std::optional<std::string>> LockAtHead(Repo& repo) {
-  git_libgit2_init();
-  struct Shutdown {
-    ~Shutdown() { git_libgit2_shutdown(); }
-  } shutdown;
+  if (!repo.has_git()) return std::optional<std::string>();
+  CAIRN_RETURN_IF_ERROR(LoadGitLibrary());
+  GitScope scope;
   GitPtr<git_repository, git_repository_free> git;
   if (git_repository_open(&git.p, repo.root().c_str()) != 0) return std::optional<std::string>();
   GitPtr<git_revwalk, git_revwalk_free> walk;
@@ -68,10 +55,8 @@ std::string WithoutCredentials(std::string url) {
 }  // namespace
 
 std::string OpenLineageNamespace(Repo& repo) {
-  git_libgit2_init();
-  struct Shutdown {
-    ~Shutdown() { git_libgit2_shutdown(); }
-  } shutdown;
+  if (!repo.has_git() || !LoadGitLibrary().ok()) return "cairn";
+  GitScope scope;
   GitPtr<git_repository, git_repository_free> git;
   if (git_repository_open(&git.p, repo.root().c_str()) != 0) return "cairn";
   GitPtr<git_config, git_config_free> config;

@@ -9,7 +9,7 @@
 #include "cairn/dataset.h"
 #include "cairn/remote.h"
 #include "remote/transfer.h"
-#include "tracking/record.h"
+#include "cairn/run_record.h"
 #include "util/file.h"
 #include "util/progress.h"
 

@@ -3,7 +3,7 @@
 #include <cstring>
 
 #include "cairn/dataset.h"
-#include "tracking/record.h"
+#include "cairn/run_record.h"
 #include "util/file.h"
 
 namespace cairn {

@@ -1,4 +1,4 @@
-#include "tracking/record.h"
+#include "cairn/run_record.h"
 
 #include <charconv>
 #include <cmath>

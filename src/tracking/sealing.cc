@@ -5,7 +5,7 @@
 
 #include "cairn/object.h"
 #include "cairn/tracking.h"
-#include "tracking/record.h"
+#include "cairn/run_record.h"
 #include "tracking/tracker_internal.h"
 #include "util/file.h"
 

@@ -14,7 +14,7 @@
 #include "cairn/dataset.h"
 #include "cairn/refs.h"
 #include "test_util/temp_dir.h"
-#include "tracking/record.h"
+#include "cairn/run_record.h"
 #include "util/file.h"
 
 namespace cairn {

@@ -1,7 +1,7 @@
 // The sealed run record ("cairn-run 1", canonical JSON) and the metric
 // history blob ("cairn-metrics 1", one point per line). See doc/formats.md.
-#ifndef CAIRN_TRACKING_RECORD_H_
-#define CAIRN_TRACKING_RECORD_H_
+#ifndef CAIRN_RUN_RECORD_H_
+#define CAIRN_RUN_RECORD_H_
 
 #include <filesystem>
 #include <optional>
@@ -35,4 +35,4 @@ std::optional<double> ParseMetricValue(std::string_view text);
 
 }  // namespace cairn
 
-#endif  // CAIRN_TRACKING_RECORD_H_
+#endif  // CAIRN_RUN_RECORD_H_
