@@ -3,7 +3,7 @@
 // throw or trip the sanitizers (nlohmann::json converts numbers with casts
 // that overflow), and what decodes must re-encode to a fixed point.
 #include "fuzz_util.h"
-#include "tracking/record.h"
+#include "cairn/run_record.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace cairn;

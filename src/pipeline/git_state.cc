@@ -5,6 +5,7 @@
 #include <git2.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <set>
 
 #include "cairn/json_pipeline.h"
@@ -17,8 +18,10 @@ namespace {
 // The text of cairn.lock at HEAD; nullopt when there is no git repository,
 // no commit yet, or no cairn.lock in the commit.
 Result<std::optional<std::string>> LockAtHead(Repo& repo) {
-  if (!repo.has_git()) return std::optional<std::string>();
-  CAIRN_RETURN_IF_ERROR(LoadGitLibrary());
+  if (Status loaded = LoadGitLibrary(); !loaded.ok()) {
+    if (!std::filesystem::exists(repo.root() / ".git")) return std::optional<std::string>();
+    return loaded;  // the committed lock cannot be read: say so rather than guess
+  }
   GitScope scope;
   GitPtr<git_repository, git_repository_free> git;
   if (git_repository_open(&git.p, repo.root().c_str()) != 0) return std::optional<std::string>();
@@ -55,7 +58,7 @@ std::string WithoutCredentials(std::string url) {
 }  // namespace
 
 std::string OpenLineageNamespace(Repo& repo) {
-  if (!repo.has_git() || !LoadGitLibrary().ok()) return "cairn";
+  if (!LoadGitLibrary().ok()) return "cairn";
   GitScope scope;
   GitPtr<git_repository, git_repository_free> git;
   if (git_repository_open(&git.p, repo.root().c_str()) != 0) return "cairn";
