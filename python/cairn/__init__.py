@@ -41,12 +41,14 @@ from .entities import (Experiment, FileInfo, LifecycleStage, Metric, PagedList, 
                        RunStatus, RunTag, ViewType)
 from .exceptions import MlflowException
 from .experiments import (create_experiment, delete_experiment, get_experiment, get_experiment_by_name,
-                          list_experiments, search_experiments, set_experiment)
+                          list_experiments, restore_experiment, search_experiments, set_experiment)
 from .fluent import (ActiveRun, active_run, delete_run, end_run, get_artifact_uri, get_metric_history, get_run,
                      last_active_run, log_input, log_metric, log_metrics, log_param, log_params, set_tag, set_tags,
                      start_run, use_dataset)
 from .search import search_runs
 from .session import flush, get_tracking_uri, set_tracking_uri
+
+__version__ = "0.1.0"  # cairn's version, as `cairn --version` prints it (a test keeps the two equal)
 
 __all__ = [
     # cairn's names
@@ -57,5 +59,6 @@ __all__ = [
     "MlflowException", "ActiveRun", "Experiment", "RunInfo", "RunData", "Metric", "Param", "RunTag", "ViewType",
     "RunStatus", "LifecycleStage", "FileInfo", "PagedList", "set_tracking_uri", "get_tracking_uri",
     "get_experiment", "get_experiment_by_name", "search_experiments", "delete_experiment", "last_active_run",
-    "delete_run", "log_dict", "log_text", "log_figure", "log_input", "get_artifact_uri", "Client", "MlflowClient",
+    "restore_experiment", "delete_run", "log_dict", "log_text", "log_figure", "log_input", "get_artifact_uri",
+    "Client", "MlflowClient",
 ]

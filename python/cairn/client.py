@@ -10,8 +10,11 @@ import warnings
 from .artifacts import log_artifact, log_artifacts, log_dict, log_figure, log_text
 from .entities import _NAME_TAG, FileInfo, Metric, PagedList, Run, ViewType, _status_name, _view
 from .experiments import (_experiment_by_id, create_experiment, delete_experiment, get_experiment,
-                          get_experiment_by_name, search_experiments)
+                          get_experiment_by_name, restore_experiment, search_experiments)
+from ._cairn import CairnError
 from .fluent import _param_str
+from .keys import check_key, check_keys
+from .search import _search
 from .session import _check_uri, _client_session, _get_session, _uri_dir
 
 __all__ = ["Client", "MlflowClient"]
@@ -43,24 +46,51 @@ class Client:
 
     def log_batch(self, run_id, metrics=(), params=(), tags=(), synchronous=None):
         s, run_id = self._s(), str(run_id)
+        metrics, params, tags = list(metrics), list(params), list(tags)
+        for kind, items in (("metric", metrics), ("param", params), ("tag", tags)):
+            for item in items:
+                check_key(kind, item.key)  # all keys before any write, as MLflow validates the batch
         if params:
             s.log_params(run_id, {str(p.key): _param_str(p.value) for p in params})
         if tags:
-            s.set_tags(run_id, {str(t.key): str(t.value) for t in tags})
+            self._set_tags(run_id, {str(t.key): str(t.value) for t in tags})
         if metrics:
             now = int(time.time() * 1000)
             s.log_metrics_now(run_id, [(str(m.key), float(m.value), int(m.step or 0),
                                         int(m.timestamp) if m.timestamp else now) for m in metrics])
 
     def log_param(self, run_id, key, value, synchronous=None):
-        self._s().log_params(str(run_id), {str(key): _param_str(value)})
+        self._s().log_params(str(run_id), {check_key("param", key): _param_str(value)})
         return value
 
     def log_metric(self, run_id, key, value, timestamp=None, step=None, synchronous=None):
-        self._s().log_metric(str(run_id), str(key), float(value), int(step or 0), int(timestamp or 0))
+        """Writes the point at once (not buffered): a refusal, such as an
+        ended run, raises here and affects nothing else."""
+        point = (check_key("metric", key), float(value), int(step or 0),
+                 int(timestamp) if timestamp else int(time.time() * 1000))
+        self._s().log_metrics_now(str(run_id), [point])
+
+    def _set_tags(self, run_id, tags):
+        tags = check_keys("tag", tags)
+        if tags:
+            self._s().set_tags(run_id, tags)
 
     def set_tag(self, run_id, key, value, synchronous=None):
-        self._s().set_tags(str(run_id), {str(key): str(value)})
+        self._set_tags(str(run_id), {key: str(value)})
+
+    def update_run(self, run_id, status=None):
+        """MLflow's update_run: with a terminal status, ends the run (cairn
+        seals ended runs: a RUNNING status is refused, as is changing the
+        status of an ended run)."""
+        run_id = str(run_id)
+        if status is not None:
+            status = _status_name(status)
+            if status == "RUNNING":
+                if self._s().get_run(run_id)["status"] == "RUNNING":
+                    return
+                raise CairnError("update_run: run %s has ended; cairn seals ended runs and cannot set them "
+                                 "RUNNING again" % run_id)
+            self._s().end_run(run_id, status)
 
     def set_terminated(self, run_id, status=None, end_time=None):
         if end_time is not None:
@@ -79,8 +109,7 @@ class Client:
         names = [_experiment_by_id(i).name for i in ids]
         if not names:
             return PagedList()
-        dicts = self._s().search(names, str(filter_string or ""), list(order_by or []), int(max_results),
-                                 _view(run_view_type) - 1, True)
+        dicts = _search(self._s(), names, filter_string or "", order_by, max_results, _view(run_view_type) - 1, True)
         return PagedList(Run(d) for d in dicts)
 
     def get_metric_history(self, run_id, key):
@@ -117,6 +146,7 @@ class Client:
     get_experiment_by_name = staticmethod(get_experiment_by_name)
     search_experiments = staticmethod(search_experiments)
     delete_experiment = staticmethod(delete_experiment)
+    restore_experiment = staticmethod(restore_experiment)
 
 
 MlflowClient = Client

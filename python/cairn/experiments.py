@@ -99,5 +99,10 @@ def delete_experiment(experiment_id):
     _get_session().delete_experiment(_experiment_by_id(experiment_id).name)
 
 
+def restore_experiment(experiment_id):
+    """Brings back a deleted experiment (and so its runs in searches)."""
+    _get_session().restore_experiment(_experiment_by_id(experiment_id).name)
+
+
 def list_experiments():
     return _get_session().experiments()

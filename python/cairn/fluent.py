@@ -11,8 +11,9 @@ import warnings
 
 from . import session as _state
 from ._cairn import CairnError
-from .entities import Run, _status_name
+from .entities import _NAME_TAG, Run, _status_name
 from .experiments import _active_experiment_name, _experiment_by_id
+from .keys import check_key, check_keys
 from .session import _close_all, _get_session, _lock, _python_env, _stack, flush
 
 _last_run_id = None
@@ -40,6 +41,10 @@ class ActiveRun:
             status = "KILLED"
         else:
             status = "FAILED"
+        with _lock:
+            active = self in _stack
+        if not active:  # ended inside the block (end_run()): as in MLflow, nothing left to end
+            return False
         if self.owned:
             end_run(status, _run=self)
         else:
@@ -95,7 +100,7 @@ def _resume(run_id, tags):
 
 
 def _mlflow_tags(tags, description, nested):
-    tags = {str(k): str(v) for k, v in (tags or {}).items()}
+    tags = check_keys("tag", {k: str(v) for k, v in (tags or {}).items()})
     if description:
         if _NOTE_TAG in tags:
             raise CairnError("start_run: the description is given twice (description= and the tag %s)" % _NOTE_TAG)
@@ -105,19 +110,40 @@ def _mlflow_tags(tags, description, nested):
     return tags
 
 
-def start_run(run_id=None, experiment_id=None, run_name=None, nested=False, tags=None, description=None,
-              log_system_metrics=None, *, name=None, params=None, experiment=None, inputs=None):
+def _parent(parent_run_id):
+    """MLflow's parent_run_id: a RUNNING run, the active one when a run is active."""
+    d = _get_session().get_run(str(parent_run_id))
+    if d["status"] != "RUNNING":
+        raise CairnError("start_run: the parent run %s has ended (%s); a parent must be RUNNING"
+                         % (d["id"], d["status"]))
+    if _stack and _stack[-1].id != d["id"]:
+        raise CairnError("start_run: the active run %s is not the parent_run_id %s; end it first"
+                         % (_stack[-1].id, d["id"]))
+    return d["id"]
+
+
+def start_run(run_id=None, experiment_id=None, run_name=None, nested=False, parent_run_id=None, tags=None,
+              description=None, log_system_metrics=None, *, name=None, params=None, experiment=None, inputs=None):
     """Starts a run (MLflow's arguments, plus cairn's name=, params=,
     experiment= and inputs=); inside 'cairn run', returns the run it made.
-    ``run_id`` resumes a RUNNING run (one made by Client.create_run)."""
+    ``run_id`` resumes a RUNNING run (one made by Client.create_run). The
+    tag mlflow.runName is the run's name (run_name= wins)."""
     with _lock:
         env_run = os.environ.get("CAIRN_RUN_ID")
+        tags = dict(tags or {})
+        tag_name = tags.pop(_NAME_TAG, None)
+        parent = _parent(parent_run_id) if parent_run_id is not None else None
+        nested = nested or (parent is not None and bool(_stack))
         if run_id is not None and run_id != env_run:
             if _stack and not nested:
                 raise CairnError("run %s is already active; end it first or pass nested=True" % _stack[-1].id)
-            return _resume(run_id, _mlflow_tags(tags, description, nested))
+            run = _resume(run_id, _mlflow_tags(tags, description, nested))
+            if tag_name is not None or parent is not None:
+                _set_tags(run.id, dict({_NAME_TAG: tag_name} if tag_name is not None else {},
+                                       **({_PARENT_TAG: parent} if parent else {})))
+            return run
         if env_run and (not _stack or (not _stack[-1].owned and not nested)):
-            # Inside 'cairn run': the run it made, attached once.
+            # Inside 'cairn run': the run it made, attached once ('cairn run -n' names it).
             run = _stack[-1] if _stack else _attach(env_run)
             if params:
                 log_params(params)
@@ -131,10 +157,13 @@ def start_run(run_id=None, experiment_id=None, run_name=None, nested=False, tags
         if experiment is None and experiment_id is not None:
             experiment = _experiment_by_id(experiment_id).name
         all_tags = _mlflow_tags(tags, description, nested)
+        if parent is not None:
+            all_tags[_PARENT_TAG] = parent
+        run_name = name or run_name or tag_name or ""
         session = _get_session()
-        run_id = session.start_run(str(experiment or _active_experiment_name()), str(name or run_name or ""),
-                                   {str(k): _param_str(v) for k, v in (params or {}).items()}, all_tags,
-                                   [str(r) for r in (inputs or [])])
+        run_id = session.start_run(str(experiment or _active_experiment_name()), str(run_name),
+                                   {check_key("param", k): _param_str(v) for k, v in (params or {}).items()},
+                                   all_tags, [str(r) for r in (inputs or [])])
         run = ActiveRun(run_id, owned=True)
         _stack.append(run)
     try:
@@ -203,17 +232,32 @@ def _param_str(v):
 
 
 def log_param(key, value, synchronous=None):
-    _get_session().log_params(_current().id, {str(key): _param_str(value)})
+    _get_session().log_params(_current().id, {check_key("param", key): _param_str(value)})
     return value
 
 
 def log_params(params, synchronous=None):
-    _get_session().log_params(_current().id, {str(k): _param_str(v) for k, v in params.items()})
+    _get_session().log_params(_current().id, {check_key("param", k): _param_str(v) for k, v in params.items()})
+
+
+def _now_ms():
+    return int(time.time() * 1000)
+
+
+def _is_active(rid):
+    return bool(_stack) and _stack[-1].id == rid
 
 
 def log_metric(key, value, step=None, synchronous=None, timestamp=None, run_id=None):
-    """Logs one point; buffered, written within 100 ms."""
+    """Logs one point to the active run, buffered (written within 100 ms).
+    A point for another run (run_id=) is written at once, so that a refusal
+    (an ended run) raises here and touches nothing else."""
     # The hot path: no lock (reading the last list element is atomic).
+    key = check_key("metric", key)
+    if run_id is not None and not _is_active(run_id):
+        _get_session().log_metrics_now(str(run_id), [(key, float(value), 0 if step is None else int(step),
+                                                      _now_ms() if timestamp is None else int(timestamp))])
+        return
     rid = run_id if run_id is not None else (_stack[-1] if _stack else _current()).id
     (_state._session or _get_session()).log_metric(rid, key, float(value), 0 if step is None else int(step),
                                                    0 if timestamp is None else int(timestamp))
@@ -223,17 +267,28 @@ def log_metrics(metrics, step=None, synchronous=None, run_id=None, timestamp=Non
     rid = _run_id(run_id)
     session = _get_session()
     s = 0 if step is None else int(step)
-    ts = int(time.time() * 1000) if timestamp is None else int(timestamp)
-    for k, v in metrics.items():
-        session.log_metric(rid, str(k), float(v), s, ts)
+    ts = _now_ms() if timestamp is None else int(timestamp)
+    points = [(check_key("metric", k), float(v), s, ts) for k, v in metrics.items()]
+    if run_id is not None and not _is_active(rid):
+        session.log_metrics_now(rid, points)  # another run: refused here or written
+        return
+    for k, v, s, ts in points:
+        session.log_metric(rid, k, v, s, ts)
+
+
+def _set_tags(run_id, tags):
+    tags = check_keys("tag", {k: str(v) for k, v in tags.items()})
+    session = _get_session()
+    if tags:
+        session.set_tags(run_id, tags)
 
 
 def set_tag(key, value, synchronous=None):
-    _get_session().set_tags(_current().id, {str(key): str(value)})
+    _set_tags(_current().id, {key: value})
 
 
 def set_tags(tags, synchronous=None):
-    _get_session().set_tags(_current().id, {str(k): str(v) for k, v in tags.items()})
+    _set_tags(_current().id, tags)
 
 
 def use_dataset(ref):

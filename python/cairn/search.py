@@ -47,6 +47,10 @@ def search_runs(experiment_ids=None, filter_string="", run_view_type=ViewType.AC
     unless experiment_ids/experiment_names/search_all_experiments say
     otherwise, at most 100000."""
     first = experiment_ids
+    if isinstance(first, bool):
+        raise TypeError("search_runs: experiment_ids must be ids (str or int), not a bool")
+    if isinstance(first, int) or (isinstance(first, str) and first.isdigit()):
+        first = [first]  # MLflow wraps one id into a list
     cairn_way = experiment is not _UNSET or filter is not _UNSET or isinstance(first, str) or \
         (first is not None and not all(_is_id(x) for x in first))
     if isinstance(order_by, str):
@@ -65,8 +69,8 @@ def search_runs(experiment_ids=None, filter_string="", run_view_type=ViewType.AC
     if output_format not in ("list", "pandas"):
         raise CairnError("search_runs: output_format must be 'pandas' or 'list', not %r" % (output_format,))
     view = _view(run_view_type) - 1  # the module's order: active, deleted, all
-    dicts = [] if names is None else _get_session().search(
-        [str(n) for n in names], str(text), list(order_by or []), int(limit), view, output_format == "list")
+    dicts = [] if names is None else _search(_get_session(), names, text, order_by, limit, view,
+                                             output_format == "list")
     if output_format == "list":
         return [Run(d) for d in dicts]
     try:  # after the search, so that a bad filter is reported as such
@@ -75,6 +79,12 @@ def search_runs(experiment_ids=None, filter_string="", run_view_type=ViewType.AC
         raise ImportError("search_runs returns a pandas DataFrame, and pandas is not installed: "
                           "install it or pass output_format=\"list\" for a list of runs") from None
     return _frame(pandas, [Run(d) for d in dicts])
+
+
+def _search(session, names, text, order_by, limit, view, full):
+    """The library's search; its warnings (a key no run has: a misspelt
+    key?) become UserWarnings, as the CLI prints them."""
+    return session.search([str(n) for n in names], str(text), list(order_by or []), int(limit), view, full)
 
 
 def _frame(pd, runs):
@@ -86,8 +96,8 @@ def _frame(pd, runs):
         info, data = run.info, run.data
         for k in ("run_id", "experiment_id", "status", "artifact_uri"):
             cols[k].append(getattr(info, k))
-        cols["start_time"].append(pd.to_datetime(info.start_time, unit="ms", utc=True))
-        cols["end_time"].append(pd.to_datetime(info.end_time, unit="ms", utc=True))
+        cols["start_time"].append(info.start_time)
+        cols["end_time"].append(info.end_time)
         for group, values in (("metrics", data.metrics), ("params", data.params), ("tags", data.tags)):
             table = groups[group]
             for key in values:
@@ -95,6 +105,9 @@ def _frame(pd, runs):
                     table[key] = [missing[group]] * i
             for key, column in table.items():
                 column.append(values.get(key, missing[group]))
+    for key in ("start_time", "end_time"):  # always datetime64[ns, UTC]: NaT while running, also when empty
+        cols[key] = pd.Series([pd.NaT if ms is None else pd.to_datetime(ms, unit="ms", utc=True) for ms in cols[key]],
+                              dtype="datetime64[ns, UTC]")
     for group, table in groups.items():
         for key, column in table.items():
             cols[group + "." + key] = column
