@@ -1,7 +1,8 @@
 // _cairn: the Python binding of the tracking library. The public Python API
-// (python/cairn/__init__.py) wraps one Session per process; this file only
-// maps Session and Tracker calls to Python, releasing the GIL around disk
-// work.
+// is the package python/cairn/ (session.py holds the Session of the process;
+// fluent.py, client.py, experiments.py, artifacts.py and search.py call it;
+// __init__.py re-exports them); this file only maps Session and Tracker
+// calls to Python, releasing the GIL around disk work.
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 

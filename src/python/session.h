@@ -1,7 +1,9 @@
 // The state behind the Python module: one repository, its tracker and a
-// metric buffer per Session (python/cairn/__init__.py holds one per process,
-// reopened when the tracking URI changes). Errors become CairnError, the
-// Python exception the package re-exports.
+// metric buffer per Session (python/cairn/session.py holds one per process,
+// reopened when the tracking URI changes, and one per repository a Client
+// names; the fluent API and the client, python/cairn/fluent.py and
+// client.py, call it). Errors become CairnError, the Python exception the
+// package re-exports.
 #ifndef CAIRN_PYTHON_SESSION_H_
 #define CAIRN_PYTHON_SESSION_H_
 
