@@ -300,14 +300,14 @@ for k in (0, n - 1):
         fail("run %s: m9 = %r" % (ids[k], info.metrics["m9"]))
 lap.sort()
 print(json.dumps({"runs": n, "pre": pre, "seconds": t1 - t0, "runs_per_s": n / (t1 - t0),
-                  "median_ms": lap[n // 2] * 1000, "p90_ms": lap[int(n * 0.9)] * 1000}))
+                  "median_ms": lap[n // 2] * 1000, "p90_ms": lap[int(n * 0.9)] * 1000, "last_id": ids[-1]}))
 '''
 
 
-def bench_create(ctx):
-    """Python run creation speed once thousands of runs exist (goal 7)."""
-    cfg = ctx.cfg
-    repo = os.path.join(ctx.workdir, "create")
+def repo_with_dataset(ctx, name):
+    """A cairn repository in workdir/name with examples/data/iris.csv tracked and committed: clean, as a
+    sweep's work tree would be (the create and run parts start their runs there)."""
+    repo = os.path.join(ctx.workdir, name)
     cairn_repo(ctx, repo)
     csv = os.path.join(ROOT, "examples", "data", "iris.csv")
     if not os.path.isfile(csv):
@@ -316,11 +316,24 @@ def bench_create(ctx):
     ctx.run([ctx.cairn, "add", "iris.csv"], cwd=repo)
     ctx.run(["git", "add", "-A"], cwd=repo)
     ctx.run(["git", "commit", "-q", "-m", "dataset"], cwd=repo)
+    return repo
+
+
+def bench_create(ctx):
+    """Python run creation speed once thousands of runs exist (goal 7)."""
+    cfg = ctx.cfg
+    repo = repo_with_dataset(ctx, "create")
     script = os.path.join(ctx.workdir, "createbench.py")
     with open(script, "w") as f:
         f.write(CREATE_CHILD)
     out = ctx.output([sys.executable, script, str(cfg["create_pre"]), str(cfg["create_runs"])], cwd=repo)
     res = json.loads(out.strip().splitlines()[-1])
+    # The speed must not come from recording less: the last run names the commit, clean.
+    head = ctx.output(["git", "rev-parse", "HEAD"], cwd=repo).strip()
+    env = json.loads(ctx.output([ctx.cairn, "runs", "show", res.pop("last_id"), "--json"], cwd=repo)).get("env", {})
+    if env.get("git.commit") != head or env.get("git.dirty") != "false":
+        raise BenchError(f"create: the last run recorded git.commit={env.get('git.commit')} "
+                         f"git.dirty={env.get('git.dirty')}, expected {head} and false")
     if not cfg["keep"]:
         rm(repo)
     return res
@@ -615,15 +628,7 @@ def bench_search(ctx):
 
 def bench_run(ctx):
     cfg = ctx.cfg
-    repo = os.path.join(ctx.workdir, "run")
-    cairn_repo(ctx, repo)
-    csv = os.path.join(ROOT, "examples", "data", "iris.csv")
-    if not os.path.isfile(csv):
-        raise BenchError(f"missing {csv}")
-    shutil.copy(csv, os.path.join(repo, "iris.csv"))
-    ctx.run([ctx.cairn, "add", "iris.csv"], cwd=repo)
-    ctx.run(["git", "add", "-A"], cwd=repo)
-    ctx.run(["git", "commit", "-q", "-m", "dataset"], cwd=repo)
+    repo = repo_with_dataset(ctx, "run")
     ctx.run([ctx.cairn, "run", "--", "true"], cwd=repo)  # untimed first run (creates the tracking tables)
     names = ["cairn run -- true", "true", "git status"]
     t = ctx.hyperfine("run", [(names[0], [ctx.cairn, "run", "--", "true"]), (names[1], ["true"]),

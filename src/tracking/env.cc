@@ -13,6 +13,7 @@
 #include <string>
 
 #include "cairn/tracking.h"
+#include "tracking/git_status.h"
 #include "tracking/tracker_internal.h"
 
 extern char** environ;
@@ -133,8 +134,11 @@ std::optional<std::string> OriginUrl(const std::filesystem::path& root) {
   return std::nullopt;
 }
 
-// Git facts through the git command: a short process (~1.5 ms; two when dirty),
-// cheaper than starting libgit2, which parses every CA certificate.
+// Git facts. A clean work tree (the common case of a sweep) is read
+// in-process with libgit2, started once per process (git_status.cc); a
+// dirty one, or one libgit2 cannot read with certainty, through the git
+// command (a short process, ~1.5-3 ms; more when dirty), which also gives
+// the diff. Both apply the same rule.
 // "Dirty" is about code: modified tracked files and untracked files that
 // git does not ignore (a new script that ran is code the commit lacks; its
 // content joins the diff). Files cairn writes itself (pointer files, the
@@ -142,6 +146,13 @@ std::optional<std::string> OriginUrl(const std::filesystem::path& root) {
 // recorded as the run's inputs instead. Without this, every pipeline stage
 // after the first would look dirty because of the previous stage's outputs.
 void CaptureGit(Repo& repo, std::map<std::string, std::string>* env, std::string* diff) {
+  if (auto clean = tracking_internal::ReadCleanGitState(repo.root())) {
+    (*env)["git.commit"] = clean->commit;
+    if (!clean->branch.empty()) (*env)["git.branch"] = clean->branch;
+    (*env)["git.dirty"] = "false";
+    if (auto url = OriginUrl(repo.root())) (*env)["git.remote"] = WithoutCredentials(*url);
+    return;
+  }
   std::string root = repo.root().string();
   const std::vector<std::string> kNotCode = {"--", ".", ":(exclude,glob)**/*.cairn", ":(exclude,glob)**/.gitignore",
                                              ":(exclude)cairn.lock", ":(exclude).cairn"};
