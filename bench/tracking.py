@@ -14,7 +14,9 @@ Three parts, each checked against a project goal:
   create  Python: runs with 20 params and 10 metrics created one after another
           (start_run(params=...), 10 log_metric, end of the with block) in a
           git repository with one tracked dataset, after a few thousand such
-          runs exist; runs per second of the timed batch.
+          runs exist; runs per second of the timed batch, and CPU ms per run
+          (the process and its children: a busy machine stretches the wall
+          time, less so the CPU time).
 
 Usage: bench/tracking.py [--quick] [--only log,search,run,create]
 Standard library only, plus hyperfine.  Also run by bench/run (make bench) as
@@ -266,8 +268,13 @@ main()
 
 
 CREATE_CHILD = r'''
-import json, sys, time
+import json, resource, sys, time
 import cairn
+
+def cpu_s():
+    """CPU seconds of this process and its children (git processes count too)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 def fail(msg):
     sys.stderr.write("createbench: " + msg + "\n")
@@ -284,6 +291,7 @@ def one(i):
 
 for i in range(pre):
     one(i)
+c0 = cpu_s()
 t0 = time.perf_counter()
 lap = []
 ids = []
@@ -292,6 +300,7 @@ for i in range(n):
     ids.append(one(pre + i))
     lap.append(time.perf_counter() - a)
 t1 = time.perf_counter()
+c1 = cpu_s()
 for k in (0, n - 1):
     info = cairn.get_run(ids[k])
     if info.status != "FINISHED" or len(info.params) != 20 or len(info.metrics) != 10:
@@ -300,7 +309,8 @@ for k in (0, n - 1):
         fail("run %s: m9 = %r" % (ids[k], info.metrics["m9"]))
 lap.sort()
 print(json.dumps({"runs": n, "pre": pre, "seconds": t1 - t0, "runs_per_s": n / (t1 - t0),
-                  "median_ms": lap[n // 2] * 1000, "p90_ms": lap[int(n * 0.9)] * 1000, "last_id": ids[-1]}))
+                  "median_ms": lap[n // 2] * 1000, "p90_ms": lap[int(n * 0.9)] * 1000,
+                  "cpu_ms_per_run": (c1 - c0) / n * 1000, "last_id": ids[-1]}))
 '''
 
 
@@ -806,9 +816,10 @@ def report_lines(section):
         L.append("")
         L.append(f"run creation from Python: {cr['runs']:,} runs (20 params, 10 metrics, each started, logged and "
                  f"ended) after {cr['pre']:,} such runs, in a git repository with one tracked dataset")
-        L += rows_text(["runs/s", "median ms", "p90 ms", "seconds"],
+        cpu = cr.get("cpu_ms_per_run")
+        L += rows_text(["runs/s", "median ms", "p90 ms", "cpu ms/run", "seconds"],
                        [[f"{cr['runs_per_s']:,.0f}", f"{cr['median_ms']:.2f}", f"{cr['p90_ms']:.2f}",
-                         f"{cr['seconds']:.2f}"]])
+                         "-" if cpu is None else f"{cpu:.2f}", f"{cr['seconds']:.2f}"]])
     return L + benchlib.report_end(section, f"{FULL['points']:,} points / runs up to {FULL['sizes'][-1]:,}")
 
 
@@ -822,7 +833,7 @@ Options:
   --only PARTS             comma-separated subset of log,search,run,create
 Environment:
   BENCH_QUICK=1            as --quick
-  BENCH_TRACKING_PARTS     as --only (default log,search,run)
+  BENCH_TRACKING_PARTS     as --only (default log,search,run,create)
   BENCH_TRACKING_POINTS=N  points logged per log_metric run (1000000; quick 200000)
   BENCH_TRACKING_LOG_RUNS=N  log_metric repetitions; the median is reported (3)
   BENCH_TRACKING_SIZES=a,b runs per search index (10000,100000,1000000; quick 10000,100000)
