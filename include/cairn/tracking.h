@@ -144,7 +144,12 @@ class Tracker {
 
   // Experiments.
   Result<Experiment> GetExperiment(const std::string& name);
+  // AlreadyExists when the name is taken (by an active or deleted one).
   Result<Experiment> CreateExperiment(const std::string& name);
+  // The experiment of that name, created when missing. Race-free across
+  // processes: when another creates it first, that one is returned. A
+  // deleted experiment is returned as it is (callers decide).
+  Result<Experiment> GetOrCreateExperiment(const std::string& name);
   Result<std::vector<Experiment>> ListExperiments(bool include_deleted);
   Status RenameExperiment(const std::string& from, const std::string& to);
   Status DeleteExperiment(const std::string& name);
@@ -156,6 +161,9 @@ class Tracker {
   Status LogMetrics(const std::string& run, const std::vector<MetricPoint>& points);
   Status SetTags(const std::string& run, const std::map<std::string, std::string>& tags);
   Status SetEnv(const std::string& run, const std::map<std::string, std::string>& env);
+  // Renames a run, RUNNING or ended (an ended run is resealed). Any name,
+  // including "" (no name); names need not be unique.
+  Status SetRunName(const std::string& run, const std::string& name);
   // Stores the file or directory `source` under `artifact_path`. Its bytes
   // are copied into the object store, so `source` may be anywhere (a temp
   // file). Pass an absolute `source`: a relative one is still taken from
@@ -167,9 +175,15 @@ class Tracker {
   // inside the repository that leaves it through a symlink is refused.
   Result<std::vector<RunArtifact>> LogArtifact(const std::string& run, const std::filesystem::path& source,
                                                const std::string& artifact_path = {});
-  // Stores bytes as an artifact (stdout/stderr, the git diff).
+  // Stores bytes as an artifact: what cairn records itself (cairn/stdout.log,
+  // cairn/git.diff), so paths under cairn/ are allowed here.
   Result<RunArtifact> LogArtifactBytes(const std::string& run, const std::string& artifact_path,
                                        std::string_view bytes);
+  // Stores bytes a user gives (log_text, log_dict, an upload) as an
+  // artifact: as LogArtifactBytes, but a path under cairn/ is
+  // InvalidArgument, as in LogArtifact (those are reserved for cairn).
+  Result<RunArtifact> LogUserArtifactBytes(const std::string& run, const std::string& artifact_path,
+                                           std::string_view bytes);
   // Records a dataset ref as an input; returns what it resolved to.
   Result<RunInput> AddInput(const std::string& run, const std::string& ref);
   // Ends a RUNNING run and seals it.

@@ -41,7 +41,7 @@ from .entities import (Experiment, FileInfo, LifecycleStage, Metric, PagedList, 
                        RunStatus, RunTag, ViewType)
 from .exceptions import MlflowException
 from .experiments import (create_experiment, delete_experiment, get_experiment, get_experiment_by_name,
-                          list_experiments, restore_experiment, search_experiments, set_experiment)
+                          list_experiments, rename_experiment, restore_experiment, search_experiments, set_experiment)
 from .fluent import (ActiveRun, active_run, delete_run, end_run, get_artifact_uri, get_metric_history, get_run,
                      last_active_run, log_input, log_metric, log_metrics, log_param, log_params, set_tag, set_tags,
                      start_run, use_dataset)

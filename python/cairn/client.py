@@ -10,7 +10,7 @@ import warnings
 from .artifacts import log_artifact, log_artifacts, log_dict, log_figure, log_text
 from .entities import _NAME_TAG, FileInfo, Metric, PagedList, Run, ViewType, _status_name, _view
 from .experiments import (_experiment_by_id, create_experiment, delete_experiment, get_experiment,
-                          get_experiment_by_name, restore_experiment, search_experiments)
+                          get_experiment_by_name, rename_experiment, restore_experiment, search_experiments)
 from ._cairn import CairnError
 from .fluent import _param_str
 from .keys import check_key, check_keys
@@ -72,17 +72,23 @@ class Client:
 
     def _set_tags(self, run_id, tags):
         tags = check_keys("tag", tags)
+        name = tags.pop(_NAME_TAG, None)
         if tags:
             self._s().set_tags(run_id, tags)
+        if name is not None:
+            self._s().set_run_name(run_id, name)
 
     def set_tag(self, run_id, key, value, synchronous=None):
+        """Sets a tag; mlflow.runName renames the run (MLflow keeps the name as that tag)."""
         self._set_tags(str(run_id), {key: str(value)})
 
-    def update_run(self, run_id, status=None):
-        """MLflow's update_run: with a terminal status, ends the run (cairn
-        seals ended runs: a RUNNING status is refused, as is changing the
-        status of an ended run)."""
+    def update_run(self, run_id, status=None, name=None):
+        """MLflow's update_run: renames the run (name=) and, with a terminal
+        status, ends it (cairn seals ended runs: a RUNNING status is
+        refused, as is changing the status of an ended run)."""
         run_id = str(run_id)
+        if name is not None:
+            self._s().set_run_name(run_id, str(name))
         if status is not None:
             status = _status_name(status)
             if status == "RUNNING":
@@ -147,6 +153,7 @@ class Client:
     search_experiments = staticmethod(search_experiments)
     delete_experiment = staticmethod(delete_experiment)
     restore_experiment = staticmethod(restore_experiment)
+    rename_experiment = staticmethod(rename_experiment)
 
 
 MlflowClient = Client

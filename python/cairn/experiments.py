@@ -42,9 +42,8 @@ def set_experiment(experiment_name=None, experiment_id=None):
     else:
         if not experiment_name:
             raise ValueError("experiment name must not be empty")
-        exp = get_experiment_by_name(str(experiment_name))
-        if exp is None:
-            exp = Experiment(_get_session().create_experiment(str(experiment_name)))
+        # One library call, race-free: processes setting a new experiment at once all get it.
+        exp = Experiment(_get_session().get_or_create_experiment(str(experiment_name)))
     if exp.lifecycle_stage == LifecycleStage.DELETED:
         raise CairnError("experiment '%s' is deleted; restore it with 'cairn experiments restore %s'"
                          % (exp.name, exp.name))
@@ -102,6 +101,15 @@ def delete_experiment(experiment_id):
 def restore_experiment(experiment_id):
     """Brings back a deleted experiment (and so its runs in searches)."""
     _get_session().restore_experiment(_experiment_by_id(experiment_id).name)
+
+
+def rename_experiment(experiment_id, new_name):
+    """Renames an experiment (MlflowClient.rename_experiment); its runs follow it."""
+    global _experiment
+    old = _experiment_by_id(experiment_id).name
+    _get_session().rename_experiment(old, str(new_name))
+    if _experiment == old:
+        _experiment = str(new_name)
 
 
 def list_experiments():

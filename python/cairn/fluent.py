@@ -277,10 +277,14 @@ def log_metrics(metrics, step=None, synchronous=None, run_id=None, timestamp=Non
 
 
 def _set_tags(run_id, tags):
+    """Sets tags of a run; mlflow.runName renames the run instead (MLflow stores the name as that tag)."""
     tags = check_keys("tag", {k: str(v) for k, v in tags.items()})
+    name = tags.pop(_NAME_TAG, None)
     session = _get_session()
     if tags:
         session.set_tags(run_id, tags)
+    if name is not None:
+        session.set_run_name(run_id, name)
 
 
 def set_tag(key, value, synchronous=None):

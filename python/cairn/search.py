@@ -84,7 +84,10 @@ def search_runs(experiment_ids=None, filter_string="", run_view_type=ViewType.AC
 def _search(session, names, text, order_by, limit, view, full):
     """The library's search; its warnings (a key no run has: a misspelt
     key?) become UserWarnings, as the CLI prints them."""
-    return session.search([str(n) for n in names], str(text), list(order_by or []), int(limit), view, full)
+    dicts, notes = session.search([str(n) for n in names], str(text), list(order_by or []), int(limit), view, full)
+    for note in notes:
+        warnings.warn("search_runs: " + note, UserWarning, stacklevel=3)
+    return dicts
 
 
 def _frame(pd, runs):

@@ -80,6 +80,11 @@ void BindRuns(py::class_<Session>& c) {
              Check(s.tracker().SetTags(run, tags));
            },
            Release())
+      .def("set_run_name",
+           [](Session& s, const std::string& run, const std::string& name) {
+             Check(s.tracker().SetRunName(run, name));
+           },
+           Release())
       .def("set_env",
            [](Session& s, const std::string& run, const std::map<std::string, std::string>& env) {
              Check(s.tracker().SetEnv(run, env));
@@ -98,7 +103,7 @@ void BindRuns(py::class_<Session>& c) {
            [](Session& s, const std::string& run, const std::string& artifact_path, const py::bytes& data) {
              std::string_view bytes = data;  // the bytes object outlives the call
              py::gil_scoped_release release;
-             return Check(s.tracker().LogArtifactBytes(run, artifact_path, bytes)).path;
+             return Check(s.tracker().LogUserArtifactBytes(run, artifact_path, bytes)).path;
            })
       .def("use_dataset", &Session::UseDataset, Release())
       .def("resolve_run", [](Session& s, const std::string& run) { return Check(s.tracker().ResolveRunId(run)); })
@@ -117,7 +122,7 @@ void BindRuns(py::class_<Session>& c) {
             SearchResult r = Flushed(s, [&] { return Check(s.tracker().Search(o)); });
             py::list out;
             for (const RunInfo& run : r.runs) out.append(RunDict(run, full));
-            return out;
+            return py::make_tuple(out, r.warnings);  // the warnings: misspelt keys the filter names
           },
           py::arg("experiments"), py::arg("filter"), py::arg("order_by"), py::arg("max_results"),
           py::arg("view") = 0, py::arg("full") = true)
@@ -144,6 +149,14 @@ void BindExperiments(py::class_<Session>& c) {
              auto e = s.tracker().GetExperiment(name);
              if (!e.ok() && e.status().code() == Code::kNotFound) return py::none();
              return ExperimentDict(Check(std::move(e)));
+           })
+      .def("get_or_create_experiment",
+           [](Session& s, const std::string& name) {
+             return ExperimentDict(Check(s.tracker().GetOrCreateExperiment(name)));
+           })
+      .def("rename_experiment",
+           [](Session& s, const std::string& from, const std::string& to) {
+             Check(s.tracker().RenameExperiment(from, to));
            })
       .def("delete_experiment", [](Session& s, const std::string& name) { Check(s.tracker().DeleteExperiment(name)); })
       .def("restore_experiment",

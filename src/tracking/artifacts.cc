@@ -32,6 +32,16 @@ Status ValidateArtifactPath(const std::string& path) {
   return Status::OK();
 }
 
+// cairn/ holds what cairn records itself (stdout, stderr, the git diff): a
+// user's artifact there would replace or pose as one of those.
+Status RefuseReserved(const std::string& path) {
+  if (path == "cairn" || path.starts_with("cairn/")) {
+    return Status::InvalidArgument("artifact paths under cairn/ are reserved for what cairn records itself",
+                                   "choose another artifact path");
+  }
+  return Status::OK();
+}
+
 // Whether `abs` (absolute, normalised) lies outside `root` by its text.
 bool OutsideLexically(const fs::path& abs, const fs::path& root) {
   fs::path rel = abs.lexically_relative(root);
@@ -89,10 +99,7 @@ Result<std::vector<RunArtifact>> Tracker::LogArtifact(const std::string& run, co
   std::string base = artifact_path.empty() ? default_path : artifact_path;
   while (base.size() > 1 && base.back() == '/') base.pop_back();
   CAIRN_RETURN_IF_ERROR(ValidateArtifactPath(base));
-  if (base == "cairn" || base.starts_with("cairn/")) {
-    return Status::InvalidArgument("artifact paths under cairn/ are reserved for what cairn records itself",
-                                   "choose another artifact path");
-  }
+  CAIRN_RETURN_IF_ERROR(RefuseReserved(base));
   std::vector<std::pair<fs::path, std::string>> files;  // source, artifact path
   if (fs::is_directory(st)) {
     for (auto it = fs::recursive_directory_iterator(abs, ec); !ec && it != fs::recursive_directory_iterator();
@@ -145,6 +152,13 @@ Result<RunArtifact> Tracker::LogArtifactBytes(const std::string& run, const std:
     return Reseal(store, repo_, r);
   }));
   return art;
+}
+
+Result<RunArtifact> Tracker::LogUserArtifactBytes(const std::string& run, const std::string& artifact_path,
+                                                  std::string_view bytes) {
+  CAIRN_RETURN_IF_ERROR(ValidateArtifactPath(artifact_path));
+  CAIRN_RETURN_IF_ERROR(RefuseReserved(artifact_path));
+  return LogArtifactBytes(run, artifact_path, bytes);
 }
 
 }  // namespace cairn

@@ -57,6 +57,24 @@ Result<Experiment> Tracker::CreateExperiment(const std::string& name) {
   return e;
 }
 
+Result<Experiment> Tracker::GetOrCreateExperiment(const std::string& name) {
+  std::lock_guard lock(impl_->mu);
+  CAIRN_RETURN_IF_ERROR(ValidateExperimentName(name));
+  TrackingStore& store = *impl_->store;
+  CAIRN_ASSIGN_OR_RETURN(auto found, store.FindExperiment(name));
+  if (found) return *found;
+  auto created = store.CreateExperiment(name, NowMs());
+  if (created.ok()) {
+    CAIRN_RETURN_IF_ERROR(WriteExperimentRef(repo_, *created));
+    return *created;
+  }
+  // Another process created it between the lookup and the insert: theirs.
+  if (created.status().code() != Code::kAlreadyExists) return created.status();
+  CAIRN_ASSIGN_OR_RETURN(found, store.FindExperiment(name));
+  if (!found) return Status::Corruption("experiment '" + name + "' exists and cannot be found");
+  return *found;
+}
+
 Result<std::vector<Experiment>> Tracker::ListExperiments(bool include_deleted) {
   std::lock_guard lock(impl_->mu);
   CAIRN_ASSIGN_OR_RETURN(std::vector<Experiment> all, impl_->store->ListExperiments());

@@ -178,6 +178,12 @@ Status SqliteTrackingStore::SetDeleted(const std::string& run, bool deleted) {
   return st.Run();
 }
 
+Status SqliteTrackingStore::SetName(const std::string& run, const std::string& name) {
+  Stmt& st = Cached("UPDATE runs SET name = ? WHERE run_id = ?");
+  st.Bind(1, name).Bind(2, run);
+  return st.Run();
+}
+
 Status SqliteTrackingStore::SetRecord(const std::string& run, const Oid& record, const std::optional<Oid>& history) {
   Stmt& st = Cached("UPDATE runs SET record = ?, history = ? WHERE run_id = ?");
   st.Bind(1, record.ToString());

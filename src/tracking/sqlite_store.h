@@ -59,6 +59,7 @@ class SqliteTrackingStore final : public TrackingStore {
                         const std::vector<MetricPoint>& points) override;
   Status DropSealedRuns() override;
   Status CollectOids(OidSet* oids) override;
+  Status SetName(const std::string& run, const std::string& name) override;
 
  private:
   explicit SqliteTrackingStore(sqlite3* db) : db_(db) {}

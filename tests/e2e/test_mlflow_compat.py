@@ -77,6 +77,83 @@ out({"id": run.info.run_id, "inside": inside is None, "failed": failed.info.run_
         self.assertEqual(self.show(res["failed"])["status"], "KILLED", "__exit__ must not end a run again")
 
 
+class SetExperimentRace(MlflowTestCase):
+
+    def test_parallel_set_experiment_all_get_the_one_experiment(self):  # 7
+        # Eight processes set each of twenty new experiments at the same instant
+        # (a shared deadline per name): a lookup-then-create loses often.
+        start = time.time() + 2.0
+        script = self.script("""
+import cairn as mlflow
+mlflow.search_experiments()  # the repository is open before the deadlines
+ids = []
+for i in range(20):
+    time.sleep(max(0.0, %r + 0.15 * i - time.time()))
+    ids.append(mlflow.set_experiment("race%%d" %% i).experiment_id)
+out(ids)
+""" % start)
+        procs = [subprocess.Popen([PYTHON, script], cwd=self.repo, env=self.env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for _ in range(8)]
+        results = []
+        for p in procs:
+            stdout, stderr = p.communicate(timeout=60)
+            self.assertEqual(p.returncode, 0, stderr)
+            results += [line[len("RESULT "):] for line in stdout.splitlines() if line.startswith("RESULT ")]
+        self.assertEqual(len(results), 8)
+        self.assertEqual(len(set(results)), 1, "every process must get the same experiments: %s" % results)
+        names = [e["name"] for e in self.json("experiments")]
+        for i in range(20):
+            self.assertEqual(names.count("race%d" % i), 1)
+
+
+class UnderCairnRun(MlflowTestCase):
+
+    def test_set_experiment_moves_the_scripts_own_runs_not_cairn_runs(self):  # 16 (doc/mlflow.md's rule)
+        path = self.script("""
+import cairn as mlflow
+with mlflow.start_run() as parent:
+    mlflow.set_experiment("Y")
+    with mlflow.start_run(nested=True) as child:
+        pass
+out({"parent": parent.info.run_id, "child": child.info.run_id})
+""")
+        r = self.cairn("run", "-e", "X", "--", PYTHON, path)
+        self.assertEqual(r.returncode, 0, self.describe(r))
+        res = self.result(r)
+        parent, child = self.show(res["parent"]), self.show(res["child"])
+        self.assertEqual(parent["experiment"], "X", "cairn run -e names the run it made")
+        self.assertEqual(child["experiment"], "Y", "set_experiment applies to the runs the script starts")
+        self.assertEqual(child["tags"]["mlflow.parentRunId"], res["parent"])
+
+
+class RunNames(MlflowTestCase):
+
+    def test_run_name_tag_sets_the_run_name(self):  # 9
+        res = self.mlflow("""
+with mlflow.start_run(tags={"mlflow.runName": "from-start", "team": "a"}) as a:
+    pass
+with mlflow.start_run() as b:
+    mlflow.set_tag("mlflow.runName", "from-set-tag")
+    mlflow.set_tags({"mlflow.runName": "from-set-tags", "k": "v"})
+c = mlflow.MlflowClient()
+r = c.create_run("0")
+c.set_tag(r.info.run_id, "mlflow.runName", "from-client")
+c.set_terminated(r.info.run_id)
+c.update_run(a.info.run_id, name="renamed-after-end")
+out({"a": a.info.run_id, "b": b.info.run_id, "c": r.info.run_id,
+     "b_name": mlflow.get_run(b.info.run_id).info.run_name,
+     "b_tag": mlflow.get_run(b.info.run_id).data.tags.get("mlflow.runName")})
+""")
+        expect = {"a": "renamed-after-end", "b": "from-set-tags", "c": "from-client"}
+        for key, name in expect.items():
+            run = self.show(res[key])
+            self.assertEqual(run["name"], name, key)
+            self.assertNotIn("mlflow.runName", run["tags"], "the name is not stored as a tag")
+        self.assertEqual(self.show(res["a"])["tags"], {"team": "a"})
+        self.assertEqual(self.show(res["b"])["tags"], {"k": "v"})
+        self.assertEqual((res["b_name"], res["b_tag"]), ("from-set-tags", "from-set-tags"))
+
+
 class Search(MlflowTestCase):
 
     def test_scalar_experiment_ids_are_wrapped(self):  # 10
@@ -91,6 +168,33 @@ out({"str": [r.info.run_id for r in mlflow.search_runs(experiment_ids="0", outpu
 """)
         for key in ("str", "int", "pos", "client"):
             self.assertEqual(res[key], [res["id"]], key)
+
+    def test_a_misspelt_key_warns(self):  # 17
+        res = self.mlflow("""
+import warnings
+with mlflow.start_run():
+    mlflow.log_metric("accuracy", 0.9)
+caught = {}
+for name, call in (
+        ("fluent", lambda: mlflow.search_runs(filter_string="metrics.acuracy > 0.5", output_format="list")),
+        ("client", lambda: mlflow.MlflowClient().search_runs("0", filter_string="metrics.acuracy > 0.5")),
+        ("cairn", lambda: mlflow.search_runs(filter="metrics.acuracy > 0.5"))):
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        found = call()
+    caught[name] = [len(found)] + [(x.category.__name__, str(x.message)) for x in w]
+with warnings.catch_warnings(record=True) as w:
+    warnings.simplefilter("always")
+    mlflow.search_runs(filter_string="metrics.accuracy > 0.5", output_format="list")
+out({"caught": caught, "clean": len(w)})
+""")
+        for name, got in res["caught"].items():
+            self.assertEqual(got[0], 0, name)
+            self.assertEqual(len(got), 2, "%s: one warning expected: %s" % (name, got))
+            self.assertEqual(got[1][0], "UserWarning")
+            self.assertIn("metrics.acuracy", got[1][1])
+            self.assertIn("misspelt", got[1][1])
+        self.assertEqual(res["clean"], 0, "a key that runs have must not warn")
 
     def test_dataframe_times_are_always_utc_datetimes(self):  # 18
         if not has_pandas(SYSTEM_PYTHON):
@@ -120,6 +224,33 @@ out({"empty": dtypes(empty), "empty_cols": list(empty.columns)[:6], "running": d
 
 class ReservedAndReplacedArtifacts(MlflowTestCase):
 
+    def test_cairn_paths_are_reserved_for_every_entry_point(self):  # 11
+        self.write("dirty.txt", "x\n")
+        self.commit("dirty.txt")
+        self.write("dirty.txt", "changed\n")  # the run records cairn/git.diff
+        res = self.mlflow("""
+refused = {}
+with mlflow.start_run() as run:
+    for name, call in (("log_dict", lambda: mlflow.log_dict({"a": 1}, "cairn/git.diff")),
+                       ("log_text", lambda: mlflow.log_text("t", "cairn/x")),
+                       ("log_text_dir", lambda: mlflow.log_text("t", "cairn")),
+                       ("client", lambda: mlflow.MlflowClient().log_text(run.info.run_id, "t", "cairn/y.txt"))):
+        try:
+            call()
+            refused[name] = None
+        except mlflow.MlflowException as e:
+            refused[name] = str(e)
+out({"id": run.info.run_id, "refused": refused})
+""")
+        for name, msg in res["refused"].items():
+            self.assertIsNotNone(msg, name + " must refuse a path under cairn/")
+            self.assertIn("artifact paths under cairn/ are reserved", msg, name)
+        r = self.cairn("artifacts", "get", res["id"], "cairn/git.diff", "-o", "-")
+        self.assertEqual(r.returncode, 0, self.describe(r))
+        self.assertIn("changed", r.stdout, "cairn's diff must be the one kept")
+        paths = [a["path"] for a in self.show(res["id"])["artifacts"]]
+        self.assertNotIn("cairn/x", paths)
+
     def test_same_basename_warns_naming_both_sources(self):  # 12
         self.write("eval/a.json", '{"from": "eval"}\n')
         self.write("m2/a.json", '{"from": "m2"}\n')
@@ -148,10 +279,12 @@ out({"id": run.info.run_id, "warnings": [str(x.message) for x in w]})
 
 class MissingCalls(MlflowTestCase):
 
-    def test_restore_update_parent_and_version(self):  # 21
+    def test_rename_restore_update_parent_and_version(self):  # 21
         res = self.mlflow("""
 c = mlflow.MlflowClient()
 eid = c.create_experiment("old")
+c.rename_experiment(eid, "new")
+renamed = c.get_experiment(eid).name
 mlflow.delete_experiment(eid)
 mlflow.restore_experiment(eid)
 fluent_restored = c.get_experiment(eid).lifecycle_stage
@@ -159,17 +292,19 @@ c.delete_experiment(eid)
 c.restore_experiment(eid)
 client_restored = c.get_experiment(eid).lifecycle_stage
 r = c.create_run(eid)
-c.update_run(r.info.run_id, status="KILLED")
+c.update_run(r.info.run_id, status="KILLED", name="updated")
 parent = c.create_run(eid)
 with mlflow.start_run(experiment_id=eid, parent_run_id=parent.info.run_id) as child:
     pass
 c.set_terminated(parent.info.run_id)
-out({"fluent_restored": fluent_restored, "client_restored": client_restored,
+out({"renamed": renamed, "fluent_restored": fluent_restored, "client_restored": client_restored,
      "run": r.info.run_id, "child": child.info.run_id, "parent": parent.info.run_id,
      "version": mlflow.__version__})
 """)
+        self.assertEqual(res["renamed"], "new")
         self.assertEqual((res["fluent_restored"], res["client_restored"]), ("active", "active"))
-        self.assertEqual(self.show(res["run"])["status"], "KILLED")
+        run = self.show(res["run"])
+        self.assertEqual((run["status"], run["name"]), ("KILLED", "updated"))
         child = self.show(res["child"])
         self.assertEqual(child["tags"].get("mlflow.parentRunId"), res["parent"])
         self.assertEqual(child["status"], "FINISHED")

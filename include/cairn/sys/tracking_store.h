@@ -146,6 +146,9 @@ class TrackingStore {
   // Every oid the store names: artifacts of all runs, records and histories
   // of sealed runs.
   virtual Status CollectOids(OidSet* oids) = 0;
+
+  // Renames a run (RUNNING or sealed; the caller reseals).
+  virtual Status SetName(const std::string& run, const std::string& name) = 0;
 };
 
 }  // namespace cairn
