@@ -43,7 +43,8 @@ struct GcRootSet {
 };
 
 // Adds its module's roots to `roots`. Any error fails the collection.
-using GcRootContributor = std::function<Status(Repo& repo, const GcRootOptions& options, GcRootSet* roots)>;
+using GcRootContributor =
+    std::function<Status(Repo& repo, const GcRootOptions& options, GcRootSet* roots)>;
 
 class GcRootRegistry {
  public:
@@ -67,10 +68,15 @@ class GcRootRegistry {
 //               artifacts of running runs;
 //   "run-cache" the output versions and metrics blobs of run-cache entries
 //               written within keep_days.
-// Built once; thread-safe to read.
+// Built once, on first use, by explicit registration (no static
+// initialisers, which a static library's link can drop); thread-safe to read.
+// Every binary that collects garbage links every contributor through it.
 const GcRootRegistry& DefaultGcRoots();
 
-// The modules' contributors, one per module (what each adds: see above).
+// The modules' contributors (what each adds: see above), each defined in its
+// own module against that module's public API: src/dataset/gc_roots.cc,
+// src/pipeline/gc_roots.cc ("pipelines", "run-cache"), src/tracking/gc_roots.cc.
+// The registry knows only these declarations, never a module's internals.
 Status ContributeDatasetRoots(Repo& repo, const GcRootOptions& options, GcRootSet* roots);
 Status ContributePipelineRoots(Repo& repo, const GcRootOptions& options, GcRootSet* roots);
 Status ContributeRunRoots(Repo& repo, const GcRootOptions& options, GcRootSet* roots);

@@ -1,3 +1,7 @@
+// The registry of gc roots (cairn/gc_roots.h): contributors called in order,
+// the first error failing the collection, and the default registry that lists
+// each module's contributor. The contributors themselves live in their
+// modules; this file includes none of them.
 #include "cairn/gc_roots.h"
 
 namespace cairn {
@@ -27,6 +31,8 @@ std::vector<std::string> GcRootRegistry::names() const {
 }
 
 const GcRootRegistry& DefaultGcRoots() {
+  // The one place that names every module's contributor. A module that owns
+  // stored objects (models, audit records next) adds its line here.
   static const GcRootRegistry registry = [] {
     GcRootRegistry r;
     r.Add("datasets", ContributeDatasetRoots);
