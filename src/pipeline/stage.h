@@ -1,8 +1,8 @@
 // Internal pieces of `repro` and pipeline status, one concept per file:
 // staleness.cc (what a stage consumes now and how that differs from the
-// lock), restore.cc (putting back outputs computed before), stage_run.cc
-// (executing a stage as a tracked run), metrics.cc (its metrics files),
-// scheduler.cc (the order stages run in), repro.cc (deciding per stage).
+// lock), stage_run.cc (executing a stage as a tracked run, its metrics files
+// and environment), scheduler.cc (the order stages run in), repro.cc
+// (deciding per stage, and putting back outputs computed before).
 #ifndef CAIRN_PIPELINE_STAGE_H_
 #define CAIRN_PIPELINE_STAGE_H_
 
@@ -34,7 +34,7 @@ std::vector<std::string> InputChanges(const LockedStage& was, const LockedStage&
 // Reasons the workspace outputs and metrics files differ from `locked`.
 Result<std::vector<std::string>> OutputChanges(Repo& repo, const StageSpec& stage, const LockedStage& locked);
 
-// ---- restore.cc
+// ---- repro.cc (restoring)
 
 // Corruption unless every output and metrics file named by a lock entry (or
 // a run-cache entry) is one the stage declares: the lock comes from git, and
@@ -49,7 +49,7 @@ bool CanRestore(Repo& repo, const std::map<std::string, Oid>& outs, const std::m
 // Writes the outputs and metrics files a stage produced before.
 Status RestoreAll(Repo& repo, const std::map<std::string, Oid>& outs, const std::map<std::string, Oid>& metrics);
 
-// ---- metrics.cc
+// ---- stage_run.cc (metrics files, environment)
 
 struct CollectedMetrics {
   std::map<std::string, Oid> blobs;  // metrics file → blob (stored)
