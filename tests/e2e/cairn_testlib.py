@@ -46,6 +46,15 @@ def start_retrying(start):
             time.sleep(1)
 
 
+def wait_for(predicate, timeout=30.0, what="condition"):
+    """Polls predicate() every 20 ms until it is true; AssertionError naming `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for " + what)
+        time.sleep(0.02)
+
+
 # Exit codes (doc: 0 ok, 1 check negative, 2 error).
 OK, NEGATIVE, ERROR = 0, 1, 2
 

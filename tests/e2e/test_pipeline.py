@@ -23,7 +23,7 @@ import textwrap
 import time
 import unittest
 
-from cairn_testlib import CAIRN_BIN, ERROR, NEGATIVE, OK, CairnTestCase, sha256_file
+from cairn_testlib import CAIRN_BIN, ERROR, NEGATIVE, OK, CairnTestCase, sha256_file, wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PIPELINE_EXAMPLE = os.path.normpath(os.path.join(HERE, "..", "..", "examples", "pipeline"))
@@ -45,14 +45,6 @@ def lock_without_run_ids(data):
 def uuid_of(run_id):
     h = run_id.replace("-", "")
     return "%s-%s-%s-%s-%s" % (h[:8], h[8:12], h[12:16], h[16:20], h[20:32])
-
-
-def wait_for(predicate, timeout=30.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for " + what)
-        time.sleep(0.02)
 
 
 # ---------------------------------------------------------------------------------------------

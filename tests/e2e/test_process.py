@@ -13,19 +13,11 @@ import signal
 import time
 import unittest
 
-from cairn_testlib import OK, CairnTestCase
+from cairn_testlib import OK, CairnTestCase, wait_for
 
 # The grandchild: a loop appending to grow.txt; `trap` makes it ignore SIGTERM when asked.
 GRANDCHILD = ("( {trap} while :; do echo x >> grow.txt; sleep 0.05; done ) </dev/null >/dev/null 2>&1 & "
               "echo $! > grand.pid; echo $$ > leader.pid; wait")
-
-
-def wait_for(predicate, timeout=30.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for " + what)
-        time.sleep(0.02)
 
 
 def alive(pid):
