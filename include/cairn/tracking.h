@@ -37,6 +37,10 @@ struct Experiment {
   bool deleted = false;
   int64_t created_ms = 0;
   int64_t runs = 0;  // active (not deleted) runs
+  // MLflow's experiment tags. Kept in the experiment's descriptor
+  // (refs/experiments/<id>), so a reindex keeps them; filled by the
+  // Tracker's experiment calls.
+  std::map<std::string, std::string> tags;
 };
 
 struct MetricPoint {
@@ -79,6 +83,10 @@ struct RunInfo {
   std::vector<RunArtifact> artifacts;
   std::map<std::string, std::string> env;  // flat dotted keys: git.commit, os.kernel, python.packages.numpy …
   std::optional<Oid> record;                // the sealed record, once ended
+  // The last time the owner of a RUNNING run said it was alive (ms since
+  // the epoch; the start time until its first heartbeat). Filled by GetRun
+  // for RUNNING runs; 0 for ended runs and in search results.
+  int64_t heartbeat_ms = 0;
 };
 
 // Validation of user-supplied names (messages say what is allowed).
@@ -97,6 +105,9 @@ struct StartRunOptions {
   std::string cwd;
   int64_t pid = 0;  // the process whose death means the run died (0: caller's)
   std::string host;  // where that process runs (empty: this host; then pid 0 means unknown)
+  // The run's start time, ms since the epoch; 0: now. For clients that
+  // record a run's times themselves (MLflow's create_run(start_time=)).
+  int64_t start_ms = 0;
 };
 
 struct SearchOptions {
@@ -144,12 +155,18 @@ class Tracker {
 
   // Experiments.
   Result<Experiment> GetExperiment(const std::string& name);
-  // AlreadyExists when the name is taken (by an active or deleted one).
-  Result<Experiment> CreateExperiment(const std::string& name);
+  // AlreadyExists when the name is taken (by an active or deleted one);
+  // InvalidArgument for a bad name or tag key (tags as for runs:
+  // ValidateMetricKey).
+  Result<Experiment> CreateExperiment(const std::string& name, const std::map<std::string, std::string>& tags = {});
   // The experiment of that name, created when missing. Race-free across
   // processes: when another creates it first, that one is returned. A
   // deleted experiment is returned as it is (callers decide).
   Result<Experiment> GetOrCreateExperiment(const std::string& name);
+  // Sets tags of an experiment (deleted ones too), replacing values of keys
+  // it has; written to its descriptor under the repository lock. NotFound
+  // when there is no experiment of that name.
+  Status SetExperimentTags(const std::string& name, const std::map<std::string, std::string>& tags);
   Result<std::vector<Experiment>> ListExperiments(bool include_deleted);
   Status RenameExperiment(const std::string& from, const std::string& to);
   Status DeleteExperiment(const std::string& name);
@@ -166,15 +183,17 @@ class Tracker {
   Status SetRunName(const std::string& run, const std::string& name);
   // Stores the file or directory `source` under `artifact_path`. Its bytes
   // are copied into the object store, so `source` may be anywhere (a temp
-  // file). Pass an absolute `source`: a relative one is still taken from
-  // the process's working directory (for front ends that pass what the
-  // user typed; deprecated). Default artifact path: the path relative to
+  // file). A relative `source` is taken from `base_dir` (absolute: the
+  // front end's working directory, e.g. Python's os.getcwd()); with no
+  // `base_dir` it is still taken from the process's working directory
+  // (deprecated: front ends pass one). Default artifact path: the path relative to
   // the repository root for a file or directory inside it (models/a.json
   // and eval/a.json stay apart), the file name for one outside. For a
   // directory, `artifact_path` is the prefix of its files' paths. A path
   // inside the repository that leaves it through a symlink is refused.
   Result<std::vector<RunArtifact>> LogArtifact(const std::string& run, const std::filesystem::path& source,
-                                               const std::string& artifact_path = {});
+                                               const std::string& artifact_path = {},
+                                               const std::filesystem::path& base_dir = {});
   // Stores bytes as an artifact: what cairn records itself (cairn/stdout.log,
   // cairn/git.diff), so paths under cairn/ are allowed here.
   Result<RunArtifact> LogArtifactBytes(const std::string& run, const std::string& artifact_path,
@@ -186,8 +205,11 @@ class Tracker {
                                            std::string_view bytes);
   // Records a dataset ref as an input; returns what it resolved to.
   Result<RunInput> AddInput(const std::string& run, const std::string& ref);
-  // Ends a RUNNING run and seals it.
-  Result<RunInfo> EndRun(const std::string& run, RunStatus status, std::optional<int> exit_code = {});
+  // Ends a RUNNING run and seals it. `end_ms` is its end time (ms since the
+  // epoch; 0: now), for clients that record times themselves (MLflow's
+  // set_terminated(end_time=)); InvalidArgument when it is before the start.
+  Result<RunInfo> EndRun(const std::string& run, RunStatus status, std::optional<int> exit_code = {},
+                         int64_t end_ms = 0);
   Status DeleteRun(const std::string& run);
   Status RestoreRun(const std::string& run);
 

@@ -64,7 +64,7 @@ def _log_path(run_id, local_path, dest):
         if not os.path.exists(local_path):
             raise CairnError("'%s' does not exist" % local_path)
         return _log_outside(run_id, local_path, dest)
-    return session.log_artifact(run_id, local_path, dest)
+    return session.log_artifact(run_id, local_path, dest, os.getcwd())
 
 
 def log_artifact(local_path, artifact_path=None, run_id=None):

@@ -5,7 +5,6 @@ run; the repository of the process's tracking URI unless given another.
 as ``mlflow.client`` and ``mlflow.tracking``."""
 
 import time
-import warnings
 
 from .artifacts import log_artifact, log_artifacts, log_dict, log_figure, log_text
 from .entities import _NAME_TAG, FileInfo, Metric, PagedList, Run, ViewType, _status_name, _view
@@ -18,6 +17,15 @@ from .search import _search
 from .session import _check_uri, _client_session, _get_session, _uri_dir
 
 __all__ = ["Client", "MlflowClient"]
+
+
+def _ms(t):
+    """A time in ms since the epoch as MLflow passes it (None: now, as 0)."""
+    if t is None:
+        return 0
+    if isinstance(t, bool) or not isinstance(t, (int, float)):
+        raise TypeError("a time is milliseconds since the epoch (an int), not %r" % (t,))
+    return int(t)
 
 
 class Client:
@@ -36,13 +44,13 @@ class Client:
         return Run(self._s().get_run(str(run_id)))
 
     def create_run(self, experiment_id, start_time=None, tags=None, run_name=None):
-        """A new RUNNING run (not made active); end it with set_terminated."""
-        if start_time is not None:
-            warnings.warn("cairn sets a run's start time itself: start_time is ignored", stacklevel=2)
+        """A new RUNNING run (not made active), started at ``start_time`` (ms
+        since the epoch; default now) and kept alive by this process until
+        set_terminated or exit."""
         name = _experiment_by_id(experiment_id).name
         tags = {str(k): str(v) for k, v in (tags or {}).items()}
         run_name = run_name or tags.pop(_NAME_TAG, "")
-        return self.get_run(self._s().start_run(name, str(run_name), {}, tags, []))
+        return self.get_run(self._s().start_run(name, str(run_name), {}, tags, [], start_time=_ms(start_time)))
 
     def log_batch(self, run_id, metrics=(), params=(), tags=(), synchronous=None):
         s, run_id = self._s(), str(run_id)
@@ -99,9 +107,11 @@ class Client:
             self._s().end_run(run_id, status)
 
     def set_terminated(self, run_id, status=None, end_time=None):
-        if end_time is not None:
-            warnings.warn("cairn sets a run's end time itself: end_time is ignored", stacklevel=2)
-        self._s().end_run(str(run_id), _status_name(status or "FINISHED"))
+        """Ends and seals a run, at ``end_time`` (ms since the epoch; default now)."""
+        self._s().end_run(str(run_id), _status_name(status or "FINISHED"), end_time=_ms(end_time))
+
+    def set_experiment_tag(self, experiment_id, key, value):
+        self._s().set_experiment_tags(_experiment_by_id(experiment_id).name, {str(key): str(value)})
 
     def delete_run(self, run_id):
         self._s().delete_run(str(run_id))

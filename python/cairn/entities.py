@@ -123,7 +123,7 @@ class Experiment(_Entity):
         self.name = d["name"]
         self.artifact_location = "mlflow-artifacts:/%s" % self.experiment_id
         self.lifecycle_stage = LifecycleStage.DELETED if d["deleted"] else LifecycleStage.ACTIVE
-        self.tags = {}  # cairn keeps no experiment tags
+        self.tags = dict(d.get("tags") or {})
         self.creation_time = self.last_update_time = d["created"]
 
 

@@ -1,13 +1,13 @@
 """Experiments: the one new runs go to (set_experiment, $CAIRN_EXPERIMENT,
 $MLFLOW_EXPERIMENT_NAME, $MLFLOW_EXPERIMENT_ID, else Default), creating,
-reading, searching and deleting them."""
+reading, searching, tagging and deleting them."""
 
 import os
 import warnings
 
 from ._cairn import CairnError
 from .entities import Experiment, LifecycleStage, ViewType, _view
-from .session import _get_session
+from .session import _get_session, _lock, _stack
 
 _experiment = os.environ.get("CAIRN_EXPERIMENT") or os.environ.get("MLFLOW_EXPERIMENT_NAME") or None
 
@@ -55,9 +55,28 @@ def create_experiment(name, artifact_location=None, tags=None):
     """Creates an experiment; returns its id (a string, as MLflow does)."""
     if artifact_location is not None:
         warnings.warn("cairn keeps artifacts in the repository's store: artifact_location is ignored", stacklevel=2)
-    if tags:
-        warnings.warn("cairn keeps no experiment tags: %s not stored" % sorted(tags), stacklevel=2)
-    return str(_get_session().create_experiment(str(name))["id"])
+    tags = {str(k): str(v) for k, v in (tags or {}).items()}
+    return str(_get_session().create_experiment(str(name), tags)["id"])
+
+
+def _tagged_experiment_name():
+    """The experiment set_experiment_tag means: the one set (set_experiment or
+    the environment), else the active run's (inside 'cairn run -e NAME' too)."""
+    if _experiment or os.environ.get("MLFLOW_EXPERIMENT_ID"):
+        return _active_experiment_name()
+    with _lock:
+        run_id = _stack[-1].id if _stack else os.environ.get("CAIRN_RUN_ID")
+    return _get_session().get_run(run_id)["experiment"] if run_id else _active_experiment_name()
+
+
+def set_experiment_tag(key, value):
+    """Sets a tag on the current experiment (MLflow's fluent call)."""
+    set_experiment_tags({key: value})
+
+
+def set_experiment_tags(tags):
+    """Sets tags on the current experiment; values are stored as strings."""
+    _get_session().set_experiment_tags(_tagged_experiment_name(), {str(k): str(v) for k, v in tags.items()})
 
 
 def get_experiment(experiment_id):

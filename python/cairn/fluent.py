@@ -94,6 +94,7 @@ def _resume(run_id, tags):
         raise CairnError("run %s has ended (%s): cairn seals ended runs and cannot resume them; start a new run"
                          % (d["id"], d["status"]))
     run = _attach(d["id"], owned=True)
+    _get_session().keep_alive(run.id)  # this process now logs to it: keep it alive until it ends
     if tags:
         set_tags(tags)
     return run

@@ -13,6 +13,9 @@ _session = None
 _tracking_uri = None  # as given to set_tracking_uri
 _stack = []  # active runs, innermost last (fluent.ActiveRun); never rebound
 _client_sessions = {}  # directory -> Session of a Client(tracking_uri=…)
+# How often a Session's runs beat (ms; 0: the library's 30 s). Tests shorten
+# it before the first session opens; not part of the API.
+_heartbeat_interval_ms = 0
 
 # ---- where runs go: the tracking URI ------------------------------------------------------------
 
@@ -76,14 +79,14 @@ def _get_session():
     global _session
     with _lock:
         if _session is None:
-            _session = Session(_base_dir())
+            _session = Session(_base_dir(), _heartbeat_interval_ms)
         return _session
 
 
 def _client_session(directory):
     with _lock:
         if directory not in _client_sessions:
-            _client_sessions[directory] = Session(directory)
+            _client_sessions[directory] = Session(directory, _heartbeat_interval_ms)
         return _client_sessions[directory]
 
 

@@ -2,7 +2,8 @@
 // is the package python/cairn/ (session.py holds the Session of the process;
 // fluent.py, client.py, experiments.py, artifacts.py and search.py call it;
 // __init__.py re-exports them); this file only maps Session and Tracker
-// calls to Python, releasing the GIL around disk work.
+// calls to Python, releasing the GIL around disk work and around waits for
+// the Session's background threads, which never call into Python.
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -27,6 +28,14 @@ auto Flushed(Session& s, F f) {
   return f();
 }
 
+// Issues what went wrong in the Session's background threads (a heartbeat
+// that could not be written) as RuntimeWarnings; the GIL is held.
+void Warn(Session& s) {
+  for (const std::string& w : s.TakeWarnings()) {
+    if (PyErr_WarnEx(PyExc_RuntimeWarning, ("cairn: " + w).c_str(), 1) != 0) throw py::error_already_set();
+  }
+}
+
 // 0: active runs only, 1: deleted only, 2: all (MLflow's ViewType order).
 SearchOptions SearchFor(const std::vector<std::string>& experiments, const std::string& filter,
                         const std::vector<std::string>& order_by, int64_t max_results, int view, bool full) {
@@ -42,16 +51,21 @@ SearchOptions SearchFor(const std::vector<std::string>& experiments, const std::
 }
 
 void BindRuns(py::class_<Session>& c) {
-  c.def("start_run", &Session::StartRun, Release())
-      .def("end_run",
-           [](Session& s, const std::string& run, const std::string& status) {
-             RunInfo info;
-             {
-               py::gil_scoped_release release;
-               info = s.EndRun(run, status);
-             }
-             return RunDict(info);
-           })
+  c.def("start_run", &Session::StartRun, Release(), py::arg("experiment"), py::arg("name"), py::arg("params"),
+        py::arg("tags"), py::arg("inputs"), py::arg("start_time") = 0)
+      .def("keep_alive", &Session::KeepAlive, Release())
+      .def(
+          "end_run",
+          [](Session& s, const std::string& run, const std::string& status, int64_t end_time) {
+            RunInfo info;
+            {
+              py::gil_scoped_release release;
+              info = s.EndRun(run, status, end_time);
+            }
+            Warn(s);
+            return RunDict(info);
+          },
+          py::arg("run"), py::arg("status"), py::arg("end_time") = 0)
       .def("log_metric", &Session::LogMetric)
       .def("log_metrics_now",
            [](Session& s, const std::string& run, const std::vector<std::tuple<std::string, double, int64_t,
@@ -91,14 +105,15 @@ void BindRuns(py::class_<Session>& c) {
            },
            Release())
       .def("log_artifact",
-           [](Session& s, const std::string& run, const std::string& path, const std::string& artifact_path) {
+           [](Session& s, const std::string& run, const std::string& path, const std::string& artifact_path,
+              const std::string& base_dir) {
              std::vector<std::string> out;
-             for (const RunArtifact& a : Check(s.tracker().LogArtifact(run, path, artifact_path))) {
+             for (const RunArtifact& a : Check(s.tracker().LogArtifact(run, path, artifact_path, base_dir))) {
                out.push_back(a.path);
              }
              return out;
            },
-           Release())
+           Release(), py::arg("run"), py::arg("path"), py::arg("artifact_path"), py::arg("base_dir"))
       .def("log_artifact_bytes",
            [](Session& s, const std::string& run, const std::string& artifact_path, const py::bytes& data) {
              std::string_view bytes = data;  // the bytes object outlives the call
@@ -132,8 +147,22 @@ void BindRuns(py::class_<Session>& c) {
 }
 
 void BindExperiments(py::class_<Session>& c) {
-  c.def("create_experiment",
-        [](Session& s, const std::string& name) { return ExperimentDict(Check(s.tracker().CreateExperiment(name))); })
+  c.def(
+       "create_experiment",
+       [](Session& s, const std::string& name, const std::map<std::string, std::string>& tags) {
+         Experiment e;
+         {
+           py::gil_scoped_release release;
+           e = Check(s.tracker().CreateExperiment(name, tags));
+         }
+         return ExperimentDict(e);
+       },
+       py::arg("name"), py::arg("tags") = std::map<std::string, std::string>{})
+      .def("set_experiment_tags",
+           [](Session& s, const std::string& name, const std::map<std::string, std::string>& tags) {
+             Check(s.tracker().SetExperimentTags(name, tags));
+           },
+           Release())
       .def(
           "experiments",
           [](Session& s, bool include_deleted) {
@@ -178,8 +207,15 @@ PYBIND11_MODULE(_cairn, m) {
     }
   });
   py::class_<Session> session(m, "Session");
-  session.def(py::init<const std::string&>(), Release())
-      .def("close", &Session::Close, Release())
+  session.def(py::init<const std::string&, int64_t>(), Release(), py::arg("dir"), py::arg("heartbeat_interval_ms") = 0)
+      .def("close",
+           [](Session& s) {
+             {
+               py::gil_scoped_release release;
+               s.Close();
+             }
+             Warn(s);
+           })
       .def("root", &Session::Root);
   BindRuns(session);
   BindExperiments(session);

@@ -1,5 +1,9 @@
 #include "python/session.h"
 
+#include <unistd.h>
+
+#include <utility>
+
 #include "cairn/use_dataset.h"
 
 namespace cairn::python {
@@ -10,40 +14,99 @@ void Raise(const Status& s) {
   throw CairnError(msg);
 }
 
-Session::Session(const std::string& dir) {
+Session::Session(const std::string& dir, int64_t heartbeat_interval_ms)
+    : heartbeat_interval_ms_(heartbeat_interval_ms > 0 ? heartbeat_interval_ms : kHeartbeatIntervalMs),
+      pid_(::getpid()) {
   repo_ = Check(Repo::Open(dir));
   tracker_ = Check(Tracker::Open(*repo_));
   buffer_ = std::make_unique<MetricBuffer>(*tracker_, 100);
 }
 
 Session::~Session() {
+  StopHeartbeats({});  // before the tracker they call goes
   if (buffer_) (void)buffer_->Close();  // the destructor cannot report; Close() did if called
 }
 
 void Session::Close() {
+  StopHeartbeats({});
   if (buffer_) Check(buffer_->Close());
 }
 
 std::string Session::StartRun(const std::string& experiment, const std::string& name,
                               const std::map<std::string, std::string>& params,
                               const std::map<std::string, std::string>& tags,
-                              const std::vector<std::string>& inputs) {
+                              const std::vector<std::string>& inputs, int64_t start_ms) {
   StartRunOptions o;
   o.experiment = experiment;
   o.name = name;
   o.params = params;
   o.tags = tags;
   o.inputs = inputs;
-  return Check(tracker_->StartRun(o));
+  o.start_ms = start_ms;
+  std::string id = Check(tracker_->StartRun(o));
+  KeepAlive(id);
+  return id;
 }
 
-RunInfo Session::EndRun(const std::string& run, const std::string& status) {
+void Session::KeepAlive(const std::string& run) {
+  // A full id needs no lookup (StartRun's, on the hot path of a sweep).
+  std::string id = ValidateRunId(run).ok() ? run : Check(tracker_->ResolveRunId(run));
+  std::lock_guard lock(mu_);
+  if (heartbeats_.count(id)) return;
+  // The first beat is at once: a start time given by the caller (an
+  // imported run's) is then no longer the run's sign of life.
+  heartbeats_[id] = std::make_unique<RunHeartbeat>(*tracker_, id, heartbeat_interval_ms_);
+}
+
+void Session::StopHeartbeats(const std::string& run) {
+  std::vector<std::pair<std::string, std::unique_ptr<RunHeartbeat>>> stopping;
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = heartbeats_.begin(); it != heartbeats_.end();) {
+      if (run.empty() || it->first == run) {
+        stopping.emplace_back(it->first, std::move(it->second));
+        it = heartbeats_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  // Joined outside the lock: a beat in progress may take a while.
+  for (auto& [id, beat] : stopping) {
+    if (::getpid() != pid_) {
+      // A forked child: its copy names a thread of the parent, which it
+      // cannot join or stop; the parent's heartbeat is the parent's.
+      (void)beat.release();
+      continue;
+    }
+    Status s = beat->Stop();
+    if (!s.ok()) {
+      std::lock_guard lock(mu_);
+      warnings_.push_back("heartbeat of run " + id + ": " + s.message());
+    }
+  }
+}
+
+std::vector<std::string> Session::TakeWarnings() {
+  std::lock_guard lock(mu_);
+  return std::exchange(warnings_, {});
+}
+
+RunInfo Session::EndRun(const std::string& run, const std::string& status, int64_t end_ms) {
   auto st = ParseRunStatus(status);
   if (!st || *st == RunStatus::kRunning) {
     throw CairnError("unknown end status '" + status + "' (FINISHED, FAILED or KILLED)");
   }
   Status flushed = Flush();
-  RunInfo info = Check(tracker_->EndRun(run, *st));
+  auto ended = tracker_->EndRun(run, *st, std::nullopt, end_ms);
+  // A run that has ended (here or elsewhere) needs no more beats; one that
+  // could not end (a bad end time) keeps them.
+  if (ended.ok()) {
+    StopHeartbeats(ended->id);
+  } else if (ended.status().code() == Code::kFailedPrecondition) {
+    if (auto id = tracker_->ResolveRunId(run); id.ok()) StopHeartbeats(*id);
+  }
+  RunInfo info = Check(std::move(ended));
   Check(flushed.WithContext("writing buffered metrics (run " + info.id + " was ended all the same)"));
   return info;
 }

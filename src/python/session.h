@@ -1,14 +1,17 @@
-// The state behind the Python module: one repository, its tracker and a
-// metric buffer per Session (python/cairn/session.py holds one per process,
-// reopened when the tracking URI changes, and one per repository a Client
-// names; the fluent API and the client, python/cairn/fluent.py and
-// client.py, call it). Errors become CairnError, the Python exception the
-// package re-exports.
+// The state behind the Python module: one repository, its tracker, a
+// metric buffer and the heartbeats of the runs it owns per Session
+// (python/cairn/session.py holds one per process, reopened when the
+// tracking URI changes, and one per repository a Client names; the fluent
+// API and the client, python/cairn/fluent.py and client.py, call it).
+// Errors become CairnError, the Python exception the package re-exports.
 #ifndef CAIRN_PYTHON_SESSION_H_
 #define CAIRN_PYTHON_SESSION_H_
 
+#include <sys/types.h>
+
 #include <map>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -38,29 +41,49 @@ inline void Check(const Status& s) {
 }
 
 // A repository and its tracker, with a metric buffer flushed in the
-// background every 100 ms. Thread-safe as the Tracker is; callers release
-// the GIL around calls that touch the disk.
+// background every 100 ms, and a RunHeartbeat for every run the Session
+// started or was told to keep alive, from its start until it ends here (or
+// the Session closes), so the liveness check (doc/tracking.md, "Liveness")
+// never reaps a run whose Python process is alive, and reaps it when the
+// process dies. Those threads only call the tracker, never Python.
+// Thread-safe as the Tracker is; callers release the GIL around calls that
+// touch the disk or wait for a thread.
 class Session {
  public:
-  // Opens the repository containing `dir` (searching upwards).
-  explicit Session(const std::string& dir);
+  // Opens the repository containing `dir` (searching upwards). Runs beat
+  // every `heartbeat_interval_ms` (0: kHeartbeatIntervalMs).
+  explicit Session(const std::string& dir, int64_t heartbeat_interval_ms = 0);
   ~Session();  // closes, dropping the buffer's last error: call Close() to see it
 
-  // Writes what is buffered and stops the buffer; throws the first write
-  // error since the last flush. Later metric points are refused. Idempotent.
+  // Stops the heartbeats (runs still RUNNING stay so: the liveness check
+  // ends them once this process is gone), writes what is buffered and stops
+  // the buffer; throws the first write error since the last flush. Later
+  // metric points are refused. Idempotent.
   void Close();
 
   std::string Root() const { return repo_->root().string(); }
   Tracker& tracker() { return *tracker_; }
 
+  // Starts a run owned by this process (start time `start_ms`, 0: now) and
+  // keeps it alive until EndRun.
   std::string StartRun(const std::string& experiment, const std::string& name,
                        const std::map<std::string, std::string>& params,
-                       const std::map<std::string, std::string>& tags, const std::vector<std::string>& inputs);
+                       const std::map<std::string, std::string>& tags, const std::vector<std::string>& inputs,
+                       int64_t start_ms = 0);
 
-  // Ends the run even when writing its buffered metrics failed, then throws
-  // that error: a failed last batch must not leave the run RUNNING, nor pass
-  // unnoticed.
-  RunInfo EndRun(const std::string& run, const std::string& status);
+  // Keeps a RUNNING run alive from now until EndRun or Close (MLflow's
+  // start_run(run_id=) resuming a run). Idempotent.
+  void KeepAlive(const std::string& run);
+
+  // Ends the run (end time `end_ms`, 0: now) even when writing its buffered
+  // metrics failed, then throws that error: a failed last batch must not
+  // leave the run RUNNING, nor pass unnoticed. Its heartbeat stops once it
+  // has ended.
+  RunInfo EndRun(const std::string& run, const std::string& status, int64_t end_ms = 0);
+
+  // What went wrong in the background since the last call (a heartbeat that
+  // could not be written), one message each, for the front end to warn with.
+  std::vector<std::string> TakeWarnings();
 
   // Buffers one point (the hot path: validates the key only when it changes).
   void LogMetric(const std::string& run, const std::string& key, double value, int64_t step, int64_t ts);
@@ -78,10 +101,19 @@ class Session {
   std::string UseDataset(const std::string& run, const std::string& ref);
 
  private:
+  // Stops the heartbeat of `run` (all runs' when empty), keeping its error
+  // for TakeWarnings.
+  void StopHeartbeats(const std::string& run);
+
   std::unique_ptr<Repo> repo_;
   std::unique_ptr<Tracker> tracker_;
   std::unique_ptr<MetricBuffer> buffer_;
   std::string last_key_;
+  int64_t heartbeat_interval_ms_;
+  pid_t pid_;  // the process whose threads these are: a forked child has none of them
+  std::mutex mu_;  // guards heartbeats_ and warnings_
+  std::map<std::string, std::unique_ptr<RunHeartbeat>> heartbeats_;  // by full run id
+  std::vector<std::string> warnings_;
 };
 
 }  // namespace cairn::python

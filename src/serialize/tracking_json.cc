@@ -75,6 +75,7 @@ Json RunJson(const RunInfo& run, RunDetail detail) {
   j["artifacts"] = ArtifactListJson(run.artifacts);
   j["env"] = Json(run.env);
   j["record"] = run.record ? Json(run.record->ToString()) : Json(nullptr);
+  j["heartbeat"] = OptionalInt(run.status == RunStatus::kRunning && run.heartbeat_ms != 0, run.heartbeat_ms);
   return j;
 }
 
@@ -85,7 +86,8 @@ Json RunListJson(const std::vector<RunInfo>& runs, RunDetail detail) {
 }
 
 Json ExperimentJson(const Experiment& e) {
-  return {{"id", e.id}, {"name", e.name}, {"runs", e.runs}, {"deleted", e.deleted}, {"created", e.created_ms}};
+  return {{"id", e.id},           {"name", e.name},          {"runs", e.runs},
+          {"deleted", e.deleted}, {"created", e.created_ms}, {"tags", Json(e.tags)}};
 }
 
 Json ExperimentListJson(const std::vector<Experiment>& experiments) {

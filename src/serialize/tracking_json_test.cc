@@ -88,6 +88,13 @@ TEST(TrackingJsonTest, RunningRunHasNullEndAndExitCode) {
   EXPECT_TRUE(j["exit_code"].is_null());
   EXPECT_TRUE(j["record"].is_null());
   EXPECT_EQ(j["status"], "RUNNING");
+  EXPECT_TRUE(j["heartbeat"].is_null()) << "a heartbeat not read (a search) is null";
+  r.heartbeat_ms = 1234;
+  EXPECT_EQ(RunJson(r, RunDetail::kFull)["heartbeat"], 1234);
+  EXPECT_FALSE(RunJson(r, RunDetail::kSummary).contains("heartbeat"));
+  RunInfo ended = SampleRun();
+  ended.heartbeat_ms = 1234;
+  EXPECT_TRUE(RunJson(ended, RunDetail::kFull)["heartbeat"].is_null()) << "an ended run has no heartbeat";
 }
 
 TEST(TrackingJsonTest, FullRunAddsInputsArtifactsEnvAndRecord) {
@@ -109,7 +116,9 @@ TEST(TrackingJsonTest, FullRunAddsInputsArtifactsEnvAndRecord) {
 
 TEST(TrackingJsonTest, ExperimentAndHistoryShapes) {
   Experiment e{4, "iris", true, 99, 2};
-  EXPECT_EQ(ExperimentJson(e).dump(), R"({"id":4,"name":"iris","runs":2,"deleted":true,"created":99})");
+  EXPECT_EQ(ExperimentJson(e).dump(), R"({"id":4,"name":"iris","runs":2,"deleted":true,"created":99,"tags":{}})");
+  e.tags = {{"team", "nlp"}};
+  EXPECT_EQ(ExperimentJson(e)["tags"], Json({{"team", "nlp"}}));
   EXPECT_TRUE(ExperimentListJson({}).is_array());
   Json h = MetricHistoryJson({MetricPoint{"loss", 1.5, 0, 10}, MetricPoint{"loss", 0.5, 1, 20}});
   ASSERT_EQ(h.size(), 2u);

@@ -50,14 +50,22 @@ bool OutsideLexically(const fs::path& abs, const fs::path& root) {
 
 // Where `source` is and the artifact path it gets by default: its path
 // relative to the repository root for a file inside it, its file name for
-// one outside (whose bytes are copied like any other). A path inside that
-// leaves the repository through a symlink is InvalidArgument.
-Status LocateSource(Repo& repo, const fs::path& source, fs::path* abs, std::string* default_path) {
-  // A relative path is still taken from the process's working directory, as
-  // the CLI and the Python module pass what the user typed; once they pass
-  // absolute paths this becomes the repository root.
+// one outside (whose bytes are copied like any other). A relative `source`
+// is taken from `base_dir`. A path inside that leaves the repository
+// through a symlink is InvalidArgument.
+Status LocateSource(Repo& repo, const fs::path& source, const fs::path& base_dir, fs::path* abs,
+                    std::string* default_path) {
+  if (!base_dir.empty() && !base_dir.is_absolute()) {
+    return Status::InvalidArgument("artifact base directory '" + base_dir.string() + "' is not absolute",
+                                   "pass the front end's working directory as an absolute path");
+  }
   std::error_code ec;
-  fs::path given = source.is_absolute() ? source : fs::absolute(source, ec);
+  fs::path given = source;
+  if (source.is_relative()) {
+    // Without a base the process's working directory is used, as the CLI
+    // still passes what the user typed (deprecated: pass base_dir).
+    given = base_dir.empty() ? fs::absolute(source, ec) : base_dir / source;
+  }
   if (ec) return Status::FromErrno("artifact " + source.string(), ec.value());
   given = given.lexically_normal();
   std::string text = given.string();
@@ -84,13 +92,13 @@ Status LocateSource(Repo& repo, const fs::path& source, fs::path* abs, std::stri
 }  // namespace
 
 Result<std::vector<RunArtifact>> Tracker::LogArtifact(const std::string& run, const fs::path& source,
-                                                      const std::string& artifact_path) {
+                                                      const std::string& artifact_path, const fs::path& base_dir) {
   std::lock_guard lock(impl_->mu);
   TrackingStore& store = *impl_->store;
   CAIRN_ASSIGN_OR_RETURN(StoredRunState r, FindRun(store, run));
   fs::path abs;
   std::string default_path;
-  CAIRN_RETURN_IF_ERROR(LocateSource(repo_, source, &abs, &default_path));
+  CAIRN_RETURN_IF_ERROR(LocateSource(repo_, source, base_dir, &abs, &default_path));
   std::error_code ec;
   auto st = fs::status(abs, ec);
   if (ec || !fs::exists(st)) {

@@ -1,5 +1,6 @@
 // Experiments: kept by the tracking store, each with a descriptor under
-// .cairn/refs/experiments/<id> (what a reindex restores them from).
+// .cairn/refs/experiments/<id> (what a reindex restores them from). An
+// experiment's tags live only in its descriptor: the store indexes names.
 #include <nlohmann/json.hpp>
 
 #include "cairn/tracking.h"
@@ -18,6 +19,7 @@ Status WriteExperimentRef(Repo& repo, const Experiment& e) {
                       {"name", e.name},
                       {"deleted", e.deleted},
                       {"created", e.created_ms}};
+  if (!e.tags.empty()) j["tags"] = e.tags;
   fs::path path = ExperimentRefPath(repo, e.id);
   CAIRN_RETURN_IF_ERROR(MakeDirs(path.parent_path()));
   return WriteFileAtomic(path, j.dump(1) + "\n", /*sync=*/true);
@@ -31,13 +33,54 @@ Status NoExperiment(const std::string& name) {
 
 namespace {
 
+using Tags = std::map<std::string, std::string>;
+
+// The tags in experiment `id`'s descriptor; none when it has no descriptor.
+// Corruption when the descriptor cannot be read as one.
+Result<Tags> DescriptorTags(Repo& repo, int64_t id) {
+  fs::path path = ExperimentRefPath(repo, id);
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return Tags{};
+  CAIRN_ASSIGN_OR_RETURN(std::string data, ReadFile(path));
+  nlohmann::json j = nlohmann::json::parse(data, nullptr, false);
+  auto damaged = [&](const std::string& why) {
+    return Status::Corruption(path.string() + ": damaged experiment descriptor (" + why + ")",
+                              "restore it from a backup, or remove it and run 'cairn reindex'");
+  };
+  if (!j.is_object()) return damaged("not a JSON object");
+  Tags tags;
+  if (!j.contains("tags")) return tags;
+  if (!j["tags"].is_object()) return damaged("'tags' is not an object");
+  for (const auto& [key, value] : j["tags"].items()) {
+    if (!value.is_string()) return damaged("tag '" + key + "' is not a string");
+    tags[key] = value.get<std::string>();
+  }
+  return tags;
+}
+
+// `e` with the tags of its descriptor. A damaged descriptor reads as
+// untagged here: listing experiments must not fail on it (SetExperimentTags
+// reports it, and a reindex names it).
+Experiment WithTags(Repo& repo, Experiment e) {
+  auto tags = DescriptorTags(repo, e.id);
+  if (tags.ok()) e.tags = std::move(*tags);
+  return e;
+}
+
+Status ValidateTags(const Tags& tags) {
+  for (const auto& [k, v] : tags) CAIRN_RETURN_IF_ERROR(ValidateMetricKey(k).WithContext("experiment tag"));
+  return Status::OK();
+}
+
 Status SetExperimentDeleted(TrackingStore& store, Repo& repo, const std::string& name, bool deleted) {
   CAIRN_ASSIGN_OR_RETURN(auto e, store.FindExperiment(name));
   if (!e) return NoExperiment(name);
   if (deleted && e->id == 0) return Status::InvalidArgument("the Default experiment cannot be deleted");
-  e->deleted = deleted;
-  CAIRN_RETURN_IF_ERROR(store.PutExperiment(*e));
-  return WriteExperimentRef(repo, *e);
+  CAIRN_ASSIGN_OR_RETURN(RepoLock repo_lock, repo.Lock());  // the descriptor is read, then rewritten
+  Experiment changed = WithTags(repo, *e);
+  changed.deleted = deleted;
+  CAIRN_RETURN_IF_ERROR(store.PutExperiment(changed));
+  return WriteExperimentRef(repo, changed);
 }
 
 }  // namespace
@@ -46,13 +89,15 @@ Result<Experiment> Tracker::GetExperiment(const std::string& name) {
   std::lock_guard lock(impl_->mu);
   CAIRN_ASSIGN_OR_RETURN(auto e, impl_->store->FindExperiment(name));
   if (!e) return NoExperiment(name);
-  return *e;
+  return WithTags(repo_, std::move(*e));
 }
 
-Result<Experiment> Tracker::CreateExperiment(const std::string& name) {
+Result<Experiment> Tracker::CreateExperiment(const std::string& name, const Tags& tags) {
   std::lock_guard lock(impl_->mu);
   CAIRN_RETURN_IF_ERROR(ValidateExperimentName(name));
+  CAIRN_RETURN_IF_ERROR(ValidateTags(tags));
   CAIRN_ASSIGN_OR_RETURN(Experiment e, impl_->store->CreateExperiment(name, NowMs()));
+  e.tags = tags;
   CAIRN_RETURN_IF_ERROR(WriteExperimentRef(repo_, e));
   return e;
 }
@@ -62,7 +107,7 @@ Result<Experiment> Tracker::GetOrCreateExperiment(const std::string& name) {
   CAIRN_RETURN_IF_ERROR(ValidateExperimentName(name));
   TrackingStore& store = *impl_->store;
   CAIRN_ASSIGN_OR_RETURN(auto found, store.FindExperiment(name));
-  if (found) return *found;
+  if (found) return WithTags(repo_, std::move(*found));
   auto created = store.CreateExperiment(name, NowMs());
   if (created.ok()) {
     CAIRN_RETURN_IF_ERROR(WriteExperimentRef(repo_, *created));
@@ -72,7 +117,19 @@ Result<Experiment> Tracker::GetOrCreateExperiment(const std::string& name) {
   if (created.status().code() != Code::kAlreadyExists) return created.status();
   CAIRN_ASSIGN_OR_RETURN(found, store.FindExperiment(name));
   if (!found) return Status::Corruption("experiment '" + name + "' exists and cannot be found");
-  return *found;
+  return WithTags(repo_, std::move(*found));
+}
+
+Status Tracker::SetExperimentTags(const std::string& name, const Tags& tags) {
+  std::lock_guard lock(impl_->mu);
+  CAIRN_RETURN_IF_ERROR(ValidateTags(tags));
+  CAIRN_ASSIGN_OR_RETURN(auto e, impl_->store->FindExperiment(name));
+  if (!e) return NoExperiment(name);
+  CAIRN_ASSIGN_OR_RETURN(RepoLock repo_lock, repo_.Lock());  // read, merge, write: one writer at a time
+  CAIRN_ASSIGN_OR_RETURN(Tags merged, DescriptorTags(repo_, e->id));
+  for (const auto& [k, v] : tags) merged[k] = v;
+  e->tags = std::move(merged);
+  return WriteExperimentRef(repo_, *e);
 }
 
 Result<std::vector<Experiment>> Tracker::ListExperiments(bool include_deleted) {
@@ -80,7 +137,7 @@ Result<std::vector<Experiment>> Tracker::ListExperiments(bool include_deleted) {
   CAIRN_ASSIGN_OR_RETURN(std::vector<Experiment> all, impl_->store->ListExperiments());
   std::vector<Experiment> out;
   for (Experiment& e : all) {
-    if (include_deleted || !e.deleted) out.push_back(std::move(e));
+    if (include_deleted || !e.deleted) out.push_back(WithTags(repo_, std::move(e)));
   }
   return out;
 }
@@ -93,9 +150,11 @@ Status Tracker::RenameExperiment(const std::string& from, const std::string& to)
   if (!e) return NoExperiment(from);
   CAIRN_ASSIGN_OR_RETURN(auto clash, store.FindExperiment(to));
   if (clash) return Status::AlreadyExists("experiment '" + to + "' exists", "pick another name");
-  e->name = to;
-  CAIRN_RETURN_IF_ERROR(store.PutExperiment(*e));
-  return WriteExperimentRef(repo_, *e);
+  CAIRN_ASSIGN_OR_RETURN(RepoLock repo_lock, repo_.Lock());  // the descriptor is read, then rewritten
+  Experiment renamed = WithTags(repo_, *e);
+  renamed.name = to;
+  CAIRN_RETURN_IF_ERROR(store.PutExperiment(renamed));
+  return WriteExperimentRef(repo_, renamed);
 }
 
 Status Tracker::DeleteExperiment(const std::string& name) {

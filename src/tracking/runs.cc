@@ -76,6 +76,10 @@ Result<std::string> Tracker::StartRun(const StartRunOptions& options) {
     if (Status s = ValidateMetricKey(k).WithContext("tag"); !s.ok()) return fail(s);
   }
   if (Status s = ValidateExperimentName(options.experiment); !s.ok()) return fail(s);
+  if (options.start_ms < 0) {
+    return fail(Status::InvalidArgument("a run's start time cannot be negative (" + std::to_string(options.start_ms) +
+                                        " ms)", "give milliseconds since the epoch, or none for now"));
+  }
   auto found = store.FindExperiment(options.experiment);
   if (!found.ok()) return fail(found.status());
   std::optional<Experiment> exp = *found;
@@ -118,7 +122,7 @@ Result<std::string> Tracker::StartRun(const StartRunOptions& options) {
   run.info.id = RandomRunId();
   run.info.experiment_id = exp->id;
   run.info.name = options.name;
-  run.info.start_ms = NowMs();
+  run.info.start_ms = options.start_ms ? options.start_ms : NowMs();
   run.info.user = LoginName();
   run.info.command = options.command;
   run.info.cwd = options.cwd;
@@ -195,7 +199,8 @@ Result<RunInput> Tracker::AddInput(const std::string& run, const std::string& re
   return in;
 }
 
-Result<RunInfo> Tracker::EndRun(const std::string& run, RunStatus status, std::optional<int> exit_code) {
+Result<RunInfo> Tracker::EndRun(const std::string& run, RunStatus status, std::optional<int> exit_code,
+                                int64_t end_ms) {
   std::lock_guard lock(impl_->mu);
   TrackingStore& store = *impl_->store;
   if (status == RunStatus::kRunning) return Status::InvalidArgument("a run cannot end as RUNNING");
@@ -203,9 +208,17 @@ Result<RunInfo> Tracker::EndRun(const std::string& run, RunStatus status, std::o
   if (r.status != RunStatus::kRunning) {
     return Status::FailedPrecondition("run " + r.id + " has already ended (" + RunStatusName(r.status) + ")");
   }
+  if (end_ms != 0) {
+    CAIRN_ASSIGN_OR_RETURN(RunInfo started, store.LoadRun(r.id, /*full=*/false));
+    if (end_ms < started.start_ms) {
+      return Status::InvalidArgument("run " + r.id + " cannot end at " + std::to_string(end_ms) +
+                                         " ms, before its start at " + std::to_string(started.start_ms) + " ms",
+                                     "give an end time (ms since the epoch) after the start, or none for now");
+    }
+  }
   CAIRN_ASSIGN_OR_RETURN(RepoLock repo_lock, repo_.Lock());
   CAIRN_RETURN_IF_ERROR(store.Transaction([&]() -> Status {
-    CAIRN_RETURN_IF_ERROR(store.SetEnded(r.id, status, NowMs(), exit_code));
+    CAIRN_RETURN_IF_ERROR(store.SetEnded(r.id, status, end_ms ? end_ms : NowMs(), exit_code));
     return Seal(store, repo_, r.id, std::nullopt);
   }));
   return store.LoadRun(r.id, /*full=*/true);

@@ -67,7 +67,9 @@ Result<std::string> Tracker::ResolveRunId(const std::string& run) {
 Result<RunInfo> Tracker::GetRun(const std::string& run) {
   std::lock_guard lock(impl_->mu);
   CAIRN_ASSIGN_OR_RETURN(StoredRunState r, FindRun(*impl_->store, run));
-  return impl_->store->LoadRun(r.id, /*full=*/true);
+  CAIRN_ASSIGN_OR_RETURN(RunInfo info, impl_->store->LoadRun(r.id, /*full=*/true));
+  if (info.status == RunStatus::kRunning) info.heartbeat_ms = r.heartbeat_ms;
+  return info;
 }
 
 Result<std::vector<MetricPoint>> Tracker::MetricHistory(const std::string& run, const std::string& key) {

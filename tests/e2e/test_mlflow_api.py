@@ -12,7 +12,7 @@ import time
 import unittest
 
 from cairn_testlib import EXAMPLES, missing
-from test_python_api import PythonApiTestCase
+from test_python_api import PYTHON, PythonApiTestCase
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -84,7 +84,7 @@ out({"exp": dict(exp), "again": again.experiment_id, "by_id": by_id.name, "new_i
         self.assertEqual(res["by_name"], res["new_id"])
         self.assertIn("no experiment with id '999'", res["missing_id"])
         self.assertIn("exactly one of", res["neither"])
-        self.assertTrue(any("experiment tags" in w for w in res["warned"]), res["warned"])
+        self.assertEqual(res["warned"], [], "experiment tags are kept: nothing to warn about")
         self.assertEqual(res["names"], ["tagged", "vision", "nlp", "Default"])  # newest first
         self.assertEqual(res["by_name_order"], ["Default", "nlp", "tagged", "vision"])
         self.assertEqual(res["first"], ["Default"])
@@ -115,6 +115,55 @@ out({"default": default, "set": mlflow.get_tracking_uri(), "id": run.info.run_id
         for uri, msg in res["errors"].items():
             self.assertIsNotNone(msg, uri)
             self.assertIn("not supported", msg)
+
+
+    def test_experiment_tags_round_trip_and_survive_reindex(self):
+        res = self.mlflow("""
+exp_id = mlflow.create_experiment("tagged", tags={"team": "nlp", "priority": 1})
+mlflow.set_experiment("tagged")
+mlflow.set_experiment_tag("stage", "dev")
+mlflow.set_experiment_tags({"priority": "2", "owner": "ana"})
+client = mlflow.MlflowClient()
+client.set_experiment_tag(exp_id, "reviewed", True)
+other = mlflow.set_experiment("other")
+try:
+    mlflow.set_experiment_tag("", "x")
+    bad = None
+except mlflow.MlflowException as e:
+    bad = str(e)
+out({"id": exp_id, "get": mlflow.get_experiment(exp_id).tags,
+     "by_name": mlflow.get_experiment_by_name("tagged").tags,
+     "search": {e.name: e.tags for e in mlflow.search_experiments()},
+     "client": client.get_experiment(exp_id).tags, "other": other.tags, "bad": bad})
+""")
+        want = {"team": "nlp", "priority": "2", "stage": "dev", "owner": "ana", "reviewed": "True"}
+        self.assertEqual(res["get"], want)
+        self.assertEqual(res["by_name"], want)
+        self.assertEqual(res["client"], want)
+        self.assertEqual(res["search"]["tagged"], want)
+        self.assertEqual(res["search"]["other"], {})
+        self.assertEqual(res["other"], {})
+        self.assertIsNotNone(res["bad"], "an empty tag key must be refused")
+        cli = {e["name"]: e["tags"] for e in self.json("experiments")}
+        self.assertEqual(cli["tagged"], want)
+        # The index is rebuilt from the records and descriptors: the tags stay.
+        self.ok("reindex")
+        after = self.mlflow("""
+out({e.name: e.tags for e in mlflow.search_experiments()})
+""")
+        self.assertEqual(after["tagged"], want)
+        self.ok("experiments", "rename", "tagged", "renamed")
+        self.assertEqual({e["name"]: e["tags"] for e in self.json("experiments")}["renamed"], want)
+
+    def test_experiment_tag_goes_to_the_experiment_of_cairn_run(self):
+        path = self.script("""
+import cairn as mlflow
+mlflow.set_experiment_tag("from", "inside")
+""")
+        self.ok("run", "-e", "wine", "--", PYTHON, path)
+        tags = {e["name"]: e["tags"] for e in self.json("experiments")}
+        self.assertEqual(tags["wine"], {"from": "inside"})
+        self.assertEqual(tags["Default"], {})
 
 
 class FluentRuns(MlflowTestCase):
@@ -415,6 +464,49 @@ out({"rid": rid, "status_before": status_before, "status": got.info.status, "par
         run = self.show(res["rid"])
         self.assertEqual((run["status"], run["name"], run["experiment"]), ("FAILED", "batched", "batch"))
         self.assertEqual(run["metrics"]["acc"]["step"], 3)
+
+
+    def test_start_end_time_and_metric_timestamp_round_trip(self):
+        res = self.mlflow("""
+client = mlflow.MlflowClient()
+exp_id = client.create_experiment("imported")
+run = client.create_run(exp_id, start_time=1600000000000, run_name="old")
+rid = run.info.run_id
+client.log_metric(rid, "loss", 0.5, timestamp=1600000000500, step=1)
+with mlflow.start_run(run_id=rid):
+    mlflow.log_metric("acc", 0.75, step=2, timestamp=1600000000900)
+    mlflow.log_metrics({"f1": 0.5}, step=2, timestamp=1600000000950)
+# start_run(run_id=) ended it now; a second run ends at a given time.
+run2 = client.create_run(exp_id, start_time=1600000000000)
+try:
+    client.set_terminated(run2.info.run_id, "FINISHED", end_time=1500000000000)
+    early = None
+except mlflow.MlflowException as e:
+    early = str(e)
+still = client.get_run(run2.info.run_id).info.status
+client.set_terminated(run2.info.run_id, "KILLED", end_time=1600000060000)
+got = client.get_run(run2.info.run_id).info
+out({"rid": rid, "rid2": run2.info.run_id, "start": run.info.start_time, "early": early, "still": still,
+     "info2": [got.start_time, got.end_time, got.status],
+     "loss": [[m.step, m.timestamp] for m in client.get_metric_history(rid, "loss")],
+     "acc": [[m.step, m.timestamp] for m in client.get_metric_history(rid, "acc")],
+     "f1": [[m.step, m.timestamp] for m in client.get_metric_history(rid, "f1")]})
+""")
+        self.assertEqual(res["start"], 1600000000000)
+        self.assertIn("before its start", res["early"] or "")
+        self.assertEqual(res["still"], "RUNNING", "a refused end time leaves the run running")
+        self.assertEqual(res["info2"], [1600000000000, 1600000060000, "KILLED"])
+        self.assertEqual(res["loss"], [[1, 1600000000500]])
+        self.assertEqual(res["acc"], [[2, 1600000000900]])
+        self.assertEqual(res["f1"], [[2, 1600000000950]])
+        for when in ("now", "after reindex"):
+            first, second = self.show(res["rid"]), self.show(res["rid2"])
+            self.assertEqual(first["start_time"], 1600000000000, when)
+            self.assertGreater(first["end_time"], 1700000000000, when)  # ended now, by the with block
+            self.assertEqual((second["start_time"], second["end_time"]), (1600000000000, 1600000060000), when)
+            self.assertEqual(second["metrics"], {}, when)
+            self.assertEqual(first["metrics"]["loss"]["timestamp"], 1600000000500, when)
+            self.ok("reindex")
 
 
 class InputsAndEnvironment(MlflowTestCase):

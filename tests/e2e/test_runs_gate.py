@@ -50,7 +50,7 @@ class JsonShapes(TrackingTestCase):
     def test_experiments_and_artifacts_json(self):
         rid = self.new_run("-e", "wine")
         exps = {e["name"]: e for e in self.json("experiments")}
-        self.assertEqual(list(exps["wine"]), ["id", "name", "runs", "deleted", "created"])
+        self.assertEqual(list(exps["wine"]), ["id", "name", "runs", "deleted", "created", "tags"])
         self.assertEqual(exps["wine"]["runs"], 1)
         arts = self.json("artifacts", "list", rid)
         self.assertEqual(arts, self.show(rid)["artifacts"])
