@@ -18,7 +18,7 @@
 namespace cairn::tracking_internal {
 namespace {
 
-// The libgit2 functions of this file, or all null when any is missing.
+// The libgit2 functions of this file; `ok` is false when any is missing.
 struct StatusApi {
   decltype(&git_repository_head_unborn) head_unborn = nullptr;
   decltype(&git_repository_head_detached) head_detached = nullptr;
