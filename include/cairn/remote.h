@@ -51,15 +51,22 @@ struct TransferOptions {
   // Paths of tracked datasets or refs (name@tag, name@oid…); empty means the
   // versions every pointer file in the workspace names.
   std::vector<std::string> targets;
-  bool runs = false;      // also transfer finished runs (records, histories, artifacts)
+  // Also transfer every finished run (records, histories, artifacts) and
+  // every run-cache entry with the versions and blobs it names.
+  bool runs = false;
   int jobs = 0;           // parallel transfers; 0 picks a default per backend
   bool progress = false;  // draw progress bars on stderr
+  // Without targets, also transfer the runs that cairn.lock at HEAD names
+  // (CommittedLockRuns: the provenance of the committed outputs), even
+  // without `runs`. On fetch, a run the remote lacks is a note.
+  bool lock_runs = true;
 };
 
 struct TransferReport {
   uint64_t versions = 0;        // dataset versions transferred or found up to date
   uint64_t tags = 0;            // tags written (remote on push, local on fetch)
   uint64_t runs = 0;            // run refs written
+  uint64_t run_cache = 0;       // run-cache entries written (remote on push, local on fetch)
   uint64_t objects = 0;         // objects considered
   uint64_t objects_moved = 0;   // objects the other side lacked
   uint64_t bytes_logical = 0;   // size of the objects the other side lacked
@@ -69,15 +76,22 @@ struct TransferReport {
   uint64_t packs = 0;           // packs written (push only)
   uint64_t requests = 0;        // backend requests
   std::vector<std::string> warnings;  // e.g. a tag that names a different version on each side
+  // Expected gaps that are not problems, e.g. a run cairn.lock names that
+  // the remote does not hold, or a run-cache entry whose outputs are gone.
+  std::vector<std::string> notes;
 };
 
 // Uploads what the targets need (and every tag of their datasets with the
-// versions those tags name). NotFound when the local cache lacks an object
-// the targets need (nothing referring to it is uploaded).
+// versions those tags name), then the runs and run-cache entries `options`
+// asks for. NotFound when the local cache lacks an object the targets need
+// (nothing referring to it is uploaded). A run-cache entry whose objects or
+// run this clone lacks is not pushed (a note says so).
 Result<TransferReport> Push(Repo& repo, const RemoteSpec& remote, const TransferOptions& options);
 // Downloads into the cache what the targets need that the cache lacks, and
-// the remote's tags of their datasets. Every byte is checked against its oid
-// before it is stored; Corruption names the damaged pack.
+// the remote's tags of their datasets, then the runs and run-cache entries
+// `options` asks for (FetchRunCache in src/remote: an entry is written only
+// when what it names arrived). Every byte is checked against its oid before
+// it is stored; Corruption names the damaged pack.
 Result<TransferReport> Fetch(Repo& repo, const RemoteSpec& remote, const TransferOptions& options);
 
 // Downloads one version (`dataset@tag` or `dataset@<64-hex version oid>`)
@@ -148,8 +162,8 @@ struct RemoteGcReport {
 
 // Removes what no root needs from the remote. Roots: the same as local gc
 // (every module's contributor, cairn/gc_roots.h; a contributor's error
-// fails gc before anything is removed) plus every tag and run ref on the
-// remote. Not safe while another clone pushes to the
+// fails gc before anything is removed) plus every tag, run ref and
+// run-cache entry on the remote (an entry that cannot be read fails gc). Not safe while another clone pushes to the
 // same remote (as with DVC's gc -c and restic prune).
 Result<RemoteGcReport> GcRemote(Repo& repo, const RemoteSpec& remote, const RemoteGcOptions& options);
 

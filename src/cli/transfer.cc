@@ -11,14 +11,17 @@ namespace {
 struct TransferArgs {
   std::vector<std::string> targets;
   std::string remote;
-  bool runs = false, json = false, force = false;
+  bool runs = false, no_lock_runs = false, json = false, force = false;
   int jobs = 0;
 };
 
 void AddTransferOptions(CLI::App* cmd, TransferArgs* args, const char* targets_help) {
   cmd->add_option("targets", args->targets, targets_help);
   cmd->add_option("-r,--remote", args->remote, "Remote name (default: the default remote)");
-  cmd->add_flag("--runs", args->runs, "Also transfer finished runs (records, metric histories, artifacts)");
+  cmd->add_flag("--runs", args->runs,
+                "Also transfer every finished run (records, metric histories, artifacts) and the run cache");
+  cmd->add_flag("--no-lock-runs", args->no_lock_runs,
+                "Without targets, do not transfer the runs cairn.lock names (they go by default)");
   cmd->add_option("-j,--jobs", args->jobs, "Parallel transfers (default 8 for S3, 4 for directories)")
       ->check(CLI::Range(1, 256));
   cmd->add_flag("--json", args->json, "Print the report as JSON");
@@ -27,12 +30,16 @@ void AddTransferOptions(CLI::App* cmd, TransferArgs* args, const char* targets_h
 Json ReportJson(const TransferReport& r) {
   Json warnings = Json::array();
   for (const std::string& w : r.warnings) warnings.push_back(w);
+  Json notes = Json::array();
+  for (const std::string& n : r.notes) notes.push_back(n);
   return {{"versions", r.versions},   {"tags", r.tags},
-          {"runs", r.runs},           {"objects", r.objects},
+          {"runs", r.runs},           {"run_cache", r.run_cache},
+          {"objects", r.objects},
           {"objects_moved", r.objects_moved}, {"bytes_logical", r.bytes_logical},
           {"chunks", r.chunks},       {"chunks_moved", r.chunks_moved},
           {"bytes_moved", r.bytes_moved}, {"packs", r.packs},
-          {"requests", r.requests},   {"warnings", warnings}};
+          {"requests", r.requests},   {"warnings", warnings},
+          {"notes", notes}};
 }
 
 // The library's hints say what to do; the flags that do it are this
@@ -46,6 +53,18 @@ Status WithRemoteAdvice(const Status& s, const std::string& remote) {
 
 void PrintWarnings(const TransferReport& r) {
   for (const std::string& w : r.warnings) std::cerr << "cairn: warning: " << w << "\n";
+  for (const std::string& n : r.notes) std::cerr << "cairn: note: " << n << "\n";
+}
+
+TransferOptions OptionsFrom(const TransferArgs& args) {
+  TransferOptions options{args.targets, args.runs, args.jobs, ProgressWanted()};
+  options.lock_runs = !args.no_lock_runs;
+  return options;
+}
+
+// " and N run-cache entries" when there are any.
+std::string RunCacheCount(const TransferReport& r) {
+  return r.run_cache ? ", " + std::to_string(r.run_cache) + " run-cache entr" + (r.run_cache == 1 ? "y" : "ies") : "";
 }
 
 }  // namespace
@@ -56,7 +75,11 @@ void RegisterPush(CLI::App& app, Context& ctx) {
       "Without targets, pushes the version every pointer file in the workspace names. A target is\n"
       "a tracked path or a ref (name@tag, name@<oid>). Every tag of the pushed datasets goes too,\n"
       "with the versions the tags name. Files are split into content-defined chunks, compressed\n"
-      "and packed; only chunks the remote lacks are sent. Safe to interrupt and run again.");
+      "and packed; only chunks the remote lacks are sent. Safe to interrupt and run again.\n"
+      "Without targets, the runs that cairn.lock (as committed at HEAD) names go too: the\n"
+      "provenance of the committed outputs (--no-lock-runs leaves them). --runs sends every\n"
+      "finished run and every run-cache entry with the outputs it names, so a teammate's\n"
+      "repro of inputs seen here is restored instead of re-run.");
   auto args = std::make_shared<TransferArgs>();
   AddTransferOptions(cmd, args.get(), "Tracked paths or refs to push (default: all pointer files)");
   cmd->callback([&ctx, args] {
@@ -65,7 +88,7 @@ void RegisterPush(CLI::App& app, Context& ctx) {
       if (!repo.ok()) return Fail(repo.status());
       auto spec = FindRemote(**repo, args->remote);
       if (!spec.ok()) return Fail(WithRemoteAdvice(spec.status(), ""));
-      TransferOptions options{args->targets, args->runs, args->jobs, ProgressWanted()};
+      TransferOptions options = OptionsFrom(*args);
       auto r = Push(**repo, *spec, options);
       if (!r.ok()) return Fail(WithRemoteAdvice(r.status(), spec->name));
       PrintWarnings(*r);
@@ -85,9 +108,11 @@ void RegisterPush(CLI::App& app, Context& ctx) {
           std::cout << " — " << buf << "x less than the new files' size";
         }
       }
-      std::cout << "; " << r->tags << " tag(s), " << r->runs << " run(s) published; " << r->requests
-                << " request(s)\n";
-      if (r->objects_moved == 0 && r->tags == 0 && r->runs == 0) std::cout << "everything was already there\n";
+      std::cout << "; " << r->tags << " tag(s), " << r->runs << " run(s)" << RunCacheCount(*r) << " published; "
+                << r->requests << " request(s)\n";
+      if (r->objects_moved == 0 && r->tags == 0 && r->runs == 0 && r->run_cache == 0) {
+        std::cout << "everything was already there\n";
+      }
       return kExitOk;
     });
   });
@@ -100,7 +125,7 @@ int FetchAndMaybeCheckout(Context& ctx, const TransferArgs& args, bool checkout)
   if (!repo.ok()) return Fail(repo.status());
   auto spec = FindRemote(**repo, args.remote);
   if (!spec.ok()) return Fail(WithRemoteAdvice(spec.status(), ""));
-  TransferOptions options{args.targets, args.runs, args.jobs, ProgressWanted()};
+  TransferOptions options = OptionsFrom(args);
   auto r = Fetch(**repo, *spec, options);
   if (!r.ok()) return Fail(WithRemoteAdvice(r.status(), spec->name));
   PrintWarnings(*r);
@@ -109,7 +134,7 @@ int FetchAndMaybeCheckout(Context& ctx, const TransferArgs& args, bool checkout)
     std::cout << "fetched from " << spec->name << ": " << r->objects_moved << " of " << r->objects
               << " object(s) were missing here; received " << Human(r->bytes_moved) << " in " << r->chunks_moved
               << " chunk(s), " << r->requests << " request(s); " << r->tags << " new tag(s), " << r->runs
-              << " run(s)\n";
+              << " run(s)" << RunCacheCount(*r) << "\n";
   }
   if (checkout) {
     // Only paths (not refs such as data@v1, which have no workspace place).
@@ -152,7 +177,10 @@ void RegisterFetch(CLI::App& app, Context& ctx) {
   cmd->footer(
       "Without targets, fetches what the workspace's pointer files name. A target is a tracked\n"
       "path or a ref; name@tag also works for tags only the remote knows. The remote's tags of\n"
-      "those datasets are created here too. Every byte is verified before it is stored.");
+      "those datasets are created here too. Every byte is verified before it is stored.\n"
+      "Without targets, the runs cairn.lock at HEAD names come too, when the remote has them\n"
+      "(a note names those it lacks). --runs fetches every run and the remote's run-cache\n"
+      "entries; an entry is kept only when its outputs arrived and it agrees with its run.");
   auto args = std::make_shared<TransferArgs>();
   AddTransferOptions(cmd, args.get(), "Tracked paths or refs to fetch (default: all pointer files)");
   cmd->callback([&ctx, args] { Run(ctx, [&] { return FetchAndMaybeCheckout(ctx, *args, false); }); });
@@ -162,7 +190,8 @@ void RegisterPull(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand("pull", "Fetch, then check out the workspace");
   cmd->footer(
       "fetch followed by checkout of the same paths. Modified files in the workspace are never\n"
-      "overwritten without --force; if the fetch fails, the workspace is not touched.");
+      "overwritten without --force; if the fetch fails, the workspace is not touched. Runs and\n"
+      "run-cache entries come as with fetch ('cairn fetch --help').");
   auto args = std::make_shared<TransferArgs>();
   AddTransferOptions(cmd, args.get(), "Tracked paths to pull (default: all pointer files)");
   cmd->add_flag("-f,--force", args->force, "Overwrite modified workspace files");

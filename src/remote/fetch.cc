@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "cairn/dataset.h"
+#include "cairn/pipeline.h"
 #include "cairn/remote.h"
 #include "cairn/tracking.h"
 #include "remote/transfer.h"
@@ -14,23 +15,34 @@
 namespace cairn {
 namespace {
 
-// Downloads the objects of `oids` that `store` lacks.
-Status DownloadMissing(RemoteSession& session, ObjectStore& store, const fs::path& tmp, const std::vector<Oid>& oids,
-                       bool progress, TransferReport* report) {
-  std::vector<Oid> missing;
-  OidSet seen;
-  for (const Oid& o : oids) {
-    if (seen.insert(o).second && !store.Has(o)) missing.push_back(o);
+// The run refs a fetch brings: all of the remote's with `runs`; else, for
+// the whole workspace, those of the runs cairn.lock at HEAD names that the
+// remote holds (one it lacks is a note; a lock that cannot be read, a
+// warning: the data still comes).
+Result<std::vector<std::pair<std::string, Oid>>> RunsToFetch(Backend& backend, Repo& repo,
+                                                            const TransferOptions& options, TransferReport* report) {
+  if (options.runs) return ListRemoteRuns(backend);
+  std::vector<std::pair<std::string, Oid>> out;
+  if (!options.lock_runs || !options.targets.empty()) return out;
+  auto named = CommittedLockRuns(repo);
+  if (!named.ok()) {
+    report->warnings.push_back("the runs cairn.lock names are not fetched: " + named.status().message());
+    return out;
   }
-  report->objects += seen.size();
-  report->objects_moved += missing.size();
-  if (missing.empty()) return Status::OK();
-  CAIRN_RETURN_IF_ERROR(session.Download(store, tmp, missing, progress, &report->chunks_moved, &report->bytes_moved));
-  for (const Oid& o : missing) {
-    auto size = store.Size(o);
-    if (size.ok()) report->bytes_logical += *size;
+  for (const std::string& id : *named) {
+    if (!ValidateRunId(id).ok()) continue;
+    CAIRN_ASSIGN_OR_RETURN(auto refs, ListRemoteRuns(backend, id));
+    if (refs.empty()) {
+      std::error_code ec;
+      if (!fs::exists(repo.layout().run(id), ec)) {
+        report->notes.push_back("run " + id + ", which cairn.lock names, is not on the remote" +
+                                " (it was not pushed from the clone that ran it)");
+      }
+      continue;
+    }
+    out.insert(out.end(), refs.begin(), refs.end());
   }
-  return Status::OK();
+  return out;
 }
 
 // Fetches versions, then their trees, then the trees' blobs.
@@ -101,29 +113,27 @@ Result<TransferReport> Fetch(Repo& repo, const RemoteSpec& spec, const TransferO
   std::vector<Version> loaded;
   Status s = FetchVersions(*session, repo.store(), repo.tmp_dir(), wanted.versions, options.progress, &report, &loaded);
   if (s.ok()) s = DownloadMissing(*session, repo.store(), repo.tmp_dir(), tag_versions, false, &report);
-  std::vector<std::pair<std::string, Oid>> runs;
-  if (s.ok() && options.runs) {
-    auto listed = ListRemoteRuns(backend);
+  std::map<std::string, Oid> runs;
+  if (s.ok()) {
+    auto listed = RunsToFetch(backend, repo, options, &report);
     if (!listed.ok()) s = listed.status();
     if (s.ok()) {
       // Several refs for one run mean a push was interrupted while moving
       // it; the lexically last record is taken, the next push cleans up.
-      std::map<std::string, Oid> latest;
-      for (const auto& [id, record] : *listed) latest[id] = record;
+      for (const auto& [id, record] : *listed) runs[id] = record;
       std::vector<Oid> records;
-      for (const auto& [id, record] : latest) {
-        records.push_back(record);
-        runs.emplace_back(id, record);
-      }
+      for (const auto& [id, record] : runs) records.push_back(record);
       s = DownloadMissing(*session, repo.store(), repo.tmp_dir(), records, false, &report);
       std::vector<Oid> parts;
-      for (size_t i = 0; s.ok() && i < records.size(); ++i) {
-        auto data = repo.store().Read(records[i]);
-        s = data.ok() ? RunRecordObjects(*data, "run " + runs[i].first, &parts) : data.status();
+      for (auto it = runs.begin(); s.ok() && it != runs.end(); ++it) {
+        auto data = repo.store().Read(it->second);
+        s = data.ok() ? RunRecordObjects(*data, "run " + it->first, &parts) : data.status();
       }
       if (s.ok()) s = DownloadMissing(*session, repo.store(), repo.tmp_dir(), parts, options.progress, &report);
     }
   }
+  std::vector<std::pair<Oid, RunCacheEntry>> entries;
+  if (s.ok() && options.runs) s = FetchRunCache(repo, *session, runs, &entries, &report);
   // Whatever arrived is verified and worth keeping, even after an error.
   Status committed = repo.store().Commit();
   CAIRN_RETURN_IF_ERROR(s);
@@ -138,8 +148,15 @@ Result<TransferReport> Fetch(Repo& repo, const RemoteSpec& spec, const TransferO
   lock.reset();  // ImportRuns takes it itself
   if (!runs.empty()) {
     CAIRN_ASSIGN_OR_RETURN(auto tracker, Tracker::Open(repo));
-    CAIRN_ASSIGN_OR_RETURN(int64_t imported, tracker->ImportRuns(runs));
+    CAIRN_ASSIGN_OR_RETURN(int64_t imported,
+                           tracker->ImportRuns(std::vector<std::pair<std::string, Oid>>(runs.begin(), runs.end())));
     report.runs = static_cast<uint64_t>(imported);
+  }
+  // Last: an entry is used by repro as soon as it exists, so everything it
+  // names is committed (and its run indexed) before.
+  for (const auto& [key, entry] : entries) {
+    CAIRN_RETURN_IF_ERROR(WriteRunCache(repo, key, entry));
+    report.run_cache++;
   }
   report.requests = backend.stats().requests;
   return report;

@@ -7,9 +7,11 @@
 #include <set>
 
 #include "cairn/dataset.h"
+#include "cairn/pipeline.h"
 #include "cairn/remote.h"
-#include "remote/transfer.h"
 #include "cairn/run_record.h"
+#include "cairn/tracking.h"
+#include "remote/transfer.h"
 #include "util/file.h"
 #include "util/progress.h"
 
@@ -183,6 +185,75 @@ std::vector<Oid> Missing(const std::vector<Oid>& objects, const RemoteIndex& rem
   return out;
 }
 
+// The runs a push carries: every finished run with `runs`; else, for the
+// whole workspace, those cairn.lock at HEAD names (the provenance of the
+// committed outputs). A committed lock that cannot be read is a warning:
+// the data still goes.
+Result<std::vector<std::string>> RunsToPush(Repo& repo, const TransferOptions& options, TransferReport* report) {
+  std::vector<std::string> ids;
+  if (options.runs) {
+    std::error_code ec;
+    for (const auto& f : fs::directory_iterator(repo.layout().runs(), ec)) {
+      std::string id = f.path().filename().string();
+      if (id.size() == 32) ids.push_back(id);
+    }
+    return ids;
+  }
+  if (!options.lock_runs || !options.targets.empty()) return ids;
+  auto named = CommittedLockRuns(repo);
+  if (!named.ok()) {
+    report->warnings.push_back("the runs cairn.lock names are not pushed: " + named.status().message());
+    return ids;
+  }
+  for (const std::string& id : *named) {
+    if (ValidateRunId(id).ok()) ids.push_back(id);
+  }
+  return ids;
+}
+
+// The run-cache entries a push carries, adding what they name to `data`
+// (output versions' trees and blobs, metrics blobs) and `meta` (the
+// versions). An entry is left out, with a note, when this clone lacks an
+// object it names and the remote lacks it too (gc removed the outputs), or
+// when its run is not pushed with it: on the remote, an entry must be
+// usable and checkable against its run's record.
+Result<std::vector<RunCacheListing>> RunCacheToPush(Repo& repo, const RemoteIndex& remote,
+                                                    const std::vector<std::pair<std::string, Oid>>& runs,
+                                                    std::vector<Oid>* data, std::vector<Oid>* meta,
+                                                    TransferReport* report) {
+  std::set<std::string> pushed;
+  for (const auto& [id, record] : runs) pushed.insert(id);
+  CAIRN_ASSIGN_OR_RETURN(std::vector<RunCacheListing> listed, ListRunCache(repo));
+  std::vector<RunCacheListing> out;
+  for (RunCacheListing& l : listed) {
+    std::string name = "run-cache entry " + l.key.Short();
+    if (l.entry.run.empty() || !pushed.count(l.entry.run)) {
+      report->notes.push_back(name + " is not pushed: the run it names is not in this clone");
+      continue;
+    }
+    std::vector<Oid> d, m;
+    Status s;
+    for (const auto& [path, v] : l.entry.outs) {
+      s = VersionObjects(repo, remote, v, &d, &m);
+      if (!s.ok()) break;
+    }
+    for (const auto& [path, blob] : l.entry.metrics) {
+      if (!s.ok()) break;
+      if (repo.store().Has(blob)) d.push_back(blob);
+      else if (!remote.HasObject(blob)) s = Status::NotFound("metrics file " + path + " is not in the cache");
+    }
+    if (s.code() == Code::kNotFound) {
+      report->notes.push_back(name + " is not pushed: what it names is no longer in this clone's cache");
+      continue;
+    }
+    CAIRN_RETURN_IF_ERROR(s);
+    data->insert(data->end(), d.begin(), d.end());
+    meta->insert(meta->end(), m.begin(), m.end());
+    out.push_back(std::move(l));
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<TransferReport> Push(Repo& repo, const RemoteSpec& spec, const TransferOptions& options) {
@@ -205,19 +276,28 @@ Result<TransferReport> Push(Repo& repo, const RemoteSpec& spec, const TransferOp
   for (const Oid& v : wanted.versions) CAIRN_RETURN_IF_ERROR(VersionObjects(repo, remote, v, &data, &meta));
   report.versions = wanted.versions.size();
 
+  // Runs and run-cache entries: their data with the datasets', their
+  // records and refs after.
   std::vector<std::pair<std::string, Oid>> runs;
-  if (options.runs) {
+  std::vector<std::string> absent;  // runs cairn.lock names that this clone lacks
+  CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> run_ids, RunsToPush(repo, options, &report));
+  for (const std::string& id : run_ids) {
+    fs::path ref = repo.layout().run(id);
     std::error_code ec;
-    for (const auto& f : fs::directory_iterator(repo.layout().runs(), ec)) {
-      std::string id = f.path().filename().string();
-      if (id.size() != 32) continue;
-      CAIRN_ASSIGN_OR_RETURN(Oid record, ReadRunRef(f.path()));
-      CAIRN_ASSIGN_OR_RETURN(std::string text, repo.store().Read(record));
-      CAIRN_RETURN_IF_ERROR(RunRecordObjects(text, "run " + id, &data));
-      meta.push_back(record);
-      runs.emplace_back(id, record);
+    if (!options.runs && !fs::exists(ref, ec)) {
+      absent.push_back(id);
+      continue;
     }
-    std::sort(runs.begin(), runs.end());
+    CAIRN_ASSIGN_OR_RETURN(Oid record, ReadRunRef(ref));
+    CAIRN_ASSIGN_OR_RETURN(std::string text, repo.store().Read(record));
+    CAIRN_RETURN_IF_ERROR(RunRecordObjects(text, "run " + id, &data));
+    meta.push_back(record);
+    runs.emplace_back(id, record);
+  }
+  std::sort(runs.begin(), runs.end());
+  std::vector<RunCacheListing> entries;
+  if (options.runs) {
+    CAIRN_ASSIGN_OR_RETURN(entries, RunCacheToPush(repo, remote, runs, &data, &meta, &report));
   }
   OidSet seen;
   std::vector<Oid> missing_data = Missing(data, remote, &seen);
@@ -274,6 +354,19 @@ Result<TransferReport> Push(Repo& repo, const RemoteSpec& spec, const TransferOp
       CAIRN_RETURN_IF_ERROR(backend.Delete(*it));  // the record this run had before (tags changed …)
     }
     report.runs++;
+  }
+  for (const RunCacheListing& l : entries) {
+    std::string key = RemoteRunCacheKey(l.key);
+    if (remote_keys.count(key)) continue;  // the remote's entry for the same inputs is as good: kept
+    CAIRN_RETURN_IF_ERROR(backend.Put(key, EncodeRunCache(l.entry)));
+    report.run_cache++;
+  }
+  for (const std::string& id : absent) {
+    std::string prefix = std::string(remote_keys::kRuns) + id + "/";
+    auto it = remote_keys.lower_bound(prefix);
+    if (it != remote_keys.end() && it->starts_with(prefix)) continue;  // pushed before, from another clone
+    report.notes.push_back("run " + id + ", which cairn.lock names, is neither in this clone nor on the remote: " +
+                           "its record is not pushed (push from the clone that ran it)");
   }
   report.requests = backend.stats().requests;
   report.bytes_moved = backend.stats().bytes_sent;

@@ -143,6 +143,29 @@ Result<RemoteFsckReport> FsckRemote(Repo* repo, const RemoteSpec& spec, bool dat
     }
     for (const Oid& o : parts) need(ref, o);
   }
+  std::vector<std::string> key_problems;
+  CAIRN_ASSIGN_OR_RETURN(std::vector<Oid> keys, ListRemoteRunCache(session->backend(), &key_problems));
+  for (const std::string& p : key_problems) problem("ref", "", p);
+  for (const Oid& key : keys) {
+    std::string ref = "run-cache entry " + key.Short();
+    report.refs++;
+    auto entry = ReadRemoteRunCache(session->backend(), key);
+    if (!entry.ok()) {
+      problem("ref", ref, entry.status().message());
+      continue;
+    }
+    OidSet closure;
+    Status s;
+    for (const auto& [path, v] : entry->outs) {
+      if (s.ok()) s = MarkVersion(nullptr, *session, v, &closure);
+    }
+    if (!s.ok()) {
+      problem("ref", ref, s.message());
+      continue;
+    }
+    for (const auto& [path, blob] : entry->metrics) closure.insert(blob);
+    for (const Oid& o : closure) need(ref, o);
+  }
   return report;
 }
 
@@ -182,6 +205,22 @@ Result<RemoteGcReport> GcRemote(Repo& repo, const RemoteSpec& spec, const Remote
     std::vector<Oid> parts;
     CAIRN_RETURN_IF_ERROR(RunRecordObjects(data, "run " + id, &parts));
     live.insert(parts.begin(), parts.end());
+  }
+  // Run-cache entries on the remote keep what they name. One that cannot be
+  // read fails gc: what it names is unknown, so nothing may go.
+  std::vector<std::string> key_problems;
+  CAIRN_ASSIGN_OR_RETURN(std::vector<Oid> keys, ListRemoteRunCache(backend, &key_problems));
+  if (!key_problems.empty()) {
+    return Status::Corruption("the remote holds an unexpected run-cache ref: " + key_problems[0],
+                              "remove it from the remote before collecting garbage");
+  }
+  for (const Oid& key : keys) {
+    CAIRN_ASSIGN_OR_RETURN(RunCacheEntry entry, ReadRemoteRunCache(backend, key));
+    for (const auto& [path, v] : entry.outs) {
+      if (!index.HasObject(v)) continue;  // never pushed: nothing of it to keep
+      CAIRN_RETURN_IF_ERROR(MarkVersion(&repo, *session, v, &live));
+    }
+    for (const auto& [path, blob] : entry.metrics) live.insert(blob);
   }
   OidSet live_chunks, live_recipes;
   for (const Oid& o : live) {

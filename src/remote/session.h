@@ -31,6 +31,7 @@ inline constexpr char kMarker[] = "cairn-remote";
 inline constexpr char kPacks[] = "packs/";
 inline constexpr char kTags[] = "refs/tags/";
 inline constexpr char kRuns[] = "refs/runs/";
+inline constexpr char kRunCache[] = "refs/runcache/";
 inline std::string Pack(const std::string& hex) { return "packs/" + hex + ".pack"; }
 inline std::string Index(const std::string& hex) { return "packs/" + hex + ".idx"; }
 }  // namespace remote_keys

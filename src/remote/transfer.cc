@@ -91,8 +91,9 @@ Result<Wanted> ResolveTargets(Repo& repo, const std::vector<std::string>& target
   return w;
 }
 
-Result<std::vector<std::pair<std::string, Oid>>> ListRemoteRuns(Backend& backend) {
-  CAIRN_ASSIGN_OR_RETURN(std::vector<RemoteObject> listed, backend.List(remote_keys::kRuns));
+Result<std::vector<std::pair<std::string, Oid>>> ListRemoteRuns(Backend& backend, const std::string& id) {
+  std::string prefix = std::string(remote_keys::kRuns) + (id.empty() ? "" : id + "/");
+  CAIRN_ASSIGN_OR_RETURN(std::vector<RemoteObject> listed, backend.List(prefix));
   std::vector<std::pair<std::string, Oid>> out;
   for (const RemoteObject& o : listed) {
     std::string rest = o.key.substr(std::strlen(remote_keys::kRuns));
@@ -103,6 +104,24 @@ Result<std::vector<std::pair<std::string, Oid>>> ListRemoteRuns(Backend& backend
     out.emplace_back(rest.substr(0, slash), *oid);
   }
   return out;
+}
+
+Status DownloadMissing(RemoteSession& session, ObjectStore& store, const fs::path& tmp,
+                       const std::vector<Oid>& oids, bool progress, TransferReport* report) {
+  std::vector<Oid> missing;
+  OidSet seen;
+  for (const Oid& o : oids) {
+    if (seen.insert(o).second && !store.Has(o)) missing.push_back(o);
+  }
+  report->objects += seen.size();
+  report->objects_moved += missing.size();
+  if (missing.empty()) return Status::OK();
+  CAIRN_RETURN_IF_ERROR(session.Download(store, tmp, missing, progress, &report->chunks_moved, &report->bytes_moved));
+  for (const Oid& o : missing) {
+    auto size = store.Size(o);
+    if (size.ok()) report->bytes_logical += *size;
+  }
+  return Status::OK();
 }
 
 fs::path IndexCacheDir(Repo& repo, const RemoteSpec& spec) {
