@@ -7,6 +7,7 @@
 #define CAIRN_USE_DATASET_H_
 
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "cairn/oid.h"
@@ -16,6 +17,9 @@
 
 namespace cairn {
 
+// Receives notes for the user (e.g. that a changed copy was made again).
+using MessageCallback = std::function<void(const std::string& message)>;
+
 struct UseDatasetOptions {
   // When the cache lacks the version (or the tag is not known here), fetch
   // it from `remote` (a remote name; empty: the default remote).
@@ -23,6 +27,7 @@ struct UseDatasetOptions {
   std::string remote;
   // Return the workspace path when it holds exactly the version, unmodified.
   bool prefer_workspace = true;
+  MessageCallback message;  // notes; none when unset
 };
 
 struct UsedDataset {
@@ -43,12 +48,18 @@ Result<UsedDataset> UseDataset(Tracker& tracker, const std::string& run, const s
 // an empty source).
 Result<UsedDataset> LocateDataset(Repo& repo, const std::string& ref, const UseDatasetOptions& options = {});
 
-// The read-only copy of `version` under .cairn/datasets/<version hex>,
-// made once: built in a private directory of .cairn/tmp and renamed into
-// place, so concurrent users never see a partial copy. For a single-file
-// version, the path of the file inside that directory. NotFound when the
-// cache lacks the version or one of its files (nothing is left behind).
-Result<std::filesystem::path> MaterializeDatasetVersion(Repo& repo, const Oid& version);
+// The read-only copy (files 0444) of `version` under
+// .cairn/datasets/<version hex>, made once: built in a private directory of
+// .cairn/tmp, renamed into place and then marked complete by its manifest
+// (under the repository lock, which the caller must not hold), so no user
+// ever gets a partial copy. Each reuse stat-checks every file against the
+// manifest and makes the copy again, with a note to `message`, when one was
+// changed, added or removed; it also counts as a use for gc's grace period.
+// For a single-file version, the path of the file inside that directory.
+// NotFound when the cache lacks the version or one of its files (nothing is
+// left behind).
+Result<std::filesystem::path> MaterializeDatasetVersion(Repo& repo, const Oid& version,
+                                                        const MessageCallback& message = {});
 
 }  // namespace cairn
 

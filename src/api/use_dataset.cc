@@ -2,12 +2,13 @@
 // lacks, hand out the workspace copy or a read-only copy, record the input.
 #include "cairn/use_dataset.h"
 
-#include <stdlib.h>
+#include <stdio.h>
 
 #include <system_error>
 
 #include "cairn/dataset.h"
 #include "cairn/remote.h"
+#include "dataset/dataset_copies.h"
 #include "util/file.h"
 
 namespace cairn {
@@ -38,13 +39,6 @@ Status FetchVersion(Repo& repo, const std::string& target, const UseDatasetOptio
   return Status::OK();
 }
 
-// Removes a directory tree, ignoring errors (a failed copy's leftovers).
-void RemoveTree(const fs::path& dir) {
-  std::error_code ec;
-  fs::permissions(dir, fs::perms::owner_all, fs::perm_options::add, ec);
-  fs::remove_all(dir, ec);
-}
-
 Status CopyFiles(Repo& repo, const Version& v, const Tree& files, const std::string& name, const fs::path& tmp) {
   WriteRoot root(tmp);
   for (const TreeEntry& e : files.entries) {
@@ -58,32 +52,76 @@ Status CopyFiles(Repo& repo, const Version& v, const Tree& files, const std::str
   return Status::OK();
 }
 
+// Corruption when `resolved` names a version of another dataset (a wrong
+// tag); OK when the version is not here to tell.
+Status CheckVersionDataset(Repo& repo, const std::string& ref, const ResolvedRef& resolved) {
+  auto v = LoadVersion(repo, resolved.version);
+  if (!v.ok()) return v.status().code() == Code::kNotFound ? Status::OK() : v.status();
+  if (v->dataset == resolved.dataset) return Status::OK();
+  return Status::Corruption(ref + " names version " + resolved.version.Short() + " of dataset " + v->dataset +
+                                ", not of " + resolved.dataset,
+                            "a tag was made or imported wrongly: delete it");
+}
+
 }  // namespace
 
-Result<fs::path> MaterializeDatasetVersion(Repo& repo, const Oid& version) {
+Result<fs::path> MaterializeDatasetVersion(Repo& repo, const Oid& version, const MessageCallback& message) {
   CAIRN_ASSIGN_OR_RETURN(Version v, LoadVersion(repo, version));
   CAIRN_ASSIGN_OR_RETURN(Tree files, LoadFiles(repo, v));
   const fs::path root = repo.layout().dataset_copy(version.Hex());
   const std::string name = v.filename.empty() ? "data" : v.filename;
   const fs::path result = v.kind == ObjectKind::kBlob ? root / name : root;
-  std::error_code ec;
-  if (fs::exists(root, ec)) return result;
-  CAIRN_RETURN_IF_ERROR(MakeDirs(repo.tmp_dir()));
-  std::string tmpl = (repo.tmp_dir() / "dataset-XXXXXX").string();
-  if (!::mkdtemp(tmpl.data())) return Status::FromErrno("cannot create a directory in " + repo.tmp_dir().string(), errno);
-  const fs::path tmp = tmpl;
-  Status copied = CopyFiles(repo, v, files, name, tmp);
+  // Complete and unchanged (one stat per file): hand it out. The manifest's
+  // mtime is the last use that gc's grace period counts from.
+  if (CheckDatasetCopy(repo, version) == CopyState::kComplete) {
+    TouchDatasetCopy(repo, version);
+    return result;
+  }
+  // Built without the lock (it may take long), published under it.
+  RemoveStaleDatasetTempDirs(repo);
+  CAIRN_ASSIGN_OR_RETURN(fs::path tmp, MakeDatasetTempDir(repo));
+  Status copied = MakeDirs(tmp / "copy");
+  if (copied.ok()) copied = CopyFiles(repo, v, files, name, tmp / "copy");
   if (!copied.ok()) {
-    RemoveTree(tmp);
+    RemoveReadOnlyTree(tmp);
     return copied;
   }
-  CAIRN_RETURN_IF_ERROR(MakeDirs(root.parent_path()));
-  fs::rename(tmp, root, ec);
-  if (ec) {
-    RemoveTree(tmp);  // another process made the copy first: use it
-    std::error_code exists_ec;
-    if (!fs::exists(root, exists_ec)) return Status::IOError("cannot create " + root.string() + ": " + ec.message());
+  auto lock = repo.Lock();
+  if (!lock.ok()) {
+    RemoveReadOnlyTree(tmp);
+    return lock.status();
   }
+  switch (CheckDatasetCopy(repo, version)) {
+    case CopyState::kComplete:  // another process published it meanwhile
+      RemoveReadOnlyTree(tmp);
+      TouchDatasetCopy(repo, version);
+      return result;
+    case CopyState::kChanged:
+      if (message) {
+        message("the copy of " + v.dataset + "@" + version.Short() + " in " + root.string() +
+                " was changed after it was made; it is made again from the cache");
+      }
+      [[fallthrough]];
+    case CopyState::kPartial: {
+      // Under the lock nobody is publishing: a copy without a manifest is a
+      // killed build or removal.
+      Status removed = RemoveDatasetCopy(repo, DatasetCopy{version, root, 0});
+      if (!removed.ok()) {
+        RemoveReadOnlyTree(tmp);
+        return removed;
+      }
+      break;
+    }
+    case CopyState::kMissing:
+      break;
+  }
+  Status s = MakeDirs(root.parent_path());
+  if (s.ok() && ::rename((tmp / "copy").c_str(), root.c_str()) != 0) {
+    s = Status::FromErrno("cannot create " + root.string(), errno);
+  }
+  RemoveReadOnlyTree(tmp);
+  if (s.ok()) s = WriteDatasetCopyManifest(repo, version);  // last: now it is complete
+  if (!s.ok()) return s;
   return result;
 }
 
@@ -98,6 +136,7 @@ Result<UsedDataset> LocateDataset(Repo& repo, const std::string& ref, const UseD
     resolved = ResolveRef(repo, ref);
   }
   if (!resolved.ok()) return resolved.status();
+  CAIRN_RETURN_IF_ERROR(CheckVersionDataset(repo, ref, *resolved));
   out.input.dataset = resolved->dataset;
   out.input.version = resolved->version;
   if (options.prefer_workspace) {
@@ -107,14 +146,15 @@ Result<UsedDataset> LocateDataset(Repo& repo, const std::string& ref, const UseD
       return out;
     }
   }
-  auto path = MaterializeDatasetVersion(repo, resolved->version);
+  auto path = MaterializeDatasetVersion(repo, resolved->version, options.message);
   if (!path.ok() && path.status().code() == Code::kNotFound && options.fetch && !out.fetched) {
     CAIRN_RETURN_IF_ERROR(
         FetchVersion(repo, resolved->dataset + "@" + resolved->version.Hex(), options, path.status()));
     out.fetched = true;
-    path = MaterializeDatasetVersion(repo, resolved->version);
+    path = MaterializeDatasetVersion(repo, resolved->version, options.message);
   }
   if (!path.ok()) return path.status();
+  if (out.fetched) CAIRN_RETURN_IF_ERROR(CheckVersionDataset(repo, ref, *resolved));
   out.path = std::move(*path);
   return out;
 }

@@ -30,7 +30,18 @@ struct Write {
 // its own and may replace them without --force.
 fs::path JournalPath(Repo& repo) { return repo.layout().checkout_journal(); }
 
-std::unordered_set<std::string> ReadJournal(Repo& repo) {
+// Whether journal entry `entry` (a file or a beside-temp name) belongs to
+// tracked path `path`.
+bool JournalEntryOf(const std::string& entry, const std::string& path) {
+  if (entry == path || entry.starts_with(path + "/")) return true;
+  const fs::path p(path);
+  const std::string beside = (p.parent_path() / ("." + p.filename().string() + ".cairn-tmp-")).string();
+  return entry.starts_with(beside);
+}
+
+}  // namespace
+
+std::unordered_set<std::string> ReadCheckoutJournal(Repo& repo) {
   std::unordered_set<std::string> out;
   auto data = ReadFile(JournalPath(repo));
   if (!data.ok()) return out;
@@ -43,6 +54,8 @@ std::unordered_set<std::string> ReadJournal(Repo& repo) {
   }
   return out;
 }
+
+namespace {
 
 struct Plan {
   std::string path;
@@ -68,6 +81,9 @@ fs::path BesideTemp(const fs::path& dest) {
 void RemoveStaleTempDirs(Repo& repo) {
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(repo.tmp_dir(), ec)) {
+    // The journal (checkout-journal) is not a temp dir: it outlives the
+    // checkout that wrote it until its paths are checked out again.
+    if (entry.path() == JournalPath(repo)) continue;
     if (entry.path().filename().string().starts_with("checkout-")) fs::remove_all(entry.path(), ec);
   }
 }
@@ -120,7 +136,9 @@ Result<std::vector<CheckoutResult>> CheckoutLocked(Repo& repo, const std::vector
   RemoveStaleTempDirs(repo);
   WriteRoot root(repo.root());
 
-  const std::unordered_set<std::string> journaled = ReadJournal(repo);
+  // Entries of other paths (a killed checkout of another path that was not
+  // retried yet) are kept: only what this checkout makes right is dropped.
+  const std::unordered_set<std::string> journaled = ReadCheckoutJournal(repo);
   auto ours = [&](const std::string& path) { return journaled.count(path) > 0; };
   std::vector<Plan> plans;
   std::vector<std::string> conflicts;
@@ -173,9 +191,13 @@ Result<std::vector<CheckoutResult>> CheckoutLocked(Repo& repo, const std::vector
     }
     // Every destination goes through the one check that keeps writes inside
     // the repository (tree entries were validated when decoded as well).
+    // A path whose type changes is resolved once it is removed: until then a
+    // file stands where the new files' parent directory goes.
     CAIRN_RETURN_IF_ERROR(root.Resolve(t.path).status());
     for (Write& w : plan.writes) {
-      CAIRN_ASSIGN_OR_RETURN(w.dest, root.Resolve(Join(t.path, w.rel)));
+      if (!plan.replace_whole) {
+        CAIRN_ASSIGN_OR_RETURN(w.dest, root.Resolve(Join(t.path, w.rel)));
+      }
     }
     plans.push_back(std::move(plan));
   }
@@ -208,6 +230,8 @@ Result<std::vector<CheckoutResult>> CheckoutLocked(Repo& repo, const std::vector
   }
   fs::path tmp_dir = repo.tmp_dir() / ("checkout-" + std::to_string(::getpid()));
   std::string journal;
+  for (const std::string& entry : journaled) journal += entry + "\n";
+  const size_t journal_kept = journal.size();
   std::vector<bool> tmp_beside(plans.size(), false);
   for (size_t i = 0; i < plans.size(); ++i) {
     const Plan& p = plans[i];
@@ -232,7 +256,7 @@ Result<std::vector<CheckoutResult>> CheckoutLocked(Repo& repo, const std::vector
       fs::remove_all(p, ec);
     }
   } remove_tmp{tmp_dir};
-  if (!journal.empty()) CAIRN_RETURN_IF_ERROR(WriteFileAtomic(JournalPath(repo), journal, /*sync=*/true));
+  if (journal.size() > journal_kept) CAIRN_RETURN_IF_ERROR(WriteFileAtomic(JournalPath(repo), journal, /*sync=*/true));
   Progress progress("checkout", total_files, total_bytes, options.progress);
   std::vector<CheckoutResult> results;
   std::vector<Oid> damaged;  // objects whose cached bytes failed verification
@@ -248,6 +272,9 @@ Result<std::vector<CheckoutResult>> CheckoutLocked(Repo& repo, const std::vector
       fs::remove_all(base, ec);
       if (ec) return Status::FromErrno("cannot remove " + base.string(), ec.value());
       r.files_removed = plan.removes.size();
+      for (Write& w : plan.writes) {
+        CAIRN_ASSIGN_OR_RETURN(w.dest, root.Resolve(Join(plan.path, w.rel)));
+      }
     } else {
       for (const std::string& rel : plan.removes) {
         fs::path p = rel.empty() ? base : base / rel;
@@ -309,7 +336,18 @@ Result<std::vector<CheckoutResult>> CheckoutLocked(Repo& repo, const std::vector
                                   first_damage.message(),
                               first_damage.hint());
   }
-  ::unlink(JournalPath(repo).c_str());  // every path is now as the pointers say
+  // The paths checked out are now as their pointers say; other paths'
+  // entries stay for their own retry.
+  std::string rest;
+  for (const std::string& entry : ReadCheckoutJournal(repo)) {
+    bool done = std::any_of(plans.begin(), plans.end(), [&](const Plan& p) { return JournalEntryOf(entry, p.path); });
+    if (!done) rest += entry + "\n";
+  }
+  if (rest.empty()) {
+    ::unlink(JournalPath(repo).c_str());
+  } else {
+    CAIRN_RETURN_IF_ERROR(WriteFileAtomic(JournalPath(repo), rest, /*sync=*/true));
+  }
   return results;
 }
 

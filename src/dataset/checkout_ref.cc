@@ -3,6 +3,8 @@
 // made to match it; local changes are refused unless forced.
 #include <algorithm>
 #include <cctype>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "cairn/dataset.h"
 #include "dataset/workspace.h"
@@ -18,6 +20,33 @@ std::string ChangeList(const std::vector<FileChange>& changes) {
   }
   if (changes.size() > 20) list += "\n  ... and " + std::to_string(changes.size() - 20) + " more";
   return list;
+}
+
+// Whether the workspace files of tracked `path` hold only recorded content:
+// each file is that path's file in one of `versions` (a checkout killed
+// half-way from one to the other leaves such a mix) or a file a killed
+// checkout journaled as its own. Missing files lose nothing: their content
+// is a cached version's. Then a checkout may replace them all.
+Result<bool> HoldsOnlyRecordedFiles(Repo& repo, const std::string& path, const std::vector<Oid>& versions) {
+  std::unordered_map<std::string, std::unordered_set<Oid, OidHash>> recorded;
+  for (const Oid& oid : versions) {
+    auto v = LoadVersion(repo, oid);
+    if (!v.ok()) continue;
+    auto files = LoadFiles(repo, *v);
+    if (!files.ok()) continue;
+    for (const TreeEntry& e : files->entries) recorded[v->kind == ObjectKind::kBlob ? "" : e.path].insert(e.oid);
+  }
+  PathKind kind;
+  CAIRN_ASSIGN_OR_RETURN(std::vector<WorkFile> have, ListWorkFiles(repo, path, &kind));
+  CAIRN_RETURN_IF_ERROR(HashWorkFiles(repo, path, &have, /*store=*/false, nullptr, /*record=*/false).status());
+  const std::unordered_set<std::string> journaled = ReadCheckoutJournal(repo);
+  for (const WorkFile& f : have) {
+    auto it = recorded.find(f.rel);
+    if (it != recorded.end() && it->second.count(f.oid)) continue;
+    if (journaled.count(WorkFilePath(path, f))) continue;
+    return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -37,6 +66,11 @@ Result<CheckoutResult> CheckoutRef(Repo& repo, const std::string& ref, const Che
                                       "check out a git commit that tracks it first; nothing was changed");
   }
   CAIRN_ASSIGN_OR_RETURN(Version version, LoadVersion(repo, resolved.version));
+  if (version.dataset != resolved.dataset) {
+    return Status::Corruption(ref + " names version " + resolved.version.Short() + " of dataset " + version.dataset +
+                                  ", not of " + resolved.dataset,
+                              "a tag was made or imported wrongly: delete it; nothing was changed");
+  }
   CAIRN_ASSIGN_OR_RETURN(Tree files, LoadFiles(repo, version));
   uint64_t missing = 0;
   for (const TreeEntry& e : files.entries) missing += repo.store().Has(e.oid) ? 0 : 1;
@@ -50,9 +84,16 @@ Result<CheckoutResult> CheckoutRef(Repo& repo, const std::string& ref, const Che
   if (!options.force) {
     CAIRN_ASSIGN_OR_RETURN(std::vector<PathStatus> status, GetStatus(repo, {abs}, StatusOptions{}));
     if (!status.empty() && status[0].state == TrackedState::kModified) {
-      return Status::FailedPrecondition(
-          resolved.path + " has changes that are not recorded:" + ChangeList(status[0].changes),
-          "record them with 'cairn add " + resolved.path + "' first, or discard them; nothing was changed");
+      // After a killed checkout of this path the pointer names the new
+      // version while the files are a mix of both: nothing there is lost.
+      CAIRN_ASSIGN_OR_RETURN(bool recorded, HoldsOnlyRecordedFiles(repo, resolved.path,
+                                                                    {status[0].tracked.pointer.version,
+                                                                     resolved.version}));
+      if (!recorded) {
+          return Status::FailedPrecondition(
+            resolved.path + " has changes that are not recorded:" + ChangeList(status[0].changes),
+            "record them with 'cairn add " + resolved.path + "' first, or discard them; nothing was changed");
+      }
     }
   }
   const fs::path pointer_path = repo.PointerPath(resolved.path);

@@ -1,13 +1,23 @@
 // Copies that Python's use_dataset makes under .cairn/datasets/<version hex>/
 // of versions not in the workspace. They duplicate cached data, so gc removes
 // the copy of every version it does not keep as a root (the copy would
-// outlive the data it came from), except copies younger than a grace period
-// (the process that made one may still be reading it).
+// outlive the data it came from), except copies used within a grace period
+// (the process that used one may still be reading it).
+//
+// A copy is complete only once its manifest, .cairn/datasets/<hex>.manifest,
+// exists: the tree is built in .cairn/tmp/dataset-PID-XXXXXX, renamed into
+// place and the manifest written last, all under the repository lock. The
+// manifest lists each file's (size, mtime_ns, path), so a reuse can check
+// with one stat per file that nobody changed the copy; its mtime is the
+// copy's last use. Removal goes the other way: the manifest first, then the
+// directory is renamed into .cairn/tmp (atomic) and deleted there, so a
+// killed removal never leaves a partial copy where a reader looks.
 #ifndef CAIRN_DATASET_DATASET_COPIES_H_
 #define CAIRN_DATASET_DATASET_COPIES_H_
 
 #include <cstdint>
 #include <filesystem>
+#include <string>
 #include <vector>
 
 #include "cairn/repo.h"
@@ -21,12 +31,46 @@ struct DatasetCopy {
   uint64_t bytes = 0;
 };
 
-// Copies of versions not in `root_versions` whose directory was made before
-// now - grace_seconds. Entries that are not named by a version hex are not
-// cairn's and are never listed.
+// Copies of versions not in `root_versions` last used (manifest mtime; the
+// directory's for a copy without one) before now - grace_seconds. Entries
+// that are not named by a version hex are not cairn's and are never listed.
 Result<std::vector<DatasetCopy>> StaleDatasetCopies(Repo& repo, const OidSet& root_versions, int64_t now,
                                                     int64_t grace_seconds);
-Status RemoveDatasetCopy(const DatasetCopy& copy);
+
+// Removes a copy: its manifest, then its directory (renamed into .cairn/tmp
+// first). The caller holds the repository lock.
+Status RemoveDatasetCopy(Repo& repo, const DatasetCopy& copy);
+
+enum class CopyState {
+  kMissing,   // no directory
+  kComplete,  // directory and manifest, every file as the manifest says
+  kPartial,   // a directory without a manifest (a killed build or removal)
+  kChanged,   // a file differs from the manifest, or one was added or removed
+};
+
+// Stat-checks the copy of `version` against its manifest (no file is read).
+CopyState CheckDatasetCopy(Repo& repo, const Oid& version);
+
+// Writes the manifest of the (complete) copy of `version`, making it
+// complete. The caller holds the repository lock.
+Status WriteDatasetCopyManifest(Repo& repo, const Oid& version);
+
+// Marks the copy of `version` used now (its manifest's mtime), so gc's grace
+// period counts from the last use.
+void TouchDatasetCopy(Repo& repo, const Oid& version);
+
+// A new private directory .cairn/tmp/dataset-PID-XXXXXX.
+Result<std::filesystem::path> MakeDatasetTempDir(Repo& repo);
+
+// Removes .cairn/tmp/dataset-* directories whose process is gone: the PID in
+// the name is not alive on this host (and, for names without a PID, made by
+// older versions, the directory is older than a day). A live concurrent
+// materialisation's directory is never touched. Errors are ignored (a
+// leftover stays until the next try).
+void RemoveStaleDatasetTempDirs(Repo& repo);
+
+// Removes a tree whose files and directories may be read-only.
+void RemoveReadOnlyTree(const std::filesystem::path& dir);
 
 }  // namespace cairn
 

@@ -1,9 +1,11 @@
 // cairn gc: removes cached data that no gc root needs.
 #include <algorithm>
+#include <limits>
 
 #include "cairn/dataset.h"
 #include "cairn/gc_roots.h"
 #include "cairn/maintenance.h"
+#include "cairn/tracking.h"
 #include "dataset/dataset_copies.h"
 #include "dataset/object_kind.h"
 #include "dataset/workspace.h"
@@ -25,6 +27,23 @@ Status MarkVersionData(Repo& repo, const Oid& version_oid, OidSet* live) {
   return Status::OK();
 }
 
+// The dataset versions that RUNNING runs record as inputs: a run may be
+// reading them (through a use_dataset copy) right now, however old the
+// copy, so their data and copies stay until the run ends.
+Status AddRunningInputs(Repo& repo, OidSet* versions) {
+  CAIRN_ASSIGN_OR_RETURN(auto tracker, Tracker::Open(repo));
+  SearchOptions search;
+  search.statuses = {RunStatus::kRunning};
+  search.full = true;
+  search.include_deleted = true;
+  search.limit = std::numeric_limits<int64_t>::max();
+  CAIRN_ASSIGN_OR_RETURN(SearchResult running, tracker->Search(search));
+  for (const RunInfo& run : running.runs) {
+    for (const RunInput& input : run.inputs) versions->insert(input.version);
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 Result<GcReport> CollectGarbage(Repo& repo, const GcOptions& options) {
@@ -38,6 +57,7 @@ Result<GcReport> CollectGarbage(Repo& repo, const GcOptions& options) {
   CAIRN_RETURN_IF_ERROR(options.roots ? options.roots->Collect(repo, root_options, &roots)
                                       : DefaultGcRoots().Collect(repo, root_options, &roots));
   report.commits_scanned = roots.commits_scanned;
+  CAIRN_RETURN_IF_ERROR(AddRunningInputs(repo, &roots.versions).WithContext("gc roots of running runs"));
 
   OidSet live = roots.objects;
   // Every version object stays (they are tiny and keep 'cairn log' readable).
@@ -62,10 +82,12 @@ Result<GcReport> CollectGarbage(Repo& repo, const GcOptions& options) {
   CAIRN_ASSIGN_OR_RETURN(std::vector<DatasetCopy> copies,
                          StaleDatasetCopies(repo, roots.versions, root_options.now, options.copy_grace_seconds));
   for (const DatasetCopy& c : copies) {
-    if (options.apply) CAIRN_RETURN_IF_ERROR(RemoveDatasetCopy(c));
+    if (options.apply) CAIRN_RETURN_IF_ERROR(RemoveDatasetCopy(repo, c));
     report.copies_removed++;
     report.copy_bytes_removed += c.bytes;
   }
+  // Leftovers of killed use_dataset builds and copy removals.
+  if (options.apply) RemoveStaleDatasetTempDirs(repo);
   CAIRN_ASSIGN_OR_RETURN(report.prune, repo.store().Prune(live, options.apply));
   report.applied = options.apply;
   return report;

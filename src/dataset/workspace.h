@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "cairn/object.h"
@@ -63,6 +64,11 @@ struct CheckoutOptions;
 struct CheckoutResult;
 Result<std::vector<CheckoutResult>> CheckoutLocked(Repo& repo, const std::vector<std::string>& filter,
                                                    const CheckoutOptions& options);
+
+// Files (repo-relative) that a checkout killed before it finished may have
+// half-written: the next checkout of their path may replace them. Empty when
+// there is no journal.
+std::unordered_set<std::string> ReadCheckoutJournal(Repo& repo);
 
 Tree ToTree(const std::vector<WorkFile>& files, const std::string& single_name);
 

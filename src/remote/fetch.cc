@@ -141,6 +141,14 @@ Result<TransferReport> Fetch(Repo& repo, const RemoteSpec& spec, const TransferO
   report.versions = wanted.versions.size();
   for (const Tag& t : new_tags) {
     if (!repo.store().Has(t.version)) continue;  // its version is not on the remote: leave the tag there
+    // A remote's tag may name another dataset's version: importing it would
+    // hand that data out under this dataset's name.
+    CAIRN_ASSIGN_OR_RETURN(Version tagged, LoadVersion(repo, t.version));
+    if (tagged.dataset != t.dataset) {
+      report.warnings.push_back("remote tag " + t.dataset + "@" + t.name + " skipped: it names version " +
+                                t.version.Short() + " of dataset " + tagged.dataset);
+      continue;
+    }
     Status c = CreateTag(repo, t);
     if (c.ok()) report.tags++;
     else if (c.code() != Code::kAlreadyExists) return c;
