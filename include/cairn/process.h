@@ -1,20 +1,26 @@
 // Supervised subprocesses, shared by `cairn run` and `repro`: a command runs
-// in its own process group under a small supervisor process, so that when
-// the caller dies — even by SIGKILL — the whole group (the command and what it
-// started) is terminated instead of writing outputs on its own.
+// in its own process group under a small supervisor process, so that nothing
+// the command started outlives it: not when it ends, not when the caller is
+// signalled, and not when the caller dies, even by SIGKILL.
 //
-//   caller ── supervisor (own process group; parent-death signal)
+//   caller ── supervisor (own process group; parent-death signal; child subreaper)
 //                └── command (its own process group; parent-death SIGKILL)
-//                      └── anything it starts (same group unless it leaves it)
+//                      └── anything it starts, in the group or not
 //
-// When the caller dies, the supervisor gets its parent-death signal (checked
-// again right after it is set, against a caller that died before), sends
-// SIGTERM to the command's group, and SIGKILL a grace period later. A
-// process that moves itself to another group or session (setsid, a daemon)
-// escapes this, as it escapes a terminal's Ctrl-C. When the caller owns its
-// terminal (it is in the foreground group), the command's group is made the
-// foreground one while it runs, so an interactive command can read it (and a
-// terminal's Ctrl-C goes to the command), and it is handed back afterwards.
+// The supervisor is a child subreaper, so every orphan of the command's tree
+// (a daemon, a `setsid` job whose parent ended) becomes its child instead of
+// init's. When the command ends, or the caller dies (the supervisor's
+// parent-death signal, checked again right after it is set), every process
+// left below the supervisor gets SIGTERM, and SIGKILL once `kill_grace_ms`
+// has passed, again until none is left. Only then does RunProcess return,
+// so a run is sealed on outputs nothing writes any more. What is not
+// covered: a SIGKILL of the supervisor itself (the command gets SIGKILL, but
+// its descendants outside its group live on) and work handed to processes
+// outside the tree (a service started through a daemon, `at`, systemd).
+// When the caller owns its terminal (it is in the foreground group), the
+// command's group is made the foreground one while it runs, so an
+// interactive command can read it (and a terminal's Ctrl-C goes to the
+// command), and it is handed back when the command ends.
 #ifndef CAIRN_PROCESS_H_
 #define CAIRN_PROCESS_H_
 
@@ -52,8 +58,8 @@ struct ProcessOptions {
   // that none is taken by another thread); RunProcess reads them from a
   // signalfd while the command runs. Empty: none is handled.
   std::vector<int> forward_signals;
-  // How long the command's group gets between SIGTERM and SIGKILL after the
-  // caller died.
+  // How long what is left of the command's tree gets between SIGTERM and
+  // SIGKILL, once the command ended or the caller died.
   int kill_grace_ms = 1000;
 };
 
@@ -63,12 +69,18 @@ struct ProcessResult {
   int forwarded = 0;       // the last signal passed on to it, or 0
   std::string stdout_data, stderr_data;  // as kept (see capture_limit)
   bool stdout_truncated = false, stderr_truncated = false;
+  // Processes the command left running when it ended, which the supervisor
+  // stopped, and how many of them needed SIGKILL. When there were any, a
+  // line "cairn: warning: the command left N processes running ..." is
+  // added to the command's stderr (passed to on_output and kept).
+  int stray_processes = 0, stray_processes_killed = 0;
 };
 
 // Runs a command to its end and returns how it ended. NotFound when argv[0]
 // is not an executable; IOError when it cannot be started (the message
 // names the command and the reason); InvalidArgument for an empty argv.
-// A command that ran and failed is a result, not an error. Blocks the
+// A command that ran and failed is a result, not an error. Returns once the
+// command and everything it left running are gone (see above). Blocks the
 // calling thread, which must stay alive until it returns (the parent-death
 // signal follows the thread that started the supervisor). Thread-safe.
 Result<ProcessResult> RunProcess(const ProcessOptions& options);

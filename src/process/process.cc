@@ -51,17 +51,12 @@ struct Capture {
   bool open = true;
 };
 
-// Reads what is available into `c`; false at end of file.
-bool Pump(Capture& c, const ProcessOptions& options) {
-  char buf[65536];
-  ssize_t n = ::read(c.fd.get(), buf, sizeof buf);
-  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return true;
-  if (n <= 0) return false;
-  std::string_view chunk(buf, static_cast<size_t>(n));
+// Passes `chunk` to the callback and keeps what the limits allow.
+void Deliver(Capture& c, const ProcessOptions& options, std::string_view chunk, size_t slack) {
   if (options.on_output) options.on_output(c.which, chunk);
   if (options.keep_tail) {
     c.kept.append(chunk);
-    if (c.kept.size() > 2 * options.capture_limit + sizeof buf) {
+    if (c.kept.size() > 2 * options.capture_limit + slack) {
       c.kept.erase(0, c.kept.size() - options.capture_limit);
       c.truncated = true;
     }
@@ -70,7 +65,28 @@ bool Pump(Capture& c, const ProcessOptions& options) {
     c.kept.append(chunk.substr(0, room));
     if (chunk.size() > room) c.truncated = true;
   }
+}
+
+// Reads what is available into `c`; false at end of file.
+bool Pump(Capture& c, const ProcessOptions& options) {
+  char buf[65536];
+  ssize_t n = ::read(c.fd.get(), buf, sizeof buf);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return true;
+  if (n <= 0) return false;
+  Deliver(c, options, std::string_view(buf, static_cast<size_t>(n)), sizeof buf);
   return true;
+}
+
+// The note added to the command's stderr when the supervisor had to stop
+// processes the command left running.
+std::string StrayNote(const SupervisorReport& report, int grace_ms) {
+  std::string n = std::to_string(report.strays);
+  std::string note = "cairn: warning: the command left " + n + (report.strays == 1 ? " process" : " processes") +
+                     " running after it ended; stopped with SIGTERM";
+  if (report.killed > 0) {
+    note += ", then SIGKILL after " + std::to_string(grace_ms) + " ms for " + std::to_string(report.killed);
+  }
+  return note + "\n";
 }
 
 std::vector<std::string> Environment(const ProcessOptions& options) {
@@ -207,7 +223,7 @@ Result<ProcessResult> RunProcess(const ProcessOptions& options) {
       if (r == supervisor || (r < 0 && errno == ECHILD)) done = true;
     }
   }
-  SupervisorReport report{-1, 0};
+  SupervisorReport report{-1, 0, 0, 0};
   ssize_t got = ::read(status_r.get(), &report, sizeof report);
   if (got != static_cast<ssize_t>(sizeof report)) {
     return Status::IOError("the supervisor of '" + options.argv[0] + "' ended without reporting (status " +
@@ -215,6 +231,12 @@ Result<ProcessResult> RunProcess(const ProcessOptions& options) {
   }
   if (report.kind == process_internal::kExecFailed) {
     return Status::IOError("cannot start " + options.argv[0] + ": " + std::strerror(report.value));
+  }
+  if (report.strays > 0) {
+    result.stray_processes = report.strays;
+    result.stray_processes_killed = report.killed;
+    std::string note = StrayNote(report, options.kill_grace_ms);
+    Deliver(err, options, note, note.size());
   }
   int status = report.value;
   if (WIFEXITED(status)) {

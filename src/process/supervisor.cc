@@ -1,7 +1,11 @@
 // The supervisor: starts the command in its own process group, passes on
-// the signals its caller forwards, reports how the command ended, and, when
-// the caller dies, terminates the command's whole group.
+// the signals its caller forwards, reports how the command ended, and stops
+// whatever of the command's tree is left when the command ends or the caller
+// dies. It is a child subreaper, so that tree includes processes that left
+// the group or the session.
 #include "process/supervisor.h"
+
+#include "process/descendants.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,8 +24,8 @@ namespace {
 // The signals a supervisor waits for; the ones besides SIGCHLD are passed on.
 constexpr int kHandled[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 
-void WriteReport(int fd, int32_t kind, int32_t value) {
-  SupervisorReport r{kind, value};
+void WriteReport(int fd, int32_t kind, int32_t value, int32_t strays = 0, int32_t killed = 0) {
+  SupervisorReport r{kind, value, strays, killed};
   while (::write(fd, &r, sizeof r) < 0 && errno == EINTR) {
   }
 }
@@ -83,8 +87,30 @@ void SortThree(int* a) {
   ::_exit(127);
 }
 
-// True once every process of group `pgid` is gone.
-bool GroupGone(pid_t pgid) { return ::kill(-pgid, 0) != 0 && errno == ESRCH; }
+// How long the clean-up keeps sending SIGKILL before it leaves a process
+// that does not die (stuck in the kernel) to init.
+constexpr int64_t kGiveUpMs = 5000;
+
+// The processes the clean-up signalled, counted for the report.
+StrayTally g_strays;
+
+// Reaps every child that has ended, noting the command's (`leader`) wait
+// status. False once no child at all is left.
+bool ReapChildren(pid_t leader, bool* leader_done, int* wait_status) {
+  for (;;) {
+    int st = 0;
+    pid_t r = ::waitpid(-1, &st, WNOHANG);
+    if (r == 0) return true;
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return errno != ECHILD;
+    }
+    if (r == leader) {
+      *leader_done = true;
+      *wait_status = st;
+    }
+  }
+}
 
 int64_t NowMs() {
   timespec ts;
@@ -112,6 +138,9 @@ void Supervise(const SpawnPlan& plan) {
   ::prctl(PR_SET_PDEATHSIG, SIGTERM);
   // The caller may have died before the line above: then nothing starts.
   if (::getppid() != plan.caller) ::_exit(1);
+  // Orphans of the command's tree (a daemon, a setsid'd job whose parent
+  // ended) become our children instead of init's, so none is out of reach.
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
 
   int keep[3] = {plan.stdout_fd, plan.stderr_fd, plan.status_fd};
   SortThree(keep);
@@ -154,58 +183,61 @@ void Supervise(const SpawnPlan& plan) {
     if (took_terminal) ::kill(-child, SIGCONT);  // in case it read the terminal a moment too early
   }
 
-  bool caller_dead = false, leader_done = false;
+  // From here on the loop reaps every child: the command, and the orphans
+  // of its tree that the subreaper setting hands to us. The command ending
+  // (or the caller dying) starts the clean-up: every descendant left gets
+  // SIGTERM, then SIGKILL once the grace period is over, again and again
+  // until we have no child left, so nothing of the command outlives the
+  // report the caller seals its run on.
+  bool caller_dead = false, leader_done = false, cleaning = false;
   int64_t kill_at = 0;
   int wait_status = 0;
   for (;;) {
+    bool children_left = ReapChildren(child, &leader_done, &wait_status);
+    if (!caller_dead && ::getppid() != plan.caller) {
+      // The caller is gone (its parent-death signal, or it died while we
+      // handled something else): end the command and all it started.
+      caller_dead = true;
+      if (!cleaning) kill_at = NowMs() + plan.kill_grace_ms;
+      cleaning = true;
+      if (!leader_done) {
+        ::kill(-child, SIGTERM);
+        ::kill(-child, SIGCONT);  // a stopped process would not see the SIGTERM
+      }
+      g_strays.SignalAll(self, SIGTERM);
+    }
+    if (leader_done && !cleaning) {
+      if (took_terminal) ::tcsetpgrp(STDIN_FILENO, plan.caller_group);
+      took_terminal = false;
+      if (!children_left) break;  // the common case: no descendant can be left, no /proc scan
+      cleaning = true;
+      kill_at = NowMs() + plan.kill_grace_ms;
+      g_strays.SignalAll(self, SIGTERM);
+    }
+    if (cleaning) {
+      if (!children_left) break;
+      int64_t now = NowMs();
+      if (now >= kill_at) {
+        g_strays.SignalAll(self, SIGKILL);
+        // A process that cannot die (stuck in the kernel) is left to init.
+        if (now >= kill_at + kGiveUpMs) break;
+      }
+    }
     siginfo_t info;
     int sig;
-    if (caller_dead) {
+    if (cleaning) {
       timespec slice = {0, 20 * 1000 * 1000};
       sig = ::sigtimedwait(&handled, &info, &slice);
     } else {
       sig = ::sigwaitinfo(&handled, &info);
     }
-    if (!caller_dead && ::getppid() != plan.caller) {
-      // The caller is gone (its parent-death signal, or it died while we
-      // handled something else): end the command's group.
-      caller_dead = true;
-      kill_at = NowMs() + plan.kill_grace_ms;
-      ::kill(-child, SIGTERM);
-      ::kill(-child, SIGCONT);  // a stopped process would not see the SIGTERM
-      continue;
-    }
-    if (sig == SIGCHLD || caller_dead) {
-      while (!leader_done) {
-        pid_t r = ::waitpid(child, &wait_status, WNOHANG);
-        if (r == child) leader_done = true;
-        if (r <= 0) break;
-      }
-    }
-    if (caller_dead) {
-      if (leader_done && GroupGone(child)) ::_exit(0);
-      if (NowMs() >= kill_at) {
-        // Again until the group is gone (a process forked while the first
-        // SIGKILL went out would otherwise live on), for at most 2 s: a
-        // killed member that nobody reaps stays a zombie of the group.
-        const int64_t give_up = NowMs() + 2000;
-        do {
-          ::kill(-child, SIGKILL);
-          if (!leader_done && ::waitpid(child, &wait_status, WNOHANG) == child) leader_done = true;
-          timespec pause = {0, 20 * 1000 * 1000};
-          ::nanosleep(&pause, nullptr);
-        } while (!GroupGone(child) && NowMs() < give_up);
-        ::_exit(0);
-      }
-      continue;
-    }
-    if (leader_done) {
-      if (took_terminal) ::tcsetpgrp(STDIN_FILENO, plan.caller_group);
-      WriteReport(plan.status_fd, kExited, wait_status);
-      ::_exit(0);
-    }
-    if (sig > 0 && sig != SIGCHLD) ::kill(-child, sig);
+    // Passed on while the command runs; once it has ended, the clean-up
+    // decides what its leftovers get.
+    if (sig > 0 && sig != SIGCHLD && !cleaning && !caller_dead) ::kill(-child, sig);
   }
+  if (took_terminal && !caller_dead) ::tcsetpgrp(STDIN_FILENO, plan.caller_group);
+  if (!caller_dead) WriteReport(plan.status_fd, kExited, wait_status, g_strays.count(), g_strays.killed());
+  ::_exit(0);
 }
 
 }  // namespace cairn::process_internal

@@ -12,10 +12,12 @@
 namespace cairn::process_internal {
 
 // What the supervisor writes to `status_fd` once: how the command ended,
-// or why it could not be started.
+// or why it could not be started, and what of its tree it had to stop.
 struct SupervisorReport {
   int32_t kind;   // kExited (value: wait status) or kExecFailed (value: errno)
   int32_t value;
+  int32_t strays;  // processes left running after the command ended, stopped
+  int32_t killed;  // of them, how many needed SIGKILL
 };
 inline constexpr int32_t kExited = 0;
 inline constexpr int32_t kExecFailed = 1;
@@ -28,7 +30,7 @@ struct SpawnPlan {
   int stdout_fd = -1, stderr_fd = -1, status_fd = -1;  // write ends, kept open in the supervisor
   pid_t caller = 0;             // the caller's pid, for the parent-death check
   pid_t caller_group = 0;       // the caller's process group (to hand a terminal back to)
-  int kill_grace_ms = 1000;
+  int kill_grace_ms = 1000;     // between SIGTERM and SIGKILL of what is left
 };
 
 // The supervisor's body: never returns.
