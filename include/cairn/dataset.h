@@ -55,10 +55,13 @@ struct Tracked {
   Pointer pointer;
 };
 
-// Pointer files in the workspace, sorted by path. With `filter` (repo-relative
-// paths), only those at or below the given paths. A damaged pointer is an
-// error naming it.
+// Pointer files in the workspace, sorted by path. With `filter` (paths as a
+// user gives them: relative to repo.base_dir(), or absolute), only those at
+// or below the given paths. A damaged pointer is an error naming it.
 Result<std::vector<Tracked>> FindTracked(Repo& repo, const std::vector<std::string>& filter = {});
+// The same for '/'-separated paths relative to the repository root (what
+// cairn.yaml, locks and run records hold), whatever the base directory.
+Result<std::vector<Tracked>> FindTrackedAt(Repo& repo, const std::vector<std::string>& paths);
 
 enum class FileChangeKind { kAdded, kDeleted, kModified };
 

@@ -139,6 +139,10 @@ struct StageStatus {
   std::string name;
   bool stale = false;
   std::vector<std::string> reasons;  // "cmd changed", "dep data/raw changed", "param seed: 1 -> 2", …
+  // Dependencies that are tracked (their pointer is here) but whose data is
+  // neither in the workspace nor in the cache: a fresh clone before a pull.
+  // Fetching them, not running the stage, is the remedy.
+  std::vector<std::string> unfetched;
 };
 
 // Which stages are stale and why (a stage is stale when its command, a dep

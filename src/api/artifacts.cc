@@ -1,6 +1,10 @@
 // Run artifacts: listing and download (cairn/artifacts.h).
 #include "cairn/artifacts.h"
 
+#include <unistd.h>
+
+#include <atomic>
+#include <set>
 #include <system_error>
 
 #include "util/file.h"
@@ -18,13 +22,28 @@ std::string Trimmed(std::string path) {
   return path;
 }
 
+// A temp name beside `dest` that no other process (or earlier crash) uses:
+// hidden, with this process's pid and a counter, so a user's file is never
+// taken for one.
+fs::path TempBeside(const fs::path& dest) {
+  static std::atomic<uint64_t> counter{0};
+  std::string name = "." + dest.filename().string() + ".cairn-tmp-" + std::to_string(::getpid()) + "-" +
+                     std::to_string(counter.fetch_add(1));
+  return dest.parent_path() / name;
+}
+
 // Writes one artifact to `dest` atomically: a temp file beside it, then rename.
 Status WriteOne(Repo& repo, const RunArtifact& a, const fs::path& dest) {
   std::error_code ec;
-  fs::path tmp = dest;
-  tmp += ".cairn-tmp";
-  fs::remove(tmp, ec);
-  CAIRN_RETURN_IF_ERROR(repo.store().Materialize(a.oid, tmp, LinkMode::kCopy));
+  fs::path tmp = TempBeside(dest);
+  if (fs::symlink_status(tmp, ec).type() != fs::file_type::not_found) {
+    return Status::AlreadyExists("cannot write " + dest.string() + ": temp file " + tmp.string() + " exists");
+  }
+  if (Status s = repo.store().Materialize(a.oid, tmp, LinkMode::kCopy); !s.ok()) {
+    std::error_code ignored;
+    fs::remove(tmp, ignored);
+    return s;
+  }
   fs::rename(tmp, dest, ec);
   if (ec) {
     std::error_code ignored;
@@ -90,6 +109,19 @@ Result<std::vector<fs::path>> DownloadArtifacts(Repo& repo, const ArtifactSelect
     }
     CAIRN_ASSIGN_OR_RETURN(fs::path d, root.Resolve(a.path.substr(selection.path.size() + 1)));
     dests.push_back(std::move(d));
+  }
+  // A record may hold both "a" and "a/b" (one path a file, the other a
+  // directory): no layout holds both, so nothing is written.
+  std::set<std::string> names;
+  for (const RunArtifact& a : selection.artifacts) names.insert(a.path);
+  for (const std::string& name : names) {
+    for (size_t slash = name.find('/'); slash != std::string::npos; slash = name.find('/', slash + 1)) {
+      if (names.count(name.substr(0, slash))) {
+        return Status::FailedPrecondition("run " + selection.run.substr(0, 8) + " has artifacts " +
+                                          name.substr(0, slash) + " and " + name +
+                                          ": one would be a file and a directory at once");
+      }
+    }
   }
   for (const fs::path& d : dests) {
     std::error_code ec;

@@ -107,7 +107,7 @@ RunComparison CompareRunInfos(const std::vector<RunInfo>& runs, const CompareOpt
 
 Result<RunComparison> CompareRuns(Tracker& tracker, const std::vector<std::string>& runs,
                                   const CompareOptions& options) {
-  if (runs.size() < 2) return Status::InvalidArgument("compare needs at least two runs");
+  if (runs.size() < 2) return Status::InvalidArgument("compare needs at least two runs", "give two or more run ids or names");
   std::vector<RunInfo> infos;
   for (const std::string& id : runs) {
     CAIRN_ASSIGN_OR_RETURN(RunInfo info, tracker.GetRun(id));

@@ -18,9 +18,9 @@ namespace {
 // unmodified; empty otherwise.
 fs::path CleanWorkspaceCopy(Repo& repo, const ResolvedRef& resolved) {
   if (resolved.path.empty()) return {};
-  auto tracked = FindTracked(repo, {resolved.path});
+  auto tracked = FindTrackedAt(repo, {resolved.path});
   if (!tracked.ok() || tracked->size() != 1 || (*tracked)[0].pointer.version != resolved.version) return {};
-  auto st = GetStatus(repo, {resolved.path}, {});
+  auto st = GetStatus(repo, {repo.Abs(resolved.path).string()}, {});
   if (!st.ok() || st->size() != 1 || (*st)[0].state != TrackedState::kClean) return {};
   return repo.Abs(resolved.path);
 }

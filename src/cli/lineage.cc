@@ -79,6 +79,7 @@ void RegisterLineage(CLI::App& app, Context& ctx) {
   cmd->add_option("--depth", a->depth, "Runs to walk through (default: all)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--format", a->format, "text, dot, json or openlineage")
       ->check(CLI::IsMember({"text", "dot", "json", "openlineage"}));
+  cmd->add_flag_callback("--json", [a] { a->format = "json"; }, "The same as --format json");
   cmd->callback([&ctx, a] {
     Run(ctx, [&] {
       auto repo = OpenRepo(ctx);

@@ -1,7 +1,9 @@
 // cairn: the command-line interface. Commands are registered from a table;
 // each lives in its own file (src/cli/<command>.cc).
+#include <algorithm>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "cli/command.h"
 
@@ -39,6 +41,34 @@ constexpr RegisterFn kCommands[] = {
     RegisterRemote, RegisterPush, RegisterFetch, RegisterPull, RegisterGet,
     RegisterRepro, RegisterStage, RegisterDag, RegisterLineage,
 };
+
+// Levenshtein distance, for "did you mean".
+size_t EditDistance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// The command closest to a mistyped one (at most two edits away), or "".
+std::string NearestCommand(CLI::App& app, const std::string& typed) {
+  std::string best;
+  size_t best_distance = 3;
+  for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+    size_t d = EditDistance(typed, sub->get_name());
+    if (d < best_distance) best = sub->get_name(), best_distance = d;
+  }
+  return best;
+}
+
 }  // namespace cairn::cli
 
 int main(int argc, char** argv) {
@@ -62,8 +92,10 @@ int main(int argc, char** argv) {
     bool known = false;
     for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) known |= sub->get_name() == arg;
     if (!known) {
-      std::fprintf(stderr, "cairn: error: unknown command '%s'\nhint: run 'cairn --help' for the list of commands\n",
-                   arg.c_str());
+      std::string near = NearestCommand(app, arg);
+      std::fprintf(stderr, "cairn: error: unknown command '%s'\nhint: %s\n", arg.c_str(),
+                   near.empty() ? "run 'cairn --help' for the list of commands"
+                                : ("did you mean 'cairn " + near + "'?").c_str());
       return kExitError;
     }
     break;

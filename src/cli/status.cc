@@ -61,9 +61,10 @@ void RegisterStatus(CLI::App& app, Context& ctx) {
         if (!st.ok()) return Fail(st.status());
         stages = std::move(*st);
       }
-      bool stale = false;
+      bool stale = false, unfetched = false;
       for (const StageStatus& st : stages) {
         stale |= st.stale;
+        unfetched |= !st.unfetched.empty();
         if (args->json) {
           out.push_back(StageStatusToJson(st));
         } else if (st.stale) {
@@ -72,7 +73,11 @@ void RegisterStatus(CLI::App& app, Context& ctx) {
           std::cout << ")\n";
         }
       }
-      if (!args->json && stale) std::cout << "hint: 'cairn repro' brings stale stages up to date\n";
+      if (!args->json && unfetched) {
+        std::cout << "hint: 'cairn pull' fetches the tracked data stages depend on; then 'cairn status' again\n";
+      } else if (!args->json && stale) {
+        std::cout << "hint: 'cairn repro' brings stale stages up to date\n";
+      }
       dirty |= stale;
       if (args->json) {
         PrintJson(out);

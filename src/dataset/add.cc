@@ -64,7 +64,8 @@ Result<Pending> Snapshot(Repo& repo, const std::string& user_path, const AddOpti
   std::optional<TraceScope> phase(std::in_place, "add: list files");
   CAIRN_ASSIGN_OR_RETURN(std::vector<WorkFile> files, ListWorkFiles(repo, rel, &kind));
   phase.emplace("add: hash and store");
-  if (kind == PathKind::kMissing) return Status::NotFound(user_path + ": no such file or directory");
+  if (kind == PathKind::kMissing) return Status::NotFound(user_path + ": no such file or directory",
+                                                               "paths are taken from the current directory");
   for (const WorkFile& f : files) {
     if (kind == PathKind::kDirectory) {
       Status s = ValidateTreePath(f.rel);

@@ -168,16 +168,20 @@ Result<ResolvedRef> ResolveRef(Repo& repo, const std::string& ref) {
       CAIRN_ASSIGN_OR_RETURN(std::vector<Tag> tags, ListTags(repo, info->dataset));
       std::string list;
       for (const Tag& t : tags) list += (list.empty() ? "" : ", ") + t.name;
+      std::string fetch = "a tag made in another clone is fetched with 'cairn fetch " + info->dataset + "@" + spec + "'";
       return Status::NotFound("dataset " + info->dataset + " has no tag '" + spec + "'",
-                              list.empty() ? "it has no tags; oid prefixes need at least 7 hex digits"
-                                           : "its tags: " + list);
+                              (list.empty() ? "it has no tags here (oid prefixes need at least 7 hex digits); "
+                                            : "its tags here: " + list + "; ") +
+                                  fetch);
     }
   }
   for (int i = 0; i < back; ++i) {
     CAIRN_ASSIGN_OR_RETURN(Version v, LoadVersion(repo, out.version));
     if (v.parents.empty()) {
-      return Status::NotFound("ref '" + ref + "' goes back " + std::to_string(back) + " versions, but " +
-                              info->dataset + " has only " + std::to_string(i) + " before that point");
+      return Status::NotFound("ref '" + ref + "' goes back " + std::to_string(back) + " version" +
+                                  (back == 1 ? "" : "s") + ", but " + info->dataset + " has only " +
+                                  std::to_string(i) + " before that point",
+                              "list its versions with 'cairn log " + info->dataset + "'");
     }
     out.version = v.parents[0];
   }

@@ -75,12 +75,13 @@ const char* TrackedStateName(TrackedState s) {
   return "?";
 }
 
-Result<std::vector<Tracked>> FindTracked(Repo& repo, const std::vector<std::string>& filter) {
-  std::vector<std::string> wanted;
-  for (const std::string& f : filter) {
-    CAIRN_ASSIGN_OR_RETURN(std::string rel, repo.RelativePath(f));
+namespace {
+
+// `wanted` are repo-relative paths; `filter` names them in errors.
+Result<std::vector<Tracked>> FindWanted(Repo& repo, std::vector<std::string> wanted,
+                                        const std::vector<std::string>& filter) {
+  for (std::string& rel : wanted) {
     if (HasPointerSuffix(rel)) rel.resize(rel.size() - kPointerSuffix.size());
-    wanted.push_back(rel);
   }
   std::vector<std::string> paths;
   CAIRN_RETURN_IF_ERROR(WalkPointers(repo.root(), "", &paths));
@@ -118,6 +119,21 @@ Result<std::vector<Tracked>> FindTracked(Repo& repo, const std::vector<std::stri
     }
   }
   return out;
+}
+
+}  // namespace
+
+Result<std::vector<Tracked>> FindTracked(Repo& repo, const std::vector<std::string>& filter) {
+  std::vector<std::string> wanted;
+  for (const std::string& f : filter) {
+    CAIRN_ASSIGN_OR_RETURN(std::string rel, repo.RelativePath(f));
+    wanted.push_back(std::move(rel));
+  }
+  return FindWanted(repo, std::move(wanted), filter);
+}
+
+Result<std::vector<Tracked>> FindTrackedAt(Repo& repo, const std::vector<std::string>& paths) {
+  return FindWanted(repo, paths, paths);
 }
 
 std::vector<FileChange> DiffTrees(const Tree& from, const Tree& to) {

@@ -36,7 +36,7 @@ Status RestoreOutput(Repo& repo, const std::string& path, const Oid& version) {
   CAIRN_RETURN_IF_ERROR(WriteWorkspaceFileAtomic(repo.PointerPath(path), p.Encode(), /*sync=*/true, repo.tmp_dir()));
   CheckoutOptions co;
   co.force = true;  // outputs belong to their stage
-  return Checkout(repo, {path}, co).status();
+  return Checkout(repo, {repo.Abs(path).string()}, co).status();  // from any base directory
 }
 
 }  // namespace
@@ -207,7 +207,8 @@ class Reproducer {
     }
     if (!missing.empty()) {
       outcome->kind = StageOutcomeKind::kFailed;
-      outcome->error = "dependency " + missing[0] + " does not exist";
+      bool unfetched = false;
+      outcome->error = MissingDependency(repo_, missing[0], &unfetched);
       return Status::OK();
     }
     auto locked = lock_.find(name);

@@ -28,6 +28,11 @@ std::vector<std::string> CommandParams(const std::string& cmd);
 Result<LockedStage> CurrentInputs(Repo& repo, const PipelineSpec& spec, const StageSpec& stage,
                                   std::vector<std::string>* missing);
 
+// Why a dependency CurrentInputs listed as missing is: a sentence naming
+// the remedy. Sets *unfetched when it is tracked but its data is neither in
+// the workspace nor in the cache (a pull, not a run, brings it).
+std::string MissingDependency(Repo& repo, const std::string& dep, bool* unfetched);
+
 // Reasons the recorded inputs differ from the current ones (empty: none).
 std::vector<std::string> InputChanges(const LockedStage& was, const LockedStage& now);
 

@@ -39,7 +39,7 @@ Status RecordInputs(Repo& repo, Tracker& tracker, const std::string& run, const 
     if (IsDatasetRef(d)) {
       ref = d;
     } else {
-      auto tracked = FindTracked(repo, {d});
+      auto tracked = FindTrackedAt(repo, {d});
       if (!tracked.ok() && tracked.status().code() == Code::kNotFound) continue;  // a plain file or directory
       if (!tracked.ok()) return tracked.status().WithContext("dependency " + d);
       if (tracked->size() != 1 || (*tracked)[0].path != d) continue;
@@ -155,7 +155,9 @@ Result<StageRun> RunStage(StageRunContext& ctx, const StageSpec& stage, const Lo
   if (result.failure.empty() && !stage.outs.empty()) {
     AddOptions ao;
     ao.message = "stage " + stage.name + " (run " + run.substr(0, 8) + ")";
-    auto added = Add(repo, stage.outs, ao);
+    std::vector<std::string> outs;  // absolute: Add takes paths as a user gives them
+    for (const std::string& o : stage.outs) outs.push_back(repo.Abs(o).string());
+    auto added = Add(repo, outs, ao);
     if (!added.ok()) {
       result.failure = added.status().message();
     } else {

@@ -29,6 +29,22 @@ Result<Oid> DepOid(Repo& repo, const std::string& dep) {
 
 }  // namespace
 
+std::string MissingDependency(Repo& repo, const std::string& dep, bool* unfetched) {
+  *unfetched = false;
+  if (!IsDatasetRef(dep)) {
+    auto tracked = FindTrackedAt(repo, {dep});
+    if (tracked.ok() && tracked->size() == 1 && (*tracked)[0].path == dep) {
+      if (repo.store().Has((*tracked)[0].pointer.object)) {
+        return "dependency " + dep + " is tracked and cached but not in the workspace ('cairn checkout " + dep +
+               "' puts it back)";
+      }
+      *unfetched = true;
+      return "dependency " + dep + " is tracked but its data is not fetched ('cairn pull " + dep + "' fetches it)";
+    }
+  }
+  return "dependency " + dep + " is missing";
+}
+
 // The ${key} references of a command.
 std::vector<std::string> CommandParams(const std::string& cmd) {
   std::vector<std::string> keys;
@@ -108,12 +124,12 @@ Result<std::vector<std::string>> OutputChanges(Repo& repo, const StageSpec& stag
       why.push_back("output " + o + " has no pointer file " + o + ".cairn (was it committed?)");
       continue;
     }
-    CAIRN_ASSIGN_OR_RETURN(std::vector<Tracked> tracked, FindTracked(repo, {o}));
+    CAIRN_ASSIGN_OR_RETURN(std::vector<Tracked> tracked, FindTrackedAt(repo, {o}));
     if (tracked.empty() || tracked[0].path != o || tracked[0].pointer.version != it->second) {
       why.push_back("output " + o + " is not the locked version");
       continue;
     }
-    CAIRN_ASSIGN_OR_RETURN(std::vector<PathStatus> st, GetStatus(repo, {o}, StatusOptions{}));
+    CAIRN_ASSIGN_OR_RETURN(std::vector<PathStatus> st, GetStatus(repo, {repo.Abs(o).string()}, StatusOptions{}));
     if (!st.empty() && st[0].state != TrackedState::kClean) {
       why.push_back("output " + o + " is " + TrackedStateName(st[0].state));
     }
@@ -145,7 +161,10 @@ Result<std::vector<StageStatus>> PipelineStatus(Repo& repo, bool) {
     }
     for (const std::string& m : missing) {
       const StageSpec* producer = spec.Producer(m);
-      if (!producer || !stale.count(producer->name)) st.reasons.push_back("dependency " + m + " is missing");
+      if (producer && stale.count(producer->name)) continue;
+      bool unfetched = false;
+      st.reasons.push_back(pipeline_internal::MissingDependency(repo, m, &unfetched));
+      if (unfetched) st.unfetched.push_back(m);
     }
     if (it != lock.end()) {
       for (std::string& r : InputChanges(it->second, now)) st.reasons.push_back(std::move(r));

@@ -52,7 +52,7 @@ Result<Wanted> ResolveTargets(Repo& repo, const std::vector<std::string>& target
       // A path (file or directory holding pointer files), else a dataset name.
       auto rel = repo.RelativePath(target);
       if (rel.ok()) {
-        CAIRN_ASSIGN_OR_RETURN(std::vector<Tracked> tracked, FindTracked(repo, {*rel}));
+        CAIRN_ASSIGN_OR_RETURN(std::vector<Tracked> tracked, FindTrackedAt(repo, {*rel}));
         if (!tracked.empty()) {
           for (const Tracked& t : tracked) {
             AddVersion(&w, t.pointer.version, t.pointer.dataset);
@@ -75,7 +75,7 @@ Result<Wanted> ResolveTargets(Repo& repo, const std::vector<std::string>& target
     // Not known here: a tag (or a full version oid) on the remote.
     std::string dataset = target.substr(0, at), name = target.substr(at + 1);
     if (auto rel = repo.RelativePath(dataset); rel.ok()) {
-      if (auto tracked = FindTracked(repo, {*rel}); tracked.ok() && tracked->size() == 1) {
+      if (auto tracked = FindTrackedAt(repo, {*rel}); tracked.ok() && tracked->size() == 1) {
         dataset = (*tracked)[0].pointer.dataset;
       }
     }

@@ -55,7 +55,9 @@ std::string Tag(const RunInfo& r, const std::string& key) {
 }  // namespace
 
 Json StageStatusToJson(const StageStatus& s) {
-  return Json{{"stage", s.name}, {"state", s.stale ? "stale" : "up-to-date"}, {"reasons", Strings(s.reasons)}};
+  Json j = {{"stage", s.name}, {"state", s.stale ? "stale" : "up-to-date"}, {"reasons", Strings(s.reasons)}};
+  if (!s.unfetched.empty()) j["unfetched"] = Strings(s.unfetched);
+  return j;
 }
 
 Json StageOutcomeToJson(const StageOutcome& o) {

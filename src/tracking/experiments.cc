@@ -75,7 +75,8 @@ Status ValidateTags(const Tags& tags) {
 Status SetExperimentDeleted(TrackingStore& store, Repo& repo, const std::string& name, bool deleted) {
   CAIRN_ASSIGN_OR_RETURN(auto e, store.FindExperiment(name));
   if (!e) return NoExperiment(name);
-  if (deleted && e->id == 0) return Status::InvalidArgument("the Default experiment cannot be deleted");
+  if (deleted && e->id == 0) return Status::InvalidArgument("the Default experiment cannot be deleted",
+                                                            "delete its runs one by one, or rename it");
   CAIRN_ASSIGN_OR_RETURN(RepoLock repo_lock, repo.Lock());  // the descriptor is read, then rewritten
   Experiment changed = WithTags(repo, *e);
   changed.deleted = deleted;

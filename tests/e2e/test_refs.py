@@ -41,7 +41,7 @@ class Refs(CairnTestCase):
 
     def test_short_prefix_is_not_an_oid(self):
         self.fails("show", "iris@" + self.v2[7:13], msg="has no tag '%s'" % self.v2[7:13],
-                   hint="its tags: v1.0")
+                   hint="its tags here: v1.0")
 
     def test_unknown_oid_prefix(self):
         prefix = next(p for p in ("0000000", "fffffff", "1234567")
@@ -105,7 +105,7 @@ class Refs(CairnTestCase):
         self.fails("diff", "iris", "nope~1", msg="unknown dataset 'nope'")
 
     def test_unknown_tag(self):
-        self.fails("show", "iris@v9", msg="dataset iris has no tag 'v9'", hint="its tags: v1.0")
+        self.fails("show", "iris@v9", msg="dataset iris has no tag 'v9'", hint="its tags here: v1.0")
 
     def test_ambiguous_prefix_lists_candidates(self):
         # Two versions sharing 8 hex digits cannot be made on purpose; record a

@@ -47,7 +47,7 @@ class Tags(CairnTestCase):
         r = self.ok("tag", "--delete", self.d + "@v1.0")
         self.assertEqual(r.stdout, "deleted tag data/tables@v1.0\n")
         self.assertFalse(os.path.exists(os.path.join(self.tags_dir, "v1.0")))
-        self.fails("show", self.d + "@v1.0", msg="has no tag 'v1.0'", hint="its tags: v2.0")
+        self.fails("show", self.d + "@v1.0", msg="has no tag 'v1.0'", hint="its tags here: v2.0")
         # The two-argument form.
         self.ok("tag", "-d", self.d, "v2.0")
         self.assertEqual(self.json("tag", "--list"), [])
