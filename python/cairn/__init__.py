@@ -49,7 +49,7 @@ from .fluent import (ActiveRun, active_run, delete_run, end_run, get_artifact_ur
 from .search import search_runs
 from .session import flush, get_tracking_uri, set_tracking_uri
 
-__version__ = "0.1.0"  # cairn's version, as `cairn --version` prints it (a test keeps the two equal)
+from ._cairn import __version__  # cairn's version, as `cairn --version` prints it
 
 __all__ = [
     # cairn's names

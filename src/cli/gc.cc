@@ -64,8 +64,8 @@ void RegisterGc(CLI::App& app, Context& ctx) {
       "and the outputs of run-cache entries younger than --keep-days (so a revert is restored,\n"
       "not re-run). use_dataset copies under .cairn/datasets/ of versions not kept go too, unless\n"
       "younger than --grace seconds (default 3600).\n"
-      "With --remote NAME, collects garbage on that remote instead: the same roots plus every tag\n"
-      "and run on the remote. Packs that are mostly garbage are rewritten; packs and leftovers\n"
+      "With --remote NAME, collects garbage on that remote instead: the same roots plus every tag,\n"
+      "run and run-cache entry on the remote. Packs that are mostly garbage are rewritten; packs and leftovers\n"
       "younger than --grace seconds (default 3600) are left alone, so a push in progress is safe.\n"
       "Do not run it while another clone pushes to the same remote for longer than that.");
   struct Args {

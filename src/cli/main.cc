@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "cairn/version.h"
 #include "cli/command.h"
 
 namespace cairn::cli {
@@ -78,7 +79,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough();
   app.add_option("-C", ctx.dir, "Run as if cairn was started in DIR")->type_name("DIR");
-  app.set_version_flag("--version", "cairn 0.1.0");
+  app.set_version_flag("--version", std::string("cairn ") + cairn::kVersion);
   app.footer("Run 'cairn <command> --help' for a command's options. Exit codes: 0 ok, 1 check negative, 2 error.");
   for (RegisterFn reg : kCommands) reg(app, ctx);
   // Name an unknown command plainly (CLI11 would only say one is required).

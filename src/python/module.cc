@@ -9,6 +9,7 @@
 
 #include <string_view>
 
+#include "cairn/version.h"
 #include "python/convert.h"
 #include "python/session.h"
 
@@ -198,6 +199,7 @@ void BindExperiments(py::class_<Session>& c) {
 PYBIND11_MODULE(_cairn, m) {
   using namespace cairn::python;
   m.doc() = "cairn tracking library (use the 'cairn' package, not this module)";
+  m.attr("__version__") = cairn::kVersion;
   static py::exception<CairnError> error(m, "CairnError");
   py::register_exception_translator([](std::exception_ptr p) {
     try {

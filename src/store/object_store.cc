@@ -47,6 +47,10 @@ Result<std::unique_ptr<ObjectStore>> ObjectStore::Open(const fs::path& cache_dir
 
 Status ObjectStore::Reload() {
   std::lock_guard<std::mutex> lock(impl_->mu);
+  // Packs are immutable and every change renames into or out of the packs
+  // directory, so an unchanged (trusted) stamp means nothing to re-read: a
+  // run's repository locks no longer rescan every pack index each time.
+  if (impl_->PacksUnchanged()) return Status::OK();
   return impl_->Refresh();
 }
 

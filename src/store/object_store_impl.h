@@ -143,6 +143,9 @@ struct ObjectStore::Impl {
   // listing; true when it did re-read. Cheap (one stat) when nothing changed,
   // so lookups that miss can afford it. Caller holds `mu`.
   bool RefreshIfChanged();
+  // Whether the packs directory has the stamp of the last Refresh (and the
+  // stamp can be trusted: it is older than the file system's time slack).
+  bool PacksUnchanged() const;
 
   // Returns an open descriptor for pack `n`. Caller holds `mu`.
   Result<int> PackFd(uint32_t n);

@@ -56,12 +56,14 @@ Status ObjectStore::Impl::Refresh() {
   }
 }
 
-bool ObjectStore::Impl::RefreshIfChanged() {
+bool ObjectStore::Impl::PacksUnchanged() const {
   struct stat now {};
-  if (stamp_trusted && ::stat(packs_dir.c_str(), &now) == 0 && now.st_ino == packs_stamp.st_ino &&
-      Ns(now.st_mtim) == Ns(packs_stamp.st_mtim) && Ns(now.st_ctim) == Ns(packs_stamp.st_ctim)) {
-    return false;
-  }
+  return stamp_trusted && ::stat(packs_dir.c_str(), &now) == 0 && now.st_ino == packs_stamp.st_ino &&
+         Ns(now.st_mtim) == Ns(packs_stamp.st_mtim) && Ns(now.st_ctim) == Ns(packs_stamp.st_ctim);
+}
+
+bool ObjectStore::Impl::RefreshIfChanged() {
+  if (PacksUnchanged()) return false;
   return Refresh().ok();
 }
 

@@ -51,7 +51,7 @@ bool OutsideLexically(const fs::path& abs, const fs::path& root) {
 // Where `source` is and the artifact path it gets by default: its path
 // relative to the repository root for a file inside it, its file name for
 // one outside (whose bytes are copied like any other). A relative `source`
-// is taken from `base_dir`. A path inside that leaves the repository
+// is taken from `base_dir` (default: repo.base_dir()). A path inside that leaves the repository
 // through a symlink is InvalidArgument.
 Status LocateSource(Repo& repo, const fs::path& source, const fs::path& base_dir, fs::path* abs,
                     std::string* default_path) {
@@ -62,9 +62,9 @@ Status LocateSource(Repo& repo, const fs::path& source, const fs::path& base_dir
   std::error_code ec;
   fs::path given = source;
   if (source.is_relative()) {
-    // Without a base the process's working directory is used, as the CLI
-    // still passes what the user typed (deprecated: pass base_dir).
-    given = base_dir.empty() ? fs::absolute(source, ec) : base_dir / source;
+    // Without a base, the repository's base directory (where the front end
+    // opened it), never the process's working directory.
+    given = (base_dir.empty() ? repo.base_dir() : base_dir) / source;
   }
   if (ec) return Status::FromErrno("artifact " + source.string(), ec.value());
   given = given.lexically_normal();

@@ -5,6 +5,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <charconv>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +13,7 @@
 #include <vector>
 #include <string>
 
+#include "cairn/version.h"
 #include "cairn/tracking.h"
 #include "tracking/git_status.h"
 #include "tracking/tracker_internal.h"
@@ -139,6 +141,25 @@ std::optional<std::string> OriginUrl(const std::filesystem::path& root) {
 // dirty one, or one libgit2 cannot read with certainty, through the git
 // command (a short process, ~1.5-3 ms; more when dirty), which also gives
 // the diff. Both apply the same rule.
+// Whether an untracked file's name says it holds credentials: its content
+// must not be copied into a run's diff.
+bool LooksLikeSecret(std::string_view path) {
+  size_t slash = path.rfind('/');
+  std::string name(slash == std::string_view::npos ? path : path.substr(slash + 1));
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (name == ".env" || name.starts_with(".env.") || name == ".netrc" || name == ".pgpass" ||
+      name.starts_with("id_rsa") || name.starts_with("id_ed25519") || name.starts_with("id_ecdsa")) {
+    return true;
+  }
+  for (std::string_view ext : {".pem", ".key", ".p12", ".pfx", ".jks", ".keystore"}) {
+    if (name.ends_with(ext)) return true;
+  }
+  for (std::string_view word : {"secret", "credential", "password", "token"}) {
+    if (name.find(word) != std::string::npos) return true;
+  }
+  return false;
+}
+
 // "Dirty" is about code: modified tracked files and untracked files that
 // git does not ignore (a new script that ran is code the commit lacks; its
 // content joins the diff). Files cairn writes itself (pointer files, the
@@ -195,16 +216,25 @@ void CaptureGit(Repo& repo, std::map<std::string, std::string>* env, std::string
     }
   }
   // Untracked files as new-file patches (git apply restores them), up to a
-  // bound that keeps a start fast in a work tree full of untracked files.
+  // bound that keeps a start fast in a work tree full of untracked files:
+  // code is small, so a big untracked file is data and only named. Files
+  // named like secrets (.env, keys, credentials) are named, never copied:
+  // the diff travels with the run to remotes.
   constexpr size_t kMaxUntrackedFiles = 100;
-  constexpr uintmax_t kMaxUntrackedBytes = 16 << 20;
+  constexpr uintmax_t kMaxUntrackedFileBytes = 1 << 20;
+  constexpr uintmax_t kMaxUntrackedBytes = 4 << 20;
   uintmax_t bytes = 0;
   size_t kept = 0;
-  std::vector<std::string> left_out;
+  std::vector<std::string> left_out, secrets;
   for (const std::string& path : untracked) {
+    if (LooksLikeSecret(path)) {
+      secrets.push_back(path);
+      continue;
+    }
     std::error_code ec;
     uintmax_t size = path.starts_with("\"") ? 0 : std::filesystem::file_size(repo.root() / path, ec);
-    if (path.starts_with("\"") || ec || kept >= kMaxUntrackedFiles || bytes + size > kMaxUntrackedBytes) {
+    if (path.starts_with("\"") || ec || kept >= kMaxUntrackedFiles || size > kMaxUntrackedFileBytes ||
+        bytes + size > kMaxUntrackedBytes) {
       left_out.push_back(path);
       continue;
     }
@@ -220,8 +250,12 @@ void CaptureGit(Repo& repo, std::map<std::string, std::string>* env, std::string
     ++kept;
   }
   if (!left_out.empty()) {
-    *diff += "# cairn: untracked files not included (too many, too large or unreadable):\n";
+    *diff += "# cairn: untracked files not included (too many, over 1 MiB or unreadable):\n";
     for (const std::string& path : left_out) *diff += "#   " + path + "\n";
+  }
+  if (!secrets.empty()) {
+    *diff += "# cairn: untracked files not included (named like secrets; add them to .gitignore):\n";
+    for (const std::string& path : secrets) *diff += "#   " + path + "\n";
   }
 }
 
@@ -260,7 +294,7 @@ std::map<std::string, std::string> MachineFacts() {
     env["memory.bytes"] = std::to_string(*mem);
   }
   CaptureGpus(&env);
-  env["cairn.version"] = "0.1.0";
+  env["cairn.version"] = kVersion;
   env["cairn.compiler"] = "gcc " __VERSION__;
   return env;
 }

@@ -108,7 +108,7 @@ Result<std::string> Tracker::StartRun(const StartRunOptions& options) {
     }
   }
   if (!exp) {
-    auto created = CreateExperiment(options.experiment);
+    auto created = GetOrCreateExperiment(options.experiment);  // another process may create it first
     if (!created.ok()) return fail(created.status());
     exp = *created;
   }
@@ -217,11 +217,12 @@ Result<RunInfo> Tracker::EndRun(const std::string& run, RunStatus status, std::o
     }
   }
   CAIRN_ASSIGN_OR_RETURN(RepoLock repo_lock, repo_.Lock());
+  RunInfo sealed;
   CAIRN_RETURN_IF_ERROR(store.Transaction([&]() -> Status {
     CAIRN_RETURN_IF_ERROR(store.SetEnded(r.id, status, end_ms ? end_ms : NowMs(), exit_code));
-    return Seal(store, repo_, r.id, std::nullopt);
+    return Seal(store, repo_, r.id, std::nullopt, &sealed);
   }));
-  return store.LoadRun(r.id, /*full=*/true);
+  return sealed;
 }
 
 namespace {

@@ -34,7 +34,7 @@ Status WriteRunRef(Repo& repo, const std::string& id, const Oid& record) {
 // (the file system commits concurrent syncs as one). Only the ref's rename
 // waits for both objects to be durable: a crash can never leave a ref that
 // names a record the disk does not hold.
-Status Seal(TrackingStore& store, Repo& repo, const std::string& id, std::optional<Oid> history) {
+Status Seal(TrackingStore& store, Repo& repo, const std::string& id, std::optional<Oid> history, RunInfo* sealed) {
   CAIRN_ASSIGN_OR_RETURN(RunInfo run, store.LoadRun(id, /*full=*/true));
   std::string history_bytes;
   if (!history) {
@@ -79,7 +79,12 @@ Status Seal(TrackingStore& store, Repo& repo, const std::string& id, std::option
   // Its data is durable already: only the rename waits for the disk.
   CAIRN_RETURN_IF_ERROR(ref_tmp->Commit(ref, /*sync=*/false));
   CAIRN_RETURN_IF_ERROR(SyncDirectory(ref.parent_path()));
-  return store.SetRecord(run.id, record, history);
+  CAIRN_RETURN_IF_ERROR(store.SetRecord(run.id, record, history));
+  if (sealed) {
+    run.record = record;
+    *sealed = std::move(run);
+  }
+  return Status::OK();
 }
 
 Status Reseal(TrackingStore& store, Repo& repo, const StoredRunState& r) {

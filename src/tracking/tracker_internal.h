@@ -63,8 +63,10 @@ Status NotRunning(const StoredRunState& r, const char* what);
 Status WriteRunRef(Repo& repo, const std::string& id, const Oid& record);
 // Writes the run's record (and metric history when `history` is empty and
 // points exist), makes them durable, moves the ref, and notes the record in
-// the store. The caller holds the repository lock.
-Status Seal(TrackingStore& store, Repo& repo, const std::string& run, std::optional<Oid> history);
+// the store. The caller holds the repository lock. With `sealed`, sets it
+// to the run as sealed (what LoadRun would give now, without a second load).
+Status Seal(TrackingStore& store, Repo& repo, const std::string& run, std::optional<Oid> history,
+            RunInfo* sealed = nullptr);
 // Re-seals an ended run after a change (tags, artifacts, delete/restore).
 Status Reseal(TrackingStore& store, Repo& repo, const StoredRunState& r);
 

@@ -96,6 +96,9 @@ struct git_reference;
 struct git_reference_iterator;
 struct git_repository;
 struct git_revwalk;
+struct git_status_entry;
+struct git_status_list;
+struct git_status_options;
 struct git_tree;
 struct git_tree_entry;
 }
@@ -147,3 +150,15 @@ CAIRN_GIT_FORWARD(int, git_blob_lookup, (git_blob * *out, git_repository* repo, 
 CAIRN_GIT_FORWARD(const void*, git_blob_rawcontent, (const git_blob* blob), (blob))
 CAIRN_GIT_FORWARD(uint64_t, git_blob_rawsize, (const git_blob* blob), (blob))
 CAIRN_GIT_FORWARD(void, git_blob_free, (git_blob * blob), (blob))
+// The clean-work-tree check of a run start (src/tracking/git_status.cc).
+CAIRN_GIT_FORWARD(int, git_repository_head, (git_reference * *out, git_repository* repo), (out, repo))
+CAIRN_GIT_FORWARD(int, git_repository_head_unborn, (git_repository * repo), (repo))
+CAIRN_GIT_FORWARD(int, git_repository_head_detached, (git_repository * repo), (repo))
+CAIRN_GIT_FORWARD(const git_oid*, git_reference_target, (const git_reference* ref), (ref))
+CAIRN_GIT_FORWARD(char*, git_oid_tostr_s, (const git_oid* oid), (oid))
+CAIRN_GIT_FORWARD(int, git_status_options_init, (git_status_options * opts, unsigned int version), (opts, version))
+CAIRN_GIT_FORWARD(int, git_status_list_new,
+                  (git_status_list * *out, git_repository* repo, const git_status_options* opts), (out, repo, opts))
+CAIRN_GIT_FORWARD(size_t, git_status_list_entrycount, (git_status_list * list), (list))
+CAIRN_GIT_FORWARD(const git_status_entry*, git_status_byindex, (git_status_list * list, size_t idx), (list, idx))
+CAIRN_GIT_FORWARD(void, git_status_list_free, (git_status_list * list), (list))

@@ -163,5 +163,31 @@ class ArtifactDownloadLayoutTest(CairnTestCase):
         self.assertFalse(os.path.exists(dest) and os.listdir(dest))
 
 
+class UntrackedFilesInTheDiffTest(CairnTestCase):
+    """Untracked code is kept with a run's diff; secrets and data files are only named."""
+
+    def test_secrets_and_big_files_are_named_not_copied(self):
+        self.write("README", "x\n")
+        self.commit("README")
+        self.write("train.py", "print('hello')\n")
+        self.write(".env", "API_TOKEN=s3cr3t\n")
+        self.write("conf/db_password.txt", "hunter2\n")
+        self.write("big.csv", b"1,2\n" * (300 * 1024))  # 1.2 MiB
+        r = self.ok("run", "-n", "dirty", "--", "true")
+        d = self.json("runs", "show", "dirty")
+        self.assertEqual(d["env"]["git.dirty"], "true")
+        diff = self.ok("artifacts", "get", "dirty", "cairn/git.diff", "-o", "-").stdout
+        self.assertIn("+print('hello')", diff)
+        self.assertNotIn("s3cr3t", diff)
+        self.assertNotIn("hunter2", diff)
+        self.assertNotIn("1,2", diff)
+        self.assertIn("named like secrets", diff)
+        self.assertIn("#   .env\n", diff)
+        self.assertIn("#   conf/db_password.txt\n", diff)
+        self.assertIn("over 1 MiB", diff)
+        self.assertIn("#   big.csv\n", diff)
+        self.assertLess(len(diff), 64 * 1024)
+
+
 if __name__ == "__main__":
     unittest.main()
