@@ -154,6 +154,10 @@ void RegisterRun(CLI::App& app, Context& ctx) {
         if (!ended.ok()) return Fail(ended.status());
         return Fail(Status::IOError(child.status().message(), "the run was recorded as FAILED"));
       }
+      if (child->stray_processes > 0) {  // provenance: outputs may have been cut short
+        Status s = t.SetTags(*id, {{"cairn.stray_processes", std::to_string(child->stray_processes)}});
+        if (!s.ok()) std::cerr << "cairn: warning: " << s.message() << "\n";
+      }
       // Keep what the command printed, even when the run failed.
       struct Kept {
         const char* name;

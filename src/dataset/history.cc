@@ -175,6 +175,14 @@ Result<ResolvedRef> ResolveRef(Repo& repo, const std::string& ref) {
                                   fetch);
     }
   }
+  // A tag or pointer comes from git or a remote: the version it names must
+  // be one of this dataset, or a run would record another dataset's data
+  // under this name.
+  if (auto named = LoadVersion(repo, out.version); named.ok() && named->dataset != info->dataset) {
+    return Status::Corruption("ref '" + ref + "' names version " + out.version.Hex().substr(0, 12) +
+                                  " of dataset " + named->dataset + ", not of " + info->dataset,
+                              "check who made that tag, and delete it");
+  }
   for (int i = 0; i < back; ++i) {
     CAIRN_ASSIGN_OR_RETURN(Version v, LoadVersion(repo, out.version));
     if (v.parents.empty()) {

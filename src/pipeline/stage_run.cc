@@ -144,6 +144,10 @@ Result<StageRun> RunStage(StageRunContext& ctx, const StageSpec& stage, const Lo
     return child.status();
   }
   result.exit_code = child->exit_code;
+  if (child->stray_processes > 0) {  // provenance: outputs may have been cut short
+    CAIRN_RETURN_IF_ERROR(
+        tracker.SetTags(run, {{"cairn.stray_processes", std::to_string(child->stray_processes)}}));
+  }
   result.stderr_tail = LastLines(child->stderr_data, kStderrTailLines);
   if (child->exit_code != 0) result.failure = "command exited with " + std::to_string(child->exit_code);
   for (const std::string& o : stage.outs) {

@@ -260,6 +260,7 @@ class NothingOfARunOutlivesIt(CairnTestCase):
         self.assertIn("FINISHED", r.stderr)
         run = self.status(r.stderr)
         self.assertEqual(run["status"], "FINISHED")
+        self.assertGreaterEqual(int(run["tags"]["cairn.stray_processes"]), 1)
         # The provenance keeps the warning with the command's stderr.
         log = self.cairn("artifacts", "get", STARTED_RE.search(r.stderr).group(1), "cairn/stderr.log", "-o", "-")
         self.assertEqual(log.returncode, OK, self.describe(log))
@@ -269,6 +270,7 @@ class NothingOfARunOutlivesIt(CairnTestCase):
         r = self.cairn("run", "--", "sh", "-c", "sleep 0.1 & wait; echo done")
         self.assertEqual(r.returncode, OK, self.describe(r))
         self.assertNotIn("left", r.stderr)
+        self.assertNotIn("cairn.stray_processes", self.status(r.stderr)["tags"])
 
     def test_repro_seals_a_stage_after_what_it_left_running(self):
         self.write("cairn.yaml", "stages:\n  bg:\n    cmd: \"%s\"\n    outs: [out.txt]\n"
