@@ -62,8 +62,9 @@ class Repo {
   ObjectStore& store() { return *store_; }
   StateDb& state() { return *state_; }
 
-  // Called once (with the holder's pid, as text) when Lock() has to wait for
-  // another process: front ends tell the user. Not called when unset.
+  // Called once (with the holder's pid, as text, or "" when the lock file
+  // does not name it yet) when Lock() has to wait for another process:
+  // front ends tell the user. Not called when unset.
   using LockWaitCallback = std::function<void(const std::string& holder_pid)>;
   void set_lock_wait_callback(LockWaitCallback callback) { on_lock_wait_ = std::move(callback); }
 

@@ -22,6 +22,13 @@ std::string EncodeRunRecord(const RunInfo& run, const std::optional<Oid>& metric
 Result<RunInfo> DecodeRunRecord(std::string_view data, const std::string& where,
                                 std::optional<Oid>* metric_history);
 
+// Decodes the record that refs/runs/<id> names, as DecodeRunRecord does,
+// and Corruption naming both ids when the record is another run's (its
+// embedded id is not `id`): a ref, which may come from a remote, must not
+// make one run's data overwrite another's.
+Result<RunInfo> DecodeRunRecordOf(std::string_view data, const std::string& id,
+                                  std::optional<Oid>* metric_history);
+
 // Reads a run ref (refs/runs/<id>: "sha256:<hex>\n"): the record it names.
 Result<Oid> ReadRunRef(const std::filesystem::path& path);
 

@@ -55,6 +55,9 @@ struct RunInput {
   Oid version;
   std::string tag;     // a tag naming the version, when one does
   std::string source;  // "workspace" (pointer at start) or "explicit"
+  // A workspace input whose files differed from its pointer's version when
+  // the run started (cairn status: modified): the run read other data.
+  bool modified = false;
 };
 
 struct RunArtifact {
@@ -108,6 +111,11 @@ struct StartRunOptions {
   // The run's start time, ms since the epoch; 0: now. For clients that
   // record a run's times themselves (MLflow's create_run(start_time=)).
   int64_t start_ms = 0;
+  // No owner process (MLflow's create_run: a driver makes the run, workers
+  // log to it): the run outlives its creator, and only the heartbeat
+  // timeout ends it, counted from its last heartbeat or write. `pid` is
+  // ignored.
+  bool detached = false;
 };
 
 struct SearchOptions {
@@ -224,8 +232,10 @@ class Tracker {
   // Ends FAILED (sealed, with the data logged so far, tag cairn.end_reason
   // saying why) every RUNNING run whose owner is gone: on this host, one
   // whose process (pid and start time) is gone, its heartbeat not needed;
-  // on another host (or with no pid), one whose heartbeat is older than
-  // `heartbeat_timeout_ms`. Returns how many.
+  // on another host (or with no pid: a detached run), one whose heartbeat
+  // is older than `heartbeat_timeout_ms`. Every write to a run without a
+  // pid (params, metrics, tags, env, inputs) counts as a heartbeat.
+  // Returns how many.
   Result<int> ReapDeadRuns(int64_t heartbeat_timeout_ms = kHeartbeatTimeoutMs);
   // Rebuilds the tables of ended runs and of experiments from the records.
   // Returns the number of runs indexed.
@@ -233,8 +243,12 @@ class Tracker {
   // Adopts sealed runs from elsewhere (a remote): for each (run id, record
   // oid) whose record, history and artifacts are already in the cache,
   // points refs/runs/<id> at the record and indexes it. Runs whose ref
-  // already names that record are skipped. Returns how many changed.
-  Result<int64_t> ImportRuns(const std::vector<std::pair<std::string, Oid>>& runs);
+  // already names that record are skipped. A record that is damaged or
+  // is another run's (its embedded id is not the ref's) is skipped too, with
+  // a message appended to `warnings` (when given) naming it. Returns how
+  // many changed.
+  Result<int64_t> ImportRuns(const std::vector<std::pair<std::string, Oid>>& runs,
+                             std::vector<std::string>* warnings = nullptr);
 
   // Oids that garbage collection must keep: every run record and what it
   // names, and the artifacts of runs still running.

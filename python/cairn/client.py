@@ -50,7 +50,8 @@ class Client:
         name = _experiment_by_id(experiment_id).name
         tags = {str(k): str(v) for k, v in (tags or {}).items()}
         run_name = run_name or tags.pop(_NAME_TAG, "")
-        return self.get_run(self._s().start_run(name, str(run_name), {}, tags, [], start_time=_ms(start_time)))
+        return self.get_run(self._s().start_run(name, str(run_name), {}, tags, [], start_time=_ms(start_time),
+                                                  detached=True))
 
     def log_batch(self, run_id, metrics=(), params=(), tags=(), synchronous=None):
         s, run_id = self._s(), str(run_id)

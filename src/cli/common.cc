@@ -19,7 +19,8 @@ Result<std::unique_ptr<Repo>> OpenRepo(const Context&) {
   CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Repo> repo, Repo::Open("."));
   // Every command that waits for the repository lock says so once.
   repo->set_lock_wait_callback([](const std::string& holder) {
-    std::cerr << "cairn: waiting for another cairn command (pid " << holder << ") to finish..." << std::endl;
+    std::cerr << "cairn: waiting for another cairn command"
+              << (holder.empty() ? std::string() : " (pid " + holder + ")") << " to finish..." << std::endl;
   });
   return repo;
 }

@@ -76,15 +76,21 @@ void RegisterGc(CLI::App& app, Context& ctx) {
     int64_t grace = 3600;
   };
   auto args = std::make_shared<Args>();
+  // CLI11's NonNegativeNumber names the double range ("0.000000 to 1797…").
+  const CLI::Validator not_negative(
+      [](std::string& value) -> std::string {
+        return !value.empty() && value[0] == '-' ? "must be 0 or more, not " + value : "";
+      },
+      "N >= 0");
   cmd->add_flag("--apply", args->options.apply, "Really delete");
   cmd->add_option("--keep-days", args->options.keep_days, "Keep data of other branches' commits younger than N days")
-      ->check(CLI::NonNegativeNumber);
+      ->check(not_negative);
   cmd->add_option("--protect", args->protect, "Branches whose whole history is kept (default: main master)");
   cmd->add_flag("--json", args->json, "Print the report as JSON");
   cmd->add_option("-r,--remote", args->remote, "Collect garbage on this remote instead of the local cache");
   cmd->add_option("--grace", args->grace,
                   "Never remove use_dataset copies (locally) or packs (on a remote) younger than this many seconds")
-      ->check(CLI::NonNegativeNumber);
+      ->check(not_negative);
   cmd->callback([&ctx, args] {
     Run(ctx, [&] {
       auto repo = OpenRepo(ctx);

@@ -13,6 +13,7 @@
 #include <optional>
 
 #include "util/file.h"
+#include "util/list_dir.h"
 
 namespace cairn {
 namespace {
@@ -80,12 +81,10 @@ Result<std::vector<DatasetCopy>> StaleDatasetCopies(Repo& repo, const OidSet& ro
                                                     int64_t grace_seconds) {
   std::vector<DatasetCopy> out;
   const fs::path dir = repo.layout().dataset_copies();
+  CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDirNames(dir));
   std::error_code ec;
-  if (!fs::exists(dir, ec)) return out;
-  fs::directory_iterator it(dir, ec);
-  if (ec) return Status::FromErrno("cannot list " + dir.string(), ec.value());
-  for (const auto& entry : it) {
-    std::string name = entry.path().filename().string();
+  for (const std::string& name : names) {
+    const fs::directory_entry entry(dir / name, ec);
     auto oid = Oid::Parse("sha256:" + name);
     // Anything else there is not a copy cairn made (or is a manifest): leave it.
     if (!oid.ok() || !entry.is_directory(ec)) continue;

@@ -13,6 +13,7 @@
 #include "dataset/object_kind.h"
 #include "store/pack.h"
 #include "cairn/run_record.h"
+#include "util/list_dir.h"
 #include "util/progress.h"
 
 namespace cairn {
@@ -176,12 +177,11 @@ Result<FsckReport> Fsck(Repo& repo, bool progress_enabled) {
     }
   }
   // Run refs: each names a record that parses and whose objects are here.
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(repo.layout().runs(), ec)) {
-    std::string id = e.path().filename().string();
-    if (id.starts_with(".")) continue;
+  auto ids = ListDirNames(repo.layout().runs());
+  if (!ids.ok()) problem("run", "refs/runs", ids.status().message());
+  for (const std::string& id : ids.ok() ? *ids : std::vector<std::string>()) {
     report.runs_checked++;
-    auto record = ReadRunRef(e.path());
+    auto record = ReadRunRef(repo.layout().runs() / id);
     if (!record.ok()) {
       problem("run", id, "ref is damaged: " + record.status().message());
       continue;
@@ -192,7 +192,7 @@ Result<FsckReport> Fsck(Repo& repo, bool progress_enabled) {
       continue;
     }
     std::optional<Oid> history;
-    auto run = DecodeRunRecord(*data, "run " + id, &history);
+    auto run = DecodeRunRecordOf(*data, id, &history);
     if (!run.ok()) {
       problem("run", id, run.status().message());
       continue;

@@ -40,9 +40,13 @@ Result<std::map<std::string, Oid>> OidMap(const YAML::Node& node, const std::str
 
 Result<PipelineLock> LoadLock(Repo& repo) {
   fs::path path = repo.root() / kLockFile;
-  if (!fs::exists(path)) return PipelineLock();
-  CAIRN_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
-  return ParseLock(text);
+  // Only a lock that is not there is empty: its outputs are gc roots, so
+  // one that cannot be read (or a symlink to nothing) is an error.
+  auto text = ReadFile(path);
+  std::error_code ec;
+  if (!text.ok() && text.status().code() == Code::kNotFound && !fs::is_symlink(path, ec)) return PipelineLock();
+  CAIRN_RETURN_IF_ERROR(text.status());
+  return ParseLock(*text);
 }
 
 Result<PipelineLock> ParseLock(std::string_view text) {

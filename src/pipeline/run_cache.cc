@@ -90,7 +90,8 @@ Result<std::vector<RunCacheListing>> ListRunCache(Repo& repo) {
   std::vector<RunCacheListing> out;
   fs::path dir = RunCacheDir(repo);
   std::error_code ec;
-  if (!fs::exists(dir, ec)) return out;
+  // Its entries are gc roots: only a run cache that is not there is empty.
+  if (fs::symlink_status(dir, ec).type() == fs::file_type::not_found) return out;
   fs::directory_iterator it(dir, ec), end;
   if (ec) return Status::IOError("cannot list " + dir.string() + ": " + ec.message());
   for (; it != end; it.increment(ec)) {

@@ -37,6 +37,30 @@ void Warn(Session& s) {
   }
 }
 
+// The text of a Python str, CairnError (not pybind's TypeError) when it is
+// not UTF-8 (a lone surrogate such as '\udcff').
+std::string Utf8Arg(const py::handle& value, const char* what) {
+  Py_ssize_t size = 0;
+  const char* text = PyUnicode_Check(value.ptr()) ? PyUnicode_AsUTF8AndSize(value.ptr(), &size) : nullptr;
+  if (text == nullptr) {
+    PyErr_Clear();
+    throw CairnError(std::string(what) + " is not valid text (it holds a lone surrogate or is not a str)");
+  }
+  return std::string(text, static_cast<size_t>(size));
+}
+
+// A Python int as int64_t, CairnError when it does not fit.
+int64_t Int64Arg(const py::handle& value, const char* what) {
+  if (!PyLong_Check(value.ptr())) throw CairnError(std::string(what) + " must be an int");
+  int overflow = 0;
+  long long v = PyLong_AsLongLongAndOverflow(value.ptr(), &overflow);
+  if (overflow != 0 || (v == -1 && PyErr_Occurred())) {
+    PyErr_Clear();
+    throw CairnError(std::string(what) + " must be a whole number below 2**63");
+  }
+  return v;
+}
+
 // 0: active runs only, 1: deleted only, 2: all (MLflow's ViewType order).
 SearchOptions SearchFor(const std::vector<std::string>& experiments, const std::string& filter,
                         const std::vector<std::string>& order_by, int64_t max_results, int view, bool full) {
@@ -53,7 +77,7 @@ SearchOptions SearchFor(const std::vector<std::string>& experiments, const std::
 
 void BindRuns(py::class_<Session>& c) {
   c.def("start_run", &Session::StartRun, Release(), py::arg("experiment"), py::arg("name"), py::arg("params"),
-        py::arg("tags"), py::arg("inputs"), py::arg("start_time") = 0)
+        py::arg("tags"), py::arg("inputs"), py::arg("start_time") = 0, py::arg("detached") = false)
       .def("keep_alive", &Session::KeepAlive, Release())
       .def(
           "end_run",
@@ -132,9 +156,10 @@ void BindRuns(py::class_<Session>& c) {
            Release())
       .def(
           "search",
-          [](Session& s, const std::vector<std::string>& experiments, const std::string& filter,
-             const std::vector<std::string>& order_by, int64_t max_results, int view, bool full) {
-            SearchOptions o = SearchFor(experiments, filter, order_by, max_results, view, full);
+          [](Session& s, const std::vector<std::string>& experiments, const py::object& filter,
+             const std::vector<std::string>& order_by, const py::object& max_results, int view, bool full) {
+            SearchOptions o = SearchFor(experiments, Utf8Arg(filter, "filter"), order_by,
+                                        Int64Arg(max_results, "max_results"), view, full);
             SearchResult r = Flushed(s, [&] { return Check(s.tracker().Search(o)); });
             py::list out;
             for (const RunInfo& run : r.runs) out.append(RunDict(run, full));

@@ -35,8 +35,9 @@ void Session::Close() {
 std::string Session::StartRun(const std::string& experiment, const std::string& name,
                               const std::map<std::string, std::string>& params,
                               const std::map<std::string, std::string>& tags,
-                              const std::vector<std::string>& inputs, int64_t start_ms) {
+                              const std::vector<std::string>& inputs, int64_t start_ms, bool detached) {
   StartRunOptions o;
+  o.detached = detached;
   o.experiment = experiment;
   o.name = name;
   o.params = params;

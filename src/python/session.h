@@ -64,12 +64,13 @@ class Session {
   std::string Root() const { return repo_->root().string(); }
   Tracker& tracker() { return *tracker_; }
 
-  // Starts a run owned by this process (start time `start_ms`, 0: now) and
-  // keeps it alive until EndRun.
+  // Starts a run owned by this process (start time `start_ms`, 0: now), or
+  // with no owner process when `detached` (see StartRunOptions), and keeps
+  // it alive until EndRun.
   std::string StartRun(const std::string& experiment, const std::string& name,
                        const std::map<std::string, std::string>& params,
                        const std::map<std::string, std::string>& tags, const std::vector<std::string>& inputs,
-                       int64_t start_ms = 0);
+                       int64_t start_ms = 0, bool detached = false);
 
   // Keeps a RUNNING run alive from now until EndRun or Close (MLflow's
   // start_run(run_id=) resuming a run). Idempotent.

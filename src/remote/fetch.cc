@@ -127,7 +127,8 @@ Result<TransferReport> Fetch(Repo& repo, const RemoteSpec& spec, const TransferO
       std::vector<Oid> parts;
       for (auto it = runs.begin(); s.ok() && it != runs.end(); ++it) {
         auto data = repo.store().Read(it->second);
-        s = data.ok() ? RunRecordObjects(*data, "run " + it->first, &parts) : data.status();
+        s = data.ok() ? RunRecordObjects(*data, it->first, &parts) : data.status();
+        if (s.code() == Code::kCorruption) s = Status::OK();  // ImportRuns skips it, with a warning
       }
       if (s.ok()) s = DownloadMissing(*session, repo.store(), repo.tmp_dir(), parts, options.progress, &report);
     }
@@ -157,7 +158,8 @@ Result<TransferReport> Fetch(Repo& repo, const RemoteSpec& spec, const TransferO
   if (!runs.empty()) {
     CAIRN_ASSIGN_OR_RETURN(auto tracker, Tracker::Open(repo));
     CAIRN_ASSIGN_OR_RETURN(int64_t imported,
-                           tracker->ImportRuns(std::vector<std::pair<std::string, Oid>>(runs.begin(), runs.end())));
+                           tracker->ImportRuns(std::vector<std::pair<std::string, Oid>>(runs.begin(), runs.end()),
+                                                                &report.warnings));
     report.runs = static_cast<uint64_t>(imported);
   }
   // Last: an entry is used by repro as soon as it exists, so everything it

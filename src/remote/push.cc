@@ -290,7 +290,7 @@ Result<TransferReport> Push(Repo& repo, const RemoteSpec& spec, const TransferOp
     }
     CAIRN_ASSIGN_OR_RETURN(Oid record, ReadRunRef(ref));
     CAIRN_ASSIGN_OR_RETURN(std::string text, repo.store().Read(record));
-    CAIRN_RETURN_IF_ERROR(RunRecordObjects(text, "run " + id, &data));
+    CAIRN_RETURN_IF_ERROR(RunRecordObjects(text, id, &data));
     meta.push_back(record);
     runs.emplace_back(id, record);
   }

@@ -136,7 +136,7 @@ Result<RemoteFsckReport> FsckRemote(Repo* repo, const RemoteSpec& spec, bool dat
     report.refs++;
     auto data = session->ReadObject(record);
     std::vector<Oid> parts;
-    Status s = data.ok() ? RunRecordObjects(*data, ref, &parts) : data.status();
+    Status s = data.ok() ? RunRecordObjects(*data, id, &parts) : data.status();
     if (!s.ok()) {
       problem("ref", ref, s.message());
       continue;
@@ -203,7 +203,7 @@ Result<RemoteGcReport> GcRemote(Repo& repo, const RemoteSpec& spec, const Remote
     live.insert(record);
     CAIRN_ASSIGN_OR_RETURN(std::string data, ReadEither(&repo, *session, record));
     std::vector<Oid> parts;
-    CAIRN_RETURN_IF_ERROR(RunRecordObjects(data, "run " + id, &parts));
+    CAIRN_RETURN_IF_ERROR(RunRecordObjects(data, id, &parts));
     live.insert(parts.begin(), parts.end());
   }
   // Run-cache entries on the remote keep what they name. One that cannot be

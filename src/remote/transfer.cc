@@ -129,9 +129,9 @@ fs::path IndexCacheDir(Repo& repo, const RemoteSpec& spec) {
   return repo.layout().remote_index_cache(spec.name);
 }
 
-Status RunRecordObjects(std::string_view record, const std::string& where, std::vector<Oid>* out) {
+Status RunRecordObjects(std::string_view record, const std::string& id, std::vector<Oid>* out) {
   std::optional<Oid> history;
-  CAIRN_ASSIGN_OR_RETURN(RunInfo run, DecodeRunRecord(record, where, &history));
+  CAIRN_ASSIGN_OR_RETURN(RunInfo run, DecodeRunRecordOf(record, id, &history));
   if (history) out->push_back(*history);
   for (const RunArtifact& a : run.artifacts) out->push_back(a.oid);
   return Status::OK();

@@ -44,8 +44,9 @@ Result<std::vector<std::pair<std::string, Oid>>> ListRemoteRuns(Backend& backend
 // Where the index cache of a named remote lives (empty for unnamed ones).
 std::filesystem::path IndexCacheDir(Repo& repo, const RemoteSpec& spec);
 
-// Adds to `out` a run record's metric history and artifacts.
-Status RunRecordObjects(std::string_view record, const std::string& where, std::vector<Oid>* out);
+// Adds to `out` the metric history and artifacts of the record that
+// refs/runs/<id> names; Corruption when it is damaged or another run's.
+Status RunRecordObjects(std::string_view record, const std::string& id, std::vector<Oid>* out);
 
 // Downloads the objects of `oids` that `store` lacks (each must be on the
 // remote), counting them in `report`.

@@ -5,6 +5,7 @@
 
 #include "cairn/object.h"
 #include "util/file.h"
+#include "util/list_dir.h"
 
 namespace cairn {
 namespace {
@@ -153,15 +154,14 @@ Result<std::optional<Tag>> ReadTag(Repo& repo, const std::string& dataset, const
 Result<std::vector<Tag>> ListTags(Repo& repo, const std::string& dataset) {
   std::vector<Tag> out;
   fs::path dir = repo.layout().tags();
-  std::error_code ec;
-  if (!fs::exists(dir, ec)) return out;
-  for (const auto& ds : fs::directory_iterator(dir, ec)) {
-    std::string name = UnescapeName(ds.path().filename().string());
+  // Tags are gc roots: a directory that cannot be listed is an error.
+  CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> datasets, ListDirNames(dir, /*include_hidden=*/true));
+  for (const std::string& escaped : datasets) {
+    std::string name = UnescapeName(escaped);
     if (!dataset.empty() && name != dataset) continue;
-    for (const auto& f : fs::directory_iterator(ds.path(), ec)) {
-      std::string tag = f.path().filename().string();
-      if (tag.empty() || tag[0] == '.') continue;  // temp files
-      CAIRN_ASSIGN_OR_RETURN(std::string data, ReadFile(f.path()));
+    CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> tags, ListDirNames(dir / escaped));  // skips temp files
+    for (const std::string& tag : tags) {
+      CAIRN_ASSIGN_OR_RETURN(std::string data, ReadFile(dir / escaped / tag));
       CAIRN_ASSIGN_OR_RETURN(Tag t, DecodeTag(data, name, tag));
       out.push_back(std::move(t));
     }

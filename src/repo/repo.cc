@@ -145,11 +145,15 @@ Result<RepoLock> Repo::Lock() {
     }
     char pid[32] = {0};
     ssize_t n = ::pread(fd, pid, sizeof pid - 1, 0);
-    std::string holder = n > 0 ? std::string(pid, static_cast<size_t>(n)) : "another process";
+    // The holder writes its pid after taking the lock: until then (or from
+    // an old cairn) the file holds nothing to name it by.
+    std::string holder = n > 0 ? std::string(pid, static_cast<size_t>(n)) : "";
     while (!holder.empty() && holder.back() == '\n') holder.pop_back();
+    if (holder.empty() || holder.find_first_not_of("0123456789") != std::string::npos) holder.clear();
     if (std::chrono::steady_clock::now() >= deadline) {
       ::close(fd);
-      return Status::Busy("the repository is locked by another cairn command (pid " + holder + ")",
+      return Status::Busy("the repository is locked by another cairn command" +
+                              (holder.empty() ? std::string() : " (pid " + holder + ")"),
                           "wait for it to finish; if no cairn process is running, run the command again");
     }
     if (!told) {

@@ -12,7 +12,8 @@ namespace {
 Json OptionalInt(bool present, int64_t value) { return present ? Json(value) : Json(nullptr); }
 
 Json InputJson(const RunInput& in) {
-  return {{"dataset", in.dataset}, {"version", in.version.ToString()}, {"tag", in.tag}, {"source", in.source}};
+  return {{"dataset", in.dataset}, {"version", in.version.ToString()}, {"tag", in.tag}, {"source", in.source},
+          {"modified", in.modified}};
 }
 
 }  // namespace

@@ -104,7 +104,8 @@ TEST(TrackingJsonTest, FullRunAddsInputsArtifactsEnvAndRecord) {
   EXPECT_EQ(j["inputs"][0], Json({{"dataset", "data/raw"},
                                   {"version", "sha256:" + std::string(64, 'b')},
                                   {"tag", "v1"},
-                                  {"source", "explicit"}}));
+                                  {"source", "explicit"},
+                                  {"modified", false}}));
   EXPECT_EQ(j["artifacts"][0],
             Json({{"path", "models/a.json"}, {"oid", "sha256:" + std::string(64, 'c')}, {"size", 12}}));
   EXPECT_EQ(j["env"]["git.commit"], "abc");

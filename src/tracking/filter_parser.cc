@@ -35,6 +35,11 @@ constexpr int kMaxDepth = 10;
 constexpr size_t kMaxTerms = 500;
 // Every value is a bind, and SQLite takes at most 32766 of them.
 constexpr size_t kMaxValues = 10000;
+// SQLite refuses LIKE/GLOB patterns longer than 50000 bytes ("pattern too
+// complex"); no real search needs a tenth of that.
+constexpr size_t kMaxPatternBytes = 10000;
+// SQLite takes at most 2000 terms in ORDER BY (with its tie-breakers).
+constexpr size_t kMaxOrderTerms = 100;
 
 bool IsOrdering(FilterOp op) {
   return op == FilterOp::kLt || op == FilterOp::kLe || op == FilterOp::kGt || op == FilterOp::kGe;
@@ -159,6 +164,12 @@ class FilterParser {
         return scan_.Error(scan_.pos(), "a list of values needs IN or NOT IN, not " + after);
       CAIRN_ASSIGN_OR_RETURN(FilterValue value, scan_.ParseValue(after));
       c.values.push_back(std::move(value));
+    }
+    if (IsPattern(c.op) && c.values[0].text.size() > kMaxPatternBytes) {
+      return Status::InvalidArgument("filter is too large: it has a " + std::string(FilterOpText(c.op)) +
+                                         " pattern of " + std::to_string(c.values[0].text.size()) +
+                                         " bytes; at most " + std::to_string(kMaxPatternBytes) + " are allowed",
+                                     "match a shorter part of the value, such as its start with 'prefix%'");
     }
     ++terms_;
     values_ += c.values.size();
@@ -378,6 +389,12 @@ Result<std::vector<OrderTerm>> ParseOrderTerms(const std::vector<std::string>& c
         (void)scan.ConsumeKeyword("asc");
       }
       terms.push_back(std::move(term));
+      if (terms.size() > kMaxOrderTerms) {
+        return Status::InvalidArgument("order by is too large: it has more than " +
+                                           std::to_string(kMaxOrderTerms) + " keys",
+                                       "order by the few keys that matter; at most " +
+                                           std::to_string(kMaxOrderTerms) + " are allowed");
+      }
       if (scan.AtEnd()) break;
       size_t at = scan.pos();
       if (!scan.ConsumeChar(',')) {

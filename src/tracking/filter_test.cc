@@ -43,6 +43,9 @@ TEST_F(FilterTest, FiltersAtTheLimitsRun) {
     nested = never + " and " + never + " or " + never + " and " + never + " or metrics.acc > 0 and (" + nested + ")";
   }
   EXPECT_EQ(MatchInSearch(nested), std::vector<std::string>{"run-b"});
+  // The longest pattern (SQLite's own limit is 50000 bytes).
+  EXPECT_EQ(MatchInSearch("params.model LIKE '" + std::string(9997, '%') + "bge'"),
+            MatchInSearch("params.model = 'bge'"));
   // NOT counts as a level too: five of each, alternating.
   std::string negated = "datasets.eval NOT IN ('v1', 'c0ffee')";
   for (int level = 0; level < 10; ++level) {
@@ -351,6 +354,27 @@ TEST(FilterErrorTest, TooLarge) {
   // The limits themselves are fine; filter_test's FiltersAtTheLimitsRun runs them.
   EXPECT_TRUE(CompileFilter(Chain("metrics.acc > 0.9", "or", 500)).ok());
   EXPECT_TRUE(CompileFilter("metrics.acc IN " + List(10000, [](size_t i) { return std::to_string(i); })).ok());
+}
+
+// SQLite's own limits ("LIKE or GLOB pattern too complex", "too many terms
+// in ORDER BY clause") are met first by the parser's, with its words.
+TEST(FilterErrorTest, LongPatternsAndManyOrderKeysAreTooLarge) {
+  for (const char* op : {"LIKE", "ILIKE"}) {
+    auto compiled = CompileFilter("tags.note " + std::string(op) + " '%" + std::string(50001, 'a') + "'");
+    ASSERT_FALSE(compiled.ok()) << op;
+    EXPECT_EQ(compiled.status().code(), Code::kInvalidArgument);
+    EXPECT_EQ(compiled.status().message(), "filter is too large: it has a " + std::string(op) +
+                                               " pattern of 50002 bytes; at most 10000 are allowed");
+  }
+  EXPECT_TRUE(CompileFilter("tags.note LIKE '" + std::string(10000, '%') + "'").ok());
+  std::vector<std::string> many(2100, "metrics.acc");
+  auto order = ParseOrderBy(many);
+  ASSERT_EQ(order.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(order.status().message(), "order by is too large: it has more than 100 keys");
+  std::string one_clause = "metrics.acc";
+  for (int i = 0; i < 100; ++i) one_clause += ", params.p" + std::to_string(i);
+  EXPECT_EQ(ParseOrderBy({one_clause}).status().code(), Code::kInvalidArgument);
+  EXPECT_TRUE(ParseOrderBy(std::vector<std::string>(100, "metrics.acc")).ok());
 }
 
 TEST(FilterErrorTest, WrongValueTypes) {

@@ -10,6 +10,7 @@
 
 #include "cairn/tracking.h"
 #include "tracking/tracker_internal.h"
+#include "util/list_dir.h"
 
 namespace cairn {
 
@@ -58,16 +59,7 @@ std::string LoginName() {
 fs::path RunRefPath(Repo& repo, const std::string& id) { return repo.layout().run(id); }
 fs::path ExperimentRefPath(Repo& repo, int64_t id) { return repo.layout().experiment(std::to_string(id)); }
 
-std::vector<std::string> ListDir(const fs::path& dir) {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    std::string n = e.path().filename().string();
-    if (!n.starts_with(".")) names.push_back(n);
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
+Result<std::vector<std::string>> ListDir(const fs::path& dir) { return ListDirNames(dir); }
 
 Status ValidateExperimentName(const std::string& name) {
   if (name.empty() || name.size() > 200) {

@@ -73,6 +73,10 @@ namespace tracking_internal {
 // Start time of a process; 0 when there is no such process.
 int64_t ProcessStart(int64_t pid) { return ReadProcStat(pid).start; }
 
+Status Touched(TrackingStore& store, const StoredRunState& r, Status written) {
+  if (!written.ok() || r.pid > 0 || r.status != RunStatus::kRunning) return written;
+  return store.Heartbeat(r.id, NowMs());
+}
 
 }  // namespace tracking_internal
 
@@ -99,8 +103,10 @@ Result<int> Tracker::ReapDeadRuns(int64_t heartbeat_timeout_ms) {
         dead.emplace_back(r.id, "process " + std::to_string(r.pid) + " ended without ending the run");
       }
     } else if (now - r.heartbeat_ms > heartbeat_timeout_ms) {
-      dead.emplace_back(r.id, "no heartbeat from its process on " + (r.host.empty() ? std::string("an unknown host") : r.host) +
-                                  " for " + std::to_string((now - r.heartbeat_ms) / 1000) + " s (timeout " +
+      std::string from = r.pid > 0 || r.host != impl_->host
+                             ? "from its process on " + (r.host.empty() ? std::string("an unknown host") : r.host)
+                             : std::string("or write (a run with no owner process)");
+      dead.emplace_back(r.id, "no heartbeat " + from + " for " + std::to_string((now - r.heartbeat_ms) / 1000) + " s (timeout " +
                                   std::to_string(heartbeat_timeout_ms / 1000) + " s)");
     }
   }

@@ -107,8 +107,10 @@ std::string EncodeRunRecord(const RunInfo& run, const std::optional<Oid>& metric
   j["metric_history"] = metric_history ? json(metric_history->ToString()) : json(nullptr);
   json inputs = json::array();
   for (const RunInput& in : run.inputs) {
-    inputs.push_back({{"dataset", in.dataset}, {"version", in.version.ToString()}, {"tag", in.tag},
-                      {"source", in.source}});
+    json input = {{"dataset", in.dataset}, {"version", in.version.ToString()}, {"tag", in.tag},
+                  {"source", in.source}};
+    if (in.modified) input["modified"] = true;  // absent when false: older records stay byte for byte
+    inputs.push_back(std::move(input));
   }
   j["inputs"] = inputs;
   json artifacts = json::array();
@@ -130,6 +132,7 @@ Result<RunInfo> DecodeRunRecord(std::string_view data, const std::string& where,
   }
   if (HasFloatInIntegerField(j)) return Bad(where, "a time, step, exit code, id or size is not a whole number");
   RunInfo run;
+  std::string part = "the record";  // what is being read, for errors
   try {
     run.id = j.at("id").get<std::string>();
     run.experiment_id = j.at("experiment").at("id").get<int64_t>();
@@ -149,10 +152,12 @@ Result<RunInfo> DecodeRunRecord(std::string_view data, const std::string& where,
     run.tags = j.at("tags").get<std::map<std::string, std::string>>();
     run.env = j.at("env").get<std::map<std::string, std::string>>();
     for (const auto& [key, m] : j.at("metrics").items()) {
+      part = "metric " + key;
       auto v = ValueFromJson(m.at("value"));
       if (!v) return Bad(where, "metric " + key + " has no value");
       run.metrics[key] = MetricPoint{key, *v, m.at("step").get<int64_t>(), m.at("timestamp").get<int64_t>()};
     }
+    part = "the record";
     metric_history->reset();
     if (!j.at("metric_history").is_null()) {
       auto oid = Oid::Parse(j.at("metric_history").get<std::string>());
@@ -160,15 +165,18 @@ Result<RunInfo> DecodeRunRecord(std::string_view data, const std::string& where,
       *metric_history = *oid;
     }
     for (const json& in : j.at("inputs")) {
+      part = "input " + std::to_string(run.inputs.size() + 1);
       auto oid = Oid::Parse(in.at("version").get<std::string>());
       if (!oid.ok()) return Bad(where, "bad input version oid");
       std::string dataset = in.at("dataset").get<std::string>();
       if (Status s = ValidateDatasetName(dataset); !s.ok()) return Bad(where, "input " + s.message());
+      bool modified = in.contains("modified") && in.at("modified").get<bool>();
       run.inputs.push_back(RunInput{std::move(dataset), *oid, in.at("tag").get<std::string>(),
-                                    in.at("source").get<std::string>()});
+                                    in.at("source").get<std::string>(), modified});
     }
     std::set<std::string> artifact_paths;
     for (const json& a : j.at("artifacts")) {
+      part = "artifact " + std::to_string(run.artifacts.size() + 1);
       auto oid = Oid::Parse(a.at("oid").get<std::string>());
       if (!oid.ok()) return Bad(where, "bad artifact oid");
       std::string path = a.at("path").get<std::string>();
@@ -179,7 +187,13 @@ Result<RunInfo> DecodeRunRecord(std::string_view data, const std::string& where,
       run.artifacts.push_back(RunArtifact{std::move(path), *oid, a.at("size").get<uint64_t>()});
     }
   } catch (const json::exception& e) {
-    return Bad(where, e.what());
+    // Say which field, not the JSON library's text ("[json.exception…]").
+    std::string what = e.what();
+    size_t open = what.find("key '"), close = open == std::string::npos ? open : what.find("' not found", open);
+    if (e.id == 403 && close != std::string::npos) {
+      return Bad(where, part + " lacks '" + what.substr(open + 5, close - open - 5) + "'");
+    }
+    return Bad(where, part + " has a field of the wrong type");
   }
   return run;
 }

@@ -99,12 +99,15 @@ Result<std::string> Tracker::StartRun(const StartRunOptions& options) {
     inputs.push_back(std::move(*in));
   }
   if (options.workspace_inputs) {
-    auto tracked = FindTracked(repo_);
+    // The stat-cache status (no hashing of unchanged files) tells a pointer
+    // whose files were edited since: the run reads other data than its version.
+    auto tracked = GetStatus(repo_, {}, StatusOptions{});
     if (!tracked.ok()) return fail(tracked.status());
-    for (const Tracked& t : *tracked) {
-      if (explicit_datasets.count(t.pointer.dataset)) continue;
-      inputs.push_back(RunInput{t.pointer.dataset, t.pointer.version,
-                                TagFor(repo_, t.pointer.dataset, t.pointer.version, {}), "workspace"});
+    for (const PathStatus& st : *tracked) {
+      const Pointer& p = st.tracked.pointer;
+      if (explicit_datasets.count(p.dataset)) continue;
+      inputs.push_back(RunInput{p.dataset, p.version, TagFor(repo_, p.dataset, p.version, {}), "workspace",
+                                st.state == TrackedState::kModified});
     }
   }
   if (!exp) {
@@ -130,7 +133,7 @@ Result<std::string> Tracker::StartRun(const StartRunOptions& options) {
   run.info.tags = options.tags;
   run.info.inputs = std::move(inputs);
   run.host = options.host.empty() ? impl_->host : options.host;
-  run.pid = options.pid ? options.pid : (options.host.empty() ? ::getpid() : 0);
+  run.pid = options.detached ? 0 : options.pid ? options.pid : (options.host.empty() ? ::getpid() : 0);
   run.pid_start = run.host == impl_->host ? ProcessStart(run.pid) : 0;
   CAIRN_RETURN_IF_ERROR(store.Transaction([&] { return store.InsertRun(run); }));
   if (!diff.empty()) CAIRN_RETURN_IF_ERROR(LogArtifactBytes(run.info.id, "cairn/git.diff", diff).status());
@@ -143,7 +146,7 @@ Status Tracker::LogParams(const std::string& run, const std::map<std::string, st
   CAIRN_ASSIGN_OR_RETURN(StoredRunState r, FindRun(store, run));
   if (r.status != RunStatus::kRunning) return NotRunning(r, "params");
   for (const auto& [k, v] : params) CAIRN_RETURN_IF_ERROR(ValidateMetricKey(k).WithContext("param"));
-  return store.Transaction([&] { return store.AddParams(r.id, params); });
+  return store.Transaction([&] { return Touched(store, r, store.AddParams(r.id, params)); });
 }
 
 Status Tracker::LogMetrics(const std::string& run, const std::vector<MetricPoint>& points) {
@@ -160,13 +163,13 @@ Status Tracker::LogMetrics(const std::string& run, const std::vector<MetricPoint
     }
     if (p.timestamp_ms == 0) need_time = true;
   }
-  if (!need_time) return store.Transaction([&] { return store.AddMetrics(r.id, points); });
+  if (!need_time) return store.Transaction([&] { return Touched(store, r, store.AddMetrics(r.id, points)); });
   std::vector<MetricPoint> stamped = points;
   int64_t now = NowMs();
   for (MetricPoint& p : stamped) {
     if (p.timestamp_ms == 0) p.timestamp_ms = now;
   }
-  return store.Transaction([&] { return store.AddMetrics(r.id, stamped); });
+  return store.Transaction([&] { return Touched(store, r, store.AddMetrics(r.id, stamped)); });
 }
 
 Status Tracker::SetTags(const std::string& run, const std::map<std::string, std::string>& tags) {
@@ -176,7 +179,7 @@ Status Tracker::SetTags(const std::string& run, const std::map<std::string, std:
   for (const auto& [k, v] : tags) CAIRN_RETURN_IF_ERROR(ValidateMetricKey(k).WithContext("tag"));
   CAIRN_ASSIGN_OR_RETURN(auto repo_lock, LockIfSealed(repo_, r));
   return store.Transaction([&]() -> Status {
-    CAIRN_RETURN_IF_ERROR(store.SetTags(r.id, tags));
+    CAIRN_RETURN_IF_ERROR(Touched(store, r, store.SetTags(r.id, tags)));
     return Reseal(store, repo_, r);
   });
 }
@@ -186,7 +189,7 @@ Status Tracker::SetEnv(const std::string& run, const std::map<std::string, std::
   TrackingStore& store = *impl_->store;
   CAIRN_ASSIGN_OR_RETURN(StoredRunState r, FindRun(store, run));
   if (r.status != RunStatus::kRunning) return NotRunning(r, "environment facts");
-  return store.Transaction([&] { return store.MergeEnv(r.id, env); });
+  return store.Transaction([&] { return Touched(store, r, store.MergeEnv(r.id, env)); });
 }
 
 Result<RunInput> Tracker::AddInput(const std::string& run, const std::string& ref) {
@@ -195,7 +198,7 @@ Result<RunInput> Tracker::AddInput(const std::string& run, const std::string& re
   CAIRN_ASSIGN_OR_RETURN(StoredRunState r, FindRun(store, run));
   if (r.status != RunStatus::kRunning) return NotRunning(r, "inputs");
   CAIRN_ASSIGN_OR_RETURN(RunInput in, ExplicitInput(repo_, ref));
-  CAIRN_RETURN_IF_ERROR(store.Transaction([&] { return store.AddInput(r.id, in, /*replaces_workspace=*/true); }));
+  CAIRN_RETURN_IF_ERROR(store.Transaction([&] { return Touched(store, r, store.AddInput(r.id, in, /*replaces_workspace=*/true)); }));
   return in;
 }
 

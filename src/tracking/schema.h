@@ -56,7 +56,7 @@ CREATE TABLE IF NOT EXISTS run_metric_points (
 CREATE INDEX IF NOT EXISTS run_metric_points_by_run ON run_metric_points(run, key);
 CREATE TABLE IF NOT EXISTS run_inputs (
   run INTEGER NOT NULL, dataset TEXT NOT NULL, version TEXT NOT NULL, tag TEXT NOT NULL DEFAULT '',
-  source TEXT NOT NULL, PRIMARY KEY (run, dataset, version)) WITHOUT ROWID;
+  source TEXT NOT NULL, modified INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (run, dataset, version)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS run_artifacts (
   run INTEGER NOT NULL, path TEXT NOT NULL, oid TEXT NOT NULL, size INTEGER NOT NULL,
   PRIMARY KEY (run, path)) WITHOUT ROWID;

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <future>
+#include <map>
 
 #include "cairn/object.h"
 #include "cairn/tracking.h"
@@ -104,7 +105,7 @@ namespace {
 Status IndexSealedRun(TrackingStore& store, Repo& repo, const std::string& id, const Oid& record, bool trust_id) {
   CAIRN_ASSIGN_OR_RETURN(std::string data, repo.store().Read(record));
   std::optional<Oid> history;
-  CAIRN_ASSIGN_OR_RETURN(RunInfo run, DecodeRunRecord(data, "run " + id, &history));
+  CAIRN_ASSIGN_OR_RETURN(RunInfo run, DecodeRunRecordOf(data, id, &history));
   std::vector<MetricPoint> points;
   if (history) {
     CAIRN_ASSIGN_OR_RETURN(std::string h, repo.store().Read(*history));
@@ -146,6 +147,10 @@ Result<Experiment> ReadExperimentRef(const fs::path& path) {
   Experiment e;
   e.id = j["id"].get<int64_t>();
   e.name = j["name"].get<std::string>();
+  // The file name is the id runs and the index know it by.
+  if (path.filename().string() != std::to_string(e.id)) {
+    return damaged("its id is " + std::to_string(e.id) + ", its file name " + path.filename().string());
+  }
   if (j.contains("deleted")) {
     if (!j["deleted"].is_boolean()) return damaged("'deleted' is not true or false");
     e.deleted = j["deleted"].get<bool>();
@@ -166,11 +171,21 @@ Result<int64_t> Tracker::Reindex() {
   int64_t count = 0;
   CAIRN_RETURN_IF_ERROR(store.Transaction([&]() -> Status {
     CAIRN_RETURN_IF_ERROR(store.DropSealedRuns());
-    for (const std::string& name : ListDir(repo_.layout().experiments())) {
-      CAIRN_ASSIGN_OR_RETURN(Experiment e, ReadExperimentRef(repo_.layout().experiment(name)));
+    CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> experiments, ListDir(repo_.layout().experiments()));
+    CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> run_ids, ListDir(repo_.layout().runs()));
+    std::map<std::string, std::string> files_by_name;
+    for (const std::string& name : experiments) {
+      const fs::path path = repo_.layout().experiment(name);
+      CAIRN_ASSIGN_OR_RETURN(Experiment e, ReadExperimentRef(path));
+      if (auto [it, added] = files_by_name.emplace(e.name, name); !added) {
+        return Status::Corruption(path.string() + ": damaged experiment descriptor (experiment '" + e.name +
+                                      "' is also described by " + it->second + ")",
+                                  "remove the descriptor that is not the experiment's; its runs then join the "
+                                  "experiment of their recorded name");
+      }
       CAIRN_RETURN_IF_ERROR(store.PutExperiment(e));
     }
-    for (const std::string& id : ListDir(repo_.layout().runs())) {
+    for (const std::string& id : run_ids) {
       if (!ValidateRunId(id).ok()) continue;
       CAIRN_ASSIGN_OR_RETURN(Oid record, ReadRunRef(RunRefPath(repo_, id)));
       CAIRN_RETURN_IF_ERROR(IndexSealedRun(store, repo_, id, record, /*trust_id=*/true));
@@ -181,7 +196,8 @@ Result<int64_t> Tracker::Reindex() {
   return count;
 }
 
-Result<int64_t> Tracker::ImportRuns(const std::vector<std::pair<std::string, Oid>>& runs) {
+Result<int64_t> Tracker::ImportRuns(const std::vector<std::pair<std::string, Oid>>& runs,
+                                    std::vector<std::string>* warnings) {
   std::lock_guard lock(impl_->mu);
   TrackingStore& store = *impl_->store;
   CAIRN_ASSIGN_OR_RETURN(RepoLock repo_lock, repo_.Lock());
@@ -191,6 +207,16 @@ Result<int64_t> Tracker::ImportRuns(const std::vector<std::pair<std::string, Oid
       CAIRN_RETURN_IF_ERROR(ValidateRunId(id));
       auto current = ReadRunRef(RunRefPath(repo_, id));
       if (current.ok() && *current == record) continue;
+      // A record that is damaged or another run's is refused alone: the
+      // rest of the import proceeds, and the local run stays as it was.
+      auto data = repo_.store().Read(record);
+      if (data.ok()) {
+        std::optional<Oid> history;
+        if (auto run = DecodeRunRecordOf(*data, id, &history); !run.ok()) {
+          if (warnings) warnings->push_back("run " + id + " not imported: " + run.status().ToString());
+          continue;
+        }
+      }
       CAIRN_RETURN_IF_ERROR(IndexSealedRun(store, repo_, id, record, /*trust_id=*/false));
       CAIRN_RETURN_IF_ERROR(WriteRunRef(repo_, id, record));
       ++count;
@@ -211,7 +237,8 @@ Status Tracker::CollectRoots(OidSet* live) {
                             "repair or remove refs/runs/" + id + " (a fetch from a remote restores a missing "
                             "record); nothing is collected until then");
   };
-  for (const std::string& id : ListDir(repo_.layout().runs())) {
+  CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> run_ids, ListDir(repo_.layout().runs()));
+  for (const std::string& id : run_ids) {
     if (!ValidateRunId(id).ok()) continue;
     auto record = ReadRunRef(RunRefPath(repo_, id));
     if (!record.ok()) return unreadable(id, record.status());

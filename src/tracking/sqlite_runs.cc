@@ -144,8 +144,10 @@ Status SqliteTrackingStore::AddInput(const std::string& run, const RunInput& in,
     del.Bind(1, row).Bind(2, in.dataset);
     CAIRN_RETURN_IF_ERROR(del.Run());
   }
-  Stmt& st = Cached("INSERT OR REPLACE INTO run_inputs (run, dataset, version, tag, source) VALUES (?, ?, ?, ?, ?)");
+  Stmt& st = Cached(
+      "INSERT OR REPLACE INTO run_inputs (run, dataset, version, tag, source, modified) VALUES (?, ?, ?, ?, ?, ?)");
   st.Bind(1, row).Bind(2, in.dataset).Bind(3, in.version.Hex()).Bind(4, in.tag).Bind(5, in.source);
+  st.Bind(6, int64_t{in.modified});
   return st.Run();
 }
 
@@ -252,7 +254,7 @@ Result<RunInfo> SqliteTrackingStore::LoadRow(int64_t row, bool full) {
   }
   if (!full) return run;
   {
-    Stmt& in = Cached("SELECT dataset, version, tag, source FROM run_inputs WHERE run = ? ORDER BY dataset");
+    Stmt& in = Cached("SELECT dataset, version, tag, source, modified FROM run_inputs WHERE run = ? ORDER BY dataset");
     StmtUse use(in);
     in.Bind(1, row);
     for (;;) {
@@ -260,7 +262,7 @@ Result<RunInfo> SqliteTrackingStore::LoadRow(int64_t row, bool full) {
       if (!r) break;
       auto oid = Oid::Parse("sha256:" + in.Text(1));
       if (!oid.ok()) continue;
-      run.inputs.push_back(RunInput{in.Text(0), *oid, in.Text(2), in.Text(3)});
+      run.inputs.push_back(RunInput{in.Text(0), *oid, in.Text(2), in.Text(3), in.Int(4) != 0});
     }
   }
   Stmt& art = Cached("SELECT path, oid, size FROM run_artifacts WHERE run = ? ORDER BY path");

@@ -2,6 +2,9 @@
 // runs and heartbeats.
 #include "tracking/sqlite_store.h"
 
+#include <string>
+#include <utility>
+
 #include "tracking/schema.h"
 
 namespace cairn {
@@ -48,13 +51,18 @@ Result<std::unique_ptr<SqliteTrackingStore>> SqliteTrackingStore::Open(const std
                                      "CREATE INDEX IF NOT EXISTS runs_by_experiment ON runs(experiment_id, deleted);"
                                      "CREATE INDEX IF NOT EXISTS runs_by_name ON runs(name);"));
   }
-  Stmt column(db, "SELECT 1 FROM pragma_table_info('runs') WHERE name = 'heartbeat'");
-  CAIRN_ASSIGN_OR_RETURN(bool has_heartbeat, column.Step());
-  column.Reset();
-  if (!has_heartbeat) {
-    Status s = SqliteExec(db, "ALTER TABLE runs ADD COLUMN heartbeat INTEGER NOT NULL DEFAULT 0");
+  // Columns newer versions added.
+  for (auto [table, column] : {std::pair{"runs", "heartbeat"}, std::pair{"run_inputs", "modified"}}) {
+    const std::string probe =
+        std::string("SELECT 1 FROM pragma_table_info('") + table + "') WHERE name = '" + column + "'";
+    Stmt has(db, probe);
+    CAIRN_ASSIGN_OR_RETURN(bool present, has.Step());
+    has.Reset();
+    if (present) continue;
+    const std::string add = std::string("ALTER TABLE ") + table + " ADD COLUMN " + column + " INTEGER NOT NULL DEFAULT 0";
+    Status s = SqliteExec(db, add.c_str());
     // Another process may have added it first.
-    Stmt again(db, "SELECT 1 FROM pragma_table_info('runs') WHERE name = 'heartbeat'");
+    Stmt again(db, probe);
     CAIRN_ASSIGN_OR_RETURN(bool now_has, again.Step());
     if (!now_has) return s;
   }

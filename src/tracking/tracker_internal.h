@@ -37,8 +37,9 @@ std::string HostName();
 std::string LoginName();
 fs::path RunRefPath(Repo& repo, const std::string& id);
 fs::path ExperimentRefPath(Repo& repo, int64_t id);
-// Names in `dir` not starting with '.', sorted; empty when it cannot be read.
-std::vector<std::string> ListDir(const fs::path& dir);
+// Names in `dir` not starting with '.', sorted; none when `dir` does not
+// exist, an error when it exists but cannot be listed (ListDirNames).
+Result<std::vector<std::string>> ListDir(const fs::path& dir);
 Status ValidateExperimentName(const std::string& name);
 
 // ---- environment facts (env.cc) ----
@@ -49,6 +50,10 @@ std::optional<uint64_t> ParseMemTotalBytes(std::string_view value);
 // ---- process liveness (liveness.cc) ----
 // Start time of a process (clock ticks since boot); 0 when there is no such process.
 int64_t ProcessStart(int64_t pid);
+// `written` (the status of a write to run `r`); when it is OK and `r` is a
+// RUNNING run without an owner pid (detached), its heartbeat is refreshed
+// too: such a run lives as long as something writes to it.
+Status Touched(TrackingStore& store, const StoredRunState& r, Status written);
 
 // ---- experiments (experiments.cc) ----
 Status WriteExperimentRef(Repo& repo, const Experiment& e);

@@ -489,7 +489,8 @@ class Datasets(PythonApiTestCase):
         # The workspace holds exactly that version: its path is returned.
         self.assertEqual(os.path.realpath(res["path"]), os.path.realpath(self.path("data.csv")))
         explicit = [i for i in res["inputs"] if i["source"] == "explicit"]
-        self.assertEqual(explicit, [{"dataset": "data.csv", "tag": "v1", "version": version, "source": "explicit"}])
+        self.assertEqual(explicit, [{"dataset": "data.csv", "tag": "v1", "version": version, "source": "explicit",
+                                     "modified": False}])
         cli = [i for i in self.show(res["id"])["inputs"] if i["source"] == "explicit"]
         self.assertEqual(cli, explicit)
 

@@ -1,0 +1,45 @@
+// The repository lock's wait message names the holder only when its pid is known.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "cairn/repo.h"
+#include "test_util/temp_dir.h"
+
+namespace cairn {
+namespace {
+
+// Holds the lock through another open file description, as another process
+// would; the lock file holds `content` (a pid, or nothing yet).
+void ExpectWaitMessage(const std::string& content, const std::string& holder, const std::string& busy) {
+  testing::TempDir dir;
+  auto repo = testing::InitTestRepo(dir.path());
+  ASSERT_TRUE(repo.ok()) << repo.status().ToString();
+  const std::string path = (*repo)->layout().writer_lock().string();
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX), 0);
+  ASSERT_EQ(::ftruncate(fd, 0), 0);
+  ASSERT_EQ(::pwrite(fd, content.data(), content.size(), 0), static_cast<ssize_t>(content.size()));
+  std::string told = "(not called)";
+  (*repo)->set_lock_wait_callback([&](const std::string& h) { told = h; });
+  ::setenv("CAIRN_LOCK_TIMEOUT", "0.2", 1);
+  auto lock = (*repo)->Lock();
+  ::unsetenv("CAIRN_LOCK_TIMEOUT");
+  ::close(fd);
+  ASSERT_EQ(lock.status().code(), Code::kBusy);
+  EXPECT_EQ(lock.status().message(), busy);
+  EXPECT_EQ(told, holder);
+}
+
+TEST(RepoLockTest, WaitNamesThePidOnlyWhenTheLockFileHoldsOne) {
+  ExpectWaitMessage("4242\n", "4242", "the repository is locked by another cairn command (pid 4242)");
+  ExpectWaitMessage("", "", "the repository is locked by another cairn command");
+  ExpectWaitMessage("garbage", "", "the repository is locked by another cairn command");
+}
+
+}  // namespace
+}  // namespace cairn
