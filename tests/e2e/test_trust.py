@@ -124,7 +124,7 @@ class RemoteEscapeTest(TrustTestBase):
         r = self.cairn("fetch", "--runs")
         self.assertIn("warning: run %s not imported" % rid, r.stderr, self.describe(r))
         self.assertIn("artifact path", r.stderr)
-        self.assertFalse(os.path.exists(os.path.join(self.tmp, "outside.txt")))
+        self.assert_outside_untouched()
         listed = self.json("runs")
         self.assertEqual([x for x in listed if x.get("id") == rid], [])
 
