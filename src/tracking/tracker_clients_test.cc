@@ -10,6 +10,7 @@
 
 #include "cairn/tracking.h"
 #include "test_util/temp_dir.h"
+#include "tracking/tracker_test_fixture.h"
 #include "util/file.h"
 
 namespace cairn {
@@ -18,22 +19,8 @@ namespace {
 using testing::TempDir;
 using testing::WriteText;
 
-class TrackerClientsTest : public ::testing::Test {
+class TrackerClientsTest : public testing::TrackerFixture {
  protected:
-  void SetUp() override {
-    auto r = testing::InitTestRepo(dir_.path());
-    ASSERT_TRUE(r.ok()) << r.status().ToString();
-    repo_ = std::move(r).value();
-    Reopen();
-  }
-
-  void Reopen() {
-    tracker_.reset();
-    auto t = Tracker::Open(*repo_);
-    ASSERT_TRUE(t.ok()) << t.status().ToString();
-    tracker_ = std::move(t).value();
-  }
-
   std::string Start(StartRunOptions o = {}) {
     o.capture_env = false;
     o.workspace_inputs = false;
@@ -51,10 +38,6 @@ class TrackerClientsTest : public ::testing::Test {
     ADD_FAILURE() << "no experiment " << name;
     return {};
   }
-
-  TempDir dir_;
-  std::unique_ptr<Repo> repo_;
-  std::unique_ptr<Tracker> tracker_;
 };
 
 TEST_F(TrackerClientsTest, GivenStartAndEndTimesAreStoredSealedAndReindexed) {

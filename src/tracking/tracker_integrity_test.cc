@@ -9,6 +9,7 @@
 #include "cairn/run_record.h"
 #include "cairn/tracking.h"
 #include "test_util/temp_dir.h"
+#include "tracking/tracker_test_fixture.h"
 #include "util/file.h"
 #include "util/list_dir.h"
 
@@ -18,17 +19,8 @@ namespace {
 using testing::TempDir;
 using testing::WriteText;
 
-class TrackerIntegrityTest : public ::testing::Test {
+class TrackerIntegrityTest : public testing::TrackerFixture {
  protected:
-  void SetUp() override {
-    auto r = testing::InitTestRepo(dir_.path());
-    ASSERT_TRUE(r.ok()) << r.status().ToString();
-    repo_ = std::move(r).value();
-    auto t = Tracker::Open(*repo_);
-    ASSERT_TRUE(t.ok()) << t.status().ToString();
-    tracker_ = std::move(t).value();
-  }
-
   // An ended run named `name` with param k=`k`.
   std::string EndedRun(const std::string& name, const std::string& k) {
     StartRunOptions o;
@@ -47,10 +39,6 @@ class TrackerIntegrityTest : public ::testing::Test {
   void PointRef(const std::string& id, const Oid& record) {
     WriteText(RunsDir() / id, record.ToString() + "\n");
   }
-
-  TempDir dir_;
-  std::unique_ptr<Repo> repo_;
-  std::unique_ptr<Tracker> tracker_;
 };
 
 TEST(ListDirNamesTest, MissingIsEmptyAndAnythingElseUnlistableIsAnError) {

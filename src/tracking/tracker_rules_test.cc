@@ -13,6 +13,7 @@
 #include "cairn/sys/tracking_store.h"
 #include "cairn/tracking.h"
 #include "test_util/temp_dir.h"
+#include "tracking/tracker_test_fixture.h"
 #include "tracking/tracker_internal.h"
 #include "util/file.h"
 
@@ -22,17 +23,8 @@ namespace {
 using testing::TempDir;
 using testing::WriteText;
 
-class TrackerRulesTest : public ::testing::Test {
+class TrackerRulesTest : public testing::TrackerFixture {
  protected:
-  void SetUp() override {
-    auto r = testing::InitTestRepo(dir_.path());
-    ASSERT_TRUE(r.ok()) << r.status().ToString();
-    repo_ = std::move(r).value();
-    auto t = Tracker::Open(*repo_);
-    ASSERT_TRUE(t.ok()) << t.status().ToString();
-    tracker_ = std::move(t).value();
-  }
-
   std::string Start(const std::string& name, StartRunOptions o = {}) {
     o.name = name;
     o.capture_env = false;
@@ -49,10 +41,6 @@ class TrackerRulesTest : public ::testing::Test {
     }
     return -1;
   }
-
-  TempDir dir_;
-  std::unique_ptr<Repo> repo_;
-  std::unique_ptr<Tracker> tracker_;
 };
 
 TEST_F(TrackerRulesTest, RunOfAnotherHostWithAStaleHeartbeatIsReapedWithItsData) {
