@@ -3,6 +3,7 @@
 #define CAIRN_MAINTENANCE_H_
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -46,8 +47,8 @@ struct GcReport {
 Result<GcReport> CollectGarbage(Repo& repo, const GcOptions& options);
 
 struct FsckProblem {
-  std::string what;  // "pack", "object", "tree", "version", "pointer", "tag", "run"
-  std::string name;  // oid or path
+  std::string what;  // "pack", "object", "tree", "version", "pointer", "tag", "run", "copy"
+  std::string name;  // oid or path (for "copy": the damaged file of the copy, relative to the repository)
   std::string message;
 };
 
@@ -56,12 +57,17 @@ struct FsckReport {
   uint64_t bytes_checked = 0;
   uint64_t pointers_checked = 0;
   uint64_t runs_checked = 0;
+  uint64_t copies_checked = 0;  // use_dataset copies under .cairn/datasets, read in full
   std::vector<FsckProblem> problems;
+  std::vector<Oid> damaged_copies;  // versions whose use_dataset copy is damaged (RemoveDamagedCopies)
 };
 
 // Re-hashes every object, parses every tree and version and checks what they
-// reference, and checks every pointer file and tag. A damaged pointer file is
-// reported, not an error. Returns an error only when checking itself fails.
+// reference, and checks every pointer file and tag. Reads and hashes every
+// file of every use_dataset copy (.cairn/datasets/) against its version: a
+// file edited, truncated, removed or added is a "copy" problem naming the
+// file. A damaged pointer file is reported, not an error. Changes nothing.
+// Returns an error only when checking itself fails.
 Result<FsckReport> Fsck(Repo& repo, bool progress);
 
 // Repairs what `found` (a Fsck report) says is damaged in local packs: under
@@ -70,6 +76,12 @@ Result<FsckReport> Fsck(Repo& repo, bool progress);
 // ObjectStore::RepairPacks). Loose objects and everything else are left as
 // they are; run Fsck again to see what is still missing.
 Result<std::vector<PackRepair>> RepairCache(Repo& repo, const FsckReport& found);
+
+// Removes the use_dataset copies `found` (a Fsck report) names as damaged,
+// under the repository lock, each checked again first (one made again
+// meanwhile is kept). The next use_dataset of the version makes the copy
+// again from the cache. Returns the directories removed.
+Result<std::vector<std::filesystem::path>> RemoveDamagedCopies(Repo& repo, const FsckReport& found);
 
 }  // namespace cairn
 

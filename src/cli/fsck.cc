@@ -46,14 +46,17 @@ int RemoteFsck(Repo& repo, const std::string& name, bool data, bool json) {
 void RegisterFsck(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand("fsck", "Verify every cached object, tree, version, pointer and tag");
   cmd->footer("Exit 0 when everything is intact, 1 when damage or missing data was found.\n"
+              "Every file of every use_dataset copy (.cairn/datasets/) is read and hashed against its\n"
+              "version, so fsck takes about as long as reading those copies once.\n"
               "--repair rebuilds damaged pack indexes from their packs and drops damaged packed objects\n"
-              "(so that fetching or adding the data again stores them anew), then checks again.");
+              "(so that fetching or adding the data again stores them anew), removes damaged use_dataset\n"
+              "copies (the next use_dataset makes them again), then checks again.");
   auto json = std::make_shared<bool>(false);
   auto remote = std::make_shared<std::string>();
   auto quick = std::make_shared<bool>(false);
   auto repair = std::make_shared<bool>(false);
   cmd->add_flag("--json", *json, "Print the report as JSON");
-  cmd->add_flag("--repair", *repair, "Repair damaged local packs, then check again");
+  cmd->add_flag("--repair", *repair, "Repair damaged local packs, remove damaged use_dataset copies, then check again");
   cmd->add_option("-r,--remote", *remote, "Check this remote instead of the local cache");
   cmd->add_flag("--quick", *quick, "Remote only: check indexes and refs, do not download the packs");
   cmd->callback([&ctx, json, remote, quick, repair] {
@@ -70,16 +73,21 @@ void RegisterFsck(CLI::App& app, Context& ctx) {
       auto report = Fsck(**repo, ProgressWanted());
       if (!report.ok()) return Fail(report.status());
       std::vector<PackRepair> repaired;
+      std::vector<std::filesystem::path> copies_removed;
       if (*repair && !report->problems.empty()) {
         auto r = RepairCache(**repo, *report);
         if (!r.ok()) return Fail(r.status());
         repaired = std::move(r).value();
-        if (!repaired.empty()) {
+        auto removed = RemoveDamagedCopies(**repo, *report);
+        if (!removed.ok()) return Fail(removed.status());
+        copies_removed = std::move(removed).value();
+        if (!repaired.empty() || !copies_removed.empty()) {
           report = Fsck(**repo, ProgressWanted());  // what is still wrong
           if (!report.ok()) return Fail(report.status());
         }
       }
-      auto where = [&](const PackRepair& p) { return p.pack.lexically_relative((*repo)->root()).string(); };
+      auto relative = [&](const std::filesystem::path& p) { return p.lexically_relative((*repo)->root()).string(); };
+      auto where = [&](const PackRepair& p) { return relative(p.pack); };
       if (*json) {
         Json repairs = Json::array();
         for (const PackRepair& p : repaired) {
@@ -96,21 +104,33 @@ void RegisterFsck(CLI::App& app, Context& ctx) {
                     {"bytes_checked", report->bytes_checked},
                     {"pointers_checked", report->pointers_checked},
                     {"runs_checked", report->runs_checked},
+                    {"copies_checked", report->copies_checked},
                     {"ok", report->problems.empty()},
                     {"problems", problems}};
-        if (*repair) out["repaired"] = repairs;
+        if (*repair) {
+          out["repaired"] = repairs;
+          Json removed = Json::array();
+          for (const auto& p : copies_removed) removed.push_back(relative(p));
+          out["copies_removed"] = removed;
+        }
         PrintJson(out);
       } else {
         for (const PackRepair& p : repaired) {
           std::cout << "repaired pack " << where(p) << " (" << p.problem << "): " << p.objects_kept
                     << " object(s) kept, " << p.objects_dropped << " damaged object(s) dropped\n";
         }
+        for (const auto& p : copies_removed) {
+          std::cout << "removed damaged use_dataset copy " << relative(p) << " (use_dataset makes it again)\n";
+        }
         for (const FsckProblem& p : report->problems) {
           std::cout << "damaged " << p.what << " " << p.name << ": " << p.message << "\n";
         }
         std::cout << "checked " << report->objects_checked << " object(s) (" << Human(report->bytes_checked)
-                  << "), " << report->pointers_checked << " pointer file(s) and " << report->runs_checked
-                  << " run record(s): "
+                  << "), " << report->pointers_checked << " pointer file(s)"
+                  << (report->copies_checked ? ", " : " and ") << report->runs_checked << " run record(s)"
+                  << (report->copies_checked ? " and " + std::to_string(report->copies_checked) + " use_dataset copy(ies)"
+                                             : std::string())
+                  << ": "
                   << (report->problems.empty() ? "no problems" : std::to_string(report->problems.size()) + " problem(s)")
                   << "\n";
       }

@@ -51,6 +51,27 @@ enum class CopyState {
 // Stat-checks the copy of `version` against its manifest (no file is read).
 CopyState CheckDatasetCopy(Repo& repo, const Oid& version);
 
+// One way a copy differs from the version it copies.
+struct CopyDamage {
+  Oid version;
+  std::string dataset;  // the version's dataset ("" when the version cannot be read)
+  std::string file;     // relative to the copy; "" for the copy as a whole
+  std::string problem;  // e.g. "was removed", "is 3 bytes, the version's file 10 (edited or truncated)"
+};
+
+// Reads every file of the copy of `version` and checks it against the
+// version: the same set of files, each with the version's size and content
+// hash. Empty when the copy is intact. A copy whose version or file list
+// is not in the cache is damage too (use_dataset cannot hand it out).
+// Reads the files on several threads; reads only, never changes anything.
+std::vector<CopyDamage> VerifyDatasetCopy(Repo& repo, const Oid& version);
+
+// VerifyDatasetCopy for every complete copy (one with a manifest; one
+// without is being built or removed, or was killed doing so, and is never
+// handed out). `*copies_checked` counts the copies read. IOError when
+// .cairn/datasets cannot be listed.
+Result<std::vector<CopyDamage>> VerifyDatasetCopies(Repo& repo, uint64_t* copies_checked);
+
 // Writes the manifest of the (complete) copy of `version`, making it
 // complete. The caller holds the repository lock.
 Status WriteDatasetCopyManifest(Repo& repo, const Oid& version);

@@ -10,6 +10,7 @@
 #include "cairn/maintenance.h"
 #include "cairn/object.h"
 #include "cairn/refs.h"
+#include "dataset/dataset_copies.h"
 #include "dataset/object_kind.h"
 #include "store/pack.h"
 #include "cairn/run_record.h"
@@ -200,6 +201,21 @@ Result<FsckReport> Fsck(Repo& repo, bool progress_enabled) {
     if (history && !repo.store().Has(*history)) problem("run", id, "metric history " + history->ToString() + " is missing");
     for (const RunArtifact& a : run->artifacts) {
       if (!repo.store().Has(a.oid)) problem("run", id, "artifact " + a.path + " is missing from the cache");
+    }
+  }
+  // use_dataset copies: what a program reads must be the version it asked
+  // for, so every file is read (use_dataset itself only stats them).
+  auto copies = VerifyDatasetCopies(repo, &report.copies_checked);
+  if (!copies.ok()) problem("copy", ".cairn/datasets", copies.status().message());
+  for (const CopyDamage& d : copies.ok() ? *copies : std::vector<CopyDamage>()) {
+    const std::filesystem::path root = repo.layout().dataset_copy(d.version.Hex());
+    const std::string where = (d.file.empty() ? root : root / d.file).lexically_relative(repo.root()).string();
+    problem("copy", where,
+            "the use_dataset copy of " + (d.dataset.empty() ? std::string("version") : d.dataset) + "@" +
+                d.version.Short() + " is damaged: " + (d.file.empty() ? "it " : d.file + " ") + d.problem +
+                "; repair removes the copy and the next use_dataset makes it again from the cache");
+    if (report.damaged_copies.empty() || report.damaged_copies.back() != d.version) {
+      report.damaged_copies.push_back(d.version);
     }
   }
   return report;

@@ -2,9 +2,14 @@
 
 import json
 import os
+import subprocess
+import sys
 import unittest
 
-from cairn_testlib import OK, CairnTestCase, NEGATIVE, deterministic_bytes
+from cairn_testlib import CAIRN_BIN, OK, CairnTestCase, NEGATIVE, deterministic_bytes, missing
+
+PYTHONPATH_DIR = os.path.abspath(
+    os.environ.get("CAIRN_PYTHONPATH") or os.path.join(os.path.dirname(CAIRN_BIN), "python"))
 
 BIG = 200 * 1024
 
@@ -196,6 +201,93 @@ class Fsck(CairnTestCase):
         self.cairn("fsck")
         self.cairn("fsck", "--json")
         self.assert_unchanged(before)
+
+
+class FsckDatasetCopies(CairnTestCase):
+    """fsck reads every file of every use_dataset copy (.cairn/datasets/<version hex>/) against its version;
+    --repair removes a damaged copy and the next use_dataset makes it again."""
+
+    def setUp(self):
+        super().setUp()
+        if not os.path.isdir(os.path.join(PYTHONPATH_DIR, "cairn")):
+            raise missing("cairn Python package not found in %s (set CAIRN_PYTHONPATH)" % PYTHONPATH_DIR)
+        self.env["PYTHONPATH"] = PYTHONPATH_DIR
+        self.write("d/a.txt", "alpha\n")
+        self.write("d/sub/b.txt", "bravo bravo\n")
+        self.v1 = self.add1("d")["version"]
+        self.write("d/a.txt", "ALPHA\n")
+        self.add1("d")  # the workspace holds another version: use_dataset makes a copy
+        self.hex = self.v1.split(":", 1)[1]
+        self.copy = os.path.join(self.cairn_dir, "datasets", self.hex)
+
+    def use_dataset(self):
+        """cairn.use_dataset of v1 in a run; returns the path it gave."""
+        script = "import cairn\nwith cairn.start_run():\n    print(cairn.use_dataset('d@%s'))\n" % self.hex
+        r = subprocess.run([sys.executable, "-c", script], cwd=self.repo, env=self.env, capture_output=True,
+                           text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, self.describe(r))
+        return r.stdout.strip()
+
+    def overwrite_keeping_stat(self, path, data):
+        st = os.stat(path)
+        self.assertEqual(len(data), st.st_size)
+        os.chmod(path, 0o644)
+        with open(path, "r+b") as f:
+            f.write(data)
+        os.chmod(path, st.st_mode & 0o777)
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+    def test_intact_copy_is_checked(self):
+        self.assertEqual(self.use_dataset(), self.copy)
+        r = self.fsck_clean()
+        self.assertIn("and 1 use_dataset copy(ies): no problems", r.stdout)
+        self.assertEqual(self.json("fsck")["copies_checked"], 1)
+
+    def test_edited_copy_is_reported_then_repaired(self):
+        self.use_dataset()
+        b = os.path.join(self.copy, "sub", "b.txt")
+        # Same size and mtime: use_dataset's stat check would hand this out.
+        self.overwrite_keeping_stat(b, b"bravo BRAVO\n")
+        before = self.full_snapshot()
+        r = self.cairn("fsck")
+        self.assertEqual(r.returncode, NEGATIVE, self.describe(r))
+        name = ".cairn/datasets/%s/sub/b.txt" % self.hex
+        self.assertIn("damaged copy %s: the use_dataset copy of d@%s is damaged: sub/b.txt has other content"
+                      % (name, self.hex[:12]), r.stdout)
+        self.assertRegex(r.stdout, r"1 problem\(s\)\n$")
+        problems = json.loads(self.cairn("fsck", "--json").stdout)["problems"]
+        self.assertEqual([(p["kind"], p["name"]) for p in problems], [("copy", name)])
+        self.assert_unchanged(before)  # without --repair nothing changes
+
+        r = self.cairn("fsck", "--repair")
+        self.assertEqual(r.returncode, OK, self.describe(r))
+        self.assertIn("removed damaged use_dataset copy .cairn/datasets/%s " % self.hex, r.stdout)
+        self.assertFalse(os.path.exists(self.copy))
+        self.assertEqual(self.use_dataset(), self.copy)
+        with open(b, "rb") as f:
+            self.assertEqual(f.read(), b"bravo bravo\n")
+        self.fsck_clean()
+
+    def test_truncated_and_added_files_are_named(self):
+        self.use_dataset()
+        os.chmod(os.path.join(self.copy, "a.txt"), 0o644)
+        os.truncate(os.path.join(self.copy, "a.txt"), 2)
+        os.chmod(self.copy, 0o755)
+        with open(os.path.join(self.copy, "extra.txt"), "w") as f:
+            f.write("x\n")
+        rep = json.loads(self.cairn("fsck", "--json").stdout)
+        self.assertFalse(rep["ok"])
+        got = {p["name"]: p["message"] for p in rep["problems"] if p["kind"] == "copy"}
+        prefix = ".cairn/datasets/%s/" % self.hex
+        self.assertEqual(sorted(got), [prefix + "a.txt", prefix + "extra.txt"])
+        self.assertIn("a.txt is 2 bytes, the version's file 6 (edited or truncated)", got[prefix + "a.txt"])
+        self.assertIn("extra.txt was added", got[prefix + "extra.txt"])
+        rep = json.loads(self.cairn("fsck", "--repair", "--json").stdout)
+        self.assertTrue(rep["ok"], rep)
+        self.assertEqual(rep["copies_removed"], [".cairn/datasets/" + self.hex])
+        self.use_dataset()
+        self.assertEqual(sorted(os.listdir(self.copy)), ["a.txt", "sub"])
+        self.fsck_clean()
 
 
 if __name__ == "__main__":
