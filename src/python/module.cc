@@ -30,7 +30,8 @@ auto Flushed(Session& s, F f) {
 }
 
 // Issues what went wrong in the Session's background threads (a heartbeat
-// that could not be written) as RuntimeWarnings; the GIL is held.
+// that could not be written) and use_dataset's notes as RuntimeWarnings; the
+// GIL is held.
 void Warn(Session& s) {
   for (const std::string& w : s.TakeWarnings()) {
     if (PyErr_WarnEx(PyExc_RuntimeWarning, ("cairn: " + w).c_str(), 1) != 0) throw py::error_already_set();
@@ -145,7 +146,16 @@ void BindRuns(py::class_<Session>& c) {
              py::gil_scoped_release release;
              return Check(s.tracker().LogUserArtifactBytes(run, artifact_path, bytes)).path;
            })
-      .def("use_dataset", &Session::UseDataset, Release())
+      .def("use_dataset",
+           [](Session& s, const std::string& run, const std::string& ref) {
+             std::string path;
+             {
+               py::gil_scoped_release release;
+               path = s.UseDataset(run, ref);
+             }
+             Warn(s);  // its notes
+             return path;
+           })
       .def("resolve_run", [](Session& s, const std::string& run) { return Check(s.tracker().ResolveRunId(run)); })
       .def("get_run",
            [](Session& s, const std::string& run) {

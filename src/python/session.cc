@@ -129,7 +129,14 @@ void Session::LogMetricsNow(const std::string& run, const std::vector<MetricPoin
 Status Session::Flush() { return buffer_ ? buffer_->Flush() : Status::OK(); }
 
 std::string Session::UseDataset(const std::string& run, const std::string& ref) {
-  return Check(cairn::UseDataset(*tracker_, run, ref)).path.string();
+  UseDatasetOptions options;
+  // Notes (a changed copy made again) reach the user as warnings, like the
+  // background threads' errors.
+  options.message = [this](const std::string& note) {
+    std::lock_guard lock(mu_);
+    warnings_.push_back(note);
+  };
+  return Check(cairn::UseDataset(*tracker_, run, ref, options)).path.string();
 }
 
 }  // namespace cairn::python

@@ -83,7 +83,8 @@ class Session {
   RunInfo EndRun(const std::string& run, const std::string& status, int64_t end_ms = 0);
 
   // What went wrong in the background since the last call (a heartbeat that
-  // could not be written), one message each, for the front end to warn with.
+  // could not be written) and use_dataset's notes, one message each, for the
+  // front end to warn with.
   std::vector<std::string> TakeWarnings();
 
   // Buffers one point (the hot path: validates the key only when it changes).
@@ -98,7 +99,8 @@ class Session {
   // Records `ref` as an input of `run` and returns a local path holding that
   // version (cairn/use_dataset.h: the workspace copy when it is exactly that
   // version, else a read-only copy, fetched from the default remote first
-  // when the cache lacks it).
+  // when the cache lacks it). Its notes for the user (a changed copy made
+  // again) are kept for TakeWarnings.
   std::string UseDataset(const std::string& run, const std::string& ref);
 
  private:

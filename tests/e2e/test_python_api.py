@@ -522,6 +522,32 @@ class Datasets(PythonApiTestCase):
         self.assertEqual(cli, explicit)
         self.fsck_clean()
 
+    def test_use_dataset_note_on_a_changed_copy_is_a_warning(self):
+        old, v1 = self.dataset_v1()
+        self.write("data.csv", b"x,y\n9,9\n")
+        self.add1("data.csv")
+        res = self.pyjson("""
+            import stat, warnings
+            with cairn.start_run() as run:
+                p = cairn.use_dataset("data.csv@v1")
+                os.chmod(p, stat.S_IRUSR | stat.S_IWUSR)
+                with open(p, "ab") as f:
+                    f.write(b"tampered\\n")
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    again = cairn.use_dataset("data.csv@v1")
+                    quiet = cairn.use_dataset("data.csv@v1")
+            out({"same": again == p, "data": open(again, "rb").read().decode(),
+                 "warnings": [[w.category.__name__, str(w.message)] for w in caught]})
+        """)
+        self.assertTrue(res["same"])
+        self.assertEqual(res["data"].encode(), old)
+        self.assertEqual(len(res["warnings"]), 1, res["warnings"])
+        category, message = res["warnings"][0]
+        self.assertEqual(category, "RuntimeWarning")
+        self.assertIn("the copy of data.csv@" + v1.split(":", 1)[1][:12], message)
+        self.assertIn("was changed after it was made; it is made again from the cache", message)
+
     def test_use_dataset_with_dirty_workspace_returns_the_version(self):
         old, v1 = self.dataset_v1()
         self.write("data.csv", b"edited but not added\n")
