@@ -5,12 +5,13 @@ names, and runs made through the client API outlive their creator."""
 
 import json
 import os
+import pwd
 import shutil
 import subprocess
 import sys
 import unittest
 
-from cairn_testlib import CAIRN_BIN, ERROR, OK, CairnTestCase, missing
+from cairn_testlib import CAIRN_BIN, ERROR, OK, CairnTestCase, missing, start_retrying
 from test_remote import PYTHONPATH_DIR, RemoteTestCase
 
 PYTHON = sys.executable
@@ -18,6 +19,8 @@ PYTHON = sys.executable
 
 class Roots(CairnTestCase):
     """A repository with one run that logged an artifact."""
+
+    as_user = None  # (uid, gid) cairn runs as; see run_unprivileged
 
     def setUp(self):
         super().setUp()
@@ -30,6 +33,33 @@ class Roots(CairnTestCase):
         self.write("model.bin", "m\n")
         self.ok("run", "-n", "r1", "--", PYTHON, "-c", "import cairn; cairn.log_artifact('model.bin')")
         self.runs_dir = os.path.join(self.cairn_dir, "refs", "runs")
+
+    def run_unprivileged(self):
+        """From now on cairn runs as 'nobody' when the test runs as root (as in CI), so that file modes
+        bind it: root lists a directory of mode 000. The test's whole temporary directory (repository,
+        home) is handed to that user first; the test itself stays root."""
+        if os.geteuid() != 0:
+            return
+        try:
+            pw = pwd.getpwnam("nobody")
+        except KeyError:
+            raise missing("no user 'nobody' to run cairn as without root's rights")
+        uid, gid = pw.pw_uid, pw.pw_gid
+        os.lchown(self.tmp, uid, gid)
+        for dirpath, dirnames, filenames in os.walk(self.tmp):
+            for name in dirnames + filenames:
+                os.lchown(os.path.join(dirpath, name), uid, gid)
+        self.as_user = (uid, gid)
+
+    def cairn(self, *args, cwd=None, env=None, timeout=120, input=None, preexec_fn=None):
+        if self.as_user is None:
+            return super().cairn(*args, cwd=cwd, env=env, timeout=timeout, input=input, preexec_fn=preexec_fn)
+        full_env = dict(self.env)
+        full_env.update(env or {})
+        uid, gid = self.as_user
+        return start_retrying(lambda: subprocess.run(
+            [CAIRN_BIN] + [str(a) for a in args], cwd=cwd or self.repo, env=full_env, capture_output=True,
+            text=True, timeout=timeout, input=input, preexec_fn=preexec_fn, user=uid, group=gid, extra_groups=[]))
 
     def replace_dir(self, path, how):
         """Moves `path` aside and puts something there that cannot be listed."""
@@ -64,8 +94,9 @@ class Roots(CairnTestCase):
         self.ok("gc", "--apply")
         self.assertEqual(self.ok("artifacts", "get", "r1", "model.bin", "-o", "-").stdout, "m\n")
 
-    @unittest.skipIf(os.geteuid() == 0, "root reads a directory of mode 000")
     def test_unreadable_run_refs_stop_gc(self):
+        self.run_unprivileged()
+        self.ok("reindex")  # as that user, everything else is readable and writable
         os.chmod(self.runs_dir, 0)
         self.addCleanup(os.chmod, self.runs_dir, 0o755)
         self.fails("reindex", msg="cannot list " + self.runs_dir)
