@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "cairn/oid.h"
@@ -270,10 +271,41 @@ std::map<std::string, std::string> CaptureEnvironment(Repo& repo, std::string* d
 // installed packages; runs those programs, so takes ~100 ms.
 std::map<std::string, std::string> CaptureSoftware(const std::string& python);
 
-// Keeps a RUNNING run alive for ReapDeadRuns: a background thread calls
-// tracker.Heartbeat(run) at once and then every `interval_ms` until Stop()
-// or destruction (or until the run has ended). The run's owner holds one
-// for as long as it runs the run; the tracker must outlive it.
+// Keeps RUNNING runs alive for ReapDeadRuns from one background thread: every
+// `interval_ms` each kept run's heartbeat is refreshed (one thread for all the
+// runs of a process, however many it starts, so a sweep of short runs pays
+// no thread per run). A run that has ended is dropped without an error. The
+// thread starts with the first Keep; the tracker must outlive the keeper.
+//   HeartbeatKeeper keeper(tracker);  keeper.Keep(id, false);  ...  keeper.Release(id);
+class HeartbeatKeeper {
+ public:
+  explicit HeartbeatKeeper(Tracker& tracker, int64_t interval_ms = kHeartbeatIntervalMs);
+  ~HeartbeatKeeper();  // Stop(), dropping its errors
+  HeartbeatKeeper(const HeartbeatKeeper&) = delete;
+  HeartbeatKeeper& operator=(const HeartbeatKeeper&) = delete;
+
+  // Keeps `run` (a full run id) alive from now on. With `beat_now` its first
+  // beat comes at once (a run resumed, whose last sign of life may be old);
+  // else after one interval (a run just started: its start is a beat).
+  void Keep(const std::string& run, bool beat_now);
+  // No more beats for `run` (it ended, or its owner lets it go).
+  void Release(const std::string& run);
+  // The beats that failed since the last call, as (run id, error).
+  std::vector<std::pair<std::string, Status>> TakeErrors();
+  // Stops the thread and forgets every run (a later Keep starts again).
+  // Returns the first error not yet taken. Idempotent.
+  Status Stop();
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// Keeps one RUNNING run alive (a HeartbeatKeeper of that run alone, beating
+// at once and then every `interval_ms`) until Stop() or destruction. The
+// run's owner holds one for as long as it runs the run (`cairn run`, a
+// pipeline stage).
 //   RunHeartbeat beat(tracker, run_id);   ...   Status s = beat.Stop();
 class RunHeartbeat {
  public:
@@ -281,14 +313,12 @@ class RunHeartbeat {
   ~RunHeartbeat();  // Stop(), dropping its error
   RunHeartbeat(const RunHeartbeat&) = delete;
   RunHeartbeat& operator=(const RunHeartbeat&) = delete;
-  // Stops the thread; returns the first error of a heartbeat (a run that
+  // Stops the beats; returns the first error of a heartbeat (a run that
   // ended is not an error). Idempotent.
   Status Stop();
 
-  struct Impl;
-
  private:
-  std::unique_ptr<Impl> impl_;
+  HeartbeatKeeper keeper_;
 };
 
 // Metric points buffered in memory and written in batches, from a background

@@ -16,7 +16,7 @@ void Raise(const Status& s) {
 
 Session::Session(const std::string& dir, int64_t heartbeat_interval_ms)
     : heartbeat_interval_ms_(heartbeat_interval_ms > 0 ? heartbeat_interval_ms : kHeartbeatIntervalMs),
-      pid_(::getpid()) {
+      keeper_pid_(::getpid()) {
   repo_ = Check(Repo::Open(dir));
   tracker_ = Check(Tracker::Open(*repo_));
   buffer_ = std::make_unique<MetricBuffer>(*tracker_, 100);
@@ -45,51 +45,63 @@ std::string Session::StartRun(const std::string& experiment, const std::string& 
   o.inputs = inputs;
   o.start_ms = start_ms;
   std::string id = Check(tracker_->StartRun(o));
-  KeepAlive(id);
+  Keep(id, /*beat_now=*/false);  // its start is its first beat
   return id;
 }
 
 void Session::KeepAlive(const std::string& run) {
   // A full id needs no lookup (StartRun's, on the hot path of a sweep).
   std::string id = ValidateRunId(run).ok() ? run : Check(tracker_->ResolveRunId(run));
+  Keep(id, /*beat_now=*/true);
+}
+
+void Session::Keep(const std::string& id, bool beat_now) {
   std::lock_guard lock(mu_);
-  if (heartbeats_.count(id)) return;
-  // The first beat is at once: a start time given by the caller (an
-  // imported run's) is then no longer the run's sign of life.
-  heartbeats_[id] = std::make_unique<RunHeartbeat>(*tracker_, id, heartbeat_interval_ms_);
+  if (keeper_ && keeper_pid_ != ::getpid()) {
+    // A forked child: the keeper it inherited names a thread of the parent,
+    // which it cannot use, join or stop. Its own runs get a keeper of its own.
+    (void)keeper_.release();
+  }
+  if (!keeper_) {
+    keeper_ = std::make_unique<HeartbeatKeeper>(*tracker_, heartbeat_interval_ms_);
+    keeper_pid_ = ::getpid();
+  }
+  keeper_->Keep(id, beat_now);
 }
 
 void Session::StopHeartbeats(const std::string& run) {
-  std::vector<std::pair<std::string, std::unique_ptr<RunHeartbeat>>> stopping;
+  std::unique_ptr<HeartbeatKeeper> stopping;
   {
     std::lock_guard lock(mu_);
-    for (auto it = heartbeats_.begin(); it != heartbeats_.end();) {
-      if (run.empty() || it->first == run) {
-        stopping.emplace_back(it->first, std::move(it->second));
-        it = heartbeats_.erase(it);
-      } else {
-        ++it;
-      }
+    if (!keeper_) return;
+    if (keeper_pid_ != ::getpid()) {
+      // A forked child's copy of its parent's keeper (see Keep): left alone.
+      if (run.empty()) (void)keeper_.release();
+      return;
     }
+    if (!run.empty()) {
+      keeper_->Release(run);
+      CollectHeartbeatErrors();
+      return;
+    }
+    CollectHeartbeatErrors();
+    stopping = std::move(keeper_);
   }
   // Joined outside the lock: a beat in progress may take a while.
-  for (auto& [id, beat] : stopping) {
-    if (::getpid() != pid_) {
-      // A forked child: its copy names a thread of the parent, which it
-      // cannot join or stop; the parent's heartbeat is the parent's.
-      (void)beat.release();
-      continue;
-    }
-    Status s = beat->Stop();
-    if (!s.ok()) {
-      std::lock_guard lock(mu_);
-      warnings_.push_back("heartbeat of run " + id + ": " + s.message());
-    }
+  Status s = stopping->Stop();
+  if (!s.ok()) {
+    std::lock_guard lock(mu_);
+    warnings_.push_back("heartbeat: " + s.message());
   }
+}
+
+void Session::CollectHeartbeatErrors() {
+  for (auto& [id, s] : keeper_->TakeErrors()) warnings_.push_back("heartbeat of run " + id + ": " + s.message());
 }
 
 std::vector<std::string> Session::TakeWarnings() {
   std::lock_guard lock(mu_);
+  if (keeper_ && keeper_pid_ == ::getpid()) CollectHeartbeatErrors();
   return std::exchange(warnings_, {});
 }
 

@@ -41,7 +41,7 @@ inline void Check(const Status& s) {
 }
 
 // A repository and its tracker, with a metric buffer flushed in the
-// background every 100 ms, and a RunHeartbeat for every run the Session
+// background every 100 ms, and a HeartbeatKeeper beating every run the Session
 // started or was told to keep alive, from its start until it ends here (or
 // the Session closes), so the liveness check (doc/tracking.md, "Liveness")
 // never reaps a run whose Python process is alive, and reaps it when the
@@ -107,15 +107,19 @@ class Session {
   // Stops the heartbeat of `run` (all runs' when empty), keeping its error
   // for TakeWarnings.
   void StopHeartbeats(const std::string& run);
+  // Keeps `id` (a full run id) alive in keeper_, made at the first run.
+  void Keep(const std::string& id, bool beat_now);
+  // Moves the keeper's errors to warnings_ (mu_ held, keeper_ set).
+  void CollectHeartbeatErrors();
 
   std::unique_ptr<Repo> repo_;
   std::unique_ptr<Tracker> tracker_;
   std::unique_ptr<MetricBuffer> buffer_;
   std::string last_key_;
   int64_t heartbeat_interval_ms_;
-  pid_t pid_;  // the process whose threads these are: a forked child has none of them
-  std::mutex mu_;  // guards heartbeats_ and warnings_
-  std::map<std::string, std::unique_ptr<RunHeartbeat>> heartbeats_;  // by full run id
+  pid_t keeper_pid_;  // the process whose thread keeper_'s is: a forked child has none of them
+  std::mutex mu_;  // guards keeper_ and warnings_
+  std::unique_ptr<HeartbeatKeeper> keeper_;  // made with the first run kept
   std::vector<std::string> warnings_;
 };
 

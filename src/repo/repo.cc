@@ -18,6 +18,10 @@
 namespace cairn {
 namespace {
 
+// Bytes of the lock file's record: the holder's pid, spaces, a newline.
+// Wider than any pid an earlier writer (a pid and a newline) left.
+constexpr size_t kLockRecordWidth = 24;
+
 constexpr char kConfig[] =
     "# cairn repository configuration (TOML). Commit this file.\n"
     "[core]\n"
@@ -148,7 +152,7 @@ Result<RepoLock> Repo::Lock() {
     // The holder writes its pid after taking the lock: until then (or from
     // an old cairn) the file holds nothing to name it by.
     std::string holder = n > 0 ? std::string(pid, static_cast<size_t>(n)) : "";
-    while (!holder.empty() && holder.back() == '\n') holder.pop_back();
+    while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
     if (holder.empty() || holder.find_first_not_of("0123456789") != std::string::npos) holder.clear();
     if (std::chrono::steady_clock::now() >= deadline) {
       ::close(fd);
@@ -162,8 +166,12 @@ Result<RepoLock> Repo::Lock() {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  std::string pid = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(fd, 0) == 0) (void)::pwrite(fd, pid.data(), pid.size(), 0);
+  // The pid, padded to a fixed width so that it covers any earlier one
+  // without a truncate (which waits for the disk: ~1 ms a lock).
+  std::string pid = std::to_string(::getpid());
+  pid.resize(kLockRecordWidth - 1, ' ');
+  pid += '\n';
+  (void)::pwrite(fd, pid.data(), pid.size(), 0);
   RepoLock lock(fd);
   // The store read its pack list when the repository opened, perhaps while
   // another writer (gc) was about to replace packs: what was read before the

@@ -41,5 +41,37 @@ TEST(RepoLockTest, WaitNamesThePidOnlyWhenTheLockFileHoldsOne) {
   ExpectWaitMessage("garbage", "", "the repository is locked by another cairn command");
 }
 
+// The holder's pid covers whatever the file held (no truncate: it waits for
+// the disk), and is read back as the pid alone.
+TEST(RepoLockTest, TheHolderWritesItsPidOverAnyEarlierContent) {
+  testing::TempDir dir;
+  auto repo = testing::InitTestRepo(dir.path());
+  ASSERT_TRUE(repo.ok()) << repo.status().ToString();
+  const std::string path = (*repo)->layout().writer_lock().string();
+  {
+    auto lock = (*repo)->Lock();  // creates the file
+    ASSERT_TRUE(lock.ok());
+  }
+  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  const std::string old = "9999999999999999999\n";  // the longest pid an earlier writer could leave
+  ASSERT_EQ(::ftruncate(fd, 0), 0);
+  ASSERT_EQ(::pwrite(fd, old.data(), old.size(), 0), static_cast<ssize_t>(old.size()));
+  ::close(fd);
+  {
+    auto lock = (*repo)->Lock();
+    ASSERT_TRUE(lock.ok());
+    std::string content = testing::ReadText(path);
+    std::string pid = std::to_string(::getpid());
+    ASSERT_EQ(content.size(), 24u) << content;
+    EXPECT_EQ(content.substr(0, pid.size()), pid) << content;
+    EXPECT_EQ(content.find_first_not_of(' ', pid.size()), 23u) << "nothing of the earlier pid is left: " << content;
+    EXPECT_EQ(content.back(), '\n');
+  }
+  // A waiter names this holder by its pid alone.
+  ExpectWaitMessage(std::to_string(4242) + std::string(19, ' ') + "\n", "4242",
+                    "the repository is locked by another cairn command (pid 4242)");
+}
+
 }  // namespace
 }  // namespace cairn

@@ -1,16 +1,13 @@
 // Run liveness: whether the process that owns a RUNNING run is alive (its
 // pid on this host, its heartbeat on any), ending the runs whose owner is
-// gone, and the heartbeat a run's owner keeps fresh (RunHeartbeat).
+// gone, and the heartbeat a run's owner keeps fresh (heartbeat_keeper.cc).
 #include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
-#include <condition_variable>
 #include <fstream>
 #include <mutex>
 #include <string>
-#include <thread>
 
 #include "cairn/tracking.h"
 #include "tracking/tracker_internal.h"
@@ -119,57 +116,6 @@ Result<int> Tracker::ReapDeadRuns(int64_t heartbeat_timeout_ms) {
     if (ended.ok()) ++ended_count;
   }
   return ended_count;
-}
-
-// ---- RunHeartbeat ----
-
-struct RunHeartbeat::Impl {
-  Tracker& tracker;
-  std::string run;
-  int64_t interval_ms;
-  std::mutex mu;
-  std::condition_variable cv;
-  bool stop = false;
-  Status error;
-  std::thread thread;
-
-  Impl(Tracker& t, std::string r, int64_t interval) : tracker(t), run(std::move(r)), interval_ms(interval) {}
-
-  void Loop() {
-    std::unique_lock l(mu);
-    while (!stop) {
-      l.unlock();
-      Status s = tracker.Heartbeat(run);
-      l.lock();
-      // A run that has ended needs no more beats.
-      if (s.code() == Code::kFailedPrecondition) break;
-      if (!s.ok() && error.ok()) error = s;
-      cv.wait_for(l, std::chrono::milliseconds(interval_ms), [this] { return stop; });
-    }
-  }
-};
-
-RunHeartbeat::RunHeartbeat(Tracker& tracker, std::string run, int64_t interval_ms)
-    : impl_(std::make_unique<Impl>(tracker, std::move(run), interval_ms > 0 ? interval_ms : kHeartbeatIntervalMs)) {
-  impl_->thread = std::thread([this] { impl_->Loop(); });
-}
-
-RunHeartbeat::~RunHeartbeat() {
-  Status ignored = Stop();  // callers that care call Stop() first
-  (void)ignored;
-}
-
-Status RunHeartbeat::Stop() {
-  {
-    std::lock_guard l(impl_->mu);
-    impl_->stop = true;
-  }
-  impl_->cv.notify_all();
-  if (impl_->thread.joinable()) impl_->thread.join();
-  std::lock_guard l(impl_->mu);
-  Status s = impl_->error;
-  impl_->error = Status::OK();
-  return s;
 }
 
 }  // namespace cairn

@@ -126,6 +126,8 @@ Result<std::string> Tracker::StartRun(const StartRunOptions& options) {
   run.info.experiment_id = exp->id;
   run.info.name = options.name;
   run.info.start_ms = options.start_ms ? options.start_ms : NowMs();
+  // A start time given (an imported run's) is no sign of life; the start is.
+  run.heartbeat_ms = options.start_ms ? NowMs() : 0;
   run.info.user = LoginName();
   run.info.command = options.command;
   run.info.cwd = options.cwd;

@@ -59,7 +59,7 @@ Status SqliteTrackingStore::InsertRun(const NewRun& run) {
       .Bind(8, run.host)
       .Bind(9, run.pid)
       .Bind(10, run.pid_start)
-      .Bind(11, r.start_ms)
+      .Bind(11, run.heartbeat_ms ? run.heartbeat_ms : r.start_ms)
       .Bind(12, json(r.env).dump());
   CAIRN_RETURN_IF_ERROR(st.Run());
   int64_t row = sqlite3_last_insert_rowid(db_);

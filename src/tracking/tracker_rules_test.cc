@@ -91,6 +91,59 @@ TEST_F(TrackerRulesTest, RunHeartbeatKeepsTheHeartbeatFreshUntilStopped) {
   EXPECT_TRUE(late.Stop().ok());
 }
 
+// A start time given by the caller (an imported run's, hours old) is no sign
+// of life: the start itself is, so a run of another host is not reaped as
+// soon as it starts.
+TEST_F(TrackerRulesTest, AnOldStartTimeIsNotAnOldHeartbeat) {
+  StartRunOptions o;
+  o.host = "elsewhere.example";
+  o.start_ms = NowMs() - 3 * 3600 * 1000;
+  std::string id = Start("imported", o);
+  EXPECT_GE(HeartbeatOf(id), NowMs() - 60'000);
+  EXPECT_EQ(*tracker_->ReapDeadRuns(kHeartbeatTimeoutMs), 0);
+  EXPECT_EQ(tracker_->GetRun(id)->status, RunStatus::kRunning);
+}
+
+// One keeper beats every run it keeps from one thread: all of them stay
+// fresh, a released one no longer beats, an ended one is dropped without an
+// error, and a keeper stopped can keep runs again.
+TEST_F(TrackerRulesTest, HeartbeatKeeperKeepsManyRunsFromOneThread) {
+  StartRunOptions o;
+  o.host = "elsewhere.example";
+  std::string a = Start("a", o), b = Start("b", o), c = Start("c", o);
+  int64_t started_b = HeartbeatOf(b);
+  HeartbeatKeeper keeper(*tracker_, /*interval_ms=*/10);
+  keeper.Keep(a, /*beat_now=*/false);
+  keeper.Keep(b, /*beat_now=*/false);
+  keeper.Keep(c, /*beat_now=*/false);
+  keeper.Release(b);
+  ASSERT_TRUE(tracker_->EndRun(c, RunStatus::kFinished).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  auto beats_after = [&](const std::string& id, int64_t t) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (HeartbeatOf(id) <= t && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return HeartbeatOf(id) > t;
+  };
+  int64_t now = NowMs();
+  EXPECT_TRUE(beats_after(a, now));
+  EXPECT_TRUE(beats_after(a, NowMs())) << "it keeps beating";
+  EXPECT_EQ(HeartbeatOf(b), started_b) << "a released run gets no beats";
+  EXPECT_TRUE(keeper.TakeErrors().empty()) << "an ended run is not an error";
+  EXPECT_TRUE(keeper.Stop().ok());
+  EXPECT_TRUE(keeper.Stop().ok());  // idempotent
+  // Stopped, then kept again: beat_now beats at once, long before an interval.
+  HeartbeatKeeper slow(*tracker_, /*interval_ms=*/3'600'000);
+  slow.Keep(b, /*beat_now=*/true);
+  EXPECT_TRUE(beats_after(b, started_b));
+  EXPECT_TRUE(slow.Stop().ok());
+  now = NowMs();
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  slow.Keep(b, /*beat_now=*/true);
+  EXPECT_TRUE(beats_after(b, now)) << "a keeper stopped keeps runs again";
+}
+
 TEST_F(TrackerRulesTest, SearchRestrictsStatusesAndWarnsAboutKeysNoRunHas) {
   std::string ok = Start("ok");
   ASSERT_TRUE(tracker_->LogMetrics(ok, {{"accuracy", 0.995, 0, 0}}).ok());

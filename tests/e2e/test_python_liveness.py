@@ -82,13 +82,36 @@ class PythonLiveness(PythonApiTestCase):
         """)
         run, seen = self.heartbeats(res["id"])
         self.assertTrue(all(isinstance(h, int) for h in seen), seen)
-        self.assertGreater(seen[0], run["start_time"], "the first beat is at the start")
+        self.assertGreaterEqual(seen[0], run["start_time"], "the start counts as the first beat")
         self.assertLess(seen[0], seen[1], "the heartbeat is refreshed while the run is active")
         self.assertLess(seen[1], seen[2])
         self.assertEqual(self.finish(proc), "")
         ended = self.show(res["id"])
         self.assertEqual(ended["status"], "FINISHED")
         self.assertIsNone(ended["heartbeat"])
+
+    def test_a_forked_child_keeps_its_own_runs_alive(self):
+        # The parent's runs made its heartbeat thread; a child forked after
+        # has none of its threads and must beat its own runs itself.
+        proc, res = self.start_script("""
+            with cairn.start_run(name="parent"):
+                pass
+            pid = os.fork()
+            if pid == 0:
+                run = cairn.start_run(name="child")
+                out({"id": run.id})
+                WAIT
+                cairn.end_run()
+                sys.stdout.flush()
+                os._exit(0)
+            _, status = os.waitpid(pid, 0)
+            sys.exit(os.waitstatus_to_exitcode(status))
+        """)
+        _, seen = self.heartbeats(res["id"])
+        self.assertLess(seen[0], seen[1], "the child's run is beaten while the child lives")
+        self.assertLess(seen[1], seen[2])
+        self.assertEqual(self.finish(proc), "")
+        self.assertEqual(self.show(res["id"])["status"], "FINISHED")
 
     def test_client_created_run_beats_until_set_terminated(self):
         proc, res = self.start_script("""

@@ -50,6 +50,7 @@ struct NewRun {
   std::string host;
   int64_t pid = 0;
   int64_t pid_start = 0;
+  int64_t heartbeat_ms = 0;  // the first sign of life; 0: the start time
 };
 
 // A search as the store runs it. The Tracker has validated the filter and
