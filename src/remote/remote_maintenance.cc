@@ -66,6 +66,7 @@ Result<RemoteFsckReport> FsckRemote(Repo* repo, const RemoteSpec& spec, bool dat
     report.problems.push_back({std::move(what), std::move(name), std::move(message)});
   };
   for (const std::string& p : session->load_problems()) problem("index", "", p);
+  for (const RemoteSession::DamagedPack& p : session->damaged_packs()) problem("pack", p.key, p.problem);
   report.orphan_packs = session->orphan_packs().size();
   const auto& indexes = session->pack_indexes();
   const RemoteIndex& index = session->index();
@@ -175,6 +176,11 @@ Result<RemoteGcReport> GcRemote(Repo& repo, const RemoteSpec& spec, const Remote
   CAIRN_ASSIGN_OR_RETURN(auto session, RemoteSession::Open(spec, fs::path(), /*for_write=*/false, 0));
   if (!session->load_problems().empty()) {
     return Status::Corruption("the remote's indexes are damaged: " + session->load_problems()[0],
+                              "check the remote with 'cairn fsck' on it and repair it before collecting garbage");
+  }
+  if (!session->damaged_packs().empty()) {
+    const RemoteSession::DamagedPack& p = session->damaged_packs()[0];
+    return Status::Corruption("the remote's pack " + p.key + " is damaged: " + p.problem,
                               "check the remote with 'cairn fsck' on it and repair it before collecting garbage");
   }
   const RemoteIndex& index = session->index();

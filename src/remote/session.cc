@@ -145,6 +145,16 @@ Status RemoteSession::LoadIndex(const fs::path& cache) {
   if (!cache.empty()) CAIRN_RETURN_IF_ERROR(MakeDirs(cache));
   std::vector<std::optional<PackIndex>> decoded(hexes.size());
   std::vector<std::string> problems(hexes.size());
+  // An intact index (checksummed, naming its pack) that disagrees with its
+  // pack's size: the pack is damaged, not missing.
+  std::vector<std::string> pack_damage(hexes.size());
+  auto check_size = [&](size_t i, const PackIndex& idx) {
+    const RemoteObject& pack = packs.at(hexes[i]);
+    if (idx.pack_size == pack.size) return;
+    pack_damage[i] = "it is " + std::to_string(pack.size) + " bytes but its index records " +
+                     std::to_string(idx.pack_size) +
+                     (pack.size < idx.pack_size ? " (it was cut short)" : " (it was overwritten)");
+  };
   CAIRN_RETURN_IF_ERROR(ParallelFor(hexes.size(), jobs_, [&](size_t i) -> Status {
     const std::string& hex = hexes[i];
     std::string key = remote_keys::Index(hex);
@@ -154,6 +164,7 @@ Status RemoteSession::LoadIndex(const fs::path& cache) {
       if (data.ok()) {
         auto idx = PackIndex::Decode(*data, cached.string());
         if (idx.ok() && idx->pack == hex) {
+          check_size(i, *idx);
           decoded[i] = std::move(*idx);
           return Status::OK();
         }
@@ -161,10 +172,11 @@ Status RemoteSession::LoadIndex(const fs::path& cache) {
     }
     CAIRN_ASSIGN_OR_RETURN(std::string data, backend_->Get(key));
     auto idx = PackIndex::Decode(data, Describe() + "/" + key);
-    if (!idx.ok() || idx->pack != hex || idx->pack_size != packs[hex].size) {
+    if (!idx.ok() || idx->pack != hex) {
       problems[i] = idx.ok() ? "index " + key + " does not describe its pack" : idx.status().message();
       return Status::OK();
     }
+    check_size(i, *idx);
     if (!cached.empty()) (void)WriteFileAtomic(cached, data, /*sync=*/false);  // a cache: best effort
     decoded[i] = std::move(*idx);
     return Status::OK();
@@ -172,6 +184,11 @@ Status RemoteSession::LoadIndex(const fs::path& cache) {
   for (size_t i = 0; i < hexes.size(); ++i) {
     if (!decoded[i]) {
       load_problems_.push_back(problems[i]);
+      continue;
+    }
+    if (!pack_damage[i].empty()) {
+      damaged_index_.Add(*decoded[i]);
+      damaged_packs_.push_back({packs[hexes[i]].key, pack_damage[i]});
       continue;
     }
     index_.Add(*decoded[i]);
@@ -189,8 +206,28 @@ Status RemoteSession::LoadIndex(const fs::path& cache) {
   return Status::OK();
 }
 
+Status RemoteSession::Lacking(const Oid& oid, const Status& why) const {
+  std::vector<Oid> chunks = {oid};
+  const Recipe* recipe = index_.FindRecipe(oid);
+  if (!recipe) recipe = damaged_index_.FindRecipe(oid);
+  if (recipe) chunks = recipe->chunks;
+  for (const Oid& c : chunks) {
+    if (index_.FindChunk(c)) continue;
+    const RemoteIndex::Location* loc = damaged_index_.FindChunk(c);
+    if (!loc) continue;
+    const DamagedPack& pack = damaged_packs_[loc->pack];
+    return Status::Corruption(Describe() + ": object " + oid.ToString() + " is in " + pack.key +
+                                  ", which is damaged: " + pack.problem + "; the remote's data is damaged",
+                              "push the data again from a clone that has it intact ('cairn push' stores it "
+                              "anew), and check the remote with 'cairn fsck' on it");
+  }
+  return why;
+}
+
 Result<std::string> RemoteSession::ReadObject(const Oid& oid) {
-  CAIRN_ASSIGN_OR_RETURN(auto chunks, index_.ObjectChunks(oid));
+  auto found = index_.ObjectChunks(oid);
+  if (!found.ok()) return Lacking(oid, found.status());
+  const auto& chunks = *found;
   std::string out;
   for (const RemoteIndex::Location* loc : chunks) {
     std::string key = remote_keys::Pack(index_.packs()[loc->pack]);
@@ -239,8 +276,9 @@ Status RemoteSession::Download(ObjectStore& store, const fs::path& tmp_dir, cons
   for (const Oid& oid : oids) {
     auto chunks = index_.ObjectChunks(oid);
     if (!chunks.ok()) {
-      return Status::NotFound(Describe() + " lacks object " + oid.ToString() + " (" + chunks.status().message() + ")",
-                              "push it from the clone that has it ('cairn push'), then retry");
+      return Lacking(oid, Status::NotFound(Describe() + " lacks object " + oid.ToString() + " (" +
+                                               chunks.status().message() + ")",
+                                           "push it from the clone that has it ('cairn push'), then retry"));
     }
     auto a = std::make_unique<Assembly>();
     a->oid = oid;

@@ -61,6 +61,16 @@ class RemoteSession {
   // Problems met while loading (a damaged index, an index without its pack).
   const std::vector<std::string>& load_problems() const { return load_problems_; }
 
+  // A pack whose size is not the one its (intact) index records: cut short
+  // or overwritten, so its chunks cannot be trusted to be there. Its chunks
+  // are not in index() (a push stores them anew), but reads of objects
+  // that only it holds fail as Corruption naming it, not as missing.
+  struct DamagedPack {
+    std::string key;      // packs/<hex>.pack
+    std::string problem;  // what is wrong with it
+  };
+  const std::vector<DamagedPack>& damaged_packs() const { return damaged_packs_; }
+
   // Downloads the objects in `oids` (which must all be on the remote) into
   // `store`, verifying every chunk and every object; large objects are
   // assembled in `tmp_dir` (on the store's file system). Adds the number of
@@ -74,6 +84,9 @@ class RemoteSession {
  private:
   RemoteSession() = default;
   Status LoadIndex(const std::filesystem::path& cache);
+  // Why `oid`, which index() lacks, cannot be read: Corruption naming the
+  // damaged pack that holds (a chunk of) it, else NotFound.
+  Status Lacking(const Oid& oid, const Status& why) const;
 
   std::unique_ptr<Backend> backend_;
   Chunker chunker_;
@@ -82,6 +95,8 @@ class RemoteSession {
   std::vector<PackIndex> pack_indexes_;
   std::vector<RemoteObject> indexed_packs_, orphan_packs_;
   std::vector<std::string> load_problems_;
+  RemoteIndex damaged_index_;  // the chunks and recipes of damaged packs, in damaged_packs_'s order
+  std::vector<DamagedPack> damaged_packs_;
 };
 
 // Collects chunks and recipes into packs of ~kTargetPackSize and uploads
