@@ -73,7 +73,7 @@ Status ValidateTags(const Tags& tags) {
 }
 
 Status SetExperimentDeleted(TrackingStore& store, Repo& repo, const std::string& name, bool deleted) {
-  CAIRN_ASSIGN_OR_RETURN(auto e, store.FindExperiment(name));
+  CAIRN_ASSIGN_OR_RETURN(auto e, store.FindExperiment(name, /*count_runs=*/true));
   if (!e) return NoExperiment(name);
   if (deleted && e->id == 0) return Status::InvalidArgument("the Default experiment cannot be deleted",
                                                             "delete its runs one by one, or rename it");
@@ -88,7 +88,7 @@ Status SetExperimentDeleted(TrackingStore& store, Repo& repo, const std::string&
 
 Result<Experiment> Tracker::GetExperiment(const std::string& name) {
   std::lock_guard lock(impl_->mu);
-  CAIRN_ASSIGN_OR_RETURN(auto e, impl_->store->FindExperiment(name));
+  CAIRN_ASSIGN_OR_RETURN(auto e, impl_->store->FindExperiment(name, /*count_runs=*/true));
   if (!e) return NoExperiment(name);
   return WithTags(repo_, std::move(*e));
 }
@@ -107,7 +107,7 @@ Result<Experiment> Tracker::GetOrCreateExperiment(const std::string& name) {
   std::lock_guard lock(impl_->mu);
   CAIRN_RETURN_IF_ERROR(ValidateExperimentName(name));
   TrackingStore& store = *impl_->store;
-  CAIRN_ASSIGN_OR_RETURN(auto found, store.FindExperiment(name));
+  CAIRN_ASSIGN_OR_RETURN(auto found, store.FindExperiment(name, /*count_runs=*/true));
   if (found) return WithTags(repo_, std::move(*found));
   auto created = store.CreateExperiment(name, NowMs());
   if (created.ok()) {
@@ -116,7 +116,7 @@ Result<Experiment> Tracker::GetOrCreateExperiment(const std::string& name) {
   }
   // Another process created it between the lookup and the insert: theirs.
   if (created.status().code() != Code::kAlreadyExists) return created.status();
-  CAIRN_ASSIGN_OR_RETURN(found, store.FindExperiment(name));
+  CAIRN_ASSIGN_OR_RETURN(found, store.FindExperiment(name, /*count_runs=*/true));
   if (!found) return Status::Corruption("experiment '" + name + "' exists and cannot be found");
   return WithTags(repo_, std::move(*found));
 }
@@ -124,7 +124,7 @@ Result<Experiment> Tracker::GetOrCreateExperiment(const std::string& name) {
 Status Tracker::SetExperimentTags(const std::string& name, const Tags& tags) {
   std::lock_guard lock(impl_->mu);
   CAIRN_RETURN_IF_ERROR(ValidateTags(tags));
-  CAIRN_ASSIGN_OR_RETURN(auto e, impl_->store->FindExperiment(name));
+  CAIRN_ASSIGN_OR_RETURN(auto e, impl_->store->FindExperiment(name, /*count_runs=*/true));
   if (!e) return NoExperiment(name);
   CAIRN_ASSIGN_OR_RETURN(RepoLock repo_lock, repo_.Lock());  // read, merge, write: one writer at a time
   CAIRN_ASSIGN_OR_RETURN(Tags merged, DescriptorTags(repo_, e->id));
@@ -147,9 +147,9 @@ Status Tracker::RenameExperiment(const std::string& from, const std::string& to)
   std::lock_guard lock(impl_->mu);
   TrackingStore& store = *impl_->store;
   CAIRN_RETURN_IF_ERROR(ValidateExperimentName(to));
-  CAIRN_ASSIGN_OR_RETURN(auto e, store.FindExperiment(from));
+  CAIRN_ASSIGN_OR_RETURN(auto e, store.FindExperiment(from, /*count_runs=*/false));
   if (!e) return NoExperiment(from);
-  CAIRN_ASSIGN_OR_RETURN(auto clash, store.FindExperiment(to));
+  CAIRN_ASSIGN_OR_RETURN(auto clash, store.FindExperiment(to, /*count_runs=*/false));
   if (clash) return Status::AlreadyExists("experiment '" + to + "' exists", "pick another name");
   CAIRN_ASSIGN_OR_RETURN(RepoLock repo_lock, repo_.Lock());  // the descriptor is read, then rewritten
   Experiment renamed = WithTags(repo_, *e);

@@ -80,7 +80,7 @@ Result<std::string> Tracker::StartRun(const StartRunOptions& options) {
     return fail(Status::InvalidArgument("a run's start time cannot be negative (" + std::to_string(options.start_ms) +
                                         " ms)", "give milliseconds since the epoch, or none for now"));
   }
-  auto found = store.FindExperiment(options.experiment);
+  auto found = store.FindExperiment(options.experiment, /*count_runs=*/false);
   if (!found.ok()) return fail(found.status());
   std::optional<Experiment> exp = *found;
   if (exp && exp->deleted) {

@@ -114,12 +114,12 @@ Status IndexSealedRun(TrackingStore& store, Repo& repo, const std::string& id, c
   // The record's experiment id is this clone's when the record was made
   // here (the experiment may have been renamed since), but means nothing
   // for a record imported from another clone, which is matched by name.
-  CAIRN_ASSIGN_OR_RETURN(std::optional<Experiment> by_id, store.FindExperimentById(run.experiment_id));
+  CAIRN_ASSIGN_OR_RETURN(std::optional<Experiment> by_id, store.FindExperimentById(run.experiment_id, /*count_runs=*/false));
   std::optional<Experiment> exp;
   if (by_id && by_id->name == run.experiment) {
     exp = by_id;
   } else {
-    CAIRN_ASSIGN_OR_RETURN(exp, store.FindExperiment(run.experiment));
+    CAIRN_ASSIGN_OR_RETURN(exp, store.FindExperiment(run.experiment, /*count_runs=*/false));
     if (!exp && by_id && trust_id) exp = by_id;
   }
   if (!exp) {

@@ -55,7 +55,7 @@ Result<SearchResult> Tracker::Search(const SearchOptions& options) {
   if (options.limit < 0) return Status::InvalidArgument("the limit must not be negative");
   RunQuery query;
   for (const std::string& name : options.experiments) {
-    CAIRN_ASSIGN_OR_RETURN(auto e, store.FindExperiment(name));
+    CAIRN_ASSIGN_OR_RETURN(auto e, store.FindExperiment(name, /*count_runs=*/false));
     if (!e) return NoExperiment(name);
     query.experiment_ids.push_back(e->id);
   }

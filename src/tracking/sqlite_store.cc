@@ -17,6 +17,7 @@ Experiment ExperimentAt(Stmt& st) {
 constexpr const char kExperimentColumns[] =
     "SELECT e.id, e.name, e.deleted, e.created, "
     "(SELECT count(*) FROM runs r WHERE r.experiment_id = e.id AND r.deleted = 0) FROM experiments e ";
+constexpr const char kExperimentColumnsUncounted[] = "SELECT e.id, e.name, e.deleted, e.created, 0 FROM experiments e ";
 
 constexpr const char kStateColumns[] =
     "SELECT run_id, status, record, history, host, pid, pid_start, max(heartbeat, start_time) FROM runs ";
@@ -94,9 +95,10 @@ Status SqliteTrackingStore::Transaction(const std::function<Status()>& body) {
   return s;
 }
 
-Result<std::optional<Experiment>> SqliteTrackingStore::FindExperiment(const std::string& name) {
-  static const std::string sql = std::string(kExperimentColumns) + "WHERE e.name = ?";
-  Stmt& st = Cached(sql.c_str());
+Result<std::optional<Experiment>> SqliteTrackingStore::FindExperiment(const std::string& name, bool count_runs) {
+  static const std::string counted = std::string(kExperimentColumns) + "WHERE e.name = ?";
+  static const std::string uncounted = std::string(kExperimentColumnsUncounted) + "WHERE e.name = ?";
+  Stmt& st = Cached((count_runs ? counted : uncounted).c_str());
   StmtUse use(st);
   st.Bind(1, name);
   CAIRN_ASSIGN_OR_RETURN(bool row, st.Step());
@@ -104,9 +106,10 @@ Result<std::optional<Experiment>> SqliteTrackingStore::FindExperiment(const std:
   return std::optional<Experiment>(ExperimentAt(st));
 }
 
-Result<std::optional<Experiment>> SqliteTrackingStore::FindExperimentById(int64_t id) {
-  static const std::string sql = std::string(kExperimentColumns) + "WHERE e.id = ?";
-  Stmt& st = Cached(sql.c_str());
+Result<std::optional<Experiment>> SqliteTrackingStore::FindExperimentById(int64_t id, bool count_runs) {
+  static const std::string counted = std::string(kExperimentColumns) + "WHERE e.id = ?";
+  static const std::string uncounted = std::string(kExperimentColumnsUncounted) + "WHERE e.id = ?";
+  Stmt& st = Cached((count_runs ? counted : uncounted).c_str());
   StmtUse use(st);
   st.Bind(1, id);
   CAIRN_ASSIGN_OR_RETURN(bool row, st.Step());
@@ -132,7 +135,7 @@ Result<Experiment> SqliteTrackingStore::CreateExperiment(const std::string& name
   if (sqlite3_changes(db_) == 0) {
     return Status::AlreadyExists("experiment '" + name + "' exists", "pick another name");
   }
-  CAIRN_ASSIGN_OR_RETURN(auto e, FindExperiment(name));
+  CAIRN_ASSIGN_OR_RETURN(auto e, FindExperiment(name, /*count_runs=*/false));  // a new one has none
   if (!e) return Status::Corruption("experiment '" + name + "' vanished after its creation");
   return *e;
 }

@@ -27,8 +27,8 @@ class SqliteTrackingStore final : public TrackingStore {
 
   Status Transaction(const std::function<Status()>& body) override;
 
-  Result<std::optional<Experiment>> FindExperiment(const std::string& name) override;
-  Result<std::optional<Experiment>> FindExperimentById(int64_t id) override;
+  Result<std::optional<Experiment>> FindExperiment(const std::string& name, bool count_runs) override;
+  Result<std::optional<Experiment>> FindExperimentById(int64_t id, bool count_runs) override;
   Result<std::vector<Experiment>> ListExperiments() override;
   Result<Experiment> CreateExperiment(const std::string& name, int64_t created_ms) override;
   Status PutExperiment(const Experiment& e) override;

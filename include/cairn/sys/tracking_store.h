@@ -79,9 +79,11 @@ class TrackingStore {
   virtual Status Transaction(const std::function<Status()>& body) = 0;
 
   // ---- experiments ----
-  // The experiment of that name, with its count of active runs; nothing when none.
-  virtual Result<std::optional<Experiment>> FindExperiment(const std::string& name) = 0;
-  virtual Result<std::optional<Experiment>> FindExperimentById(int64_t id) = 0;
+  // The experiment of that name; nothing when none. With `count_runs`,
+  // Experiment::runs is its count of active runs (a scan of its runs: the
+  // hot paths, a run's start and sealing, need only the id and leave it 0).
+  virtual Result<std::optional<Experiment>> FindExperiment(const std::string& name, bool count_runs) = 0;
+  virtual Result<std::optional<Experiment>> FindExperimentById(int64_t id, bool count_runs) = 0;
   // Every experiment, by id.
   virtual Result<std::vector<Experiment>> ListExperiments() = 0;
   // Creates one with a new id. AlreadyExists when the name is taken.
