@@ -12,6 +12,7 @@
 #define CAIRN_TRACKING_H_
 
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -97,6 +98,10 @@ struct RunInfo {
 Status ValidateMetricKey(const std::string& key);  // also used for params and tags
 Status ValidateRunId(const std::string& id);
 
+// The tag of a run whose code ran outside the repository recording it
+// (StartRunOptions::code_dir): why it has no workspace inputs.
+inline constexpr std::string_view kWorkspaceInputsTag = "cairn.workspace_inputs";
+
 struct StartRunOptions {
   std::string experiment = "Default";  // created when missing
   std::string name;
@@ -105,6 +110,14 @@ struct StartRunOptions {
   std::vector<std::string> inputs;  // dataset refs (name@tag …), recorded as "explicit"
   bool workspace_inputs = true;     // record every pointer file's version as "workspace"
   bool capture_env = true;          // machine, OS, git (see CaptureEnvironment)
+  // The directory holding the code that runs (a script's directory; an
+  // absolute path that exists). The run's git facts (commit, branch, dirty,
+  // cairn/git.diff) come from the git work tree containing it, and none are
+  // recorded when it is in none. Workspace inputs are recorded only when
+  // this repository is the cairn repository containing it; otherwise none
+  // are, and the tag cairn.workspace_inputs says why. Empty: the
+  // repository's root (a command run in it, e.g. a pipeline stage).
+  std::filesystem::path code_dir;
   std::string command;
   std::string cwd;
   int64_t pid = 0;  // the process whose death means the run died (0: caller's)
@@ -267,6 +280,11 @@ class Tracker {
 // `git status` process (a second, `git diff`, when the work tree is dirty),
 // a few ms. The uncommitted git diff, when any, goes to *diff.
 std::map<std::string, std::string> CaptureEnvironment(Repo& repo, std::string* diff);
+// The same, with the git facts of the git work tree containing `code_dir`
+// (an absolute directory holding the code that runs), and none when no git
+// work tree contains it: never those of another repository.
+std::map<std::string, std::string> CaptureCodeEnvironment(const std::filesystem::path& code_dir,
+                                                          std::string* diff);
 // `c++ --version`, and with `python` (an interpreter's path) its version and
 // installed packages; runs those programs, so takes ~100 ms.
 std::map<std::string, std::string> CaptureSoftware(const std::string& python);

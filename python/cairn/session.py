@@ -90,6 +90,23 @@ def _client_session(directory):
         return _client_sessions[directory]
 
 
+def _code_dir():
+    """The directory of the code that runs, whose git state a run records
+    (and whose workspace inputs, when it lies in the tracking repository):
+    the main script's (__main__.__file__, else sys.argv[0]), else the working
+    directory (python -c, an interactive session or a notebook)."""
+    main = sys.modules.get("__main__")
+    argv = getattr(sys, "argv", None) or [""]
+    for script in (getattr(main, "__file__", None), argv[0]):
+        if script and os.path.isfile(script):
+            return os.path.dirname(os.path.realpath(script))
+    try:
+        return os.getcwd()
+    except OSError as e:
+        raise CairnError("cannot tell where the code that runs is: the script is unknown and the working "
+                         "directory is gone (%s)" % e)
+
+
 _env_cache = None
 
 

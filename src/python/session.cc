@@ -35,8 +35,10 @@ void Session::Close() {
 std::string Session::StartRun(const std::string& experiment, const std::string& name,
                               const std::map<std::string, std::string>& params,
                               const std::map<std::string, std::string>& tags,
-                              const std::vector<std::string>& inputs, int64_t start_ms, bool detached) {
+                              const std::vector<std::string>& inputs, int64_t start_ms, bool detached,
+                              const std::string& code_dir) {
   StartRunOptions o;
+  o.code_dir = code_dir;
   o.detached = detached;
   o.experiment = experiment;
   o.name = name;

@@ -66,11 +66,13 @@ class Session {
 
   // Starts a run owned by this process (start time `start_ms`, 0: now), or
   // with no owner process when `detached` (see StartRunOptions), and keeps
-  // it alive until EndRun.
+  // it alive until EndRun. `code_dir` holds the code that runs (the main
+  // script's directory): its git state and, when it lies in this
+  // repository, the workspace inputs are recorded (StartRunOptions::code_dir).
   std::string StartRun(const std::string& experiment, const std::string& name,
                        const std::map<std::string, std::string>& params,
                        const std::map<std::string, std::string>& tags, const std::vector<std::string>& inputs,
-                       int64_t start_ms = 0, bool detached = false);
+                       int64_t start_ms = 0, bool detached = false, const std::string& code_dir = {});
 
   // Keeps a RUNNING run alive from now until EndRun or Close (MLflow's
   // start_run(run_id=) resuming a run). Idempotent.

@@ -166,15 +166,16 @@ bool LooksLikeSecret(std::string_view path) {
 // .gitignore lines of 'add', cairn.lock) are left out; data versions are
 // recorded as the run's inputs instead. Without this, every pipeline stage
 // after the first would look dirty because of the previous stage's outputs.
-void CaptureGit(Repo& repo, std::map<std::string, std::string>* env, std::string* diff) {
-  if (auto clean = tracking_internal::ReadCleanGitState(repo.root())) {
+// `top` is the top of the git work tree.
+void CaptureGit(const std::filesystem::path& top, std::map<std::string, std::string>* env, std::string* diff) {
+  if (auto clean = tracking_internal::ReadCleanGitState(top)) {
     (*env)["git.commit"] = clean->commit;
     if (!clean->branch.empty()) (*env)["git.branch"] = clean->branch;
     (*env)["git.dirty"] = "false";
-    if (auto url = OriginUrl(repo.root())) (*env)["git.remote"] = WithoutCredentials(*url);
+    if (auto url = OriginUrl(top)) (*env)["git.remote"] = WithoutCredentials(*url);
     return;
   }
-  std::string root = repo.root().string();
+  std::string root = top.string();
   const std::vector<std::string> kNotCode = {"--", ".", ":(exclude,glob)**/*.cairn", ":(exclude,glob)**/.gitignore",
                                              ":(exclude)cairn.lock", ":(exclude).cairn"};
   std::vector<std::string> status_argv = {"git", "-C", root, "status", "--porcelain=v2", "--branch",
@@ -206,7 +207,7 @@ void CaptureGit(Repo& repo, std::map<std::string, std::string>* env, std::string
     }
   }
   (*env)["git.dirty"] = dirty ? "true" : "false";
-  if (auto url = OriginUrl(repo.root())) (*env)["git.remote"] = WithoutCredentials(*url);
+  if (auto url = OriginUrl(top)) (*env)["git.remote"] = WithoutCredentials(*url);
   if (!diff) return;
   if (tracked_changes && !(*env)["git.commit"].empty()) {
     std::vector<std::string> diff_argv = {"git", "-C", root, "diff", "--no-color", "--no-ext-diff", "--binary", "HEAD"};
@@ -232,7 +233,7 @@ void CaptureGit(Repo& repo, std::map<std::string, std::string>* env, std::string
       continue;
     }
     std::error_code ec;
-    uintmax_t size = path.starts_with("\"") ? 0 : std::filesystem::file_size(repo.root() / path, ec);
+    uintmax_t size = path.starts_with("\"") ? 0 : std::filesystem::file_size(top / path, ec);
     if (path.starts_with("\"") || ec || kept >= kMaxUntrackedFiles || size > kMaxUntrackedFileBytes ||
         bytes + size > kMaxUntrackedBytes) {
       left_out.push_back(path);
@@ -299,9 +300,10 @@ std::map<std::string, std::string> MachineFacts() {
   return env;
 }
 
-}  // namespace
-
-std::map<std::string, std::string> CaptureEnvironment(Repo& repo, std::string* diff) {
+// The facts of this machine, and the git facts of the work tree whose top
+// is `git_top` (none without one).
+std::map<std::string, std::string> CaptureEnvironmentWith(const std::optional<std::filesystem::path>& git_top,
+                                                          std::string* diff) {
   static const std::map<std::string, std::string> machine = MachineFacts();
   std::map<std::string, std::string> env = machine;
   if (const char* v = std::getenv("CUDA_VISIBLE_DEVICES")) {
@@ -309,8 +311,31 @@ std::map<std::string, std::string> CaptureEnvironment(Repo& repo, std::string* d
   } else {
     env.erase("gpu.cuda_visible_devices");
   }
-  if (repo.has_git()) CaptureGit(repo, &env, diff);
+  if (git_top) CaptureGit(*git_top, &env, diff);
   return env;
+}
+
+}  // namespace
+
+namespace tracking_internal {
+
+std::optional<std::filesystem::path> GitWorkTreeContaining(const std::filesystem::path& dir) {
+  std::error_code ec;
+  for (std::filesystem::path p = dir;; p = p.parent_path()) {
+    if (std::filesystem::exists(p / ".git", ec)) return p;  // a directory, or a file (worktree, submodule)
+    if (p == p.root_path() || p.empty()) return std::nullopt;
+  }
+}
+
+}  // namespace tracking_internal
+
+std::map<std::string, std::string> CaptureEnvironment(Repo& repo, std::string* diff) {
+  return CaptureEnvironmentWith(repo.has_git() ? std::optional(repo.root()) : std::nullopt, diff);
+}
+
+std::map<std::string, std::string> CaptureCodeEnvironment(const std::filesystem::path& code_dir,
+                                                          std::string* diff) {
+  return CaptureEnvironmentWith(tracking_internal::GitWorkTreeContaining(code_dir), diff);
 }
 
 std::map<std::string, std::string> CaptureSoftware(const std::string& python) {

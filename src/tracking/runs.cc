@@ -47,17 +47,48 @@ Result<std::optional<RepoLock>> LockIfSealed(Repo& repo, const StoredRunState& r
   return lock;
 }
 
+// The root of the cairn repository containing `dir`, searching upwards as
+// Repo::Open does; empty when there is none.
+fs::path CairnRootContaining(const fs::path& dir) {
+  std::error_code ec;
+  for (fs::path p = dir;; p = p.parent_path()) {
+    if (fs::exists(Layout(p).config(), ec)) return p;
+    if (p == p.root_path() || p.empty()) return {};
+  }
+}
+
+// The code directory of a start, made canonical; empty when none is given.
+Result<fs::path> CodeDir(const fs::path& given) {
+  if (given.empty()) return fs::path();
+  if (!given.is_absolute()) {
+    return Status::InvalidArgument("the code directory of a run must be an absolute path: " + given.string());
+  }
+  std::error_code ec;
+  fs::path dir = fs::canonical(given, ec);
+  if (ec || !fs::is_directory(dir, ec)) {
+    return Status::InvalidArgument("the code directory of a run is not a directory: " + given.string());
+  }
+  return dir;
+}
+
 }  // namespace
 
 Result<std::string> Tracker::StartRun(const StartRunOptions& options) {
   std::lock_guard lock(impl_->mu);
   TrackingStore& store = *impl_->store;
+  CAIRN_ASSIGN_OR_RETURN(fs::path code_dir, CodeDir(options.code_dir));
+  // Workspace inputs are this repository's checked-out versions: the code's
+  // inputs only when the code lives in this repository (not in another one
+  // whose runs are recorded here, nor outside any).
+  bool code_here = code_dir.empty() || CairnRootContaining(code_dir) == repo_.root();
   // Environment facts (git runs as a process: a few ms) are gathered in
   // parallel with the rest of the start.
   std::string diff;
   std::future<std::map<std::string, std::string>> env_future;
   if (options.capture_env) {
-    env_future = std::async(std::launch::async, [this, &diff] { return CaptureEnvironment(repo_, &diff); });
+    env_future = std::async(std::launch::async, [this, &diff, &code_dir] {
+      return code_dir.empty() ? CaptureEnvironment(repo_, &diff) : CaptureCodeEnvironment(code_dir, &diff);
+    });
   }
   // The future must be waited for on every path: it writes `diff`.
   auto wait_env = [&]() -> std::map<std::string, std::string> {
@@ -98,7 +129,7 @@ Result<std::string> Tracker::StartRun(const StartRunOptions& options) {
     explicit_datasets.insert(in->dataset);
     inputs.push_back(std::move(*in));
   }
-  if (options.workspace_inputs) {
+  if (options.workspace_inputs && code_here) {
     // The stat-cache status (no hashing of unchanged files) tells a pointer
     // whose files were edited since: the run reads other data than its version.
     auto tracked = GetStatus(repo_, {}, StatusOptions{});
@@ -133,6 +164,10 @@ Result<std::string> Tracker::StartRun(const StartRunOptions& options) {
   run.info.cwd = options.cwd;
   run.info.params = options.params;
   run.info.tags = options.tags;
+  if (options.workspace_inputs && !code_here) {
+    run.info.tags.emplace(std::string(kWorkspaceInputsTag),
+                          "not recorded: the code ran from " + code_dir.string() + ", outside this repository");
+  }
   run.info.inputs = std::move(inputs);
   run.host = options.host.empty() ? impl_->host : options.host;
   run.pid = options.detached ? 0 : options.pid ? options.pid : (options.host.empty() ? ::getpid() : 0);

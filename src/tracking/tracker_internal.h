@@ -46,6 +46,10 @@ Status ValidateExperimentName(const std::string& name);
 // The bytes of /proc/meminfo's MemTotal value ("16384 kB"); nothing when
 // it is not a number of kB that fits.
 std::optional<uint64_t> ParseMemTotalBytes(std::string_view value);
+// The top of the git work tree containing `dir` (absolute): the nearest
+// directory, `dir` or above, holding a .git directory or file. Nothing
+// when there is none.
+std::optional<fs::path> GitWorkTreeContaining(const fs::path& dir);
 
 // ---- process liveness (liveness.cc) ----
 // Start time of a process (clock ticks since boot); 0 when there is no such process.

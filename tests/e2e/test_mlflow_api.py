@@ -26,10 +26,13 @@ def has_pandas(python):
 
 class MlflowTestCase(PythonApiTestCase):
 
-    def mlflow(self, body, python=None, env=None):
-        """Runs a script that starts with `import cairn as mlflow`; returns its last RESULT."""
+    def mlflow(self, body, python=None, env=None, in_repo=False):
+        """Runs a script that starts with `import cairn as mlflow`; returns its last RESULT.
+        in_repo: the script is committed in the repository (see PythonApiTestCase.script)."""
         body = "import cairn as mlflow\n" + body
-        return self.pyjson(body, env=env) if python is None else self.result(self.py_with(python, body))
+        if python is None:
+            return self.pyjson(body, env=env, in_repo=in_repo)
+        return self.result(self.py_with(python, body))
 
     def py_with(self, python, body, code=0):
         r = subprocess.run([python, self.script(body)], cwd=self.repo, env=self.env, capture_output=True, text=True,

@@ -52,19 +52,26 @@ class PythonApiTestCase(CairnTestCase):
 
     # ---- running Python ---------------------------------------------------------
 
-    def script(self, body):
+    def script(self, body, in_repo=False):
+        """A script's path: outside the repository, or (in_repo) committed in it under
+        code/, so that its runs record the repository's commit and workspace inputs
+        (the code's own, doc/mlflow.md "Provenance"; a script outside records neither)."""
         self.nscripts += 1
-        path = os.path.join(self.scripts, "s%d.py" % self.nscripts)
+        directory = self.path("code") if in_repo else self.scripts
+        os.makedirs(directory, exist_ok=True)
+        path = os.path.join(directory, "s%d.py" % self.nscripts)
         with open(path, "w") as f:
             f.write(PRELUDE + textwrap.dedent(body))
+        if in_repo:
+            self.commit(os.path.relpath(path, self.repo), message="script")
         return path
 
-    def py(self, body, code=0, env=None, timeout=60):
+    def py(self, body, code=0, env=None, timeout=60, in_repo=False):
         """Runs a script (cwd = the repository); asserts its exit code (None: any)."""
         full_env = dict(self.env)
         if env:
             full_env.update(env)
-        r = subprocess.run([PYTHON, self.script(body)], cwd=self.repo, env=full_env, capture_output=True,
+        r = subprocess.run([PYTHON, self.script(body, in_repo)], cwd=self.repo, env=full_env, capture_output=True,
                            text=True, timeout=timeout)
         if code is not None:
             self.assertEqual(r.returncode, code, "python script: expected exit %s\n%s" % (code, self.describe(r)))
@@ -804,16 +811,17 @@ class Lifecycle(PythonApiTestCase):
 
     def test_env(self):
         self.write("README", "hello\n")
-        head = self.commit("README", message="first")
+        self.commit("README", message="first")
         res = self.pyjson("""
             import platform
             with cairn.start_run() as run:
                 pass
             out({"id": run.id, "env": cairn.get_run(run.id).env, "release": platform.release(),
                  "version": platform.python_version(), "cores": os.cpu_count()})
-        """)
+        """, in_repo=True)
         env = res["env"]
-        self.assertEqual(env["git.commit"], head)
+        self.assertEqual(env["git.commit"], self.git("rev-parse", "HEAD").stdout.strip())  # with the script
+        self.assertEqual(env["git.dirty"], "false")
         self.assertEqual(env["os.kernel"], res["release"])
         self.assertTrue(env["cpu.cores"].isdigit() and int(env["cpu.cores"]) > 0, env["cpu.cores"])
         self.assertEqual(env["python.version"], res["version"])
