@@ -17,6 +17,7 @@
 #include "cairn/tracking.h"
 #include "tracking/git_status.h"
 #include "tracking/tracker_internal.h"
+#include "util/file.h"
 
 extern char** environ;
 
@@ -160,6 +161,23 @@ bool LooksLikeSecret(std::string_view path) {
   return false;
 }
 
+// An untracked file as a new-file patch: in-process for a regular file (a
+// start in a tree of many untracked files runs no process per file), else
+// (a symlink; libgit2 missing) by `git diff --no-index`.
+std::optional<std::string> UntrackedPatch(const fs::path& root, const std::string& path) {
+  std::error_code ec;
+  fs::file_status st = fs::symlink_status(root / path, ec);
+  if (!ec && fs::is_regular_file(st)) {
+    if (auto content = ReadFile(root / path); content.ok()) {
+      bool executable = (st.permissions() & fs::perms::owner_exec) != fs::perms::none;
+      if (auto patch = tracking_internal::UntrackedFilePatch(path, *content, executable)) return patch;
+    }
+  }
+  return Capture({"git", "-C", root.string(), "diff", "--no-index", "--no-color", "--no-ext-diff", "--binary", "--",
+                  "/dev/null", path},
+                 /*need_success=*/false);  // exit 1: the files differ
+}
+
 // "Dirty" is about code: modified tracked files and untracked files that
 // git does not ignore (a new script that ran is code the commit lacks; its
 // content joins the diff). Files cairn writes itself (pointer files, the
@@ -239,9 +257,7 @@ void CaptureGit(const std::filesystem::path& top, std::map<std::string, std::str
       left_out.push_back(path);
       continue;
     }
-    auto d = Capture({"git", "-C", root, "diff", "--no-index", "--no-color", "--no-ext-diff", "--binary", "--",
-                      "/dev/null", path},
-                     /*need_success=*/false);  // exit 1: the files differ
+    std::optional<std::string> d = UntrackedPatch(repo.root(), path);
     if (!d || d->empty()) {
       left_out.push_back(path);
       continue;

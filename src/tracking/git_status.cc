@@ -80,4 +80,29 @@ std::optional<CleanGitState> ReadCleanGitState(const std::filesystem::path& root
   return state;
 }
 
+std::optional<std::string> UntrackedFilePatch(const std::string& path, const std::string& content, bool executable) {
+  if (!Ready()) return std::nullopt;
+  git_diff_options opts;
+  if (git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION) != 0) return std::nullopt;
+  opts.flags |= GIT_DIFF_SHOW_BINARY;  // a binary file as a "GIT binary patch", as --binary does
+  GitPtr<git_patch, git_patch_free> patch;
+  if (git_patch_from_buffers(&patch.p, nullptr, 0, path.c_str(), content.data(), content.size(), path.c_str(),
+                             &opts) != 0) {
+    return std::nullopt;
+  }
+  git_buf buf = {nullptr, 0, 0};
+  if (git_patch_to_buf(&buf, patch.p) != 0) {
+    git_buf_dispose(&buf);
+    return std::nullopt;
+  }
+  std::string out(buf.ptr ? buf.ptr : "", buf.size);
+  git_buf_dispose(&buf);
+  // A patch from buffers knows no file mode: libgit2 writes a blob's.
+  const std::string kBlobMode = "\nnew file mode 100644\n";
+  size_t mode = out.find(kBlobMode);
+  if (mode == std::string::npos) return std::nullopt;
+  if (executable) out.replace(mode, kBlobMode.size(), "\nnew file mode 100755\n");
+  return out;
+}
+
 }  // namespace cairn::tracking_internal

@@ -27,6 +27,13 @@ struct CleanGitState {
 // diff of a dirty tree. Thread-safe (one libgit2 repository per call).
 std::optional<CleanGitState> ReadCleanGitState(const std::filesystem::path& root);
 
+// A new-file patch of the untracked file `path` (relative to the work tree
+// `root`) holding `content`, as `git diff --no-index /dev/null PATH` writes
+// it (text or binary, `git apply` restores the file and its executable
+// bit), made in-process: a start in a work tree with many untracked files
+// runs no git process per file. Nothing when libgit2 is missing or fails.
+std::optional<std::string> UntrackedFilePatch(const std::string& path, const std::string& content, bool executable);
+
 // True when a status path (relative to the work tree, '/'-separated) is one
 // of the files cairn writes itself, which never make a run dirty. The same
 // rule as the pathspec env.cc gives `git status`.

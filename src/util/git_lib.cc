@@ -88,10 +88,13 @@ Status LoadGitLibrary() {
 
 extern "C" {
 struct git_blob;
+struct git_buf;
 struct git_commit;
 struct git_config;
+struct git_diff_options;
 struct git_error;
 struct git_oid;
+struct git_patch;
 struct git_reference;
 struct git_reference_iterator;
 struct git_repository;
@@ -162,3 +165,12 @@ CAIRN_GIT_FORWARD(int, git_status_list_new,
 CAIRN_GIT_FORWARD(size_t, git_status_list_entrycount, (git_status_list * list), (list))
 CAIRN_GIT_FORWARD(const git_status_entry*, git_status_byindex, (git_status_list * list, size_t idx), (list, idx))
 CAIRN_GIT_FORWARD(void, git_status_list_free, (git_status_list * list), (list))
+// Untracked files as new-file patches (src/tracking/git_status.cc).
+CAIRN_GIT_FORWARD(int, git_diff_options_init, (git_diff_options * opts, unsigned int version), (opts, version))
+CAIRN_GIT_FORWARD(int, git_patch_from_buffers,
+                  (git_patch * *out, const void* old_buffer, size_t old_len, const char* old_as_path,
+                   const void* new_buffer, size_t new_len, const char* new_as_path, const git_diff_options* opts),
+                  (out, old_buffer, old_len, old_as_path, new_buffer, new_len, new_as_path, opts))
+CAIRN_GIT_FORWARD(int, git_patch_to_buf, (git_buf * out, git_patch* patch), (out, patch))
+CAIRN_GIT_FORWARD(void, git_patch_free, (git_patch * patch), (patch))
+CAIRN_GIT_FORWARD(void, git_buf_dispose, (git_buf * buffer), (buffer))

@@ -8,6 +8,8 @@ find `cairn` on PATH (the directory of $CAIRN_BIN is put first).
 import json
 import os
 import re
+import shlex
+import shutil
 import signal
 import subprocess
 import time
@@ -385,6 +387,41 @@ class RunCommand(TrackingTestCase):
         self.assertIn("+++ b/README", diff)
         self.assertIn("+local change", diff)
         self.assertEqual(diff, self.git("diff", "HEAD").stdout)
+
+    def test_untracked_files_are_patched_in_process_and_apply(self):
+        # Many untracked files: each is a new-file patch in the run's diff, made without a git
+        # process per file, and `git apply` on a clean clone of the commit restores every one,
+        # the executable bit and binary content included.
+        for i in range(30):
+            self.write("src/m%02d.py" % i, "x = %d\n" % i)
+        self.write("run.sh", "#!/bin/sh\necho hi\n", mode=0o755)
+        blob = bytes(range(256)) * 4
+        self.write("blob.bin", blob)
+        # A git on PATH that logs its arguments, then runs the real one.
+        real_git = shutil.which("git", path=self.env.get("PATH"))
+        shim = os.path.join(self.tmp, "shim")
+        os.makedirs(shim)
+        log = os.path.join(self.tmp, "git.log")
+        with open(os.path.join(shim, "git"), "w") as f:
+            f.write('#!/bin/sh\necho "$*" >> %s\nexec %s "$@"\n' % (shlex.quote(log), shlex.quote(real_git)))
+        os.chmod(os.path.join(shim, "git"), 0o755)
+        _, rid = self.run_cmd("--", "true", env={"PATH": shim + os.pathsep + self.env["PATH"]})
+        with open(log) as f:
+            calls = f.read()
+        self.assertIn("status", calls, "the shim saw cairn's git calls")
+        self.assertNotIn("--no-index", calls, "no git process per untracked file")
+        self.assertEqual(self.show(rid)["env"]["git.dirty"], "true")
+        diff = self.artifact_bytes(rid, "cairn/git.diff")
+        clone = os.path.join(self.tmp, "clone")
+        self.git("clone", "-q", self.repo, clone)
+        applied = subprocess.run(["git", "apply", "-"], input=diff, cwd=clone, capture_output=True, text=True)
+        self.assertEqual(applied.returncode, 0, applied.stderr)
+        for i in range(30):
+            with open(os.path.join(clone, "src/m%02d.py" % i)) as f:
+                self.assertEqual(f.read(), "x = %d\n" % i)
+        self.assertTrue(os.access(os.path.join(clone, "run.sh"), os.X_OK), "the executable bit is kept")
+        with open(os.path.join(clone, "blob.bin"), "rb") as f:
+            self.assertEqual(f.read(), blob)
 
     def test_python_environment(self):
         self.write("t.py", "import os\nprint(os.environ['CAIRN_RUN_ID'])\n")
