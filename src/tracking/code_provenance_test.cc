@@ -4,12 +4,11 @@
 // inputs only from that repository when the code lives in it.
 #include <gtest/gtest.h>
 
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 
 #include "cairn/dataset.h"
 #include "cairn/tracking.h"
+#include "test_util/git.h"
 #include "test_util/temp_dir.h"
 #include "tracking/tracker_internal.h"
 #include "tracking/tracker_test_fixture.h"
@@ -22,21 +21,10 @@ using testing::TempDir;
 using testing::WriteText;
 
 void Git(const fs::path& dir, const std::string& args) {
-  std::string cmd = "git -C '" + dir.string() + "' " + args + " >/dev/null 2>&1";
-  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  ASSERT_EQ(testing::RunGit(dir, args), 0) << "git " << args << " in " << dir;
 }
 
-std::string Head(const fs::path& dir) {
-  std::string cmd = "git -C '" + dir.string() + "' rev-parse HEAD";
-  std::string out;
-  if (FILE* p = ::popen(cmd.c_str(), "r")) {
-    char buf[256];
-    while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-    ::pclose(p);
-  }
-  while (!out.empty() && out.back() == '\n') out.pop_back();
-  return out;
-}
+std::string Head(const fs::path& dir) { return testing::GitOutput(dir, "rev-parse HEAD"); }
 
 // A git work tree in `dir` with `file` committed.
 void InitGit(const fs::path& dir, const std::string& file) {

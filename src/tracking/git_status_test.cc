@@ -10,6 +10,7 @@
 
 #include "cairn/repo.h"
 #include "cairn/tracking.h"
+#include "test_util/git.h"
 #include "test_util/temp_dir.h"
 
 namespace cairn::tracking_internal {
@@ -37,22 +38,9 @@ class GitStatusTest : public ::testing::Test {
 
   const fs::path& root() const { return dir_.path(); }
 
-  void Git(const std::string& args) {
-    std::string cmd = "git -C '" + root().string() + "' " + args + " >/dev/null 2>&1";
-    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
-  }
+  void Git(const std::string& args) { ASSERT_EQ(testing::RunGit(root(), args), 0) << "git " << args; }
 
-  std::string GitOut(const std::string& args) {
-    std::string cmd = "git -C '" + root().string() + "' " + args;
-    std::string out;
-    if (FILE* p = ::popen(cmd.c_str(), "r")) {
-      char buf[256];
-      while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-      ::pclose(p);
-    }
-    while (!out.empty() && out.back() == '\n') out.pop_back();
-    return out;
-  }
+  std::string GitOut(const std::string& args) { return testing::GitOutput(root(), args); }
 
   // What a run started now records: git.dirty, and the diff.
   std::string Dirty(std::string* diff = nullptr) {

@@ -13,34 +13,18 @@
 
 #include "cairn/dataset.h"
 #include "cairn/refs.h"
-#include "test_util/temp_dir.h"
 #include "cairn/run_record.h"
+#include "test_util/temp_dir.h"
+#include "tracking/tracker_test_fixture.h"
 #include "util/file.h"
 
 namespace cairn {
 namespace {
 
-using testing::TempDir;
 using testing::WriteText;
 
-class TrackerTest : public ::testing::Test {
+class TrackerTest : public testing::TrackerFixture {
  protected:
-  void SetUp() override {
-    old_cwd_ = fs::current_path();
-    fs::current_path(dir_.path());
-    auto r = testing::InitTestRepo(dir_.path());
-    ASSERT_TRUE(r.ok()) << r.status().ToString();
-    repo_ = std::move(r).value();
-    auto t = Tracker::Open(*repo_);
-    ASSERT_TRUE(t.ok()) << t.status().ToString();
-    tracker_ = std::move(t).value();
-  }
-  void TearDown() override {
-    tracker_.reset();
-    repo_.reset();
-    fs::current_path(old_cwd_);
-  }
-
   std::string Start(const std::string& name, std::map<std::string, std::string> params = {}) {
     StartRunOptions o;
     o.name = name;
@@ -64,11 +48,6 @@ class TrackerTest : public ::testing::Test {
     }
     return names;
   }
-
-  fs::path old_cwd_;
-  TempDir dir_;
-  std::unique_ptr<Repo> repo_;
-  std::unique_ptr<Tracker> tracker_;
 };
 
 TEST_F(TrackerTest, RunLifecycleSealsARecordNamedByARef) {
