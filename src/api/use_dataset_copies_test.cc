@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "api/use_dataset_test_fixture.h"
 #include "cairn/dataset.h"
 #include "cairn/maintenance.h"
 #include "cairn/refs.h"
@@ -21,7 +22,6 @@ namespace cairn {
 namespace {
 
 using testing::ReadText;
-using testing::TempDir;
 using testing::WriteText;
 
 size_t CountFiles(const fs::path& dir) {
@@ -37,13 +37,8 @@ void SetAge(const fs::path& p, int64_t seconds) {
   ASSERT_EQ(::utimensat(AT_FDCWD, p.c_str(), times, AT_SYMLINK_NOFOLLOW), 0) << p;
 }
 
-class DatasetCopiesTest : public ::testing::Test {
+class DatasetCopiesTest : public testing::UseDatasetFixture {
  protected:
-  void SetUp() override {
-    auto r = testing::InitTestRepo(dir_.path());
-    ASSERT_TRUE(r.ok()) << r.status().ToString();
-    repo_ = std::move(r).value();
-  }
 
   // data/d with `n` files (contents depend on `seed`) as dataset "d".
   Oid AddDir(int n, const std::string& seed) {
@@ -56,9 +51,6 @@ class DatasetCopiesTest : public ::testing::Test {
   }
 
   fs::path Manifest(const Oid& v) { return repo_->cairn_dir() / "datasets" / (v.Hex() + ".manifest"); }
-
-  TempDir dir_;
-  std::unique_ptr<Repo> repo_;
 };
 
 TEST_F(DatasetCopiesTest, APartialCopyIsMadeAgainNotHandedOut) {
@@ -150,28 +142,14 @@ class DatasetCopiesRunTest : public DatasetCopiesTest {
  protected:
   void SetUp() override {
     DatasetCopiesTest::SetUp();
-    auto t = Tracker::Open(*repo_);
-    ASSERT_TRUE(t.ok()) << t.status().ToString();
-    tracker_ = std::move(t).value();
+    OpenTracker();
   }
-  void TearDown() override { tracker_.reset(); }
-
-  std::string StartRun() {
-    StartRunOptions o;
-    o.capture_env = false;
-    o.workspace_inputs = false;
-    auto id = tracker_->StartRun(o);
-    EXPECT_TRUE(id.ok()) << id.status().ToString();
-    return id.ok() ? *id : std::string();
-  }
-
-  std::unique_ptr<Tracker> tracker_;
 };
 
 TEST_F(DatasetCopiesRunTest, GcKeepsWhatARunningRunReadsAndCountsTheGraceFromTheLastUse) {
   Oid v1 = AddDir(5, "one");
   AddDir(5, "two");  // the workspace now holds v2; v1 is no root of its own
-  std::string run = StartRun();
+  std::string run = StartRun(*tracker_);
   auto used = UseDataset(*tracker_, run, "d@" + v1.Hex());
   ASSERT_TRUE(used.ok()) << used.status().ToString();
   ASSERT_FALSE(used->workspace);
@@ -190,7 +168,7 @@ TEST_F(DatasetCopiesRunTest, GcKeepsWhatARunningRunReadsAndCountsTheGraceFromThe
   // Reuse refreshes the age: a second run's use keeps it past the grace.
   ASSERT_TRUE(tracker_->EndRun(run, RunStatus::kFinished).ok());
   SetAge(Manifest(v1), 2 * 86400);
-  std::string second = StartRun();
+  std::string second = StartRun(*tracker_);
   ASSERT_TRUE(UseDataset(*tracker_, second, "d@" + v1.Hex()).ok());
   ASSERT_TRUE(tracker_->EndRun(second, RunStatus::kFinished).ok());
   report = CollectGarbage(*repo_, gc);

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "api/use_dataset_test_fixture.h"
 #include "cairn/artifacts.h"
 #include "cairn/dataset.h"
 #include "cairn/refs.h"
@@ -16,31 +17,10 @@ namespace cairn {
 namespace {
 
 using testing::ReadText;
-using testing::TempDir;
 using testing::WriteText;
 
-class UseDatasetTest : public ::testing::Test {
+class UseDatasetTest : public testing::UseDatasetFixture {
  protected:
-  void SetUp() override {
-    old_cwd_ = fs::current_path();
-    fs::create_directories(dir_.path() / "a");
-    fs::create_directories(dir_.path() / "remote");
-    fs::current_path(dir_.path() / "a");
-    repo_ = Open(dir_.path() / "a");
-  }
-  void TearDown() override {
-    tracker_.reset();
-    repo_.reset();
-    fs::current_path(old_cwd_);
-  }
-
-  static std::unique_ptr<Repo> Open(const fs::path& dir) {
-    fs::create_directories(dir);
-    auto r = testing::InitTestRepo(dir);
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    return r.ok() ? std::move(r).value() : nullptr;
-  }
-
   // data/raw.csv added as dataset "raw" and tagged v1; returns the version.
   Oid AddRaw(Repo& repo, const std::string& content) {
     WriteText(repo.root() / "data/raw.csv", content);
@@ -53,26 +33,14 @@ class UseDatasetTest : public ::testing::Test {
     return v;
   }
 
+  // A directory remote beside the repository.
   RemoteSpec Remote() {
+    fs::create_directories(dir_.path() / "remote");
     RemoteSpec spec;
     spec.name = "origin";
     spec.url = (dir_.path() / "remote").string();
     return spec;
   }
-
-  std::string StartRun(Tracker& t) {
-    StartRunOptions o;
-    o.capture_env = false;
-    o.workspace_inputs = false;
-    auto id = t.StartRun(o);
-    EXPECT_TRUE(id.ok()) << id.status().ToString();
-    return id.ok() ? *id : std::string();
-  }
-
-  TempDir dir_;
-  fs::path old_cwd_;
-  std::unique_ptr<Repo> repo_;
-  std::unique_ptr<Tracker> tracker_;
 };
 
 TEST_F(UseDatasetTest, WorkspaceCopyWhenCleanElseReadOnlyCopy) {
@@ -105,7 +73,7 @@ TEST_F(UseDatasetTest, FetchesAVersionTheCacheLacksFromTheDefaultRemote) {
   auto pushed = Push(*repo_, Remote(), push);
   ASSERT_TRUE(pushed.ok()) << pushed.status().ToString();
 
-  std::unique_ptr<Repo> b = Open(dir_.path() / "b");
+  std::unique_ptr<Repo> b = InitRepo(dir_.path() / "b");
   ASSERT_TRUE(AddRemote(*b, Remote(), true, false).ok());
   auto t = Tracker::Open(*b);
   ASSERT_TRUE(t.ok()) << t.status().ToString();
@@ -132,7 +100,7 @@ TEST_F(UseDatasetTest, FetchesAVersionTheCacheLacksFromTheDefaultRemote) {
 }
 
 TEST_F(UseDatasetTest, WithoutARemoteSaysWhatIsMissing) {
-  std::unique_ptr<Repo> b = Open(dir_.path() / "b");
+  std::unique_ptr<Repo> b = InitRepo(dir_.path() / "b");
   auto located = LocateDataset(*b, "raw@v1");
   EXPECT_EQ(located.status().code(), Code::kNotFound);
   EXPECT_NE(located.status().hint().find("no remote"), std::string::npos) << located.status().ToString();
