@@ -23,14 +23,7 @@ Result<std::vector<std::pair<std::string, Oid>>> RunsToFetch(Backend& backend, R
                                                             const TransferOptions& options, TransferReport* report) {
   if (options.runs) return ListRemoteRuns(backend);
   std::vector<std::pair<std::string, Oid>> out;
-  if (!options.lock_runs || !options.targets.empty()) return out;
-  auto named = CommittedLockRuns(repo);
-  if (!named.ok()) {
-    report->warnings.push_back("the runs cairn.lock names are not fetched: " + named.status().message());
-    return out;
-  }
-  for (const std::string& id : *named) {
-    if (!ValidateRunId(id).ok()) continue;
+  for (const std::string& id : LockRunsToTransfer(repo, options, "fetched", report)) {
     CAIRN_ASSIGN_OR_RETURN(auto refs, ListRemoteRuns(backend, id));
     if (refs.empty()) {
       std::error_code ec;

@@ -199,16 +199,7 @@ Result<std::vector<std::string>> RunsToPush(Repo& repo, const TransferOptions& o
     }
     return ids;
   }
-  if (!options.lock_runs || !options.targets.empty()) return ids;
-  auto named = CommittedLockRuns(repo);
-  if (!named.ok()) {
-    report->warnings.push_back("the runs cairn.lock names are not pushed: " + named.status().message());
-    return ids;
-  }
-  for (const std::string& id : *named) {
-    if (ValidateRunId(id).ok()) ids.push_back(id);
-  }
-  return ids;
+  return LockRunsToTransfer(repo, options, "pushed", report);
 }
 
 // The run-cache entries a push carries, adding what they name to `data`

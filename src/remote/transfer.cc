@@ -4,6 +4,7 @@
 
 #include "cairn/dataset.h"
 #include "cairn/run_record.h"
+#include "cairn/tracking.h"
 #include "util/file.h"
 
 namespace cairn {
@@ -18,6 +19,22 @@ void AddVersion(Wanted* w, const Oid& v, const std::string& dataset) {
 
 bool IsFullHex(const std::string& s) {
   return s.size() == 64 && s.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+std::vector<std::string> LockRunsToTransfer(Repo& repo, const TransferOptions& options, std::string_view moved,
+                                            TransferReport* report) {
+  std::vector<std::string> ids;
+  if (!options.lock_runs || !options.targets.empty()) return ids;
+  auto named = CommittedLockRuns(repo);
+  if (!named.ok()) {
+    report->warnings.push_back("the runs cairn.lock names are not " + std::string(moved) + ": " +
+                               named.status().message());
+    return ids;
+  }
+  for (const std::string& id : *named) {
+    if (ValidateRunId(id).ok()) ids.push_back(id);
+  }
+  return ids;
 }
 
 std::string RemoteTagKey(const std::string& dataset, const std::string& tag) {

@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cairn/pipeline.h"
@@ -40,6 +41,15 @@ Result<Tag> ReadRemoteTag(Backend& backend, const std::string& dataset, const st
 // The remote's run refs: refs/runs/<id>/<record hex> → (id, record); only
 // those of run `id` when it is given.
 Result<std::vector<std::pair<std::string, Oid>>> ListRemoteRuns(Backend& backend, const std::string& id = "");
+
+// The run ids cairn.lock at HEAD names (the provenance of the committed
+// outputs) for a transfer of the whole workspace that carries them
+// (`options.lock_runs` and no targets); none otherwise. Names that are not
+// run ids are skipped. A lock that cannot be read is a warning in `report`
+// ("the runs cairn.lock names are not <moved>: …"), not an error: the data
+// still moves.
+std::vector<std::string> LockRunsToTransfer(Repo& repo, const TransferOptions& options, std::string_view moved,
+                                            TransferReport* report);
 
 // Where the index cache of a named remote lives (empty for unnamed ones).
 std::filesystem::path IndexCacheDir(Repo& repo, const RemoteSpec& spec);
