@@ -2,7 +2,9 @@
 // serializers beside it (json_tracking.h, json_dataset.h, json_pipeline.h);
 // the CLI's --json, the Python module's dicts and the HTTP server's bodies
 // all come from them. Every shape is documented, with its version, in
-// doc/json.md; a change that removes or retypes a field bumps the version.
+// doc/json.md. The rule for versions: a change that removes or retypes a
+// field, or changes its meaning, bumps the shape's version; adding a field
+// does not.
 #ifndef CAIRN_JSON_H_
 #define CAIRN_JSON_H_
 

@@ -1,7 +1,6 @@
-// The JSON shapes of the datasets domain: versions, log entries, tags, file
-// diffs, path status and the results of add and checkout. The CLI's --json,
-// the Python module's dicts and the HTTP server's bodies all come from these
-// functions; doc/json.md ("Datasets") documents each shape and its version.
+// The JSON shapes of the datasets domain (see cairn/json.h): versions, log
+// entries, tags, file diffs, path status and the results of add and
+// checkout. Shapes and versions: doc/json.md, "Datasets".
 #ifndef CAIRN_JSON_DATASET_H_
 #define CAIRN_JSON_DATASET_H_
 
@@ -14,8 +13,7 @@
 
 namespace cairn {
 
-// Shape versions (doc/json.md). A change that removes or retypes a field,
-// or changes its meaning, bumps the version; adding a field does not.
+// Shape versions (the rule: cairn/json.h).
 inline constexpr int kVersionJsonVersion = 1;
 inline constexpr int kTagJsonVersion = 1;
 inline constexpr int kFileDiffJsonVersion = 1;

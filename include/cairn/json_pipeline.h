@@ -1,7 +1,8 @@
-// JSON serializers for pipelines and lineage: stage status, a repro
-// report, the lineage graph, and OpenLineage events. Shapes and versions:
-// doc/json.md, "Pipelines and lineage". Pure functions of their arguments
-// (except OpenLineageNamespace, which reads git configuration); thread-safe.
+// The JSON shapes of pipelines and lineage (see cairn/json.h): stage
+// status, a repro report, the lineage graph, and OpenLineage events. Shapes
+// and versions: doc/json.md, "Pipelines and lineage". Pure functions of
+// their arguments (except OpenLineageNamespace, which reads git
+// configuration); thread-safe.
 #ifndef CAIRN_JSON_PIPELINE_H_
 #define CAIRN_JSON_PIPELINE_H_
 
@@ -14,6 +15,7 @@
 
 namespace cairn {
 
+// Shape versions (the rule: cairn/json.h).
 inline constexpr int kStageStatusJsonVersion = 1;
 inline constexpr int kStageOutcomeJsonVersion = 1;
 inline constexpr int kLineageJsonVersion = 1;

@@ -1,7 +1,6 @@
-// The JSON shapes of the tracking domain: runs, experiments, metric points
-// and histories, run comparisons and artifact listings. The CLI's --json,
-// the Python module's dicts and the HTTP server's bodies all come from these
-// functions; doc/json.md ("Tracking") documents each shape and its version.
+// The JSON shapes of the tracking domain (see cairn/json.h): runs,
+// experiments, metric points and histories, run comparisons and artifact
+// listings. Shapes and versions: doc/json.md, "Tracking".
 #ifndef CAIRN_JSON_TRACKING_H_
 #define CAIRN_JSON_TRACKING_H_
 
@@ -15,8 +14,7 @@ namespace cairn {
 
 struct RunComparison;  // cairn/run_compare.h
 
-// Shape versions (doc/json.md). A change that removes or retypes a field,
-// or changes its meaning, bumps the version; adding a field does not.
+// Shape versions (the rule: cairn/json.h).
 inline constexpr int kRunJsonVersion = 1;
 inline constexpr int kExperimentJsonVersion = 1;
 inline constexpr int kMetricPointJsonVersion = 1;
