@@ -257,7 +257,7 @@ void CaptureGit(const std::filesystem::path& top, std::map<std::string, std::str
       left_out.push_back(path);
       continue;
     }
-    std::optional<std::string> d = UntrackedPatch(repo.root(), path);
+    std::optional<std::string> d = UntrackedPatch(top, path);
     if (!d || d->empty()) {
       left_out.push_back(path);
       continue;
