@@ -6,7 +6,7 @@ import os
 import sys
 import threading
 
-from ._cairn import CairnError, Session
+from ._cairn import CairnError, Session, shell_join
 
 _lock = threading.RLock()
 _session = None
@@ -105,6 +105,32 @@ def _code_dir():
     except OSError as e:
         raise CairnError("cannot tell where the code that runs is: the script is unknown and the working "
                          "directory is gone (%s)" % e)
+
+
+def _command():
+    """This process's command line, shell-quoted as 'cairn run' records one:
+    the interpreter as invoked and its arguments (sys.orig_argv), e.g.
+    ``python3 train.py --lr 0.1``; the code of ``python3 -c`` is not
+    recorded, only ``<code>`` in its place."""
+    argv = list(getattr(sys, "orig_argv", None) or [])
+    if not argv:  # before Python 3.10, or an embedded interpreter
+        argv = [os.path.basename(sys.executable or "python")] + list(getattr(sys, "argv", None) or [])
+        if argv[1:2] == ["-c"]:
+            argv.insert(2, "")  # sys.argv lacks the code; a placeholder for it
+    if (getattr(sys, "argv", None) or [""])[0] == "-c":
+        for i, word in enumerate(argv[1:], 1):
+            if word == "-c" or (word.startswith("-c") and not word.startswith("--")):
+                head, rest = argv[:i] + ["-c"], argv[i + 1 if word != "-c" else i + 2:]
+                return " ".join(w for w in (shell_join(head), "<code>", shell_join(rest)) if w)
+    return shell_join(argv)
+
+
+def _cwd():
+    """The working directory ("" when it is gone: the run records none)."""
+    try:
+        return os.getcwd()
+    except OSError:
+        return ""
 
 
 _env_cache = None

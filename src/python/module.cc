@@ -12,6 +12,7 @@
 #include "cairn/version.h"
 #include "python/convert.h"
 #include "python/session.h"
+#include "util/shell_quote.h"
 
 namespace py = pybind11;
 
@@ -79,7 +80,7 @@ SearchOptions SearchFor(const std::vector<std::string>& experiments, const std::
 void BindRuns(py::class_<Session>& c) {
   c.def("start_run", &Session::StartRun, Release(), py::arg("experiment"), py::arg("name"), py::arg("params"),
         py::arg("tags"), py::arg("inputs"), py::arg("start_time") = 0, py::arg("detached") = false,
-        py::arg("code_dir") = "")
+        py::arg("code_dir") = "", py::arg("command") = "", py::arg("cwd") = "")
       .def("keep_alive", &Session::KeepAlive, Release())
       .def(
           "end_run",
@@ -236,6 +237,8 @@ PYBIND11_MODULE(_cairn, m) {
   using namespace cairn::python;
   m.doc() = "cairn tracking library (use the 'cairn' package, not this module)";
   m.attr("__version__") = cairn::kVersion;
+  // Words quoted as 'cairn run' quotes the command line it records.
+  m.def("shell_join", &cairn::ShellJoin, py::arg("words"));
   static py::exception<CairnError> error(m, "CairnError");
   py::register_exception_translator([](std::exception_ptr p) {
     try {

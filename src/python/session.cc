@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <filesystem>
+#include <system_error>
 #include <utility>
 
 #include "cairn/use_dataset.h"
@@ -36,8 +38,15 @@ std::string Session::StartRun(const std::string& experiment, const std::string& 
                               const std::map<std::string, std::string>& params,
                               const std::map<std::string, std::string>& tags,
                               const std::vector<std::string>& inputs, int64_t start_ms, bool detached,
-                              const std::string& code_dir) {
+                              const std::string& code_dir, const std::string& command,
+                              const std::string& cwd) {
   StartRunOptions o;
+  o.command = command;
+  if (!cwd.empty()) {
+    std::error_code ec;  // as 'cairn run': relative to the root (".." steps when outside it)
+    o.cwd = std::filesystem::relative(cwd, repo_->root(), ec).generic_string();
+    if (ec || o.cwd.empty()) o.cwd = cwd;
+  }
   o.code_dir = code_dir;
   o.detached = detached;
   o.experiment = experiment;

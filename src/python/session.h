@@ -69,10 +69,14 @@ class Session {
   // it alive until EndRun. `code_dir` holds the code that runs (the main
   // script's directory): its git state and, when it lies in this
   // repository, the workspace inputs are recorded (StartRunOptions::code_dir).
+  // `command` is the shell-quoted command line of the process (as 'cairn
+  // run' records one); `cwd` its absolute working directory, recorded
+  // relative to the repository root as 'cairn run' does ("." at the root).
   std::string StartRun(const std::string& experiment, const std::string& name,
                        const std::map<std::string, std::string>& params,
                        const std::map<std::string, std::string>& tags, const std::vector<std::string>& inputs,
-                       int64_t start_ms = 0, bool detached = false, const std::string& code_dir = {});
+                       int64_t start_ms = 0, bool detached = false, const std::string& code_dir = {},
+                       const std::string& command = {}, const std::string& cwd = {});
 
   // Keeps a RUNNING run alive from now until EndRun or Close (MLflow's
   // start_run(run_id=) resuming a run). Idempotent.

@@ -6,6 +6,7 @@ Real git, real Python child processes.
 """
 
 import os
+import re
 import subprocess
 import unittest
 
@@ -131,6 +132,55 @@ out({"id": run.info.run_id})
             self.assertEqual(r.returncode, 0, self.describe(r))
             run = self.show(self.result(r)["id"])
             self.assertEqual(run["env"].get("git.commit"), commit, cwd)
+
+
+class CommandAndWorkingDirectory(PythonApiTestCase):
+    """A Python run records its command line and working directory as
+    'cairn run' does: shell-quoted, the cwd relative to the repository root."""
+
+    BODY = CodeProvenance.BODY
+    put_script = CodeProvenance.put_script
+
+    def test_start_run_records_the_command_line_and_cwd_as_cairn_run_does(self):
+        script = self.put_script(self.scripts, self.BODY)
+        os.makedirs(self.path("sub"))
+        for cwd, rel in ((self.repo, "."), (self.path("sub"), "sub")):
+            r = subprocess.run([PYTHON, script, "--lr", "0.1", "two words"], cwd=cwd, env=self.env,
+                               capture_output=True, text=True, timeout=60)
+            self.assertEqual(r.returncode, 0, self.describe(r))
+            run = self.show(self.result(r)["id"])
+            self.assertEqual(run["command"], "%s %s --lr 0.1 'two words'" % (PYTHON, script))
+            self.assertEqual(run["cwd"], rel)
+        # 'cairn run' records the same for the same command line.
+        r = self.cairn("run", "--", PYTHON, "-c", "pass", cwd=self.path("sub"))
+        self.assertEqual(r.returncode, 0, self.describe(r))
+        cli = self.show(re.search(r"run ([0-9a-f]{32}) started", r.stderr).group(1))
+        self.assertEqual(cli["command"], "%s -c pass" % PYTHON)
+        self.assertEqual(cli["cwd"], "sub")
+
+    def test_python_c_records_a_placeholder_for_the_code(self):
+        body = PRELUDE + "cairn.set_tracking_uri(%r)\n" % self.repo + self.BODY
+        r = subprocess.run([PYTHON, "-c", body, "a b"], cwd=self.repo, env=self.env, capture_output=True, text=True,
+                           timeout=60)
+        self.assertEqual(r.returncode, 0, self.describe(r))
+        run = self.show(self.result(r)["id"])
+        self.assertEqual(run["command"], "%s -c <code> 'a b'" % PYTHON)
+        self.assertEqual(run["cwd"], ".")
+
+    def test_client_create_run_records_the_command_line_and_cwd(self):
+        script = self.put_script(self.scripts, """
+client = cairn.MlflowClient()
+run = client.create_run("0")
+client.set_terminated(run.info.run_id)
+out({"id": run.info.run_id})
+""")
+        os.makedirs(self.path("sub"))
+        r = subprocess.run([PYTHON, script, "x"], cwd=self.path("sub"), env=self.env, capture_output=True, text=True,
+                           timeout=60)
+        self.assertEqual(r.returncode, 0, self.describe(r))
+        run = self.show(self.result(r)["id"])
+        self.assertEqual(run["command"], "%s %s x" % (PYTHON, script))
+        self.assertEqual(run["cwd"], "sub")
 
 
 if __name__ == "__main__":
