@@ -110,6 +110,13 @@ struct StartRunOptions {
   std::vector<std::string> inputs;  // dataset refs (name@tag …), recorded as "explicit"
   bool workspace_inputs = true;     // record every pointer file's version as "workspace"
   bool capture_env = true;          // machine, OS, git (see CaptureEnvironment)
+  // More environment facts, recorded with the run's start (one write, not a
+  // later SetEnv): a front end's own, e.g. Python's python.version and
+  // python.packages.*. Merged under the captured facts: a key cairn
+  // captures (git.commit, host, os.* …) keeps the captured value, so a
+  // caller cannot make a run claim another commit or machine. A key it does
+  // not capture (and every key with capture_env false) is recorded as given.
+  std::map<std::string, std::string> env;
   // The directory holding the code that runs (a script's directory; an
   // absolute path that exists). The run's git facts (commit, branch, dirty,
   // cairn/git.diff) come from the git work tree containing it, and none are

@@ -14,7 +14,8 @@ from ._cairn import CairnError
 from .fluent import _param_str
 from .keys import check_key, check_keys
 from .search import _search
-from .session import _check_uri, _client_session, _code_dir, _command, _cwd, _get_session, _uri_dir
+from .session import (_check_uri, _client_session, _code_dir, _command, _cwd, _get_session, _python_env,
+                      _uri_dir)
 
 __all__ = ["Client", "MlflowClient"]
 
@@ -52,7 +53,7 @@ class Client:
         run_name = run_name or tags.pop(_NAME_TAG, "")
         return self.get_run(self._s().start_run(name, str(run_name), {}, tags, [], start_time=_ms(start_time),
                                                   detached=True, code_dir=_code_dir(), command=_command(),
-                                                  cwd=_cwd()))
+                                                  cwd=_cwd(), env=_python_env()))
 
     def log_batch(self, run_id, metrics=(), params=(), tags=(), synchronous=None):
         s, run_id = self._s(), str(run_id)

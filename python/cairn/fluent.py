@@ -165,13 +165,9 @@ def start_run(run_id=None, experiment_id=None, run_name=None, nested=False, pare
         run_id = session.start_run(str(experiment or _active_experiment_name()), str(run_name),
                                    {check_key("param", k): _param_str(v) for k, v in (params or {}).items()},
                                    all_tags, [str(r) for r in (inputs or [])], code_dir=_state._code_dir(),
-                                   command=_state._command(), cwd=_state._cwd())
+                                   command=_state._command(), cwd=_state._cwd(), env=_python_env())
         run = ActiveRun(run_id, owned=True)
         _stack.append(run)
-    try:
-        session.set_env(run_id, _python_env())
-    except CairnError:
-        pass
     return run
 
 

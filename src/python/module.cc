@@ -80,7 +80,8 @@ SearchOptions SearchFor(const std::vector<std::string>& experiments, const std::
 void BindRuns(py::class_<Session>& c) {
   c.def("start_run", &Session::StartRun, Release(), py::arg("experiment"), py::arg("name"), py::arg("params"),
         py::arg("tags"), py::arg("inputs"), py::arg("start_time") = 0, py::arg("detached") = false,
-        py::arg("code_dir") = "", py::arg("command") = "", py::arg("cwd") = "")
+        py::arg("code_dir") = "", py::arg("command") = "", py::arg("cwd") = "",
+        py::arg("env") = std::map<std::string, std::string>{})
       .def("keep_alive", &Session::KeepAlive, Release())
       .def(
           "end_run",

@@ -39,8 +39,9 @@ std::string Session::StartRun(const std::string& experiment, const std::string& 
                               const std::map<std::string, std::string>& tags,
                               const std::vector<std::string>& inputs, int64_t start_ms, bool detached,
                               const std::string& code_dir, const std::string& command,
-                              const std::string& cwd) {
+                              const std::string& cwd, const std::map<std::string, std::string>& env) {
   StartRunOptions o;
+  o.env = env;
   o.command = command;
   if (!cwd.empty()) {
     std::error_code ec;  // as 'cairn run': relative to the root (".." steps when outside it)

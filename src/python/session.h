@@ -72,11 +72,14 @@ class Session {
   // `command` is the shell-quoted command line of the process (as 'cairn
   // run' records one); `cwd` its absolute working directory, recorded
   // relative to the repository root as 'cairn run' does ("." at the root).
+  // `env` holds the front end's environment facts (the interpreter and its
+  // packages), recorded with the start (StartRunOptions::env).
   std::string StartRun(const std::string& experiment, const std::string& name,
                        const std::map<std::string, std::string>& params,
                        const std::map<std::string, std::string>& tags, const std::vector<std::string>& inputs,
                        int64_t start_ms = 0, bool detached = false, const std::string& code_dir = {},
-                       const std::string& command = {}, const std::string& cwd = {});
+                       const std::string& command = {}, const std::string& cwd = {},
+                       const std::map<std::string, std::string>& env = {});
 
   // Keeps a RUNNING run alive from now until EndRun or Close (MLflow's
   // start_run(run_id=) resuming a run). Idempotent.

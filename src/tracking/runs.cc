@@ -153,6 +153,7 @@ Result<std::string> Tracker::StartRun(const StartRunOptions& options) {
   }
   NewRun run;
   run.info.env = wait_env();
+  run.info.env.insert(options.env.begin(), options.env.end());  // under the captured facts: those win
   run.info.id = RandomRunId();
   run.info.experiment_id = exp->id;
   run.info.name = options.name;

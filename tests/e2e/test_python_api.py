@@ -830,6 +830,20 @@ class Lifecycle(PythonApiTestCase):
         cli_env = self.show(res["id"])["env"]
         self.assertEqual(cli_env, env)
 
+    def test_client_create_run_records_the_python_environment(self):
+        res = self.pyjson("""
+            import platform
+            client = cairn.MlflowClient()
+            run = client.create_run("0")
+            client.set_terminated(run.info.run_id)
+            out({"id": run.info.run_id, "version": platform.python_version()})
+        """)
+        env = self.show(res["id"])["env"]
+        self.assertEqual(env["python.version"], res["version"])
+        self.assertEqual(env["python.implementation"], "cpython")
+        self.assertTrue(any(k.startswith("python.packages.") for k in env), sorted(env))
+        self.assertIn("os.kernel", env)
+
 
 class InsideCairnRun(PythonApiTestCase):
 
