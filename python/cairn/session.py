@@ -6,7 +6,7 @@ import os
 import sys
 import threading
 
-from ._cairn import CairnError, Session, shell_join
+from ._cairn import CairnError, Session, repo_root, shell_join
 
 _lock = threading.RLock()
 _session = None
@@ -57,10 +57,18 @@ def set_tracking_uri(uri):
 
 
 def get_tracking_uri():
-    """The URI set, else file:// and the repository root (or the directory searched from)."""
+    """As MLflow: the URI given to set_tracking_uri, else $MLFLOW_TRACKING_URI
+    as it is set (unless $CAIRN_DIR, which wins, is set); else file:// and
+    the root of the repository runs go to (the directory searched from when
+    no repository contains it)."""
     if _tracking_uri:
         return _tracking_uri
-    return "file://" + (_session.root() if _session is not None else _base_dir())
+    if not os.environ.get("CAIRN_DIR") and os.environ.get("MLFLOW_TRACKING_URI"):
+        return os.environ["MLFLOW_TRACKING_URI"]
+    if _session is not None:
+        return "file://" + _session.root()
+    base = _base_dir()
+    return "file://" + (repo_root(base) or base)
 
 
 def _base_dir():

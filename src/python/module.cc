@@ -240,6 +240,15 @@ PYBIND11_MODULE(_cairn, m) {
   m.attr("__version__") = cairn::kVersion;
   // Words quoted as 'cairn run' quotes the command line it records.
   m.def("shell_join", &cairn::ShellJoin, py::arg("words"));
+  // The root of the repository containing `dir` (searching upwards), "" when
+  // none does (get_tracking_uri names a directory without opening a session).
+  m.def(
+      "repo_root",
+      [](const std::string& dir) {
+        auto repo = cairn::Repo::Open(dir);
+        return repo.ok() ? (*repo)->root().string() : std::string();
+      },
+      Release(), py::arg("dir"));
   static py::exception<CairnError> error(m, "CairnError");
   py::register_exception_translator([](std::exception_ptr p) {
     try {

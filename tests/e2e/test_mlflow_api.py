@@ -119,6 +119,37 @@ out({"default": default, "set": mlflow.get_tracking_uri(), "id": run.info.run_id
             self.assertIsNotNone(msg, uri)
             self.assertIn("not supported", msg)
 
+    def run_from(self, cwd, body, env=None):
+        full_env = dict(self.env, **(env or {}))
+        r = subprocess.run([PYTHON, self.script("import cairn as mlflow\n" + body)], cwd=cwd, env=full_env,
+                           capture_output=True, text=True, timeout=60)
+        return r
+
+    def test_tracking_uri_from_a_subdirectory_is_the_repository_root(self):
+        os.makedirs(self.path("data/raw"))
+        r = self.run_from(self.path("data/raw"), """
+before = mlflow.get_tracking_uri()
+with mlflow.start_run() as run:
+    during = mlflow.get_tracking_uri()
+out({"before": before, "during": during, "id": run.info.run_id})
+""")
+        self.assertEqual(r.returncode, 0, self.describe(r))
+        res = self.result(r)
+        root = "file://" + os.path.realpath(self.repo)
+        self.assertEqual((res["before"], res["during"]), (root, root))
+        self.assertEqual(self.show(res["id"])["status"], "FINISHED")
+
+    def test_tracking_uri_from_the_environment_is_returned_as_set(self):
+        os.mkdir(self.path("sub"))
+        r = self.run_from(self.path("sub"), """
+with mlflow.start_run() as run:
+    pass
+out({"uri": mlflow.get_tracking_uri(), "id": run.info.run_id})
+""", env={"MLFLOW_TRACKING_URI": "file:./mlruns"})
+        self.assertEqual(r.returncode, 0, self.describe(r))
+        res = self.result(r)
+        self.assertEqual(res["uri"], "file:./mlruns")  # as MLflow returns it
+        self.assertEqual(self.show(res["id"])["status"], "FINISHED")  # recorded in the enclosing repository
 
     def test_experiment_tags_round_trip_and_survive_reindex(self):
         res = self.mlflow("""
