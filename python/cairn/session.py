@@ -34,8 +34,14 @@ def _uri_dir(uri):
     return path
 
 
-def _check_uri(uri):
+def _check_uri(uri, variable=None):
+    """Refuses a URI naming a server or database; `variable` names the
+    environment variable it came from, for the message."""
     if str(uri).lower().startswith(_REMOTE_SCHEMES):
+        if variable:
+            raise CairnError("tracking URI '%s' (from the environment variable %s) is not supported: cairn records "
+                             "runs in the repository's .cairn/ (unset %s, or set it to a path inside the "
+                             "repository)" % (uri, variable, variable))
         raise CairnError("tracking URI '%s' is not supported: cairn records runs in the repository's .cairn/ "
                          "(pass a path inside the repository, or leave the URI unset)" % uri)
 
@@ -78,7 +84,7 @@ def _base_dir():
         return os.environ["CAIRN_DIR"]
     env_uri = os.environ.get("MLFLOW_TRACKING_URI")
     if env_uri:
-        _check_uri(env_uri)
+        _check_uri(env_uri, "MLFLOW_TRACKING_URI")
         return _uri_dir(env_uri)
     return os.getcwd()
 

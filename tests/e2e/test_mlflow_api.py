@@ -150,6 +150,22 @@ out({"uri": mlflow.get_tracking_uri(), "id": run.info.run_id})
         res = self.result(r)
         self.assertEqual(res["uri"], "file:./mlruns")  # as MLflow returns it
         self.assertEqual(self.show(res["id"])["status"], "FINISHED")  # recorded in the enclosing repository
+    def test_unsupported_tracking_uri_from_the_environment_names_the_variable(self):
+        r = self.run_from(self.repo, """
+try:
+    mlflow.start_run()
+    msg = None
+except mlflow.MlflowException as e:
+    msg = str(e)
+out({"msg": msg})
+""", env={"MLFLOW_TRACKING_URI": "http://localhost:5000"})
+        self.assertEqual(r.returncode, 0, self.describe(r))
+        msg = self.result(r)["msg"]
+        self.assertIsNotNone(msg)
+        self.assertIn("'http://localhost:5000' (from the environment variable MLFLOW_TRACKING_URI) is not supported",
+                      msg)
+        self.assertIn("unset MLFLOW_TRACKING_URI", msg)
+        self.assertEqual(self.runs(), [])  # nothing recorded
 
     def test_experiment_tags_round_trip_and_survive_reindex(self):
         res = self.mlflow("""
