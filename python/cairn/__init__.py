@@ -43,7 +43,7 @@ from .exceptions import MlflowException
 from .experiments import (create_experiment, delete_experiment, get_experiment, get_experiment_by_name,
                           list_experiments, rename_experiment, restore_experiment, search_experiments, set_experiment,
                           set_experiment_tag, set_experiment_tags)
-from .fluent import (ActiveRun, active_run, delete_run, end_run, get_artifact_uri, get_metric_history, get_run,
+from .fluent import (ActiveRun, active_run, autolog, delete_run, end_run, get_artifact_uri, get_metric_history, get_run,
                      last_active_run, log_input, log_metric, log_metrics, log_param, log_params, set_tag, set_tags,
                      start_run, use_dataset)
 from .search import search_runs
@@ -61,5 +61,5 @@ __all__ = [
     "RunStatus", "LifecycleStage", "FileInfo", "PagedList", "set_tracking_uri", "get_tracking_uri",
     "get_experiment", "get_experiment_by_name", "search_experiments", "delete_experiment", "last_active_run",
     "restore_experiment", "delete_run", "log_dict", "log_text", "log_figure", "log_input", "get_artifact_uri",
-    "Client", "MlflowClient", "set_experiment_tag", "set_experiment_tags",
+    "Client", "MlflowClient", "set_experiment_tag", "set_experiment_tags", "autolog",
 ]

@@ -312,6 +312,19 @@ def log_input(dataset, context=None, tags=None):
     return use_dataset(os.fspath(dataset))
 
 
+_autolog_warned = False
+
+
+def autolog(*args, **kwargs):
+    """MLflow's autolog: cairn has no autologging. Does nothing but warn once
+    per process, so that MLflow scripts calling it run unchanged."""
+    global _autolog_warned
+    if not _autolog_warned:
+        _autolog_warned = True
+        warnings.warn("cairn has no autologging: autolog() does nothing; log with log_param and log_metric",
+                      UserWarning, stacklevel=2)
+
+
 def _at_exit():
     failed = getattr(sys, "last_type", None) is not None
     while _stack:

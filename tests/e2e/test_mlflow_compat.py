@@ -341,6 +341,22 @@ out({"errors": errors, "id": run.info.run_id})
         self.assertEqual(list(run["metrics"]), ["ok/name-1.x y"])
         self.assertEqual((run["params"], run["status"]), ({}, "FINISHED"))
 
+    def test_autolog_does_nothing_but_warn_once(self):
+        res = self.mlflow("""
+import warnings
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    mlflow.autolog()
+    mlflow.autolog(log_models=False, disable=False)
+with mlflow.start_run() as run:
+    mlflow.log_metric("acc", 0.5)
+out({"id": run.info.run_id, "warnings": [(w.category.__name__, str(w.message)) for w in caught]})
+""")
+        self.assertEqual(res["warnings"], [["UserWarning", "cairn has no autologging: autolog() does nothing; "
+                                                          "log with log_param and log_metric"]])
+        run = self.show(res["id"])
+        self.assertEqual((run["status"], run["metrics"]["acc"]["value"], run["params"]), ("FINISHED", 0.5, {}))
+
 
 if __name__ == "__main__":
     unittest.main()
