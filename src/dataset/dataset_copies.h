@@ -57,12 +57,20 @@ struct CopyDamage {
   std::string dataset;  // the version's dataset ("" when the version cannot be read)
   std::string file;     // relative to the copy; "" for the copy as a whole
   std::string problem;  // e.g. "was removed", "is 3 bytes, the version's file 10 (edited or truncated)"
+  // True when the copy certainly differs from the version (a file's size or
+  // content, an extra or missing file, an entry that is not a regular file,
+  // a copy that is not a directory); false when it could not be checked (the
+  // version or its file list is not readable, a file or directory cannot be
+  // read). Only definite damage makes a copy removable: one that cannot be
+  // checked may be the only complete local copy of its version.
+  bool definite = true;
 };
 
 // Reads every file of the copy of `version` and checks it against the
 // version: the same set of files, each with the version's size and content
 // hash. Empty when the copy is intact. A copy whose version or file list
-// is not in the cache is damage too (use_dataset cannot hand it out).
+// cannot be read is reported too, as not definite (nothing can tell whether
+// it is intact, and nothing could make it again).
 // Reads the files on several threads; reads only, never changes anything.
 std::vector<CopyDamage> VerifyDatasetCopy(Repo& repo, const Oid& version);
 

@@ -50,7 +50,7 @@ std::vector<std::string> ListCopy(const fs::path& root, const Oid& version, cons
     const std::string rel = it->path().lexically_relative(root).generic_string();
     struct stat st;
     if (::lstat(it->path().c_str(), &st) != 0) {
-      damage->push_back({version, dataset, rel, "cannot be read: " + std::string(std::strerror(errno))});
+      damage->push_back({version, dataset, rel, "cannot be read: " + std::string(std::strerror(errno)), false});
       others->push_back(rel);
       continue;
     }
@@ -62,16 +62,19 @@ std::vector<std::string> ListCopy(const fs::path& root, const Oid& version, cons
     }
     out.push_back(rel);
   }
-  if (ec) damage->push_back({version, dataset, "", "cannot be listed: " + ec.message()});
+  if (ec) damage->push_back({version, dataset, "", "cannot be listed: " + ec.message(), false});
   return out;
 }
 
-// Reads and hashes one file; "" when it matches `want`.
-std::string CheckFile(const fs::path& path, const TreeEntry& want) {
+// Reads and hashes one file; "" when it matches `want`. `*definite` is
+// cleared when the file cannot be read (not known to differ).
+std::string CheckFile(const fs::path& path, const TreeEntry& want, bool* definite) {
   auto fd = OpenRead(path);
+  *definite = fd.ok();
   if (!fd.ok()) return "cannot be read: " + fd.status().message();
   uint64_t size = 0;
   auto oid = HashFd(fd->get(), path, &size);
+  *definite = oid.ok();
   if (!oid.ok()) return "cannot be read: " + oid.status().message();
   if (size != want.size) {
     return "is " + std::to_string(size) + " bytes, the version's file " + std::to_string(want.size) +
@@ -89,10 +92,10 @@ std::vector<CopyDamage> VerifyDatasetCopy(Repo& repo, const Oid& version) {
   auto v = LoadVersion(repo, version);
   auto files = v.ok() ? LoadFiles(repo, *v) : Result<Tree>(v.status());
   if (!files.ok()) {
-    // use_dataset cannot hand this copy out (it needs the version's file
-    // list), and nothing can tell whether it is intact.
+    // Nothing can tell whether it is intact, and nothing could make it
+    // again: it may be the only complete local copy of the version.
     damage.push_back({version, v.ok() ? v->dataset : "", "",
-                      "cannot be checked: " + files.status().message()});
+                      "cannot be checked: " + files.status().message(), false});
     return damage;
   }
   const std::string dataset = v->dataset;
@@ -114,10 +117,11 @@ std::vector<CopyDamage> VerifyDatasetCopy(Repo& repo, const Oid& version) {
   std::mutex mu;
   tbb::parallel_for(tbb::blocked_range<size_t>(0, to_hash.size(), 16), [&](const tbb::blocked_range<size_t>& r) {
     for (size_t i = r.begin(); i != r.end(); ++i) {
-      std::string why = CheckFile(root / to_hash[i].first, *to_hash[i].second);
+      bool definite = true;
+      std::string why = CheckFile(root / to_hash[i].first, *to_hash[i].second, &definite);
       if (why.empty()) continue;
       std::lock_guard lock(mu);
-      damage.push_back({version, dataset, to_hash[i].first, std::move(why)});
+      damage.push_back({version, dataset, to_hash[i].first, std::move(why), definite});
     }
   });
   std::sort(damage.begin(), damage.end(), [](const CopyDamage& a, const CopyDamage& b) { return a.file < b.file; });
@@ -145,6 +149,10 @@ Result<std::vector<CopyDamage>> VerifyDatasetCopies(Repo& repo, uint64_t* copies
   return out;
 }
 
+bool DefinitelyDamaged(const std::vector<CopyDamage>& damage) {
+  return std::any_of(damage.begin(), damage.end(), [](const CopyDamage& d) { return d.definite; });
+}
+
 Result<std::vector<fs::path>> RemoveDamagedCopies(Repo& repo, const FsckReport& found) {
   std::vector<fs::path> removed;
   if (found.damaged_copies.empty()) return removed;
@@ -152,8 +160,8 @@ Result<std::vector<fs::path>> RemoveDamagedCopies(Repo& repo, const FsckReport& 
   for (const Oid& version : found.damaged_copies) {
     // Checked again under the lock: use_dataset may have made it again
     // since (a changed file's stat gives it away), and an intact copy may
-    // be being read.
-    if (!HasManifest(repo, version) || VerifyDatasetCopy(repo, version).empty()) continue;
+    // be being read. One that cannot be checked is kept.
+    if (!HasManifest(repo, version) || !DefinitelyDamaged(VerifyDatasetCopy(repo, version))) continue;
     const fs::path root = repo.layout().dataset_copy(version.Hex());
     CAIRN_RETURN_IF_ERROR(RemoveDatasetCopy(repo, DatasetCopy{version, root, 0}));
     removed.push_back(root);

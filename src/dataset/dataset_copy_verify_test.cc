@@ -175,5 +175,37 @@ TEST_F(DatasetCopyVerifyTest, ASingleFileVersionIsCheckedUnderItsName) {
   EXPECT_EQ(report.problems[0].name, ".cairn/datasets/" + v1.Hex() + "/" + path->filename().string());
 }
 
+// Flips one byte of the loose object `oid`.
+void FlipObjectByte(Repo& repo, const Oid& oid) {
+  auto loose = repo.store().LooseFile(oid);
+  ASSERT_TRUE(loose.ok()) << loose.status().ToString();
+  fs::permissions(*loose, fs::perms::owner_write, fs::perm_options::add);
+  std::string data = ReadText(*loose);
+  ASSERT_FALSE(data.empty());
+  data[data.size() / 2] ^= 0x20;
+  WriteText(*loose, data);
+}
+
+TEST_F(DatasetCopyVerifyTest, RepairKeepsACopyThatCannotBeChecked) {
+  fs::path copy = MakeCopy();
+  auto v = LoadVersion(*repo_, v1_);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  FlipObjectByte(*repo_, v->object);  // the version's file list cannot be read
+  FsckReport report = Check();
+  auto problems = CopyProblems(report);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].find("cannot be checked"), std::string::npos) << problems[0];
+  EXPECT_NE(problems[0].find("repair keeps the copy"), std::string::npos) << problems[0];
+  EXPECT_EQ(problems[0].find("makes it again"), std::string::npos) << problems[0];
+  EXPECT_TRUE(report.damaged_copies.empty());
+  // Even when named: the re-check under the lock keeps it.
+  report.damaged_copies.push_back(v1_);
+  auto removed = RemoveDamagedCopies(*repo_, report);
+  ASSERT_TRUE(removed.ok()) << removed.status().ToString();
+  EXPECT_TRUE(removed->empty());
+  EXPECT_EQ(ReadText(copy / "a.csv"), "alpha\n");
+  EXPECT_EQ(ReadText(copy / "sub/b.csv"), "bravo bravo\n");
+}
+
 }  // namespace
 }  // namespace cairn

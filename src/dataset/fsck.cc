@@ -36,6 +36,12 @@ std::string IncompleteVersion(Repo& repo, const Version& version) {
          first->oid.ToString() + ")";
 }
 
+// IncompleteVersion of the version `oid` names ("" when it is complete).
+std::string IncompleteVersionOid(Repo& repo, const Oid& oid) {
+  auto version = LoadVersion(repo, oid);
+  return version.ok() ? IncompleteVersion(repo, *version) : version.status().message();
+}
+
 // Packs whose record headers disagree with their index (a flipped byte in a
 // header or in the magic): reads go by the index and still succeed, but the
 // pack is no longer self-describing, so an index could not be rebuilt from it.
@@ -210,10 +216,18 @@ Result<FsckReport> Fsck(Repo& repo, bool progress_enabled) {
   for (const CopyDamage& d : copies.ok() ? *copies : std::vector<CopyDamage>()) {
     const std::filesystem::path root = repo.layout().dataset_copy(d.version.Hex());
     const std::string where = (d.file.empty() ? root : root / d.file).lexically_relative(repo.root()).string();
-    problem("copy", where,
-            "the use_dataset copy of " + (d.dataset.empty() ? std::string("version") : d.dataset) + "@" +
-                d.version.Short() + " is damaged: " + (d.file.empty() ? "it " : d.file + " ") + d.problem +
-                "; repair removes the copy and the next use_dataset makes it again from the cache");
+    const std::string copy_of = "the use_dataset copy of " +
+                                (d.dataset.empty() ? std::string("version") : d.dataset) + "@" + d.version.Short();
+    const std::string what = (d.file.empty() ? "it " : d.file + " ") + d.problem;
+    if (!d.definite) {
+      // It may be the only complete local copy of the version: kept.
+      problem("copy", where, copy_of + ": " + what + "; repair keeps the copy (it may be the only complete local copy)");
+      continue;
+    }
+    problem("copy", where, copy_of + " is damaged: " + what + "; repair removes the copy" +
+                               (IncompleteVersionOid(repo, d.version).empty()
+                                    ? " and the next use_dataset makes it again from the cache"
+                                    : " (the cache cannot make it again: the version is not complete here)"));
     if (report.damaged_copies.empty() || report.damaged_copies.back() != d.version) {
       report.damaged_copies.push_back(d.version);
     }

@@ -215,6 +215,7 @@ class FsckDatasetCopies(CairnTestCase):
         self.write("d/a.txt", "alpha\n")
         self.write("d/sub/b.txt", "bravo bravo\n")
         self.v1 = self.add1("d")["version"]
+        self.v1_tree = self.pointer("d")["object"]
         self.write("d/a.txt", "ALPHA\n")
         self.add1("d")  # the workspace holds another version: use_dataset makes a copy
         self.hex = self.v1.split(":", 1)[1]
@@ -288,6 +289,24 @@ class FsckDatasetCopies(CairnTestCase):
         self.use_dataset()
         self.assertEqual(sorted(os.listdir(self.copy)), ["a.txt", "sub"])
         self.fsck_clean()
+
+    def test_copy_that_cannot_be_checked_is_kept(self):
+        self.use_dataset()
+        before = self.snapshot_copy()
+        self.flip_byte(self.loose_path(self.v1_tree), 20)  # the version's file list cannot be read
+        r = self.cairn("fsck", "--repair")
+        self.assertIn("repair keeps the copy", r.stdout, self.describe(r))
+        self.assertNotIn("makes it again", r.stdout)
+        self.assertNotIn("removed damaged use_dataset copy", r.stdout)
+        self.assertEqual(self.snapshot_copy(), before, "the only complete copy of v1 was changed")
+
+    def snapshot_copy(self):
+        out = {}
+        for top, dirs, files in os.walk(self.copy):
+            for f in files:
+                with open(os.path.join(top, f), "rb") as fh:
+                    out[os.path.relpath(os.path.join(top, f), self.copy)] = fh.read()
+        return out
 
 
 if __name__ == "__main__":
