@@ -107,15 +107,22 @@ Result<std::vector<DatasetCopy>> StaleDatasetCopies(Repo& repo, const OidSet& ro
 }
 
 void RemoveReadOnlyTree(const fs::path& dir) {
-  // Read-only directories (0555) must be writable before remove_all can
-  // unlink their entries.
+  // Read-only directories (0555) must be writable before their entries can
+  // be unlinked. Nothing is followed: a symlink (planted in a copy, or a copy
+  // that is one) is unlinked as a link, and what it points to is never
+  // changed or descended into.
   std::error_code ec;
-  fs::permissions(dir, fs::perms::owner_all, fs::perm_options::add, ec);
-  for (auto f = fs::recursive_directory_iterator(dir, ec); !ec && f != fs::recursive_directory_iterator();
-       f.increment(ec)) {
-    if (f->is_directory(ec)) fs::permissions(f->path(), fs::perms::owner_all, fs::perm_options::add, ec);
+  const fs::file_status st = fs::symlink_status(dir, ec);
+  if (ec) return;
+  if (fs::is_directory(st)) {
+    fs::permissions(dir, fs::perms::owner_all, fs::perm_options::add | fs::perm_options::nofollow, ec);
+    std::vector<fs::path> entries;
+    for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+      entries.push_back(it->path());
+    }
+    for (const fs::path& e : entries) RemoveReadOnlyTree(e);
   }
-  fs::remove_all(dir, ec);
+  fs::remove(dir, ec);
 }
 
 Status RemoveDatasetCopy(Repo& repo, const DatasetCopy& copy) {

@@ -2,8 +2,12 @@
 
 import json
 import os
+import shutil
+import stat
 import subprocess
 import sys
+import tempfile
+import time
 import unittest
 
 from cairn_testlib import CAIRN_BIN, OK, CairnTestCase, NEGATIVE, deterministic_bytes, missing
@@ -299,6 +303,77 @@ class FsckDatasetCopies(CairnTestCase):
         self.assertNotIn("makes it again", r.stdout)
         self.assertNotIn("removed damaged use_dataset copy", r.stdout)
         self.assertEqual(self.snapshot_copy(), before, "the only complete copy of v1 was changed")
+
+    def outside_dir(self):
+        """A read-only (0500) directory outside the repository, holding keep.txt."""
+        top = tempfile.mkdtemp(prefix="cairn-outside-")
+        d = os.path.join(top, "dir")
+        os.makedirs(d)
+        with open(os.path.join(d, "keep.txt"), "w") as f:
+            f.write("keep\n")
+        os.chmod(d, 0o500)
+
+        def cleanup():
+            os.chmod(d, 0o700)
+            shutil.rmtree(top)
+        self.addCleanup(cleanup)
+        return d
+
+    def assert_outside_untouched(self, d):
+        self.assertEqual(stat.S_IMODE(os.lstat(d).st_mode), 0o500, "the directory outside the repo was chmodded")
+        self.assertEqual(os.listdir(d), ["keep.txt"])
+        with open(os.path.join(d, "keep.txt")) as f:
+            self.assertEqual(f.read(), "keep\n")
+
+    def plant_symlink(self, target):
+        os.chmod(self.copy, 0o755)
+        os.symlink(target, os.path.join(self.copy, "evil"))
+        os.chmod(self.copy, 0o555)
+
+    def test_repair_removes_a_planted_symlink_as_a_link(self):
+        out = self.outside_dir()
+        self.use_dataset()
+        self.plant_symlink(out)
+        r = self.cairn("fsck", "--repair")
+        self.assertIn("removed damaged use_dataset copy .cairn/datasets/%s " % self.hex, r.stdout, self.describe(r))
+        self.assertFalse(os.path.lexists(self.copy))
+        self.assert_outside_untouched(out)
+
+    def test_use_dataset_remakes_a_copy_with_a_planted_symlink_without_following_it(self):
+        out = self.outside_dir()
+        self.use_dataset()
+        self.plant_symlink(out)
+        self.assertEqual(self.use_dataset(), self.copy)
+        self.assertFalse(os.path.lexists(os.path.join(self.copy, "evil")))
+        self.assert_outside_untouched(out)
+
+    def crafted_copy(self, age=7200):
+        """A copy of v1 made by hand (no run names v1, so gc does not keep it)."""
+        os.makedirs(self.copy)
+        with open(os.path.join(self.copy, "a.txt"), "w") as f:
+            f.write("alpha\n")
+        t = time.time() - age
+        os.utime(self.copy, (t, t))
+
+    def test_gc_removes_a_copy_with_a_planted_symlink_without_following_it(self):
+        out = self.outside_dir()
+        self.crafted_copy()
+        self.plant_symlink(out)
+        t = time.time() - 7200
+        os.utime(self.copy, (t, t))
+        self.assertEqual(self.json("gc", "--apply", "--grace", "0")["copies_removed"], 1)
+        self.assertFalse(os.path.lexists(self.copy))
+        self.assert_outside_untouched(out)
+
+    def test_gc_removes_a_copy_that_is_a_symlink_as_a_link(self):
+        out = self.outside_dir()
+        os.makedirs(os.path.dirname(self.copy), exist_ok=True)
+        os.symlink(out, self.copy)
+        t = time.time() - 7200
+        os.utime(self.copy, (t, t), follow_symlinks=False)
+        self.json("gc", "--apply", "--grace", "0")
+        self.assertFalse(os.path.lexists(self.copy))
+        self.assert_outside_untouched(out)
 
     def snapshot_copy(self):
         out = {}
