@@ -119,8 +119,10 @@ Result<fs::path> MaterializeDatasetVersion(Repo& repo, const Oid& version, const
   if (s.ok() && ::rename((tmp / "copy").c_str(), root.c_str()) != 0) {
     s = Status::FromErrno("cannot create " + root.string(), errno);
   }
+  // The manifest last (now it is complete), before the temporary directory
+  // goes: until then fsck sees a live builder and does not call it incomplete.
+  if (s.ok()) s = WriteDatasetCopyManifest(repo, version);
   RemoveReadOnlyTree(tmp);
-  if (s.ok()) s = WriteDatasetCopyManifest(repo, version);  // last: now it is complete
   if (!s.ok()) return s;
   return result;
 }

@@ -12,6 +12,7 @@
 #include <map>
 #include <optional>
 
+#include "cairn/object.h"
 #include "util/file.h"
 #include "util/list_dir.h"
 
@@ -68,7 +69,10 @@ std::optional<std::map<std::string, FileStamp>> ReadManifest(const fs::path& pat
     auto r1 = std::from_chars(line.data(), line.data() + sp1, s.size);
     auto r2 = std::from_chars(line.data() + sp1 + 1, line.data() + sp2, s.mtime_ns);
     if (r1.ec != std::errc() || r2.ec != std::errc()) return std::nullopt;
-    out[std::string(line.substr(sp2 + 1))] = s;
+    // Anyone who can write .cairn can write this file: a path must stay in the copy.
+    const std::string_view path = line.substr(sp2 + 1);
+    if (!ValidateRelativePath(path, "copy manifest path").ok()) return std::nullopt;
+    out[std::string(path)] = s;
   }
   return out;
 }
@@ -127,10 +131,14 @@ void RemoveReadOnlyTree(const fs::path& dir) {
 
 Status RemoveDatasetCopy(Repo& repo, const DatasetCopy& copy) {
   const fs::path manifest = ManifestPath(repo, copy.version);
-  if (::unlink(manifest.c_str()) != 0 && errno != ENOENT) {
-    return Status::FromErrno("cannot remove " + manifest.string(), errno);
-  }
+  // The trash directory first: while a copy has no manifest, a live
+  // .cairn/tmp/dataset-PID-* tells fsck it is being removed.
   CAIRN_ASSIGN_OR_RETURN(fs::path trash, MakeDatasetTempDir(repo));
+  if (::unlink(manifest.c_str()) != 0 && errno != ENOENT) {
+    int err = errno;
+    RemoveReadOnlyTree(trash);
+    return Status::FromErrno("cannot remove " + manifest.string(), err);
+  }
   const fs::path moved = trash / "copy";
   if (::rename(copy.path.c_str(), moved.c_str()) != 0) {
     int err = errno;
@@ -149,9 +157,36 @@ CopyState CheckDatasetCopy(Repo& repo, const Oid& version) {
     return fs::exists(fs::symlink_status(root, ec)) ? CopyState::kChanged : CopyState::kMissing;
   }
   auto want = ReadManifest(ManifestPath(repo, version));
-  if (!want) return CopyState::kPartial;
+  if (!want) {
+    // No manifest: a killed build or removal. One that does not parse was
+    // damaged after the copy was made.
+    return DatasetCopyManifest(repo, version) == ManifestState::kMissing ? CopyState::kPartial : CopyState::kChanged;
+  }
   auto have = StampTree(root);
   return have && *have == *want ? CopyState::kComplete : CopyState::kChanged;
+}
+
+ManifestState DatasetCopyManifest(Repo& repo, const Oid& version) {
+  const fs::path manifest = ManifestPath(repo, version);
+  struct stat st;
+  if (::lstat(manifest.c_str(), &st) != 0) return ManifestState::kMissing;
+  return S_ISREG(st.st_mode) && ReadManifest(manifest) ? ManifestState::kValid : ManifestState::kDamaged;
+}
+
+bool DatasetCopyBeingMade(Repo& repo) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(repo.tmp_dir(), ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with(kTempPrefix)) continue;
+    std::string_view rest = std::string_view(name).substr(kTempPrefix.size());
+    size_t dash = rest.find('-');
+    pid_t pid = 0;
+    if (dash != std::string_view::npos &&
+        std::from_chars(rest.data(), rest.data() + dash, pid).ptr == rest.data() + dash && ProcessAlive(pid)) {
+      return true;
+    }
+  }
+  return false;
 }
 
 Status WriteDatasetCopyManifest(Repo& repo, const Oid& version) {

@@ -45,7 +45,7 @@ enum class CopyState {
   kMissing,   // no directory
   kComplete,  // directory and manifest, every file as the manifest says
   kPartial,   // a directory without a manifest (a killed build or removal)
-  kChanged,   // a file differs from the manifest, or one was added or removed
+  kChanged,   // a file differs from the manifest, or one was added or removed, or the manifest is damaged
 };
 
 // Stat-checks the copy of `version` against its manifest (no file is read).
@@ -74,11 +74,25 @@ struct CopyDamage {
 // Reads the files on several threads; reads only, never changes anything.
 std::vector<CopyDamage> VerifyDatasetCopy(Repo& repo, const Oid& version);
 
-// VerifyDatasetCopy for every complete copy (one with a manifest; one
-// without is being built or removed, or was killed doing so, and is never
-// handed out). `*copies_checked` counts the copies read. IOError when
-// .cairn/datasets cannot be listed.
+// VerifyDatasetCopy for every entry .cairn/datasets/<version hex>, and
+// more: one that is not a directory (a file or a symlink in a copy's place),
+// a damaged manifest, and a directory without a manifest that no live
+// process is building or removing (incomplete: a killed build or removal)
+// are definite damage. `*copies_checked` counts the entries checked.
+// IOError when .cairn/datasets cannot be listed.
 Result<std::vector<CopyDamage>> VerifyDatasetCopies(Repo& repo, uint64_t* copies_checked);
+
+enum class ManifestState {
+  kMissing,  // no manifest: the copy is being built or removed, or was killed doing so
+  kValid,    // parses, and every path in it stays inside the copy
+  kDamaged,  // empty, garbage, or naming a path outside the copy
+};
+ManifestState DatasetCopyManifest(Repo& repo, const Oid& version);
+
+// True while some live process owns a .cairn/tmp/dataset-PID-* directory:
+// a copy without a manifest may be being built or removed by it (both keep
+// their temporary directory until the manifest is written or gone).
+bool DatasetCopyBeingMade(Repo& repo);
 
 // Writes the manifest of the (complete) copy of `version`, making it
 // complete. The caller holds the repository lock.

@@ -128,29 +128,81 @@ std::vector<CopyDamage> VerifyDatasetCopy(Repo& repo, const Oid& version) {
   return damage;
 }
 
+namespace {
+
+std::string DatasetOf(Repo& repo, const Oid& version) {
+  auto v = LoadVersion(repo, version);
+  return v.ok() ? v->dataset : "";
+}
+
+// Everything wrong with the entry .cairn/datasets/<hex of version>.
+// `*is_copy` is cleared when there is nothing to check: no entry, or (not
+// `under_lock`) a directory without a manifest that a live process may be
+// building or removing. `*had_manifest` tells whether it had a manifest.
+std::vector<CopyDamage> CheckCopyEntry(Repo& repo, const Oid& version, bool under_lock, bool* is_copy,
+                                       bool* had_manifest) {
+  const fs::path root = repo.layout().dataset_copy(version.Hex());
+  *is_copy = true;
+  *had_manifest = false;
+  struct stat st;
+  if (::lstat(root.c_str(), &st) != 0) {
+    *is_copy = false;
+    return {};
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return {CopyDamage{version, DatasetOf(repo, version), "",
+             S_ISLNK(st.st_mode) ? "is a symlink, not the directory use_dataset made"
+                                 : "is not a directory (use_dataset makes one)"}};
+  }
+  const ManifestState manifest = DatasetCopyManifest(repo, version);
+  if (manifest == ManifestState::kMissing) {
+    // Built in .cairn/tmp and renamed into place, the manifest written
+    // before the builder's temporary directory goes (and removed after the
+    // remover's is made): without a live one, nobody will finish it.
+    if (!under_lock && (DatasetCopyBeingMade(repo) || HasManifest(repo, version))) {
+      *is_copy = false;
+      return {};
+    }
+    return {CopyDamage{version, DatasetOf(repo, version), "",
+             "is incomplete (a directory without a manifest, left by a killed build or removal)"}};
+  }
+  *had_manifest = true;
+  std::vector<CopyDamage> damage = VerifyDatasetCopy(repo, version);
+  if (manifest == ManifestState::kDamaged) {
+    // Definite unless the copy itself could not be checked (then it may be
+    // the only complete local copy of the version).
+    const bool checkable = std::none_of(damage.begin(), damage.end(),
+                                        [](const CopyDamage& d) { return d.file.empty() && !d.definite; });
+    damage.insert(damage.begin(), CopyDamage{version, DatasetOf(repo, version), "",
+                                   "has a damaged manifest (" + version.Hex() +
+                                       ".manifest is empty, garbage or names a path outside the copy)",
+                                   checkable});
+  }
+  return damage;
+}
+
+bool DefinitelyDamaged(const std::vector<CopyDamage>& damage) {
+  return std::any_of(damage.begin(), damage.end(), [](const CopyDamage& d) { return d.definite; });
+}
+
+}  // namespace
+
 Result<std::vector<CopyDamage>> VerifyDatasetCopies(Repo& repo, uint64_t* copies_checked) {
   std::vector<CopyDamage> out;
   const fs::path dir = repo.layout().dataset_copies();
   CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDirNames(dir));
   for (const std::string& name : names) {
     auto version = Oid::Parse("sha256:" + name);
-    std::error_code ec;
-    // Not a copy cairn made, or a manifest.
-    if (!version.ok() || !fs::is_directory(fs::symlink_status(dir / name, ec))) continue;
-    // Without a manifest a copy is being built or removed (or was killed
-    // doing so): use_dataset never hands it out and makes it again.
-    if (!HasManifest(repo, *version)) continue;
+    if (!version.ok()) continue;  // not a copy cairn made, or a manifest
+    bool is_copy = false, had_manifest = false;
+    std::vector<CopyDamage> damage = CheckCopyEntry(repo, *version, /*under_lock=*/false, &is_copy, &had_manifest);
+    if (!is_copy) continue;
     ++*copies_checked;
-    std::vector<CopyDamage> damage = VerifyDatasetCopy(repo, *version);
     // Removed (or being made again) while it was read: not damage.
-    if (!damage.empty() && !HasManifest(repo, *version)) continue;
+    if (!damage.empty() && had_manifest && !HasManifest(repo, *version)) continue;
     out.insert(out.end(), damage.begin(), damage.end());
   }
   return out;
-}
-
-bool DefinitelyDamaged(const std::vector<CopyDamage>& damage) {
-  return std::any_of(damage.begin(), damage.end(), [](const CopyDamage& d) { return d.definite; });
 }
 
 Result<std::vector<fs::path>> RemoveDamagedCopies(Repo& repo, const FsckReport& found) {
@@ -161,7 +213,8 @@ Result<std::vector<fs::path>> RemoveDamagedCopies(Repo& repo, const FsckReport& 
     // Checked again under the lock: use_dataset may have made it again
     // since (a changed file's stat gives it away), and an intact copy may
     // be being read. One that cannot be checked is kept.
-    if (!HasManifest(repo, version) || !DefinitelyDamaged(VerifyDatasetCopy(repo, version))) continue;
+    bool is_copy = false, had_manifest = false;
+    if (!DefinitelyDamaged(CheckCopyEntry(repo, version, /*under_lock=*/true, &is_copy, &had_manifest))) continue;
     const fs::path root = repo.layout().dataset_copy(version.Hex());
     CAIRN_RETURN_IF_ERROR(RemoveDatasetCopy(repo, DatasetCopy{version, root, 0}));
     removed.push_back(root);

@@ -153,14 +153,97 @@ TEST_F(DatasetCopyVerifyTest, RepairKeepsACopyThatIsIntactByNow) {
   EXPECT_EQ(ReadText(copy / "a.csv"), "alpha\n");
 }
 
-TEST_F(DatasetCopyVerifyTest, ACopyWithoutManifestIsNotReported) {
-  MakeCopy();
+TEST_F(DatasetCopyVerifyTest, ACopyWithoutManifestIsIncompleteUnlessBeingMade) {
+  fs::path copy = MakeCopy();
   // What a build killed between its rename and its manifest leaves: never
-  // handed out, made again by the next use.
+  // handed out, and nobody will finish it.
   fs::remove(repo_->layout().dataset_copies() / (v1_.Hex() + ".manifest"));
+  {
+    // While a live process owns a temporary directory it may be building it.
+    auto tmp = MakeDatasetTempDir(*repo_);
+    ASSERT_TRUE(tmp.ok()) << tmp.status().ToString();
+    FsckReport report = Check();
+    EXPECT_EQ(report.copies_checked, 0u);
+    EXPECT_TRUE(report.problems.empty());
+    fs::remove(*tmp);
+  }
   FsckReport report = Check();
-  EXPECT_EQ(report.copies_checked, 0u);
-  EXPECT_TRUE(report.problems.empty());
+  EXPECT_EQ(report.copies_checked, 1u);
+  auto problems = CopyProblems(report);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].find("is incomplete"), std::string::npos) << problems[0];
+  auto removed = RemoveDamagedCopies(*repo_, report);
+  ASSERT_TRUE(removed.ok()) << removed.status().ToString();
+  EXPECT_EQ(removed->size(), 1u);
+  EXPECT_FALSE(fs::exists(fs::symlink_status(copy)));
+}
+
+// fsck reports `damage` to the copy's entry, counts it, and repair removes
+// the entry (never what a symlink there points to).
+void ExpectReportedAndRemoved(Repo& repo, const Oid& version, const std::string& what) {
+  auto report = Fsck(repo, false);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->copies_checked, 1u);
+  ASSERT_FALSE(report->problems.empty());
+  EXPECT_EQ(report->problems[0].what, "copy");
+  EXPECT_NE(report->problems[0].message.find(what), std::string::npos) << report->problems[0].message;
+  ASSERT_EQ(report->damaged_copies.size(), 1u);
+  auto removed = RemoveDamagedCopies(repo, *report);
+  ASSERT_TRUE(removed.ok()) << removed.status().ToString();
+  EXPECT_EQ(removed->size(), 1u);
+  EXPECT_FALSE(fs::exists(fs::symlink_status(repo.layout().dataset_copy(version.Hex()))));
+}
+
+TEST_F(DatasetCopyVerifyTest, AFileInTheCopysPlaceIsDamage) {
+  fs::path copy = MakeCopy();
+  RemoveReadOnlyTree(copy);
+  WriteText(copy, "not a copy");
+  ExpectReportedAndRemoved(*repo_, v1_, "is not a directory");
+}
+
+TEST_F(DatasetCopyVerifyTest, ASymlinkInTheCopysPlaceIsDamageAndOnlyTheLinkGoes) {
+  fs::path copy = MakeCopy();
+  TempDir outside;
+  const fs::path elsewhere = outside.path() / "copy";
+  // An intact copy, but not where use_dataset made it.
+  WriteText(elsewhere / "a.csv", "alpha\n");
+  WriteText(elsewhere / "sub/b.csv", "bravo bravo\n");
+  RemoveReadOnlyTree(copy);
+  fs::create_directory_symlink(elsewhere, copy);
+  ExpectReportedAndRemoved(*repo_, v1_, "is a symlink");
+  EXPECT_EQ(ReadText(elsewhere / "a.csv"), "alpha\n");
+  // A symlink to a file too.
+  ASSERT_TRUE(MaterializeDatasetVersion(*repo_, v1_).ok());
+  RemoveReadOnlyTree(copy);
+  fs::create_symlink(elsewhere / "a.csv", copy);
+  ExpectReportedAndRemoved(*repo_, v1_, "is a symlink");
+  EXPECT_EQ(ReadText(elsewhere / "a.csv"), "alpha\n");
+}
+
+TEST_F(DatasetCopyVerifyTest, ADamagedManifestIsDamageAndUseMakesTheCopyAgainWithANote) {
+  const fs::path manifest = [&] {
+    MakeCopy();
+    return repo_->layout().dataset_copies() / (v1_.Hex() + ".manifest");
+  }();
+  const std::string good = ReadText(manifest);
+  const std::string header = good.substr(0, good.find('\n') + 1);
+  const std::string line = good.substr(header.size(), good.find('\n', header.size()) + 1 - header.size());
+  const std::string stamp = line.substr(0, line.rfind(' ') + 1);
+  for (const std::string& bad : {std::string(), std::string("garbage\n"), header + stamp + "../../../etc/passwd\n",
+                                 header + stamp + "/etc/passwd\n"}) {
+    SCOPED_TRACE(bad);
+    WriteText(manifest, bad);
+    ExpectReportedAndRemoved(*repo_, v1_, "has a damaged manifest");
+    ASSERT_TRUE(MaterializeDatasetVersion(*repo_, v1_).ok());
+  }
+  // use_dataset making it again says so (Python turns this into a RuntimeWarning).
+  WriteText(manifest, "garbage\n");
+  std::vector<std::string> notes;
+  auto again = MaterializeDatasetVersion(*repo_, v1_, [&](const std::string& m) { notes.push_back(m); });
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_NE(notes[0].find("was changed after it was made"), std::string::npos) << notes[0];
+  EXPECT_EQ(CheckDatasetCopy(*repo_, v1_), CopyState::kComplete);
 }
 
 TEST_F(DatasetCopyVerifyTest, ASingleFileVersionIsCheckedUnderItsName) {
