@@ -38,32 +38,40 @@ std::map<std::string, const TreeEntry*> ExpectedFiles(const Version& v, const Tr
   return out;
 }
 
-// The regular files below `root` (relative, '/'-separated); anything else
-// but directories is damage (and goes to `*others`, never opened: a FIFO
-// would block).
-std::vector<std::string> ListCopy(const fs::path& root, const Oid& version, const std::string& dataset,
-                                  std::vector<CopyDamage>* damage, std::vector<std::string>* others) {
-  std::vector<std::string> out;
+// Lists the directory `rel` of the copy at `root` ("" for the copy itself),
+// recursively, without following symlinks: regular files go to `*files`;
+// anything else but directories is damage (and goes to `*others`, never
+// opened: a FIFO would block); a directory that cannot be read goes to
+// `*unreadable` (what is in it is not known, so nothing there is missing).
+void ListCopyDir(const fs::path& root, const std::string& rel, const Oid& version, const std::string& dataset,
+                 std::vector<CopyDamage>* damage, std::vector<std::string>* files,
+                 std::vector<std::string>* others, std::vector<std::string>* unreadable) {
   std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::recursive_directory_iterator();
+  std::vector<std::string> names;
+  for (auto it = fs::directory_iterator(rel.empty() ? root : root / rel, ec); !ec && it != fs::directory_iterator();
        it.increment(ec)) {
-    const std::string rel = it->path().lexically_relative(root).generic_string();
-    struct stat st;
-    if (::lstat(it->path().c_str(), &st) != 0) {
-      damage->push_back({version, dataset, rel, "cannot be read: " + std::string(std::strerror(errno)), false});
-      others->push_back(rel);
-      continue;
-    }
-    if (S_ISDIR(st.st_mode)) continue;
-    if (!S_ISREG(st.st_mode)) {
-      damage->push_back({version, dataset, rel, "is not a regular file (the version holds only files)"});
-      others->push_back(rel);
-      continue;
-    }
-    out.push_back(rel);
+    names.push_back(it->path().filename().string());
   }
-  if (ec) damage->push_back({version, dataset, "", "cannot be listed: " + ec.message(), false});
-  return out;
+  if (ec) {
+    damage->push_back({version, dataset, rel, "is a directory that cannot be read: " + ec.message(), false});
+    unreadable->push_back(rel);
+    return;
+  }
+  for (const std::string& name : names) {
+    const std::string child = rel.empty() ? name : rel + "/" + name;
+    struct stat st;
+    if (::lstat((root / child).c_str(), &st) != 0) {
+      damage->push_back({version, dataset, child, "cannot be read: " + std::string(std::strerror(errno)), false});
+      others->push_back(child);
+    } else if (S_ISDIR(st.st_mode)) {
+      ListCopyDir(root, child, version, dataset, damage, files, others, unreadable);
+    } else if (!S_ISREG(st.st_mode)) {
+      damage->push_back({version, dataset, child, "is not a regular file (the version holds only files)"});
+      others->push_back(child);
+    } else {
+      files->push_back(child);
+    }
+  }
 }
 
 // Reads and hashes one file; "" when it matches `want`. `*definite` is
@@ -100,9 +108,13 @@ std::vector<CopyDamage> VerifyDatasetCopy(Repo& repo, const Oid& version) {
   }
   const std::string dataset = v->dataset;
   auto want = ExpectedFiles(*v, *files);
-  std::vector<std::string> others;
-  std::vector<std::string> have = ListCopy(root, version, dataset, &damage, &others);
+  std::vector<std::string> have, others, unreadable;
+  ListCopyDir(root, "", version, dataset, &damage, &have, &others, &unreadable);
   for (const std::string& rel : others) want.erase(rel);  // reported as what it is, not also as removed
+  for (const std::string& dir : unreadable) {
+    // What an unreadable directory holds is not known: not reported as removed.
+    std::erase_if(want, [&](const auto& kv) { return dir.empty() || kv.first.starts_with(dir + "/"); });
+  }
   std::vector<std::pair<std::string, const TreeEntry*>> to_hash;
   for (const std::string& rel : have) {
     auto it = want.find(rel);

@@ -2,6 +2,7 @@
 
 import json
 import os
+import pwd
 import shutil
 import stat
 import subprocess
@@ -374,6 +375,40 @@ class FsckDatasetCopies(CairnTestCase):
         self.json("gc", "--apply", "--grace", "0")
         self.assertFalse(os.path.lexists(self.copy))
         self.assert_outside_untouched(out)
+
+    def test_unreadable_directory_in_a_copy_is_reported_as_such_and_kept(self):
+        self.use_dataset()
+        before = self.snapshot_copy()
+        user = None
+        if os.geteuid() == 0:  # root reads a directory of mode 000: run cairn as 'nobody'
+            try:
+                pw = pwd.getpwnam("nobody")
+            except KeyError:
+                raise missing("no user 'nobody' to run cairn as without root's rights")
+            user = (pw.pw_uid, pw.pw_gid)
+            for dirpath, dirnames, filenames in os.walk(self.tmp):
+                os.lchown(dirpath, *user)
+                for name in filenames:
+                    os.lchown(os.path.join(dirpath, name), *user)
+        sub = os.path.join(self.copy, "sub")
+        os.chmod(sub, 0)
+        self.addCleanup(os.chmod, sub, 0o555)
+
+        def fsck(*args):
+            kw = {} if user is None else {"user": user[0], "group": user[1], "extra_groups": []}
+            return subprocess.run([CAIRN_BIN, "fsck", "--json", *args], cwd=self.repo, env=self.env,
+                                  capture_output=True, text=True, timeout=120, **kw)
+        r = fsck()
+        rep = json.loads(r.stdout)
+        got = {p["name"]: p["message"] for p in rep["problems"] if p["kind"] == "copy"}
+        prefix = ".cairn/datasets/%s/" % self.hex
+        self.assertEqual(sorted(got), [prefix + "sub"], rep)
+        self.assertIn("sub is a directory that cannot be read", got[prefix + "sub"])
+        self.assertNotIn("was removed", r.stdout)
+        r = fsck("--repair")
+        self.assertEqual(json.loads(r.stdout).get("copies_removed", []), [], self.describe(r))
+        os.chmod(sub, 0o555)
+        self.assertEqual(self.snapshot_copy(), before, "an intact copy was changed")
 
     def snapshot_copy(self):
         out = {}
