@@ -77,6 +77,20 @@ std::optional<std::map<std::string, FileStamp>> ReadManifest(const fs::path& pat
   return out;
 }
 
+// The bytes below `path`, following no symlink: a symlink counts as the
+// link it is (its own size), never as what it points to.
+uint64_t TreeBytes(const fs::path& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) return 0;
+  if (!S_ISDIR(st.st_mode)) return S_ISREG(st.st_mode) || S_ISLNK(st.st_mode) ? static_cast<uint64_t>(st.st_size) : 0;
+  uint64_t bytes = 0;
+  std::error_code ec;
+  for (auto it = fs::directory_iterator(path, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    bytes += TreeBytes(it->path());
+  }
+  return bytes;
+}
+
 bool ProcessAlive(pid_t pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
 
 }  // namespace
@@ -90,8 +104,10 @@ Result<std::vector<DatasetCopy>> StaleDatasetCopies(Repo& repo, const OidSet& ro
   for (const std::string& name : names) {
     const fs::directory_entry entry(dir / name, ec);
     auto oid = Oid::Parse("sha256:" + name);
-    // Anything else there is not a copy cairn made (or is a manifest): leave it.
-    if (!oid.ok() || !entry.is_directory(ec)) continue;
+    // Anything else there is not a copy cairn made (or is a manifest): leave
+    // it. A symlink in a copy's place goes as a link.
+    const fs::file_status link = entry.symlink_status(ec);
+    if (!oid.ok() || !(fs::is_directory(link) || fs::is_symlink(link))) continue;
     if (root_versions.count(*oid)) continue;
     struct stat st;
     const fs::path manifest = ManifestPath(repo, *oid);
@@ -100,12 +116,7 @@ Result<std::vector<DatasetCopy>> StaleDatasetCopies(Repo& repo, const OidSet& ro
     }
     // A copy used moments ago may still be read by the process that used it.
     if (st.st_mtime > now - grace_seconds) continue;
-    DatasetCopy copy{*oid, entry.path(), 0};
-    for (auto f = fs::recursive_directory_iterator(entry.path(), ec); !ec && f != fs::recursive_directory_iterator();
-         f.increment(ec)) {
-      if (f->is_regular_file(ec)) copy.bytes += f->file_size(ec);
-    }
-    out.push_back(std::move(copy));
+    out.push_back(DatasetCopy{*oid, entry.path(), TreeBytes(entry.path())});
   }
   return out;
 }

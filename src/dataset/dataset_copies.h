@@ -28,7 +28,7 @@ namespace cairn {
 struct DatasetCopy {
   Oid version;
   std::filesystem::path path;
-  uint64_t bytes = 0;
+  uint64_t bytes = 0;  // its files' sizes; a symlink counts as a link, never as what it points to
 };
 
 // Copies of versions not in `root_versions` last used (manifest mtime; the

@@ -366,6 +366,23 @@ class FsckDatasetCopies(CairnTestCase):
         self.assertFalse(os.path.lexists(self.copy))
         self.assert_outside_untouched(out)
 
+    def test_gc_counts_a_symlink_in_a_copy_as_a_link(self):
+        out = self.outside_dir()
+        big = os.path.join(os.path.dirname(out), "big.bin")
+        with open(big, "wb") as f:
+            f.write(b"x" * 1000000)
+        self.crafted_copy()
+        os.chmod(self.copy, 0o755)
+        os.symlink(big, os.path.join(self.copy, "big"))
+        os.symlink(out, os.path.join(self.copy, "dir"))
+        t = time.time() - 7200
+        os.utime(self.copy, (t, t))
+        rep = self.json("gc", "--grace", "0")
+        self.assertEqual(rep["copies_removed"], 1)
+        self.assertEqual(rep["copy_bytes_removed"], len("alpha\n") + len(big) + len(out))
+        self.assertEqual(os.path.getsize(big), 1000000)
+        self.assert_outside_untouched(out)
+
     def test_gc_removes_a_copy_that_is_a_symlink_as_a_link(self):
         out = self.outside_dir()
         os.makedirs(os.path.dirname(self.copy), exist_ok=True)
