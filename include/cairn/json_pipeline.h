@@ -26,7 +26,8 @@ Json StageStatusToJson(const StageStatus& status);
 // {"stage", "outcome", "reasons", "run"?, "seconds"?, "error"?, "stderr_tail"?}
 Json StageOutcomeToJson(const StageOutcome& outcome);
 
-// {"root", "direction": "up" | "down", "nodes": [{"id","kind","name","attrs"}], "edges": [{"from","to"}]}
+// {"root", "direction": "up" | "down", "nodes": [{"id","kind","name","attrs"}], "edges": [{"from","to","modified"}]}
+// (an edge's "modified": its run read workspace data changed since `from`)
 Json LineageToJson(const LineageGraph& graph, bool downstream);
 
 struct OpenLineageOptions {

@@ -25,6 +25,9 @@ struct LineageNode {
 
 struct LineageEdge {
   std::string from, to;  // data flows from → to (an input into a run, a run into an output)
+  // An input edge whose run read workspace data modified since that version
+  // (RunInput::modified): the run did not read exactly `from`.
+  bool modified = false;
 };
 
 struct LineageGraph {

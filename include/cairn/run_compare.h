@@ -15,7 +15,8 @@ namespace cairn {
 
 struct CompareRow {
   // "run" (name, experiment, status, duration, command), "params",
-  // "metrics", "data" (dataset → versions read), "code" (git.* env) or
+  // "metrics", "data" (dataset → versions read, "TAG OID (modified)" for
+  // workspace data changed since that version), "code" (git.* env) or
   // "env" (the rest of the environment).
   std::string section;
   std::string key;

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -61,6 +62,13 @@ struct RunInput {
   // the run started (cairn status: modified): the run read other data.
   bool modified = false;
 };
+
+// One line for people: "data/wine  v2  9851c3f5c423  (workspace)", and for a
+// modified input "(workspace, modified since that version)". No tag: "-".
+std::string DescribeRunInput(const RunInput& input);
+// The warning a run start gives for a modified input, shared by every front
+// end: "data/wine differs from its pointer's version v2 …".
+std::string ModifiedInputWarning(const RunInput& input);
 
 struct RunArtifact {
   std::string path;  // '/'-separated, relative to the run's artifact root
@@ -137,6 +145,11 @@ struct StartRunOptions {
   // timeout ends it, counted from its last heartbeat or write. `pid` is
   // ignored.
   bool detached = false;
+  // Called before StartRun returns, on the caller's thread, once per
+  // workspace input whose files differ from its pointer's version, with
+  // ModifiedInputWarning(input): the run reads other data than the version
+  // it records. Not called when the start fails.
+  std::function<void(const std::string&)> on_warning;
 };
 
 struct SearchOptions {

@@ -89,7 +89,10 @@ RunComparison CompareRunInfos(const std::vector<RunInfo>& runs, const CompareOpt
     KeyValues m;
     for (const RunInput& in : r.inputs) {
       std::string& v = m[in.dataset];
-      v += (v.empty() ? "" : ",") + (in.tag.empty() ? in.version.Short() : in.tag + " " + in.version.Short());
+      // A modified input read other bytes than its version: the row differs
+      // from a run that read the version itself.
+      v += (v.empty() ? "" : ",") + (in.tag.empty() ? in.version.Short() : in.tag + " " + in.version.Short()) +
+           (in.modified ? " (modified)" : "");
     }
     return m;
   }, &rows);

@@ -39,10 +39,15 @@ std::string Describe(const LineageNode& n) {
   return s;
 }
 
+using EdgeSet = std::set<std::pair<std::string, std::string>>;
+
+// `modified`: (parent, child) pairs in the walk's direction whose edge is a
+// run's modified input (LineageEdge::modified).
 void PrintTree(const LineageGraph& g, const std::map<std::string, const LineageNode*>& nodes,
-               const std::multimap<std::string, std::string>& next, const std::string& id, const std::string& prefix,
-               bool last, bool root, std::set<std::string>& printed) {
+               const std::multimap<std::string, std::string>& next, const EdgeSet& modified, const std::string& parent,
+               const std::string& id, const std::string& prefix, bool last, bool root, std::set<std::string>& printed) {
   std::cout << prefix << (root ? "" : last ? "└─ " : "├─ ") << Describe(*nodes.at(id));
+  if (modified.count({parent, id})) std::cout << " (modified: the run read workspace data changed since this version)";
   if (!printed.insert(id).second && next.count(id)) {
     std::cout << " (see above)\n";
     return;
@@ -52,7 +57,8 @@ void PrintTree(const LineageGraph& g, const std::map<std::string, const LineageN
   std::vector<std::string> kids;
   for (auto it = b; it != e; ++it) kids.push_back(it->second);
   for (size_t i = 0; i < kids.size(); ++i) {
-    PrintTree(g, nodes, next, kids[i], root ? "" : prefix + (last ? "   " : "│  "), i + 1 == kids.size(), false, printed);
+    PrintTree(g, nodes, next, modified, id, kids[i], root ? "" : prefix + (last ? "   " : "│  "), i + 1 == kids.size(),
+              false, printed);
   }
 }
 
@@ -106,18 +112,22 @@ void RegisterLineage(CLI::App& app, Context& ctx) {
           std::cout << "  \"" << n.id << "\" [label=\"" << label << "\", shape="
                     << (n.kind == "run" ? "box" : n.kind == "file" ? "note" : "ellipse") << "];\n";
         }
-        for (const LineageEdge& e : g->edges) std::cout << "  \"" << e.from << "\" -> \"" << e.to << "\";\n";
+        for (const LineageEdge& e : g->edges) {
+          std::cout << "  \"" << e.from << "\" -> \"" << e.to << "\"" << (e.modified ? " [label=\"modified\"]" : "")
+                    << ";\n";
+        }
         std::cout << "}\n";
       } else {
         // Children in the walk's direction: upstream follows edges backwards.
         std::multimap<std::string, std::string> next;
-        std::set<std::pair<std::string, std::string>> dedup;
+        EdgeSet dedup, modified;
         for (const LineageEdge& e : g->edges) {
           auto pair = a->down ? std::make_pair(e.from, e.to) : std::make_pair(e.to, e.from);
           if (dedup.insert(pair).second) next.insert(pair);
+          if (e.modified) modified.insert(pair);
         }
         std::set<std::string> printed;
-        PrintTree(*g, nodes, next, g->root, "", true, true, printed);
+        PrintTree(*g, nodes, next, modified, "", g->root, "", true, true, printed);
       }
       return kExitOk;
     });

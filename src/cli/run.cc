@@ -115,17 +115,12 @@ void RegisterRun(CLI::App& app, Context& ctx) {
       for (const std::string& a : args->command) opts.command += (opts.command.empty() ? "" : " ") + ShellQuote(a);
       std::error_code ec;
       opts.cwd = std::filesystem::relative(std::filesystem::current_path(), (*repo)->root(), ec).generic_string();
+      std::vector<std::string> warnings;
+      opts.on_warning = [&warnings](const std::string& w) { warnings.push_back(w); };
       auto id = t.StartRun(opts);
       if (!id.ok()) return Fail(id.status());
       std::cerr << "cairn: run " << *id << " started (experiment " << args->experiment << ")" << std::endl;
-      if (auto started = t.GetRun(*id); started.ok()) {
-        for (const RunInput& in : started->inputs) {
-          if (!in.modified) continue;
-          std::cerr << "cairn: warning: " << in.dataset << " differs from its pointer's version "
-                    << (in.tag.empty() ? in.version.ToString() : in.tag)
-                    << " (see 'cairn status'): the run records that version as modified" << std::endl;
-        }
-      }
+      for (const std::string& w : warnings) std::cerr << "cairn: warning: " << w << std::endl;
       // Package lists take a Python start (~100 ms): collect them while the command runs.
       std::future<std::map<std::string, std::string>> software;
       if (IsPython(program)) {

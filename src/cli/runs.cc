@@ -178,10 +178,7 @@ void PrintRun(const RunInfo& r) {
   section("tags", r.tags);
   if (!r.inputs.empty()) {
     std::cout << "inputs\n";
-    for (const RunInput& in : r.inputs) {
-      std::cout << "  " << in.dataset << "  " << (in.tag.empty() ? "-" : in.tag) << "  " << in.version.Short()
-                << "  (" << in.source << ")\n";
-    }
+    for (const RunInput& in : r.inputs) std::cout << "  " << DescribeRunInput(in) << "\n";
   }
   if (!r.artifacts.empty()) {
     std::cout << "artifacts\n";

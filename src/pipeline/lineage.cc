@@ -98,7 +98,7 @@ class Builder {
         if (options.depth > 0 && it.depth >= options.depth) continue;
         if (!options.downstream) {
           for (const RunInput& in : r.inputs) {
-            graph_.edges.push_back({DatasetNode(in.dataset, in.version), rid});
+            graph_.edges.push_back({DatasetNode(in.dataset, in.version), rid, in.modified});
             todo.push_back({false, in.version, in.dataset, 0, it.depth + 1});
           }
           for (const auto& [k, v] : r.tags) {
@@ -136,7 +136,9 @@ class Builder {
           auto c = consumers_.find(it.version);
           if (c == consumers_.end()) continue;
           for (size_t i : c->second) {
-            graph_.edges.push_back({did, RunNode(i)});
+            bool modified = false;
+            for (const RunInput& in : runs_[i].inputs) modified |= (in.version == it.version && in.modified);
+            graph_.edges.push_back({did, RunNode(i), modified});
             todo.push_back({true, Oid(), "", i, it.depth});
           }
         }

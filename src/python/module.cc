@@ -78,10 +78,23 @@ SearchOptions SearchFor(const std::vector<std::string>& experiments, const std::
 }
 
 void BindRuns(py::class_<Session>& c) {
-  c.def("start_run", &Session::StartRun, Release(), py::arg("experiment"), py::arg("name"), py::arg("params"),
-        py::arg("tags"), py::arg("inputs"), py::arg("start_time") = 0, py::arg("detached") = false,
-        py::arg("code_dir") = "", py::arg("command") = "", py::arg("cwd") = "",
-        py::arg("env") = std::map<std::string, std::string>{})
+  c.def(
+       "start_run",
+       [](Session& s, const std::string& experiment, const std::string& name,
+          const std::map<std::string, std::string>& params, const std::map<std::string, std::string>& tags,
+          const std::vector<std::string>& inputs, int64_t start_time, bool detached, const std::string& code_dir,
+          const std::string& command, const std::string& cwd, const std::map<std::string, std::string>& env) {
+         std::string id;
+         {
+           py::gil_scoped_release release;
+           id = s.StartRun(experiment, name, params, tags, inputs, start_time, detached, code_dir, command, cwd, env);
+         }
+         Warn(s);  // a modified workspace input: the run reads other data than its version
+         return id;
+       },
+       py::arg("experiment"), py::arg("name"), py::arg("params"), py::arg("tags"), py::arg("inputs"),
+       py::arg("start_time") = 0, py::arg("detached") = false, py::arg("code_dir") = "", py::arg("command") = "",
+       py::arg("cwd") = "", py::arg("env") = std::map<std::string, std::string>{})
       .def("keep_alive", &Session::KeepAlive, Release())
       .def(
           "end_run",

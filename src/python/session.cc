@@ -56,7 +56,13 @@ std::string Session::StartRun(const std::string& experiment, const std::string& 
   o.tags = tags;
   o.inputs = inputs;
   o.start_ms = start_ms;
+  std::vector<std::string> warnings;
+  o.on_warning = [&warnings](const std::string& w) { warnings.push_back(w); };
   std::string id = Check(tracker_->StartRun(o));
+  {
+    std::lock_guard lock(mu_);
+    warnings_.insert(warnings_.end(), warnings.begin(), warnings.end());
+  }
   Keep(id, /*beat_now=*/false);  // its start is its first beat
   return id;
 }

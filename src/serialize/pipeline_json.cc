@@ -78,7 +78,7 @@ Json LineageToJson(const LineageGraph& g, bool downstream) {
     for (const auto& [k, v] : n.attrs) attrs[k] = v;
     nodes.push_back({{"id", n.id}, {"kind", n.kind}, {"name", n.name}, {"attrs", attrs}});
   }
-  for (const LineageEdge& e : g.edges) edges.push_back({{"from", e.from}, {"to", e.to}});
+  for (const LineageEdge& e : g.edges) edges.push_back({{"from", e.from}, {"to", e.to}, {"modified", e.modified}});
   return Json{{"root", g.root}, {"direction", downstream ? "down" : "up"}, {"nodes", nodes}, {"edges", edges}};
 }
 

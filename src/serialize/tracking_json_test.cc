@@ -174,6 +174,31 @@ TEST(RunCompareTest, MissingKeysShowADashAndDiffer) {
   EXPECT_TRUE(seen);
 }
 
+TEST(RunCompareTest, AModifiedInputDiffersFromItsVersion) {
+  RunInfo a = SampleRun(), b = SampleRun();
+  b.inputs[0].source = "workspace";
+  b.inputs[0].modified = true;
+  RunComparison c = CompareRunInfos({a, b});
+  const CompareRow* data = nullptr;
+  for (const CompareRow& row : c.rows)
+    if (row.section == "data") data = &row;
+  ASSERT_NE(data, nullptr);
+  EXPECT_TRUE(data->differs);
+  EXPECT_EQ(data->values,
+            (std::vector<std::string>{"v1 " + TestOid('b').Short(), "v1 " + TestOid('b').Short() + " (modified)"}));
+}
+
+TEST(RunInputTextTest, ModifiedInputsSayTheyAre) {
+  RunInput in{"data/wine", TestOid('b'), "v2", "workspace"};
+  EXPECT_EQ(DescribeRunInput(in), "data/wine  v2  " + TestOid('b').Short() + "  (workspace)");
+  in.modified = true;
+  EXPECT_EQ(DescribeRunInput(in),
+            "data/wine  v2  " + TestOid('b').Short() + "  (workspace, modified since that version)");
+  EXPECT_EQ(ModifiedInputWarning(in),
+            "data/wine differs from its pointer's version v2 (see 'cairn status'): the run records that version as "
+            "modified");
+}
+
 TEST(RunCompareTest, DurationFormats) {
   EXPECT_EQ(FormatDurationMs(850), "850ms");
   EXPECT_EQ(FormatDurationMs(12'300), "12.3s");

@@ -73,6 +73,17 @@ Result<fs::path> CodeDir(const fs::path& given) {
 
 }  // namespace
 
+std::string DescribeRunInput(const RunInput& input) {
+  return input.dataset + "  " + (input.tag.empty() ? "-" : input.tag) + "  " + input.version.Short() + "  (" +
+         input.source + (input.modified ? ", modified since that version" : "") + ")";
+}
+
+std::string ModifiedInputWarning(const RunInput& input) {
+  return input.dataset + " differs from its pointer's version " +
+         (input.tag.empty() ? input.version.ToString() : input.tag) +
+         " (see 'cairn status'): the run records that version as modified";
+}
+
 Result<std::string> Tracker::StartRun(const StartRunOptions& options) {
   std::lock_guard lock(impl_->mu);
   TrackingStore& store = *impl_->store;
@@ -175,6 +186,11 @@ Result<std::string> Tracker::StartRun(const StartRunOptions& options) {
   run.pid_start = run.host == impl_->host ? ProcessStart(run.pid) : 0;
   CAIRN_RETURN_IF_ERROR(store.Transaction([&] { return store.InsertRun(run); }));
   if (!diff.empty()) CAIRN_RETURN_IF_ERROR(LogArtifactBytes(run.info.id, "cairn/git.diff", diff).status());
+  if (options.on_warning) {
+    for (const RunInput& in : run.info.inputs) {
+      if (in.modified) options.on_warning(ModifiedInputWarning(in));
+    }
+  }
   return run.info.id;
 }
 

@@ -368,5 +368,25 @@ TEST(RecordTest, HostileFieldTypesAreCorruption) {
   EXPECT_TRUE(DecodeRunRecord(replace("\"value\": 0.5", "\"value\": 1e300"), "t", &history).ok());
 }
 
+TEST_F(TrackerTest, AModifiedWorkspaceInputWarnsAtStart) {
+  WriteText(dir_.path() / "data/d/a.csv", "x\n1\n");
+  auto added = Add(*repo_, {(dir_.path() / "data/d").string()}, AddOptions{});
+  ASSERT_TRUE(added.ok()) << added.status().ToString();
+  std::vector<std::string> warnings;
+  StartRunOptions o;
+  o.capture_env = false;
+  o.on_warning = [&warnings](const std::string& w) { warnings.push_back(w); };
+  ASSERT_TRUE(tracker_->StartRun(o).ok());
+  EXPECT_TRUE(warnings.empty());
+  WriteText(dir_.path() / "data/d/a.csv", "x\n1\n2\n");
+  auto id = tracker_->StartRun(o);
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  auto run = tracker_->GetRun(*id);
+  ASSERT_TRUE(run.ok());
+  ASSERT_EQ(run->inputs.size(), 1u);
+  ASSERT_TRUE(run->inputs[0].modified);
+  EXPECT_EQ(warnings, std::vector<std::string>{ModifiedInputWarning(run->inputs[0])});
+}
+
 }  // namespace
 }  // namespace cairn

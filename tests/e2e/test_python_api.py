@@ -501,6 +501,27 @@ class Datasets(PythonApiTestCase):
         cli = [i for i in self.show(res["id"])["inputs"] if i["source"] == "explicit"]
         self.assertEqual(cli, explicit)
 
+    def test_start_run_warns_when_a_workspace_input_is_modified(self):
+        self.dataset_v1()
+        self.append("data.csv", "5,6\n")
+        # The script lies in the repository: its workspace inputs are recorded.
+        script = self.script("""
+            import warnings
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                with cairn.start_run() as run:
+                    pass
+            out({"id": run.id, "warnings": [(w.category.__name__, str(w.message)) for w in caught]})
+        """)
+        os.rename(script, self.path("train.py"))
+        r = subprocess.run([PYTHON, "train.py"], cwd=self.repo, env=self.env, capture_output=True, text=True,
+                           timeout=60)
+        self.assertEqual(r.returncode, 0, self.describe(r))
+        res = self.result(r)
+        self.assertEqual(res["warnings"], [["RuntimeWarning", "cairn: data.csv differs from its pointer's version v1 "
+                                            "(see 'cairn status'): the run records that version as modified"]])
+        self.assertTrue(self.show(res["id"])["inputs"][0]["modified"])
+
     def test_use_dataset_old_version_is_materialised(self):
         old, v1 = self.dataset_v1()
         self.write("data.csv", b"x,y\n9,9\n")

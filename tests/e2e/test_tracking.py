@@ -643,6 +643,35 @@ class Inputs(TrackingTestCase):
         self.assertEqual(self.names("datasets.`data/iris` = '%s'" % v2[7:19]), ["plain"])
         self.assertEqual(self.names("datasets.`data/iris` = 'v1'"), ["explicit"])
 
+    def test_a_modified_input_is_marked_in_show_compare_and_lineage(self):
+        v1 = self.make_dataset("data/iris", tag="v1")
+        _, clean = self.run_cmd("-n", "clean", "--", "true")
+        self.append("data/iris/iris.csv", "1,1,1,1,setosa\n")
+        r, dirty = self.run_cmd("-n", "dirty", "--", "true")
+        self.assertIn("cairn: warning: data/iris differs from its pointer's version v1", r.stderr)
+        text = self.ok("runs", "show", dirty).stdout
+        self.assertIn("data/iris  v1  %s  (workspace, modified since that version)" % v1[7:19], text)
+        self.assertIn("data/iris  v1  %s  (workspace)\n" % v1[7:19], self.ok("runs", "show", clean).stdout)
+        # Compare: the data row differs, and says which side read modified data.
+        rows = {(r["section"], r["key"]): r for r in self.json("runs", "compare", clean, dirty)["rows"]}
+        data = rows[("data", "data/iris")]
+        self.assertTrue(data["differs"], data)
+        self.assertEqual(data["values"], ["v1 " + v1[7:19], "v1 %s (modified)" % v1[7:19]])
+        self.assertRegex(self.ok("runs", "compare", clean, dirty).stdout, r"\* +data\.data/iris .*\(modified\)")
+        # Lineage, up from the run and down from the version: the edge says the run read other bytes.
+        node = "dataset:data/iris@" + v1[7:]
+        for target, down in ((dirty, False), ("data/iris@v1", True)):
+            g = self.json("lineage", target, *(["--down"] if down else []), "--format", "json")
+            edges = {(e["from"], e["to"]): e["modified"] for e in g["edges"]}
+            self.assertTrue(edges[(node, "run:" + dirty)], g["edges"])
+            if down:
+                self.assertFalse(edges[(node, "run:" + clean)], g["edges"])
+        self.assertIn("modified: the run read workspace data changed since this version",
+                      self.ok("lineage", dirty).stdout)
+        self.assertNotIn("modified", self.ok("lineage", clean).stdout)
+        # Search names the version the data was derived from: both runs match (doc/tracking.md).
+        self.assertEqual(self.names("datasets.`data/iris` = 'v1'"), ["clean", "dirty"])
+
 
 # ---------------------------------------------------------------------------------------------
 class Search(TrackingTestCase):
