@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cctype>
 #include <iostream>
+#include <limits>
 #include <set>
 
 #include "cairn/dataset.h"
@@ -114,14 +115,24 @@ int ListRuns(const Context& ctx, const SearchOptions& opts, const std::vector<st
   if (!tracker.ok()) return Fail(tracker.status());
   SearchOptions search = opts;
   search.statuses = *statuses;
+  // One run more than shown tells whether more match, without counting them.
+  const bool can_ask_more = opts.limit >= 0 && opts.limit < std::numeric_limits<int64_t>::max();
+  if (can_ask_more) ++search.limit;
   auto result = (*tracker)->Search(search);
   if (!result.ok()) return Fail(result.status());
   PrintWarnings(*result);
+  const bool more = can_ask_more && static_cast<int64_t>(result->runs.size()) > opts.limit;
+  if (more) result->runs.resize(static_cast<size_t>(opts.limit));
   const auto& runs = result->runs;
+  // On stderr, so that --json stays one valid document.
+  if (more) {
+    std::cerr << "cairn: showing " << (runs.empty() ? "no runs (--limit 0)" : "the first " + std::to_string(runs.size()) + " runs")
+              << "; more match (--limit N shows N)" << std::endl;
+  }
   if (json) {
     PrintJson(RunListJson(runs, RunDetail::kSummary));
   } else if (runs.empty()) {
-    std::cerr << "no runs match" << std::endl;
+    if (!more) std::cerr << "no runs match" << std::endl;
   } else {
     std::string mention = opts.filter;
     for (const std::string& s : opts.order_by) mention += " " + s;

@@ -816,6 +816,24 @@ class Search(TrackingTestCase):
         self.assertEqual(self.runs("--limit", "0"), [])
         self.fails("runs", "--limit", "-1", msg="must not be negative")
 
+    def test_limit_says_when_more_runs_match(self):
+        r = self.ok("runs", "--limit", "2")
+        self.assertIn("cairn: showing the first 2 runs; more match (--limit N shows N)", r.stderr)
+        self.assertEqual(len(r.stdout.strip().splitlines()), 3)  # head and two runs
+        r = self.ok("runs", "--limit", "2", "--json")
+        self.assertEqual(len(json.loads(r.stdout)), 2)  # stdout stays one JSON document
+        self.assertIn("showing the first 2 runs; more match", r.stderr)
+        for args in (["--limit", "6"], ["--limit", "6", "--json"], []):
+            self.assertNotIn("showing", self.ok("runs", *args).stderr)
+        # --limit 0 shows nothing but does not claim that nothing matches.
+        r = self.ok("runs", "--limit", "0")
+        self.assertEqual(r.stdout, "")
+        self.assertNotIn("no runs match", r.stderr)
+        self.assertIn("showing no runs (--limit 0); more match", r.stderr)
+        r = self.ok("runs", "--limit", "0", "--where", "params.k = 'none'")
+        self.assertIn("no runs match", r.stderr)
+        self.assertNotIn("showing", r.stderr)
+
     def test_exit_code_gate(self):
         r = self.cairn("runs", "--where", "metrics.acc > 0.95", "--exit-code")
         self.assertEqual(r.returncode, NEGATIVE, self.describe(r))
