@@ -15,8 +15,9 @@ namespace cairn {
 
 struct CompareRow {
   // "run" (name, experiment, status, duration, command), "params",
-  // "metrics", "data" (dataset → versions read, "TAG OID (modified)" for
-  // workspace data changed since that version), "code" (git.* env) or
+  // "metrics", "tags", "data" (dataset → versions read, "TAG OID (modified)" for
+  // workspace data changed since that version), "code" (git.* env, and
+  // "diff": the short oid of a dirty run's cairn/git.diff artifact) or
   // "env" (the rest of the environment).
   std::string section;
   std::string key;
@@ -30,12 +31,16 @@ struct CompareRow {
 struct RunComparison {
   std::vector<std::string> runs;  // full run ids, in the order asked
   std::vector<CompareRow> rows;   // by section in the order above, then key
-  int64_t hidden_rows = 0;        // equal env rows left out (see CompareOptions)
+  int64_t hidden_rows = 0;        // rows left out: equal env rows and system tags (see CompareOptions)
+  int64_t hidden_tag_rows = 0;    // of those, cairn.* and mlflow.* tag rows
 };
 
 struct CompareOptions {
   // Keep "env" rows whose values are all equal (there are many: OS, CPU …).
   bool include_equal_env = false;
+  // Keep rows of the tags cairn and MLflow set (cairn.*, mlflow.*); user
+  // tags are always compared.
+  bool include_system_tags = false;
   // The time a RUNNING run's duration is measured to; 0: now.
   int64_t now_ms = 0;
 };

@@ -14,6 +14,9 @@ namespace {
 
 using KeyValues = std::map<std::string, std::string>;
 
+// Where Tracker::StartRun keeps a dirty run's uncommitted diff.
+constexpr char kGitDiffArtifact[] = "cairn/git.diff";
+
 // Adds one row per key any run has in `get(run)`.
 template <typename Get>
 void AddSection(const std::vector<RunInfo>& runs, const std::string& section, Get get,
@@ -35,6 +38,9 @@ void AddSection(const std::vector<RunInfo>& runs, const std::string& section, Ge
     rows->push_back(std::move(row));
   }
 }
+
+// Tags cairn and MLflow set themselves (cairn.*, mlflow.*), not the user.
+bool IsSystemTag(const std::string& key) { return key.starts_with("cairn.") || key.starts_with("mlflow."); }
 
 KeyValues EnvPart(const RunInfo& r, bool code) {
   KeyValues m;
@@ -85,6 +91,7 @@ RunComparison CompareRunInfos(const std::vector<RunInfo>& runs, const CompareOpt
     for (const auto& [k, point] : r.metrics) m[k] = FormatMetricValue(point.value);
     return m;
   }, &rows);
+  AddSection(runs, "tags", [](const RunInfo& r) { return r.tags; }, &rows);
   AddSection(runs, "data", [](const RunInfo& r) {
     KeyValues m;
     for (const RunInput& in : r.inputs) {
@@ -96,11 +103,23 @@ RunComparison CompareRunInfos(const std::vector<RunInfo>& runs, const CompareOpt
     }
     return m;
   }, &rows);
-  AddSection(runs, "code", [](const RunInfo& r) { return EnvPart(r, true); }, &rows);
+  AddSection(runs, "code", [](const RunInfo& r) {
+    KeyValues m = EnvPart(r, true);
+    // Two dirty runs of one commit differ by their uncommitted diff.
+    for (const RunArtifact& a : r.artifacts) {
+      if (a.path == kGitDiffArtifact) m["diff"] = a.oid.Short();
+    }
+    return m;
+  }, &rows);
   AddSection(runs, "env", [](const RunInfo& r) { return EnvPart(r, false); }, &rows);
   for (CompareRow& row : rows) {
     if (!options.include_equal_env && row.section == "env" && !row.differs) {
       ++out.hidden_rows;
+      continue;
+    }
+    if (!options.include_system_tags && row.section == "tags" && IsSystemTag(row.key)) {
+      ++out.hidden_rows;
+      ++out.hidden_tag_rows;
       continue;
     }
     out.rows.push_back(std::move(row));

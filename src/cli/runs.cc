@@ -214,6 +214,7 @@ int PrintComparison(const Context& ctx, const std::vector<std::string>& ids, boo
   if (!tracker.ok()) return Fail(tracker.status());
   CompareOptions options;
   options.include_equal_env = all;
+  options.include_system_tags = all;
   auto comparison = CompareRuns(**tracker, ids, options);
   if (!comparison.ok()) return Fail(comparison.status());
   if (json) {
@@ -231,7 +232,12 @@ int PrintComparison(const Context& ctx, const std::vector<std::string>& ids, boo
   }
   PrintTable(table);
   std::cout << "(* marks values that differ";
-  if (comparison->hidden_rows) std::cout << "; " << comparison->hidden_rows << " equal env rows hidden, --all shows them";
+  if (const int64_t tags = comparison->hidden_tag_rows; tags) {
+    std::cout << "; " << comparison->hidden_rows << " rows hidden (" << comparison->hidden_rows - tags
+              << " equal env, " << tags << " cairn.*/mlflow.* tags), --all shows them";
+  } else if (comparison->hidden_rows) {
+    std::cout << "; " << comparison->hidden_rows << " equal env rows hidden, --all shows them";
+  }
   std::cout << ")\n";
   return kExitOk;
 }

@@ -188,6 +188,31 @@ TEST(RunCompareTest, AModifiedInputDiffersFromItsVersion) {
             (std::vector<std::string>{"v1 " + TestOid('b').Short(), "v1 " + TestOid('b').Short() + " (modified)"}));
 }
 
+TEST(RunCompareTest, TagsAndTheGitDiffAreCompared) {
+  RunInfo a = SampleRun(), b = SampleRun();
+  b.tags["stage"] = "prod";
+  a.tags["mlflow.note"] = "x";
+  b.artifacts.push_back(RunArtifact{"cairn/git.diff", TestOid('e'), 30});
+  auto find = [](const RunComparison& c, const std::string& section, const std::string& key) -> const CompareRow* {
+    for (const CompareRow& row : c.rows)
+      if (row.section == section && row.key == key) return &row;
+    return nullptr;
+  };
+  RunComparison c = CompareRunInfos({a, b});
+  ASSERT_NE(find(c, "tags", "stage"), nullptr);
+  EXPECT_EQ(find(c, "tags", "stage")->values, (std::vector<std::string>{"candidate", "prod"}));
+  EXPECT_TRUE(find(c, "tags", "stage")->differs);
+  ASSERT_NE(find(c, "code", "diff"), nullptr);
+  EXPECT_EQ(find(c, "code", "diff")->values, (std::vector<std::string>{"-", TestOid('e').Short()}));
+  // System tags only when asked for; counted as hidden.
+  EXPECT_EQ(find(c, "tags", "mlflow.note"), nullptr);
+  EXPECT_EQ(c.hidden_tag_rows, 1);
+  EXPECT_EQ(c.hidden_rows, 2);  // and os.kernel
+  RunComparison all = CompareRunInfos({a, b}, CompareOptions{.include_equal_env = true, .include_system_tags = true});
+  ASSERT_NE(find(all, "tags", "mlflow.note"), nullptr);
+  EXPECT_EQ(all.hidden_rows, 0);
+}
+
 TEST(RunInputTextTest, ModifiedInputsSayTheyAre) {
   RunInput in{"data/wine", TestOid('b'), "v2", "workspace"};
   EXPECT_EQ(DescribeRunInput(in), "data/wine  v2  " + TestOid('b').Short() + "  (workspace)");

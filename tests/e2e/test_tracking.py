@@ -1000,6 +1000,31 @@ class ShowCompare(TrackingTestCase):
         self.assertFalse(env["os.name"]["differs"])
         self.assertIn("equal env rows hidden", self.ok("runs", "compare", a, b).stdout)
 
+    def test_compare_shows_the_diff_of_dirty_runs_and_tags(self):
+        self.append("README", "change a\n")
+        _, a = self.run_cmd("-t", "stage=dev", "-t", "mlflow.note=x", "--", "true")
+        self.append("README", "change b\n")
+        _, b = self.run_cmd("-t", "stage=prod", "-t", "mlflow.note=y", "--", "true")
+        oids = []
+        for run in (a, b):
+            arts = {x["path"]: x["oid"] for x in self.show(run)["artifacts"]}
+            oids.append(arts["cairn/git.diff"][7:19])
+        self.assertNotEqual(oids[0], oids[1])
+        c = self.json("runs", "compare", a, b)
+        rows = {(r["section"], r["key"]): r for r in c["rows"]}
+        self.assertEqual(rows[("code", "diff")]["values"], oids)
+        self.assertTrue(rows[("code", "diff")]["differs"])
+        self.assertEqual(rows[("tags", "stage")]["values"], ["dev", "prod"])
+        self.assertTrue(rows[("tags", "stage")]["differs"])
+        # Tags cairn or MLflow set are compared with --all only.
+        self.assertNotIn(("tags", "mlflow.note"), rows)
+        full = {(r["section"], r["key"]): r for r in self.json("runs", "compare", a, b, "--all")["rows"]}
+        self.assertEqual(full[("tags", "mlflow.note")]["values"], ["x", "y"])
+        text = self.ok("runs", "compare", a, b).stdout
+        self.assertRegex(text, r"\* +code\.diff +%s +%s" % tuple(oids))
+        self.assertRegex(text, r"\* +tags\.stage +dev +prod")
+        self.assertIn("%d rows hidden (" % c["hidden_rows"], text)
+
     def test_compare_sees_small_metric_differences(self):
         a = self.new_run(script="cairn runs log --metric acc=0.1234567 >/dev/null")
         b = self.new_run(script="cairn runs log --metric acc=0.1234568 >/dev/null")
