@@ -402,7 +402,8 @@ void RegisterRuns(CLI::App& app, Context& ctx) {
         return kExitOk;
       }
       for (const MetricPoint& p : *points) {
-        std::cout << p.step << "\t" << FormatMetric(p.value) << "\t" << FormatMs(p.timestamp_ms) << "\n";
+        // Full precision (shortest round-trip form), as doc/tracking.md says.
+        std::cout << p.step << "\t" << FormatMetricValue(p.value) << "\t" << FormatMs(p.timestamp_ms) << "\n";
       }
       return kExitOk;
     });

@@ -495,6 +495,13 @@ class Logging(TrackingTestCase):
 
         self.fails("runs", "history", rid, "nope", msg="has no metric 'nope'", hint="cairn runs show")
 
+    def test_history_text_keeps_full_precision(self):
+        _, rid = self.run_cmd("--", "sh", "-c", "cairn runs log --metric acc=0.40816326530612246@3 "
+                                                "--metric big=123456789.125 >/dev/null")
+        self.assertEqual(self.ok("runs", "history", rid, "acc").stdout.split("\t")[:2], ["3", "0.40816326530612246"])
+        self.assertEqual(float(self.ok("runs", "history", rid, "acc").stdout.split("\t")[1]), 0.40816326530612246)
+        self.assertEqual(self.ok("runs", "history", rid, "big").stdout.split("\t")[1], "123456789.125")
+
     def test_ended_run_accepts_tags_and_artifacts_only(self):
         rid = self.new_run("-t", "t=1", script="cairn runs log --param k=1 --metric a=1 >/dev/null")
         self.make_dataset()
