@@ -14,18 +14,38 @@
 namespace cairn::cli {
 namespace {
 
+// Characters (UTF-8 code points) in `s`: what a terminal column counts.
+size_t Columns(const std::string& s) {
+  return std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; });
+}
+
+// A table cell at most `max` characters wide: longer text is cut (never
+// inside a UTF-8 sequence) and ends in "…". Text tables only; --json keeps
+// every value whole.
+constexpr size_t kMaxCell = 40;
+std::string Shorten(const std::string& s, size_t max = kMaxCell) {
+  if (Columns(s) <= max) return s;
+  size_t end = 0, kept = 0;
+  while (end < s.size() && kept < max - 1) {
+    ++end;
+    while (end < s.size() && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80) ++end;
+    ++kept;
+  }
+  return s.substr(0, end) + "…";
+}
+
 // Prints rows as columns separated by two spaces.
 void PrintTable(const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> width;
   for (const auto& row : rows) {
     width.resize(std::max(width.size(), row.size()));
-    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], Columns(row[i]));
   }
   for (const auto& row : rows) {
     std::string line;
     for (size_t i = 0; i < row.size(); ++i) {
       line += row[i];
-      if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
+      if (i + 1 < row.size()) line += std::string(width[i] - Columns(row[i]) + 2, ' ');
     }
     std::cout << line << "\n";
   }
@@ -147,6 +167,7 @@ int ListRuns(const Context& ctx, const SearchOptions& opts, const std::vector<st
     for (const auto& k : pkeys) head.push_back("params." + k);
     for (const auto& k : mkeys) head.push_back("metrics." + k);
     for (const auto& k : tkeys) head.push_back("tags." + k);
+    for (std::string& h : head) h = Shorten(h);
     rows.push_back(head);
     for (const RunInfo& r : runs) {
       std::vector<std::string> row = {r.id.substr(0, 8), r.name.empty() ? "-" : r.name, r.experiment,
@@ -155,6 +176,7 @@ int ListRuns(const Context& ctx, const SearchOptions& opts, const std::vector<st
       for (const auto& k : pkeys) row.push_back(r.params.count(k) ? r.params.at(k) : "-");
       for (const auto& k : mkeys) row.push_back(ms.count(k) ? ms.at(k) : "-");
       for (const auto& k : tkeys) row.push_back(r.tags.count(k) ? r.tags.at(k) : "-");
+      for (std::string& cell : row) cell = Shorten(cell);
       rows.push_back(std::move(row));
     }
     PrintTable(rows);
@@ -227,7 +249,7 @@ int PrintComparison(const Context& ctx, const std::vector<std::string>& ids, boo
   table.push_back(head);
   for (const CompareRow& row : comparison->rows) {
     std::vector<std::string> line = {row.differs ? "*" : " ", row.section + "." + row.key};
-    for (const std::string& v : row.values) line.push_back(v.size() > 40 ? v.substr(0, 39) + "…" : v);
+    for (const std::string& v : row.values) line.push_back(Shorten(v));
     table.push_back(std::move(line));
   }
   PrintTable(table);

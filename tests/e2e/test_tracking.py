@@ -823,6 +823,19 @@ class Search(TrackingTestCase):
         self.assertEqual(self.runs("--limit", "0"), [])
         self.fails("runs", "--limit", "-1", msg="must not be negative")
 
+    def test_long_cells_are_shortened_in_the_table_only(self):
+        long_value = "é" + "x" * 6999
+        rid = self.new_run("-n", "wide", "-p", "blob=" + long_value, "-p", "note=" + "ü" * 41)
+        text = self.ok("runs", "-n", "1").stdout.splitlines()
+        self.assertEqual(len(text), 2, text)
+        self.assertLess(len(text[1]), 300, text[1][:300])
+        self.assertIn("é" + "x" * 38 + "…", text[1])
+        self.assertIn("ü" * 39 + "…", text[1])
+        # Columns stay aligned: the header's params.note starts where the value does.
+        self.assertEqual(text[0].index("params.note"), text[1].index("ü"))
+        self.assertEqual(self.runs("-n", "1")[0]["params"]["blob"], long_value)
+        self.assertEqual(self.show(rid)["params"]["blob"], long_value)
+
     def test_limit_says_when_more_runs_match(self):
         r = self.ok("runs", "--limit", "2")
         self.assertIn("cairn: showing the first 2 runs; more match (--limit N shows N)", r.stderr)
