@@ -59,15 +59,63 @@ size_t EditDistance(const std::string& a, const std::string& b) {
   return row[b.size()];
 }
 
-// The command closest to a mistyped one (at most two edits away), or "".
-std::string NearestCommand(CLI::App& app, const std::string& typed) {
+// The name closest to a mistyped one (at most two edits away), or "".
+std::string Nearest(const std::vector<std::string>& names, const std::string& typed) {
   std::string best;
   size_t best_distance = 3;
-  for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
-    size_t d = EditDistance(typed, sub->get_name());
-    if (d < best_distance) best = sub->get_name(), best_distance = d;
+  for (const std::string& name : names) {
+    size_t d = EditDistance(typed, name);
+    if (d < best_distance) best = name, best_distance = d;
   }
   return best;
+}
+
+std::vector<std::string> SubcommandNames(CLI::App& app) {
+  std::vector<std::string> names;
+  for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) names.push_back(sub->get_name());
+  return names;
+}
+
+// The command closest to a mistyped one (at most two edits away), or "".
+std::string NearestCommand(CLI::App& app, const std::string& typed) { return Nearest(SubcommandNames(app), typed); }
+
+// "cairn runs show" for the subcommand `app`.
+std::string CommandPath(const CLI::App* app) {
+  std::string path;
+  for (; app; app = app->get_parent()) path = app->get_name() + (path.empty() ? "" : " " + path);
+  return path;
+}
+
+// For arguments CLI11 could not place: a did-you-mean for a mistyped
+// subcommand of the deepest command given, or for a mistyped long option
+// of it or of its parents (options fall through). Prints the error and
+// returns true when it found one.
+bool SuggestForExtras(CLI::App& app) {
+  CLI::App* command = &app;
+  while (!command->get_subcommands().empty()) command = command->get_subcommands().front();
+  std::vector<std::string> options;
+  for (const CLI::App* a = command; a; a = a->get_parent()) {
+    for (const CLI::Option* opt : a->get_options()) {
+      for (const std::string& name : opt->get_lnames()) options.push_back(name);
+    }
+  }
+  for (const std::string& arg : app.remaining(true)) {
+    if (arg.starts_with("--")) {
+      std::string typed = arg.substr(2, arg.find('=') == std::string::npos ? std::string::npos : arg.find('=') - 2);
+      std::string near = Nearest(options, typed);
+      if (near.empty()) continue;
+      std::fprintf(stderr, "cairn: error: unknown option '--%s' for '%s'\nhint: did you mean '--%s'?\n", typed.c_str(),
+                   CommandPath(command).c_str(), near.c_str());
+      return true;
+    }
+    if (arg.starts_with("-") || command == &app) continue;  // the top level: see main
+    std::string near = NearestCommand(*command, arg);
+    if (near.empty()) continue;
+    std::fprintf(stderr, "cairn: error: unknown command '%s' for '%s'\nhint: did you mean '%s %s'?\n", arg.c_str(),
+                 CommandPath(command).c_str(), CommandPath(command).c_str(), near.c_str());
+    return true;
+  }
+  return false;
 }
 
 }  // namespace cairn::cli
@@ -109,6 +157,10 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
+  } catch (const CLI::ExtrasError& e) {
+    if (SuggestForExtras(app)) return kExitError;
+    std::fprintf(stderr, "cairn: error: %s\nhint: run 'cairn --help' or 'cairn <command> --help'\n", e.what());
+    return kExitError;
   } catch (const CLI::ParseError& e) {
     std::fprintf(stderr, "cairn: error: %s\nhint: run 'cairn --help' or 'cairn <command> --help'\n", e.what());
     return kExitError;

@@ -94,6 +94,20 @@ class HintsTest(CairnTestCase):
         self.fails("stauts", msg="unknown command 'stauts'", hint="did you mean 'cairn status'?")
         self.fails("zzzzzzzz", msg="unknown command", hint="cairn --help")
 
+    def test_mistyped_subcommands_and_options_get_a_suggestion(self):
+        self.fails("runs", "shwo", "3f2a9c", msg="unknown command 'shwo' for 'cairn runs'",
+                   hint="did you mean 'cairn runs show'?")
+        self.fails("runs", "comapre", "a", "b", msg="unknown command 'comapre'", hint="'cairn runs compare'")
+        self.fails("experiments", "lsit", msg="unknown command 'lsit' for 'cairn experiments'",
+                   hint="did you mean 'cairn experiments list'?")
+        self.fails("runs", "--limt", "5", msg="unknown option '--limt' for 'cairn runs'",
+                   hint="did you mean '--limit'?")
+        self.fails("runs", "show", "3f2a9c", "--jsno", msg="unknown option '--jsno' for 'cairn runs show'",
+                   hint="did you mean '--json'?")
+        # Nothing near: the plain error.
+        r = self.fails("runs", "zzzzzzzz", msg="not expected")
+        self.assertNotIn("did you mean", r.stderr)
+
     def test_unknown_tag_names_fetch(self):
         self.write("d/f.txt", "x\n")
         self.add("d")
