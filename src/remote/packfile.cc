@@ -2,6 +2,7 @@
 
 #include <zstd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 
@@ -86,7 +87,9 @@ std::string PackIndex::Encode() const {
   return out;
 }
 
-Result<PackIndex> PackIndex::Decode(std::string_view data, const std::string& where) {
+uint64_t MaxStoredSize(uint64_t raw) { return std::max<uint64_t>(raw, ZSTD_COMPRESSBOUND(raw)); }
+
+Result<PackIndex> PackIndex::Decode(std::string_view data, const std::string& where, uint64_t max_chunk) {
   auto bad = [&](const std::string& why) {
     return Status::Corruption(where + " is damaged (" + why + ")", "check the remote with 'cairn fsck' on it");
   };
@@ -144,6 +147,14 @@ Result<PackIndex> PackIndex::Decode(std::string_view data, const std::string& wh
     uint8_t codec = in.U8();
     if (codec > 1) return bad("unknown codec " + std::to_string(codec));
     e.codec = static_cast<Codec>(codec);
+    if (e.raw > max_chunk) {
+      return bad("chunk " + e.oid.Short() + " claims " + std::to_string(e.raw) + " bytes, more than the " +
+                 std::to_string(max_chunk) + " a chunk may have");
+    }
+    if (e.codec == Codec::kRaw ? e.stored != e.raw : e.stored > MaxStoredSize(e.raw)) {
+      return bad("chunk " + e.oid.Short() + " is stored in " + std::to_string(e.stored) + " bytes for " +
+                 std::to_string(e.raw));
+    }
     if (e.offset < kPackMagic.size() || e.offset > idx.pack_size || e.stored > idx.pack_size - e.offset) {
       return bad("chunk outside its pack");
     }
@@ -184,6 +195,13 @@ Result<std::string> DecompressChunk(std::string_view stored, const ChunkEntry& e
   if (entry.codec == Codec::kRaw) {
     raw.assign(stored);
   } else {
+    // The frame records its length: a lying entry.raw is caught before
+    // anything is allocated for it.
+    unsigned long long framed = ZSTD_getFrameContentSize(stored.data(), stored.size());
+    if (framed != ZSTD_CONTENTSIZE_UNKNOWN && framed != entry.raw) {
+      return Status::Corruption(where + ": chunk " + entry.oid.Short() + " does not decompress to the length its index records",
+                                "the remote is damaged; check it with 'cairn fsck' on the remote");
+    }
     raw.resize(entry.raw);
     thread_local ZSTD_DCtx* dctx = ZSTD_createDCtx();
     size_t n = ZSTD_decompressDCtx(dctx, raw.data(), raw.size(), stored.data(), stored.size());

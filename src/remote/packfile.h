@@ -22,6 +22,13 @@ inline constexpr std::string_view kPackIndexHeader = "cairn-packidx 1\n";
 
 enum class Codec : uint8_t { kRaw = 0, kZstd = 1 };
 
+// The largest chunk any remote may declare (its 'cairn-remote' max): above
+// the largest CAIRN_CHUNK_AVG bench/chunk_sizes.py measures (max = 4 * avg),
+// far below what an index could claim (4 GiB per chunk).
+inline constexpr uint64_t kMaxChunkSize = 16 << 20;
+// The most bytes a chunk of `raw` bytes takes in a pack.
+uint64_t MaxStoredSize(uint64_t raw);
+
 struct ChunkEntry {
   Oid oid;           // sha256 of the uncompressed chunk
   uint64_t offset;   // in the pack
@@ -44,7 +51,11 @@ struct PackIndex {
 
   std::string Encode() const;
   // Checks the trailing checksum and every field; `where` names it in errors.
-  static Result<PackIndex> Decode(std::string_view data, const std::string& where);
+  // No chunk may be longer than `max_chunk` bytes once decompressed (the
+  // remote's chunking maximum), nor stored in more than a raw chunk or zstd's
+  // bound for it: readers allocate these lengths.
+  static Result<PackIndex> Decode(std::string_view data, const std::string& where,
+                                  uint64_t max_chunk = kMaxChunkSize);
 };
 
 // Compresses `raw` with zstd unless that saves less than 1/32 of it

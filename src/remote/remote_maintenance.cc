@@ -75,11 +75,21 @@ Result<RemoteFsckReport> FsckRemote(Repo* repo, const RemoteSpec& spec, bool dat
     report.chunks += idx.chunks.size();
     report.bytes += idx.pack_size;
     for (const Recipe& r : idx.recipes) {
+      uint64_t total = 0;
+      bool complete = true;
       for (const Oid& c : r.chunks) {
-        if (!index.FindChunk(c)) {
+        const RemoteIndex::Location* loc = index.FindChunk(c);
+        if (!loc) {
           problem("recipe", r.oid.ToString(), "names chunk " + c.Short() + ", which no index holds");
+          complete = false;
           break;
         }
+        total += loc->entry.raw;
+      }
+      if (complete && total != r.size) {
+        problem("recipe", r.oid.ToString(),
+                "does not add up: its chunks make " + std::to_string(total) + " bytes, not the " +
+                    std::to_string(r.size) + " it records (" + remote_keys::Index(idx.pack) + " is damaged)");
       }
     }
   }

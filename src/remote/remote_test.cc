@@ -4,6 +4,7 @@
 
 #include <random>
 #include <set>
+#include <tuple>
 
 #include "cairn/remote.h"
 #include "cairn/store.h"
@@ -119,6 +120,36 @@ TEST(PackFileTest, IndexRoundTripsAndDetectsDamage) {
   std::string stored(pack.substr(e.offset, e.stored));
   stored[10] ^= 1;
   EXPECT_EQ(DecompressChunk(stored, e, "test").status().code(), Code::kCorruption);
+}
+
+// Found by an adversarial test: an intact index whose zstd chunk claims
+// 0xffffffff raw bytes made every reader allocate 4 GiB for it.
+TEST(PackFileTest, ChunkLengthsAboveTheMaximumAreCorruption) {
+  const std::string name(64, 'a');
+  auto index = [&](uint32_t stored, uint32_t raw, Codec codec) {
+    PackIndex idx;
+    idx.pack = name;
+    idx.pack_size = 8 + uint64_t{stored};
+    idx.chunks.push_back({Oid::Of("c"), 8, stored, raw, codec});
+    return idx.Encode();
+  };
+  const uint32_t max = kDefaultChunkParams.max_size;
+  for (auto [stored, raw, codec] : {std::tuple{100u, 0xffffffffu, Codec::kZstd}, std::tuple{100u, max + 1, Codec::kZstd},
+                                    std::tuple{max + 1, max + 1, Codec::kRaw}, std::tuple{100u, 99u, Codec::kRaw},
+                                    std::tuple{0xfffffff0u, 1000u, Codec::kZstd}}) {
+    auto decoded = PackIndex::Decode(index(stored, raw, codec), "indexes/x.idx", max);
+    EXPECT_EQ(decoded.status().code(), Code::kCorruption) << stored << " " << raw;
+    EXPECT_NE(decoded.status().message().find("indexes/x.idx is damaged"), std::string::npos)
+        << decoded.status().message();
+  }
+  EXPECT_TRUE(PackIndex::Decode(index(max, max, Codec::kRaw), "i", max).ok());
+  EXPECT_TRUE(PackIndex::Decode(index(100, max, Codec::kZstd), "i", max).ok());
+  EXPECT_FALSE(PackIndex::Decode(index(100, max, Codec::kZstd), "i", max / 2).ok());
+  // DecompressChunk checks the frame's own length before allocating.
+  std::string raw(1000, 'x'), stored;
+  ASSERT_EQ(CompressChunk(raw, &stored), Codec::kZstd);
+  ChunkEntry lying{Oid::Of(raw), 8, static_cast<uint32_t>(stored.size()), 0xffffffffu, Codec::kZstd};
+  EXPECT_EQ(DecompressChunk(stored, lying, "t").status().code(), Code::kCorruption);
 }
 
 // `body` followed by its SHA-256, as an index is stored.

@@ -35,7 +35,7 @@ Result<ChunkParams> ParseMarker(const std::string& text, const std::string& wher
   if (at == std::string::npos ||
       std::sscanf(text.c_str() + at, "chunking fastcdc gear=splitmix64/cairncdc min=%llu avg=%llu max=%llu", &min, &avg,
                   &max) != 3 ||
-      min == 0 || avg < min || max < avg || (avg & (avg - 1)) != 0) {
+      min == 0 || avg < min || max < avg || max > kMaxChunkSize || (avg & (avg - 1)) != 0) {
     return Status::Corruption(where + ": unknown chunking parameters in 'cairn-remote'");
   }
   return ChunkParams{min, avg, max};
@@ -162,7 +162,7 @@ Status RemoteSession::LoadIndex(const fs::path& cache) {
     if (!cached.empty()) {
       auto data = ReadFile(cached);
       if (data.ok()) {
-        auto idx = PackIndex::Decode(*data, cached.string());
+        auto idx = PackIndex::Decode(*data, cached.string(), chunker_.params().max_size);
         if (idx.ok() && idx->pack == hex) {
           check_size(i, *idx);
           decoded[i] = std::move(*idx);
@@ -171,7 +171,7 @@ Status RemoteSession::LoadIndex(const fs::path& cache) {
       }
     }
     CAIRN_ASSIGN_OR_RETURN(std::string data, backend_->Get(key));
-    auto idx = PackIndex::Decode(data, Describe() + "/" + key);
+    auto idx = PackIndex::Decode(data, Describe() + "/" + key, chunker_.params().max_size);
     if (!idx.ok() || idx->pack != hex) {
       problems[i] = idx.ok() ? "index " + key + " does not describe its pack" : idx.status().message();
       return Status::OK();
@@ -220,6 +220,18 @@ Status RemoteSession::Lacking(const Oid& oid, const Status& why) const {
                                   ", which is damaged: " + pack.problem + "; the remote's data is damaged",
                               "push the data again from a clone that has it intact ('cairn push' stores it "
                               "anew), and check the remote with 'cairn fsck' on it");
+  }
+  if (why.code() == Code::kNotFound && !load_problems_.empty()) {
+    // Perhaps in an index that could not be read: the remote is damaged,
+    // which pushing again may not mend.
+    return Status::Corruption(Describe() + ": object " + oid.ToString() +
+                                  " is in none of the remote's intact indexes, and the remote is damaged: " +
+                                  load_problems_[0] +
+                                  (load_problems_.size() > 1
+                                       ? " (and " + std::to_string(load_problems_.size() - 1) + " more)"
+                                       : std::string()),
+                              "check the remote with 'cairn fsck' on it, then push the data again from a clone "
+                              "that has it intact ('cairn push')");
   }
   return why;
 }
@@ -275,6 +287,12 @@ Status RemoteSession::Download(ObjectStore& store, const fs::path& tmp_dir, cons
   uint64_t total = 0;
   for (const Oid& oid : oids) {
     auto chunks = index_.ObjectChunks(oid);
+    if (chunks.status().code() == Code::kCorruption) {
+      return Status::Corruption(Describe() + ": object " + oid.ToString() + " cannot be read: " +
+                                    chunks.status().message() + "; the remote's index is damaged",
+                                "check the remote with 'cairn fsck' on it, then push the data again from a clone "
+                                "that has it intact ('cairn push')");
+    }
     if (!chunks.ok()) {
       return Lacking(oid, Status::NotFound(Describe() + " lacks object " + oid.ToString() + " (" +
                                                chunks.status().message() + ")",

@@ -2,6 +2,8 @@
 // refresh when another process replaced packs.
 #include "store/object_store_impl.h"
 
+#include <sys/stat.h>
+
 #include <ctime>
 
 namespace cairn {
@@ -134,7 +136,6 @@ Result<std::string> ObjectStore::Impl::ReadBytes(const Oid& oid, bool* packed) {
 }
 
 Result<std::string> ObjectStore::Impl::ReadPacked(const PackLocation& loc) {
-  std::string out(loc.length, '\0');
   int fd;
   fs::path path;
   {
@@ -158,6 +159,15 @@ Result<std::string> ObjectStore::Impl::ReadPacked(const PackLocation& loc) {
     CAIRN_ASSIGN_OR_RETURN(fd, PackFd(loc.pack));
     path = packs[loc.pack].path;
   }
+  // The index's checksum proves it intact, not truthful: check the length
+  // against the pack before allocating it.
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return Status::FromErrno("cannot stat " + path.string(), errno);
+  uint64_t pack_size = static_cast<uint64_t>(st.st_size);
+  if (loc.offset > pack_size || loc.length > pack_size - loc.offset) {
+    return Status::Corruption(path.string() + ": its index records an object past the end of the pack");
+  }
+  std::string out(loc.length, '\0');
   CAIRN_RETURN_IF_ERROR(PreadAll(fd, out.data(), out.size(), static_cast<off_t>(loc.offset), path));
   return out;
 }

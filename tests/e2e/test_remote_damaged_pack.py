@@ -3,8 +3,11 @@ says how long it must be, so fetch and pull report the pack as damaged, naming i
 saying the remote lacks the objects; nothing half-written lands in the local cache, and a push
 from a clone that has the data makes the remote whole again."""
 
+import hashlib
 import json
 import os
+import resource
+import struct
 import unittest
 
 from cairn_testlib import ERROR, NEGATIVE, OK
@@ -87,6 +90,117 @@ class TruncatedPack(RemoteTestCase):
             rep = self.fsck_remote("--quick", code=NEGATIVE)
             self.assertEqual([(p["kind"], p["name"]) for p in rep["problems"]], [("pack", self.key)])
             self.assertEqual(rep["packs"], 1, "the good pack is not indexed: %s" % rep)
+
+def rewrite_index(path, edit):
+    """Decodes a remote pack index (doc/formats.md), lets `edit(header_lines, chunks, recipes)` change it
+    (chunks: [oid, offset, stored, raw, codec]; recipes: [oid, size, [chunk oids]]) and writes it back
+    with a valid checksum: a lie no checksum catches."""
+    with open(path, "rb") as f:
+        data = f.read()
+    body = data[:-32]
+    assert hashlib.sha256(body).digest() == data[-32:]
+    lines, pos = [], 0
+    for _ in range(4):
+        nl = body.index(b"\n", pos)
+        lines.append(body[pos:nl].decode())
+        pos = nl + 1
+    chunks, recipes = [], []
+    for _ in range(int(lines[2].split()[1])):
+        e = body[pos:pos + 49]
+        pos += 49
+        chunks.append([e[:32]] + list(struct.unpack("<QIIB", e[32:])))
+    for _ in range(int(lines[3].split()[1])):
+        size, count = struct.unpack("<QI", body[pos + 32:pos + 44])
+        recipes.append([body[pos:pos + 32], size, [body[pos + 44 + 32 * k:pos + 76 + 32 * k] for k in range(count)]])
+        pos += 44 + 32 * count
+    assert pos == len(body)
+    edit(lines, chunks, recipes)
+    lines[2], lines[3] = "chunks %d" % len(chunks), "recipes %d" % len(recipes)
+    out = ("\n".join(lines) + "\n").encode()
+    for oid, off, stored, raw, codec in chunks:
+        out += oid + struct.pack("<QIIB", off, stored, raw, codec)
+    for oid, size, cs in recipes:
+        out += oid + struct.pack("<QI", size, len(cs)) + b"".join(cs)
+    with open(path, "wb") as f:
+        f.write(out + hashlib.sha256(out).digest())
+
+
+def one_gib_of_memory():
+    """preexec_fn: a reader that allocates what a lying index claims (4 GiB a chunk) fails under this."""
+    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+
+class LyingIndex(RemoteTestCase):
+    """An index with a valid checksum whose entries lie: fetch, pull and fsck --remote report the
+    index (or pack) as damaged, naming it, never as a missing object, and never allocate what it claims."""
+
+    def setUp(self):
+        super().setUp()
+        self.write("data/big.bin", random_bytes(400 * 1024, 83))
+        self.write("data/notes.csv", text_table(3000, 84))
+        self.add("data/big.bin", "data/notes.csv")
+        self.commit(message="v1")
+        self.push()
+        (self.hex,) = self.remote_packs()
+        self.idx = self.rpath("packs", self.hex + ".idx")
+        self.idx_key = "packs/%s.idx" % self.hex
+
+    def assert_damage_reported(self, *fragments):
+        clone = self.clone()
+        for cmd in ("fetch", "pull"):
+            with self.subTest(cmd=cmd):
+                r = self.cairn(cmd, cwd=clone, preexec_fn=one_gib_of_memory, timeout=60)
+                self.assertEqual(r.returncode, ERROR, self.describe(r))
+                self.assert_error(r, *fragments, hint="cairn fsck")
+                self.assertNotIn("lacks", r.stderr, "reported as missing:\n" + self.describe(r))
+                self.assertNotIn("not on the remote", r.stderr, "reported as missing:\n" + self.describe(r))
+        self.assertFalse(os.path.exists(os.path.join(clone, "data/notes.csv")))
+        r = self.cairn("fsck", "--remote", "origin", "--json", preexec_fn=one_gib_of_memory, timeout=60)
+        self.assertEqual(r.returncode, NEGATIVE, self.describe(r))
+        return json.loads(r.stdout)["problems"]
+
+    def test_a_chunk_claiming_4_gib_is_a_damaged_index(self):
+        def lie(lines, chunks, recipes):
+            zstd = [c for c in chunks if c[4] == 1]
+            self.assertTrue(zstd, "no compressed chunk to lie about")
+            zstd[0][3] = 0xffffffff
+        rewrite_index(self.idx, lie)
+        problems = self.assert_damage_reported(self.idx_key, "is damaged", "claims 4294967295 bytes")
+        self.assertTrue(any(p["kind"] == "index" and "claims 4294967295 bytes" in p["message"] for p in problems),
+                        problems)
+
+    def test_a_huge_stored_length_is_a_damaged_index(self):
+        def lie(lines, chunks, recipes):
+            chunks[-1][2] = 0xfffffff0
+        rewrite_index(self.idx, lie)
+        self.assert_damage_reported(self.idx_key, "is damaged")
+
+    def test_a_chunk_past_the_end_of_the_pack(self):
+        def lie(lines, chunks, recipes):
+            chunks[-1][1] = 1 << 40
+        rewrite_index(self.idx, lie)
+        self.assert_damage_reported(self.idx_key, "is damaged", "chunk outside its pack")
+
+    def test_a_failed_index_checksum(self):
+        with open(self.idx, "r+b") as f:
+            f.seek(-1, os.SEEK_END)
+            last = f.read(1)
+            f.seek(-1, os.SEEK_END)
+            f.write(bytes([last[0] ^ 1]))
+        self.assert_damage_reported(self.idx_key, "is damaged", "checksum mismatch")
+
+    def test_a_pack_deleted_beside_its_index(self):
+        os.unlink(self.rpath("packs", self.hex + ".pack"))
+        self.assert_damage_reported(self.idx_key, "has no pack")
+
+    def test_a_recipe_whose_size_is_wrong(self):
+        def lie(lines, chunks, recipes):
+            self.assertTrue(recipes, "no recipe")
+            recipes[0][1] += 1
+        rewrite_index(self.idx, lie)
+        problems = self.assert_damage_reported("does not add up", "the remote's index is damaged")
+        self.assertTrue(any("does not add up" in p["message"] for p in problems), problems)
+
 
 class TruncatedS3Pack(S3TestCase):
     """The same on an S3 remote (moto on loopback): the listing's size disagrees with the index."""
