@@ -271,6 +271,15 @@ class Tracker {
   // pid (params, metrics, tags, env, inputs) counts as a heartbeat.
   // Returns how many.
   Result<int> ReapDeadRuns(int64_t heartbeat_timeout_ms = kHeartbeatTimeoutMs);
+
+  // Fork safety: PauseForFork waits until no call of this tracker runs (in
+  // any thread: a metric buffer's, a heartbeat keeper's) and holds every
+  // later call back until ResumeAfterFork, so that a fork in between copies
+  // no lock of SQLite or libgit2 that one of them held. Call both from the
+  // thread that forks (ResumeAfterFork in the parent only: the child must
+  // not use this tracker at all, it opens its own).
+  void PauseForFork();
+  void ResumeAfterFork();
   // Rebuilds the tables of ended runs and of experiments from the records.
   // Returns the number of runs indexed.
   Result<int64_t> Reindex();

@@ -178,6 +178,46 @@ def flush():
         _session.flush()
 
 
+def _after_fork_in_child():
+    """A forked child has none of its parent's threads (a lock one of them held
+    stays locked), so it never uses its parent's sessions: they are dropped
+    without being closed (the C++ side leaves a forked copy alone) and the child
+    opens its own on first use. The runs the parent made active stay the
+    parent's: the child may log to them, but neither leaving their block nor
+    the child's exit ends them; the child ends only the runs it starts."""
+    global _session
+    reinit = getattr(_lock, "_at_fork_reinit", None)  # a parent thread may have held it at the fork
+    if reinit is not None:
+        reinit()
+    _session = None
+    _client_sessions.clear()
+    _paused.clear()
+    for run in _stack:
+        run.owned = False
+
+
+_paused = []  # the sessions _before_fork paused, for the parent to resume
+
+
+def _before_fork():
+    """Holds every session's background writes back over a fork, so that the
+    child copies no lock (SQLite's, libgit2's) one of them was holding."""
+    sessions = ([_session] if _session is not None else []) + list(_client_sessions.values())
+    for s in sessions:
+        s._pause_for_fork()
+        _paused.append(s)
+
+
+def _after_fork_in_parent():
+    while _paused:
+        _paused.pop()._resume_after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent,
+                        after_in_child=_after_fork_in_child)
+
+
 def _close_all():
     """At exit, after the active runs have ended: closes every session, printing what fails."""
     global _session

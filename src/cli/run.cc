@@ -13,21 +13,13 @@
 
 #include "cairn/process.h"
 #include "cli/runs_common.h"
+#include "util/shell_quote.h"
 #include "util/trace.h"
 
 namespace cairn::cli {
 namespace {
 
 constexpr size_t kMaxCapture = 64u << 20;  // per stream; the rest is streamed but not kept
-
-std::string ShellQuote(const std::string& s) {
-  bool plain = !s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-                                                 "_-./=:,+@%") == std::string::npos;
-  if (plain) return s;
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
 
 // Writes all of `data` to `fd`; gives up quietly when our own output is
 // gone (a closed pipe): the run keeps capturing.
@@ -112,7 +104,7 @@ void RegisterRun(CLI::App& app, Context& ctx) {
       opts.params = *params;
       opts.tags = *tags;
       opts.inputs = args->inputs;
-      for (const std::string& a : args->command) opts.command += (opts.command.empty() ? "" : " ") + ShellQuote(a);
+      opts.command = ShellJoin(args->command);
       std::error_code ec;
       opts.cwd = std::filesystem::relative(std::filesystem::current_path(), (*repo)->root(), ec).generic_string();
       std::vector<std::string> warnings;

@@ -96,6 +96,8 @@ void BindRuns(py::class_<Session>& c) {
        py::arg("start_time") = 0, py::arg("detached") = false, py::arg("code_dir") = "", py::arg("command") = "",
        py::arg("cwd") = "", py::arg("env") = std::map<std::string, std::string>{})
       .def("keep_alive", &Session::KeepAlive, Release())
+      .def("_pause_for_fork", &Session::PauseForFork, Release())
+      .def("_resume_after_fork", &Session::ResumeAfterFork)
       .def(
           "end_run",
           [](Session& s, const std::string& run, const std::string& status, int64_t end_time) {

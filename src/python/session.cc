@@ -18,20 +18,36 @@ void Raise(const Status& s) {
 
 Session::Session(const std::string& dir, int64_t heartbeat_interval_ms)
     : heartbeat_interval_ms_(heartbeat_interval_ms > 0 ? heartbeat_interval_ms : kHeartbeatIntervalMs),
-      keeper_pid_(::getpid()) {
+      keeper_pid_(::getpid()),
+      pid_(::getpid()) {
   repo_ = Check(Repo::Open(dir));
   tracker_ = Check(Tracker::Open(*repo_));
   buffer_ = std::make_unique<MetricBuffer>(*tracker_, 100);
 }
 
 Session::~Session() {
+  if (Abandon()) return;
   StopHeartbeats({});  // before the tracker they call goes
   if (buffer_) (void)buffer_->Close();  // the destructor cannot report; Close() did if called
 }
 
 void Session::Close() {
+  if (Abandon()) return;
   StopHeartbeats({});
   if (buffer_) Check(buffer_->Close());
+}
+
+bool Session::Abandon() {
+  if (::getpid() == pid_) return false;
+  // A forked child's copy: its threads are the parent's (they do not exist
+  // here, and a lock one of them held stays locked), its buffered points
+  // the parent writes, its database connection the parent's. Nothing of it
+  // is used, stopped or freed here.
+  (void)keeper_.release();
+  (void)buffer_.release();
+  (void)tracker_.release();
+  (void)repo_.release();
+  return true;
 }
 
 std::string Session::StartRun(const std::string& experiment, const std::string& name,

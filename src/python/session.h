@@ -102,6 +102,13 @@ class Session {
   // Writes points now, after what is buffered (log_batch keeps their order).
   void LogMetricsNow(const std::string& run, const std::vector<MetricPoint>& points);
 
+  // Around a fork (os.register_at_fork): before it, waits until no
+  // background write of this session is under way and holds them back;
+  // after it, in the parent, lets them go on. The child never uses this
+  // session (see Abandon).
+  void PauseForFork() { tracker_->PauseForFork(); }
+  void ResumeAfterFork() { tracker_->ResumeAfterFork(); }
+
   // Writes buffered points; returns the first write error since the last flush.
   Status Flush();
 
@@ -120,6 +127,10 @@ class Session {
   void Keep(const std::string& id, bool beat_now);
   // Moves the keeper's errors to warnings_ (mu_ held, keeper_ set).
   void CollectHeartbeatErrors();
+  // In a process forked from the one that opened the session: leaks every
+  // member (see the definition) and returns true. The Python module opens a
+  // new session in a forked child; this one must never be used there.
+  bool Abandon();
 
   std::unique_ptr<Repo> repo_;
   std::unique_ptr<Tracker> tracker_;
@@ -127,6 +138,7 @@ class Session {
   std::string last_key_;
   int64_t heartbeat_interval_ms_;
   pid_t keeper_pid_;  // the process whose thread keeper_'s is: a forked child has none of them
+  pid_t pid_;         // the process that opened the session (see Abandon)
   std::mutex mu_;  // guards keeper_ and warnings_
   std::unique_ptr<HeartbeatKeeper> keeper_;  // made with the first run kept
   std::vector<std::string> warnings_;

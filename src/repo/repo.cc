@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <git2.h>
 #include <pwd.h>
+#include <signal.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -133,10 +135,54 @@ Status Repo::Load() {
   return Status::OK();
 }
 
+namespace {
+
+// The lock file, opened for the lock: a regular file of the repository's
+// own, never followed through a symlink (a clone may hold a hostile one:
+// the pid written below would land in the file it names).
+Result<int> OpenLockFile(const fs::path& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+  const std::string remove_hint = "remove it (rm " + path.string() + ") while no cairn command runs here";
+  if (fd < 0) {
+    int err = errno;
+    if (err == ELOOP) {
+      return Status::FailedPrecondition(path.string() + " is a symbolic link; cairn's lock file must be a regular file",
+                                        remove_hint);
+    }
+    if (err == EISDIR) {
+      return Status::FailedPrecondition(path.string() + " is a directory; cairn's lock file must be a regular file",
+                                        remove_hint);
+    }
+    return Status::FromErrno("cannot open " + path.string(), err);
+  }
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return Status::FailedPrecondition(path.string() + " is not a regular file; cairn's lock file must be one",
+                                      remove_hint);
+  }
+  return fd;
+}
+
+// The pid a lock file names, when that process is alive: the holder writes
+// its pid after taking the lock, so until then the file may name an earlier
+// holder, gone since (or hold nothing, or an old cairn's record).
+std::string LiveHolder(int fd) {
+  char buf[32] = {0};
+  ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+  std::string holder = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+  while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+  if (holder.empty() || holder.size() > 18 || holder.find_first_not_of("0123456789") != std::string::npos) return "";
+  long long pid = std::atoll(holder.c_str());
+  if (pid <= 0 || (::kill(static_cast<pid_t>(pid), 0) != 0 && errno != EPERM)) return "";
+  return holder;
+}
+
+}  // namespace
+
 Result<RepoLock> Repo::Lock() {
   fs::path path = layout_.writer_lock();
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::FromErrno("cannot open " + path.string(), errno);
+  CAIRN_ASSIGN_OR_RETURN(int fd, OpenLockFile(path));
   double timeout = 60;
   if (const char* t = std::getenv("CAIRN_LOCK_TIMEOUT")) timeout = std::atof(t);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout);
@@ -147,13 +193,7 @@ Result<RepoLock> Repo::Lock() {
       ::close(fd);
       return Status::FromErrno("cannot lock " + path.string(), err);
     }
-    char pid[32] = {0};
-    ssize_t n = ::pread(fd, pid, sizeof pid - 1, 0);
-    // The holder writes its pid after taking the lock: until then (or from
-    // an old cairn) the file holds nothing to name it by.
-    std::string holder = n > 0 ? std::string(pid, static_cast<size_t>(n)) : "";
-    while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
-    if (holder.empty() || holder.find_first_not_of("0123456789") != std::string::npos) holder.clear();
+    std::string holder = LiveHolder(fd);
     if (std::chrono::steady_clock::now() >= deadline) {
       ::close(fd);
       return Status::Busy("the repository is locked by another cairn command" +
@@ -172,6 +212,12 @@ Result<RepoLock> Repo::Lock() {
   pid.resize(kLockRecordWidth - 1, ' ');
   pid += '\n';
   (void)::pwrite(fd, pid.data(), pid.size(), 0);
+  // Longer than a record (written by something else): cut once, so the pid
+  // is all it holds.
+  struct stat st;
+  if (::fstat(fd, &st) == 0 && st.st_size > static_cast<off_t>(kLockRecordWidth)) {
+    (void)::ftruncate(fd, static_cast<off_t>(kLockRecordWidth));
+  }
   RepoLock lock(fd);
   // The store read its pack list when the repository opened, perhaps while
   // another writer (gc) was about to replace packs: what was read before the

@@ -35,14 +35,46 @@ void ExpectWaitMessage(const std::string& content, const std::string& holder, co
   EXPECT_EQ(told, holder);
 }
 
-TEST(RepoLockTest, WaitNamesThePidOnlyWhenTheLockFileHoldsOne) {
-  ExpectWaitMessage("4242\n", "4242", "the repository is locked by another cairn command (pid 4242)");
+constexpr size_t kLockPad = 23;  // a record: the pid padded to 23 bytes, a newline
+
+// A pid no process has (pid_max is at most 2^22).
+constexpr const char kDeadPid[] = "99999999";
+
+TEST(RepoLockTest, WaitNamesThePidOnlyWhenTheLockFileHoldsALiveOne) {
+  const std::string me = std::to_string(::getpid());  // alive: this test
+  ExpectWaitMessage(me + "\n", me, "the repository is locked by another cairn command (pid " + me + ")");
   ExpectWaitMessage("", "", "the repository is locked by another cairn command");
   ExpectWaitMessage("garbage", "", "the repository is locked by another cairn command");
+  // An earlier holder, gone (the new one has not written its pid yet).
+  ExpectWaitMessage(std::string(kDeadPid) + "\n", "", "the repository is locked by another cairn command");
 }
 
-// The holder's pid covers whatever the file held (no truncate: it waits for
-// the disk), and is read back as the pid alone.
+// A lock file that is a symlink (a hostile clone's) is refused, and what it
+// names is left as it was; so is one that is a directory.
+TEST(RepoLockTest, ALockFileThatIsNotARegularFileIsRefused) {
+  testing::TempDir dir;
+  auto repo = testing::InitTestRepo(dir.path());
+  ASSERT_TRUE(repo.ok()) << repo.status().ToString();
+  const std::filesystem::path path = (*repo)->layout().writer_lock();
+  const std::filesystem::path victim = dir.path() / "victim.txt";
+  testing::WriteText(victim, "precious\n");
+  std::filesystem::remove(path);
+  std::filesystem::create_symlink(victim, path);
+  auto lock = (*repo)->Lock();
+  ASSERT_EQ(lock.status().code(), Code::kFailedPrecondition);
+  EXPECT_NE(lock.status().message().find("symbolic link"), std::string::npos) << lock.status().ToString();
+  EXPECT_NE(lock.status().hint().find("rm " + path.string()), std::string::npos) << lock.status().ToString();
+  EXPECT_EQ(testing::ReadText(victim), "precious\n");
+  std::filesystem::remove(path);
+  std::filesystem::create_directory(path);
+  auto again = (*repo)->Lock();
+  ASSERT_EQ(again.status().code(), Code::kFailedPrecondition);
+  EXPECT_NE(again.status().message().find("is a directory"), std::string::npos) << again.status().ToString();
+  EXPECT_FALSE(again.status().hint().empty());
+}
+
+// The holder's pid covers whatever the file held (a longer content is cut
+// once), and is read back as the pid alone.
 TEST(RepoLockTest, TheHolderWritesItsPidOverAnyEarlierContent) {
   testing::TempDir dir;
   auto repo = testing::InitTestRepo(dir.path());
@@ -69,8 +101,9 @@ TEST(RepoLockTest, TheHolderWritesItsPidOverAnyEarlierContent) {
     EXPECT_EQ(content.back(), '\n');
   }
   // A waiter names this holder by its pid alone.
-  ExpectWaitMessage(std::to_string(4242) + std::string(19, ' ') + "\n", "4242",
-                    "the repository is locked by another cairn command (pid 4242)");
+  const std::string me = std::to_string(::getpid());
+  ExpectWaitMessage(me + std::string(kLockPad - me.size(), ' ') + "\n", me,
+                    "the repository is locked by another cairn command (pid " + me + ")");
 }
 
 }  // namespace

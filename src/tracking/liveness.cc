@@ -87,6 +87,10 @@ Status Tracker::Heartbeat(const std::string& run) {
   return s;
 }
 
+void Tracker::PauseForFork() { impl_->mu.lock(); }
+
+void Tracker::ResumeAfterFork() { impl_->mu.unlock(); }
+
 Result<int> Tracker::ReapDeadRuns(int64_t heartbeat_timeout_ms) {
   std::lock_guard lock(impl_->mu);
   TrackingStore& store = *impl_->store;

@@ -113,6 +113,67 @@ class PythonLiveness(PythonApiTestCase):
         self.assertEqual(self.finish(proc), "")
         self.assertEqual(self.show(res["id"])["status"], "FINISHED")
 
+    def test_a_forked_child_leaves_its_parents_run_alone(self):
+        # A child that exits normally (never calling cairn, or after a run of its own) neither
+        # ends the parent's run nor dies by a signal; the parent logs on and ends it.
+        r = self.py("""
+            import cairn
+            parent = cairn.start_run(name="parent")
+            cairn.log_metric("p", 1, step=1)
+            codes = []
+            for body in ("quiet", "own"):
+                pid = os.fork()
+                if pid == 0:
+                    if body == "own":
+                        with cairn.start_run(name="child", nested=True):
+                            cairn.log_metric("c", 2, step=1)
+                    sys.exit(0)
+                codes.append(os.waitpid(pid, 0)[1])
+            cairn.log_metric("p", 3, step=2)
+            cairn.end_run()
+            out({"codes": codes, "parent": parent.id})
+        """)
+        res = self.result(r)
+        self.assertEqual(res["codes"], [0, 0], "each child exits 0, not by a signal")
+        run = self.show(res["parent"])
+        self.assertEqual(run["status"], "FINISHED")
+        self.assertEqual(run["metrics"]["p"]["value"], 3, "the parent logged after its children exited")
+        child = self.json("runs", "--where", "attributes.run_name = 'child'")
+        self.assertEqual([c["status"] for c in child], ["FINISHED"])
+
+    def test_a_fork_while_metrics_are_flushed_does_not_hang_the_child(self):
+        # The parent's background writer may hold the tracker's lock at the fork: a child that
+        # used the parent's session would wait for it forever.
+        r = self.py("""
+            import cairn
+            cairn.start_run(name="busy")
+            hung = 0
+            for i in range(20):
+                for j in range(2000):
+                    cairn.log_metric("m", j, step=i * 2000 + j)
+                pid = os.fork()
+                if pid == 0:
+                    with cairn.start_run(name="kid%d" % i, nested=True):
+                        cairn.log_metric("k", i, step=1)
+                    os._exit(0)
+                deadline = time.time() + 20
+                while True:
+                    done, status = os.waitpid(pid, os.WNOHANG)
+                    if done:
+                        break
+                    if time.time() > deadline:
+                        os.kill(pid, signal.SIGKILL)
+                        os.waitpid(pid, 0)
+                        hung += 1
+                        break
+                    time.sleep(0.01)
+            cairn.end_run()
+            out({"hung": hung})
+        """, timeout=600)
+        self.assertEqual(self.result(r)["hung"], 0)
+        kids = self.json("runs", "--where", "attributes.run_name LIKE 'kid%'", "--limit", "100")
+        self.assertEqual(sorted(k["status"] for k in kids), ["FINISHED"] * 20)
+
     def test_client_created_run_beats_until_set_terminated(self):
         proc, res = self.start_script("""
             client = cairn.MlflowClient()
