@@ -69,14 +69,15 @@ class Locking(CairnTestCase):
         self.ok("tag", "iris.csv", "v1")
         self.copy_example("wine_data.csv", "wine.csv")
         os.remove(self.path("iris.csv"))
-        self.hold_lock("4242")
+        holder = str(os.getpid())  # a live process: a waiter names only a holder that is alive
+        self.hold_lock(holder)
         before = self.full_snapshot()
         env = {"CAIRN_LOCK_TIMEOUT": "0"}
         for args in (["add", "wine.csv"], ["checkout"], ["gc", "--apply"], ["tag", "iris.csv", "v2"],
                      ["tag", "--delete", "iris.csv@v1"]):
             with self.subTest(args=args):
                 t0 = time.monotonic()
-                r = self.fails(*args, env=env, msg="%s (pid 4242)" % LOCKED, hint="wait for it to finish")
+                r = self.fails(*args, env=env, msg="%s (pid %s)" % (LOCKED, holder), hint="wait for it to finish")
                 self.assertLess(time.monotonic() - t0, 5)
                 self.assertEqual(r.stdout, "")
         self.assert_unchanged(before)

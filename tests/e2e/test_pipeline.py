@@ -337,7 +337,7 @@ class Lineage(PipelineTestCase):
         graph = self.lineage_json("%s:report.txt" % run_id[:8], "--format", "json")
         nodes = {n["id"]: n for n in graph["nodes"]}
         self.assertEqual(nodes[graph["root"]]["kind"], "artifact")
-        self.assertIn({"from": "run:" + run_id, "to": graph["root"]}, graph["edges"])
+        self.assertIn({"from": "run:" + run_id, "to": graph["root"], "modified": False}, graph["edges"])
         # The run read the workspace's datasets: the walk reaches the model's producer and raw data.
         stages = {n["attrs"].get("stage") for n in graph["nodes"] if n["kind"] == "run"}
         self.assertTrue({"train", "prepare"} <= stages, stages)
