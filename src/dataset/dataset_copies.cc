@@ -184,18 +184,28 @@ ManifestState DatasetCopyManifest(Repo& repo, const Oid& version) {
   return S_ISREG(st.st_mode) && ReadManifest(manifest) ? ManifestState::kValid : ManifestState::kDamaged;
 }
 
+namespace {
+
+// The pid in a temp dir's name (dataset-<pid>-XXXXXX); nothing for an older
+// cairn's dataset-XXXXXX. `rest` is the name after the prefix.
+std::optional<pid_t> TempDirOwner(std::string_view rest) {
+  size_t dash = rest.find('-');
+  pid_t pid = 0;
+  if (dash == std::string_view::npos || std::from_chars(rest.data(), rest.data() + dash, pid).ptr != rest.data() + dash) {
+    return std::nullopt;
+  }
+  return pid;
+}
+
+}  // namespace
+
 bool DatasetCopyBeingMade(Repo& repo) {
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(repo.tmp_dir(), ec)) {
     const std::string name = entry.path().filename().string();
     if (!name.starts_with(kTempPrefix)) continue;
-    std::string_view rest = std::string_view(name).substr(kTempPrefix.size());
-    size_t dash = rest.find('-');
-    pid_t pid = 0;
-    if (dash != std::string_view::npos &&
-        std::from_chars(rest.data(), rest.data() + dash, pid).ptr == rest.data() + dash && ProcessAlive(pid)) {
-      return true;
-    }
+    std::optional<pid_t> owner = TempDirOwner(std::string_view(name).substr(kTempPrefix.size()));
+    if (owner && ProcessAlive(*owner)) return true;
   }
   return false;
 }
@@ -229,13 +239,9 @@ void RemoveStaleDatasetTempDirs(Repo& repo) {
   for (const auto& entry : fs::directory_iterator(repo.tmp_dir(), ec)) {
     const std::string name = entry.path().filename().string();
     if (!name.starts_with(kTempPrefix)) continue;
-    std::string_view rest = std::string_view(name).substr(kTempPrefix.size());
-    size_t dash = rest.find('-');
-    pid_t pid = 0;
     bool stale = false;
-    if (dash != std::string_view::npos &&
-        std::from_chars(rest.data(), rest.data() + dash, pid).ptr == rest.data() + dash) {
-      stale = !ProcessAlive(pid);
+    if (std::optional<pid_t> owner = TempDirOwner(std::string_view(name).substr(kTempPrefix.size()))) {
+      stale = !ProcessAlive(*owner);
     } else {
       struct stat st;  // an older cairn's dataset-XXXXXX: no PID to ask
       stale = ::lstat(entry.path().c_str(), &st) == 0 && st.st_mtime < day_ago;
