@@ -137,11 +137,7 @@ TEST_F(TrackerIntegrityTest, ExperimentDescriptorMustMatchItsFileAndNameOnce) {
 // A run created for others to log to (MLflow's create_run) survives its
 // creator; a run owned by a process that is gone is reaped at once.
 TEST_F(TrackerIntegrityTest, DetachedRunOutlivesItsCreatorUntilTheHeartbeatTimeout) {
-  pid_t child = ::fork();
-  if (child == 0) _exit(0);
-  ASSERT_GT(child, 0);
-  int status = 0;
-  ::waitpid(child, &status, 0);
+  pid_t child = DeadPid();
   StartRunOptions o;
   o.capture_env = false;
   o.pid = child;  // ignored: a detached run has no owner

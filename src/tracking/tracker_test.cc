@@ -215,11 +215,7 @@ TEST_F(TrackerTest, ArtifactPathsMustStayInsideTheRunsArtifacts) {
 }
 
 TEST_F(TrackerTest, DeadProcessRunsAreReapedAsFailed) {
-  pid_t child = ::fork();
-  if (child == 0) _exit(0);
-  ASSERT_GT(child, 0);
-  int status = 0;
-  ::waitpid(child, &status, 0);
+  pid_t child = DeadPid();
   StartRunOptions o;
   o.name = "orphan";
   o.capture_env = false;

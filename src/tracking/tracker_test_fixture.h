@@ -4,6 +4,8 @@
 #define CAIRN_TRACKING_TRACKER_TEST_FIXTURE_H_
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <memory>
 
@@ -27,6 +29,16 @@ class TrackerFixture : public ::testing::Test {
     auto t = Tracker::Open(*repo_);
     ASSERT_TRUE(t.ok()) << t.status().ToString();
     tracker_ = std::move(t).value();
+  }
+
+  // The pid of a process that has ended and been reaped: a run owner that is gone.
+  static pid_t DeadPid() {
+    pid_t child = ::fork();
+    if (child == 0) _exit(0);
+    EXPECT_GT(child, 0);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    return child;
   }
 
   TempDir dir_;
