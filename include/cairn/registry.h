@@ -1,0 +1,215 @@
+// The model registry: named lines of model versions (1, 2, …), aliases
+// (production, staging …), approvals and deprecations.
+//
+// A model version is an immutable object ("cairn-model-version 1",
+// doc/formats.md) naming its artifact (a blob or a tree), the run that
+// produced it with that run's params, metrics, code commit and environment,
+// and every upstream dataset version (resolved through lineage back to raw
+// data). Mutable registry state lives in refs under .cairn/refs/models/ and
+// every change is appended to the audit log (cairn/audit.h) before it takes
+// effect.
+//
+// Refs accepted everywhere a ref is (ParseModelRef): model:NAME@3,
+// model:NAME@production, model:NAME@latest.
+//
+// Functions that write take the repository lock themselves; two processes
+// moving aliases at once serialise. Errors: InvalidArgument for bad names or
+// refs, NotFound for unknown models, versions or aliases (listing what
+// exists), FailedPrecondition for a state that forbids the change (a
+// deprecated version).
+#ifndef CAIRN_REGISTRY_H_
+#define CAIRN_REGISTRY_H_
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cairn/gc_roots.h"
+#include "cairn/json.h"
+#include "cairn/object.h"
+#include "cairn/oid.h"
+#include "cairn/repo.h"
+#include "cairn/status.h"
+#include "cairn/tracking.h"
+
+namespace cairn {
+
+// [A-Za-z0-9._-], starting with a letter or digit, at most 255 chars.
+Status ValidateModelName(std::string_view name);
+// [A-Za-z0-9_-], at most 255 chars, not "latest" and not v<digits>.
+Status ValidateAliasName(std::string_view alias);
+
+// "model:NAME@3", "NAME@v3", "NAME@production", "NAME@latest", "NAME" (latest).
+struct ModelRef {
+  std::string model;
+  int64_t version = 0;  // when given by number
+  std::string alias;    // when given by alias ("latest" is kept here too)
+};
+// True when `ref` starts with "model:".
+bool IsModelRef(std::string_view ref);
+// Parses with or without the "model:" prefix. InvalidArgument with the
+// accepted forms.
+Result<ModelRef> ParseModelRef(std::string_view ref);
+
+struct ModelArtifact {
+  ObjectKind kind = ObjectKind::kBlob;
+  Oid object;            // blob, or tree for a directory
+  std::string path;      // the run's artifact path, or the workspace path of a pipeline output
+  std::string filename;  // for a blob: the file name it is materialised under
+  uint64_t size = 0;
+  uint64_t files = 0;
+};
+
+// A dataset version upstream of the producing run.
+struct ModelDataset {
+  std::string dataset;
+  Oid version;
+  std::vector<std::string> tags;  // tags naming the version when registered
+  bool direct = false;            // an input of the producing run itself
+  bool modified = false;          // the run read modified workspace data (RunInput::modified)
+};
+
+struct SignatureColumn {
+  std::string name;
+  std::string type;  // "integer", "number", "boolean", "string"
+};
+
+// The input schema of the training data (or one given with --signature).
+struct ModelSignature {
+  std::vector<SignatureColumn> columns;
+  std::string source;  // "dataset:NAME@HEX:FILE", or "file:PATH" for a given one
+};
+
+struct ModelVersion {
+  std::string model;
+  int64_t version = 0;
+  ModelArtifact artifact;
+  std::string run;                 // producing run id
+  std::optional<Oid> run_record;   // its sealed record
+  std::string stage;               // pipeline stage, when registered from a workspace output
+  std::map<std::string, std::string> params;
+  std::map<std::string, double> metrics;  // latest value per key
+  std::map<std::string, std::string> env;  // the run's env (git.commit, git.dirty …)
+  std::vector<ModelDataset> datasets;      // every upstream dataset version, sorted
+  std::optional<ModelSignature> signature;
+  std::map<std::string, std::string> tags;
+  std::string message;
+  std::string user;  // who registered it
+  std::string host;
+  int64_t time_ms = 0;
+
+  std::string Encode() const;  // canonical "cairn-model-version 1"
+  static Result<ModelVersion> Decode(std::string_view data, const std::string& where);
+};
+
+struct Approval {
+  std::string user;
+  int64_t time_ms = 0;
+  std::string message;
+  std::string audit_entry;  // id of its audit entry
+};
+
+// A version as the registry sees it now.
+struct ModelVersionState {
+  ModelVersion version;
+  Oid oid;                           // the version object
+  std::vector<std::string> aliases;  // aliases naming it, sorted
+  bool deprecated = false;
+  std::string deprecated_by, deprecated_reason;
+  int64_t deprecated_ms = 0;
+  std::vector<Approval> approvals;  // oldest first
+};
+
+struct ModelSummary {
+  std::string name;
+  int64_t versions = 0;
+  int64_t latest = 0;
+  std::map<std::string, int64_t> aliases;  // alias → version
+  int64_t updated_ms = 0;
+};
+
+// An alias as stored (refs/models/<name>/aliases/<alias>).
+struct AliasState {
+  std::string alias;
+  int64_t version = 0;
+  Oid oid;                  // the model version object
+  std::string audit_entry;  // the entry that moved it here
+  std::string user;
+  int64_t time_ms = 0;
+};
+
+struct RegisterOptions {
+  std::string model;
+  // Either a run and the path of one of its artifacts (a file, or a
+  // directory prefix) …
+  std::string run;
+  std::string artifact;
+  // … or a workspace path that a pipeline stage outputs (its producing
+  // run is found through cairn.lock and lineage).
+  std::string path;
+  std::string message;
+  std::map<std::string, std::string> tags;
+  std::string signature_file;  // a JSON signature to record instead of the inferred one
+};
+
+// Registers the next version. InvalidArgument when the run never logged
+// the artifact, the path is no stage's output, or the workspace output
+// differs from what the stage produced; FailedPrecondition when the run is
+// still RUNNING.
+Result<ModelVersionState> RegisterModel(Tracker& tracker, const RegisterOptions& options);
+
+Result<std::vector<ModelSummary>> ListModels(Repo& repo);
+// Every version of `model`, oldest first.
+Result<std::vector<ModelVersionState>> ListModelVersions(Repo& repo, const std::string& model);
+// The version a ref names (latest: the highest number).
+Result<ModelVersionState> ResolveModel(Repo& repo, const ModelRef& ref);
+Result<ModelVersionState> ResolveModel(Repo& repo, std::string_view ref);
+// Every alias of `model`, sorted.
+Result<std::vector<AliasState>> ListAliases(Repo& repo, const std::string& model);
+Result<std::optional<AliasState>> ReadAlias(Repo& repo, const std::string& model, const std::string& alias);
+
+// Moves `alias` to the version `ref` names, without gates (PromoteModel in
+// cairn/gate.h runs them first). `details` goes into the audit entry.
+// FailedPrecondition for a deprecated version.
+Result<AliasState> SetAlias(Repo& repo, std::string_view ref, const std::string& alias,
+                            const std::string& reason, const std::string& action = "model.alias",
+                            const Json& details = Json::object());
+// NotFound when the alias is not set.
+Status DeleteAlias(Repo& repo, const std::string& model, const std::string& alias, const std::string& reason);
+// Marks a version deprecated (it can no longer be promoted); idempotent
+// error: FailedPrecondition when it already is.
+Result<ModelVersionState> DeprecateModel(Repo& repo, std::string_view ref, const std::string& reason);
+// Records an approval by the current user (Repo::Author()).
+Result<Approval> ApproveModel(Repo& repo, std::string_view ref, const std::string& message);
+
+struct GetModelResult {
+  ModelVersionState state;
+  std::filesystem::path artifact;    // what was written: DIR/<file> or DIR/<tree root>
+  std::filesystem::path provenance;  // DIR/provenance.json
+};
+// Materialises the artifact into `out_dir` (which must not exist or be
+// empty unless `force`) with a provenance.json beside it. Every byte is
+// checked against its oid; nothing is left in `out_dir` on failure.
+Result<GetModelResult> GetModel(Repo& repo, std::string_view ref, const std::filesystem::path& out_dir,
+                                bool force);
+
+// A model ref as a run input: dataset "model:NAME", version the model
+// version object, tag "vN" or the alias used. What Tracker::AddInput,
+// pipeline deps and Python's use_model record.
+Result<RunInput> ModelInput(Repo& repo, std::string_view ref);
+
+// Serializers (doc/json.md, "models").
+Json ModelVersionJson(const ModelVersionState& state);
+Json ModelSummaryJson(const ModelSummary& summary);
+Json ProvenanceJson(const ModelVersionState& state);
+
+// gc roots: every version object, its artifact and run record.
+Status ContributeModelRoots(Repo& repo, const GcRootOptions& options, GcRootSet* roots);
+
+}  // namespace cairn
+
+#endif  // CAIRN_REGISTRY_H_
