@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cairn/json.h"
@@ -72,6 +73,12 @@ struct AuditQuery {
   size_t limit = 0;         // newest first, at most this many; 0: all
 };
 
+// A time as users give it to --since: epoch seconds ("1764633600"), an ISO
+// date ("2026-12-01", midnight UTC) or date-time ("2026-12-01T14:30",
+// "2026-12-01 14:30:05", optionally ending in 'Z'; UTC). Returns epoch
+// milliseconds; InvalidArgument naming the text otherwise.
+Result<int64_t> ParseAuditTime(std::string_view text);
+
 // Entries matching `query`, oldest first (log order), or newest first with a
 // limit. Corruption when an entry cannot be parsed (naming it).
 Result<std::vector<AuditEntry>> ReadAudit(Repo& repo, const AuditQuery& query = {});
@@ -79,7 +86,10 @@ Result<std::vector<AuditEntry>> ReadAudit(Repo& repo, const AuditQuery& query = 
 struct AuditProblem {
   std::string entry;    // id of the entry concerned (or the one expected)
   int64_t index = -1;   // 0-based position in the log, when known
-  std::string kind;     // "edited", "deleted", "reordered", "inserted", "truncated", "signature", "unparsable"
+  // "edited", "deleted", "reordered", "inserted", "truncated", "signature",
+  // "unparsable", "head" (HEAD itself is missing, damaged or disagrees with
+  // an intact log)
+  std::string kind;
   std::string message;  // for people: what is wrong and where
 };
 
@@ -88,6 +98,9 @@ struct AuditVerifyReport {
   int64_t signed_entries = 0;
   std::vector<std::string> heads;  // ids no entry follows
   std::vector<AuditProblem> problems;
+  // Facts that are not damage: an interrupted append's torn tail or entries
+  // past HEAD's end that the next append records, unreadable key files.
+  std::vector<std::string> notes;
   bool ok() const { return problems.empty(); }
 };
 
@@ -108,8 +121,21 @@ Result<AuditEntry> DecodeAuditEntry(std::string_view line);
 Result<int64_t> MergeAudit(Repo& repo, const std::vector<AuditEntry>& entries);
 
 // Where the user's private signing key is looked for ($CAIRN_AUDIT_KEY, else
+// $XDG_CONFIG_HOME/cairn/audit_ed25519.pem, else
 // ~/.config/cairn/audit_ed25519.pem); entries are signed when it exists.
 std::string AuditKeyPath();
+
+struct AuditKey {
+  std::string key_id;        // 16 hex: the start of sha256 of the raw public key
+  std::string private_path;  // AuditKeyPath()
+  std::string public_path;   // .cairn/keys/<key id>.pub (commit it)
+};
+
+// Makes a new Ed25519 key pair: the private key (PEM, mode 0600) at
+// AuditKeyPath(), the public key (PEM) under .cairn/keys/. AlreadyExists
+// when a private key is there and `force` is false (replacing it orphans
+// nothing: old entries verify against the old public key, which stays).
+Result<AuditKey> GenerateAuditKey(Repo& repo, bool force);
 
 // JSON of one entry and of a list (doc/json.md, "audit").
 Json AuditEntryJson(const AuditEntry& entry);
