@@ -1,0 +1,93 @@
+// Comparing a model version's signature with data (model_signature.h), and
+// the JSON shapes of both (doc/json.md, "models").
+#include <map>
+
+#include "cairn/model_signature.h"
+
+namespace cairn {
+
+SignatureCheck CompareSignature(const ModelSignature& expected, const InferredSchema& actual, bool allow_extra) {
+  SignatureCheck check;
+  check.expected = expected;
+  check.actual = actual;
+  check.allow_extra = allow_extra;
+  std::map<std::string, size_t> in_data;
+  for (size_t i = 0; i < actual.signature.columns.size(); ++i) in_data[actual.signature.columns[i].name] = i;
+  std::map<std::string, bool> in_signature;
+  for (const SignatureColumn& want : expected.columns) {
+    in_signature[want.name] = true;
+    auto it = in_data.find(want.name);
+    if (it == in_data.end()) {
+      check.missing.push_back(want);
+      continue;
+    }
+    const SignatureColumn& got = actual.signature.columns[it->second];
+    int64_t values = it->second < actual.values.size() ? actual.values[it->second] : 1;
+    if (got.type == want.type) continue;
+    SignatureColumnChange change{want.name, want.type, got.type, ""};
+    if (values == 0) {
+      change.rule = "no-values";
+      check.compatible.push_back(change);
+    } else if (want.type == "number" && got.type == "integer") {
+      change.rule = "integer-as-number";
+      check.compatible.push_back(change);
+    } else {
+      check.retyped.push_back(change);
+    }
+  }
+  for (const SignatureColumn& got : actual.signature.columns) {
+    if (!in_signature.count(got.name)) check.extra.push_back(got);
+  }
+  return check;
+}
+
+Json SignatureJson(const ModelSignature& signature) {
+  Json cols = Json::array();
+  for (const SignatureColumn& c : signature.columns) cols.push_back({{"name", c.name}, {"type", c.type}});
+  return {{"columns", cols}, {"source", signature.source}};
+}
+
+namespace {
+
+Json Columns(const std::vector<SignatureColumn>& columns) {
+  Json out = Json::array();
+  for (const SignatureColumn& c : columns) out.push_back({{"name", c.name}, {"type", c.type}});
+  return out;
+}
+
+Json Changes(const std::vector<SignatureColumnChange>& changes, bool with_rule) {
+  Json out = Json::array();
+  for (const SignatureColumnChange& c : changes) {
+    Json j = {{"name", c.name}, {"expected", c.expected}, {"actual", c.actual}};
+    if (with_rule) j["rule"] = c.rule;
+    out.push_back(j);
+  }
+  return out;
+}
+
+}  // namespace
+
+Json SignatureCheckJson(const SignatureCheck& check) {
+  Json data = SignatureJson(check.actual.signature);
+  Json values = Json::object();
+  for (size_t i = 0; i < check.actual.signature.columns.size() && i < check.actual.values.size(); ++i) {
+    values[check.actual.signature.columns[i].name] = check.actual.values[i];
+  }
+  data["ref"] = check.data_ref;
+  data["rows_sampled"] = check.actual.rows;
+  data["complete"] = check.actual.complete;
+  data["values"] = values;
+  return {{"model", check.model},
+          {"version", check.version},
+          {"oid", check.oid.ToString()},
+          {"match", check.matches()},
+          {"signature", SignatureJson(check.expected)},
+          {"data", data},
+          {"missing", Columns(check.missing)},
+          {"extra", Columns(check.extra)},
+          {"extra_allowed", check.allow_extra},
+          {"retyped", Changes(check.retyped, false)},
+          {"compatible", Changes(check.compatible, true)}};
+}
+
+}  // namespace cairn
