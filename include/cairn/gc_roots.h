@@ -68,6 +68,9 @@ class GcRootRegistry {
 //               artifacts of running runs;
 //   "run-cache" the output versions and metrics blobs of run-cache entries
 //               written within keep_days.
+//   "models"    every model version object, its artifact (blob, or tree and
+//               its blobs) and its run record (ContributeModelRoots, declared
+//               in cairn/registry.h, defined in src/registry/gc_roots.cc).
 // Built once, on first use, by explicit registration (no static
 // initialisers, which a static library's link can drop); thread-safe to read.
 // Every binary that collects garbage links every contributor through it.

@@ -8,6 +8,7 @@
 #ifndef CAIRN_LAYOUT_H_
 #define CAIRN_LAYOUT_H_
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -60,6 +61,31 @@ class Layout {
   std::filesystem::path experiment(const std::string& id) const { return experiments() / id; }
   std::filesystem::path run_cache() const { return refs() / "runcache"; }
   std::filesystem::path run_cache_entry(const std::string& key_hex) const { return run_cache() / key_hex; }
+
+  // The model registry (doc/formats.md, "Model registry"): per model NAME
+  // ([A-Za-z0-9._-], so no escaping), versions/<N> names the immutable
+  // version object; aliases/, deprecated/ and approvals/ are its mutable
+  // state.
+  std::filesystem::path models() const { return refs() / "models"; }
+  std::filesystem::path model(const std::string& name) const { return models() / name; }
+  std::filesystem::path model_versions(const std::string& name) const { return model(name) / "versions"; }
+  std::filesystem::path model_version(const std::string& name, int64_t n) const {
+    return model_versions(name) / std::to_string(n);
+  }
+  std::filesystem::path model_aliases(const std::string& name) const { return model(name) / "aliases"; }
+  std::filesystem::path model_alias(const std::string& name, const std::string& alias) const {
+    return model_aliases(name) / alias;
+  }
+  std::filesystem::path model_deprecations(const std::string& name) const { return model(name) / "deprecated"; }
+  std::filesystem::path model_deprecation(const std::string& name, int64_t n) const {
+    return model_deprecations(name) / std::to_string(n);
+  }
+  std::filesystem::path model_approvals(const std::string& name, int64_t n) const {
+    return model(name) / "approvals" / std::to_string(n);
+  }
+  std::filesystem::path model_approval(const std::string& name, int64_t n, const std::string& entry) const {
+    return model_approvals(name, n) / entry;
+  }
 
   // ---- caches that are safe to delete ----
   // Downloaded pack indexes of the remote `name`.

@@ -17,8 +17,11 @@
 namespace cairn {
 
 struct LineageNode {
-  std::string id;    // "dataset:NAME@HEX", "run:ID", "file:PATH@HEX", "artifact:RUN/PATH"
-  std::string kind;  // "dataset", "run", "file", "artifact"
+  // "dataset:NAME@HEX", "run:ID", "file:PATH@HEX", "artifact:RUN/PATH",
+  // "model:NAME@N" (a registered model version: made by its run, read by
+  // runs that took model:NAME as an input)
+  std::string id;
+  std::string kind;  // "dataset", "run", "file", "artifact", "model"
   std::string name;  // dataset name, stage or run name, file path
   std::map<std::string, std::string> attrs;  // version, tags, params.*, commit, status …
 };
@@ -43,8 +46,9 @@ struct LineageOptions {
 };
 
 // TARGET: a workspace path (tracked, or inside a tracked dataset), a
-// dataset ref (name@tag, name@oid), a run id (or unique prefix), or an
-// artifact as RUN:PATH (always walked upstream).
+// dataset ref (name@tag, name@oid), a run id (or unique prefix), an
+// artifact as RUN:PATH (always walked upstream), or a model ref
+// (model:NAME@3, model:NAME@production).
 Result<LineageGraph> Lineage(Repo& repo, const std::string& target, const LineageOptions& options);
 
 }  // namespace cairn

@@ -24,8 +24,12 @@ namespace cairn {
 inline constexpr char kPipelineFile[] = "cairn.yaml";
 inline constexpr char kLockFile[] = "cairn.lock";
 
-// A dependency written with '@' (data/raw@v1.0.0) is a dataset ref, not a path.
-inline bool IsDatasetRef(const std::string& dep) { return dep.find('@') != std::string::npos; }
+// A dependency written with '@' (data/raw@v1.0.0) is a dataset ref, not a
+// path; so is a model ref (model:NAME, model:NAME@production: IsModelRef in
+// cairn/registry.h), whose dep oid is the model version object.
+inline bool IsDatasetRef(const std::string& dep) {
+  return dep.find('@') != std::string::npos || dep.starts_with("model:");
+}
 
 struct StageSpec {
   std::string name;

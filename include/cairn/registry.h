@@ -83,6 +83,10 @@ struct ModelSignature {
   std::vector<SignatureColumn> columns;
   std::string source;  // "dataset:NAME@HEX:FILE", or "file:PATH" for a given one
 };
+// Parses a signature file: {"columns": [{"name": "age", "type": "integer"}, …]},
+// types as in SignatureColumn. InvalidArgument naming the column that is
+// wrong (unknown type, no name, a name given twice).
+Result<ModelSignature> ParseSignature(std::string_view json_text, const std::string& source);
 
 struct ModelVersion {
   std::string model;
@@ -205,7 +209,11 @@ Result<RunInput> ModelInput(Repo& repo, std::string_view ref);
 // Serializers (doc/json.md, "models").
 Json ModelVersionJson(const ModelVersionState& state);
 Json ModelSummaryJson(const ModelSummary& summary);
-Json ProvenanceJson(const ModelVersionState& state);
+// The provenance.json that GetModel writes; `files`: a tree artifact's
+// entries, listed with their sha256 (a blob's one file is always listed).
+Json ProvenanceJson(const ModelVersionState& state, const std::vector<TreeEntry>* files = nullptr);
+Json AliasStateJson(const AliasState& alias);
+Json ApprovalJson(const Approval& approval);
 
 // gc roots: every version object, its artifact and run record.
 Status ContributeModelRoots(Repo& repo, const GcRootOptions& options, GcRootSet* roots);

@@ -34,13 +34,14 @@ void RegisterRepro(CLI::App&, Context&);
 void RegisterStage(CLI::App&, Context&);
 void RegisterDag(CLI::App&, Context&);
 void RegisterLineage(CLI::App&, Context&);
+void RegisterModel(CLI::App&, Context&);
 
 constexpr RegisterFn kCommands[] = {
     RegisterInit, RegisterAdd, RegisterStatus, RegisterCheckout, RegisterLog, RegisterDiff,
     RegisterLs,   RegisterShow, RegisterTag,   RegisterGc,       RegisterFsck,
     RegisterRun,  RegisterRuns, RegisterExperiments, RegisterArtifacts, RegisterReindex,
     RegisterRemote, RegisterPush, RegisterFetch, RegisterPull, RegisterGet,
-    RegisterRepro, RegisterStage, RegisterDag, RegisterLineage,
+    RegisterRepro, RegisterStage, RegisterDag, RegisterLineage, RegisterModel,
 };
 
 // Levenshtein distance, for "did you mean".

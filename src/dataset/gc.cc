@@ -5,6 +5,7 @@
 #include "cairn/dataset.h"
 #include "cairn/gc_roots.h"
 #include "cairn/maintenance.h"
+#include "cairn/registry.h"
 #include "cairn/tracking.h"
 #include "dataset/dataset_copies.h"
 #include "dataset/object_kind.h"
@@ -39,7 +40,11 @@ Status AddRunningInputs(Repo& repo, OidSet* versions) {
   search.limit = std::numeric_limits<int64_t>::max();
   CAIRN_ASSIGN_OR_RETURN(SearchResult running, tracker->Search(search));
   for (const RunInfo& run : running.runs) {
-    for (const RunInput& input : run.inputs) versions->insert(input.version);
+    for (const RunInput& input : run.inputs) {
+      // A model input names a model version object, which the "models"
+      // roots keep with its artifact; it is no dataset version.
+      if (!IsModelRef(input.dataset)) versions->insert(input.version);
+    }
   }
   return Status::OK();
 }

@@ -6,6 +6,7 @@
 #include "cairn/gc_roots.h"
 
 #include "cairn/pipeline.h"
+#include "cairn/registry.h"
 
 namespace cairn {
 
@@ -16,7 +17,13 @@ Status ContributePipelineRoots(Repo& repo, const GcRootOptions&, GcRootSet* root
     for (const auto& [dep, oid] : stage.deps) {
       // A dataset ref's dep is a version; a path's is a blob or tree that a
       // pointer (a root already) or nothing names.
-      if (IsDatasetRef(dep)) roots->versions.insert(oid);
+      // A model ref's is a model version object (the "models" roots keep
+      // its artifact).
+      if (IsModelRef(dep)) {
+        roots->objects.insert(oid);
+      } else if (IsDatasetRef(dep)) {
+        roots->versions.insert(oid);
+      }
     }
     for (const auto& [path, blob] : stage.metrics) roots->objects.insert(blob);
   }

@@ -8,6 +8,7 @@
 #include "cairn/dataset.h"
 #include "cairn/pipeline.h"
 #include "cairn/refs.h"
+#include "cairn/registry.h"
 #include "util/file.h"
 
 namespace cairn {
@@ -28,7 +29,61 @@ class Builder {
         if (oid.ok()) produced_by_[*oid] = i;
       }
       for (const RunInput& in : r.inputs) consumers_[in.version].push_back(i);
+      run_index_[r.id] = i;
     }
+  }
+
+  // The model version object `oid` (an input "model:NAME"), or nullptr
+  // when it cannot be read (then the input is drawn as a dataset node).
+  const ModelVersion* Model(const Oid& oid) {
+    auto it = models_.find(oid);
+    if (it != models_.end()) return it->second ? &*it->second : nullptr;
+    std::optional<ModelVersion> v;
+    auto data = repo_.store().Read(oid);
+    if (data.ok()) {
+      auto decoded = ModelVersion::Decode(*data, oid.ToString());
+      if (decoded.ok()) v = std::move(*decoded);
+    }
+    auto& slot = models_[oid] = std::move(v);
+    return slot ? &*slot : nullptr;
+  }
+
+  // A model version: "model:NAME@N", produced by its run.
+  std::string ModelNode(const Oid& oid, const ModelVersion& v) {
+    std::string id = "model:" + v.model + "@" + std::to_string(v.version);
+    if (!seen_.insert(id).second) return id;
+    LineageNode n{id, "model", v.model, {{"version", std::to_string(v.version)}, {"object", oid.ToString()}}};
+    n.attrs["artifact"] = v.artifact.path + " (" + v.artifact.object.Short() + ")";
+    n.attrs["run"] = v.run;
+    graph_.nodes.push_back(std::move(n));
+    return id;
+  }
+
+  // The run that produced a model version, when this clone has it.
+  std::optional<size_t> ModelProducer(const ModelVersion& v) {
+    auto it = run_index_.find(v.run);
+    if (it == run_index_.end()) return std::nullopt;
+    return it->second;
+  }
+
+  // Model versions registered from run `i` (read from the registry once).
+  std::vector<Oid> ModelsOf(size_t i) {
+    if (!registry_read_) {
+      registry_read_ = true;
+      auto models = ListModels(repo_);
+      if (models.ok()) {
+        for (const ModelSummary& m : *models) {
+          auto versions = ListModelVersions(repo_, m.name);
+          if (!versions.ok()) continue;
+          for (ModelVersionState& st : *versions) {
+            registered_[st.version.run].push_back(st.oid);
+            models_[st.oid] = std::move(st.version);
+          }
+        }
+      }
+    }
+    auto it = registered_.find(runs_[i].id);
+    return it == registered_.end() ? std::vector<Oid>() : it->second;
   }
 
   std::string DatasetNode(const std::string& dataset, const Oid& version) {
@@ -77,11 +132,15 @@ class Builder {
       std::string dataset;
       size_t run;
       int depth;
+      bool is_model = false;
     };
     std::deque<Item> todo;
     if (start_kind == "run") {
       graph_.root = RunNode(run);
       todo.push_back({true, Oid(), "", run, 0});
+    } else if (const ModelVersion* m = start_kind == "model" ? Model(version) : nullptr) {
+      graph_.root = ModelNode(version, *m);
+      todo.push_back({false, version, dataset, 0, 0, true});
     } else {
       graph_.root = DatasetNode(dataset, version);
       todo.push_back({false, version, dataset, 0, 0});
@@ -92,12 +151,34 @@ class Builder {
       todo.pop_front();
       std::string key = it.is_run ? "r" + std::to_string(it.run) : "d" + it.version.Hex();
       if (!expanded.insert(key).second) continue;
-      if (it.is_run) {
+      if (it.is_model) {
+        const ModelVersion* m = Model(it.version);
+        std::string mid = ModelNode(it.version, *m);
+        if (options.depth > 0 && it.depth >= options.depth) continue;
+        if (!options.downstream) {
+          std::optional<size_t> p = ModelProducer(*m);
+          if (!p) continue;
+          graph_.edges.push_back({RunNode(*p), mid});
+          todo.push_back({true, Oid(), "", *p, it.depth});
+        } else {
+          auto c = consumers_.find(it.version);
+          if (c == consumers_.end()) continue;
+          for (size_t i : c->second) {
+            graph_.edges.push_back({mid, RunNode(i)});
+            todo.push_back({true, Oid(), "", i, it.depth});
+          }
+        }
+      } else if (it.is_run) {
         const RunInfo& r = runs_[it.run];
         std::string rid = RunNode(it.run);
         if (options.depth > 0 && it.depth >= options.depth) continue;
         if (!options.downstream) {
           for (const RunInput& in : r.inputs) {
+            if (const ModelVersion* m = IsModelRef(in.dataset) ? Model(in.version) : nullptr) {
+              graph_.edges.push_back({ModelNode(in.version, *m), rid, in.modified});
+              todo.push_back({false, in.version, in.dataset, 0, it.depth + 1, true});
+              continue;
+            }
             graph_.edges.push_back({DatasetNode(in.dataset, in.version), rid, in.modified});
             todo.push_back({false, in.version, in.dataset, 0, it.depth + 1});
           }
@@ -122,6 +203,12 @@ class Builder {
             if (version.ok()) name = version->dataset;
             graph_.edges.push_back({rid, DatasetNode(name, *oid)});
             todo.push_back({false, *oid, name, 0, it.depth + 1});
+          }
+          for (const Oid& model : ModelsOf(it.run)) {
+            const ModelVersion* m = Model(model);
+            if (!m) continue;
+            graph_.edges.push_back({rid, ModelNode(model, *m)});
+            todo.push_back({false, model, "model:" + m->model, 0, it.depth + 1, true});
           }
         }
       } else {
@@ -163,6 +250,10 @@ class Builder {
   std::vector<RunInfo> runs_;
   std::unordered_map<Oid, size_t, OidHash> produced_by_;
   std::unordered_map<Oid, std::vector<size_t>, OidHash> consumers_;
+  std::unordered_map<std::string, size_t> run_index_;
+  std::unordered_map<Oid, std::optional<ModelVersion>, OidHash> models_;
+  std::unordered_map<std::string, std::vector<Oid>> registered_;  // run id → model versions
+  bool registry_read_ = false;
   std::set<std::string> seen_;
   LineageGraph graph_;
 };
@@ -237,6 +328,12 @@ Result<LineageGraph> Lineage(Repo& repo, const std::string& target, const Lineag
   all.runs.insert(all.runs.begin(), std::make_move_iterator(from_lock.begin()), std::make_move_iterator(from_lock.end()));
   Builder b(repo, std::move(all.runs));
 
+  // A model version: model:NAME@3, model:NAME@production.
+  if (IsModelRef(target)) {
+    CAIRN_ASSIGN_OR_RETURN(ModelVersionState st, ResolveModel(repo, target));
+    CAIRN_RETURN_IF_ERROR(b.Walk("model", st.oid, "model:" + st.version.model, 0, options));
+    return b.Take();
+  }
   // An artifact: RUN:PATH (upstream: what the run that logged it consumed).
   if (size_t colon = target.find(':'); colon != std::string::npos && target.find('@') == std::string::npos) {
     CAIRN_ASSIGN_OR_RETURN(std::string id, tracker->ResolveRunId(target.substr(0, colon)));

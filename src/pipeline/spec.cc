@@ -8,6 +8,7 @@
 
 #include "cairn/dataset.h"
 #include "cairn/pipeline.h"
+#include "cairn/registry.h"
 #include "pipeline/stage.h"
 #include "util/file.h"
 #include "util/utf8.h"
@@ -77,6 +78,10 @@ Status ParseStage(Repo& repo, const std::string& name, const YAML::Node& node, S
     CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> items, StringList(node[field], field));
     for (size_t i = 0; i < items.size(); ++i) {
       const YAML::Node& at = node[field].IsSequence() ? node[field][i] : node[field];
+      if (std::string(field) == "deps" && IsModelRef(items[i])) {
+        auto ref = ParseModelRef(items[i]);  // checked here, so the error has a line
+        if (!ref.ok()) return Bad(at, ref.status().message());
+      }
       if (paths && !(std::string(field) == "deps" && IsDatasetRef(items[i]))) {
         CAIRN_ASSIGN_OR_RETURN(items[i], NormalPath(repo, at, items[i]));
       }

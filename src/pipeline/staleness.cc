@@ -5,6 +5,7 @@
 
 #include "cairn/dataset.h"
 #include "cairn/pointer.h"
+#include "cairn/registry.h"
 #include "pipeline/stage.h"
 #include "util/file.h"
 
@@ -15,6 +16,10 @@ namespace {
 // Oid of a dep's current content: a file's blob oid, a directory's tree
 // oid, a ref's version. NotFound when a path does not exist.
 Result<Oid> DepOid(Repo& repo, const std::string& dep) {
+  if (IsModelRef(dep)) {
+    CAIRN_ASSIGN_OR_RETURN(RunInput in, ModelInput(repo, dep));
+    return in.version;
+  }
   if (IsDatasetRef(dep)) {
     CAIRN_ASSIGN_OR_RETURN(ResolvedRef r, ResolveRef(repo, dep));
     return r.version;

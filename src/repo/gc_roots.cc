@@ -4,6 +4,8 @@
 // modules; this file includes none of them.
 #include "cairn/gc_roots.h"
 
+#include "cairn/registry.h"
+
 namespace cairn {
 
 void GcRootRegistry::Add(std::string name, GcRootContributor contributor) {
@@ -39,6 +41,7 @@ const GcRootRegistry& DefaultGcRoots() {
     r.Add("pipelines", ContributePipelineRoots);
     r.Add("runs", ContributeRunRoots);
     r.Add("run-cache", ContributeRunCacheRoots);
+    r.Add("models", ContributeModelRoots);
     return r;
   }();
   return registry;

@@ -12,7 +12,7 @@ namespace {
 
 TEST(GcRootRegistryTest, DefaultRegistryHasEveryModule) {
   EXPECT_EQ(DefaultGcRoots().names(),
-            (std::vector<std::string>{"datasets", "pipelines", "runs", "run-cache"}));
+            (std::vector<std::string>{"datasets", "pipelines", "runs", "run-cache", "models"}));
 }
 
 TEST(GcRootRegistryTest, FirstErrorStopsTheCollectionWithContext) {

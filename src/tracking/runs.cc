@@ -7,6 +7,7 @@
 
 #include "cairn/dataset.h"
 #include "cairn/refs.h"
+#include "cairn/registry.h"
 #include "tracking/tracker_internal.h"
 
 namespace cairn {
@@ -29,7 +30,9 @@ std::string TagFor(Repo& repo, const std::string& dataset, const Oid& version, c
 }
 
 // An input given by a dataset ref ("name@tag", "name@<version hex>", …).
+// A model ref (model:NAME@production) records the model version object.
 Result<RunInput> ExplicitInput(Repo& repo, const std::string& ref) {
+  if (IsModelRef(ref)) return ModelInput(repo, ref);
   CAIRN_ASSIGN_OR_RETURN(ResolvedRef resolved, ResolveRef(repo, ref));
   size_t at = ref.find('@');
   std::string preferred = at == std::string::npos ? std::string() : ref.substr(at + 1);

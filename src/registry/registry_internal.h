@@ -1,0 +1,61 @@
+// Registry internals shared by the files of src/registry/: the text forms
+// of the mutable refs (alias, deprecation, approval; doc/formats.md) and
+// the readers every operation builds on. Not a public API.
+#ifndef CAIRN_REGISTRY_REGISTRY_INTERNAL_H_
+#define CAIRN_REGISTRY_REGISTRY_INTERNAL_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cairn/registry.h"
+
+namespace cairn::registry_internal {
+
+inline constexpr std::string_view kVersionFormat = "cairn-model-version 1";
+inline constexpr std::string_view kAliasHeader = "cairn-alias 1\n";
+inline constexpr std::string_view kDeprecationHeader = "cairn-deprecation 1\n";
+inline constexpr std::string_view kApprovalHeader = "cairn-approval 1\n";
+
+struct Deprecation {
+  std::string user;
+  int64_t time_ms = 0;
+  std::string reason;
+  std::string audit_entry;
+};
+
+// Newlines and other control characters become spaces: every value of these
+// line-based files is one line.
+std::string OneLine(std::string_view text);
+std::string HostName();
+
+std::string EncodeAlias(const AliasState& alias);
+Result<AliasState> DecodeAlias(std::string_view data, const std::string& model, const std::string& alias);
+std::string EncodeDeprecation(const Deprecation& d);
+Result<Deprecation> DecodeDeprecation(std::string_view data, const std::string& where);
+std::string EncodeApproval(const Approval& a);
+Result<Approval> DecodeApproval(std::string_view data, const std::string& where, const std::string& entry);
+
+// Version numbers of `model`, ascending (empty when the model does not exist).
+Result<std::vector<int64_t>> VersionNumbers(Repo& repo, const std::string& model);
+// Models in the registry, sorted.
+Result<std::vector<std::string>> ModelNames(Repo& repo);
+// The version object refs/models/<model>/versions/<n> names; nullopt when absent.
+Result<std::optional<Oid>> ReadVersionRef(Repo& repo, const std::string& model, int64_t n);
+// Reads and decodes a version object, checking it is that model's version n.
+Result<ModelVersion> LoadVersionObject(Repo& repo, const Oid& oid, const std::string& model, int64_t n);
+// The state of version n: its object, aliases naming it (from `aliases`),
+// deprecation and approvals.
+Result<ModelVersionState> LoadState(Repo& repo, const std::string& model, int64_t n,
+                                    const std::vector<AliasState>& aliases);
+// NotFound for a model that has no versions, naming the nearest models.
+Status NoSuchModel(Repo& repo, const std::string& model);
+// "versions 1..5, aliases production, staging" for messages.
+std::string Candidates(const std::vector<int64_t>& versions, const std::vector<AliasState>& aliases);
+// Names in `names` closest to `wanted` (edit distance), at most `n`.
+std::vector<std::string> Nearest(const std::string& wanted, const std::vector<std::string>& names, size_t n);
+
+}  // namespace cairn::registry_internal
+
+#endif  // CAIRN_REGISTRY_REGISTRY_INTERNAL_H_

@@ -1,0 +1,284 @@
+"""The model registry end to end: register (from a pipeline stage's workspace output and from a
+run's artifact), list/show/versions, aliases, deprecation, approvals, get with provenance.json,
+model refs as run inputs and pipeline deps, gc keeping registered artifacts, and bad input.
+
+Provenance is checked against the truth: the dataset versions the pointers and cairn.lock
+name, the git commit the pipeline ran at, the bytes of the workspace output.
+"""
+
+import json
+import os
+import subprocess
+import textwrap
+import unittest
+
+import test_pipeline as tp
+from cairn_testlib import CAIRN_BIN, ERROR, OK, sha256_bytes, sha256_file
+
+
+class ModelRegistryTest(tp.PipelineTestCase):
+
+    def head(self):
+        return self.git("rev-parse", "HEAD").stdout.strip()
+
+    def pointer_version(self, rel):
+        return self.pointer(rel)["version"]
+
+    def trained_run(self, files=None, inputs=("data/raw@v1",)):
+        """A run by `cairn run` that logs `files` ({path: bytes}) as artifacts; returns its id."""
+        files = files or {"model.bin": b"MODEL-BYTES"}
+        for rel, data in files.items():
+            self.write(rel, data)
+        logs = " ".join("-a %s" % rel for rel in files)
+        args = ["run", "-p", "lr=0.1"]
+        for i in inputs:
+            args += ["-i", i]
+        r = self.ok(*args, "--", "sh", "-c",
+                    "%s runs log -m mrr=0.5@0 -m mrr=0.75@1 %s" % (CAIRN_BIN, logs))
+        run_id = r.stderr.split("cairn: run ", 1)[1].split()[0]
+        return run_id
+
+    def setup_data(self):
+        self.copy_example("iris.csv", "data/raw/iris.csv")
+        self.raw_version = self.add1("data/raw")["version"]
+        self.ok("tag", "data/raw", "v1")
+        return self.commit(message="data")
+
+    # ---- registration from a pipeline ---------------------------------------------------
+
+    def test_register_pipeline_output_records_true_provenance(self):
+        code_commit = self.setup_example()
+        report = self.repro()
+        self.assertEqual(self.outcomes(report), {s: "ran" for s in tp.STAGES})
+        train_run = self.lock_run_ids()["train"]
+        prepared = self.pointer_version("data/prepared")
+        model_version = self.pointer_version("models/model.json")
+
+        v = self.json("model", "register", "retriever", "models/model.json", "-m", "first", "--tag", "team=search")
+        self.assertEqual(v["version"], 1)
+        self.assertEqual(v["model"], "retriever")
+        self.assertEqual(v["run"], train_run)
+        self.assertEqual(v["stage"], "train")
+        self.assertEqual(v["artifact"]["kind"], "blob")
+        self.assertEqual(v["artifact"]["object"], "sha256:" + sha256_file(self.path("models/model.json")))
+        self.assertEqual(v["artifact"]["filename"], "model.json")
+        self.assertEqual(v["env"]["git.commit"], code_commit)
+        self.assertEqual(v["params"], self.json("runs", "show", train_run)["params"])
+        self.assertIn("train.k", v["params"])
+        self.assertEqual(v["tags"], {"team": "search"})
+        self.assertEqual(v["message"], "first")
+        datasets = {d["dataset"]: d for d in v["datasets"]}
+        self.assertEqual(set(datasets), {"data/raw", "data/prepared"})
+        self.assertEqual(datasets["data/raw"]["version"], self.raw_version)
+        self.assertEqual(datasets["data/raw"]["tags"], ["v1"])
+        self.assertFalse(datasets["data/raw"]["direct"])  # read by prepare, upstream of train
+        self.assertEqual(datasets["data/prepared"]["version"], prepared)
+        self.assertTrue(datasets["data/prepared"]["direct"])
+        self.assertNotIn(model_version, [d["version"] for d in v["datasets"]])  # its own output is no input
+        run = self.json("runs", "show", train_run)
+        self.assertEqual(v["run_record"], run["record"])
+
+        # show (text and JSON) reads the same object back.
+        self.assertEqual(self.json("model", "show", "retriever@1"), v)
+        text = self.ok("model", "show", "retriever").stdout
+        self.assertIn(code_commit, text)
+        self.assertIn("data/raw  v1  ", text)
+        self.assertIn("stage train", text)
+
+        # The workspace output changed since the stage made it: refused.
+        self.write("models/model.json", b'{"tampered": true}')
+        self.fails("model", "register", "retriever", "models/model.json",
+                   msg="modified since stage train produced it", hint="cairn repro")
+        self.fails("model", "register", "retriever", "params.yaml", msg="not the output of any stage")
+        self.assertEqual(self.json("model", "versions", "retriever")[-1]["version"], 1)
+
+        # Lineage from the model reaches the raw data.
+        graph = self.json_lineage("model:retriever@1")
+        ids = {n["id"] for n in graph["nodes"]}
+        self.assertIn("model:retriever@1", ids)
+        self.assertIn("run:" + train_run, ids)
+        self.assertIn("dataset:data/raw@" + self.raw_version.split(":")[1], ids)
+
+    def json_lineage(self, target):
+        r = self.ok("lineage", target, "--up", "--format", "json")
+        return json.loads(r.stdout)
+
+    # ---- registration from a run --------------------------------------------------------
+
+    def test_register_run_artifact_file_and_directory(self):
+        commit = self.setup_data()
+        run_id = self.trained_run({"model.bin": b"MODEL-BYTES", "weights/a.bin": b"AAA", "weights/b/c.bin": b"CC"})
+        v = self.json("model", "register", "m", "--run", run_id[:8], "--artifact", "model.bin")
+        self.assertEqual(v["version"], 1)
+        self.assertEqual(v["artifact"]["object"], "sha256:" + sha256_bytes(b"MODEL-BYTES"))
+        self.assertEqual(v["env"]["git.commit"], commit)
+        self.assertEqual(v["params"], {"lr": "0.1"})
+        self.assertEqual(v["metrics"], {"mrr": 0.75})
+        self.assertEqual([(d["dataset"], d["version"], d["tags"], d["direct"]) for d in v["datasets"]],
+                         [("data/raw", self.raw_version, ["v1"], True)])
+        d = self.json("model", "register", "m", "--run", run_id, "--artifact", "weights")
+        self.assertEqual(d["version"], 2)
+        self.assertEqual(d["artifact"]["kind"], "tree")
+        self.assertEqual(d["artifact"]["files"], 2)
+
+        out = os.path.join(self.tmp, "deploy")
+        self.ok("model", "get", "m@2", "-o", out)
+        with open(os.path.join(out, "weights", "b", "c.bin"), "rb") as f:
+            self.assertEqual(f.read(), b"CC")
+        with open(os.path.join(out, "provenance.json")) as f:
+            prov = json.load(f)
+        self.assertEqual(prov["version"], 2)
+        self.assertEqual(prov["code"]["commit"], commit)
+        self.assertEqual(prov["datasets"][0]["version"], self.raw_version)
+        self.assertEqual(prov["datasets"][0]["tags"], ["v1"])
+        self.assertEqual(sorted((f["path"], f["sha256"]) for f in prov["artifact"]["sha256"]),
+                         [("weights/a.bin", sha256_bytes(b"AAA")), ("weights/b/c.bin", sha256_bytes(b"CC"))])
+        self.assertEqual(prov["params"], {"lr": "0.1"})
+
+        # Not empty: refused without --force, and left as it was.
+        self.fails("model", "get", "m@1", "-o", out, msg="is not empty", hint="--force")
+        self.assertTrue(os.path.exists(os.path.join(out, "weights", "a.bin")))
+        self.ok("model", "get", "m@1", "-o", out, "--force")
+        self.assertEqual(sorted(os.listdir(out)), ["model.bin", "provenance.json"])
+        self.assertEqual(sorted(n for n in os.listdir(self.tmp) if n.startswith(".cairn-")), [])
+
+        listed = self.json("model", "list")
+        self.assertEqual([(m["name"], m["versions"], m["latest"]) for m in listed], [("m", 2, 2)])
+
+    def test_register_refusals(self):
+        self.setup_data()
+        run_id = self.trained_run({"model.bin": b"M", "plots/loss.png": b"P"})
+        self.fails("model", "register", "m", "--run", run_id, "--artifact", "model.pkl",
+                   msg="never logged an artifact 'model.pkl'", hint="model.bin")
+        # A run still RUNNING.
+        p = self.popen("run", "--", "sh", "-c", "%s runs log -a model.bin; sleep 30" % CAIRN_BIN)
+        try:
+            def running():
+                return [r for r in self.json("runs") if r["status"] == "RUNNING"]
+            tp.wait_for(lambda: running() and self.json("runs", "show", running()[0]["id"])["artifacts"],
+                        what="a RUNNING run with an artifact")
+            live = running()[0]["id"]
+            self.fails("model", "register", "m", "--run", live, "--artifact", "model.bin", msg="still RUNNING")
+        finally:
+            p.kill()
+            p.communicate()
+        self.fails("model", "register", "bad/name", "--run", run_id, "--artifact", "model.bin",
+                   msg="invalid model name")
+        self.fails("model", "register", "m", msg="either --run RUN --artifact PATH")
+
+    # ---- refs, aliases, deprecation, approvals ------------------------------------------
+
+    def test_aliases_and_bad_refs(self):
+        self.setup_data()
+        run_id = self.trained_run()
+        for _ in range(3):
+            self.ok("model", "register", "m", "--run", run_id, "--artifact", "model.bin")
+        self.ok("model", "alias", "m@2", "production", "-m", "good")
+        self.assertEqual(self.json("model", "show", "m@production")["version"], 2)
+        self.assertEqual(self.json("model", "show", "m@v3")["version"], 3)
+        self.assertEqual(self.json("model", "show", "m@latest")["version"], 3)
+        self.assertEqual(self.json("model", "show", "model:m")["aliases"], [])
+        self.assertEqual(self.json("model", "show", "m@2")["aliases"], ["production"])
+
+        self.fails("model", "show", "nosuch", msg="no model named 'nosuch'", hint="m")
+        self.fails("model", "show", "m@9", msg="has no version 9", hint="1, 2, 3")
+        self.fails("model", "show", "m@staging", msg="has no alias 'staging'", hint="production (v2)")
+        self.fails("model", "alias", "m@1", "latest", msg="reserved")
+        self.fails("model", "alias", "m@1", "v3", msg="reserved")
+        self.fails("model", "alias", "m@1", "a" * 256, msg="at most 255")
+        self.ok("model", "alias", "m@1", "a" * 255)
+
+        self.ok("model", "deprecate", "m@1", "-m", "trained on leaked data")
+        self.fails("model", "alias", "m@1", "staging", msg="deprecated")
+        self.fails("model", "deprecate", "m@1", msg="already deprecated")
+        shown = self.json("model", "show", "m@1")
+        self.assertEqual(shown["deprecated"]["reason"], "trained on leaked data")
+
+        a = self.json("model", "approve", "m@3", "-m", "checked the eval")
+        self.assertEqual(a["user"], "Test User <test@example.com>")
+        self.assertEqual([x["message"] for x in self.json("model", "show", "m@3")["approvals"]], ["checked the eval"])
+
+        self.ok("model", "alias", "m", "production", "--delete")
+        self.fails("model", "show", "m@production", msg="has no alias 'production'")
+        self.fails("model", "alias", "m", "production", "--delete", msg="has no alias 'production'")
+        versions = self.json("model", "versions", "m")
+        self.assertEqual([v["version"] for v in versions], [1, 2, 3])
+        self.assertIsNotNone(versions[0]["deprecated"])
+
+    def test_two_processes_register_distinct_numbers(self):
+        self.setup_data()
+        run_id = self.trained_run()
+        procs = [self.popen("model", "register", "m", "--run", run_id, "--artifact", "model.bin", "--json")
+                 for _ in range(4)]
+        got = []
+        for p in procs:
+            out, err = p.communicate(timeout=60)
+            self.assertEqual(p.returncode, OK, err)
+            got.append(json.loads(out)["version"])
+        self.assertEqual(sorted(got), [1, 2, 3, 4])
+
+    # ---- model refs as inputs -----------------------------------------------------------
+
+    def test_model_ref_as_run_input_and_pipeline_dep(self):
+        self.setup_data()
+        run_id = self.trained_run()
+        v1 = self.json("model", "register", "m", "--run", run_id, "--artifact", "model.bin")
+        v2 = self.json("model", "register", "m", "--run", run_id, "--artifact", "model.bin")
+        self.ok("model", "alias", "m@1", "production")
+        r = self.ok("run", "-i", "model:m@production", "--", "true")
+        eval_run = r.stderr.split("cairn: run ", 1)[1].split()[0]
+        inputs = self.json("runs", "show", eval_run)["inputs"]
+        model_inputs = [i for i in inputs if i["dataset"] == "model:m"]
+        self.assertEqual(len(model_inputs), 1, inputs)
+        self.assertEqual(model_inputs[0]["version"], v1["object"])
+        self.assertEqual(model_inputs[0]["tag"], "production")
+        # Lineage from the evaluation reaches the raw data through the model.
+        graph = self.json_lineage(eval_run)
+        ids = {n["id"] for n in graph["nodes"]}
+        self.assertIn("model:m@1", ids)
+        self.assertIn("run:" + run_id, ids)
+        self.assertIn("dataset:data/raw@" + self.raw_version.split(":")[1], ids)
+        self.fails("run", "-i", "model:m@staging", "--", "true", msg="has no alias 'staging'")
+
+        # A cairn.yaml dep on the model: recorded, and stale when the alias moves.
+        self.write_yaml("""
+            stages:
+              score:
+                cmd: echo scored > score.txt
+                deps: [model:m@production]
+                outs: [score.txt]
+            """)
+        report = self.repro()
+        self.assertEqual(self.outcomes(report), {"score": "ran"})
+        score_run = report[0]["run"]
+        inputs = self.json("runs", "show", score_run)["inputs"]
+        self.assertEqual([(i["dataset"], i["version"]) for i in inputs], [("model:m", v1["object"])])
+        self.assertEqual(self.outcomes(self.repro()), {"score": "up-to-date"})
+        self.ok("model", "alias", "m@2", "production")
+        status = self.json("status")
+        self.assertIn("dependency model:m@production changed", json.dumps(status))
+        report = self.repro()
+        self.assertEqual(self.outcomes(report), {"score": "ran"})
+        inputs = self.json("runs", "show", report[0]["run"])["inputs"]
+        self.assertEqual([(i["dataset"], i["version"]) for i in inputs], [("model:m", v2["object"])])
+
+    # ---- gc ----------------------------------------------------------------------------
+
+    def test_gc_keeps_registered_artifacts(self):
+        self.setup_data()
+        run_id = self.trained_run({"weights/a.bin": b"A" * 200000, "weights/b.bin": b"small"})
+        self.ok("model", "register", "m", "--run", run_id, "--artifact", "weights")
+        # The run's ref goes: only the registry still names the artifact.
+        os.remove(os.path.join(self.cairn_dir, "refs", "runs", run_id))
+        self.ok("reindex")
+        self.ok("gc", "--apply")
+        out = os.path.join(self.tmp, "out")
+        self.ok("model", "get", "m", "-o", out)
+        with open(os.path.join(out, "weights", "a.bin"), "rb") as f:
+            self.assertEqual(f.read(), b"A" * 200000)
+        with open(os.path.join(out, "weights", "b.bin"), "rb") as f:
+            self.assertEqual(f.read(), b"small")
+
+
+if __name__ == "__main__":
+    unittest.main()
