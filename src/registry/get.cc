@@ -72,6 +72,22 @@ Result<GetModelResult> GetModel(Repo& repo, std::string_view ref, const fs::path
   if (out_dir.empty()) return Status::InvalidArgument("model get needs an output directory (-o DIR)");
   fs::path dir = (out_dir.is_absolute() ? out_dir : repo.base_dir() / out_dir).lexically_normal();
   if (dir.filename().empty()) dir = dir.parent_path();  // "out/" → "out"
+  // Never the repository itself, its .cairn or .git, or a directory
+  // holding them or the current directory: --force would move them away.
+  std::error_code ec;
+  fs::path resolved = fs::weakly_canonical(dir, ec);
+  if (ec) resolved = dir;
+  fs::path repo_root = fs::weakly_canonical(repo.root(), ec);
+  for (const fs::path& kept : {repo_root, fs::weakly_canonical(repo.base_dir(), ec)}) {
+    if (IsInside(kept, resolved) || IsInside(resolved, repo_root / Layout::kDirName)) {
+      return Status::InvalidArgument("cannot write a model into " + dir.string() +
+                                         ": it is or holds the repository or the current directory",
+                                     "choose an output directory of its own, e.g. -o deploy/");
+    }
+  }
+  if (IsInside(resolved, repo_root / ".git")) {
+    return Status::InvalidArgument("cannot write a model inside .git", "choose another -o");
+  }
   bool exists = false;
   CAIRN_RETURN_IF_ERROR(CheckDestination(dir, force, &exists));
   const ModelArtifact& artifact = st.version.artifact;
@@ -105,7 +121,6 @@ Result<GetModelResult> GetModel(Repo& repo, std::string_view ref, const fs::path
 
   // Into place: an empty directory is replaced by rename(2) itself; a full
   // one (with force) is moved aside first and removed after.
-  std::error_code ec;
   bool empty = exists && fs::is_empty(dir, ec);
   std::optional<TempTree> old;
   if (exists && !empty) {

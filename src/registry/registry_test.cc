@@ -5,6 +5,7 @@
 
 #include <thread>
 
+#include "cairn/audit.h"
 #include "cairn/dataset.h"
 #include "cairn/gc_roots.h"
 #include "cairn/refs.h"
@@ -215,6 +216,11 @@ TEST_F(ModelRegistryTest, DirectoryArtifactAndGet) {
   ASSERT_TRUE(forced.ok()) << forced.status().ToString();
   EXPECT_FALSE(fs::exists(out / "mine.txt"));
   EXPECT_EQ(ReadText(out / "weights/a.bin"), "AAA");
+  // Never the repository or a directory holding it, even with force.
+  EXPECT_EQ(GetModel(*repo_, "m@1", dir_.path(), true).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(GetModel(*repo_, "m@1", dir_.path() / ".cairn", true).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(GetModel(*repo_, "m@1", dir_.path() / ".cairn/refs", true).status().code(), Code::kInvalidArgument);
+  EXPECT_TRUE(fs::exists(repo_->layout().config()));
   // No temp directories left beside it.
   for (const auto& e : fs::directory_iterator(dir_.path())) {
     EXPECT_FALSE(e.path().filename().string().starts_with(".cairn-")) << e.path();
@@ -261,6 +267,20 @@ TEST_F(ModelRegistryTest, AliasesDeprecationApprovals) {
   EXPECT_EQ(two->approvals[0].message, "looked at it");
   EXPECT_EQ(two->approvals[0].audit_entry, ap->audit_entry);
 
+  // Every change is in the audit log, with what it is about.
+  auto entries = ReadAudit(*repo_, AuditQuery{0, "model:m", "model.", 0});
+  ASSERT_TRUE(entries.ok()) << entries.status().ToString();
+  std::vector<std::string> actions;
+  for (const AuditEntry& e : *entries) actions.push_back(e.action);
+  EXPECT_EQ(actions, (std::vector<std::string>{"model.register", "model.register", "model.alias", "model.alias",
+                                               "model.deprecate", "model.approve"}));
+  const AuditEntry& moved = (*entries)[3];
+  EXPECT_EQ(moved.subjects[0], "model:m@2");
+  EXPECT_EQ(moved.subjects[2], ResolveModel(*repo_, "m@2")->oid.ToString());
+  EXPECT_EQ(moved.details["from"], 1);
+  EXPECT_EQ(moved.details["to"], 2);
+  EXPECT_EQ(moved.reason, "better");
+  EXPECT_EQ(ReadAlias(*repo_, "m", "production")->value().audit_entry, moved.id);
   ASSERT_TRUE(DeleteAlias(*repo_, "m", "production", "").ok());
   EXPECT_EQ(DeleteAlias(*repo_, "m", "production", "").code(), Code::kNotFound);
   EXPECT_EQ(ResolveModel(*repo_, "m@production").status().code(), Code::kNotFound);

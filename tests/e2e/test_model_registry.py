@@ -142,8 +142,25 @@ class ModelRegistryTest(tp.PipelineTestCase):
         self.assertEqual(sorted(os.listdir(out)), ["model.bin", "provenance.json"])
         self.assertEqual(sorted(n for n in os.listdir(self.tmp) if n.startswith(".cairn-")), [])
 
+        # Never into the repository itself, even with --force.
+        self.fails("model", "get", "m@1", "-o", ".", "--force", msg="holds the repository")
+        self.assertTrue(os.path.isdir(self.path(".cairn")))
+
+        # A signature file is recorded as given; a bad one is refused.
+        self.write("sig.json", json.dumps({"columns": [{"name": "sepal_length", "type": "number"},
+                                                       {"name": "species", "type": "string"}]}).encode())
+        s = self.json("model", "register", "m", "--run", run_id, "--artifact", "model.bin", "--signature", "sig.json")
+        self.assertEqual(s["signature"], {"columns": [{"name": "sepal_length", "type": "number"},
+                                                      {"name": "species", "type": "string"}],
+                                          "source": "file:sig.json"})
+        self.write("bad.json", b'{"columns": [{"name": "x", "type": "float"}]}')
+        self.fails("model", "register", "m", "--run", run_id, "--artifact", "model.bin", "--signature", "bad.json",
+                   msg="has no known type")
+        self.ok("model", "deprecate", "m@3")
+
         listed = self.json("model", "list")
-        self.assertEqual([(m["name"], m["versions"], m["latest"]) for m in listed], [("m", 2, 2)])
+        self.assertEqual([(m["name"], m["versions"], m["latest"]) for m in listed], [("m", 3, 3)])
+        self.assertIn("no problems", self.ok("fsck").stdout)
 
     def test_register_refusals(self):
         self.setup_data()
