@@ -107,7 +107,7 @@ void RegisterModel(CLI::App& app, Context& ctx) {
   reg->add_option("--run", args->run, "The run that produced the artifact (id or unique prefix)");
   reg->add_option("--artifact", args->artifact, "The artifact path in that run (a file or a directory)");
   reg->add_option("-m,--message", args->message, "Describe this version");
-  reg->add_option("--tag", args->tags, "KEY=VALUE, repeatable");
+  reg->add_option("-t,--tag", args->tags, "KEY=VALUE (repeatable)")->allow_extra_args(false);
   reg->add_option("--signature", args->signature, "A JSON file: {\"columns\": [{\"name\": …, \"type\": …}]}");
   reg->add_flag("--json", args->json, "Print the new version as JSON");
   reg->callback([&ctx, args] {

@@ -92,6 +92,22 @@ class ModelRegistryTest(tp.PipelineTestCase):
         self.fails("model", "register", "retriever", "params.yaml", msg="not the output of any stage")
         self.assertEqual(self.json("model", "versions", "retriever")[-1]["version"], 1)
 
+        # A directory output, and one file inside it, of another stage.
+        prepare_run = self.lock_run_ids()["prepare"]
+        d = self.json("model", "register", "prep", "data/prepared")
+        self.assertEqual((d["artifact"]["kind"], d["artifact"]["files"], d["stage"], d["run"]),
+                         ("tree", 2, "prepare", prepare_run))
+        self.assertEqual([(x["dataset"], x["version"], x["direct"]) for x in d["datasets"]],
+                         [("data/raw", self.raw_version, True)])
+        f = self.json("model", "register", "prep", "data/prepared/train.csv")
+        self.assertEqual((f["artifact"]["kind"], f["artifact"]["filename"], f["artifact"]["object"]),
+                         ("blob", "train.csv", "sha256:" + sha256_file(self.path("data/prepared/train.csv"))))
+
+        # Downstream from the raw data, lineage reaches the registered model.
+        r = self.ok("lineage", "data/raw@v1", "--down", "--format", "json")
+        down = {n["id"] for n in json.loads(r.stdout)["nodes"]}
+        self.assertIn("model:retriever@1", down)
+
         # Lineage from the model reaches the raw data.
         graph = self.json_lineage("model:retriever@1")
         ids = {n["id"] for n in graph["nodes"]}
