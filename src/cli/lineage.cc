@@ -24,6 +24,9 @@ std::string Describe(const LineageNode& n) {
     if (!attr("origin").empty()) s += " — " + attr("origin");
     return s;
   }
+  if (n.kind == "model") {
+    return "model " + n.name + "@" + attr("version") + " " + Short(attr("object")) + " — artifact " + attr("artifact");
+  }
   if (n.kind == "file") return "file " + n.name + " " + Short(attr("oid"));
   if (n.kind == "artifact") return "artifact " + n.name + " " + Short(attr("oid")) + " of run " + attr("run").substr(0, 8);
   std::string s = "run " + attr("run").substr(0, 8) + " " + n.name;
@@ -110,7 +113,7 @@ void RegisterLineage(CLI::App& app, Context& ctx) {
           std::string label = Describe(n);
           for (char& c : label) c = c == '"' ? '\'' : c;
           std::cout << "  \"" << n.id << "\" [label=\"" << label << "\", shape="
-                    << (n.kind == "run" ? "box" : n.kind == "file" ? "note" : "ellipse") << "];\n";
+                    << (n.kind == "run" ? "box" : n.kind == "file" ? "note" : n.kind == "model" ? "hexagon" : "ellipse") << "];\n";
         }
         for (const LineageEdge& e : g->edges) {
           std::cout << "  \"" << e.from << "\" -> \"" << e.to << "\"" << (e.modified ? " [label=\"modified\"]" : "")

@@ -31,7 +31,8 @@ void PrintVersion(const ModelVersionState& st) {
   std::cout << "  run:        " << v.run << (v.stage.empty() ? "" : "  (stage " + v.stage + ")") << "\n";
   auto env = [&](const char* k) { return v.env.count(k) ? v.env.at(k) : std::string(); };
   std::string commit = env("git.commit");
-  std::cout << "  commit:     " << (commit.empty() ? "- (not in a git work tree)" : commit)
+  std::string none = v.env.count("git.dirty") ? "- (no commit yet)" : "- (not in a git work tree)";
+  std::cout << "  commit:     " << (commit.empty() ? none : commit)
             << (env("git.dirty") == "true" ? "  (dirty: uncommitted changes)" : "") << "\n";
   if (!v.params.empty()) {
     std::cout << "  params:\n";
@@ -62,6 +63,7 @@ void PrintVersion(const ModelVersionState& st) {
     std::cout << "    " << ap.user << "  " << FormatMs(ap.time_ms) << (ap.message.empty() ? "" : "  " + ap.message)
               << "\n";
   }
+  std::cout << "  lineage:    cairn lineage model:" << v.model << "@" << v.version << " --up\n";
 }
 
 // "NAME@V" as the alias and approve commands need: a version must be named.
