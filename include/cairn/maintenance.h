@@ -47,7 +47,7 @@ struct GcReport {
 Result<GcReport> CollectGarbage(Repo& repo, const GcOptions& options);
 
 struct FsckProblem {
-  std::string what;  // "pack", "object", "tree", "version", "pointer", "tag", "run", "copy"
+  std::string what;  // "pack", "object", "tree", "version", "pointer", "tag", "run", "copy", "model"
   std::string name;  // oid or path (for "copy": the damaged file of the copy, relative to the repository)
   std::string message;
 };

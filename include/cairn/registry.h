@@ -215,6 +215,17 @@ Json ProvenanceJson(const ModelVersionState& state, const std::vector<TreeEntry>
 Json AliasStateJson(const AliasState& alias);
 Json ApprovalJson(const Approval& approval);
 
+// What `cairn fsck` reports about the registry: each (ref, problem) for a
+// version ref that is damaged or names an object that is missing or is not
+// that version, an artifact (or a file of it) missing from the cache, and an
+// alias, deprecation or approval that cannot be read or names another
+// object than its version's. IOError only when the refs cannot be listed.
+struct RegistryProblem {
+  std::string ref;      // "model:NAME@N", "model:NAME@ALIAS", or the ref file
+  std::string message;
+};
+Result<std::vector<RegistryProblem>> CheckRegistry(Repo& repo);
+
 // gc roots: every version object, its artifact and run record.
 Status ContributeModelRoots(Repo& repo, const GcRootOptions& options, GcRootSet* roots);
 

@@ -10,6 +10,7 @@
 #include "cairn/maintenance.h"
 #include "cairn/object.h"
 #include "cairn/refs.h"
+#include "cairn/registry.h"
 #include "dataset/dataset_copies.h"
 #include "dataset/object_kind.h"
 #include "store/pack.h"
@@ -208,6 +209,12 @@ Result<FsckReport> Fsck(Repo& repo, bool progress_enabled) {
     for (const RunArtifact& a : run->artifacts) {
       if (!repo.store().Has(a.oid)) problem("run", id, "artifact " + a.path + " is missing from the cache");
     }
+  }
+  // The model registry: versions, their artifacts, aliases.
+  auto models = CheckRegistry(repo);
+  if (!models.ok()) problem("model", "refs/models", models.status().message());
+  for (const RegistryProblem& p : models.ok() ? *models : std::vector<RegistryProblem>()) {
+    problem("model", p.ref, p.message);
   }
   // use_dataset copies: what a program reads must be the version it asked
   // for, so every file is read (use_dataset itself only stats them).

@@ -295,6 +295,30 @@ class ModelRegistryTest(tp.PipelineTestCase):
         inputs = self.json("runs", "show", report[0]["run"])["inputs"]
         self.assertEqual([(i["dataset"], i["version"]) for i in inputs], [("model:m", v2["object"])])
 
+    def test_fsck_finds_damaged_registry_refs(self):
+        self.setup_data()
+        run_id = self.trained_run()
+        v1 = self.json("model", "register", "m", "--run", run_id, "--artifact", "model.bin")
+        self.json("model", "register", "m", "--run", run_id, "--artifact", "model.bin", "-m", "second")
+        self.json("model", "register", "m", "--run", run_id, "--artifact", "model.bin", "-m", "third")
+        self.ok("model", "alias", "m@1", "production")
+        self.assertIn("no problems", self.ok("fsck").stdout)
+        refs = os.path.join(self.cairn_dir, "refs", "models", "m")
+        # An alias edited to name version 2 with version 1's object; a version ref
+        # pointing at another version's object.
+        alias = os.path.join(refs, "aliases", "production")
+        with open(alias) as f:
+            text = f.read()
+        with open(alias, "w") as f:
+            f.write(text.replace("version 1\n", "version 2\n"))
+        with open(os.path.join(refs, "versions", "3"), "w") as f:
+            f.write(v1["object"] + "\n")
+        r = self.fails("fsck", code=1)
+        self.assertIn("model:m@production: names object", r.stdout + r.stderr)
+        self.assertIn("model:m@3: model m@3", r.stdout + r.stderr)
+        self.fails("model", "show", "m@3", msg="not this version")
+        self.fails("model", "show", "m@production", msg="names object", hint="cairn fsck")
+
     # ---- gc ----------------------------------------------------------------------------
 
     def test_gc_keeps_registered_artifacts(self):
