@@ -7,6 +7,7 @@
 
 #include "cairn/version.h"
 #include "cli/command.h"
+#include "util/edit_distance.h"
 
 namespace cairn::cli {
 void RegisterInit(CLI::App&, Context&);
@@ -43,22 +44,6 @@ constexpr RegisterFn kCommands[] = {
     RegisterRemote, RegisterPush, RegisterFetch, RegisterPull, RegisterGet,
     RegisterRepro, RegisterStage, RegisterDag, RegisterLineage, RegisterModel,
 };
-
-// Levenshtein distance, for "did you mean".
-size_t EditDistance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
 
 // The name closest to a mistyped one (at most two edits away), or "".
 std::string Nearest(const std::vector<std::string>& names, const std::string& typed) {
@@ -159,6 +144,11 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ExtrasError& e) {
+    if (SuggestForExtras(app)) return kExitError;
+    std::fprintf(stderr, "cairn: error: %s\nhint: run 'cairn --help' or 'cairn <command> --help'\n", e.what());
+    return kExitError;
+  } catch (const CLI::RequiredError& e) {
+    // "A subcommand is required" when the one given is mistyped (cairn model shwo).
     if (SuggestForExtras(app)) return kExitError;
     std::fprintf(stderr, "cairn: error: %s\nhint: run 'cairn --help' or 'cairn <command> --help'\n", e.what());
     return kExitError;

@@ -9,6 +9,7 @@
 #include <map>
 
 #include "registry/registry_internal.h"
+#include "util/edit_distance.h"
 #include "util/file.h"
 #include "util/list_dir.h"
 
@@ -47,21 +48,6 @@ bool VersionFileName(const std::string& name, int64_t* n) {
     if (!std::isdigit(static_cast<unsigned char>(c))) return false;
   }
   return ParseInt(name, n);
-}
-
-size_t EditDistance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
 }
 
 }  // namespace

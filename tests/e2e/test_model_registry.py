@@ -213,6 +213,7 @@ class ModelRegistryTest(tp.PipelineTestCase):
         self.assertEqual(self.json("model", "show", "model:m")["aliases"], [])
         self.assertEqual(self.json("model", "show", "m@2")["aliases"], ["production"])
 
+        self.fails("model", "shwo", "m", msg="unknown command 'shwo' for 'cairn model'", hint="cairn model show")
         self.fails("model", "show", "nosuch", msg="no model named 'nosuch'", hint="m")
         self.fails("model", "show", "m@9", msg="has no version 9", hint="1, 2, 3")
         self.fails("model", "show", "m@staging", msg="has no alias 'staging'", hint="production (v2)")

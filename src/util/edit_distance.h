@@ -1,0 +1,16 @@
+// Levenshtein distance between two strings, for "did you mean" hints (the
+// CLI's mistyped commands, the registry's unknown models and artifacts).
+#ifndef CAIRN_UTIL_EDIT_DISTANCE_H_
+#define CAIRN_UTIL_EDIT_DISTANCE_H_
+
+#include <cstddef>
+#include <string_view>
+
+namespace cairn {
+
+// Insertions, deletions and substitutions (of bytes) turning `a` into `b`.
+size_t EditDistance(std::string_view a, std::string_view b);
+
+}  // namespace cairn
+
+#endif  // CAIRN_UTIL_EDIT_DISTANCE_H_
