@@ -157,19 +157,31 @@ struct RegisterOptions {
   std::string path;
   std::string message;
   std::map<std::string, std::string> tags;
-  std::string signature_file;  // a JSON signature to record instead of the inferred one
+  // A JSON signature file (ParseSignature), relative to repo.base_dir();
+  // empty: none is recorded.
+  std::string signature_file;
 };
 
-// Registers the next version. InvalidArgument when the run never logged
-// the artifact, the path is no stage's output, or the workspace output
-// differs from what the stage produced; FailedPrecondition when the run is
-// still RUNNING.
+// Registers the next version: N = the highest number + 1, taken under the
+// repository lock (concurrent registrations get distinct numbers), after
+// the "model.register" audit entry. The run's params, latest metrics, env
+// and every upstream dataset version (Lineage of the run) are recorded.
+// InvalidArgument when the run never logged the artifact (the hint lists
+// the nearest ones it did), the path is no stage's output, or the
+// workspace output differs from what the stage produced; FailedPrecondition
+// when the run is still RUNNING or deleted, or the artifact's data is not
+// in the cache. Nothing is registered on error.
 Result<ModelVersionState> RegisterModel(Tracker& tracker, const RegisterOptions& options);
 
+// Every model with at least one version, by name.
 Result<std::vector<ModelSummary>> ListModels(Repo& repo);
-// Every version of `model`, oldest first.
+// Every version of `model`, oldest first; NotFound naming the nearest models.
 Result<std::vector<ModelVersionState>> ListModelVersions(Repo& repo, const std::string& model);
-// The version a ref names (latest: the highest number).
+// The version a ref names (latest: the highest number). Reads only that
+// version's ref and object, the aliases, its deprecation and approvals.
+// NotFound for an unknown model (naming the nearest), version or alias
+// (listing the versions and aliases); Corruption when a ref or object is
+// damaged or an alias names another object than its version's.
 Result<ModelVersionState> ResolveModel(Repo& repo, const ModelRef& ref);
 Result<ModelVersionState> ResolveModel(Repo& repo, std::string_view ref);
 // Every alias of `model`, sorted.
@@ -184,10 +196,11 @@ Result<AliasState> SetAlias(Repo& repo, std::string_view ref, const std::string&
                             const Json& details = Json::object());
 // NotFound when the alias is not set.
 Status DeleteAlias(Repo& repo, const std::string& model, const std::string& alias, const std::string& reason);
-// Marks a version deprecated (it can no longer be promoted); idempotent
-// error: FailedPrecondition when it already is.
+// Marks a version deprecated: it can no longer get an alias or an approval
+// (aliases it holds stay until moved). FailedPrecondition when it already is.
 Result<ModelVersionState> DeprecateModel(Repo& repo, std::string_view ref, const std::string& reason);
-// Records an approval by the current user (Repo::Author()).
+// Records an approval by the current user (Repo::Author()) under
+// approvals/<N>/<audit entry id>; FailedPrecondition for a deprecated version.
 Result<Approval> ApproveModel(Repo& repo, std::string_view ref, const std::string& message);
 
 struct GetModelResult {
@@ -195,9 +208,13 @@ struct GetModelResult {
   std::filesystem::path artifact;    // what was written: DIR/<file> or DIR/<tree root>
   std::filesystem::path provenance;  // DIR/provenance.json
 };
-// Materialises the artifact into `out_dir` (which must not exist or be
-// empty unless `force`) with a provenance.json beside it. Every byte is
-// checked against its oid; nothing is left in `out_dir` on failure.
+// Materialises the artifact into `out_dir` as DIR/<artifact filename> (a
+// directory artifact as DIR/<filename>/…) with DIR/provenance.json beside
+// it. `out_dir` (relative: to repo.base_dir()) must not exist or be empty
+// unless `force` (FailedPrecondition), and may not be or hold the
+// repository or the current directory (InvalidArgument). Every byte is
+// checked against its oid (Corruption); the result is built beside DIR and
+// renamed into place, so DIR is unchanged on failure.
 Result<GetModelResult> GetModel(Repo& repo, std::string_view ref, const std::filesystem::path& out_dir,
                                 bool force);
 

@@ -353,6 +353,26 @@ TEST_F(ModelRegistryTest, ConcurrentRegistrationsGetDistinctNumbers) {
   EXPECT_EQ(got, (std::vector<int64_t>{1, 2, 3, 4}));
 }
 
+TEST_F(ModelRegistryTest, CheckRegistryFindsDamage) {
+  std::string run = TrainedRun({{"model.bin", "M"}});
+  auto one = Register("m", run, "model.bin");
+  ASSERT_TRUE(one.ok());
+  ASSERT_TRUE(Register("m", run, "model.bin").ok());
+  ASSERT_TRUE(SetAlias(*repo_, "m@2", "production", "").ok());
+  auto clean = CheckRegistry(*repo_);
+  ASSERT_TRUE(clean.ok()) << clean.status().ToString();
+  EXPECT_TRUE(clean->empty());
+  // Version 2's ref names version 1's object: the alias disagrees too.
+  WriteText(repo_->layout().model_version("m", 2), one->oid.ToString() + "\n");
+  WriteText(repo_->layout().model_deprecation("m", 1), "garbage\n");
+  auto found = CheckRegistry(*repo_);
+  ASSERT_TRUE(found.ok());
+  std::vector<std::string> refs;
+  for (const RegistryProblem& p : *found) refs.push_back(p.ref);
+  EXPECT_EQ(refs, (std::vector<std::string>{"model:m@1", "model:m@2", "model:m@production"}));
+  EXPECT_EQ(ResolveModel(*repo_, "m@2").status().code(), Code::kCorruption);
+}
+
 TEST(ModelSignatureTest, ParsesAndRefuses) {
   auto sig = ParseSignature(R"({"columns":[{"name":"age","type":"integer"},{"name":"x","type":"number"}]})",
                             "file:s.json");
