@@ -26,6 +26,7 @@
 #include "cairn/json.h"
 #include "cairn/repo.h"
 #include "cairn/status.h"
+#include "cairn/sys/backend.h"
 
 namespace cairn {
 
@@ -119,6 +120,33 @@ Result<AuditEntry> DecodeAuditEntry(std::string_view line);
 // that are not among `entries` are refused (Corruption naming them).
 // Returns how many were added.
 Result<int64_t> MergeAudit(Repo& repo, const std::vector<AuditEntry>& entries);
+
+// ---- remotes: the remote holds entries in segments of the same lines ----
+// (doc/formats.md, "Audit log"): audit/<id of its last entry>.log, one per
+// push, since object stores cannot append. `cache_dir` (may be empty: no
+// cache) keeps the segments this clone has read, so only new ones are
+// downloaded.
+
+// Downloads the segments not seen before and merges their entries into the
+// log. Returns how many entries were added. Corruption naming a segment
+// that does not parse or whose name is not its last entry's id (nothing is
+// merged then).
+Result<int64_t> FetchAudit(Repo& repo, Backend& backend, const std::string& cache_dir);
+// Merges the remote's entries first (as FetchAudit; `*merged` gets the
+// count, may be null), then uploads the entries the remote lacks as one new
+// segment. Returns how many were uploaded.
+Result<int64_t> PushAudit(Repo& repo, Backend& backend, const std::string& cache_dir, int64_t* merged);
+
+struct AuditRemoteReport {
+  std::string remote;
+  int64_t segments = 0;
+  AuditVerifyReport report;     // the chain of every entry the remote holds
+  int64_t missing_locally = 0;  // remote entries this clone's log lacks
+};
+// Downloads every segment of `remote` and verifies the chain they hold
+// (problems name the segment), and counts the entries the local log lacks.
+Result<AuditRemoteReport> VerifyRemoteAudit(Repo& repo, const RemoteSpec& remote);
+Json AuditRemoteVerifyJson(const AuditRemoteReport& report);
 
 // Where the user's private signing key is looked for ($CAIRN_AUDIT_KEY, else
 // $XDG_CONFIG_HOME/cairn/audit_ed25519.pem, else

@@ -87,6 +87,17 @@ class Layout {
     return model_approvals(name, n) / entry;
   }
 
+  // ---- the audit log (not in git; format "cairn-audit 1", doc/formats.md) ----
+  std::filesystem::path audit() const { return dir() / "audit"; }
+  std::filesystem::path audit_log() const { return audit() / "log"; }
+  std::filesystem::path audit_head() const { return audit() / "HEAD"; }
+  // The log's own lock: the innermost lock (taken while the writer lock may be held).
+  std::filesystem::path audit_lock() const { return audit() / "lock"; }
+  // Public keys that signed entries verify against (committed to git):
+  // keys/<key id>.pub.
+  std::filesystem::path keys() const { return dir() / "keys"; }
+  std::filesystem::path key(const std::string& key_id) const { return keys() / (key_id + ".pub"); }
+
   // ---- caches that are safe to delete ----
   // Downloaded pack indexes of the remote `name`.
   std::filesystem::path remote_index_cache(const std::string& name) const { return dir() / "remotes" / name; }

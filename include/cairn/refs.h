@@ -32,9 +32,15 @@ struct Tag {
 Status ValidateTagName(const std::string& name);
 
 // Creates a tag atomically. AlreadyExists when the tag exists (tags are
-// immutable), even if it names the same version.
+// immutable), even if it names the same version. A golden tag is recorded in
+// the audit log ("tag.golden"); when that fails, the tag is not made.
 Status CreateTag(Repo& repo, const Tag& tag);
-// NotFound when absent; FailedPrecondition for a golden tag.
+// Creates a tag that came from a remote: as CreateTag, without an audit
+// entry (the one made where the tag was created arrives with the remote's
+// audit log).
+Status ImportTag(Repo& repo, const Tag& tag);
+// NotFound when absent; FailedPrecondition for a golden tag. The deletion is
+// recorded in the audit log ("tag.delete"); when that fails, the tag stays.
 Status DeleteTag(Repo& repo, const std::string& dataset, const std::string& name);
 Result<std::optional<Tag>> ReadTag(Repo& repo, const std::string& dataset, const std::string& name);
 // All tags of `dataset`, or of every dataset when empty; sorted by dataset, time, name.

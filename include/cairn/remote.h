@@ -75,6 +75,7 @@ struct TransferReport {
   uint64_t bytes_moved = 0;     // bytes on the wire (compressed chunks, indexes, refs)
   uint64_t packs = 0;           // packs written (push only)
   uint64_t requests = 0;        // backend requests
+  uint64_t audit = 0;           // audit entries uploaded (push) or merged into the local log (fetch)
   std::vector<std::string> warnings;  // e.g. a tag that names a different version on each side
   // Expected gaps that are not problems, e.g. a run cairn.lock names that
   // the remote does not hold, or a run-cache entry whose outputs are gone.

@@ -16,17 +16,13 @@
 
 namespace cairn::audit_internal {
 
-// The audit log's paths under .cairn/ (doc/formats.md, "Audit log").
-inline std::filesystem::path AuditDirPath(const Layout& l) { return l.dir() / "audit"; }
-inline std::filesystem::path AuditLogPath(const Layout& l) { return AuditDirPath(l) / "log"; }
-inline std::filesystem::path AuditHeadPath(const Layout& l) { return AuditDirPath(l) / "HEAD"; }
-// The log's own lock: the innermost lock (taken while the writer lock may be held).
-inline std::filesystem::path AuditLockPath(const Layout& l) { return AuditDirPath(l) / "lock"; }
-// Public keys signed entries verify against (committed): keys/<key id>.pub.
-inline std::filesystem::path KeysDirPath(const Layout& l) { return l.dir() / "keys"; }
-inline std::filesystem::path KeyPath(const Layout& l, const std::string& key_id) {
-  return KeysDirPath(l) / (key_id + ".pub");
-}
+// The audit log's paths (Layout owns them; these read shorter here).
+inline std::filesystem::path AuditDirPath(const Layout& l) { return l.audit(); }
+inline std::filesystem::path AuditLogPath(const Layout& l) { return l.audit_log(); }
+inline std::filesystem::path AuditHeadPath(const Layout& l) { return l.audit_head(); }
+inline std::filesystem::path AuditLockPath(const Layout& l) { return l.audit_lock(); }
+inline std::filesystem::path KeysDirPath(const Layout& l) { return l.keys(); }
+inline std::filesystem::path KeyPath(const Layout& l, const std::string& key_id) { return l.key(key_id); }
 
 // Every body starts with this, then the quoted prev ids.
 inline constexpr std::string_view kBodyStart = "{\"prev\":[";

@@ -403,3 +403,19 @@ TEST_F(AuditTest, SignedEntriesVerifyAndBadOrUnknownSignaturesAreNamed) {
 
 }  // namespace
 }  // namespace cairn
+
+namespace cairn {
+namespace {
+
+TEST(AuditTimeTest, ParsesEpochDatesAndUtcDateTimes) {
+  EXPECT_EQ(ParseAuditTime("1764633600").value(), 1764633600000);
+  EXPECT_EQ(ParseAuditTime("2025-12-02").value(), 1764633600000);
+  EXPECT_EQ(ParseAuditTime("2025-12-02T00:00").value(), 1764633600000);
+  EXPECT_EQ(ParseAuditTime("2025-12-02 00:00:30Z").value(), 1764633630000);
+  for (const char* bad : {"", "yesterday", "2026-13-01", "2026-12-02T25:00", "2026-12-02T10:00:0", "2026-12-02x"}) {
+    EXPECT_EQ(ParseAuditTime(bad).status().code(), Code::kInvalidArgument) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace cairn

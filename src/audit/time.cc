@@ -1,4 +1,6 @@
 // Times given to 'cairn audit log --since' (and other audit queries).
+#include <cctype>
+#include <cstdio>
 #include <ctime>
 #include <string>
 
@@ -21,21 +23,17 @@ Result<int64_t> ParseAuditTime(std::string_view text) {
   if (s.back() == 'Z') s.pop_back();
   std::tm tm{};
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
-  char sep = 0;
   int consumed = 0;
   int n = std::sscanf(s.c_str(), "%4d-%2d-%2d%n", &y, &mo, &d, &consumed);
   if (n != 3 || consumed != 10) return bad();
   if (s.size() > 10) {
-    sep = s[10];
-    if (sep != 'T' && sep != ' ') return bad();
+    if (s[10] != 'T' && s[10] != ' ') return bad();
     int rest = 0;
     std::string tail = s.substr(11);
-    if (std::sscanf(tail.c_str(), "%2d:%2d%n", &h, &mi, &rest) != 2) return bad();
-    if (rest != 5) {
-      int more = 0;
-      if (tail.size() < 8 || std::sscanf(tail.c_str() + 5, ":%2d%n", &sec, &more) != 1 || 5 + more != static_cast<int>(tail.size())) {
-        return bad();
-      }
+    if (std::sscanf(tail.c_str(), "%2d:%2d%n", &h, &mi, &rest) != 2 || rest != 5) return bad();
+    if (tail.size() == 8 && tail[5] == ':' && std::isdigit(static_cast<unsigned char>(tail[6])) &&
+        std::isdigit(static_cast<unsigned char>(tail[7]))) {
+      sec = (tail[6] - '0') * 10 + (tail[7] - '0');
     } else if (tail.size() != 5) {
       return bad();
     }

@@ -36,13 +36,14 @@ void RegisterStage(CLI::App&, Context&);
 void RegisterDag(CLI::App&, Context&);
 void RegisterLineage(CLI::App&, Context&);
 void RegisterModel(CLI::App&, Context&);
+void RegisterAudit(CLI::App&, Context&);
 
 constexpr RegisterFn kCommands[] = {
     RegisterInit, RegisterAdd, RegisterStatus, RegisterCheckout, RegisterLog, RegisterDiff,
     RegisterLs,   RegisterShow, RegisterTag,   RegisterGc,       RegisterFsck,
     RegisterRun,  RegisterRuns, RegisterExperiments, RegisterArtifacts, RegisterReindex,
     RegisterRemote, RegisterPush, RegisterFetch, RegisterPull, RegisterGet,
-    RegisterRepro, RegisterStage, RegisterDag, RegisterLineage, RegisterModel,
+    RegisterRepro, RegisterStage, RegisterDag, RegisterLineage, RegisterModel, RegisterAudit,
 };
 
 // The name closest to a mistyped one (at most two edits away), or "".

@@ -38,7 +38,8 @@ Json ReportJson(const TransferReport& r) {
           {"objects_moved", r.objects_moved}, {"bytes_logical", r.bytes_logical},
           {"chunks", r.chunks},       {"chunks_moved", r.chunks_moved},
           {"bytes_moved", r.bytes_moved}, {"packs", r.packs},
-          {"requests", r.requests},   {"warnings", warnings},
+          {"requests", r.requests},   {"audit", r.audit},
+          {"warnings", warnings},
           {"notes", notes}};
 }
 
@@ -108,9 +109,9 @@ void RegisterPush(CLI::App& app, Context& ctx) {
           std::cout << " — " << buf << "x less than the new files' size";
         }
       }
-      std::cout << "; " << r->tags << " tag(s), " << r->runs << " run(s)" << RunCacheCount(*r) << " published; "
-                << r->requests << " request(s)\n";
-      if (r->objects_moved == 0 && r->tags == 0 && r->runs == 0 && r->run_cache == 0) {
+      std::cout << "; " << r->tags << " tag(s), " << r->runs << " run(s)" << RunCacheCount(*r) << ", " << r->audit
+                << " audit entr" << (r->audit == 1 ? "y" : "ies") << " published; " << r->requests << " request(s)\n";
+      if (r->objects_moved == 0 && r->tags == 0 && r->runs == 0 && r->run_cache == 0 && r->audit == 0) {
         std::cout << "everything was already there\n";
       }
       return kExitOk;
@@ -134,7 +135,8 @@ int FetchAndMaybeCheckout(Context& ctx, const TransferArgs& args, bool checkout)
     std::cout << "fetched from " << spec->name << ": " << r->objects_moved << " of " << r->objects
               << " object(s) were missing here; received " << Human(r->bytes_moved) << " in " << r->chunks_moved
               << " chunk(s), " << r->requests << " request(s); " << r->tags << " new tag(s), " << r->runs
-              << " run(s)" << RunCacheCount(*r) << "\n";
+              << " run(s)" << RunCacheCount(*r) << ", " << r->audit << " audit entr" << (r->audit == 1 ? "y" : "ies")
+              << "\n";
   }
   if (checkout) {
     // Only paths (not refs such as data@v1, which have no workspace place).

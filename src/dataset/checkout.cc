@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "cairn/audit.h"
 #include "cairn/dataset.h"
 #include "dataset/workspace.h"
 #include "util/file.h"
@@ -221,6 +222,23 @@ Result<std::vector<CheckoutResult>> CheckoutLocked(Repo& repo, const std::vector
     return Status::FailedPrecondition(
         "checkout would overwrite or delete content that is not in the cache:" + list,
         "save it with 'cairn add', move it away, or force the checkout to discard it; nothing was changed");
+  }
+  if (!conflicts.empty()) {
+    // --force discards content that is nowhere else: recorded before it goes.
+    std::sort(conflicts.begin(), conflicts.end());
+    AuditEvent event;
+    event.action = "force";
+    for (const Plan& p : plans) {
+      if (event.subjects.size() < 20) event.subjects.push_back("path:" + p.path);
+    }
+    Json paths = Json::array();
+    for (size_t i = 0; i < conflicts.size() && i < 100; ++i) paths.push_back(conflicts[i]);
+    event.details = Json{{"command", "checkout"}, {"discarded", conflicts.size()}, {"paths", paths}};
+    auto entry = AppendAudit(repo, event);
+    if (!entry.ok()) {
+      return entry.status().WithContext("checkout --force would discard unsaved content, but cannot audit it; nothing "
+                                        "was changed");
+    }
   }
 
   uint64_t total_files = 0, total_bytes = 0;

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "cairn/audit.h"
 #include "cairn/dataset.h"
 #include "cairn/gc_roots.h"
 #include "cairn/maintenance.h"
@@ -95,6 +96,22 @@ Result<GcReport> CollectGarbage(Repo& repo, const GcOptions& options) {
   if (options.apply) RemoveStaleDatasetTempDirs(repo);
   CAIRN_ASSIGN_OR_RETURN(report.prune, repo.store().Prune(live, options.apply));
   report.applied = options.apply;
+  if (options.apply) {
+    // What gc removed is a governance event: data only gc can lose.
+    AuditEvent event;
+    event.action = "gc";
+    event.subjects = {"cache"};
+    event.details = Json{{"objects_removed", report.prune.objects_removed},
+                         {"bytes_removed", report.prune.bytes_removed},
+                         {"packs_rewritten", report.prune.packs_rewritten},
+                         {"objects_kept", report.prune.objects_kept},
+                         {"copies_removed", report.copies_removed},
+                         {"copy_bytes_removed", report.copy_bytes_removed},
+                         {"root_versions", report.root_versions},
+                         {"keep_days", options.keep_days}};
+    auto entry = AppendAudit(repo, event);
+    if (!entry.ok()) return entry.status().WithContext("gc removed what it reports, but cannot audit it");
+  }
   return report;
 }
 

@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 
+#include "cairn/audit.h"
 #include "cairn/dataset.h"
 #include "cairn/pipeline.h"
 #include "cairn/remote.h"
@@ -143,7 +144,7 @@ Result<TransferReport> Fetch(Repo& repo, const RemoteSpec& spec, const TransferO
                                 t.version.Short() + " of dataset " + tagged.dataset);
       continue;
     }
-    Status c = CreateTag(repo, t);
+    Status c = ImportTag(repo, t);  // its audit entry comes with the remote's log
     if (c.ok()) report.tags++;
     else if (c.code() != Code::kAlreadyExists) return c;
   }
@@ -160,6 +161,15 @@ Result<TransferReport> Fetch(Repo& repo, const RemoteSpec& spec, const TransferO
   for (const auto& [key, entry] : entries) {
     CAIRN_RETURN_IF_ERROR(WriteRunCache(repo, key, entry));
     report.run_cache++;
+  }
+  // The remote's audit entries join the local log (a DAG, like commits). A
+  // damaged segment or log does not undo the fetch of the data.
+  auto audit = FetchAudit(repo, backend, IndexCacheDir(repo, spec).string());
+  if (audit.ok()) {
+    report.audit = static_cast<uint64_t>(*audit);
+  } else {
+    report.warnings.push_back("audit entries were not merged: " + audit.status().message() +
+                              (audit.status().hint().empty() ? "" : " (" + audit.status().hint() + ")"));
   }
   report.requests = backend.stats().requests;
   return report;

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <set>
 
+#include "cairn/audit.h"
 #include "cairn/dataset.h"
 #include "cairn/pipeline.h"
 #include "cairn/remote.h"
@@ -358,6 +359,19 @@ Result<TransferReport> Push(Repo& repo, const RemoteSpec& spec, const TransferOp
     if (it != remote_keys.end() && it->starts_with(prefix)) continue;  // pushed before, from another clone
     report.notes.push_back("run " + id + ", which cairn.lock names, is neither in this clone nor on the remote: " +
                            "its record is not pushed (push from the clone that ran it)");
+  }
+  // The audit log with the refs it records (golden tags, gc …). A log that
+  // cannot be read or merged does not undo the push of the data.
+  int64_t merged = 0;
+  auto audit = PushAudit(repo, backend, IndexCacheDir(repo, spec).string(), &merged);
+  if (audit.ok()) {
+    report.audit = static_cast<uint64_t>(*audit);
+  } else {
+    report.warnings.push_back("audit entries were not pushed: " + audit.status().message() +
+                              (audit.status().hint().empty() ? "" : " (" + audit.status().hint() + ")"));
+  }
+  if (merged > 0) {
+    report.notes.push_back(std::to_string(merged) + " audit entries from the remote were merged into the local log");
   }
   report.requests = backend.stats().requests;
   report.bytes_moved = backend.stats().bytes_sent;

@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "cairn/audit.h"
 #include "cairn/dataset.h"
 #include "cairn/remote.h"
 #include "cairn/gc_roots.h"
@@ -341,6 +342,21 @@ Result<RemoteGcReport> GcRemote(Repo& repo, const RemoteSpec& spec, const Remote
   for (const RemoteObject& o : orphans) report.bytes_freed += o.size;
   report.bytes_freed -= std::min(report.bytes_freed, rewritten_live);
   report.applied = options.apply;
+  if (options.apply) {
+    AuditEvent event;
+    event.action = "remote.gc";
+    event.subjects = {"remote:" + (spec.name.empty() ? backend.Describe() : spec.name)};
+    event.details = Json{{"remote", backend.Describe()},
+                         {"packs_deleted", report.packs_deleted},
+                         {"packs_rewritten", report.packs_rewritten},
+                         {"packs_written", report.packs_written},
+                         {"bytes_freed", report.bytes_freed},
+                         {"orphans_removed", report.orphans_removed},
+                         {"live_objects", report.live_objects},
+                         {"keep_days", options.keep_days}};
+    auto entry = AppendAudit(repo, event);
+    if (!entry.ok()) return entry.status().WithContext("remote gc removed what it reports, but cannot audit it");
+  }
   return report;
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "cairn/audit.h"
 #include "cairn/object.h"
 #include "util/file.h"
 #include "util/list_dir.h"
@@ -113,7 +114,9 @@ Status ValidateTagName(const std::string& name) {
   return Status::OK();
 }
 
-Status CreateTag(Repo& repo, const Tag& tag) {
+namespace {
+
+Status WriteNewTag(Repo& repo, const Tag& tag) {
   CAIRN_RETURN_IF_ERROR(ValidateDatasetName(tag.dataset));
   CAIRN_RETURN_IF_ERROR(ValidateTagName(tag.name));
   fs::path path = TagPath(repo, tag.dataset, tag.name);
@@ -128,6 +131,28 @@ Status CreateTag(Repo& repo, const Tag& tag) {
   return s;
 }
 
+}  // namespace
+
+Status CreateTag(Repo& repo, const Tag& tag) {
+  CAIRN_RETURN_IF_ERROR(WriteNewTag(repo, tag));
+  if (!tag.golden) return Status::OK();
+  // A golden tag is a governance event: without its audit entry it is not made.
+  AuditEvent event;
+  event.action = "tag.golden";
+  event.subjects = {"dataset:" + tag.dataset + "@" + tag.name, tag.version.ToString()};
+  event.reason = tag.message;
+  event.details = Json{{"dataset", tag.dataset}, {"tag", tag.name}, {"version", tag.version.ToString()}};
+  auto entry = AppendAudit(repo, event);
+  if (!entry.ok()) {
+    fs::path path = TagPath(repo, tag.dataset, tag.name);
+    ::unlink(path.c_str());
+    return entry.status().WithContext("golden tag " + tag.dataset + "@" + tag.name + " not made: cannot audit it");
+  }
+  return Status::OK();
+}
+
+Status ImportTag(Repo& repo, const Tag& tag) { return WriteNewTag(repo, tag); }
+
 Status DeleteTag(Repo& repo, const std::string& dataset, const std::string& name) {
   CAIRN_ASSIGN_OR_RETURN(std::optional<Tag> tag, ReadTag(repo, dataset, name));
   if (!tag) return Status::NotFound("tag " + dataset + "@" + name + " does not exist");
@@ -136,8 +161,21 @@ Status DeleteTag(Repo& repo, const std::string& dataset, const std::string& name
                                       "golden versions are protected forever");
   }
   fs::path path = TagPath(repo, dataset, name);
+  CAIRN_ASSIGN_OR_RETURN(std::string bytes, ReadFile(path));
   if (::unlink(path.c_str()) != 0) return Status::FromErrno("cannot delete " + path.string(), errno);
-  return SyncDirectory(path.parent_path());
+  CAIRN_RETURN_IF_ERROR(SyncDirectory(path.parent_path()));
+  AuditEvent event;
+  event.action = "tag.delete";
+  event.subjects = {"dataset:" + dataset + "@" + name, tag->version.ToString()};
+  event.details = Json{{"dataset", dataset}, {"tag", name}, {"version", tag->version.ToString()},
+                       {"message", tag->message}, {"author", tag->author}, {"time", tag->time}};
+  auto entry = AppendAudit(repo, event);
+  if (!entry.ok()) {
+    // Not audited, so not deleted: the tag comes back as it was.
+    (void)WriteFileAtomic(path, bytes, /*sync=*/true);
+    return entry.status().WithContext("tag " + dataset + "@" + name + " not deleted: cannot audit it");
+  }
+  return Status::OK();
 }
 
 Result<std::optional<Tag>> ReadTag(Repo& repo, const std::string& dataset, const std::string& name) {

@@ -29,14 +29,16 @@ constexpr char kConfig[] =
     "[core]\n"
     "format = 1\n";
 
-// Everything under .cairn/ except the shared config stays out of git (the
-// cache, refs, state.db, the datasets copies of use_dataset, remote index
-// caches, config.local with secrets …).
+// Everything under .cairn/ except the shared config and the audit log's
+// public keys stays out of git (the cache, refs, state.db, the datasets
+// copies of use_dataset, remote index caches, config.local with secrets …).
 constexpr char kGitignore[] =
-    "# Everything under .cairn/ except the config stays out of git.\n"
+    "# Everything under .cairn/ except the config and public keys stays out of git.\n"
     "/*\n"
     "!/config\n"
-    "!/.gitignore\n";
+    "!/.gitignore\n"
+    "!/keys/\n";
+constexpr char kKeysLine[] = "!/keys/\n";
 
 struct GitLib {
   GitLib() { git_libgit2_init(); }
@@ -129,6 +131,11 @@ Status Repo::Load() {
   auto current = ReadFile(ignore);
   if (current.ok() && current->find("!/config") == std::string::npos) {
     (void)WriteFileAtomic(ignore, kGitignore, false);  // best effort: a read-only clone still works
+  } else if (current.ok() && current->find("!/keys/") == std::string::npos) {
+    // Made before audit keys existed: the public keys (.cairn/keys/) must be committable.
+    std::string text = *current;
+    if (!text.empty() && text.back() != '\n') text += '\n';
+    (void)WriteFileAtomic(ignore, text + kKeysLine, false);
   }
   CAIRN_ASSIGN_OR_RETURN(store_, ObjectStore::Open(layout_.cache(), layout_.tmp()));
   CAIRN_ASSIGN_OR_RETURN(state_, StateDb::Open(layout_.state_db()));
