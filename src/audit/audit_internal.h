@@ -40,6 +40,11 @@ LineParts SplitLine(std::string_view line);
 // body does not start the way every entry does.
 bool ScanPrev(std::string_view body, std::vector<std::string_view>* prev);
 
+// True when `text` is one JSON value (RFC 8259 syntax; strings are not
+// checked for valid UTF-8). A validator without a DOM: verify runs it on
+// every line, where a parse would cost most of the time.
+bool IsJson(std::string_view text);
+
 // Lowercase hex SHA-256 of `data`.
 std::string HexSha256(std::string_view data);
 

@@ -419,3 +419,24 @@ TEST(AuditTimeTest, ParsesEpochDatesAndUtcDateTimes) {
 
 }  // namespace
 }  // namespace cairn
+
+namespace cairn {
+namespace {
+
+TEST(AuditJsonCheckTest, AgreesWithAFullParser) {
+  for (const char* text : {"{}", "[]", "{\"a\":[1,-2.5e+3,true,false,null,\"x\\u00e9\\n\"]}", " { \"a\" : { } } ", "0",
+                           "\"\\\\\"", "{\"a\":1,\"b\":[[],[{}]]}", "-0.0E-1"}) {
+    EXPECT_TRUE(audit_internal::IsJson(text)) << text;
+    EXPECT_TRUE(Json::accept(text)) << text;
+  }
+  for (const char* text : {"", "{", "{\"a\"}", "{\"a\":}", "[1,]", "{,}", "01", "1.", "-", "\"\\x\"", "\"\\u12\"",
+                           "tru", "nul", "{\"a\":1}x", "\"a\tb\"", "[1 2]", "{\"a\":1,}", "1e"}) {
+    EXPECT_FALSE(audit_internal::IsJson(text)) << text;
+    EXPECT_FALSE(Json::accept(text)) << text;
+  }
+  std::string deep(100, '[');
+  EXPECT_FALSE(audit_internal::IsJson(deep + std::string(100, ']')));  // deeper than any entry needs
+}
+
+}  // namespace
+}  // namespace cairn

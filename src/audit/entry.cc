@@ -55,7 +55,14 @@ std::string HexSha256(std::string_view data) {
   // call, which is most of the cost for entries of a few hundred bytes.
   thread_local Sha256 hasher;
   hasher.Update(data);
-  return hasher.Finish().Hex();
+  const Oid digest = hasher.Finish();
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(2 * Oid::kSize, '0');
+  for (size_t i = 0; i < Oid::kSize; ++i) {
+    out[2 * i] = kHex[digest.bytes()[i] >> 4];
+    out[2 * i + 1] = kHex[digest.bytes()[i] & 15];
+  }
+  return out;
 }
 
 std::string ShortId(std::string_view id) { return std::string(id.substr(0, 12)) + "\u2026"; }

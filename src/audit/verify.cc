@@ -14,6 +14,7 @@
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
+#include <cstring>
 #include <unordered_map>
 
 #include "audit/audit_internal.h"
@@ -25,12 +26,27 @@ namespace cairn {
 namespace audit_internal {
 namespace {
 
+// Ids are SHA-256 hex: their first 16 characters are as good a hash as any.
+struct IdHash {
+  size_t operator()(std::string_view id) const {
+    uint64_t a = 0, b = 0;
+    if (id.size() >= 16) {
+      std::memcpy(&a, id.data(), 8);
+      std::memcpy(&b, id.data() + 8, 8);
+    } else {
+      return std::hash<std::string_view>()(id);
+    }
+    return static_cast<size_t>((a * 0x9e3779b97f4a7c15ull) ^ (b + (a >> 31)));
+  }
+};
+
 struct LineInfo {
   std::string_view body, signature;
   std::string id;
   std::vector<std::string_view> prev;
   bool parsed = false;
   bool named = false;     // a later entry or HEAD names it
+  bool followed = false;  // a later entry names it
   bool pending = false;   // past HEAD's end
   bool consumed = false;  // already explained by a problem
 };
@@ -71,13 +87,13 @@ void VerifyLines(std::string_view data, const Head* head, const KeyRing* keys, A
     for (size_t i = r.begin(); i != r.end(); ++i) {
       LineInfo& l = lines[i];
       l.id = HexSha256(l.body);
-      l.parsed = ScanPrev(l.body, &l.prev) && Json::accept(l.body);
+      l.parsed = ScanPrev(l.body, &l.prev) && IsJson(l.body);
     }
   });
   const int64_t n = static_cast<int64_t>(lines.size());
   const int64_t covered = boundary >= 0 ? boundary : n;
   report->entries = n;
-  std::unordered_map<std::string_view, int64_t> index;
+  std::unordered_map<std::string_view, int64_t, IdHash> index;
   index.reserve(lines.size());
   for (int64_t i = 0; i < n; ++i) {
     LineInfo& l = lines[i];
@@ -105,19 +121,26 @@ void VerifyLines(std::string_view data, const Head* head, const KeyRing* keys, A
     LineInfo& l = lines[j];
     bool follows_heads = true;  // for a pending line: every prev a head or a known earlier entry
     for (std::string_view p : l.prev) {
-      auto it = index.find(p);
-      if (it == index.end()) {
+      // An entry usually follows the line before it: no lookup then.
+      int64_t at = -1;
+      if (j > 0 && lines[j - 1].id == p) {
+        at = j - 1;
+      } else if (auto it = index.find(p); it != index.end()) {
+        at = it->second;
+      }
+      if (at < 0) {
         missing.push_back({j, std::string(p)});
         follows_heads = false;
         continue;
       }
-      if (it->second >= j) {
+      if (at >= j) {
         problem("reordered", j, l.id,
-                Where(j, l.id) + " names " + ShortId(p) + " (entry " + std::to_string(it->second) +
+                Where(j, l.id) + " names " + ShortId(p) + " (entry " + std::to_string(at) +
                     ") as its predecessor, but that entry comes after it");
         follows_heads = false;
       }
-      lines[it->second].named = true;
+      lines[at].named = true;
+      lines[at].followed = true;
     }
     if (l.pending && !follows_heads && !l.consumed) {
       problem("inserted", j, l.id,
@@ -134,7 +157,7 @@ void VerifyLines(std::string_view data, const Head* head, const KeyRing* keys, A
         continue;
       }
       // A head that a recorded (not pending) entry follows: HEAD is stale or edited.
-      for (int64_t j = it->second + 1; j < covered; ++j) {
+      for (int64_t j = it->second + 1; lines[it->second].followed && j < covered; ++j) {
         if (std::find(lines[j].prev.begin(), lines[j].prev.end(), std::string_view(h)) != lines[j].prev.end()) {
           problem("head", -1, h, "HEAD names " + ShortId(h) + " (entry " + std::to_string(it->second) +
                                      ") as a head, but entry " + std::to_string(j) + " follows it");
@@ -222,15 +245,8 @@ void VerifyLines(std::string_view data, const Head* head, const KeyRing* keys, A
     if (!s.ok()) problem("signature", i, l.id, Where(i, l.id) + ": " + s.message());
   }
   // Heads: entries no entry names.
-  std::vector<bool> followed(lines.size(), false);
-  for (const LineInfo& l : lines) {
-    for (std::string_view p : l.prev) {
-      auto it = index.find(p);
-      if (it != index.end()) followed[it->second] = true;
-    }
-  }
   for (int64_t i = 0; i < n; ++i) {
-    if (!followed[i]) report->heads.push_back(lines[i].id);
+    if (!lines[i].followed) report->heads.push_back(lines[i].id);
   }
   std::sort(report->heads.begin(), report->heads.end());
   std::stable_sort(report->problems.begin(), report->problems.end(), [](const AuditProblem& a, const AuditProblem& b) {
