@@ -82,12 +82,25 @@ struct FilterSchema {
   // A word without a prefix that names an attribute means that attribute
   // (MLflow: `status = 'FAILED'`).
   bool bare_attributes = true;
+  // Operands of other entities named by an alias before the prefix
+  // (`production.metrics.mrr`), on either side of a comparison, and an
+  // operand instead of a literal on the right (`metrics.mrr >
+  // production.metrics.mrr`). Model gates opt in; run search does not, so
+  // it keeps refusing `production.` as an unknown prefix and `metrics.b` as
+  // a value. An alias is [A-Za-z0-9_-]+; a prefix name wins over an alias
+  // of the same spelling.
+  bool alias_operands = false;
 };
 
 // Runs: metrics, params, tags, attributes (status, run_name, run_id,
 // start_time, end_time, user, experiment_id, artifact_uri) and datasets,
 // with MLflow's spellings. A static object; never destroyed.
 const FilterSchema& RunFilterSchema();
+
+// Model versions as promotion gates see them (cairn/gate.h): metrics,
+// params, tags and attributes (version, run_id, user, time), with alias
+// operands. A static object; never destroyed.
+const FilterSchema& ModelGateFilterSchema();
 
 // A number or a string on the right side of a comparison.
 struct FilterValue {
@@ -98,18 +111,35 @@ struct FilterValue {
   size_t pos = 0;                  // byte offset in the filter text
 };
 
+// An operand on the right side of a comparison in place of literal values
+// (schemas with alias_operands): `production.metrics.mrr`, `metrics.loss`.
+struct FilterOperand {
+  std::string alias;  // empty: the entity under test itself
+  FilterEntity entity = FilterEntity::kMetric;
+  std::string key;      // as FilterComparison::key
+  std::string spelled;  // as written, with its alias: "production.metrics.mrr"
+  size_t pos = 0;       // where it starts (its alias, when it has one)
+};
+
 // entity.key op values. Checked against the schema when parsed: the values
 // have the entity's type and the operator applies to it.
 struct FilterComparison {
+  // The left side's alias (schemas with alias_operands): "staging" in
+  // `staging.metrics.loss < metrics.loss`; empty: the entity under test.
+  std::string alias;
   FilterEntity entity = FilterEntity::kMetric;
   // The key: a metric/param/tag/dataset name; for kAttribute the canonical
   // attribute name; for kDatasetField "name", "digest" or "context".
   std::string key;
   // For a tag with a FilterTagAlias: the attribute it falls back to.
   std::string fallback_attribute;
-  std::string spelled;  // the identifier as written, for messages: "attr.name"
+  std::string spelled;  // the identifier as written, for messages: "attr.name" (with its alias)
   FilterOp op = FilterOp::kEq;
-  std::vector<FilterValue> values;  // one, or the IN / NOT IN list
+  std::vector<FilterValue> values;  // one, or the IN / NOT IN list; empty when `operand` is set
+  // The right side when it names an operand rather than literals (only
+  // with =, !=, <, <=, >, >=; schemas with alias_operands). The SQL
+  // emitters never receive such trees: run search does not accept them.
+  std::optional<FilterOperand> operand;
   size_t pos = 0;                   // where the identifier starts
   size_t key_pos = 0;               // where its key starts
   size_t op_pos = 0;
@@ -136,6 +166,13 @@ struct FilterTree {
 // each emitter's database accepts.
 Result<FilterTree> ParseFilter(std::string_view text,
                                const FilterSchema& schema = RunFilterSchema());
+
+// The same, and on a syntax or type error sets `*error_pos` to the byte
+// offset of the offending token (0 for errors of the whole filter, such as
+// its size), so a caller that holds the filter inside another text
+// (cairn.yaml) can point at the token there.
+Result<FilterTree> ParseFilter(std::string_view text, const FilterSchema& schema,
+                               size_t* error_pos);
 
 // A key the filter names, once per (entity, key), in order of first use.
 // Tags with a FilterTagAlias are listed as their attribute.

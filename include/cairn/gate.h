@@ -25,6 +25,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cairn/json.h"
@@ -70,32 +71,81 @@ struct GateContext {
   std::map<std::string, ModelVersionState> alias_holders;  // alias → the version it names now
 };
 
-// A named rule (`evaluated_on: eval@v3`). Parse checks the value when
-// cairn.yaml is loaded (InvalidArgument with the message; the caller adds
-// line and column); Evaluate decides.
+// A rule, loaded from cairn.yaml. Expression rules are built in; named
+// rules (`evaluated_on: eval@v3`) come from the factory registered for
+// their key. The interface for another module's kind (doc/registry.md,
+// "Gates"):
+//
+//   class NoLeakage : public GateRule { … };
+//   RegisterGateRuleKind("no_leakage", [](const std::string& text, const Json& value)
+//       -> Result<std::unique_ptr<GateRule>> {
+//     if (!value.is_string()) return Status::InvalidArgument("no_leakage needs a dataset ref");
+//     return std::unique_ptr<GateRule>(new NoLeakage(value.get<std::string>()));
+//   });
+//
+// The factory checks the value when cairn.yaml is loaded (InvalidArgument
+// with a message; the loader adds "cairn.yaml:LINE:COL: "). `text` is the
+// rule as written ("no_leakage: eval@v3"); `value` the YAML value as JSON
+// (plain scalars that read as numbers or booleans are numbers or booleans,
+// quoted ones strings). Evaluate decides: a rule that cannot decide (a
+// missing metric, an unknown tag) returns a FAIL result that says why; an
+// error Status is for I/O and damage only. Rules must be thread-compatible
+// (const Evaluate, no shared mutable state).
 class GateRule {
  public:
   virtual ~GateRule() = default;
+  // `kind`, `rule` and `line` of the result may be left empty: the caller
+  // fills them from where the rule was declared.
   virtual Result<GateRuleResult> Evaluate(const GateContext& context) const = 0;
+  // Aliases whose versions the rule reads (GateContext::alias_holders);
+  // only those are loaded.
+  virtual std::vector<std::string> Aliases() const { return {}; }
 };
 using GateRuleFactory = std::function<Result<std::unique_ptr<GateRule>>(const std::string& text, const Json& value)>;
-// Adds a named rule kind (replacing one of that key). Thread-safe.
+// Adds a named rule kind (replacing one of that key). Thread-safe. Built
+// in: "evaluated_on" (DATASET@TAG: the producing run read exactly that
+// version, unmodified) and "approvals" (N: approvals by N distinct users
+// other than the registrant).
 void RegisterGateRuleKind(const std::string& key, GateRuleFactory factory);
+// The keys of every registered kind, sorted.
+std::vector<std::string> GateRuleKinds();
+
+// A rule as declared in cairn.yaml.
+struct DeclaredGateRule {
+  std::string text;  // as written: "metrics.mrr >= 0.70", "approvals: 1"
+  std::string kind;  // "expression", or the named rule's key
+  int line = 0;      // 1-based, in cairn.yaml
+  int column = 0;
+  std::unique_ptr<GateRule> rule;
+};
 
 struct ModelGates {
   std::string model;
-  std::vector<std::unique_ptr<GateRule>> rules;
-  std::map<std::string, std::vector<std::unique_ptr<GateRule>>> alias_rules;
+  std::vector<DeclaredGateRule> rules;                                // every promotion
+  std::map<std::string, std::vector<DeclaredGateRule>> alias_rules;  // alias_gates: ALIAS
 };
 
-// The gates cairn.yaml declares for `model` (none: an empty ModelGates).
-// InvalidArgument "cairn.yaml:LINE:COL: …" for a syntax error in a rule or
-// an unknown rule kind.
+// The gates cairn.yaml declares for `model` (none, or no cairn.yaml: an
+// empty ModelGates). InvalidArgument "cairn.yaml:LINE:COL: …" for a syntax
+// error in a rule (pointing at the offending token inside the YAML
+// scalar), an unknown rule kind (listing the known ones), a bad value of a
+// named rule or a malformed models: section.
 Result<ModelGates> LoadGates(Repo& repo, const std::string& model);
+// The same over the text of a cairn.yaml (for tests and other front ends).
+Result<ModelGates> ParseGates(const std::string& yaml_text, const std::string& model);
+
+// Evaluates the declared rules against `context`, in order (each rule's
+// result carries its text, kind and line). Errors only as Evaluate returns
+// them.
+Result<std::vector<GateRuleResult>> EvaluateRules(const std::vector<const DeclaredGateRule*>& rules,
+                                                  const GateContext& context);
 
 // Evaluates every rule for the version `ref` names (and the rules of
 // `target_alias`). A rule naming a metric the run lacks fails and says so.
-// With `record`, appends a "gate" audit entry with the results.
+// With `record`, appends a "gate" audit entry with the results. Reads only
+// the candidate and the versions that the rules' aliases name (never the
+// runs). NotFound for an unknown model or version, InvalidArgument for a
+// bad ref, alias or cairn.yaml.
 Result<GateReport> EvaluateGates(Repo& repo, std::string_view ref, const std::string& target_alias, bool record);
 
 struct PromoteOptions {
@@ -108,9 +158,14 @@ struct PromoteResult {
   bool forced = false;
   AliasState alias;
 };
-// Runs the gates and moves `alias` only when they pass (FailedPrecondition
-// with the report's failures otherwise, and nothing moved); with force and a
-// reason, moves it anyway and records the override.
+// Runs the gates and moves `alias` only when they pass; with force and a
+// reason, moves it anyway and records the override (the alias entry's
+// details.forced, and a "force" audit entry). A failed gate without force
+// is not an error: the result has moved = false and the report says why.
+// InvalidArgument for force without a reason or a bad alias;
+// FailedPrecondition for a deprecated version (before any gate runs).
+// Promotions serialise on .cairn/promote.lock (taken before the writer
+// lock), so the gates of one see the alias as the one before left it.
 Result<PromoteResult> PromoteModel(Repo& repo, std::string_view ref, const std::string& alias,
                                    const PromoteOptions& options);
 
@@ -129,7 +184,15 @@ struct HistoryQuery {
   std::string alias;   // empty: all aliases
   int64_t at_ms = 0;   // when set: only the move in effect at that time, per alias
 };
+// The moves of `model`'s aliases, oldest first, from the audit log; with
+// at_ms, per alias the last move at or before then (an alias deleted by
+// then, or not yet set, is left out). NotFound for an unknown model.
 Result<std::vector<AliasEvent>> ModelHistory(Repo& repo, const std::string& model, const HistoryQuery& query);
+// "2026-03-01", "2026-03-01T12:30:00Z" (or with an offset, or without a
+// zone: UTC), or seconds since the epoch, to milliseconds since the epoch.
+// The end of a day given as a date ("2026-03-01" means up to
+// 2026-03-01T23:59:59.999Z): "which version held production on that date".
+Result<int64_t> ParseHistoryTime(std::string_view text);
 
 Json GateReportJson(const GateReport& report);
 std::string GateReportText(const GateReport& report);

@@ -45,6 +45,16 @@ TEST_F(PipelineTest, OrderFollowsDataNotFileOrder) {
   EXPECT_EQ(spec->Producer("raw"), nullptr);
 }
 
+TEST_F(PipelineTest, ModelsSectionIsTheRegistrysAndMayStandAlone) {
+  auto both = Load("models:\n  m:\n    gates: [metrics.a > 1]\nstages:\n  a:\n    cmd: x\n");
+  ASSERT_TRUE(both.ok()) << both.status().ToString();
+  EXPECT_EQ(both->order, std::vector<std::string>{"a"});
+  auto alone = Load("models:\n  m:\n    gates: [metrics.a > 1]\n");
+  ASSERT_TRUE(alone.ok()) << alone.status().ToString();
+  EXPECT_TRUE(alone->stages.empty());
+  EXPECT_NE(Error("modelz: {}\n").find("(known: models, params, stages)"), std::string::npos);
+}
+
 TEST_F(PipelineTest, ErrorsNameTheLineAndWhatIsWrong) {
   EXPECT_NE(Error("stages:\n  a:\n    cmd: x\n    outz: [y]\n").find("cairn.yaml:4:5: unknown key 'outz'"),
             std::string::npos);

@@ -191,14 +191,16 @@ Result<PipelineSpec> ParsePipeline(Repo& repo, const std::string& text) {
       if (key == "params") {
         if (!kv.second.IsScalar()) return Bad(kv.second, "'params' must name a YAML file");
         CAIRN_ASSIGN_OR_RETURN(spec.params_file, NormalPath(repo, kv.second, kv.second.Scalar()));
-      } else if (key != "stages") {
-        return Bad(kv.first, "unknown top-level key '" + key + "' (known: params, stages)");
+      } else if (key != "stages" && key != "models") {
+        // models: holds the registry's gates (cairn/gate.h, LoadGates).
+        return Bad(kv.first, "unknown top-level key '" + key + "' (known: models, params, stages)");
       }
     }
     YAML::Node stages = root["stages"];
-    if (!stages) return Bad(root, "no 'stages' mapping");
-    if (!stages.IsMap()) return Bad(stages, "'stages' must be a mapping of stage name to stage");
-    for (const auto& kv : stages) {
+    // A cairn.yaml that only declares model gates is a pipeline of no stages.
+    if (!stages && !root["models"]) return Bad(root, "no 'stages' mapping");
+    if (stages && !stages.IsMap()) return Bad(stages, "'stages' must be a mapping of stage name to stage");
+    for (const auto& kv : stages ? stages : YAML::Node(YAML::NodeType::Map)) {
       std::string name = kv.first.Scalar();
       bool ok = !name.empty();
       for (char c : name) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.');

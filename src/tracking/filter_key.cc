@@ -7,6 +7,8 @@
 namespace cairn::filter_internal {
 namespace {
 
+Result<ParsedKey> ParseUnaliasedKey(Scanner& scan, const FilterSchema& schema);
+
 const FilterPrefix* FindPrefix(const FilterSchema& schema, std::string_view word) {
   for (const FilterPrefix& prefix : schema.prefixes) {
     if (EqualsIgnoreCase(word, prefix.name)) return &prefix;
@@ -60,6 +62,23 @@ std::string NoPrefixDetail(const FilterSchema& schema) {
   return out;
 }
 
+// With alias_operands: the length of `alias.` at `at` when a prefix of the
+// schema and '.' follow it (production.metrics.mrr), else 0. A word that is
+// itself a prefix is never an alias.
+size_t AliasLength(const Scanner& scan, const FilterSchema& schema, size_t at) {
+  if (!schema.alias_operands) return 0;
+  std::string_view text = scan.text();
+  size_t end = at;
+  while (end < text.size() && (IsWordChar(text[end]) || text[end] == '-')) ++end;
+  if (end == at || end >= text.size() || text[end] != '.') return 0;
+  if (FindPrefix(schema, text.substr(at, end - at)) != nullptr) return 0;
+  size_t word_start = end + 1;
+  size_t word_end = scan.WordEnd(word_start);
+  if (word_end == word_start || scan.PeekAt(word_end) != '.') return 0;
+  if (FindPrefix(schema, text.substr(word_start, word_end - word_start)) == nullptr) return 0;
+  return end + 1 - at;
+}
+
 }  // namespace
 
 const FilterAttribute* FindAttribute(const FilterSchema& schema, std::string_view name) {
@@ -73,6 +92,21 @@ const FilterAttribute* FindAttribute(const FilterSchema& schema, std::string_vie
 }
 
 Result<ParsedKey> ParseKey(Scanner& scan, const FilterSchema& schema) {
+  scan.SkipSpace();
+  size_t start = scan.pos();
+  size_t alias_length = AliasLength(scan, schema, start);
+  if (alias_length == 0) return ParseUnaliasedKey(scan, schema);
+  scan.Seek(start + alias_length);
+  CAIRN_ASSIGN_OR_RETURN(ParsedKey id, ParseUnaliasedKey(scan, schema));
+  id.alias = std::string(scan.text().substr(start, alias_length - 1));
+  id.pos = start;
+  id.spelled = std::string(scan.text().substr(start, scan.pos() - start));
+  return id;
+}
+
+namespace {
+
+Result<ParsedKey> ParseUnaliasedKey(Scanner& scan, const FilterSchema& schema) {
   scan.SkipSpace();
   ParsedKey id;
   id.pos = scan.pos();
@@ -110,8 +144,12 @@ Result<ParsedKey> ParseKey(Scanner& scan, const FilterSchema& schema) {
       return scan.Error(after, "expected '.' and a key after '" + std::string(word) + "'");
     return scan.Error(id.pos, "'" + std::string(word) + "' has no prefix", NoPrefixDetail(schema));
   }
-  if (prefix == nullptr)
-    return scan.Error(id.pos, "unknown prefix '" + std::string(word) + "'", ValidPrefixes(schema));
+  if (prefix == nullptr) {
+    std::string detail = ValidPrefixes(schema);
+    if (schema.alias_operands)
+      detail += "; or an alias and one of them, such as production.metrics.mrr";
+    return scan.Error(id.pos, "unknown prefix '" + std::string(word) + "'", detail);
+  }
   id.entity = prefix->entity;
   scan.Seek(after + 1);
   id.key_pos = scan.pos();
@@ -152,4 +190,5 @@ Result<ParsedKey> ParseKey(Scanner& scan, const FilterSchema& schema) {
   return id;
 }
 
+}  // namespace
 }  // namespace cairn::filter_internal

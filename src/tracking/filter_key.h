@@ -13,6 +13,7 @@
 namespace cairn::filter_internal {
 
 struct ParsedKey {
+  std::string alias;  // with FilterSchema::alias_operands: "production" in production.metrics.mrr
   FilterEntity entity = FilterEntity::kMetric;
   std::string key;                 // canonical for attributes
   std::string fallback_attribute;  // for a tag with a FilterTagAlias
@@ -26,7 +27,8 @@ struct ParsedKey {
 // (with . - / : allowed) or quoted with ` " or '; or, when the schema
 // allows it, a bare attribute name. Attributes resolve to their canonical
 // name; InvalidArgument (with the column) for an unknown prefix or
-// attribute, a missing prefix, an empty key.
+// attribute, a missing prefix, an empty key. With alias_operands, an alias
+// and '.' may come first (production.metrics.mrr).
 Result<ParsedKey> ParseKey(Scanner& scan, const FilterSchema& schema);
 
 const FilterAttribute* FindAttribute(const FilterSchema& schema, std::string_view name);

@@ -72,6 +72,7 @@ size_t Scanner::WordEnd(size_t at) const {
 }
 
 Status Scanner::Error(size_t at, std::string_view what, std::string_view detail) const {
+  error_pos_ = at;
   size_t column = 1;
   for (size_t i = 0; i < at && i < text_.size(); ++i) {
     if ((static_cast<unsigned char>(text_[i]) & 0xC0) != 0x80) ++column;

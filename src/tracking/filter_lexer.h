@@ -59,6 +59,9 @@ class Scanner {
   // under byte offset `at`. Columns count characters, not UTF-8 bytes.
   Status Error(size_t at, std::string_view what, std::string_view detail = {}) const;
 
+  // Where the last Error() pointed (byte offset), or npos when none was made.
+  size_t error_pos() const { return error_pos_; }
+
   // The token at `at`, quoted, for messages: "'metrics.b'", "')'", or
   // "the end of the filter".
   std::string Describe(size_t at) const;
@@ -71,6 +74,7 @@ class Scanner {
   std::string_view noun_;
   std::string_view hint_;
   size_t pos_ = 0;
+  mutable size_t error_pos_ = std::string_view::npos;
 };
 
 }  // namespace cairn::filter_internal

@@ -148,6 +148,7 @@ class FilterParser {
     FilterComparison& c = node.comparison;
     CAIRN_ASSIGN_OR_RETURN(ParsedKey key, filter_internal::ParseKey(scan_, schema_));
     node.pos = key.pos;
+    c.alias = std::move(key.alias);
     c.entity = key.entity;
     c.key = std::move(key.key);
     c.fallback_attribute = std::move(key.fallback_attribute);
@@ -162,6 +163,12 @@ class FilterParser {
       scan_.SkipSpace();
       if (scan_.Peek() == '(')
         return scan_.Error(scan_.pos(), "a list of values needs IN or NOT IN, not " + after);
+      if (schema_.alias_operands && StartsOperand(scan_.Peek())) {
+        CAIRN_RETURN_IF_ERROR(ParseOperand(&c));
+        ++terms_;
+        ++values_;
+        return node;
+      }
       CAIRN_ASSIGN_OR_RETURN(FilterValue value, scan_.ParseValue(after));
       c.values.push_back(std::move(value));
     }
@@ -175,6 +182,50 @@ class FilterParser {
     values_ += c.values.size();
     CAIRN_RETURN_IF_ERROR(Check(&c));
     return node;
+  }
+
+  // A key (not a number or a quoted string) starts with a letter, '_' or
+  // a backtick.
+  static bool StartsOperand(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '`';
+  }
+
+  // The right side as an operand (production.metrics.mrr, metrics.loss):
+  // only for =, !=, <, <=, >, >=, and only between keys that hold values
+  // of one kind (numbers with numbers; params and tags are text that may be
+  // read as numbers, so they go with either).
+  Status ParseOperand(FilterComparison* c) {
+    CAIRN_ASSIGN_OR_RETURN(ParsedKey key, filter_internal::ParseKey(scan_, schema_));
+    if (IsPattern(c->op)) {
+      return scan_.Error(key.pos, std::string(FilterOpText(c->op)) + " needs a 'quoted pattern', not " +
+                                      key.spelled,
+                         "; compare two keys with =, !=, <, <=, >, >=");
+    }
+    auto is_number = [this](FilterEntity entity, const std::string& name) {
+      if (entity == FilterEntity::kMetric) return 1;
+      if (entity == FilterEntity::kAttribute)
+        return FindAttribute(schema_, name)->type == FilterType::kNumber ? 1 : -1;
+      return 0;  // params, tags: either
+    };
+    int left = is_number(c->entity, c->key);
+    int right = is_number(key.entity, key.key);
+    if (left * right < 0) {
+      return scan_.Error(key.pos, c->spelled + " and " + key.spelled + " cannot be compared",
+                         "; one is a number and the other a string");
+    }
+    if (key.entity != FilterEntity::kMetric && key.entity != FilterEntity::kParam &&
+        key.entity != FilterEntity::kTag && key.entity != FilterEntity::kAttribute) {
+      return scan_.Error(key.pos, "cannot compare with " + key.spelled,
+                         "; compare with metrics, params, tags or attributes");
+    }
+    FilterOperand operand;
+    operand.alias = std::move(key.alias);
+    operand.entity = key.entity;
+    operand.key = std::move(key.key);
+    operand.spelled = std::move(key.spelled);
+    operand.pos = key.pos;
+    c->operand = std::move(operand);
+    return Status::OK();
   }
 
   Status ParseOperator(FilterComparison* c) {
@@ -351,6 +402,10 @@ class FilterParser {
     return Status::OK();
   }
 
+ public:
+  size_t error_pos() const { return scan_.error_pos(); }
+
+ private:
   Scanner scan_;
   const FilterSchema& schema_;
   size_t terms_ = 0;   // comparisons, for kMaxTerms
@@ -361,6 +416,17 @@ class FilterParser {
 
 Result<FilterTree> ParseFilter(std::string_view text, const FilterSchema& schema) {
   return FilterParser(text, schema).Parse();
+}
+
+Result<FilterTree> ParseFilter(std::string_view text, const FilterSchema& schema,
+                               size_t* error_pos) {
+  FilterParser parser(text, schema);
+  Result<FilterTree> tree = parser.Parse();
+  if (!tree.ok() && error_pos != nullptr) {
+    size_t at = parser.error_pos();
+    *error_pos = at == std::string_view::npos ? 0 : at;
+  }
+  return tree;
 }
 
 Result<std::vector<OrderTerm>> ParseOrderTerms(const std::vector<std::string>& clauses,

@@ -75,6 +75,30 @@ const FilterSchema& RunFilterSchema() {
   return *schema;
 }
 
+const FilterSchema& ModelGateFilterSchema() {
+  static const FilterSchema* schema = [] {
+    auto* s = new FilterSchema;
+    s->noun = "model version";
+    s->prefixes = {
+        {"metrics", FilterEntity::kMetric},       {"metric", FilterEntity::kMetric},
+        {"params", FilterEntity::kParam},         {"param", FilterEntity::kParam},
+        {"tags", FilterEntity::kTag},             {"tag", FilterEntity::kTag},
+        {"attributes", FilterEntity::kAttribute}, {"attribute", FilterEntity::kAttribute},
+        {"attr", FilterEntity::kAttribute},
+    };
+    s->attributes = {
+        {"version", {}, FilterType::kNumber, {}, ""},
+        {"run_id", {"run"}, FilterType::kString, {}, ""},
+        {"user", {}, FilterType::kString, {}, ""},
+        {"time", {"created"}, FilterType::kNumber, {}, "milliseconds since the epoch"},
+    };
+    s->bare_attributes = false;
+    s->alias_operands = true;
+    return s;
+  }();
+  return *schema;
+}
+
 namespace {
 
 void CollectKeys(const FilterNode& node, std::vector<FilterKeyRef>* keys) {
@@ -87,6 +111,10 @@ void CollectKeys(const FilterNode& node, std::vector<FilterKeyRef>* keys) {
   if (!c.fallback_attribute.empty())
     ref = FilterKeyRef{FilterEntity::kAttribute, c.fallback_attribute, c.pos};
   if (std::find(keys->begin(), keys->end(), ref) == keys->end()) keys->push_back(std::move(ref));
+  if (c.operand) {
+    FilterKeyRef other{c.operand->entity, c.operand->key, c.operand->pos};
+    if (std::find(keys->begin(), keys->end(), other) == keys->end()) keys->push_back(std::move(other));
+  }
 }
 
 }  // namespace

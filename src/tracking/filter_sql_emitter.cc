@@ -53,6 +53,7 @@ class Emitter {
 
  private:
   static void AddBound(const FilterComparison& c, std::vector<MetricBound>* bounds) {
+    if (!c.alias.empty() || c.operand) return;
     if (c.entity != FilterEntity::kMetric || !(c.op == FilterOp::kEq || IsOrdering(c.op))) return;
     bounds->push_back(MetricBound{c.key, std::string(FilterOpText(c.op)), c.values[0].number});
   }
@@ -114,6 +115,10 @@ class Emitter {
   }
 
   std::string Comparison(const FilterComparison& c) {
+    // Operands of other entities exist only in schemas with alias_operands
+    // (model gates), which no search compiles to SQL; should such a tree
+    // arrive anyway, it matches nothing rather than reading c.values.
+    if (!c.alias.empty() || c.operand) return std::string(d_.False());
     switch (c.entity) {
       case FilterEntity::kMetric:
         return Metric(c);
