@@ -38,9 +38,6 @@ class Layout {
   std::filesystem::path state_db() const { return dir() / "state.db"; }
   std::filesystem::path writer_lock() const { return dir() / "lock"; }
   std::filesystem::path repro_lock() const { return dir() / "repro.lock"; }
-  // Held by a model promotion around its gates and the alias move (taken
-  // before the writer lock).
-  std::filesystem::path promote_lock() const { return dir() / "promote.lock"; }
   std::filesystem::path tmp() const { return dir() / "tmp"; }
   std::filesystem::path checkout_journal() const { return tmp() / "checkout-journal"; }
 

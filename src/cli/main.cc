@@ -37,13 +37,16 @@ void RegisterDag(CLI::App&, Context&);
 void RegisterLineage(CLI::App&, Context&);
 void RegisterModel(CLI::App&, Context&);
 void RegisterAudit(CLI::App&, Context&);
+void RegisterGate(CLI::App&, Context&);
+void RegisterModelGates(CLI::App&, Context&);  // model promote/history: after RegisterModel
 
 constexpr RegisterFn kCommands[] = {
     RegisterInit, RegisterAdd, RegisterStatus, RegisterCheckout, RegisterLog, RegisterDiff,
     RegisterLs,   RegisterShow, RegisterTag,   RegisterGc,       RegisterFsck,
     RegisterRun,  RegisterRuns, RegisterExperiments, RegisterArtifacts, RegisterReindex,
     RegisterRemote, RegisterPush, RegisterFetch, RegisterPull, RegisterGet,
-    RegisterRepro, RegisterStage, RegisterDag, RegisterLineage, RegisterModel, RegisterAudit,
+    RegisterRepro, RegisterStage, RegisterDag, RegisterLineage, RegisterModel,
+    RegisterModelGates, RegisterGate, RegisterAudit,
 };
 
 // The name closest to a mistyped one (at most two edits away), or "".

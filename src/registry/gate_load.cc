@@ -12,6 +12,7 @@
 
 #include "cairn/gate.h"
 #include "cairn/pipeline.h"
+#include "cairn/registry.h"
 #include "registry/gate_internal.h"
 #include "util/file.h"
 #include "util/utf8.h"
@@ -241,6 +242,8 @@ Result<ModelGates> ParseGates(const std::string& yaml_text, const std::string& m
           return loader.Bad(kv.second.Mark(), "'alias_gates' of model '" + model + "' must map an alias to rules");
         for (const auto& alias : kv.second) {
           std::string name = alias.first.Scalar();
+          if (Status valid = ValidateAliasName(name); !valid.ok())
+            return loader.Bad(alias.first.Mark(), valid.message() + " (in 'alias_gates' of model '" + model + "')");
           if (gates.alias_rules.count(name))
             return loader.Bad(alias.first.Mark(), "alias '" + name + "' appears twice in 'alias_gates'");
           CAIRN_ASSIGN_OR_RETURN(gates.alias_rules[name],

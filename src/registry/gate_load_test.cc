@@ -111,6 +111,8 @@ TEST(GateLoadTest, MalformedSections) {
   ExpectStartsWith(ErrorOf("models:\n  retriever:\n    gates: metrics.a > 1\n"),
                    "cairn.yaml:3:12: model 'retriever' must be a list");
   ExpectStartsWith(ErrorOf("models:\n  retriever:\n    gates:\n      - ''\n"), "cairn.yaml:4:10: gate rule");
+  ExpectStartsWith(ErrorOf("models:\n  retriever:\n    alias_gates:\n      latest: [approvals: 1]\n"),
+                   "cairn.yaml:4:7: ");
 }
 
 TEST(GateLoadTest, RegisteredKindsPlugIn) {
