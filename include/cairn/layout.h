@@ -105,6 +105,10 @@ class Layout {
   // workspace: datasets/<version hex>/. Collected by gc (doc/formats.md).
   std::filesystem::path dataset_copies() const { return dir() / "datasets"; }
   std::filesystem::path dataset_copy(const std::string& version_hex) const { return dataset_copies() / version_hex; }
+  // Read-only copies that Python's use_model makes of model versions:
+  // models/<version object hex>/ (the artifact and its provenance.json).
+  std::filesystem::path model_copies() const { return dir() / "models"; }
+  std::filesystem::path model_copy(const std::string& version_hex) const { return model_copies() / version_hex; }
 
  private:
   std::filesystem::path root_;

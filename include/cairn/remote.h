@@ -67,6 +67,11 @@ struct TransferReport {
   uint64_t tags = 0;            // tags written (remote on push, local on fetch)
   uint64_t runs = 0;            // run refs written
   uint64_t run_cache = 0;       // run-cache entries written (remote on push, local on fetch)
+  uint64_t models = 0;          // models whose registry refs were written (remote on push, local on fetch)
+  uint64_t model_versions = 0;  // model version refs written
+  uint64_t aliases = 0;         // aliases written or deleted
+  uint64_t approvals = 0;       // approvals written
+  uint64_t deprecations = 0;    // deprecations written
   uint64_t objects = 0;         // objects considered
   uint64_t objects_moved = 0;   // objects the other side lacked
   uint64_t bytes_logical = 0;   // size of the objects the other side lacked
@@ -80,19 +85,29 @@ struct TransferReport {
   // Expected gaps that are not problems, e.g. a run cairn.lock names that
   // the remote does not hold, or a run-cache entry whose outputs are gone.
   std::vector<std::string> notes;
+  // Push only: registry changes the remote refused (a version number that
+  // names another object there, an alias moved there since the last pull).
+  // Everything else went; the CLI exits 2 when this is not empty.
+  std::vector<std::string> refused;
 };
 
 // Uploads what the targets need (and every tag of their datasets with the
 // versions those tags name), then the runs and run-cache entries `options`
 // asks for. NotFound when the local cache lacks an object the targets need
 // (nothing referring to it is uploaded). A run-cache entry whose objects or
-// run this clone lacks is not pushed (a note says so).
+// run this clone lacks is not pushed (a note says so). Without targets
+// (or with "model:NAME" targets: those models only) the model registry goes
+// too: versions with their artifacts and runs, approvals, deprecations and
+// aliases (doc/registry.md, "Sharing models"); what the remote refuses is
+// listed in TransferReport::refused.
 Result<TransferReport> Push(Repo& repo, const RemoteSpec& remote, const TransferOptions& options);
 // Downloads into the cache what the targets need that the cache lacks, and
 // the remote's tags of their datasets, then the runs and run-cache entries
 // `options` asks for (FetchRunCache in src/remote: an entry is written only
-// when what it names arrived). Every byte is checked against its oid before
-// it is stored; Corruption names the damaged pack.
+// when what it names arrived). Without targets (or with "model:NAME"
+// targets) the model registry comes too; a version ref is written only
+// once the objects it names arrived. Every byte is checked against its oid
+// before it is stored; Corruption names the damaged pack.
 Result<TransferReport> Fetch(Repo& repo, const RemoteSpec& remote, const TransferOptions& options);
 
 // Downloads one version (`dataset@tag` or `dataset@<64-hex version oid>`)
@@ -154,6 +169,7 @@ struct RemoteGcOptions {
 
 struct RemoteGcReport {
   uint64_t root_versions = 0, runs = 0;
+  uint64_t model_versions = 0;  // model version refs on the remote (roots)
   uint64_t live_objects = 0;
   uint64_t packs_total = 0, packs_deleted = 0, packs_rewritten = 0, packs_written = 0;
   uint64_t bytes_total = 0, bytes_freed = 0;  // on the remote, before and removed
@@ -163,8 +179,8 @@ struct RemoteGcReport {
 
 // Removes what no root needs from the remote. Roots: the same as local gc
 // (every module's contributor, cairn/gc_roots.h; a contributor's error
-// fails gc before anything is removed) plus every tag, run ref and
-// run-cache entry on the remote (an entry that cannot be read fails gc). Not safe while another clone pushes to the
+// fails gc before anything is removed) plus every tag, run ref,
+// model version ref and run-cache entry on the remote (an entry that cannot be read fails gc). Not safe while another clone pushes to the
 // same remote (as with DVC's gc -c and restic prune).
 Result<RemoteGcReport> GcRemote(Repo& repo, const RemoteSpec& remote, const RemoteGcOptions& options);
 

@@ -5,6 +5,7 @@
     cairn.set_experiment("iris")
     with cairn.start_run(name="knn-5", params={"k": 5}) as run:
         path = cairn.use_dataset("data/iris@v1.0.0")
+        base = cairn.use_model("embedder@production")   # a registered model's artifact
         cairn.log_metric("acc", 0.96)
         cairn.log_artifact("model.pkl")
 
@@ -45,7 +46,7 @@ from .experiments import (create_experiment, delete_experiment, get_experiment, 
                           set_experiment_tag, set_experiment_tags)
 from .fluent import (ActiveRun, active_run, autolog, delete_run, end_run, get_artifact_uri, get_metric_history, get_run,
                      last_active_run, log_input, log_metric, log_metrics, log_param, log_params, set_tag, set_tags,
-                     start_run, use_dataset)
+                     start_run, use_dataset, use_model)
 from .search import search_runs
 from .session import flush, get_tracking_uri, set_tracking_uri
 
@@ -54,7 +55,7 @@ from ._cairn import __version__  # cairn's version, as `cairn --version` prints 
 __all__ = [
     # cairn's names
     "CairnError", "Run", "set_experiment", "start_run", "end_run", "active_run", "log_param", "log_params",
-    "log_metric", "log_metrics", "set_tag", "set_tags", "log_artifact", "log_artifacts", "use_dataset",
+    "log_metric", "log_metrics", "set_tag", "set_tags", "log_artifact", "log_artifacts", "use_dataset", "use_model",
     "search_runs", "get_run", "get_metric_history", "flush", "create_experiment", "list_experiments",
     # MLflow's names
     "MlflowException", "ActiveRun", "Experiment", "RunInfo", "RunData", "Metric", "Param", "RunTag", "ViewType",

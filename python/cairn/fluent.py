@@ -301,6 +301,15 @@ def use_dataset(ref):
     return _get_session().use_dataset(_current().id, str(ref))
 
 
+def use_model(ref):
+    """Records a registered model version as an input of the run and returns the path of its
+    artifact (a file or a directory) in a read-only copy under .cairn/models/.
+
+    ``ref``: "retriever@production", "model:retriever@3", "retriever" (latest), or MLflow's
+    model URIs "models:/retriever@production" and "models:/retriever/3"."""
+    return _get_session().use_model(_current().id, os.fspath(ref))
+
+
 def log_input(dataset, context=None, tags=None):
     """MLflow's log_input for a cairn dataset ref ("data/raw@v1"): records it
     as an input and returns the local path (see use_dataset)."""

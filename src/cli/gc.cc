@@ -33,6 +33,7 @@ int RemoteGc(Repo& repo, const Args& args) {
                {"applied", r->applied},
                {"root_versions", r->root_versions},
                {"runs", r->runs},
+               {"model_versions", r->model_versions},
                {"live_objects", r->live_objects},
                {"packs_total", r->packs_total},
                {"packs_deleted", r->packs_deleted},
@@ -47,7 +48,8 @@ int RemoteGc(Repo& repo, const Args& args) {
             << Human(r->bytes_total) << " — " << r->packs_deleted << " of " << r->packs_total
             << " pack(s) deleted, " << r->packs_rewritten << " rewritten, " << r->orphans_removed
             << " leftover(s) of interrupted pushes; keeping " << r->live_objects << " object(s) for "
-            << r->root_versions << " version(s) and " << r->runs << " run(s)\n";
+            << r->root_versions << " version(s), " << r->runs << " run(s) and " << r->model_versions
+            << " model version(s)\n";
   if (!r->applied && r->bytes_freed > 0) std::cout << "run 'cairn gc --remote " << spec->name << " --apply' to do it\n";
   return kExitOk;
 }
@@ -65,7 +67,7 @@ void RegisterGc(CLI::App& app, Context& ctx) {
       "not re-run). use_dataset copies under .cairn/datasets/ of versions not kept go too, unless\n"
       "younger than --grace seconds (default 3600).\n"
       "With --remote NAME, collects garbage on that remote instead: the same roots plus every tag,\n"
-      "run and run-cache entry on the remote. Packs that are mostly garbage are rewritten; packs and leftovers\n"
+      "run, model version and run-cache entry on the remote. Packs that are mostly garbage are rewritten; packs and leftovers\n"
       "younger than --grace seconds (default 3600) are left alone, so a push in progress is safe.\n"
       "Do not run it while another clone pushes to the same remote for longer than that.");
   struct Args {

@@ -39,13 +39,14 @@ void RegisterModel(CLI::App&, Context&);
 void RegisterAudit(CLI::App&, Context&);
 void RegisterGate(CLI::App&, Context&);
 void RegisterModelGates(CLI::App&, Context&);  // model promote/history: after RegisterModel
+void RegisterModelSignature(CLI::App&, Context&);
 
 constexpr RegisterFn kCommands[] = {
     RegisterInit, RegisterAdd, RegisterStatus, RegisterCheckout, RegisterLog, RegisterDiff,
     RegisterLs,   RegisterShow, RegisterTag,   RegisterGc,       RegisterFsck,
     RegisterRun,  RegisterRuns, RegisterExperiments, RegisterArtifacts, RegisterReindex,
     RegisterRemote, RegisterPush, RegisterFetch, RegisterPull, RegisterGet,
-    RegisterRepro, RegisterStage, RegisterDag, RegisterLineage, RegisterModel,
+    RegisterRepro, RegisterStage, RegisterDag, RegisterLineage, RegisterModel, RegisterModelSignature,
     RegisterModelGates, RegisterGate, RegisterAudit,
 };
 

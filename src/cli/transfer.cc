@@ -32,6 +32,8 @@ Json ReportJson(const TransferReport& r) {
   for (const std::string& w : r.warnings) warnings.push_back(w);
   Json notes = Json::array();
   for (const std::string& n : r.notes) notes.push_back(n);
+  Json refused = Json::array();
+  for (const std::string& n : r.refused) refused.push_back(n);
   return {{"versions", r.versions},   {"tags", r.tags},
           {"runs", r.runs},           {"run_cache", r.run_cache},
           {"objects", r.objects},
@@ -40,7 +42,10 @@ Json ReportJson(const TransferReport& r) {
           {"bytes_moved", r.bytes_moved}, {"packs", r.packs},
           {"requests", r.requests},   {"audit", r.audit},
           {"warnings", warnings},
-          {"notes", notes}};
+          {"notes", notes},           {"models", r.models},
+          {"model_versions", r.model_versions}, {"aliases", r.aliases},
+          {"approvals", r.approvals}, {"deprecations", r.deprecations},
+          {"refused", refused}};
 }
 
 // The library's hints say what to do; the flags that do it are this
@@ -63,6 +68,21 @@ TransferOptions OptionsFrom(const TransferArgs& args) {
   return options;
 }
 
+// ", N model version(s), N alias(es) of N model(s)" when the registry moved.
+std::string ModelCounts(const TransferReport& r) {
+  if (!r.models) return "";
+  return ", " + std::to_string(r.model_versions) + " model version(s), " + std::to_string(r.aliases) +
+         " alias(es), " + std::to_string(r.approvals) + " approval(s) of " + std::to_string(r.models) + " model(s)";
+}
+
+// Push: what the remote refused, as errors (exit 2), after the report.
+int RefusedExit(const TransferReport& r) {
+  if (r.refused.empty()) return kExitOk;
+  for (const std::string& what : r.refused) std::cerr << "cairn: error: push refused: " << what << "\n";
+  std::cerr << "hint: everything else was pushed; run 'cairn pull', then 'cairn push' again\n";
+  return kExitError;
+}
+
 // " and N run-cache entries" when there are any.
 std::string RunCacheCount(const TransferReport& r) {
   return r.run_cache ? ", " + std::to_string(r.run_cache) + " run-cache entr" + (r.run_cache == 1 ? "y" : "ies") : "";
@@ -80,7 +100,10 @@ void RegisterPush(CLI::App& app, Context& ctx) {
       "Without targets, the runs that cairn.lock (as committed at HEAD) names go too: the\n"
       "provenance of the committed outputs (--no-lock-runs leaves them). --runs sends every\n"
       "finished run and every run-cache entry with the outputs it names, so a teammate's\n"
-      "repro of inputs seen here is restored instead of re-run.");
+      "repro of inputs seen here is restored instead of re-run.\n"
+      "Without targets (or with model:NAME targets), the model registry goes too: every model\n"
+      "version with its artifact and run, approvals, deprecations and aliases. An alias moved on\n"
+      "the remote since this clone last pulled is refused (exit 2): pull, then push again.");
   auto args = std::make_shared<TransferArgs>();
   AddTransferOptions(cmd, args.get(), "Tracked paths or refs to push (default: all pointer files)");
   cmd->callback([&ctx, args] {
@@ -95,7 +118,7 @@ void RegisterPush(CLI::App& app, Context& ctx) {
       PrintWarnings(*r);
       if (args->json) {
         PrintJson(ReportJson(*r));
-        return kExitOk;
+        return RefusedExit(*r);
       }
       std::cout << "pushed to " << spec->name << ": " << r->versions << " version(s), " << r->objects_moved << " of "
                 << r->objects << " object(s) new";
@@ -109,12 +132,13 @@ void RegisterPush(CLI::App& app, Context& ctx) {
           std::cout << " — " << buf << "x less than the new files' size";
         }
       }
-      std::cout << "; " << r->tags << " tag(s), " << r->runs << " run(s)" << RunCacheCount(*r) << ", " << r->audit
+      std::cout << "; " << r->tags << " tag(s), " << r->runs << " run(s)" << RunCacheCount(*r) << ModelCounts(*r) << ", " << r->audit
                 << " audit entr" << (r->audit == 1 ? "y" : "ies") << " published; " << r->requests << " request(s)\n";
-      if (r->objects_moved == 0 && r->tags == 0 && r->runs == 0 && r->run_cache == 0 && r->audit == 0) {
+      if (r->objects_moved == 0 && r->tags == 0 && r->runs == 0 && r->run_cache == 0 && r->models == 0 &&
+          r->audit == 0 && r->refused.empty()) {
         std::cout << "everything was already there\n";
       }
-      return kExitOk;
+      return RefusedExit(*r);
     });
   });
 }
@@ -135,14 +159,14 @@ int FetchAndMaybeCheckout(Context& ctx, const TransferArgs& args, bool checkout)
     std::cout << "fetched from " << spec->name << ": " << r->objects_moved << " of " << r->objects
               << " object(s) were missing here; received " << Human(r->bytes_moved) << " in " << r->chunks_moved
               << " chunk(s), " << r->requests << " request(s); " << r->tags << " new tag(s), " << r->runs
-              << " run(s)" << RunCacheCount(*r) << ", " << r->audit << " audit entr" << (r->audit == 1 ? "y" : "ies")
-              << "\n";
+              << " run(s)" << RunCacheCount(*r) << ModelCounts(*r) << ", " << r->audit << " audit entr"
+              << (r->audit == 1 ? "y" : "ies") << "\n";
   }
   if (checkout) {
     // Only paths (not refs such as data@v1, which have no workspace place).
     std::vector<std::string> paths;
     for (const std::string& t : args.targets) {
-      if (t.find('@') == std::string::npos) paths.push_back(t);
+      if (t.find('@') == std::string::npos && !t.starts_with("model:")) paths.push_back(t);
     }
     if (!args.targets.empty() && paths.empty()) {
       if (args.json) PrintJson(out);
@@ -182,7 +206,10 @@ void RegisterFetch(CLI::App& app, Context& ctx) {
       "those datasets are created here too. Every byte is verified before it is stored.\n"
       "Without targets, the runs cairn.lock at HEAD names come too, when the remote has them\n"
       "(a note names those it lacks). --runs fetches every run and the remote's run-cache\n"
-      "entries; an entry is kept only when its outputs arrived and it agrees with its run.");
+      "entries; an entry is kept only when its outputs arrived and it agrees with its run.\n"
+      "Without targets (or with model:NAME targets), the model registry comes too: versions with\n"
+      "their artifacts and runs, approvals, deprecations, and aliases this clone has not moved\n"
+      "since it last synced (doc/registry.md, 'Sharing models').");
   auto args = std::make_shared<TransferArgs>();
   AddTransferOptions(cmd, args.get(), "Tracked paths or refs to fetch (default: all pointer files)");
   cmd->callback([&ctx, args] { Run(ctx, [&] { return FetchAndMaybeCheckout(ctx, *args, false); }); });

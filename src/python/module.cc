@@ -174,6 +174,9 @@ void BindRuns(py::class_<Session>& c) {
              Warn(s);  // its notes
              return path;
            })
+      .def("use_model",
+           [](Session& s, const std::string& run, const std::string& ref) { return s.UseModel(run, ref); },
+           Release())
       .def("resolve_run", [](Session& s, const std::string& run) { return Check(s.tracker().ResolveRunId(run)); })
       .def("get_run",
            [](Session& s, const std::string& run) {

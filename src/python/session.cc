@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "cairn/use_dataset.h"
+#include "cairn/use_model.h"
 
 namespace cairn::python {
 
@@ -183,6 +184,10 @@ std::string Session::UseDataset(const std::string& run, const std::string& ref) 
     warnings_.push_back(note);
   };
   return Check(cairn::UseDataset(*tracker_, run, ref, options)).path.string();
+}
+
+std::string Session::UseModel(const std::string& run, const std::string& ref) {
+  return Check(cairn::UseModel(*tracker_, run, ref)).path.string();
 }
 
 }  // namespace cairn::python

@@ -118,6 +118,10 @@ class Session {
   // when the cache lacks it). Its notes for the user (a changed copy made
   // again) are kept for TakeWarnings.
   std::string UseDataset(const std::string& run, const std::string& ref);
+  // Records a model version (`ref`: model:NAME@ALIAS, NAME@3, models:/NAME@ALIAS,
+  // models:/NAME/3) as an input of `run` and returns the path of its
+  // artifact in a read-only copy (cairn/use_model.h).
+  std::string UseModel(const std::string& run, const std::string& ref);
 
  private:
   // Stops the heartbeat of `run` (all runs' when empty), keeping its error

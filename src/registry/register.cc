@@ -8,6 +8,7 @@
 #include "cairn/audit.h"
 #include "cairn/dataset.h"
 #include "cairn/lineage.h"
+#include "cairn/model_signature.h"
 #include "cairn/pipeline.h"
 #include "cairn/refs.h"
 #include "registry/registry_internal.h"
@@ -271,6 +272,10 @@ Result<ModelVersionState> RegisterModel(Tracker& tracker, const RegisterOptions&
   for (const auto& [k, m] : found.run.metrics) v.metrics[k] = m.value;
   v.env = found.run.env;
   v.datasets = std::move(datasets);
+  if (!signature) {
+    // None given: the schema of the run's direct tabular input, when it has one.
+    CAIRN_ASSIGN_OR_RETURN(signature, InferTrainingSignature(repo, v.datasets));
+  }
   v.signature = std::move(signature);
   v.tags = options.tags;
   v.message = options.message;

@@ -41,6 +41,26 @@ SignatureCheck CompareSignature(const ModelSignature& expected, const InferredSc
   return check;
 }
 
+Result<SignatureCheck> CheckSignature(Repo& repo, std::string_view model_ref, std::string_view data_ref,
+                                      bool allow_extra) {
+  CAIRN_ASSIGN_OR_RETURN(ModelVersionState state, ResolveModel(repo, model_ref));
+  const ModelVersion& v = state.version;
+  std::string name = v.model + "@" + std::to_string(v.version);
+  if (!v.signature) {
+    return Status::FailedPrecondition(
+        "model " + name + " has no signature",
+        "none was given and its training data had no CSV/TSV/JSON Lines file; register a version with "
+        "'cairn model register " + v.model + " … --signature FILE' ({\"columns\": [{\"name\": …, \"type\": …}]})");
+  }
+  CAIRN_ASSIGN_OR_RETURN(InferredSchema actual, InferSchema(repo, data_ref));
+  SignatureCheck check = CompareSignature(*v.signature, actual, allow_extra);
+  check.model = v.model;
+  check.version = v.version;
+  check.oid = state.oid;
+  check.data_ref = std::string(data_ref);
+  return check;
+}
+
 Json SignatureJson(const ModelSignature& signature) {
   Json cols = Json::array();
   for (const SignatureColumn& c : signature.columns) cols.push_back({{"name", c.name}, {"type", c.type}});

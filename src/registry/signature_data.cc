@@ -108,7 +108,7 @@ bool IsTabularFileName(std::string_view name) { return TableFormatFor(name).has_
 Result<InferredSchema> InferSchema(Repo& repo, std::string_view data_ref) {
   std::string ref(data_ref);
   if (ref.empty()) return Status::InvalidArgument("no data given", "give a dataset ref (eval@v3) or a file path");
-  if (ref.starts_with("model:")) {
+  if (IsModelRef(ref)) {
     return Status::InvalidArgument(ref + " is a model, not data", "give a dataset ref (eval@v3) or a file path");
   }
   fs::path path = fs::path(ref).is_absolute() ? fs::path(ref) : repo.base_dir() / ref;

@@ -10,6 +10,7 @@
 #include "cairn/pipeline.h"
 #include "cairn/remote.h"
 #include "cairn/tracking.h"
+#include "remote/model_sync.h"
 #include "remote/transfer.h"
 #include "util/file.h"
 
@@ -68,7 +69,13 @@ Result<TransferReport> Fetch(Repo& repo, const RemoteSpec& spec, const TransferO
   TransferReport report;
   CAIRN_ASSIGN_OR_RETURN(auto session,
                          RemoteSession::Open(spec, IndexCacheDir(repo, spec), /*for_write=*/false, options.jobs));
-  CAIRN_ASSIGN_OR_RETURN(Wanted wanted, ResolveTargets(repo, options.targets, session.get()));
+  std::vector<std::string> targets = options.targets;
+  ModelSelection models;
+  CAIRN_RETURN_IF_ERROR(SplitModelTargets(&targets, &models));
+  Wanted wanted;
+  if (!targets.empty() || options.targets.empty()) {  // not only model:NAME targets
+    CAIRN_ASSIGN_OR_RETURN(wanted, ResolveTargets(repo, targets, session.get()));
+  }
   Backend& backend = session->backend();
 
   // The remote's tags of these datasets: small, so all of them come, with
@@ -127,6 +134,8 @@ Result<TransferReport> Fetch(Repo& repo, const RemoteSpec& spec, const TransferO
       if (s.ok()) s = DownloadMissing(*session, repo.store(), repo.tmp_dir(), parts, options.progress, &report);
     }
   }
+  ModelFetchPlan model_plan;
+  if (s.ok()) s = FetchModels(repo, *session, spec, models, &runs, &model_plan, &report);
   std::vector<std::pair<Oid, RunCacheEntry>> entries;
   if (s.ok() && options.runs) s = FetchRunCache(repo, *session, runs, &entries, &report);
   // Whatever arrived is verified and worth keeping, even after an error.
@@ -148,6 +157,8 @@ Result<TransferReport> Fetch(Repo& repo, const RemoteSpec& spec, const TransferO
     if (c.ok()) report.tags++;
     else if (c.code() != Code::kAlreadyExists) return c;
   }
+  // Model refs once what they name is committed.
+  CAIRN_RETURN_IF_ERROR(WriteFetchedModels(repo, spec, model_plan, &report));
   lock.reset();  // ImportRuns takes it itself
   if (!runs.empty()) {
     CAIRN_ASSIGN_OR_RETURN(auto tracker, Tracker::Open(repo));

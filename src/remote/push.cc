@@ -12,6 +12,7 @@
 #include "cairn/remote.h"
 #include "cairn/run_record.h"
 #include "cairn/tracking.h"
+#include "remote/model_sync.h"
 #include "remote/transfer.h"
 #include "util/file.h"
 #include "util/progress.h"
@@ -250,7 +251,13 @@ Result<std::vector<RunCacheListing>> RunCacheToPush(Repo& repo, const RemoteInde
 
 Result<TransferReport> Push(Repo& repo, const RemoteSpec& spec, const TransferOptions& options) {
   TransferReport report;
-  CAIRN_ASSIGN_OR_RETURN(Wanted wanted, ResolveTargets(repo, options.targets, nullptr));
+  std::vector<std::string> targets = options.targets;
+  ModelSelection models;
+  CAIRN_RETURN_IF_ERROR(SplitModelTargets(&targets, &models));
+  Wanted wanted;
+  if (!targets.empty() || options.targets.empty()) {  // not only model:NAME targets
+    CAIRN_ASSIGN_OR_RETURN(wanted, ResolveTargets(repo, targets, nullptr));
+  }
   std::vector<Tag> tags;
   for (const std::string& ds : wanted.datasets) {
     CAIRN_ASSIGN_OR_RETURN(std::vector<Tag> t, ListTags(repo, ds));
@@ -267,6 +274,10 @@ Result<TransferReport> Push(Repo& repo, const RemoteSpec& spec, const TransferOp
   std::vector<Oid> data, meta;
   for (const Oid& v : wanted.versions) CAIRN_RETURN_IF_ERROR(VersionObjects(repo, remote, v, &data, &meta));
   report.versions = wanted.versions.size();
+  // The registry: refused models are left out; the versions the remote
+  // lacks add their artifacts to the data and their objects to the meta.
+  ModelPushPlan model_plan;
+  CAIRN_RETURN_IF_ERROR(PlanModelPush(repo, *session, spec, models, &data, &meta, &model_plan, &report));
 
   // Runs and run-cache entries: their data with the datasets', their
   // records and refs after.
@@ -280,6 +291,17 @@ Result<TransferReport> Push(Repo& repo, const RemoteSpec& spec, const TransferOp
       absent.push_back(id);
       continue;
     }
+    CAIRN_ASSIGN_OR_RETURN(Oid record, ReadRunRef(ref));
+    CAIRN_ASSIGN_OR_RETURN(std::string text, repo.store().Read(record));
+    CAIRN_RETURN_IF_ERROR(RunRecordObjects(text, id, &data));
+    meta.push_back(record);
+    runs.emplace_back(id, record);
+  }
+  for (const std::string& id : model_plan.run_ids) {  // the runs that produced pushed models
+    if (std::any_of(runs.begin(), runs.end(), [&](const auto& r) { return r.first == id; })) continue;
+    fs::path ref = repo.layout().run(id);
+    std::error_code ec;
+    if (!fs::exists(ref, ec)) continue;  // the version object carries its record anyway
     CAIRN_ASSIGN_OR_RETURN(Oid record, ReadRunRef(ref));
     CAIRN_ASSIGN_OR_RETURN(std::string text, repo.store().Read(record));
     CAIRN_RETURN_IF_ERROR(RunRecordObjects(text, id, &data));
@@ -360,6 +382,9 @@ Result<TransferReport> Push(Repo& repo, const RemoteSpec& spec, const TransferOp
     report.notes.push_back("run " + id + ", which cairn.lock names, is neither in this clone nor on the remote: " +
                            "its record is not pushed (push from the clone that ran it)");
   }
+  // The registry's refs after the runs they name; aliases last of all.
+  CAIRN_RETURN_IF_ERROR(PublishModels(repo, *session, spec, model_plan, &report));
+
   // The audit log with the refs it records (golden tags, gc …). A log that
   // cannot be read or merged does not undo the push of the data.
   int64_t merged = 0;

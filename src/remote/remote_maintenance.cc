@@ -8,6 +8,7 @@
 #include "cairn/dataset.h"
 #include "cairn/remote.h"
 #include "cairn/gc_roots.h"
+#include "remote/model_sync.h"
 #include "remote/transfer.h"
 #include "util/file.h"
 #include "util/progress.h"
@@ -223,6 +224,10 @@ Result<RemoteGcReport> GcRemote(Repo& repo, const RemoteSpec& spec, const Remote
     CAIRN_RETURN_IF_ERROR(RunRecordObjects(data, id, &parts));
     live.insert(parts.begin(), parts.end());
   }
+  // Model versions on the remote keep their objects, artifacts and runs.
+  uint64_t model_versions = 0;
+  CAIRN_RETURN_IF_ERROR(MarkRemoteModels(&repo, *session, &live, &model_versions));
+  report.model_versions = model_versions;
   // Run-cache entries on the remote keep what they name. One that cannot be
   // read fails gc: what it names is unknown, so nothing may go.
   std::vector<std::string> key_problems;
