@@ -60,11 +60,12 @@ Status PlanModelPush(Repo& repo, RemoteSession& session, const RemoteSpec& spec,
   if (!selection.Any()) return Status::OK();
   Backend& backend = session.backend();
   CAIRN_ASSIGN_OR_RETURN(RegistryRefs local, model_sync::ReadLocal(repo, selection));
-  CAIRN_ASSIGN_OR_RETURN(RegistryRefs remote, model_sync::ListRemote(backend, selection, &report->warnings));
-  model_sync::Seen seen = model_sync::LoadSeen(repo, spec);
   for (const std::string& name : selection.names) {
     if (!local.count(name)) report->warnings.push_back("model " + name + " is not in this clone's registry");
   }
+  if (local.empty()) return Status::OK();  // nothing to push: not even a listing
+  CAIRN_ASSIGN_OR_RETURN(RegistryRefs remote, model_sync::ListRemote(backend, selection, &report->warnings));
+  model_sync::Seen seen = model_sync::LoadSeen(repo, spec);
   for (auto& [model, mine] : local) {
     ModelRefSet& theirs = remote[model];
     std::set<int64_t> common;
