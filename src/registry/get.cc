@@ -8,6 +8,7 @@
 #include <random>
 
 #include "cairn/registry.h"
+#include "registry/registry_internal.h"
 #include "util/file.h"
 
 namespace cairn {
@@ -88,6 +89,13 @@ Result<GetModelResult> GetModel(Repo& repo, std::string_view ref, const fs::path
   if (IsInside(resolved, repo_root / ".git")) {
     return Status::InvalidArgument("cannot write a model inside .git", "choose another -o");
   }
+  return registry_internal::WriteModel(repo, std::move(st), dir, force);
+}
+
+namespace registry_internal {
+
+Result<GetModelResult> WriteModel(Repo& repo, ModelVersionState st, const fs::path& dir, bool force) {
+  std::error_code ec;
   bool exists = false;
   CAIRN_RETURN_IF_ERROR(CheckDestination(dir, force, &exists));
   const ModelArtifact& artifact = st.version.artifact;
@@ -146,4 +154,5 @@ Result<GetModelResult> GetModel(Repo& repo, std::string_view ref, const fs::path
   return result;
 }
 
+}  // namespace registry_internal
 }  // namespace cairn

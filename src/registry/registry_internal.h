@@ -56,6 +56,11 @@ std::string Candidates(const std::vector<int64_t>& versions, const std::vector<A
 // Names in `names` closest to `wanted` (edit distance), at most `n`.
 std::vector<std::string> Nearest(const std::string& wanted, const std::vector<std::string>& names, size_t n);
 
+// GetModel's writing, after its checks of `dir` (absolute): for cairn's
+// own read-only copies under .cairn/models/ (use_model), which GetModel
+// refuses as a user's destination.
+Result<GetModelResult> WriteModel(Repo& repo, ModelVersionState st, const std::filesystem::path& dir, bool force);
+
 }  // namespace cairn::registry_internal
 
 #endif  // CAIRN_REGISTRY_REGISTRY_INTERNAL_H_

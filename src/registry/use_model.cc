@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "registry/registry_internal.h"
 #include "util/file.h"
 
 namespace cairn {
@@ -41,8 +42,7 @@ Result<UsedModel> Materialize(Repo& repo, ModelVersionState state) {
       fs::remove_all(dir, ec);
       if (ec) return Status::FromErrno("cannot remove the damaged model copy " + dir.string(), ec.value());
     }
-    std::string ref = state.version.model + "@" + std::to_string(state.version.version);
-    auto got = GetModel(repo, ref, dir, /*force=*/false);
+    auto got = registry_internal::WriteModel(repo, state, dir, /*force=*/false);
     if (!got.ok()) {
       // Another process made it meanwhile: theirs is as good.
       if (!fs::exists(used.path, ec) || !fs::exists(used.provenance, ec)) return got.status();
