@@ -93,6 +93,11 @@ struct ModelVersion {
   int64_t version = 0;
   ModelArtifact artifact;
   std::string run;                 // producing run id
+  // How that run ended: "FINISHED", "FAILED" or "KILLED" (RunStatusName).
+  // Empty in versions registered before cairn recorded it (the field is
+  // then absent from the object). Registering from a failed run is allowed;
+  // gates can refuse it.
+  std::string run_status;
   std::optional<Oid> run_record;   // its sealed record
   std::string stage;               // pipeline stage, when registered from a workspace output
   std::map<std::string, std::string> params;
@@ -108,6 +113,14 @@ struct ModelVersion {
 
   std::string Encode() const;  // canonical "cairn-model-version 1"
   static Result<ModelVersion> Decode(std::string_view data, const std::string& where);
+};
+
+// Damage in the registry's refs: what fsck reports, and what readers skip
+// (a damaged or forged alias) and hand back as warnings.
+struct RegistryProblem {
+  std::string ref;      // "model:NAME@N", "model:NAME@ALIAS", or "model:NAME"
+  std::string message;
+  std::string file;     // the ref file concerned, relative to the repository root; may be empty
 };
 
 struct Approval {
@@ -126,6 +139,9 @@ struct ModelVersionState {
   std::string deprecated_by, deprecated_reason;
   int64_t deprecated_ms = 0;
   std::vector<Approval> approvals;  // oldest first
+  // Aliases of the model left out because they are damaged or name another
+  // object than their version's (ListAliases); the CLI prints them as warnings.
+  std::vector<RegistryProblem> warnings;
 };
 
 struct ModelSummary {
@@ -134,6 +150,7 @@ struct ModelSummary {
   int64_t latest = 0;
   std::map<std::string, int64_t> aliases;  // alias → version
   int64_t updated_ms = 0;
+  std::vector<RegistryProblem> warnings;  // aliases (or the latest version) that could not be read
 };
 
 // An alias as stored (refs/models/<name>/aliases/<alias>).
@@ -184,8 +201,13 @@ Result<std::vector<ModelVersionState>> ListModelVersions(Repo& repo, const std::
 // damaged or an alias names another object than its version's.
 Result<ModelVersionState> ResolveModel(Repo& repo, const ModelRef& ref);
 Result<ModelVersionState> ResolveModel(Repo& repo, std::string_view ref);
-// Every alias of `model`, sorted.
-Result<std::vector<AliasState>> ListAliases(Repo& repo, const std::string& model);
+// Every alias of `model` that names one of its versions by that version's
+// object, sorted. An alias that cannot be parsed, or names a version that
+// does not exist or another object than that version's (a forged file), is
+// left out and described in *skipped (when given): every listing of aliases
+// goes through here. IOError when the directory cannot be read.
+Result<std::vector<AliasState>> ListAliases(Repo& repo, const std::string& model,
+                                            std::vector<RegistryProblem>* skipped = nullptr);
 Result<std::optional<AliasState>> ReadAlias(Repo& repo, const std::string& model, const std::string& alias);
 
 // Moves `alias` to the version `ref` names, without gates (PromoteModel in
@@ -194,8 +216,11 @@ Result<std::optional<AliasState>> ReadAlias(Repo& repo, const std::string& model
 Result<AliasState> SetAlias(Repo& repo, std::string_view ref, const std::string& alias,
                             const std::string& reason, const std::string& action = "model.alias",
                             const Json& details = Json::object());
-// NotFound when the alias is not set.
-Status DeleteAlias(Repo& repo, const std::string& model, const std::string& alias, const std::string& reason);
+// NotFound when the alias is not set; FailedPrecondition when
+// `expected_version` is not 0 and the alias names another version (a
+// mistyped `alias M@2 production --delete` must not remove what v1 holds).
+Status DeleteAlias(Repo& repo, const std::string& model, const std::string& alias, const std::string& reason,
+                   int64_t expected_version = 0);
 // Marks a version deprecated: it can no longer get an alias or an approval
 // (aliases it holds stay until moved). FailedPrecondition when it already is.
 Result<ModelVersionState> DeprecateModel(Repo& repo, std::string_view ref, const std::string& reason);
@@ -226,8 +251,10 @@ Result<RunInput> ModelInput(Repo& repo, std::string_view ref);
 // Serializers (doc/json.md, "models").
 Json ModelVersionJson(const ModelVersionState& state);
 Json ModelSummaryJson(const ModelSummary& summary);
-// The provenance.json that GetModel writes; `files`: a tree artifact's
-// entries, listed with their sha256 (a blob's one file is always listed).
+// The provenance.json that GetModel writes; `files`: what was written (a
+// tree artifact's entries, or a blob's one file), listed with their sha256,
+// their sizes and the artifact's size taken from them. Without `files` a
+// blob's one file is listed with the size the version records.
 Json ProvenanceJson(const ModelVersionState& state, const std::vector<TreeEntry>* files = nullptr);
 Json AliasStateJson(const AliasState& alias);
 Json ApprovalJson(const Approval& approval);
@@ -237,10 +264,6 @@ Json ApprovalJson(const Approval& approval);
 // that version, an artifact (or a file of it) missing from the cache, and an
 // alias, deprecation or approval that cannot be read or names another
 // object than its version's. IOError only when the refs cannot be listed.
-struct RegistryProblem {
-  std::string ref;      // "model:NAME@N", "model:NAME@ALIAS", or the ref file
-  std::string message;
-};
 Result<std::vector<RegistryProblem>> CheckRegistry(Repo& repo);
 
 // gc roots: every version object, its artifact and run record.

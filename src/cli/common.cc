@@ -1,6 +1,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <iostream>
 
@@ -46,7 +47,19 @@ std::string FormatTime(int64_t seconds) {
   return buf;
 }
 
+namespace {
+std::string start_directory;  // the working directory before -C
+}  // namespace
+
+const std::string& StartDirectory() { return start_directory; }
+
 void Run(Context& ctx, const std::function<int()>& body) {
+  if (start_directory.empty()) {
+    if (char* cwd = ::getcwd(nullptr, 0)) {
+      start_directory = cwd;
+      std::free(cwd);
+    }
+  }
   if (ctx.dir != "." && ::chdir(ctx.dir.c_str()) != 0) {
     ctx.exit_code = Fail(Status::FromErrno("cannot change to directory " + ctx.dir, errno));
     return;

@@ -25,7 +25,8 @@ std::string Describe(const LineageNode& n) {
     return s;
   }
   if (n.kind == "model") {
-    return "model " + n.name + "@" + attr("version") + " " + Short(attr("object")) + " — artifact " + attr("artifact");
+    // Labelled by its ref, as the docs and `cairn lineage model:NAME@N` write it.
+    return "model:" + n.name + "@" + attr("version") + " " + Short(attr("object")) + " — artifact " + attr("artifact");
   }
   if (n.kind == "file") return "file " + n.name + " " + Short(attr("oid"));
   if (n.kind == "artifact") return "artifact " + n.name + " " + Short(attr("oid")) + " of run " + attr("run").substr(0, 8);

@@ -5,11 +5,26 @@
 
 #include "cairn/registry.h"
 #include "cli/runs_common.h"
+#include "util/file.h"
 
 namespace cairn::cli {
+
+// The working directory cairn was started in, before -C changed it
+// (common.cc; declared here, its only user, to keep command.h unchanged).
+const std::string& StartDirectory();
+
 namespace {
 
 std::string ShortOid(const Oid& oid) { return oid.Short(); }
+
+// Registry damage a read skipped (a damaged or forged alias): said on
+// stderr, once per problem, so listings still work.
+void PrintWarnings(const std::vector<RegistryProblem>& warnings) {
+  for (const RegistryProblem& w : warnings) {
+    std::cerr << "cairn: warning: skipped " << w.ref.substr(w.ref.find(':') + 1) << ": " << w.message
+              << (w.file.empty() ? "" : " (" + w.file + ")") << "; run 'cairn fsck'\n";
+  }
+}
 
 void PrintVersion(const ModelVersionState& st) {
   const ModelVersion& v = st.version;
@@ -28,7 +43,8 @@ void PrintVersion(const ModelVersionState& st) {
   std::cout << "  artifact:   " << a.path << "  ("
             << (a.kind == ObjectKind::kTree ? "directory, " + std::to_string(a.files) + " files, " : "file, ")
             << Human(a.size) << ", " << ShortOid(a.object) << ")\n";
-  std::cout << "  run:        " << v.run << (v.stage.empty() ? "" : "  (stage " + v.stage + ")") << "\n";
+  std::cout << "  run:        " << v.run << (v.run_status.empty() ? "" : "  " + v.run_status)
+            << (v.stage.empty() ? "" : "  (stage " + v.stage + ")") << "\n";
   auto env = [&](const char* k) { return v.env.count(k) ? v.env.at(k) : std::string(); };
   std::string commit = env("git.commit");
   std::string none = v.env.count("git.dirty") ? "- (no commit yet)" : "- (not in a git work tree)";
@@ -153,6 +169,7 @@ void RegisterModel(CLI::App& app, Context& ctx) {
       if (!repo.ok()) return Fail(repo.status());
       auto models = ListModels(**repo);
       if (!models.ok()) return Fail(models.status());
+      for (const ModelSummary& m : *models) PrintWarnings(m.warnings);
       if (args->json) {
         Json out = Json::array();
         for (const ModelSummary& m : *models) out.push_back(ModelSummaryJson(m));
@@ -179,6 +196,7 @@ void RegisterModel(CLI::App& app, Context& ctx) {
       if (!repo.ok()) return Fail(repo.status());
       auto st = ResolveModel(**repo, args->ref);
       if (!st.ok()) return Fail(st.status());
+      PrintWarnings(st->warnings);
       if (args->json) {
         PrintJson(ModelVersionJson(*st));
       } else {
@@ -197,6 +215,7 @@ void RegisterModel(CLI::App& app, Context& ctx) {
       if (!repo.ok()) return Fail(repo.status());
       auto all = ListModelVersions(**repo, args->name);
       if (!all.ok()) return Fail(all.status());
+      if (!all->empty()) PrintWarnings(all->front().warnings);
       if (args->json) {
         Json out = Json::array();
         for (const ModelVersionState& st : *all) out.push_back(ModelVersionJson(st));
@@ -243,7 +262,7 @@ void RegisterModel(CLI::App& app, Context& ctx) {
   auto* alias = cmd->add_subcommand("alias", "Point an alias (production, staging …) at a version, or delete it");
   alias->footer(
       "  cairn model alias retriever@3 production -m 'beats v2 on eval@v3'\n"
-      "  cairn model alias retriever staging --delete\n"
+      "  cairn model alias retriever staging --delete      (NAME@V --delete: only if it names V)\n"
       "Aliases: letters, digits, _ and -, at most 255 characters; not 'latest' and not v<digits>.\n"
       "This moves the alias without gates: 'cairn model promote' runs the gates first.");
   alias->add_option("REF", args->ref, "NAME@V (or NAME with --delete)")->required();
@@ -258,7 +277,14 @@ void RegisterModel(CLI::App& app, Context& ctx) {
       if (args->del) {
         auto parsed = ParseModelRef(args->ref);
         if (!parsed.ok()) return Fail(parsed.status());
-        Status s = DeleteAlias(**repo, parsed->model, args->alias, args->message);
+        // NAME@V: delete the alias only if it names that version.
+        int64_t expected = 0;
+        if (args->ref.find('@') != std::string::npos) {
+          auto st = ResolveModel(**repo, *parsed);
+          if (!st.ok()) return Fail(st.status());
+          expected = st->version.version;
+        }
+        Status s = DeleteAlias(**repo, parsed->model, args->alias, args->message, expected);
         if (!s.ok()) return Fail(s);
         if (args->json) {
           PrintJson(Json{{"model", parsed->model}, {"alias", args->alias}, {"deleted", true}});
@@ -313,8 +339,22 @@ void RegisterModel(CLI::App& app, Context& ctx) {
     Run(ctx, [&]() -> int {
       auto repo = OpenRepo(ctx);
       if (!repo.ok()) return Fail(repo.status());
+      // GetModel refuses a DIR holding the process's working directory; -C
+      // has moved that, so the shell's own directory is checked here.
+      if (ctx.dir != "." && !StartDirectory().empty()) {
+        std::error_code ec;
+        fs::path out = fs::path(args->out).is_absolute() ? fs::path(args->out) : (*repo)->base_dir() / args->out;
+        fs::path dir = fs::weakly_canonical(out.lexically_normal(), ec);
+        fs::path start = fs::weakly_canonical(StartDirectory(), ec);
+        if (!dir.empty() && IsInside(start, dir)) {
+          return Fail(Status::InvalidArgument("cannot write a model into " + args->out +
+                                                  ": it is or holds the current directory " + start.string(),
+                                              "choose an output directory of its own, e.g. -o deploy/"));
+        }
+      }
       auto got = GetModel(**repo, args->ref, args->out, args->force);
       if (!got.ok()) return Fail(got.status());
+      PrintWarnings(got->state.warnings);
       if (args->json) {
         PrintJson(Json{{"model", got->state.version.model},
                        {"version", got->state.version.version},

@@ -1,4 +1,7 @@
 // cairn gc: removes cached data that no gc root needs.
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <limits>
 
@@ -50,6 +53,22 @@ Status AddRunningInputs(Repo& repo, OidSet* versions) {
   return Status::OK();
 }
 
+// Temp files of writes killed before their rename (".obj.tmp-XXXX",
+// ".blob.tmp-XXXX" under .cairn/tmp): a live writer keeps touching its
+// file, so one untouched for an hour is a leftover.
+constexpr int64_t kStaleTempSeconds = 3600;
+
+void RemoveStaleTempFiles(Repo& repo, int64_t now) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(repo.tmp_dir(), ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with(".") || name.find(".tmp-") == std::string::npos) continue;
+    struct stat st;
+    if (::lstat(entry.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    if (st.st_mtime + kStaleTempSeconds < now) ::unlink(entry.path().c_str());
+  }
+}
+
 }  // namespace
 
 Result<GcReport> CollectGarbage(Repo& repo, const GcOptions& options) {
@@ -94,6 +113,8 @@ Result<GcReport> CollectGarbage(Repo& repo, const GcOptions& options) {
   }
   // Leftovers of killed use_dataset builds and copy removals.
   if (options.apply) RemoveStaleDatasetTempDirs(repo);
+  // And of killed object writes.
+  if (options.apply) RemoveStaleTempFiles(repo, root_options.now);
   CAIRN_ASSIGN_OR_RETURN(report.prune, repo.store().Prune(live, options.apply));
   report.applied = options.apply;
   if (options.apply) {

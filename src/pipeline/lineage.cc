@@ -185,6 +185,7 @@ class Builder {
           for (const auto& [k, v] : r.tags) {
             if (!k.starts_with(kDepTag)) continue;
             std::string path = k.substr(sizeof(kDepTag) - 1);
+            if (IsModelRef(path)) continue;  // drawn from the run's input, as a model node
             bool is_dataset = false;
             for (const RunInput& in : r.inputs) is_dataset |= in.dataset == path;
             if (is_dataset) continue;

@@ -14,11 +14,18 @@ Status ContributeModelRoots(Repo& repo, const GcRootOptions&, GcRootSet* roots) 
   CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> models, ModelNames(repo));
   for (const std::string& model : models) {
     CAIRN_ASSIGN_OR_RETURN(std::vector<int64_t> numbers, VersionNumbers(repo, model));
+    std::vector<std::pair<int64_t, Oid>> versions;
     for (int64_t n : numbers) {
       CAIRN_ASSIGN_OR_RETURN(std::optional<Oid> oid, ReadVersionRef(repo, model, n));
-      if (!oid) continue;  // removed since the listing
-      roots->objects.insert(*oid);
-      auto loaded = LoadVersionObject(repo, *oid, model, n);
+      if (oid) versions.emplace_back(n, *oid);  // else removed since the listing
+    }
+    // A registration in flight (or killed) keeps its version until the
+    // next registration completes or forgets it.
+    CAIRN_ASSIGN_OR_RETURN(std::optional<PendingRegistration> pending, ReadPending(repo, model));
+    if (pending) versions.emplace_back(pending->version, pending->oid);
+    for (const auto& [n, oid] : versions) {
+      roots->objects.insert(oid);
+      auto loaded = LoadVersionObject(repo, oid, model, n);
       if (!loaded.ok() && loaded.status().code() == Code::kNotFound) continue;  // not fetched: nothing to keep
       if (!loaded.ok()) return loaded.status();
       const ModelVersion& v = *loaded;

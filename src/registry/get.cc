@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <random>
+#include <vector>
 
 #include "cairn/registry.h"
 #include "registry/registry_internal.h"
@@ -79,7 +81,14 @@ Result<GetModelResult> GetModel(Repo& repo, std::string_view ref, const fs::path
   fs::path resolved = fs::weakly_canonical(dir, ec);
   if (ec) resolved = dir;
   fs::path repo_root = fs::weakly_canonical(repo.root(), ec);
-  for (const fs::path& kept : {repo_root, fs::weakly_canonical(repo.base_dir(), ec)}) {
+  std::vector<fs::path> kept_dirs = {repo_root, fs::weakly_canonical(repo.base_dir(), ec)};
+  // The process's own working directory too, which -C does not change: a
+  // shell sitting in DIR would be left in a deleted directory.
+  if (char* cwd = ::getcwd(nullptr, 0)) {
+    kept_dirs.push_back(fs::weakly_canonical(cwd, ec));
+    std::free(cwd);
+  }
+  for (const fs::path& kept : kept_dirs) {
     if (IsInside(kept, resolved) || IsInside(resolved, repo_root / Layout::kDirName)) {
       return Status::InvalidArgument("cannot write a model into " + dir.string() +
                                          ": it is or holds the repository or the current directory",
@@ -111,15 +120,42 @@ Result<GetModelResult> WriteModel(Repo& repo, ModelVersionState st, const fs::pa
   ObjectStore& store = repo.store();
   std::vector<TreeEntry> files;
   WriteRoot root(temp.path());
+  const std::string where = "model " + st.version.model + "@" + std::to_string(st.version.version);
+  // The bytes are checked against their oid by Materialize; the sizes the
+  // version object (and a tree) claim are checked against the bytes written,
+  // and provenance.json reports what was written.
+  auto written_size = [&](const fs::path& dest, uint64_t claimed, const std::string& name) -> Result<uint64_t> {
+    struct stat fst;
+    if (::stat(dest.c_str(), &fst) != 0) return Status::FromErrno("cannot inspect " + dest.string(), errno);
+    uint64_t real = static_cast<uint64_t>(fst.st_size);
+    if (real != claimed) {
+      return Status::Corruption(where + ": " + name + " is " + std::to_string(real) + " bytes but the version says " +
+                                    std::to_string(claimed),
+                                "run 'cairn fsck'; the version object was damaged or forged");
+    }
+    return real;
+  };
   if (artifact.kind == ObjectKind::kBlob) {
     CAIRN_ASSIGN_OR_RETURN(fs::path dest, root.Resolve(artifact.filename));
     CAIRN_RETURN_IF_ERROR(store.Materialize(artifact.object, dest, LinkMode::kCopy));
+    CAIRN_ASSIGN_OR_RETURN(uint64_t size, written_size(dest, artifact.size, artifact.filename));
+    files.push_back(TreeEntry{artifact.filename, false, size, artifact.object});
   } else {
     CAIRN_ASSIGN_OR_RETURN(std::string data, store.Read(artifact.object));
     CAIRN_ASSIGN_OR_RETURN(Tree tree, Tree::Decode(data));  // validates every path
-    for (const TreeEntry& e : tree.entries) {
+    uint64_t total = 0;
+    for (TreeEntry& e : tree.entries) {
       CAIRN_ASSIGN_OR_RETURN(fs::path dest, root.ResolveAndMakeParents(artifact.filename + "/" + e.path));
       CAIRN_RETURN_IF_ERROR(store.Materialize(e.oid, dest, LinkMode::kCopy, e.executable));
+      CAIRN_ASSIGN_OR_RETURN(e.size, written_size(dest, e.size, artifact.filename + "/" + e.path));
+      total += e.size;
+    }
+    if (total != artifact.size || tree.entries.size() != artifact.files) {
+      return Status::Corruption(where + ": the artifact's " + std::to_string(tree.entries.size()) + " files hold " +
+                                    std::to_string(total) + " bytes but the version says " +
+                                    std::to_string(artifact.files) + " files, " + std::to_string(artifact.size) +
+                                    " bytes",
+                                "run 'cairn fsck'; the version object was damaged or forged");
     }
     files = std::move(tree.entries);
   }
@@ -148,9 +184,10 @@ Result<GetModelResult> WriteModel(Repo& repo, ModelVersionState st, const fs::pa
   temp.Release();
   CAIRN_RETURN_IF_ERROR(SyncDirectory(parent));
   GetModelResult result;
-  result.state = std::move(st);
+  // Before the move: `artifact` refers into `st`.
   result.artifact = dir / artifact.filename;
   result.provenance = dir / kProvenanceFile;
+  result.state = std::move(st);
   return result;
 }
 

@@ -37,6 +37,7 @@ std::string ModelVersion::Encode() const {
                    {"size", artifact.size},
                    {"files", artifact.files}};
   j["run"] = run;
+  if (!run_status.empty()) j["run_status"] = run_status;  // absent in older objects: same bytes
   j["run_record"] = run_record ? json(run_record->ToString()) : json(nullptr);
   j["stage"] = stage;
   j["params"] = params;
@@ -108,6 +109,12 @@ Result<ModelVersion> ModelVersion::Decode(std::string_view data, const std::stri
     v.artifact.size = a.at("size").get<uint64_t>();
     v.artifact.files = a.at("files").get<uint64_t>();
     v.run = j.at("run").get<std::string>();
+    if (auto rs = j.find("run_status"); rs != j.end()) {
+      v.run_status = rs->get<std::string>();
+      if (v.run_status != "FINISHED" && v.run_status != "FAILED" && v.run_status != "KILLED") {
+        return Bad(where, "unknown run status '" + v.run_status + "'");
+      }
+    }
     if (!j.at("run_record").is_null()) {
       auto rec = Oid::Parse(j.at("run_record").get<std::string>());
       if (!rec.ok()) return Bad(where, "bad run record oid");

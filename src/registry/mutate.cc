@@ -36,7 +36,10 @@ Result<AliasState> SetAlias(Repo& repo, std::string_view ref, const std::string&
   CAIRN_RETURN_IF_ERROR(NotDeprecated(st, "given an alias"));
   const std::string& model = st.version.model;
   const int64_t n = st.version.version;
-  CAIRN_ASSIGN_OR_RETURN(std::optional<AliasState> previous, ReadAlias(repo, model, alias));
+  // A damaged alias file is replaced: moving the alias again is the repair.
+  auto read = ReadAlias(repo, model, alias);
+  if (!read.ok() && read.status().code() != Code::kCorruption) return read.status();
+  std::optional<AliasState> previous = read.ok() ? *read : std::nullopt;
   AuditEvent event;
   event.action = action;
   event.subjects = {Subject(model, n), "model:" + model, st.oid.ToString()};
@@ -62,12 +65,24 @@ Result<AliasState> SetAlias(Repo& repo, std::string_view ref, const std::string&
   return a;
 }
 
-Status DeleteAlias(Repo& repo, const std::string& model, const std::string& alias, const std::string& reason) {
+Status DeleteAlias(Repo& repo, const std::string& model, const std::string& alias, const std::string& reason,
+                   int64_t expected_version) {
   CAIRN_RETURN_IF_ERROR(ValidateModelName(model));
   CAIRN_RETURN_IF_ERROR(ValidateAliasName(alias));
   CAIRN_ASSIGN_OR_RETURN(RepoLock lock, repo.Lock());
-  CAIRN_ASSIGN_OR_RETURN(std::optional<AliasState> previous, ReadAlias(repo, model, alias));
-  if (!previous) {
+  auto read = ReadAlias(repo, model, alias);
+  // A damaged alias file can still be deleted by name (the repair fsck
+  // suggests), but not as "the alias of version V": what it names is unknown.
+  if (!read.ok() && (read.status().code() != Code::kCorruption || expected_version != 0)) return read.status();
+  bool damaged = !read.ok();
+  std::optional<AliasState> previous = read.ok() ? *read : std::nullopt;
+  if (previous && expected_version != 0 && previous->version != expected_version) {
+    return Status::FailedPrecondition(model + "@" + alias + " names v" + std::to_string(previous->version) +
+                                          ", not v" + std::to_string(expected_version) + ": it was not deleted",
+                                      "delete it whatever it names with 'cairn model alias " + model + " " + alias +
+                                          " --delete'");
+  }
+  if (!previous && !damaged) {
     CAIRN_ASSIGN_OR_RETURN(std::vector<int64_t> numbers, VersionNumbers(repo, model));
     if (numbers.empty()) return NoSuchModel(repo, model);
     CAIRN_ASSIGN_OR_RETURN(std::vector<AliasState> aliases, ListAliases(repo, model));
@@ -75,9 +90,14 @@ Status DeleteAlias(Repo& repo, const std::string& model, const std::string& alia
   }
   AuditEvent event;
   event.action = "model.alias.delete";
-  event.subjects = {Subject(model, previous->version), "model:" + model, previous->oid.ToString()};
   event.reason = reason;
-  event.details = {{"alias", alias}, {"from", previous->version}, {"to", nullptr}};
+  if (previous) {
+    event.subjects = {Subject(model, previous->version), "model:" + model, previous->oid.ToString()};
+    event.details = {{"alias", alias}, {"from", previous->version}, {"to", nullptr}};
+  } else {
+    event.subjects = {"model:" + model};
+    event.details = {{"alias", alias}, {"from", nullptr}, {"to", nullptr}, {"damaged", true}};
+  }
   CAIRN_RETURN_IF_ERROR(AppendAudit(repo, event).status());
   fs::path path = repo.layout().model_alias(model, alias);
   if (::unlink(path.c_str()) != 0) return Status::FromErrno("cannot delete " + path.string(), errno);
@@ -91,7 +111,9 @@ Result<ModelVersionState> DeprecateModel(Repo& repo, std::string_view ref, const
   const std::string& model = st.version.model;
   const int64_t n = st.version.version;
   if (st.deprecated) {
-    return Status::FailedPrecondition("model " + model + "@" + std::to_string(n) + " is already deprecated");
+    return Status::FailedPrecondition("model " + model + "@" + std::to_string(n) + " is already deprecated",
+                                      "nothing to do; 'cairn model show " + model + "@" + std::to_string(n) +
+                                          "' says by whom and why");
   }
   AuditEvent event;
   event.action = "model.deprecate";

@@ -2,7 +2,10 @@
 // directory, or a pipeline stage's workspace output), recording the
 // producing run's params, metrics, environment and every upstream dataset
 // version (through lineage), then numbering it under the repository lock.
+#include <unistd.h>
+
 #include <algorithm>
+#include <cctype>
 #include <set>
 
 #include "cairn/audit.h"
@@ -68,8 +71,22 @@ std::optional<Found> SelectFiles(const std::vector<TreeEntry>& entries, const st
   return f;
 }
 
+// The tracker resolves run id prefixes of at least this many hex digits.
+constexpr size_t kMinRunPrefix = 6;
+
+bool IsHexText(const std::string& s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+}
+
 Result<RunInfo> EndedRun(Tracker& tracker, const std::string& id) {
-  CAIRN_ASSIGN_OR_RETURN(RunInfo run, tracker.GetRun(id));
+  auto got = tracker.GetRun(id);
+  if (!got.ok() && got.status().code() == Code::kNotFound && IsHexText(id) && id.size() < kMinRunPrefix) {
+    return Status::NotFound("no run named '" + id + "', and '" + id + "' is too short for a run id prefix (" +
+                                std::to_string(id.size()) + " digits; at least " + std::to_string(kMinRunPrefix) +
+                                " are needed)",
+                            "give at least 6 digits of the run id ('cairn runs' lists them)");
+  }
+  CAIRN_ASSIGN_OR_RETURN(RunInfo run, std::move(got));
   if (run.status == RunStatus::kRunning) {
     return Status::FailedPrecondition("run " + run.id.substr(0, 8) + " is still RUNNING",
                                       "register a model once its run has ended (a sealed run cannot change)");
@@ -120,7 +137,13 @@ bool SameFiles(const Tree& a, const Tree& b, bool compare_paths) {
 
 Result<Found> FromWorkspace(Tracker& tracker, const RegisterOptions& options) {
   Repo& repo = tracker.repo();
-  CAIRN_ASSIGN_OR_RETURN(std::string rel, repo.RelativePath(options.path));
+  auto relative = repo.RelativePath(options.path);
+  if (!relative.ok() && relative.status().code() == Code::kInvalidArgument && relative.status().hint().empty()) {
+    return Status::InvalidArgument(relative.status().message(),
+                  "register a pipeline stage's output inside the repository, or a run's artifact with --run RUN "
+                  "--artifact PATH");
+  }
+  CAIRN_ASSIGN_OR_RETURN(std::string rel, std::move(relative));
   auto spec = LoadPipeline(repo);
   if (!spec.ok() && spec.status().code() == Code::kNotFound) {
     return Status::InvalidArgument(rel + " is not a pipeline stage's output: there is no cairn.yaml",
@@ -135,6 +158,15 @@ Result<Found> FromWorkspace(Tracker& tracker, const RegisterOptions& options) {
   std::string out;
   for (const std::string& o : stage->outs) {
     if (rel == o || rel.starts_with(o + "/")) out = o;
+  }
+  if (out.empty()) {  // Producer() also finds a stage's metrics files
+    std::string outs;
+    for (const std::string& o : stage->outs) outs += (outs.empty() ? "" : ", ") + o;
+    return Status::InvalidArgument(rel + " is a metrics file of stage " + stage->name + ", not one of its outputs",
+                                   outs.empty() ? "stage " + stage->name +
+                                                      " has no outs to register; register a run's artifact with "
+                                                      "--run RUN --artifact PATH"
+                                                : "register one of its outputs instead: " + outs);
   }
   CAIRN_ASSIGN_OR_RETURN(PipelineLock lock, LoadLock(repo));
   auto locked = lock.find(stage->name);
@@ -222,19 +254,6 @@ Result<std::vector<ModelDataset>> UpstreamDatasets(Repo& repo, const RunInfo& ru
   return out;
 }
 
-Status CreateVersionRef(Repo& repo, const std::string& model, int64_t n, const Oid& oid) {
-  fs::path path = repo.layout().model_version(model, n);
-  CAIRN_RETURN_IF_ERROR(MakeDirs(path.parent_path()));
-  CAIRN_ASSIGN_OR_RETURN(TempFile tmp, TempFile::Create(path.parent_path(), "version"));
-  CAIRN_RETURN_IF_ERROR(tmp.Write(oid.ToString() + "\n"));
-  Status s = tmp.CommitNoReplace(path, /*sync=*/true);
-  if (s.code() == Code::kAlreadyExists) {
-    return Status::AlreadyExists("model " + model + "@" + std::to_string(n) + " already exists",
-                                 "another process registered it; register again");
-  }
-  return s;
-}
-
 }  // namespace
 
 Result<ModelVersionState> RegisterModel(Tracker& tracker, const RegisterOptions& options) {
@@ -246,7 +265,9 @@ Result<ModelVersionState> RegisterModel(Tracker& tracker, const RegisterOptions&
                                    "cairn model register NAME --run 3f2a9c --artifact model.pkl");
   }
   if (by_run && (options.run.empty() || options.artifact.empty())) {
-    return Status::InvalidArgument("--run and --artifact go together");
+    return Status::InvalidArgument("--run and --artifact go together",
+                                   "cairn model register " + options.model +
+                                       " --run RUN --artifact PATH (the path the run logged, see 'cairn artifacts list RUN')");
   }
   for (const auto& [k, v] : options.tags) CAIRN_RETURN_IF_ERROR(ValidateMetricKey(k));
   std::optional<ModelSignature> signature;
@@ -260,12 +281,19 @@ Result<ModelVersionState> RegisterModel(Tracker& tracker, const RegisterOptions&
 
   // Everything read before the lock: lineage reads every run.
   CAIRN_ASSIGN_OR_RETURN(Found found, by_run ? FromRun(tracker, options) : FromWorkspace(tracker, options));
+  // `model get` writes DIR/<filename> beside DIR/provenance.json.
+  if (found.artifact.filename == "provenance.json") {
+    return Status::InvalidArgument(
+        "artifact " + found.artifact.path + " is named provenance.json, the file 'cairn model get' writes beside it",
+        "rename it in the run (or the stage's outs), e.g. to model_provenance.json, and register that");
+  }
   CAIRN_ASSIGN_OR_RETURN(std::vector<ModelDataset> datasets, UpstreamDatasets(repo, found.run));
 
   ModelVersion v;
   v.model = options.model;
   v.artifact = found.artifact;
   v.run = found.run.id;
+  v.run_status = RunStatusName(found.run.status);
   v.run_record = found.run.record;
   v.stage = found.stage;
   v.params = found.run.params;
@@ -291,18 +319,24 @@ Result<ModelVersionState> RegisterModel(Tracker& tracker, const RegisterOptions&
       if (!repo.store().Has(e.oid)) {
         return Status::FailedPrecondition("the data of artifact file " + e.path + " (" + e.oid.Short() +
                                               ") is not in the cache",
-                                          "fetch it with 'cairn pull'");
+                                          "fetch it with 'cairn pull --runs'");
       }
     }
   } else if (!repo.store().Has(v.artifact.object)) {
     return Status::FailedPrecondition("the data of artifact " + v.artifact.path + " (" + v.artifact.object.Short() +
                                           ") is not in the cache",
-                                      "fetch it with 'cairn pull'");
+                                      "fetch it with 'cairn pull --runs'");
   }
-  // Numbered under the lock: two registrations never get the same number.
+  // Numbered under the lock: two registrations never get the same number,
+  // and a number an interrupted registration's audit entry claims is not
+  // given again.
+  CAIRN_RETURN_IF_ERROR(FinishInterruptedRegistration(repo, options.model));
   CAIRN_ASSIGN_OR_RETURN(std::vector<int64_t> numbers, VersionNumbers(repo, options.model));
   v.version = numbers.empty() ? 1 : numbers.back() + 1;
   CAIRN_ASSIGN_OR_RETURN(Oid oid, repo.store().PutObjectDurable(v.Encode()));
+  fs::path pending = PendingPath(repo, v.model);
+  CAIRN_RETURN_IF_ERROR(MakeDirs(pending.parent_path()));
+  CAIRN_RETURN_IF_ERROR(WriteFileAtomic(pending, EncodePending({v.version, oid}), /*sync=*/true));
   AuditEvent event;
   event.action = "model.register";
   std::string subject = "model:" + v.model;
@@ -315,6 +349,10 @@ Result<ModelVersionState> RegisterModel(Tracker& tracker, const RegisterOptions&
   if (!v.stage.empty()) event.details["stage"] = v.stage;
   CAIRN_RETURN_IF_ERROR(AppendAudit(repo, event).status());
   CAIRN_RETURN_IF_ERROR(CreateVersionRef(repo, v.model, v.version, oid));
+  // Done: a leftover intent would only be found complete and removed.
+  if (::unlink(pending.c_str()) != 0 && errno != ENOENT) {
+    return Status::FromErrno("cannot remove " + pending.string(), errno);
+  }
   ModelVersionState st;
   st.oid = oid;
   st.version = std::move(v);

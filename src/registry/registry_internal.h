@@ -17,6 +17,28 @@ inline constexpr std::string_view kVersionFormat = "cairn-model-version 1";
 inline constexpr std::string_view kAliasHeader = "cairn-alias 1\n";
 inline constexpr std::string_view kDeprecationHeader = "cairn-deprecation 1\n";
 inline constexpr std::string_view kApprovalHeader = "cairn-approval 1\n";
+inline constexpr std::string_view kPendingHeader = "cairn-model-pending 1\n";
+
+// A registration in flight (refs/models/<name>/pending): written before its
+// audit entry, removed after its version ref, so a registration killed in
+// between is found by the next one with one stat (doc/formats.md).
+struct PendingRegistration {
+  int64_t version = 0;
+  Oid oid;  // the version object, stored before the intent
+};
+std::filesystem::path PendingPath(Repo& repo, const std::string& model);
+std::string EncodePending(const PendingRegistration& p);
+// nullopt when there is none; Corruption when the file is damaged.
+Result<std::optional<PendingRegistration>> ReadPending(Repo& repo, const std::string& model);
+// Under the repository lock, before numbering: completes a registration
+// that was killed after its audit entry (writes its version ref: the entry
+// records that it happened), or forgets one killed before it (its number is
+// free: nothing claims it). Reads the audit log only when a pending file
+// is there.
+Status FinishInterruptedRegistration(Repo& repo, const std::string& model);
+// Creates refs/models/<model>/versions/<n> exclusively; AlreadyExists when
+// another process took the number.
+Status CreateVersionRef(Repo& repo, const std::string& model, int64_t n, const Oid& oid);
 
 struct Deprecation {
   std::string user;

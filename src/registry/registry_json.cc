@@ -62,6 +62,7 @@ Json ModelVersionJson(const ModelVersionState& state) {
   j["object"] = state.oid.ToString();
   j["artifact"] = ArtifactJson(v.artifact);
   j["run"] = v.run;
+  j["run_status"] = v.run_status.empty() ? Json(nullptr) : Json(v.run_status);
   j["run_record"] = v.run_record ? Json(v.run_record->ToString()) : Json(nullptr);
   j["stage"] = v.stage.empty() ? Json(nullptr) : Json(v.stage);
   j["params"] = v.params;
@@ -104,16 +105,23 @@ Json ProvenanceJson(const ModelVersionState& state, const std::vector<TreeEntry>
   j["deprecated"] = state.deprecated;
   Json artifact = ArtifactJson(v.artifact);
   Json listed = Json::array();
-  if (v.artifact.kind == ObjectKind::kBlob) {
+  if (v.artifact.kind == ObjectKind::kBlob && files && files->size() == 1) {
+    listed.push_back({{"path", v.artifact.filename}, {"sha256", v.artifact.object.Hex()}, {"size", (*files)[0].size}});
+    artifact["size"] = (*files)[0].size;
+  } else if (v.artifact.kind == ObjectKind::kBlob) {
     listed.push_back({{"path", v.artifact.filename}, {"sha256", v.artifact.object.Hex()}, {"size", v.artifact.size}});
   } else if (files) {
+    uint64_t total = 0;
+    for (const TreeEntry& e : *files) total += e.size;
+    artifact["size"] = total;
+    artifact["files"] = files->size();
     for (const TreeEntry& e : *files) {
       listed.push_back({{"path", v.artifact.filename + "/" + e.path}, {"sha256", e.oid.Hex()}, {"size", e.size}});
     }
   }
   artifact["sha256"] = listed;
   j["artifact"] = artifact;
-  j["run"] = {{"id", v.run}, {"record", v.run_record ? Json(v.run_record->ToString()) : Json(nullptr)},
+  j["run"] = {{"id", v.run}, {"status", v.run_status.empty() ? Json(nullptr) : Json(v.run_status)}, {"record", v.run_record ? Json(v.run_record->ToString()) : Json(nullptr)},
               {"stage", v.stage.empty() ? Json(nullptr) : Json(v.stage)}};
   auto env = [&](const char* key) { return v.env.count(key) ? Json(v.env.at(key)) : Json(nullptr); };
   j["code"] = {{"commit", env("git.commit")},

@@ -158,7 +158,7 @@ Result<ModelVersion> LoadVersionObject(Repo& repo, const Oid& oid, const std::st
   if (!data.ok()) {
     if (data.status().code() == Code::kNotFound) {
       return Status::NotFound(where + ": the version object is not in the cache",
-                              "fetch it with 'cairn pull', or restore it from a remote");
+                              "run 'cairn fsck'; restore .cairn/objects from a copy of the repository that has it");
     }
     return data.status().WithContext(where);
   }
@@ -174,7 +174,10 @@ Result<ModelVersion> LoadVersionObject(Repo& repo, const Oid& oid, const std::st
 Result<ModelVersionState> LoadState(Repo& repo, const std::string& model, int64_t n,
                                     const std::vector<AliasState>& aliases) {
   CAIRN_ASSIGN_OR_RETURN(std::optional<Oid> oid, ReadVersionRef(repo, model, n));
-  if (!oid) return Status::NotFound("model " + model + " has no version " + std::to_string(n));
+  if (!oid) {
+    return Status::NotFound("model " + model + " has no version " + std::to_string(n),
+                            "list its versions with 'cairn model versions " + model + "'");
+  }
   ModelVersionState st;
   st.oid = *oid;
   CAIRN_ASSIGN_OR_RETURN(st.version, LoadVersionObject(repo, *oid, model, n));

@@ -33,6 +33,17 @@ TEST(ModelNamesTest, AliasNames) {
   EXPECT_TRUE(ValidateModelName("bert.base-2_x").ok());
   EXPECT_FALSE(ValidateModelName(".hidden").ok());
   EXPECT_FALSE(ValidateModelName("a/b").ok());
+  // Case variants of reserved names, a leading '-', names with '..'.
+  for (const char* bad : {"V3", "LATEST", "Latest", "-prod"}) {
+    EXPECT_EQ(ValidateAliasName(bad).code(), Code::kInvalidArgument) << bad;
+  }
+  EXPECT_TRUE(ValidateAliasName("v3a").ok());
+  for (const char* bad : {"-m", ".m", "a..b"}) EXPECT_FALSE(ValidateModelName(bad).ok()) << bad;
+  EXPECT_TRUE(ValidateModelName("a.b").ok());
+  // Which character is refused, whole.
+  Status accented = ValidateModelName("mod\xc3\xa8le");
+  EXPECT_NE(accented.message().find("not '\xc3\xa8' (only ASCII letters"), std::string::npos) << accented.message();
+  EXPECT_NE(ValidateAliasName("a b").message().find("not a space"), std::string::npos);
 }
 
 TEST(ModelNamesTest, Refs) {
@@ -50,6 +61,10 @@ TEST(ModelNamesTest, Refs) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->alias, "latest");
   EXPECT_EQ(ParseModelRef("retriever@0").status().code(), Code::kInvalidArgument);
+  EXPECT_NE(ParseModelRef("retriever@0").status().message().find("numbered from 1"), std::string::npos);
+  auto huge = ParseModelRef("retriever@99999999999999999999999");
+  EXPECT_NE(huge.status().message().find("too large"), std::string::npos) << huge.status().message();
+  EXPECT_EQ(ParseModelRef("retriever@007")->version, 7);
   EXPECT_EQ(ParseModelRef("retriever@").status().code(), Code::kInvalidArgument);
   EXPECT_EQ(ParseModelRef("model:").status().code(), Code::kInvalidArgument);
   EXPECT_TRUE(IsModelRef("model:x"));
@@ -371,6 +386,192 @@ TEST_F(ModelRegistryTest, CheckRegistryFindsDamage) {
   for (const RegistryProblem& p : *found) refs.push_back(p.ref);
   EXPECT_EQ(refs, (std::vector<std::string>{"model:m@1", "model:m@2", "model:m@production"}));
   EXPECT_EQ(ResolveModel(*repo_, "m@2").status().code(), Code::kCorruption);
+}
+
+TEST_F(ModelRegistryTest, DamagedAndForgedAliasesAreSkippedWithAWarning) {
+  std::string run = TrainedRun({{"model.bin", "M"}, {"other.bin", "O"}});
+  ASSERT_TRUE(Register("m", run, "model.bin").ok());
+  auto other = Register("other", run, "other.bin");
+  ASSERT_TRUE(other.ok());
+  ASSERT_TRUE(SetAlias(*repo_, "m@1", "production", "").ok());
+  // A junk alias, and a forged one naming another model's object as version 1.
+  WriteText(repo_->layout().model_alias("m", "junk"), "junk\n");
+  WriteText(repo_->layout().model_alias("m", "evil"),
+            "cairn-alias 1\nversion 1\nobject " + other->oid.ToString() + "\naudit 00\nuser u\ntime 1\n");
+  std::vector<RegistryProblem> skipped;
+  auto aliases = ListAliases(*repo_, "m", &skipped);
+  ASSERT_TRUE(aliases.ok()) << aliases.status().ToString();
+  ASSERT_EQ(aliases->size(), 1u);
+  EXPECT_EQ((*aliases)[0].alias, "production");
+  ASSERT_EQ(skipped.size(), 2u);
+  EXPECT_EQ(skipped[0].ref, "model:m@evil");
+  EXPECT_EQ(skipped[0].file, ".cairn/refs/models/m/aliases/evil");
+  EXPECT_EQ(skipped[1].ref, "model:m@junk");
+
+  // Every listing leaves them out and says so; resolving one of them fails.
+  auto one = ResolveModel(*repo_, "m@1");
+  ASSERT_TRUE(one.ok()) << one.status().ToString();
+  EXPECT_EQ(one->aliases, std::vector<std::string>{"production"});
+  EXPECT_EQ(one->warnings.size(), 2u);
+  auto models = ListModels(*repo_);
+  ASSERT_TRUE(models.ok()) << models.status().ToString();
+  EXPECT_EQ((*models)[0].aliases.size(), 1u);
+  EXPECT_EQ((*models)[0].warnings.size(), 2u);
+  EXPECT_EQ(ResolveModel(*repo_, "m@evil").status().code(), Code::kCorruption);
+  EXPECT_EQ(ResolveModel(*repo_, "m@junk").status().code(), Code::kCorruption);
+  fs::path out = dir_.path() / "deploy";
+  auto got = GetModel(*repo_, "m@1", out, false);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(Json::parse(ReadText(out / "provenance.json"))["aliases"], Json::array({"production"}));
+
+  auto found = CheckRegistry(*repo_);
+  ASSERT_TRUE(found.ok());
+  std::vector<std::string> refs;
+  for (const RegistryProblem& p : *found) refs.push_back(p.ref);
+  EXPECT_EQ(refs, (std::vector<std::string>{"model:m@evil", "model:m@junk"}));
+  // Moving or deleting a damaged alias repairs it.
+  ASSERT_TRUE(SetAlias(*repo_, "m@1", "junk", "").ok());
+  ASSERT_TRUE(DeleteAlias(*repo_, "m", "evil", "").ok());
+  EXPECT_TRUE(CheckRegistry(*repo_)->empty());
+}
+
+TEST_F(ModelRegistryTest, CheckRegistryFindsDamagedVersionRefs) {
+  std::string run = TrainedRun({{"model.bin", "M"}});
+  ASSERT_TRUE(Register("m", run, "model.bin").ok());
+  WriteText(repo_->layout().model_version("m", 7), "sha256:" + std::string(64, '0') + "\n");
+  auto found = CheckRegistry(*repo_);
+  ASSERT_TRUE(found.ok());
+  ASSERT_EQ(found->size(), 1u);
+  EXPECT_EQ((*found)[0].ref, "model:m@7");
+  WriteText(repo_->layout().model_version("m", 7), "garbage\n");
+  found = CheckRegistry(*repo_);
+  ASSERT_EQ(found->size(), 1u);
+  EXPECT_EQ((*found)[0].ref, "model:m@7");
+  // The list still works, and says what it could not read.
+  auto models = ListModels(*repo_);
+  ASSERT_TRUE(models.ok()) << models.status().ToString();
+  EXPECT_EQ((*models)[0].warnings.size(), 1u);
+}
+
+TEST_F(ModelRegistryTest, DeletingAnAliasOfAnotherVersionIsRefused) {
+  std::string run = TrainedRun({{"model.bin", "M"}});
+  ASSERT_TRUE(Register("m", run, "model.bin").ok());
+  ASSERT_TRUE(Register("m", run, "model.bin").ok());
+  ASSERT_TRUE(SetAlias(*repo_, "m@1", "production", "").ok());
+  Status s = DeleteAlias(*repo_, "m", "production", "", 2);
+  EXPECT_EQ(s.code(), Code::kFailedPrecondition);
+  EXPECT_NE(s.message().find("production names v1, not v2"), std::string::npos) << s.message();
+  EXPECT_EQ(ResolveModel(*repo_, "m@production")->version.version, 1);
+  EXPECT_TRUE(DeleteAlias(*repo_, "m", "production", "", 1).ok());
+}
+
+TEST_F(ModelRegistryTest, ArtifactNamedProvenanceJsonIsRefused) {
+  std::string run = TrainedRun({{"provenance.json", "{}"}, {"out/provenance.json", "{}"}});
+  auto st = Register("m", run, "provenance.json");
+  EXPECT_EQ(st.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(st.status().message().find("provenance.json"), std::string::npos);
+  EXPECT_EQ(Register("m", run, "out/provenance.json").status().code(), Code::kInvalidArgument);
+  // Inside a directory artifact it is written as DIR/out/provenance.json: no clash.
+  auto dir = Register("m", run, "out");
+  ASSERT_TRUE(dir.ok()) << dir.status().ToString();
+  auto got = GetModel(*repo_, "m@1", dir_.path() / "deploy", false);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(ReadText(dir_.path() / "deploy/out/provenance.json"), "{}");
+}
+
+TEST_F(ModelRegistryTest, GetChecksSizesAgainstTheBytesWritten) {
+  std::string run = TrainedRun({{"model.bin", "MODEL"}});
+  auto st = Register("m", run, "model.bin");
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->version.run_status, "FINISHED");
+  // A crafted version object claiming another size.
+  ModelVersion forged = st->version;
+  forged.artifact.size = 999;
+  auto oid = repo_->store().PutObjectDurable(forged.Encode());
+  ASSERT_TRUE(oid.ok());
+  WriteText(repo_->layout().model_version("m", 1), oid->ToString() + "\n");
+  auto got = GetModel(*repo_, "m@1", dir_.path() / "deploy", false);
+  EXPECT_EQ(got.status().code(), Code::kCorruption);
+  EXPECT_NE(got.status().message().find("5 bytes but the version says 999"), std::string::npos)
+      << got.status().message();
+  EXPECT_FALSE(fs::exists(dir_.path() / "deploy"));
+  // The true object: provenance.json reports the bytes written.
+  WriteText(repo_->layout().model_version("m", 1), st->oid.ToString() + "\n");
+  got = GetModel(*repo_, "m@1", dir_.path() / "deploy", false);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->artifact, dir_.path() / "deploy" / "model.bin");
+  Json prov = Json::parse(ReadText(dir_.path() / "deploy/provenance.json"));
+  EXPECT_EQ(prov["artifact"]["size"], 5);
+  EXPECT_EQ(prov["artifact"]["sha256"][0]["size"], 5);
+  EXPECT_EQ(prov["run"]["status"], "FINISHED");
+}
+
+TEST_F(ModelRegistryTest, RunStatusIsRecorded) {
+  StartRunOptions o;
+  o.workspace_inputs = false;
+  auto run = tracker_->StartRun(o);
+  ASSERT_TRUE(run.ok());
+  ASSERT_TRUE(tracker_->LogUserArtifactBytes(*run, "model.bin", "M").ok());
+  ASSERT_TRUE(tracker_->EndRun(*run, RunStatus::kFailed).ok());
+  auto st = Register("m", *run, "model.bin");
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  EXPECT_EQ(st->version.run_status, "FAILED");
+  EXPECT_EQ(ResolveModel(*repo_, "m@1")->version.run_status, "FAILED");
+  EXPECT_EQ(ModelVersionJson(*st)["run_status"], "FAILED");
+  // An object written before the field existed decodes with none.
+  ModelVersion old = st->version;
+  old.run_status.clear();
+  auto decoded = ModelVersion::Decode(old.Encode(), "test");
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(decoded->run_status, "");
+  EXPECT_EQ(old.Encode().find("run_status"), std::string::npos);
+}
+
+// A registration killed after its audit entry, before its version ref: the
+// next registration writes the missing ref instead of taking the number again.
+TEST_F(ModelRegistryTest, InterruptedRegistrationIsRolledForward) {
+  std::string run = TrainedRun({{"model.bin", "M"}});
+  auto one = Register("m", run, "model.bin");
+  ASSERT_TRUE(one.ok());
+  ModelVersion two = one->version;
+  two.version = 2;
+  two.message = "killed";
+  auto oid = repo_->store().PutObjectDurable(two.Encode());
+  ASSERT_TRUE(oid.ok());
+  WriteText(repo_->layout().model("m") / "pending",
+            "cairn-model-pending 1\nversion 2\nobject " + oid->ToString() + "\n");
+  // gc keeps it meanwhile.
+  GcRootSet roots;
+  ASSERT_TRUE(ContributeModelRoots(*repo_, GcRootOptions{}, &roots).ok());
+  EXPECT_TRUE(roots.objects.count(*oid));
+  AuditEvent event;
+  event.action = "model.register";
+  event.subjects = {"model:m@2", "model:m", oid->ToString()};
+  ASSERT_TRUE(AppendAudit(*repo_, event).ok());
+  EXPECT_EQ(ResolveModel(*repo_, "m@2").status().code(), Code::kNotFound);
+
+  auto three = Register("m", run, "model.bin");
+  ASSERT_TRUE(three.ok()) << three.status().ToString();
+  EXPECT_EQ(three->version.version, 3);
+  auto rolled = ResolveModel(*repo_, "m@2");
+  ASSERT_TRUE(rolled.ok()) << rolled.status().ToString();
+  EXPECT_EQ(rolled->oid, *oid);
+  EXPECT_EQ(rolled->version.message, "killed");
+  EXPECT_FALSE(fs::exists(repo_->layout().model("m") / "pending"));
+
+  // Killed before its audit entry: nothing claims the number; it is reused.
+  ModelVersion four = one->version;
+  four.version = 4;
+  auto unrecorded = repo_->store().PutObjectDurable(four.Encode());
+  ASSERT_TRUE(unrecorded.ok());
+  WriteText(repo_->layout().model("m") / "pending",
+            "cairn-model-pending 1\nversion 4\nobject " + unrecorded->ToString() + "\n");
+  auto next = Register("m", run, "model.bin");
+  ASSERT_TRUE(next.ok()) << next.status().ToString();
+  EXPECT_EQ(next->version.version, 4);
+  EXPECT_NE(next->oid, *unrecorded);
+  EXPECT_FALSE(fs::exists(repo_->layout().model("m") / "pending"));
+  EXPECT_TRUE(CheckRegistry(*repo_)->empty());
 }
 
 TEST(ModelSignatureTest, ParsesAndRefuses) {

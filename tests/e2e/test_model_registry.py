@@ -199,6 +199,30 @@ class ModelRegistryTest(tp.PipelineTestCase):
                    msg="invalid model name")
         self.fails("model", "register", "m", msg="either --run RUN --artifact PATH")
 
+    def test_messages_say_what_to_do(self):
+        self.setup_example()
+        self.repro()
+        # evaluate has no outs, only metrics.json.
+        self.fails("model", "register", "knn", "metrics.json",
+                   msg="metrics.json is a metrics file of stage evaluate, not one of its outputs",
+                   hint="--run RUN --artifact PATH")
+        train_run = self.lock_run_ids()["train"]
+        self.fails("model", "register", "knn", "--run", train_run[:4], "--artifact", "models/model.json",
+                   msg="too short for a run id prefix", hint="at least 6 digits")
+        self.fails("model", "register", "knn", "--run", train_run, msg="--run and --artifact go together",
+                   hint="--artifact PATH")
+        self.fails("model", "register", "knn", os.path.join(self.tmp, "elsewhere.json"),
+                   msg="is outside the repository", hint="inside the repository")
+        self.ok("model", "register", "knn", "models/model.json")
+        self.fails("model", "show", "knn@99999999999999999999999", msg="too large", hint="cairn model versions knn")
+        self.fails("model", "show", "knn@0", msg="numbered from 1", hint="NAME@1")
+        self.fails("model", "show", "knn@9", msg="has no version 9", hint="versions: 1")
+        self.fails("model", "register", "mod\u00e8le", "models/model.json", msg="not '\u00e8'", hint="retriever")
+        for bad in ("V3", "LATEST", "Latest", "-x"):
+            self.fails("model", "alias", "knn@1", "--", bad, msg="invalid alias")
+        self.ok("model", "deprecate", "knn@1")
+        self.fails("model", "deprecate", "knn@1", msg="is already deprecated", hint="cairn model show knn@1")
+
     # ---- refs, aliases, deprecation, approvals ------------------------------------------
 
     def test_aliases_and_bad_refs(self):
@@ -295,6 +319,12 @@ class ModelRegistryTest(tp.PipelineTestCase):
         self.assertEqual(self.outcomes(report), {"score": "ran"})
         inputs = self.json("runs", "show", report[0]["run"])["inputs"]
         self.assertEqual([(i["dataset"], i["version"]) for i in inputs], [("model:m", v2["object"])])
+        # Lineage draws the dep once, as the model node (not also as a file "model:m@production").
+        text = self.ok("lineage", "score.txt", "--up").stdout
+        self.assertIn("model:m@2 ", text)
+        self.assertNotIn("file model:", text)
+        graph = self.json_lineage("score.txt")
+        self.assertEqual([n["id"] for n in graph["nodes"] if "model:" in n["id"]], ["model:m@2"])
 
     def test_fsck_finds_damaged_registry_refs(self):
         self.setup_data()
@@ -320,6 +350,94 @@ class ModelRegistryTest(tp.PipelineTestCase):
         self.fails("model", "show", "m@3", msg="not this version")
         self.fails("model", "show", "m@production", msg="names object", hint="cairn fsck")
 
+    def test_fsck_damaged_version_refs_and_aliases(self):
+        self.setup_data()
+        run_id = self.trained_run({"model.bin": b"M", "other.bin": b"O"})
+        self.json("model", "register", "m", "--run", run_id, "--artifact", "model.bin")
+        other = self.json("model", "register", "other", "--run", run_id, "--artifact", "other.bin")
+        self.ok("model", "alias", "m@1", "production")
+        refs = os.path.join(self.cairn_dir, "refs", "models", "m")
+        seven = os.path.join(refs, "versions", "7")
+        for text in ("sha256:" + "0" * 64 + "\n", "garbage\n"):
+            with open(seven, "w") as f:
+                f.write(text)
+            r = self.fails("fsck", code=1)
+            self.assertIn("model:m@7", r.stdout + r.stderr)
+        os.remove(seven)
+        self.assertIn("no problems", self.ok("fsck").stdout)
+
+        # A junk alias: fsck reports it; listings skip it with a warning.
+        evil = os.path.join(refs, "aliases", "evil")
+        with open(evil, "w") as f:
+            f.write("junk\n")
+        r = self.fails("fsck", code=1)
+        self.assertIn("model:m@evil", r.stdout + r.stderr)
+        r = self.ok("model", "list")
+        self.assertIn("aliases/evil", r.stderr)
+        self.assertIn("cairn fsck", r.stderr)
+        self.assertEqual(self.json("model", "list")[0]["aliases"], {"production": 1})
+        self.assertEqual(self.json("model", "show", "m@1")["aliases"], ["production"])
+        self.fails("model", "show", "m@evil", msg="aliases/evil", hint="cairn fsck")
+
+        # A forged alias naming another model's object: left out everywhere.
+        with open(evil, "w") as f:
+            f.write("cairn-alias 1\nversion 1\nobject %s\naudit 00\nuser u\ntime 1\n" % other["object"])
+        self.fails("model", "show", "m@evil", msg="names object")
+        self.assertEqual(self.json("model", "show", "m@1")["aliases"], ["production"])
+        self.assertEqual(self.json("model", "list")[0]["aliases"], {"production": 1})
+        out = os.path.join(self.tmp, "got")
+        self.ok("model", "get", "m@1", "-o", out)
+        with open(os.path.join(out, "provenance.json")) as f:
+            self.assertEqual(json.load(f)["aliases"], ["production"])
+        r = self.fails("fsck", code=1)
+        self.assertIn("model:m@evil: names object", r.stdout + r.stderr)
+        self.ok("model", "alias", "m", "evil", "--delete")
+        self.assertIn("no problems", self.ok("fsck").stdout)
+
+    def test_alias_delete_checks_the_version(self):
+        self.setup_data()
+        run_id = self.trained_run()
+        for _ in range(2):
+            self.ok("model", "register", "m", "--run", run_id, "--artifact", "model.bin")
+        self.ok("model", "alias", "m@1", "production")
+        self.fails("model", "alias", "m@2", "production", "--delete", msg="production names v1, not v2")
+        self.assertEqual(self.json("model", "show", "m@production")["version"], 1)
+        self.ok("model", "alias", "m@1", "production", "--delete")
+        self.fails("model", "show", "m@production", msg="has no alias")
+
+    def test_get_names_what_it_wrote_and_spares_the_cwd(self):
+        self.setup_data()
+        run_id = self.trained_run({"model.json": b"{}", "provenance.json": b"{}"})
+        self.fails("model", "register", "m", "--run", run_id, "--artifact", "provenance.json",
+                   msg="named provenance.json", hint="rename it")
+        self.ok("model", "register", "m", "--run", run_id, "--artifact", "model.json")
+        out = os.path.join(self.tmp, "x")
+        got = self.json("model", "get", "m@1", "-o", out + "/")
+        self.assertEqual(got["artifact"], os.path.join(out, "model.json"))
+        self.assertEqual(got["provenance"], os.path.join(out, "provenance.json"))
+        r = self.ok("model", "get", "m@1", "-o", out, "--force")
+        self.assertIn(os.path.join(out, "model.json"), r.stdout)
+        with open(os.path.join(out, "provenance.json")) as f:
+            prov = json.load(f)
+        self.assertEqual(prov["artifact"]["size"], 2)
+        self.assertEqual(prov["run"]["status"], "FINISHED")
+
+        # The shell's own working directory, inside DIR, is never moved away (-C is the repository).
+        inner = os.path.join(self.tmp, "cwdtest", "in")
+        os.makedirs(inner)
+        self.fails("-C", self.repo, "model", "get", "m@1", "-o", os.path.join(self.tmp, "cwdtest"), "--force",
+                   cwd=inner, msg="current directory")
+        self.assertTrue(os.path.isdir(inner))
+
+    def test_failed_run_status_is_recorded(self):
+        self.setup_data()
+        self.write("model.bin", b"M")
+        r = self.cairn("run", "--", "sh", "-c", "%s runs log -a model.bin; exit 3" % CAIRN_BIN)
+        run_id = r.stderr.split("cairn: run ", 1)[1].split()[0]
+        v = self.json("model", "register", "m", "--run", run_id, "--artifact", "model.bin")
+        self.assertEqual(v["run_status"], "FAILED")
+        self.assertIn("FAILED", self.ok("model", "show", "m@1").stdout)
+
     # ---- gc ----------------------------------------------------------------------------
 
     def test_gc_keeps_registered_artifacts(self):
@@ -329,7 +447,16 @@ class ModelRegistryTest(tp.PipelineTestCase):
         # The run's ref goes: only the registry still names the artifact.
         os.remove(os.path.join(self.cairn_dir, "refs", "runs", run_id))
         self.ok("reindex")
+        # Leftovers of object writes killed before their rename: stale ones go, fresh ones stay.
+        tmp = os.path.join(self.cairn_dir, "tmp")
+        os.makedirs(tmp, exist_ok=True)
+        for name in (".obj.tmp-old", ".obj.tmp-new"):
+            with open(os.path.join(tmp, name), "wb") as f:
+                f.write(b"partial")
+        os.utime(os.path.join(tmp, ".obj.tmp-old"), (1, 1))
         self.ok("gc", "--apply")
+        self.assertFalse(os.path.exists(os.path.join(tmp, ".obj.tmp-old")))
+        self.assertTrue(os.path.exists(os.path.join(tmp, ".obj.tmp-new")))
         out = os.path.join(self.tmp, "out")
         self.ok("model", "get", "m", "-o", out)
         with open(os.path.join(out, "weights", "a.bin"), "rb") as f:
