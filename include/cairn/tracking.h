@@ -259,6 +259,10 @@ class Tracker {
   Result<RunInfo> GetRun(const std::string& run);
   Result<std::vector<MetricPoint>> MetricHistory(const std::string& run, const std::string& key);
   Result<SearchResult> Search(const SearchOptions& options);
+  // Every active run, newest first, with only its id, the tags whose key
+  // starts with `tag_prefix` and its inputs (see TrackingStore::LoadRunLinks):
+  // what lineage walks, without loading every run in full.
+  Result<std::vector<RunInfo>> RunLinks(const std::string& tag_prefix);
 
   // Records that the owner of RUNNING `run` is alive now. FailedPrecondition
   // when the run has ended. Owners call it through RunHeartbeat.

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <deque>
-#include <limits>
+#include <optional>
 #include <set>
 
 #include "cairn/dataset.h"
@@ -20,7 +20,12 @@ constexpr char kSourceTag[] = "cairn.source";  // where a run record came from, 
 
 class Builder {
  public:
-  Builder(Repo& repo, std::vector<RunInfo> runs) : repo_(repo), runs_(std::move(runs)) {
+  // `runs`: the first `complete` are whole records (built from cairn.lock),
+  // the rest the tracker's links (id, cairn.out.* tags, inputs), loaded in
+  // full from `tracker` only when the walk reaches them.
+  Builder(Repo& repo, Tracker& tracker, std::vector<RunInfo> runs, size_t complete)
+      : repo_(repo), tracker_(tracker), runs_(std::move(runs)), complete_(runs_.size(), 0) {
+    std::fill_n(complete_.begin(), std::min(complete, runs_.size()), 1);
     for (size_t i = 0; i < runs_.size(); ++i) {
       const RunInfo& r = runs_[i];
       for (const auto& [k, v] : r.tags) {
@@ -59,12 +64,27 @@ class Builder {
     return id;
   }
 
-  // The run that produced a model version, when this clone has it.
-  std::optional<size_t> ModelProducer(const ModelVersion& v) {
-    auto it = run_index_.find(v.run);
+  // Run `i` with everything the tracker has on it (params, metrics, env,
+  // every tag, artifacts). A run deleted since the links were read keeps
+  // what the links said.
+  const RunInfo& Full(size_t i) {
+    if (!complete_[i]) {
+      complete_[i] = 1;
+      auto run = tracker_.GetRun(runs_[i].id);
+      if (run.ok()) runs_[i] = std::move(*run);
+    }
+    return runs_[i];
+  }
+
+  // The index of run `id`, when this clone has it.
+  std::optional<size_t> IndexOf(const std::string& id) const {
+    auto it = run_index_.find(id);
     if (it == run_index_.end()) return std::nullopt;
     return it->second;
   }
+
+  // The run that produced a model version, when this clone has it.
+  std::optional<size_t> ModelProducer(const ModelVersion& v) { return IndexOf(v.run); }
 
   // Model versions registered from run `i` (read from the registry once).
   std::vector<Oid> ModelsOf(size_t i) {
@@ -104,7 +124,7 @@ class Builder {
   }
 
   std::string RunNode(size_t i) {
-    const RunInfo& r = runs_[i];
+    const RunInfo& r = Full(i);
     std::string id = "run:" + r.id;
     if (!seen_.insert(id).second) return id;
     LineageNode n{id, "run", r.name.empty() ? r.id.substr(0, 8) : r.name, {}};
@@ -169,7 +189,7 @@ class Builder {
           }
         }
       } else if (it.is_run) {
-        const RunInfo& r = runs_[it.run];
+        const RunInfo& r = Full(it.run);  // its cairn.dep.* tags, too
         std::string rid = RunNode(it.run);
         if (options.depth > 0 && it.depth >= options.depth) continue;
         if (!options.downstream) {
@@ -244,11 +264,12 @@ class Builder {
   }
 
   LineageGraph Take() { return std::move(graph_); }
-  const std::vector<RunInfo>& runs() const { return runs_; }
 
  private:
   Repo& repo_;
+  Tracker& tracker_;
   std::vector<RunInfo> runs_;
+  std::vector<char> complete_;  // per run: runs_[i] is the whole record
   std::unordered_map<Oid, size_t, OidHash> produced_by_;
   std::unordered_map<Oid, std::vector<size_t>, OidHash> consumers_;
   std::unordered_map<std::string, size_t> run_index_;
@@ -316,18 +337,18 @@ Result<std::vector<RunInfo>> RunsFromLock(Repo& repo, const PipelineLock& lock, 
 
 Result<LineageGraph> Lineage(Repo& repo, const std::string& target, const LineageOptions& options) {
   CAIRN_ASSIGN_OR_RETURN(auto tracker, Tracker::Open(repo));
-  SearchOptions so;
-  so.full = true;
-  so.limit = std::numeric_limits<int64_t>::max();  // every run: lineage is not a page of results
-  CAIRN_ASSIGN_OR_RETURN(SearchResult all, tracker->Search(so));
+  // Every run, but only what finds producers and consumers; the walk loads
+  // the runs it reaches in full (with 100k runs, loading all took seconds).
+  CAIRN_ASSIGN_OR_RETURN(std::vector<RunInfo> runs, tracker->RunLinks(kOutTag));
   // Oldest first, so the newest run producing a version wins.
-  std::reverse(all.runs.begin(), all.runs.end());
+  std::reverse(runs.begin(), runs.end());
   // Stages cairn.lock records whose runs this clone does not have (a fresh
   // clone): the lock still says what made each output, from what.
   CAIRN_ASSIGN_OR_RETURN(PipelineLock lock, LoadLock(repo));
-  CAIRN_ASSIGN_OR_RETURN(std::vector<RunInfo> from_lock, RunsFromLock(repo, lock, all.runs));
-  all.runs.insert(all.runs.begin(), std::make_move_iterator(from_lock.begin()), std::make_move_iterator(from_lock.end()));
-  Builder b(repo, std::move(all.runs));
+  CAIRN_ASSIGN_OR_RETURN(std::vector<RunInfo> from_lock, RunsFromLock(repo, lock, runs));
+  size_t complete = from_lock.size();
+  runs.insert(runs.begin(), std::make_move_iterator(from_lock.begin()), std::make_move_iterator(from_lock.end()));
+  Builder b(repo, *tracker, std::move(runs), complete);
 
   // A model version: model:NAME@3, model:NAME@production.
   if (IsModelRef(target)) {
@@ -339,31 +360,25 @@ Result<LineageGraph> Lineage(Repo& repo, const std::string& target, const Lineag
   if (size_t colon = target.find(':'); colon != std::string::npos && target.find('@') == std::string::npos) {
     CAIRN_ASSIGN_OR_RETURN(std::string id, tracker->ResolveRunId(target.substr(0, colon)));
     std::string path = target.substr(colon + 1);
-    for (size_t i = 0; i < b.runs().size(); ++i) {
-      if (b.runs()[i].id != id) continue;
-      for (const RunArtifact& a : b.runs()[i].artifacts) {
-        if (a.path != path) continue;
-        LineageOptions up = options;
-        up.downstream = false;  // nothing is derived from an artifact
-        CAIRN_RETURN_IF_ERROR(b.Walk("run", Oid(), "", i, up));
-        b.RootAtArtifact(i, a);
-        return b.Take();
-      }
-      return Status::NotFound("run " + id.substr(0, 8) + " has no artifact '" + path + "'",
-                              "list them with 'cairn artifacts list " + id.substr(0, 8) + "'");
+    std::optional<size_t> i = b.IndexOf(id);
+    if (!i) return Status::NotFound("run " + id + " is not indexed", "run 'cairn reindex'");
+    for (const RunArtifact& a : b.Full(*i).artifacts) {
+      if (a.path != path) continue;
+      LineageOptions up = options;
+      up.downstream = false;  // nothing is derived from an artifact
+      CAIRN_RETURN_IF_ERROR(b.Walk("run", Oid(), "", *i, up));
+      b.RootAtArtifact(*i, a);
+      return b.Take();
     }
-    return Status::NotFound("run " + id + " is not indexed", "run 'cairn reindex'");
+    return Status::NotFound("run " + id.substr(0, 8) + " has no artifact '" + path + "'",
+                            "list them with 'cairn artifacts list " + id.substr(0, 8) + "'");
   }
   // A run id (or prefix)?
   if (target.find('/') == std::string::npos && target.find('@') == std::string::npos) {
     auto id = tracker->ResolveRunId(target);
-    if (id.ok()) {
-      for (size_t i = 0; i < b.runs().size(); ++i) {
-        if (b.runs()[i].id == *id) {
-          CAIRN_RETURN_IF_ERROR(b.Walk("run", Oid(), "", i, options));
-          return b.Take();
-        }
-      }
+    if (std::optional<size_t> i = id.ok() ? b.IndexOf(*id) : std::nullopt) {
+      CAIRN_RETURN_IF_ERROR(b.Walk("run", Oid(), "", *i, options));
+      return b.Take();
     }
   }
   if (target.find('@') != std::string::npos) {

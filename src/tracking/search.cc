@@ -88,4 +88,9 @@ Result<SearchResult> Tracker::Search(const SearchOptions& options) {
   return result;
 }
 
+Result<std::vector<RunInfo>> Tracker::RunLinks(const std::string& tag_prefix) {
+  std::lock_guard lock(impl_->mu);
+  return impl_->store->LoadRunLinks(tag_prefix);
+}
+
 }  // namespace cairn

@@ -7,6 +7,8 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
+#include <unordered_map>
+
 #include "tracking/filter.h"
 #include "tracking/sqlite_store.h"
 
@@ -146,6 +148,44 @@ Result<std::vector<RunInfo>> SqliteTrackingStore::Search(const RunQuery& options
     result.push_back(std::move(run));
   }
   return result;
+}
+
+Result<std::vector<RunInfo>> SqliteTrackingStore::LoadRunLinks(const std::string& tag_prefix) {
+  std::vector<RunInfo> runs;
+  std::unordered_map<int64_t, size_t> at;  // row id → index in runs
+  {
+    Stmt st(db_, "SELECT r.id, r.run_id FROM runs r WHERE r.deleted = 0 ORDER BY " + OrderClause({}, 0, nullptr));
+    CAIRN_RETURN_IF_ERROR(st.status());
+    for (;;) {
+      CAIRN_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      at.emplace(st.Int(0), runs.size());
+      runs.emplace_back().id = st.Text(1);
+    }
+  }
+  {
+    // substr, not LIKE: a prefix holding '_' or '%' means itself.
+    Stmt st(db_, "SELECT run, key, value FROM run_tags WHERE substr(key, 1, ?) = ?");
+    CAIRN_RETURN_IF_ERROR(st.status());
+    st.Bind(1, static_cast<int64_t>(tag_prefix.size())).Bind(2, tag_prefix);
+    for (;;) {
+      CAIRN_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      if (auto it = at.find(st.Int(0)); it != at.end()) runs[it->second].tags[st.Text(1)] = st.Text(2);
+    }
+  }
+  Stmt st(db_, "SELECT run, dataset, version, tag, source, modified FROM run_inputs ORDER BY run, dataset");
+  CAIRN_RETURN_IF_ERROR(st.status());
+  for (;;) {
+    CAIRN_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    auto it = at.find(st.Int(0));
+    if (it == at.end()) continue;
+    auto oid = Oid::Parse("sha256:" + st.Text(2));
+    if (!oid.ok()) continue;  // as LoadRow: an unparsable stored version is skipped
+    runs[it->second].inputs.push_back(RunInput{st.Text(1), *oid, st.Text(3), st.Text(4), st.Int(5) != 0});
+  }
+  return runs;
 }
 
 Result<std::vector<std::string>> SqliteTrackingStore::MissingKeys(RunKeyKind kind, const std::vector<std::string>& keys,

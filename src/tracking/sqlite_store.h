@@ -52,6 +52,7 @@ class SqliteTrackingStore final : public TrackingStore {
   Result<RunInfo> LoadRun(const std::string& run, bool full) override;
   Result<std::vector<MetricPoint>> LoadHistory(const std::string& run, const std::string* key) override;
   Result<std::vector<RunInfo>> Search(const RunQuery& query) override;
+  Result<std::vector<RunInfo>> LoadRunLinks(const std::string& tag_prefix) override;
   Result<std::vector<std::string>> MissingKeys(RunKeyKind kind, const std::vector<std::string>& keys,
                                                const std::vector<int64_t>& experiment_ids) override;
 

@@ -135,6 +135,11 @@ class TrackingStore {
   virtual Result<std::vector<MetricPoint>> LoadHistory(const std::string& run, const std::string* key) = 0;
   // Runs matching `query`, in its order, at most its limit.
   virtual Result<std::vector<RunInfo>> Search(const RunQuery& query) = 0;
+  // Every active run as lineage needs it to find producers and consumers:
+  // RunInfo with only `id`, the tags whose key starts with `tag_prefix` and
+  // the inputs filled in; newest first (the default search order). A few
+  // bulk reads where loading every run would take one query per table per run.
+  virtual Result<std::vector<RunInfo>> LoadRunLinks(const std::string& tag_prefix) = 0;
   // Of `keys` (of one kind), those that no run of the given experiments
   // (empty: any) has.
   virtual Result<std::vector<std::string>> MissingKeys(RunKeyKind kind, const std::vector<std::string>& keys,
