@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "cairn/audit.h"
 #include "cairn/registry.h"
 
 namespace cairn::registry_internal {
@@ -54,6 +55,13 @@ std::string HostName();
 
 std::string EncodeAlias(const AliasState& alias);
 Result<AliasState> DecodeAlias(std::string_view data, const std::string& model, const std::string& alias);
+
+// OK when `entry` (the audit entry alias ref `a` of `model` names, or
+// nullptr when the log has none) records this move: a model.alias or
+// model.promote of that alias to a.version's object, by a.user at
+// a.time_ms. Corruption saying what differs otherwise (a ref edited on a
+// remote: fetch does not take it).
+Status CheckAliasAudit(const std::string& model, const AliasState& a, const AuditEntry* entry);
 std::string EncodeDeprecation(const Deprecation& d);
 Result<Deprecation> DecodeDeprecation(std::string_view data, const std::string& where);
 std::string EncodeApproval(const Approval& a);

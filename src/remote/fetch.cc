@@ -157,6 +157,16 @@ Result<TransferReport> Fetch(Repo& repo, const RemoteSpec& spec, const TransferO
     if (c.ok()) report.tags++;
     else if (c.code() != Code::kAlreadyExists) return c;
   }
+  // The remote's audit entries join the local log (a DAG, like commits),
+  // before the model refs: a remote alias is taken only when the entry it
+  // names says so. A damaged segment or log does not undo the fetch of the data.
+  auto audit = FetchAudit(repo, backend, IndexCacheDir(repo, spec).string());
+  if (audit.ok()) {
+    report.audit = static_cast<uint64_t>(*audit);
+  } else {
+    report.warnings.push_back("audit entries were not merged: " + audit.status().message() +
+                              (audit.status().hint().empty() ? "" : " (" + audit.status().hint() + ")"));
+  }
   // Model refs once what they name is committed.
   CAIRN_RETURN_IF_ERROR(WriteFetchedModels(repo, spec, model_plan, &report));
   lock.reset();  // ImportRuns takes it itself
@@ -172,15 +182,6 @@ Result<TransferReport> Fetch(Repo& repo, const RemoteSpec& spec, const TransferO
   for (const auto& [key, entry] : entries) {
     CAIRN_RETURN_IF_ERROR(WriteRunCache(repo, key, entry));
     report.run_cache++;
-  }
-  // The remote's audit entries join the local log (a DAG, like commits). A
-  // damaged segment or log does not undo the fetch of the data.
-  auto audit = FetchAudit(repo, backend, IndexCacheDir(repo, spec).string());
-  if (audit.ok()) {
-    report.audit = static_cast<uint64_t>(*audit);
-  } else {
-    report.warnings.push_back("audit entries were not merged: " + audit.status().message() +
-                              (audit.status().hint().empty() ? "" : " (" + audit.status().hint() + ")"));
   }
   report.requests = backend.stats().requests;
   return report;

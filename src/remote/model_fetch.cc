@@ -1,6 +1,10 @@
 // cairn fetch / pull, the registry's part (model_sync.h): download what the
 // remote's model versions consist of, then write the refs that may be
 // written.
+#include <optional>
+#include <unordered_map>
+
+#include "cairn/audit.h"
 #include "cairn/run_record.h"
 #include "registry/registry_internal.h"
 #include "remote/model_sync.h"
@@ -139,6 +143,24 @@ Status WriteFetchedModels(Repo& repo, const RemoteSpec& spec, const ModelFetchPl
   if (plan.remote.empty()) return Status::OK();
   const Layout& layout = repo.layout();
   model_sync::Seen seen = model_sync::LoadSeen(repo, spec);
+  // The local audit log (the remote's entries merged already), read when
+  // the first remote alias is to be taken: each must match the entry it names.
+  std::optional<Result<std::unordered_map<std::string, AuditEntry>>> log;
+  auto audit_entry = [&](const std::string& id) -> Result<const AuditEntry*> {
+    if (!log) {
+      auto entries = ReadAudit(repo);
+      if (!entries.ok()) {
+        log = entries.status();
+      } else {
+        std::unordered_map<std::string, AuditEntry> by_id;
+        for (AuditEntry& e : *entries) by_id.emplace(e.id, std::move(e));
+        log = std::move(by_id);
+      }
+    }
+    if (!log->ok()) return log->status();
+    auto it = (*log)->find(id);
+    return it == (*log)->end() ? nullptr : &it->second;
+  };
   for (const auto& [model, theirs] : plan.remote) {
     const ModelRefSet& mine = plan.local.at(model);
     const std::map<std::string, std::string>& texts = plan.texts.at(model);
@@ -193,6 +215,7 @@ Status WriteFetchedModels(Repo& repo, const RemoteSpec& spec, const ModelFetchPl
     std::set<std::string> names;
     for (const auto& [a, t] : mine.aliases) names.insert(a);
     for (const auto& [a, t] : theirs.aliases) names.insert(a);
+    std::set<std::string> untaken;  // refused: not remembered as seen, so a later pull looks again
     for (const std::string& alias : names) {
       std::string here = mine.aliases.count(alias) ? mine.aliases.at(alias) : "";
       std::string there = theirs.aliases.count(alias) ? theirs.aliases.at(alias) : "";
@@ -232,6 +255,14 @@ Status WriteFetchedModels(Repo& repo, const RemoteSpec& spec, const ModelFetchPl
                                      "), which this clone does not hold as the remote does");
           continue;
         }
+        auto entry = audit_entry(a->audit_entry);
+        Status agrees = entry.ok() ? registry_internal::CheckAliasAudit(model, *a, *entry) : entry.status();
+        if (!agrees.ok()) {
+          report->warnings.push_back("remote alias " + which + " skipped: " + agrees.message() +
+                                     (agrees.hint().empty() ? "" : " (" + agrees.hint() + ")"));
+          untaken.insert(alias);
+          continue;
+        }
         CAIRN_RETURN_IF_ERROR(MakeDirs(path.parent_path()));
         CAIRN_RETURN_IF_ERROR(WriteFileAtomic(path, there, /*sync=*/true));
       }
@@ -239,7 +270,10 @@ Status WriteFetchedModels(Repo& repo, const RemoteSpec& spec, const ModelFetchPl
       wrote = true;
     }
     std::map<std::string, std::string> now;
-    for (const auto& [alias, text] : theirs.aliases) now[alias] = Digest(text);
+    for (const auto& [alias, text] : theirs.aliases) {
+      if (!untaken.count(alias)) now[alias] = Digest(text);
+      else if (last.count(alias)) now[alias] = last.at(alias);
+    }
     seen.aliases[model] = now;
     seen.models.insert(model);
     seen.versions[model] = theirs.versions;

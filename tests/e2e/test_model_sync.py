@@ -9,6 +9,7 @@ same story runs against S3 (moto on loopback), checked independently with boto3.
 """
 
 import json
+import re
 import os
 import shutil
 import unittest
@@ -175,6 +176,42 @@ class ModelSyncDirectory(ModelSyncMixin, tr.RemoteTestCase):
         self.assertIn("alias churn@production", rep["refused"][0])
         self.assertEqual(self.pull()["refused"], [])
         self.push()
+
+    def test_a_remote_alias_that_disagrees_with_its_audit_entry_is_not_taken(self):
+        b = self.setup_clones()
+        self.ok("model", "alias", "churn@2", "production", "-m", "v2 is better")
+        self.push()
+        self.pull(cwd=b)
+        self.assertEqual(self.aliases(cwd=b)[2], ["production"])
+        # Someone with write access to the remote points production back at version 1, keeping
+        # the ref's audit entry (which records the move to 2), and claims another user.
+        path = self.rpath("refs", "models", "churn", "aliases", "production")
+        with open(path) as f:
+            text = f.read()
+        forged = re.sub(r"(?m)^version 2$", "version 1", text)
+        forged = re.sub(r"(?m)^object .*$", "object " + self.v1["object"], forged)
+        forged = re.sub(r"(?m)^user .*$", "user Mallory <m@example.org>", forged)
+        self.assertNotEqual(forged, text)
+        with open(path, "w") as f:
+            f.write(forged)
+        rep = self.pull(cwd=b)
+        self.assertTrue(any("churn@production" in w and "audit entry" in w and "skipped" in w
+                            for w in rep["warnings"]), rep)
+        self.assertEqual(self.aliases(cwd=b)[1], [], "the forged move was taken")
+        self.assertEqual(self.aliases(cwd=b)[2], ["production"])
+        # A move the log records arrives in a fresh clone.
+        with open(path, "w") as f:
+            f.write(text)
+        fresh = self.clone("fresh")
+        self.pull(cwd=fresh)
+        self.assertEqual(self.aliases(cwd=fresh)[2], ["production"])
+        # An alias naming an entry the log does not hold is not taken either.
+        with open(path, "w") as f:
+            f.write(re.sub(r"(?m)^audit .*$", "audit " + "ab" * 32, text))
+        other = self.clone("other")
+        rep = self.pull(cwd=other)
+        self.assertTrue(any("not in the audit log" in w for w in rep["warnings"]), rep)
+        self.assertEqual(self.aliases(cwd=other)[2], [])
 
     def test_model_targets_and_bad_remote_refs(self):
         self.commit(message="config")
