@@ -34,7 +34,7 @@ std::string Describe(const LineageNode& n) {
   if (!attr("stage").empty()) s += " (stage " + attr("stage") + ")";
   s += ", " + attr("status");
   if (attr("source") == kLockFile) s += " (from cairn.lock; the run record is not in this clone)";
-  if (!attr("commit").empty()) s += ", commit " + attr("commit").substr(0, 12) + (attr("commit").find("dirty") != std::string::npos ? " (dirty)" : "");
+  if (!attr("commit").empty()) s += ", commit " + attr("commit").substr(0, 12) + (attr("dirty") == "true" ? " (dirty)" : "");
   std::string params;
   for (const auto& [k, v] : n.attrs) {
     if (k.rfind("params.", 0) == 0) params += (params.empty() ? "" : ", ") + k.substr(7) + "=" + v;

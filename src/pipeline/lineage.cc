@@ -1,6 +1,8 @@
 #include "cairn/lineage.h"
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <deque>
 #include <optional>
 #include <set>
@@ -17,6 +19,16 @@ namespace {
 constexpr char kOutTag[] = "cairn.out.";
 constexpr char kDepTag[] = "cairn.dep.";
 constexpr char kSourceTag[] = "cairn.source";  // where a run record came from, when not the tracker
+
+// A metric as its shortest exact decimal (0.9649122807017544, not
+// to_string's 0.964912), "nan", "inf" or "-inf".
+std::string MetricText(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  return ec == std::errc() ? std::string(buf, end) : std::to_string(v);
+}
 
 class Builder {
  public:
@@ -134,11 +146,12 @@ class Builder {
     if (r.tags.count("cairn.stage")) n.attrs["stage"] = r.tags.at("cairn.stage");
     if (r.tags.count(kSourceTag)) n.attrs["source"] = r.tags.at(kSourceTag);
     if (r.env.count("git.commit")) {
-      n.attrs["commit"] = r.env.at("git.commit") + (r.env.count("git.dirty") && r.env.at("git.dirty") == "true" ? " (dirty)" : "");
+      n.attrs["commit"] = r.env.at("git.commit");
+      if (r.env.count("git.dirty")) n.attrs["dirty"] = r.env.at("git.dirty") == "true" ? "true" : "false";
     }
     if (!r.command.empty()) n.attrs["command"] = r.command;
     for (const auto& [k, v] : r.params) n.attrs["params." + k] = v;
-    for (const auto& [k, m] : r.metrics) n.attrs["metrics." + k] = std::to_string(m.value);
+    for (const auto& [k, m] : r.metrics) n.attrs["metrics." + k] = MetricText(m.value);
     graph_.nodes.push_back(std::move(n));
     graph_.runs.push_back(r);
     return id;

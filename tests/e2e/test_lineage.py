@@ -181,5 +181,33 @@ class LineageReadsEveryRun(tp.PipelineTestCase):
                       "the oldest of 1,001 runs is missing from the lineage")
 
 
+class LineageRunAttributes(tp.PipelineTestCase):
+
+    def test_commit_dirty_and_metrics_are_exact(self):
+        self.copy_example("iris.csv", "data/raw/iris.csv")
+        version = self.add1("data/raw")["version"].split(":", 1)[1]
+        self.commit(message="data")
+        head = self.git("rev-parse", "HEAD").stdout.strip()
+        self.write("notes.txt", "uncommitted\n")  # the work tree differs from HEAD
+        script = (
+            "import cairn\n"
+            "run = cairn.start_run(name='exact', inputs=['data/raw@%s'])\n"
+            "cairn.log_metric('acc', 0.9649122807017544)\n"
+            "print(run.id)\n"
+            "cairn.end_run()\n" % version)
+        r = subprocess.run([sys.executable, "-c", script], cwd=self.repo, capture_output=True, text=True,
+                           env=dict(self.env, CAIRN_DIR=self.repo), timeout=120)
+        self.assertEqual(r.returncode, 0, self.describe(r))
+        run = r.stdout.split()[0]
+        graph = self.lineage_json(run, "--format", "json")
+        attrs = next(n["attrs"] for n in graph["nodes"] if n["id"] == "run:" + run)
+        self.assertEqual(attrs["commit"], head)
+        self.assertEqual(attrs["dirty"], "true")
+        self.assertEqual(float(attrs["metrics.acc"]), 0.9649122807017544)
+        self.assertEqual(attrs["metrics.acc"], "0.9649122807017544")
+        text = self.ok("lineage", run).stdout
+        self.assertIn("commit %s (dirty)" % head[:12], text)
+
+
 if __name__ == "__main__":
     unittest.main()
