@@ -60,6 +60,9 @@ struct GateReport {
   std::string target_alias;  // empty when none was given
   std::vector<GateRuleResult> rules;
   bool passed() const;  // every rule passed (true when there are none)
+  // About cairn.yaml rather than a rule: "cairn.yaml declares gates for
+  // 'bcx', which is not a registered model; did you mean 'bc'?".
+  std::vector<std::string> warnings;
   std::string audit_entry;  // the entry that recorded it, when recorded
 };
 
@@ -69,6 +72,13 @@ struct GateContext {
   const ModelVersionState* candidate = nullptr;
   std::string target_alias;
   std::map<std::string, ModelVersionState> alias_holders;  // alias → the version it names now
+  // Aliases the rules name that no version holds and that never were one
+  // of this model's: not the target, not under alias_gates, no ref and no
+  // move in the audit log. alias → why a comparison with it fails ("alias
+  // 'prodution' was never set for retriever (did you mean 'production'?)").
+  // An alias in neither map is one nobody holds yet: comparisons with it
+  // pass (the first promotion has nothing to beat).
+  std::map<std::string, std::string> unknown_aliases;
 };
 
 // A rule, loaded from cairn.yaml. Expression rules are built in; named
@@ -123,6 +133,13 @@ struct ModelGates {
   std::string model;
   std::vector<DeclaredGateRule> rules;                                // every promotion
   std::map<std::string, std::vector<DeclaredGateRule>> alias_rules;  // alias_gates: ALIAS
+  // cairn.yaml has a models: section naming at least one model, and
+  // whether it names this one (an entry with no rules counts: `NAME: {}`).
+  // A models: section without the model is most likely a typo in its name;
+  // PromoteModel refuses to promote ungated then.
+  bool has_models_section = false;
+  bool declared = false;
+  std::vector<std::string> declared_models;  // every name under models:, in file order
 };
 
 // The gates cairn.yaml declares for `model` (none, or no cairn.yaml: an
@@ -144,7 +161,10 @@ Result<std::vector<GateRuleResult>> EvaluateRules(const std::vector<const Declar
 // `target_alias`). A rule naming a metric the run lacks fails and says so.
 // With `record`, appends a "gate" audit entry with the results. Reads only
 // the candidate and the versions that the rules' aliases name (never the
-// runs). NotFound for an unknown model or version, InvalidArgument for a
+// runs); an alias no version holds is looked up in the model's other
+// aliases and alias moves (GateContext::unknown_aliases). When cairn.yaml
+// has a models: section without this model, the report has no rules and a
+// warning naming the declared models that are not registered. NotFound for an unknown model or version, InvalidArgument for a
 // bad ref, alias or cairn.yaml.
 Result<GateReport> EvaluateGates(Repo& repo, std::string_view ref, const std::string& target_alias, bool record);
 
@@ -163,7 +183,10 @@ struct PromoteResult {
 // details.forced, and a "force" audit entry). A failed gate without force
 // is not an error: the result has moved = false and the report says why.
 // InvalidArgument for force without a reason or a bad alias;
-// FailedPrecondition for a deprecated version (before any gate runs).
+// FailedPrecondition for a deprecated version (before any gate runs), and
+// when cairn.yaml has a models: section that does not name the model (a
+// mistyped name there must not let every version through ungated; declare
+// `NAME: {}` to promote it without gates), with or without force.
 // Promotions serialise on .cairn/promote.lock (taken before the writer
 // lock), so the gates of one see the alias as the one before left it.
 Result<PromoteResult> PromoteModel(Repo& repo, std::string_view ref, const std::string& alias,

@@ -175,7 +175,9 @@ void RegisterGate(CLI::App& app, Context& ctx) {
       "--to ALIAS the alias_gates of ALIAS) and prints each with the values it observed:\n"
       "  metrics.mrr 0.65 >= 0.70: FAIL\n"
       "A rule naming a metric the version lacks fails (\"metrics.mrr missing\"); a comparison\n"
-      "with an alias no version holds passes (\"no version holds production\").\n"
+      "with an alias no version holds passes (\"no version holds production\") when the alias\n"
+      "is the --to target, is under alias_gates or was set before; a never-set alias fails.\n"
+      "A models: section without this model warns (a mistyped name?); promote refuses then.\n"
       "Formats: text, json, junit (JUnit XML for CI test reports), markdown (a table for a\n"
       "pull-request comment). The results are appended to the audit log unless --no-record.\n"
       "Exit: 0 every rule passed, 1 a rule failed, 2 error (bad ref, bad cairn.yaml …).\n"
@@ -200,6 +202,7 @@ void RegisterGate(CLI::App& app, Context& ctx) {
       if (!repo.ok()) return Fail(repo.status());
       auto report = EvaluateGates(**repo, a->ref, a->alias, !a->no_record);
       if (!report.ok()) return Fail(report.status());
+      for (const std::string& w : report->warnings) std::cerr << "cairn: warning: " << w << "\n";
       std::string text = Render(*report, a->format);
       if (a->out.empty() || a->out == "-") {
         std::cout << text;

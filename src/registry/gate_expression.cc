@@ -5,7 +5,9 @@
 // lacks the metric, a value that must be a number is not one, NaN) fails
 // the rule whatever surrounds it, NOT included: a gate never passes for
 // want of data. Vacuous (an operand names an alias no version holds: the
-// first promotion to production has nothing to beat) passes, NOT included.
+// first promotion to production has nothing to beat) passes, NOT included;
+// an alias that was never this model's (a typo: GateContext::
+// unknown_aliases) is missing data, not a first promotion, and fails.
 #include <charconv>
 #include <cmath>
 #include <optional>
@@ -27,7 +29,7 @@ bool Passes(Truth t) { return t == Truth::kTrue || t == Truth::kVacuous; }
 
 // A value of one side of a comparison.
 struct Value {
-  enum class State { kFound, kMissing, kNoHolder };
+  enum class State { kFound, kMissing, kNoHolder, kUnknownAlias };
   State state = State::kFound;
   bool numeric = false;  // a metric or a number attribute: only a number will do
   std::optional<double> number;  // when it is, or reads as, a number
@@ -141,6 +143,11 @@ class ExpressionRule : public GateRule {
     if (!alias.empty()) {
       auto it = context.alias_holders.find(alias);
       if (it == context.alias_holders.end()) {
+        if (auto unknown = context.unknown_aliases.find(alias); unknown != context.unknown_aliases.end()) {
+          v.state = Value::State::kUnknownAlias;
+          v.text = unknown->second;
+          return v;
+        }
         v.state = Value::State::kNoHolder;
         v.text = "no version holds " + alias;
         return v;
@@ -191,7 +198,8 @@ class ExpressionRule : public GateRule {
   }
 
   static std::string Shown(const std::string& spelled, const Value& v) {
-    if (v.state == Value::State::kNoHolder) return spelled + " (" + v.text + ")";
+    if (v.state == Value::State::kNoHolder || v.state == Value::State::kUnknownAlias)
+      return spelled + " (" + v.text + ")";
     if (v.state == Value::State::kMissing) return spelled + " missing";
     return spelled + " " + (v.numeric ? v.text : Quote(v.text));
   }
@@ -278,6 +286,9 @@ class ExpressionRule : public GateRule {
       right_text = c.values[0].is_number ? c.values[0].text : Quote(c.values[0].text);
     }
     *shown = Shown(c.spelled, left) + " " + op + " " + right_text;
+    // An alias that was never set is a mistake, not a first promotion.
+    if (left.state == Value::State::kUnknownAlias || (right && right->state == Value::State::kUnknownAlias))
+      return Truth::kMissing;
     // An alias nobody holds has nothing to compare with: the comparison
     // passes, and says why.
     if (left.state == Value::State::kNoHolder || (right && right->state == Value::State::kNoHolder))

@@ -223,11 +223,14 @@ Result<ModelGates> ParseGates(const std::string& yaml_text, const std::string& m
     YAML::Node entry;
     bool found = false;
     for (const auto& kv : models) {
+      gates.has_models_section = true;
+      gates.declared_models.push_back(kv.first.Scalar());
       if (kv.first.Scalar() != model) continue;
       if (found) return loader.Bad(kv.first.Mark(), "model '" + model + "' appears twice under 'models'");
       entry = kv.second;
       found = true;
     }
+    gates.declared = found;
     if (!found || entry.IsNull()) return gates;
     if (!entry.IsMap()) {
       return loader.Bad(entry.Mark(), "'models: " + model + "' must be a mapping with 'gates' and/or 'alias_gates'");

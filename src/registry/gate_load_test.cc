@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "cairn/gate.h"
 
@@ -55,9 +56,24 @@ TEST(GateLoadTest, NoSectionOrNoModelIsNoGates) {
   auto none = ParseGates("stages: {}\n", "retriever");
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->rules.empty());
+  EXPECT_FALSE(none->has_models_section);
+  EXPECT_FALSE(none->declared);
   auto other = ParseGates("models:\n  other:\n    gates: [metrics.a > 1]\n", "retriever");
   ASSERT_TRUE(other.ok());
   EXPECT_TRUE(other->rules.empty());
+  // A models: section without the model: the caller warns (a typo?).
+  EXPECT_TRUE(other->has_models_section);
+  EXPECT_FALSE(other->declared);
+  EXPECT_EQ(other->declared_models, std::vector<std::string>{"other"});
+  // Declared with no rules: deliberately ungated.
+  auto empty = ParseGates("models:\n  other: {}\n  retriever: {}\n", "retriever");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->rules.empty());
+  EXPECT_TRUE(empty->declared);
+  EXPECT_EQ(empty->declared_models, (std::vector<std::string>{"other", "retriever"}));
+  auto null_entry = ParseGates("models:\n  retriever:\n", "retriever");
+  ASSERT_TRUE(null_entry.ok());
+  EXPECT_TRUE(null_entry->declared);
 }
 
 TEST(GateLoadTest, SyntaxErrorPointsInsidePlainScalar) {

@@ -126,6 +126,7 @@ Json GateReportJson(const GateReport& report) {
     rules.push_back(std::move(rule));
   }
   out["rules"] = std::move(rules);
+  out["warnings"] = report.warnings;
   out["audit_entry"] = report.audit_entry.empty() ? Json(nullptr) : Json(report.audit_entry);
   return out;
 }
@@ -173,6 +174,7 @@ std::string GateReportMarkdown(const GateReport& report) {
   bool passed = report.passed();
   std::string out = "### " + std::string(passed ? "✅" : "❌") + " cairn gate `" + Subject(report) + "`: " +
                     (passed ? "PASS" : "FAIL") + "\n\n";
+  for (const std::string& w : report.warnings) out += "> **Warning:** " + Cell(w) + "\n\n";
   if (report.rules.empty()) return out + "No gates are declared for this model in `cairn.yaml`.\n";
   size_t failed = Failures(report);
   out += std::to_string(report.rules.size() - failed) + " of " + std::to_string(report.rules.size()) +

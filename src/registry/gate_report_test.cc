@@ -56,6 +56,10 @@ TEST(GateReportTest, Json) {
   EXPECT_EQ(json["rules"][0]["line"], 4);
   EXPECT_EQ(json["rules"][0]["observations"][0]["observed"], "0.65");
   EXPECT_TRUE(json["audit_entry"].is_null());
+  EXPECT_TRUE(json["warnings"].is_array() && json["warnings"].empty());
+  GateReport warned = Report();
+  warned.warnings.push_back("cairn.yaml declares gates for 'x', which is not a registered model");
+  EXPECT_EQ(GateReportJson(warned)["warnings"][0], warned.warnings[0]);
 }
 
 TEST(GateReportTest, JUnitEscapesAndMarksFailures) {

@@ -40,6 +40,7 @@ class GateRulesTest : public ::testing::Test {
     context.repo = repo_;
     context.candidate = &candidate_;
     context.alias_holders = holders_;
+    context.unknown_aliases = unknown_;
     std::vector<const DeclaredGateRule*> declared;
     for (const DeclaredGateRule& r : gates_.rules) declared.push_back(&r);
     auto results = EvaluateRules(declared, context);
@@ -55,6 +56,7 @@ class GateRulesTest : public ::testing::Test {
   Repo* repo_ = nullptr;
   ModelVersionState candidate_ = Version(3, {{"mrr", 0.65}, {"loss", 0.2}}, {{"model", "bm25"}, {"k", "10"}});
   std::map<std::string, ModelVersionState> holders_;
+  std::map<std::string, std::string> unknown_;
   ModelGates gates_;
 };
 
@@ -89,6 +91,21 @@ TEST_F(GateRulesTest, AliasNobodyHoldsPasses) {
   ASSERT_EQ(r.observations.size(), 2u);
   EXPECT_EQ(r.observations[1].observed, "no version holds production");
   EXPECT_EQ(One("not staging.metrics.loss < metrics.loss").outcome, GateOutcome::kPass);
+}
+
+TEST_F(GateRulesTest, AliasNeverSetFailsEvenUnderNot) {
+  unknown_["prodution"] = "alias 'prodution' was never set for retriever (did you mean 'production'?)";
+  GateRuleResult r = One("metrics.mrr > prodution.metrics.mrr");
+  EXPECT_EQ(r.outcome, GateOutcome::kFail);
+  EXPECT_EQ(r.summary,
+            "metrics.mrr 0.65 > prodution.metrics.mrr (alias 'prodution' was never set for retriever "
+            "(did you mean 'production'?)): FAIL");
+  ASSERT_EQ(r.observations.size(), 2u);
+  EXPECT_EQ(r.observations[1].observed, unknown_["prodution"]);
+  EXPECT_EQ(One("not prodution.metrics.mrr > metrics.mrr").outcome, GateOutcome::kFail);
+  EXPECT_EQ(One("prodution.metrics.mrr < 1 and metrics.mrr > 0").outcome, GateOutcome::kFail);
+  // An alias merely unheld still passes beside it.
+  EXPECT_EQ(One("metrics.mrr > production.metrics.mrr").outcome, GateOutcome::kPass);
 }
 
 TEST_F(GateRulesTest, ComparesWithTheAliasHolder) {

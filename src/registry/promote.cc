@@ -21,6 +21,7 @@ using gate_internal::VersionSubject;
 struct Evaluation {
   ModelVersionState candidate;
   GateReport report;
+  bool undeclared = false;  // cairn.yaml's models: section does not name the model
 };
 
 Result<Evaluation> Evaluate(Repo& repo, std::string_view ref, const std::string& target_alias) {
@@ -41,19 +42,9 @@ Result<Evaluation> Evaluate(Repo& repo, std::string_view ref, const std::string&
   context.repo = &repo;
   context.candidate = &out.candidate;
   context.target_alias = target_alias;
-  std::set<std::string> aliases;
-  for (const DeclaredGateRule* rule : rules) {
-    for (const std::string& alias : rule->rule->Aliases()) aliases.insert(alias);
-  }
-  for (const std::string& alias : aliases) {
-    CAIRN_ASSIGN_OR_RETURN(std::optional<AliasState> held, ReadAlias(repo, model, alias));
-    if (!held) continue;
-    ModelRef holder;
-    holder.model = model;
-    holder.version = held->version;
-    CAIRN_ASSIGN_OR_RETURN(ModelVersionState state, ResolveModel(repo, holder));
-    context.alias_holders.emplace(alias, std::move(state));
-  }
+  CAIRN_RETURN_IF_ERROR(gate_internal::LoadAliasContext(repo, gates, target_alias, rules, &context));
+  CAIRN_ASSIGN_OR_RETURN(out.report.warnings, gate_internal::UndeclaredModelWarnings(repo, gates));
+  out.undeclared = !out.report.warnings.empty();
   out.report.model = model;
   out.report.version = out.candidate.version.version;
   out.report.target_alias = target_alias;
@@ -117,6 +108,16 @@ Result<PromoteResult> PromoteModel(Repo& repo, std::string_view ref, const std::
     }
   }
   CAIRN_ASSIGN_OR_RETURN(Evaluation evaluation, Evaluate(repo, ref, alias));
+  if (evaluation.undeclared) {
+    const GateReport& r = evaluation.report;
+    std::string message;
+    for (const std::string& w : r.warnings) message += (message.empty() ? "" : "; ") + w;
+    return Status::FailedPrecondition(
+        "not promoting " + r.model + "@" + std::to_string(r.version) +
+            " without gates: " + message,
+        "fix the model's name under models: in cairn.yaml, or declare '" + r.model +
+            ": {}' there to promote it without gates");
+  }
   result.report = std::move(evaluation.report);
   CAIRN_ASSIGN_OR_RETURN(result.report.audit_entry, RecordGate(repo, result.report));
   bool passed = result.report.passed();

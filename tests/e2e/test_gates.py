@@ -169,6 +169,82 @@ class GateCommand(GatesTestCase):
         self.fails("gate", "retriever@%d" % v,
                    msg="cairn.yaml:4:9: unknown gate rule kind 'approval' in model 'retriever' (known: approvals, evaluated_on)")
 
+    def test_alias_never_set_fails_the_rule_with_a_did_you_mean(self):
+        self.write_yaml("""
+            models:
+              retriever:
+                gates:
+                  - metrics.mrr > prodution.metrics.mrr
+                  - metrics.mrr > staging.metrics.mrr
+            """)
+        v1 = self.register(0.8)
+        self.ok("model", "alias", "retriever@%d" % v1, "production")
+        v2 = self.register(0.9)
+        r = self.gate("retriever@%d" % v2, code=NEGATIVE)
+        self.assertIn("metrics.mrr 0.9 > prodution.metrics.mrr (alias 'prodution' was never set for retriever "
+                      "(did you mean 'production'?)): FAIL", r.stdout)
+        self.assertIn("alias 'staging' was never set for retriever", r.stdout)
+        # The --to target passes while nobody holds it: its first promotion.
+        r = self.gate("retriever@%d" % v2, "--to", "staging", code=NEGATIVE)
+        self.assertIn("metrics.mrr 0.9 > staging.metrics.mrr (no version holds staging): PASS", r.stdout)
+        # An alias set once and deleted since was this model's: nothing to beat now.
+        self.ok("model", "alias", "retriever@%d" % v1, "staging")
+        self.ok("model", "alias", "retriever@%d" % v1, "staging", "--delete", "-m", "retired")
+        r = self.gate("retriever@%d" % v2, code=NEGATIVE)
+        self.assertIn("metrics.mrr 0.9 > staging.metrics.mrr (no version holds staging): PASS", r.stdout)
+        self.assertIn("prodution.metrics.mrr (alias 'prodution' was never set", r.stdout)
+        # Declared under alias_gates (even with no rules): known before its first promotion.
+        self.write_yaml("""
+            models:
+              retriever:
+                gates:
+                  - metrics.mrr > canary.metrics.mrr
+                alias_gates:
+                  canary: []
+            """)
+        r = self.gate("retriever@%d" % v2, code=OK)
+        self.assertIn("(no version holds canary): PASS", r.stdout)
+
+    def test_models_section_without_the_model_warns_and_promote_refuses(self):
+        v = self.register(0.9)
+        self.write_yaml("""
+            models:
+              retreiver:
+                gates:
+                  - metrics.mrr > 0.95
+            """)
+        warning = ("cairn.yaml declares gates for 'retreiver', which is not a registered model; "
+                   "did you mean 'retriever'?")
+        r = self.gate("retriever@%d" % v, code=OK)
+        self.assertIn("cairn: warning: " + warning, r.stderr)
+        report = json.loads(self.gate("retriever@%d" % v, "--json", code=OK).stdout)
+        self.assertEqual(report["warnings"], [warning])
+        self.assertEqual(report["rules"], [])
+        r = self.fails("model", "promote", "retriever@%d" % v, "--to", "production",
+                       msg=("not promoting retriever@%d without gates" % v, warning))
+        self.assertIn("retriever: {}", r.stderr)
+        self.fails("model", "promote", "retriever@%d" % v, "--to", "production", "--force", "--reason", "x",
+                   msg="without gates")
+        self.assertEqual(self.json("model", "history", "retriever"), [])
+        # Declared with no rules: deliberately ungated, promoted.
+        self.write_yaml("""
+            models:
+              retreiver:
+                gates:
+                  - metrics.mrr > 0.95
+              retriever: {}
+            """)
+        r = self.gate("retriever@%d" % v, code=OK)
+        self.assertEqual(r.stderr, "")
+        self.ok("model", "promote", "retriever@%d" % v, "--to", "production")
+        # No models: section at all: no gates, no warning.
+        self.write_yaml("""
+            stages: {}
+            """)
+        r = self.gate("retriever@%d" % v, code=OK)
+        self.assertEqual(r.stderr, "")
+        self.ok("model", "promote", "retriever@%d" % v, "--to", "staging")
+
     def test_models_section_leaves_the_pipeline_alone(self):
         self.write_yaml(GATES + """
 stages:
@@ -273,6 +349,8 @@ class Promotion(GatesTestCase):
               retriever:
                 gates:
                   - metrics.mrr > production.metrics.mrr
+                alias_gates:
+                  production: []    # before its first promotion: known, nothing to beat
             """)
         v = self.register(0.9)
         # While another promotion holds the lock, a promotion waits for it.
