@@ -66,9 +66,11 @@ Result<Head> DecodeHead(std::string_view text, const std::string& path);
 
 // ---- signatures (sign.cc) ----
 // "ed25519:<key id>:<base64>" over `id`, with the private key at
-// AuditKeyPath(); empty when there is no key. Errors when a key exists but
-// cannot be used.
-Result<std::string> SignId(const std::string& id);
+// AuditKeyPath(); empty when there is no key at the default path. Errors
+// when $CAIRN_AUDIT_KEY names a path with no key, or the key is not a
+// regular file, is readable by group or others, or is not Ed25519. Writes
+// the key's public half to layout.key(ID) when this repository lacks it.
+Result<std::string> SignId(const Layout& layout, const std::string& id);
 // The public keys signed entries verify against (.cairn/keys/*.pub),
 // loaded once per verify.
 class KeyRing {

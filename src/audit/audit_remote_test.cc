@@ -18,7 +18,8 @@ class AuditRemoteTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ::setenv("CAIRN_AUTHOR", "Ada <ada@example.com>", 1);
-    ::setenv("CAIRN_AUDIT_KEY", (dir_.path() / "no-key.pem").c_str(), 1);
+    ::unsetenv("CAIRN_AUDIT_KEY");
+    ::setenv("XDG_CONFIG_HOME", (dir_.path() / "config").c_str(), 1);  // holds no key
     for (const char* name : {"a", "b"}) {
       std::filesystem::create_directories(dir_.path() / name);
       auto repo = testing::InitTestRepo(dir_.path() / name);
@@ -35,6 +36,7 @@ class AuditRemoteTest : public ::testing::Test {
   void TearDown() override {
     ::unsetenv("CAIRN_AUTHOR");
     ::unsetenv("CAIRN_AUDIT_KEY");
+    ::unsetenv("XDG_CONFIG_HOME");
   }
   AuditEntry Append(Repo& repo, const std::string& action) {
     AuditEvent ev;

@@ -23,7 +23,8 @@ class AuditTest : public ::testing::Test {
   void SetUp() override {
     ::setenv("CAIRN_AUTHOR", "Ada <ada@example.com>", 1);
     // No signing key unless a test makes one.
-    ::setenv("CAIRN_AUDIT_KEY", (dir_.path() / "no-key.pem").c_str(), 1);
+    ::unsetenv("CAIRN_AUDIT_KEY");
+    ::setenv("XDG_CONFIG_HOME", (dir_.path() / "config").c_str(), 1);  // holds no key
     std::filesystem::create_directories(dir_.path() / "repo");
     auto repo = testing::InitTestRepo(dir_.path() / "repo");
     ASSERT_TRUE(repo.ok()) << repo.status().ToString();
@@ -32,6 +33,7 @@ class AuditTest : public ::testing::Test {
   void TearDown() override {
     ::unsetenv("CAIRN_AUTHOR");
     ::unsetenv("CAIRN_AUDIT_KEY");
+    ::unsetenv("XDG_CONFIG_HOME");
   }
 
   AuditEntry Append(const std::string& action, const std::string& subject = "dataset:data@v1") {

@@ -257,7 +257,7 @@ Result<AuditEntry> AppendAudit(Repo& repo, const AuditEvent& event) {
   e.details = event.details;
   std::string body = EncodeBody(e);
   e.id = HexSha256(body);
-  CAIRN_ASSIGN_OR_RETURN(e.signature, SignId(e.id));
+  CAIRN_ASSIGN_OR_RETURN(e.signature, SignId(repo.layout(), e.id));
   CAIRN_RETURN_IF_ERROR(w.AppendLines({EncodeAuditEntry(e)}, {e.id}, {e.prev}));
   return e;
 }

@@ -6,6 +6,9 @@
 #include <openssl/pem.h>
 #include <sys/stat.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 
@@ -79,17 +82,46 @@ bool Unbase64(std::string_view text, std::string* out) {
 
 }  // namespace
 
-Result<std::string> SignId(const std::string& id) {
+Result<std::string> SignId(const Layout& layout, const std::string& id) {
   const std::string path = AuditKeyPath();
-  auto text = ReadFile(path);
-  if (!text.ok()) {
-    if (text.status().code() == Code::kNotFound) return std::string();  // unsigned: no key
-    return text.status();
+  const char* env = std::getenv("CAIRN_AUDIT_KEY");
+  const bool chosen = env && *env;  // named by the user: its absence is a mistake, not "unsigned"
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT && !chosen) return std::string();  // unsigned: no key
+    if (errno == ENOENT) {
+      return Status::InvalidArgument("$CAIRN_AUDIT_KEY names " + path + ", which does not exist",
+                                     "make a key there with 'cairn audit keygen', or unset CAIRN_AUDIT_KEY to "
+                                     "append unsigned entries");
+    }
+    return Status::FromErrno("cannot read the audit signing key " + path, errno);
   }
-  Pkey key = ReadPem(*text, /*is_private=*/true);
+  if (!S_ISREG(st.st_mode)) {
+    return Status::InvalidArgument("the audit signing key " + path + " is not a file",
+                                   "point $CAIRN_AUDIT_KEY at the private key 'cairn audit keygen' wrote");
+  }
+  if (st.st_mode & 077) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return Status::PermissionDenied("the audit signing key " + path + " can be read by other users (mode " + mode + ")",
+                                    "run 'chmod 600 " + path + "': a key others can read lets them sign as you");
+  }
+  CAIRN_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  Pkey key = ReadPem(text, /*is_private=*/true);
   if (!key) {
     return Status::InvalidArgument("audit signing key " + path + " is not an Ed25519 private key (PEM)",
                                    "make one with 'cairn audit keygen --force', or point $CAIRN_AUDIT_KEY elsewhere");
+  }
+  // A key made in another repository: without its public key here, every
+  // entry it signs would fail this repository's verify. The public key is
+  // added (commit it, as after keygen).
+  std::filesystem::path pub = KeyPath(layout, KeyId(key.get()));
+  std::error_code ec;
+  if (!std::filesystem::exists(pub, ec)) {
+    std::string pem = WritePem(key.get(), /*is_private=*/false);
+    if (pem.empty()) return Status::IOError("cannot encode the public half of " + path);
+    CAIRN_RETURN_IF_ERROR(MakeDirs(KeysDirPath(layout)));
+    CAIRN_RETURN_IF_ERROR(WriteFileAtomic(pub, pem, /*sync=*/true));
   }
   std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
   unsigned char sig[64];

@@ -5,6 +5,7 @@ and push/pull carry the entries between clones (directory remote and S3 on moto)
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import unittest
 
@@ -264,6 +265,30 @@ class Signatures(AuditCase):
         (p,) = self.verify(code=NEGATIVE)["problems"]
         self.assertEqual((p["kind"], p["index"]), ("signature", 1))
         self.ok("audit", "keygen", "--force")
+
+    def test_a_key_that_cannot_sign_safely_is_an_error_not_silence(self):
+        key_path = os.path.join(self.home, ".config", "cairn", "audit_ed25519.pem")
+        self.ok("audit", "keygen")
+        before = read_lines(self.repo) if os.path.exists(log_path(self.repo)) else []
+        # Readable by others: refused, as ssh refuses such a key.
+        os.chmod(key_path, 0o644)
+        self.fails("tag", "data/a.bin", "v1", "--golden", msg="can be read by other users", hint="chmod 600")
+        os.chmod(key_path, 0o600)
+        # $CAIRN_AUDIT_KEY naming nothing, or a directory: an error with a hint, not unsigned entries.
+        missing = os.path.join(self.tmp, "no-such-key.pem")
+        self.fails("tag", "data/a.bin", "v1", "--golden", env={"CAIRN_AUDIT_KEY": missing},
+                   msg="does not exist", hint="unset CAIRN_AUDIT_KEY")
+        self.fails("tag", "data/a.bin", "v1", "--golden", env={"CAIRN_AUDIT_KEY": self.tmp},
+                   msg="is not a file", hint="CAIRN_AUDIT_KEY")
+        after = read_lines(self.repo) if os.path.exists(log_path(self.repo)) else []
+        self.assertEqual(after, before, "a refused append wrote an entry")
+        self.assertNotIn("v1", self.ok("tag", "--list", "data/a.bin").stdout, "the refused golden tag was made")
+        # A key made in another repository: its public key is added here, so verify passes.
+        shutil.rmtree(os.path.join(self.repo, ".cairn", "keys"))
+        self.golden("v1")
+        self.assertEqual(len(os.listdir(os.path.join(self.repo, ".cairn", "keys"))), 1)
+        rep = self.verify()
+        self.assertEqual(rep["signed_entries"], 1)
 
 
 class Sync(AuditCase):
