@@ -1,10 +1,13 @@
 // Changing registry state: aliases, deprecations and approvals. Each takes
-// the repository lock, validates against the state read under it, appends
-// its audit entry, and only then writes its ref: the log never misses a
-// change that took effect.
+// the repository lock (alias moves the alias lock, PromoteLock, before it),
+// completes a change of the model that was interrupted, validates against
+// the state read under the lock, writes its intent, appends its audit entry,
+// and only then writes its ref: the log never misses a change that took
+// effect, and a change the log records is completed even if killed.
 #include <unistd.h>
 
 #include "cairn/audit.h"
+#include "registry/promote_lock.h"
 #include "registry/registry_internal.h"
 #include "util/file.h"
 
@@ -27,19 +30,42 @@ Status NotDeprecated(const ModelVersionState& st, const std::string& what) {
 
 }  // namespace
 
-Result<AliasState> SetAlias(Repo& repo, std::string_view ref, const std::string& alias, const std::string& reason,
-                            const std::string& action, const Json& details) {
+Result<AliasState> registry_internal::MoveAliasLocked(Repo& repo, std::string_view ref, const std::string& alias,
+                                   const std::string& reason, const std::string& action, const Json& details,
+                                   const AliasSnapshot* expected, const AuditEvent* before) {
   CAIRN_ASSIGN_OR_RETURN(ModelRef parsed, ParseModelRef(ref));
   CAIRN_RETURN_IF_ERROR(ValidateAliasName(alias));
   CAIRN_ASSIGN_OR_RETURN(RepoLock lock, repo.Lock());
+  CAIRN_RETURN_IF_ERROR(FinishInterruptedChange(repo, parsed.model));
   CAIRN_ASSIGN_OR_RETURN(ModelVersionState st, ResolveModel(repo, parsed));
   CAIRN_RETURN_IF_ERROR(NotDeprecated(st, "given an alias"));
   const std::string& model = st.version.model;
   const int64_t n = st.version.version;
+  if (expected) {
+    // Compare and swap: the gates decided against these holders.
+    for (const auto& [name, then] : *expected) {
+      CAIRN_ASSIGN_OR_RETURN(std::optional<AliasState> now, ReadAlias(repo, model, name));
+      bool same = now.has_value() == then.has_value() &&
+                  (!now || (now->version == then->version && now->oid == then->oid));
+      if (same) continue;
+      auto held = [](const std::optional<AliasState>& a) { return a ? "v" + std::to_string(a->version) : "unset"; };
+      return Status::FailedPrecondition(model + "@" + name + " moved while the gates ran (" + held(then) + " -> " +
+                                            held(now) + "): " + alias + " was not moved",
+                                        "run the promotion again: its gates then see the new holder");
+    }
+  }
   // A damaged alias file is replaced: moving the alias again is the repair.
   auto read = ReadAlias(repo, model, alias);
   if (!read.ok() && read.status().code() != Code::kCorruption) return read.status();
   std::optional<AliasState> previous = read.ok() ? *read : std::nullopt;
+  PendingChange change;
+  change.action = action;
+  change.version = n;
+  change.oid = st.oid;
+  change.alias = alias;
+  change.from = previous ? previous->version : 0;
+  CAIRN_RETURN_IF_ERROR(BeginChange(repo, model, &change));
+  if (before) CAIRN_RETURN_IF_ERROR(AppendAudit(repo, *before).status());
   AuditEvent event;
   event.action = action;
   event.subjects = {Subject(model, n), "model:" + model, st.oid.ToString()};
@@ -48,7 +74,9 @@ Result<AliasState> SetAlias(Repo& repo, std::string_view ref, const std::string&
   event.details["alias"] = alias;
   event.details["from"] = previous ? Json(previous->version) : Json(nullptr);
   event.details["to"] = n;
+  event.details["intent"] = change.nonce;
   CAIRN_ASSIGN_OR_RETURN(AuditEntry entry, AppendAudit(repo, event));
+  CAIRN_RETURN_IF_ERROR(FinishChange(repo, model, change, entry));
   AliasState a;
   a.alias = alias;
   a.version = n;
@@ -56,20 +84,24 @@ Result<AliasState> SetAlias(Repo& repo, std::string_view ref, const std::string&
   a.audit_entry = entry.id;
   a.user = entry.user.empty() ? repo.Author() : entry.user;
   a.time_ms = entry.time_ms ? entry.time_ms : NowMs();
-  fs::path path = repo.layout().model_alias(model, alias);
-  CAIRN_RETURN_IF_ERROR(MakeDirs(path.parent_path()));
-  // A short temp name: an alias may be 255 characters, the longest file name.
-  CAIRN_ASSIGN_OR_RETURN(TempFile tmp, TempFile::Create(path.parent_path(), "alias"));
-  CAIRN_RETURN_IF_ERROR(tmp.Write(EncodeAlias(a)));
-  CAIRN_RETURN_IF_ERROR(tmp.Commit(path, /*sync=*/true));
   return a;
+}
+
+Result<AliasState> SetAlias(Repo& repo, std::string_view ref, const std::string& alias, const std::string& reason,
+                            const std::string& action, const Json& details) {
+  // Every alias move waits for a promotion in progress, whose gates read
+  // the aliases: a move between its gates and its move would be undone.
+  CAIRN_ASSIGN_OR_RETURN(PromoteLock alias_lock, PromoteLock::Take(repo));
+  return MoveAliasLocked(repo, ref, alias, reason, action, details, nullptr, nullptr);
 }
 
 Status DeleteAlias(Repo& repo, const std::string& model, const std::string& alias, const std::string& reason,
                    int64_t expected_version) {
   CAIRN_RETURN_IF_ERROR(ValidateModelName(model));
   CAIRN_RETURN_IF_ERROR(ValidateAliasName(alias));
+  CAIRN_ASSIGN_OR_RETURN(PromoteLock alias_lock, PromoteLock::Take(repo));
   CAIRN_ASSIGN_OR_RETURN(RepoLock lock, repo.Lock());
+  CAIRN_RETURN_IF_ERROR(FinishInterruptedChange(repo, model));
   auto read = ReadAlias(repo, model, alias);
   // A damaged alias file can still be deleted by name (the repair fsck
   // suggests), but not as "the alias of version V": what it names is unknown.
@@ -88,25 +120,31 @@ Status DeleteAlias(Repo& repo, const std::string& model, const std::string& alia
     CAIRN_ASSIGN_OR_RETURN(std::vector<AliasState> aliases, ListAliases(repo, model));
     return Status::NotFound("model " + model + " has no alias '" + alias + "'", Candidates(numbers, aliases));
   }
+  PendingChange change;
+  change.action = "model.alias.delete";
+  change.alias = alias;
   AuditEvent event;
   event.action = "model.alias.delete";
   event.reason = reason;
   if (previous) {
+    change.version = change.from = previous->version;
+    change.oid = previous->oid;
     event.subjects = {Subject(model, previous->version), "model:" + model, previous->oid.ToString()};
     event.details = {{"alias", alias}, {"from", previous->version}, {"to", nullptr}};
   } else {
     event.subjects = {"model:" + model};
     event.details = {{"alias", alias}, {"from", nullptr}, {"to", nullptr}, {"damaged", true}};
   }
-  CAIRN_RETURN_IF_ERROR(AppendAudit(repo, event).status());
-  fs::path path = repo.layout().model_alias(model, alias);
-  if (::unlink(path.c_str()) != 0) return Status::FromErrno("cannot delete " + path.string(), errno);
-  return SyncDirectory(path.parent_path());
+  CAIRN_RETURN_IF_ERROR(BeginChange(repo, model, &change));
+  event.details["intent"] = change.nonce;
+  CAIRN_ASSIGN_OR_RETURN(AuditEntry entry, AppendAudit(repo, event));
+  return FinishChange(repo, model, change, entry);
 }
 
 Result<ModelVersionState> DeprecateModel(Repo& repo, std::string_view ref, const std::string& reason) {
   CAIRN_ASSIGN_OR_RETURN(ModelRef parsed, ParseModelRef(ref));
   CAIRN_ASSIGN_OR_RETURN(RepoLock lock, repo.Lock());
+  CAIRN_RETURN_IF_ERROR(FinishInterruptedChange(repo, parsed.model));
   CAIRN_ASSIGN_OR_RETURN(ModelVersionState st, ResolveModel(repo, parsed));
   const std::string& model = st.version.model;
   const int64_t n = st.version.version;
@@ -120,14 +158,16 @@ Result<ModelVersionState> DeprecateModel(Repo& repo, std::string_view ref, const
   event.subjects = {Subject(model, n), "model:" + model, st.oid.ToString()};
   event.reason = reason;
   event.details = {{"version", n}, {"aliases", st.aliases}};
+  PendingChange change;
+  change.action = event.action;
+  change.version = n;
+  change.oid = st.oid;
+  CAIRN_RETURN_IF_ERROR(BeginChange(repo, model, &change));
+  event.details["intent"] = change.nonce;
   CAIRN_ASSIGN_OR_RETURN(AuditEntry entry, AppendAudit(repo, event));
+  CAIRN_RETURN_IF_ERROR(FinishChange(repo, model, change, entry));
   Deprecation d{entry.user.empty() ? repo.Author() : entry.user, entry.time_ms ? entry.time_ms : NowMs(), reason,
                 entry.id};
-  fs::path path = repo.layout().model_deprecation(model, n);
-  CAIRN_RETURN_IF_ERROR(MakeDirs(path.parent_path()));
-  CAIRN_ASSIGN_OR_RETURN(TempFile tmp, TempFile::Create(path.parent_path(), "deprecation"));
-  CAIRN_RETURN_IF_ERROR(tmp.Write(EncodeDeprecation(d)));
-  CAIRN_RETURN_IF_ERROR(tmp.CommitNoReplace(path, /*sync=*/true));
   st.deprecated = true;
   st.deprecated_by = d.user;
   st.deprecated_reason = OneLine(reason);
@@ -138,6 +178,7 @@ Result<ModelVersionState> DeprecateModel(Repo& repo, std::string_view ref, const
 Result<Approval> ApproveModel(Repo& repo, std::string_view ref, const std::string& message) {
   CAIRN_ASSIGN_OR_RETURN(ModelRef parsed, ParseModelRef(ref));
   CAIRN_ASSIGN_OR_RETURN(RepoLock lock, repo.Lock());
+  CAIRN_RETURN_IF_ERROR(FinishInterruptedChange(repo, parsed.model));
   CAIRN_ASSIGN_OR_RETURN(ModelVersionState st, ResolveModel(repo, parsed));
   CAIRN_RETURN_IF_ERROR(NotDeprecated(st, "approved"));
   const std::string& model = st.version.model;
@@ -147,12 +188,16 @@ Result<Approval> ApproveModel(Repo& repo, std::string_view ref, const std::strin
   event.subjects = {Subject(model, n), "model:" + model, st.oid.ToString()};
   event.reason = message;
   event.details = {{"version", n}};
+  PendingChange change;
+  change.action = event.action;
+  change.version = n;
+  change.oid = st.oid;
+  CAIRN_RETURN_IF_ERROR(BeginChange(repo, model, &change));
+  event.details["intent"] = change.nonce;
   CAIRN_ASSIGN_OR_RETURN(AuditEntry entry, AppendAudit(repo, event));
+  CAIRN_RETURN_IF_ERROR(FinishChange(repo, model, change, entry));
   Approval a{entry.user.empty() ? repo.Author() : entry.user, entry.time_ms ? entry.time_ms : NowMs(),
              OneLine(message), entry.id};
-  fs::path path = repo.layout().model_approval(model, n, entry.id);
-  CAIRN_RETURN_IF_ERROR(MakeDirs(path.parent_path()));
-  CAIRN_RETURN_IF_ERROR(WriteFileAtomic(path, EncodeApproval(a), /*sync=*/true));
   return a;
 }
 

@@ -12,6 +12,7 @@
 #include "cairn/registry.h"
 #include "registry/gate_internal.h"
 #include "registry/promote_lock.h"
+#include "registry/registry_internal.h"
 
 namespace cairn {
 namespace {
@@ -22,6 +23,8 @@ struct Evaluation {
   ModelVersionState candidate;
   GateReport report;
   bool undeclared = false;  // cairn.yaml's models: section does not name the model
+  // The aliases the rules read and the target alias, as the gates saw them.
+  registry_internal::AliasSnapshot seen;
 };
 
 Result<Evaluation> Evaluate(Repo& repo, std::string_view ref, const std::string& target_alias) {
@@ -42,7 +45,24 @@ Result<Evaluation> Evaluate(Repo& repo, std::string_view ref, const std::string&
   context.repo = &repo;
   context.candidate = &out.candidate;
   context.target_alias = target_alias;
+  if (!target_alias.empty()) {
+    CAIRN_ASSIGN_OR_RETURN(out.seen[target_alias], ReadAlias(repo, model, target_alias));
+  }
   CAIRN_RETURN_IF_ERROR(gate_internal::LoadAliasContext(repo, gates, target_alias, rules, &context));
+  for (const DeclaredGateRule* rule : rules) {
+    for (const std::string& alias : rule->rule->Aliases()) {
+      auto held = context.alias_holders.find(alias);
+      if (held == context.alias_holders.end()) {
+        out.seen[alias] = std::nullopt;
+        continue;
+      }
+      AliasState state;
+      state.alias = alias;
+      state.version = held->second.version.version;
+      state.oid = held->second.oid;
+      out.seen[alias] = state;
+    }
+  }
   CAIRN_ASSIGN_OR_RETURN(out.report.warnings, gate_internal::UndeclaredModelWarnings(repo, gates));
   out.undeclared = !out.report.warnings.empty();
   out.report.model = model;
@@ -78,6 +98,11 @@ Result<std::string> RecordGate(Repo& repo, const GateReport& report) {
 
 }  // namespace
 
+std::function<void()>& PromoteAfterGatesHookForTesting() {
+  static std::function<void()> hook;
+  return hook;
+}
+
 Result<GateReport> EvaluateGates(Repo& repo, std::string_view ref, const std::string& target_alias, bool record) {
   CAIRN_ASSIGN_OR_RETURN(Evaluation evaluation, Evaluate(repo, ref, target_alias));
   if (record) {
@@ -95,8 +120,18 @@ Result<PromoteResult> PromoteModel(Repo& repo, std::string_view ref, const std::
   CAIRN_RETURN_IF_ERROR(ValidateAliasName(alias));
   // One promotion at a time: the gates of the next see the alias as this
   // one leaves it ("better than production" compares with the new holder).
+  // Every alias move takes this lock too (SetAlias, DeleteAlias), so none
+  // lands between the gates and the move; the move still checks that the
+  // aliases the gates read are unchanged (a pull writes aliases under the
+  // repository lock only).
   CAIRN_ASSIGN_OR_RETURN(PromoteLock lock, PromoteLock::Take(repo));
   PromoteResult result;
+  {
+    CAIRN_ASSIGN_OR_RETURN(ModelRef parsed, ParseModelRef(ref));
+    CAIRN_ASSIGN_OR_RETURN(RepoLock writer, repo.Lock());
+    // The gates must see an interrupted alias move completed.
+    CAIRN_RETURN_IF_ERROR(registry_internal::FinishInterruptedChange(repo, parsed.model));
+  }
   {
     CAIRN_ASSIGN_OR_RETURN(ModelVersionState state, ResolveModel(repo, ref));
     if (state.deprecated) {
@@ -122,17 +157,18 @@ Result<PromoteResult> PromoteModel(Repo& repo, std::string_view ref, const std::
   CAIRN_ASSIGN_OR_RETURN(result.report.audit_entry, RecordGate(repo, result.report));
   bool passed = result.report.passed();
   if (!passed && !options.force) return result;
+  if (const auto& hook = PromoteAfterGatesHookForTesting()) hook();
   std::string version_ref = result.report.model + "@" + std::to_string(result.report.version);
   Json details = Json::object();
   details["gate"] = RuleResultsJson(result.report);
   details["gate_entry"] = result.report.audit_entry;
   details["forced"] = !passed;
+  AuditEvent force;
   if (!passed) {
     std::vector<std::string> failed;
     for (const GateRuleResult& r : result.report.rules) {
       if (r.outcome == GateOutcome::kFail) failed.push_back(r.summary);
     }
-    AuditEvent force;
     force.action = "force";
     force.subjects = {VersionSubject(result.report.model, result.report.version), "model:" + result.report.model};
     force.reason = options.reason;
@@ -141,9 +177,10 @@ Result<PromoteResult> PromoteModel(Repo& repo, std::string_view ref, const std::
     force.details["alias"] = alias;
     force.details["failed_rules"] = failed;
     force.details["gate_entry"] = result.report.audit_entry;
-    CAIRN_RETURN_IF_ERROR(AppendAudit(repo, force).status());
   }
-  CAIRN_ASSIGN_OR_RETURN(result.alias, SetAlias(repo, version_ref, alias, options.reason, "model.promote", details));
+  CAIRN_ASSIGN_OR_RETURN(result.alias,
+                         registry_internal::MoveAliasLocked(repo, version_ref, alias, options.reason, "model.promote",
+                                                            details, &evaluation.seen, passed ? nullptr : &force));
   result.moved = true;
   result.forced = !passed;
   return result;

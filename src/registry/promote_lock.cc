@@ -40,9 +40,9 @@ Result<PromoteLock> PromoteLock::Take(Repo& repo) {
       ::close(fd);
       std::string holder(pid);
       while (!holder.empty() && (holder.back() == ' ' || holder.back() == '\n')) holder.pop_back();
-      return Status::Busy("another model promotion is running in this repository" +
+      return Status::Busy("another model promotion or alias move is running in this repository" +
                               (holder.empty() ? std::string() : " (pid " + holder + ")"),
-                          "wait for it to finish, then promote again");
+                          "wait for it to finish, then run the command again");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

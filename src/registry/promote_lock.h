@@ -1,9 +1,12 @@
-// The lock that serialises model promotions (.cairn/promote.lock): held
-// from the gates' evaluation to the alias move, so two `cairn model
-// promote` at once run one after the other. Taken before the writer lock
-// (SetAlias takes that one itself), never while holding it.
+// The lock that serialises alias moves (.cairn/promote.lock): a promotion
+// holds it from the gates' evaluation to the alias move, and `model alias`
+// (SetAlias, DeleteAlias) takes it for its move, so nothing moves an alias
+// between a promotion's gates and its move, and two promotions run one
+// after the other. Taken before the writer lock, never while holding it.
 #ifndef CAIRN_REGISTRY_PROMOTE_LOCK_H_
 #define CAIRN_REGISTRY_PROMOTE_LOCK_H_
+
+#include <functional>
 
 #include "cairn/repo.h"
 #include "cairn/status.h"
@@ -23,6 +26,10 @@ class PromoteLock {
   explicit PromoteLock(int fd) : fd_(fd) {}
   int fd_ = -1;
 };
+
+// Test seam: when set, PromoteModel calls it after the gates passed (or
+// were forced) and before it moves the alias.
+std::function<void()>& PromoteAfterGatesHookForTesting();
 
 }  // namespace cairn
 

@@ -331,6 +331,7 @@ Result<ModelVersionState> RegisterModel(Tracker& tracker, const RegisterOptions&
   // and a number an interrupted registration's audit entry claims is not
   // given again.
   CAIRN_RETURN_IF_ERROR(FinishInterruptedRegistration(repo, options.model));
+  CAIRN_RETURN_IF_ERROR(FinishInterruptedChange(repo, options.model));
   CAIRN_ASSIGN_OR_RETURN(std::vector<int64_t> numbers, VersionNumbers(repo, options.model));
   v.version = numbers.empty() ? 1 : numbers.back() + 1;
   CAIRN_ASSIGN_OR_RETURN(Oid oid, repo.store().PutObjectDurable(v.Encode()));

@@ -5,6 +5,8 @@
 #define CAIRN_REGISTRY_REGISTRY_INTERNAL_H_
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +21,7 @@ inline constexpr std::string_view kAliasHeader = "cairn-alias 1\n";
 inline constexpr std::string_view kDeprecationHeader = "cairn-deprecation 1\n";
 inline constexpr std::string_view kApprovalHeader = "cairn-approval 1\n";
 inline constexpr std::string_view kPendingHeader = "cairn-model-pending 1\n";
+inline constexpr std::string_view kIntentHeader = "cairn-model-intent 1\n";
 
 // A registration in flight (refs/models/<name>/pending): written before its
 // audit entry, removed after its version ref, so a registration killed in
@@ -40,6 +43,55 @@ Status FinishInterruptedRegistration(Repo& repo, const std::string& model);
 // Creates refs/models/<model>/versions/<n> exclusively; AlreadyExists when
 // another process took the number.
 Status CreateVersionRef(Repo& repo, const std::string& model, int64_t n, const Oid& oid);
+
+// A change of a model's mutable refs in flight (refs/models/<name>/intent,
+// doc/formats.md): an alias move (model.alias, model.promote), an alias
+// delete, a deprecation or an approval. Written durably before its audit
+// entry (which carries `nonce` as details.intent), removed after its ref:
+// a change killed in between is completed by the next change of that model
+// under the lock when its entry made it to the log (the log says it
+// happened), and forgotten when it did not.
+struct PendingChange {
+  std::string action;   // the audit action
+  std::string nonce;    // random; set by BeginChange
+  int64_t version = 0;  // the version concerned (a delete: the one the alias named; 0 for a damaged alias)
+  Oid oid;              // its object
+  std::string alias;    // alias moves and deletes
+  int64_t from = 0;     // alias moves and deletes: the version the alias named before (0: none or damaged)
+};
+// Writes the intent (durably) after giving `change` a nonce; the caller
+// puts change->nonce into its audit event's details["intent"].
+Status BeginChange(Repo& repo, const std::string& model, PendingChange* change);
+// Writes the ref `change` makes, with what `entry` (its audit entry)
+// recorded (id, user, time, reason), then removes the intent.
+Status FinishChange(Repo& repo, const std::string& model, const PendingChange& change, const AuditEntry& entry);
+// Under the repository lock, before a change of `model`: completes or
+// forgets a change of it that was interrupted (one stat when there is none;
+// the audit log is read only when an intent is there). An alias is not
+// moved by the roll-forward when it names neither what it named before the
+// interrupted change nor its target (something else moved it since).
+Status FinishInterruptedChange(Repo& repo, const std::string& model);
+// Test seam: when set, called after a change's audit entry is appended and
+// before its ref is written; a non-OK status returns at once, as a process
+// killed there would leave things (entry appended, intent left, no ref).
+std::function<Status(const std::string& action)>& AfterAuditHookForTesting();
+
+// The aliases a promotion's gates read, as they were then (nullopt: unset).
+using AliasSnapshot = std::map<std::string, std::optional<AliasState>>;
+// SetAlias for a caller that holds the alias lock (PromoteLock) itself.
+// With `expected`, moves only while every alias in it still names what it
+// named then: FailedPrecondition ("moved while the gates ran") otherwise,
+// with nothing appended. `before` (may be null) is appended to the audit
+// log under the same lock just before the move's own entry (promote's
+// "force" entry), so neither is recorded for a move that is refused.
+Result<AliasState> MoveAliasLocked(Repo& repo, std::string_view ref, const std::string& alias,
+                                   const std::string& reason, const std::string& action, const Json& details,
+                                   const AliasSnapshot* expected, const AuditEvent* before);
+
+// "key value" lines after `header` (the refs' text form); Corruption naming
+// `where` otherwise.
+Result<std::map<std::string, std::string>> ParseRefLines(std::string_view data, std::string_view header,
+                                                         const std::string& where);
 
 struct Deprecation {
   std::string user;

@@ -14,11 +14,10 @@
 #include "util/list_dir.h"
 
 namespace cairn::registry_internal {
-namespace {
 
 // "key value" lines after `header`; Corruption naming `where` otherwise.
-Result<std::map<std::string, std::string>> ParseLines(std::string_view data, std::string_view header,
-                                                      const std::string& where) {
+Result<std::map<std::string, std::string>> ParseRefLines(std::string_view data, std::string_view header,
+                                                         const std::string& where) {
   if (!data.starts_with(header)) {
     return Status::Corruption(where + " is damaged or has an unknown format",
                               "a newer cairn may have written it; upgrade cairn, or run 'cairn fsck'");
@@ -35,6 +34,8 @@ Result<std::map<std::string, std::string>> ParseLines(std::string_view data, std
   }
   return out;
 }
+
+namespace {
 
 bool ParseInt(const std::string& s, int64_t* out) {
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
@@ -72,7 +73,7 @@ std::string EncodeAlias(const AliasState& a) {
 
 Result<AliasState> DecodeAlias(std::string_view data, const std::string& model, const std::string& alias) {
   std::string where = "alias " + model + "@" + alias;
-  CAIRN_ASSIGN_OR_RETURN(auto f, ParseLines(data, kAliasHeader, where));
+  CAIRN_ASSIGN_OR_RETURN(auto f, ParseRefLines(data, kAliasHeader, where));
   AliasState a;
   a.alias = alias;
   auto oid = Oid::Parse(f["object"]);
@@ -91,7 +92,7 @@ std::string EncodeDeprecation(const Deprecation& d) {
 }
 
 Result<Deprecation> DecodeDeprecation(std::string_view data, const std::string& where) {
-  CAIRN_ASSIGN_OR_RETURN(auto f, ParseLines(data, kDeprecationHeader, where));
+  CAIRN_ASSIGN_OR_RETURN(auto f, ParseRefLines(data, kDeprecationHeader, where));
   Deprecation d;
   if (!ParseInt(f["time"], &d.time_ms)) return Status::Corruption(where + " is damaged (time)", "run 'cairn fsck'");
   d.user = f["user"];
@@ -106,7 +107,7 @@ std::string EncodeApproval(const Approval& a) {
 }
 
 Result<Approval> DecodeApproval(std::string_view data, const std::string& where, const std::string& entry) {
-  CAIRN_ASSIGN_OR_RETURN(auto f, ParseLines(data, kApprovalHeader, where));
+  CAIRN_ASSIGN_OR_RETURN(auto f, ParseRefLines(data, kApprovalHeader, where));
   Approval a;
   if (!ParseInt(f["time"], &a.time_ms)) return Status::Corruption(where + " is damaged (time)", "run 'cairn fsck'");
   a.user = f["user"];

@@ -7,9 +7,12 @@
 
 #include "cairn/audit.h"
 #include "cairn/dataset.h"
+#include "cairn/gate.h"
 #include "cairn/gc_roots.h"
 #include "cairn/refs.h"
 #include "cairn/registry.h"
+#include "registry/promote_lock.h"
+#include "registry/registry_internal.h"
 #include "tracking/tracker_test_fixture.h"
 
 namespace cairn {
@@ -571,6 +574,110 @@ TEST_F(ModelRegistryTest, InterruptedRegistrationIsRolledForward) {
   EXPECT_EQ(next->version.version, 4);
   EXPECT_NE(next->oid, *unrecorded);
   EXPECT_FALSE(fs::exists(repo_->layout().model("m") / "pending"));
+  EXPECT_TRUE(CheckRegistry(*repo_)->empty());
+}
+
+// An alias moved while a promotion's gates run: `model alias` waits for the
+// promotion (the alias lock), and a move that gets past it anyway (a pull
+// writes aliases under the repository lock only) makes the promotion fail
+// instead of replacing a holder its gates never compared with.
+TEST_F(ModelRegistryTest, PromotionDoesNotReplaceAnAliasMovedWhileItsGatesRan) {
+  std::string run = TrainedRun({{"model.bin", "M"}});
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(Register("m", run, "model.bin").ok());
+  ASSERT_TRUE(SetAlias(*repo_, "m@1", "production", "").ok());
+  Oid three = ResolveModel(*repo_, "m@3")->oid;
+  Status during;
+  PromoteAfterGatesHookForTesting() = [&] {
+    ::setenv("CAIRN_LOCK_TIMEOUT", "0.2", 1);
+    auto other = Repo::Open(dir_.path());
+    during = other.ok() ? SetAlias(**other, "m@3", "production", "meanwhile").status() : other.status();
+    ::unsetenv("CAIRN_LOCK_TIMEOUT");
+    WriteText(repo_->layout().model_alias("m", "production"),
+              "cairn-alias 1\nversion 3\nobject " + three.ToString() + "\naudit pulled\nuser u\ntime 1\n");
+  };
+  auto promoted = PromoteModel(*repo_, "m@2", "production", PromoteOptions{});
+  PromoteAfterGatesHookForTesting() = nullptr;
+  EXPECT_EQ(during.code(), Code::kBusy) << during.ToString();
+  ASSERT_FALSE(promoted.ok());
+  EXPECT_EQ(promoted.status().code(), Code::kFailedPrecondition);
+  EXPECT_NE(promoted.status().message().find("m@production moved while the gates ran (v1 -> v3)"), std::string::npos)
+      << promoted.status().ToString();
+  EXPECT_EQ(ReadAlias(*repo_, "m", "production")->value().version, 3);
+  auto moves = ReadAudit(*repo_, AuditQuery{0, "model:m", "model.promote", 0});
+  ASSERT_TRUE(moves.ok());
+  EXPECT_TRUE(moves->empty());
+  // Unhindered, it moves.
+  auto again = PromoteModel(*repo_, "m@2", "production", PromoteOptions{});
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_TRUE(again->moved);
+  EXPECT_EQ(ReadAlias(*repo_, "m", "production")->value().version, 2);
+}
+
+// A change killed between its audit entry and its ref (the hook stands in
+// for kill -9) is completed by the next change of the model; one killed
+// before its entry is forgotten.
+TEST_F(ModelRegistryTest, InterruptedChangesAreRolledForward) {
+  std::string run = TrainedRun({{"model.bin", "M"}});
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(Register("m", run, "model.bin").ok());
+  ASSERT_TRUE(SetAlias(*repo_, "m@1", "production", "").ok());
+  fs::path intent = repo_->layout().model("m") / "intent";
+  auto killed_at = [&](const std::string& action) {
+    registry_internal::AfterAuditHookForTesting() = [action](const std::string& a) {
+      return a == action ? Status::IOError("killed") : Status::OK();
+    };
+  };
+  auto last_entry = [&](const std::string& action) {
+    auto e = ReadAudit(*repo_, AuditQuery{0, "model:m", action, 1});
+    return e.ok() && !e->empty() ? (*e)[0].id : std::string();
+  };
+
+  killed_at("model.alias");
+  EXPECT_FALSE(SetAlias(*repo_, "m@2", "production", "killed").ok());
+  EXPECT_TRUE(fs::exists(intent));
+  EXPECT_EQ(ReadAlias(*repo_, "m", "production")->value().version, 1);
+  killed_at("model.approve");
+  EXPECT_FALSE(ApproveModel(*repo_, "m@3", "killed too").ok());
+  // The approval's attempt completed the alias move first.
+  auto alias = ReadAlias(*repo_, "m", "production");
+  ASSERT_TRUE(alias.ok() && alias->has_value());
+  EXPECT_EQ((*alias)->version, 2);
+  EXPECT_EQ((*alias)->audit_entry, last_entry("model.alias"));
+  EXPECT_TRUE(ResolveModel(*repo_, "m@3")->approvals.empty());
+
+  killed_at("model.deprecate");
+  EXPECT_FALSE(DeprecateModel(*repo_, "m@1", "killed").ok());
+  auto approved = ResolveModel(*repo_, "m@3");
+  ASSERT_EQ(approved->approvals.size(), 1u);
+  EXPECT_EQ(approved->approvals[0].audit_entry, last_entry("model.approve"));
+  EXPECT_EQ(approved->approvals[0].message, "killed too");
+
+  killed_at("model.alias.delete");
+  EXPECT_FALSE(DeleteAlias(*repo_, "m", "production", "killed").ok());
+  EXPECT_TRUE(ResolveModel(*repo_, "m@1")->deprecated);
+  EXPECT_EQ(ResolveModel(*repo_, "m@1")->deprecated_reason, "killed");
+
+  killed_at("model.promote");
+  EXPECT_FALSE(PromoteModel(*repo_, "m@3", "staging", PromoteOptions{}).ok());
+  EXPECT_FALSE(ReadAlias(*repo_, "m", "production")->has_value());
+  registry_internal::AfterAuditHookForTesting() = nullptr;
+  EXPECT_FALSE(ReadAlias(*repo_, "m", "staging")->has_value());
+  auto next = PromoteModel(*repo_, "m@2", "canary", PromoteOptions{});
+  ASSERT_TRUE(next.ok()) << next.status().ToString();
+  EXPECT_EQ(ReadAlias(*repo_, "m", "staging")->value().version, 3);
+  EXPECT_FALSE(fs::exists(intent));
+
+  // Killed before its entry: nothing happened, and nothing is done.
+  WriteText(intent, "cairn-model-intent 1\naction model.alias\nnonce 00ff\nversion 1\nobject " +
+                        ResolveModel(*repo_, "m@1")->oid.ToString() + "\nalias canary\nfrom 2\n");
+  ASSERT_TRUE(ApproveModel(*repo_, "m@2", "").ok());
+  EXPECT_EQ(ReadAlias(*repo_, "m", "canary")->value().version, 2);
+  EXPECT_FALSE(fs::exists(intent));
+  // An alias moved since the interrupted change (a pull) is left alone.
+  killed_at("model.alias");
+  EXPECT_FALSE(SetAlias(*repo_, "m@3", "canary", "killed").ok());
+  registry_internal::AfterAuditHookForTesting() = nullptr;
+  ASSERT_TRUE(DeleteAlias(*repo_, "m", "staging", "").ok());  // rolls canary forward to v3
+  EXPECT_EQ(ReadAlias(*repo_, "m", "canary")->value().version, 3);
   EXPECT_TRUE(CheckRegistry(*repo_)->empty());
 }
 
