@@ -180,7 +180,7 @@ void RegisterModel(CLI::App& app, Context& ctx) {
       for (const ModelSummary& m : *models) {
         std::string aliases;
         for (const auto& [a, n] : m.aliases) aliases += (aliases.empty() ? "" : ", ") + a + "=" + std::to_string(n);
-        std::cout << m.name << "  latest " << m.latest << "  (" << m.versions << " versions)"
+        std::cout << m.name << "  latest " << m.latest << "  (" << m.versions << (m.versions == 1 ? " version)" : " versions)")
                   << (aliases.empty() ? "" : "  " + aliases) << "  " << FormatMs(m.updated_ms) << "\n";
       }
       return kExitOk;
@@ -298,7 +298,9 @@ void RegisterModel(CLI::App& app, Context& ctx) {
       if (!a.ok()) return Fail(a.status());
       auto parsed = ParseModelRef(args->ref);
       if (args->json) {
-        PrintJson(AliasStateJson(*a));
+        Json j = AliasStateJson(*a);
+        j["model"] = parsed->model;  // as promote and alias --delete print it
+        PrintJson(j);
       } else {
         std::cout << parsed->model << "@" << a->alias << " -> " << a->version << "\n";
       }
@@ -318,7 +320,12 @@ void RegisterModel(CLI::App& app, Context& ctx) {
       auto a = ApproveModel(**repo, args->ref, args->message);
       if (!a.ok()) return Fail(a.status());
       if (args->json) {
-        PrintJson(ApprovalJson(*a));
+        auto st = ResolveModel(**repo, args->ref);
+        if (!st.ok()) return Fail(st.status());
+        Json j = ApprovalJson(*a);
+        j["model"] = st->version.model;
+        j["version"] = st->version.version;
+        PrintJson(j);
       } else {
         std::cout << "approved " << args->ref << " as " << a->user << "\n";
       }

@@ -386,7 +386,16 @@ Result<TransferReport> Push(Repo& repo, const RemoteSpec& spec, const TransferOp
   CAIRN_RETURN_IF_ERROR(PublishModels(repo, *session, spec, model_plan, &report));
 
   // The audit log with the refs it records (golden tags, gc …). A log that
-  // cannot be read or merged does not undo the push of the data.
+  // cannot be read or merged does not undo the push of the data. Not after
+  // a refusal: the remote's log would record moves the remote does not
+  // hold (the push that follows a pull publishes them).
+  if (!report.refused.empty()) {
+    report.notes.push_back("audit entries were not pushed, since part of the registry was refused: "
+                           "'cairn pull', then 'cairn push' publishes them");
+    report.requests = backend.stats().requests;
+    report.bytes_moved = backend.stats().bytes_sent;
+    return report;
+  }
   int64_t merged = 0;
   auto audit = PushAudit(repo, backend, IndexCacheDir(repo, spec).string(), &merged);
   if (audit.ok()) {

@@ -254,6 +254,11 @@ class ModelRegistryTest(tp.PipelineTestCase):
 
         a = self.json("model", "approve", "m@3", "-m", "checked the eval")
         self.assertEqual(a["user"], "Test User <test@example.com>")
+        self.assertEqual((a["model"], a["version"]), ("m", 3))
+        moved = self.json("model", "alias", "m@3", "staging")
+        self.assertEqual((moved["model"], moved["alias"], moved["version"]), ("m", "staging", 3))
+        self.ok("model", "alias", "m", "staging", "--delete")
+        self.assertIn("(3 versions)", self.ok("model", "list").stdout)
         self.assertEqual([x["message"] for x in self.json("model", "show", "m@3")["approvals"]], ["checked the eval"])
 
         self.ok("model", "alias", "m", "production", "--delete")

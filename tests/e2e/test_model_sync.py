@@ -46,6 +46,15 @@ class ModelSyncMixin:
         self.assertIn("cairn: error: ", r.stderr)
         return json.loads(r.stdout), r.stderr
 
+    def remote_audit_lines(self):
+        """Every line of the remote's audit segments, sorted."""
+        lines = []
+        for root, _, files in os.walk(self.rpath("audit")):
+            for name in files:
+                with open(os.path.join(root, name), "rb") as f:
+                    lines += f.read().splitlines()
+        return sorted(lines)
+
     def setup_clones(self):
         """A registers churn@1 and @2, moves production to 1, approves 1 and pushes; B (a git
         clone) pulls. Returns B's path."""
@@ -142,7 +151,13 @@ class ModelSyncDirectory(ModelSyncMixin, tr.RemoteTestCase):
         theirs = self.register(b"B-THREE", cwd=b)
         self.assertEqual((mine["version"], theirs["version"]), (3, 3))
         self.push(cwd=b)
+        remote_log = self.remote_audit_lines()
         rep, err = self.refused_push()
+        # The refused push publishes no audit entry: the remote's log holds no registration of
+        # a churn@3 that the remote does not hold.
+        self.assertEqual(self.remote_audit_lines(), remote_log)
+        self.assertEqual(rep["audit"], 0, rep)
+        self.assertTrue(any("audit entries were not pushed" in n for n in rep["notes"]), rep)
         self.assertIn("churn@3", err)
         self.assertIn(mine["object"], rep["refused"][0])
         self.assertIn(theirs["object"], rep["refused"][0])
