@@ -190,6 +190,12 @@ struct RegisterOptions {
 // in the cache. Nothing is registered on error.
 Result<ModelVersionState> RegisterModel(Tracker& tracker, const RegisterOptions& options);
 
+// What the registrant of `registered` should be told, one line each: its
+// run did not finish; it was registered from the output of a stage that is
+// stale now (the code, data or params changed since cairn.lock's run); an
+// earlier version holds the same artifact from the same run.
+Result<std::vector<std::string>> RegistrationNotes(Repo& repo, const ModelVersionState& registered);
+
 // Every model with at least one version, by name.
 Result<std::vector<ModelSummary>> ListModels(Repo& repo);
 // Every version of `model`, oldest first; NotFound naming the nearest models.

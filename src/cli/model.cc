@@ -145,11 +145,8 @@ void RegisterModel(CLI::App& app, Context& ctx) {
       o.tags = *tags;
       auto st = ::cairn::RegisterModel(**tracker, o);
       if (!st.ok()) return Fail(st.status());
-      auto run = (*tracker)->GetRun(st->version.run);
-      if (run.ok() && run->status != RunStatus::kFinished) {
-        std::cerr << "note: run " << run->id.substr(0, 8) << " ended " << RunStatusName(run->status)
-                  << "; its artifact is registered all the same\n";
-      }
+      auto notes = RegistrationNotes(*repo, *st);
+      for (const std::string& n : notes.ok() ? *notes : std::vector<std::string>()) std::cerr << "note: " << n << "\n";
       if (args->json) {
         PrintJson(ModelVersionJson(*st));
       } else {

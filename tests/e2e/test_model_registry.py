@@ -434,12 +434,27 @@ class ModelRegistryTest(tp.PipelineTestCase):
                    cwd=inner, msg="current directory")
         self.assertTrue(os.path.isdir(inner))
 
+    def test_notes_on_a_stale_stage_and_a_second_number_for_the_same_model(self):
+        self.setup_example()
+        self.repro()
+        r = self.ok("model", "register", "retriever", "models/model.json")
+        self.assertNotIn("note:", r.stderr)
+        # The code changes after the stage ran: the output is still what the lock's run made.
+        with open(self.path("train.py"), "a") as f:
+            f.write("# tweak\n")
+        r = self.ok("model", "register", "retriever", "models/model.json")
+        self.assertIn("note: stage train is stale", r.stderr)
+        self.assertIn("run 'cairn repro' and register again", r.stderr)
+        self.assertIn("retriever@2 holds the same artifact from the same run as retriever@1", r.stderr)
+
     def test_failed_run_status_is_recorded(self):
         self.setup_data()
         self.write("model.bin", b"M")
         r = self.cairn("run", "--", "sh", "-c", "%s runs log -a model.bin; exit 3" % CAIRN_BIN)
         run_id = r.stderr.split("cairn: run ", 1)[1].split()[0]
-        v = self.json("model", "register", "m", "--run", run_id, "--artifact", "model.bin")
+        r = self.ok("model", "register", "m", "--run", run_id, "--artifact", "model.bin", "--json")
+        self.assertIn("note: run %s ended FAILED" % run_id[:8], r.stderr)
+        v = json.loads(r.stdout)
         self.assertEqual(v["run_status"], "FAILED")
         self.assertIn("FAILED", self.ok("model", "show", "m@1").stdout)
 
