@@ -7,6 +7,28 @@
 
 namespace cairn::registry_internal {
 
+Status CheckRefAudit(const std::string& what, const std::string& entry_id, const AuditEntry* entry,
+                     const std::string& action, const std::string& subject, const std::string& user, int64_t time_ms) {
+  if (!entry) {
+    return Status::Corruption(what + " names audit entry " + entry_id.substr(0, 12) + ", which is not in the audit log",
+                              "a registry change without an entry saying who made it is not taken; run "
+                              "'cairn audit verify --remote NAME' to see what the remote holds");
+  }
+  std::string why;
+  if (entry->action != action) {
+    why = "it is a '" + entry->action + "' entry, not '" + action + "'";
+  } else if (std::find(entry->subjects.begin(), entry->subjects.end(), subject) == entry->subjects.end()) {
+    why = "it is not about " + subject.substr(6);
+  } else if (entry->user != user || entry->time_ms != time_ms) {
+    why = "it names another user or time";
+  } else {
+    return Status::OK();
+  }
+  return Status::Corruption(what + " does not match the audit entry it names (" + entry_id.substr(0, 12) + "): " + why,
+                            "the ref was altered after the change; run 'cairn audit verify --remote NAME' and "
+                            "restore the remote's refs/models from a clone you trust");
+}
+
 Status CheckAliasAudit(const std::string& model, const AliasState& a, const AuditEntry* entry) {
   std::string which = model + "@" + a.alias + " (version " + std::to_string(a.version) + ")";
   if (!entry) {

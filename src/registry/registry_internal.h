@@ -114,6 +114,12 @@ Result<AliasState> DecodeAlias(std::string_view data, const std::string& model, 
 // a.time_ms. Corruption saying what differs otherwise (a ref edited on a
 // remote: fetch does not take it).
 Status CheckAliasAudit(const std::string& model, const AliasState& a, const AuditEntry* entry);
+// OK when `entry` (the audit entry `entry_id` a ref described as `what`
+// names; nullptr when the log has none) is an `action` entry about
+// `subject` ("model:NAME@N") by `user` at `time_ms`; Corruption saying what
+// differs otherwise. Pull checks approvals and deprecations this way.
+Status CheckRefAudit(const std::string& what, const std::string& entry_id, const AuditEntry* entry,
+                     const std::string& action, const std::string& subject, const std::string& user, int64_t time_ms);
 std::string EncodeDeprecation(const Deprecation& d);
 Result<Deprecation> DecodeDeprecation(std::string_view data, const std::string& where);
 std::string EncodeApproval(const Approval& a);

@@ -1,6 +1,7 @@
 // cairn fetch / pull, the registry's part (model_sync.h): download what the
 // remote's model versions consist of, then write the refs that may be
 // written.
+#include <algorithm>
 #include <optional>
 #include <unordered_map>
 
@@ -161,6 +162,18 @@ Status WriteFetchedModels(Repo& repo, const RemoteSpec& spec, const ModelFetchPl
     auto it = (*log)->find(id);
     return it == (*log)->end() ? nullptr : &it->second;
   };
+  // Whether the log records a deletion of MODEL@ALIAS at or after `since_ms`.
+  auto audit_deletion = [&](const std::string& model, const std::string& alias, int64_t since_ms) -> Result<bool> {
+    CAIRN_RETURN_IF_ERROR(audit_entry("").status());  // reads the log once
+    for (const auto& [id, e] : **log) {
+      if (e.action != "model.alias.delete" || e.time_ms < since_ms || !e.details.is_object() ||
+          e.details.value("alias", Json()) != Json(alias)) {
+        continue;
+      }
+      if (std::find(e.subjects.begin(), e.subjects.end(), "model:" + model) != e.subjects.end()) return true;
+    }
+    return false;
+  };
   for (const auto& [model, theirs] : plan.remote) {
     const ModelRefSet& mine = plan.local.at(model);
     const std::map<std::string, std::string>& texts = plan.texts.at(model);
@@ -181,12 +194,25 @@ Status WriteFetchedModels(Repo& repo, const RemoteSpec& spec, const ModelFetchPl
       return versions.count(n) && theirs.versions.count(n) && versions.at(n) == theirs.versions.at(n);
     };
     std::string name = "model " + model;
+    // A remote approval or deprecation is taken only when the entry it names records it.
+    auto audited = [&](const std::string& what, const std::string& id, const std::string& action, int64_t n,
+                       const std::string& user, int64_t time_ms) -> Status {
+      CAIRN_ASSIGN_OR_RETURN(const AuditEntry* e, audit_entry(id));
+      return registry_internal::CheckRefAudit(what, id, e, action, "model:" + VersionName(model, n), user, time_ms);
+    };
     for (int64_t n : theirs.deprecated) {
       std::string key = "deprecated/" + std::to_string(n);
       if (mine.deprecated.count(n) || !agree(n)) continue;
       const std::string& text = texts.at(key);
-      if (auto d = registry_internal::DecodeDeprecation(text, "remote deprecation of " + VersionName(model, n)); !d.ok()) {
+      auto d = registry_internal::DecodeDeprecation(text, "remote deprecation of " + VersionName(model, n));
+      if (!d.ok()) {
         report->warnings.push_back(d.status().message() + ": skipped");
+        continue;
+      }
+      if (Status s = audited("deprecation of " + VersionName(model, n), d->audit_entry, "model.deprecate", n, d->user,
+                             d->time_ms);
+          !s.ok()) {
+        report->warnings.push_back("remote " + s.message() + ": skipped (" + s.hint() + ")");
         continue;
       }
       CAIRN_RETURN_IF_ERROR(MakeDirs(layout.model_deprecation(model, n).parent_path()));
@@ -201,6 +227,12 @@ Status WriteFetchedModels(Repo& repo, const RemoteSpec& spec, const ModelFetchPl
       auto a = registry_internal::DecodeApproval(text, "remote approval " + entry + " of " + VersionName(model, n), entry);
       if (!a.ok()) {
         report->warnings.push_back(a.status().message() + ": skipped");
+        continue;
+      }
+      if (Status s = audited("approval of " + VersionName(model, n) + " by " + a->user, entry, "model.approve", n,
+                             a->user, a->time_ms);
+          !s.ok()) {
+        report->warnings.push_back("remote " + s.message() + ": skipped (" + s.hint() + ")");
         continue;
       }
       fs::path path = layout.model_approval(model, n, entry);
@@ -225,6 +257,11 @@ Status WriteFetchedModels(Repo& repo, const RemoteSpec& spec, const ModelFetchPl
         return known ? (text.empty() ? seen_digest.empty() : seen_digest == Digest(text)) : text.empty();
       };
       std::string which = name + "@" + alias;
+      if (there.empty() && theirs.aliases.count(alias)) {  // a file with nothing in it is not a deletion
+        report->warnings.push_back("remote alias " + which + " is an empty file: skipped");
+        untaken.insert(alias);
+        continue;
+      }
       if (!unmoved(here)) {
         if (there.empty() && !known) continue;  // only here: the next push publishes it
         if (!(known && unmoved(there))) {
@@ -240,6 +277,18 @@ Status WriteFetchedModels(Repo& repo, const RemoteSpec& spec, const ModelFetchPl
       }
       fs::path path = layout.model_alias(model, alias);
       if (there.empty()) {
+        // Gone from the remote: deleted there only if the log says so, after this clone's move.
+        auto mine_state = registry_internal::DecodeAlias(here, model, alias);
+        int64_t since = mine_state.ok() ? mine_state->time_ms : 0;
+        auto deleted = audit_deletion(model, alias, since);
+        if (!deleted.ok() || !*deleted) {
+          report->warnings.push_back("alias " + which + " is gone from the remote, but " +
+                                     (deleted.ok() ? std::string("no audit entry records its deletion")
+                                                   : deleted.status().message()) +
+                                     ": kept here ('cairn push' puts it back on the remote)");
+          untaken.insert(alias);
+          continue;
+        }
         std::error_code ec;
         fs::remove(path, ec);
         if (ec) return Status::FromErrno("cannot remove " + path.string(), ec.value());

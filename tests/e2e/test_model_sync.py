@@ -228,6 +228,39 @@ class ModelSyncDirectory(ModelSyncMixin, tr.RemoteTestCase):
         self.assertTrue(any("not in the audit log" in w for w in rep["warnings"]), rep)
         self.assertEqual(self.aliases(cwd=other)[2], [])
 
+    def test_remote_approvals_and_alias_deletions_need_their_audit_entries(self):
+        b = self.setup_clones()
+        # A forged approval: a copy of A's with another user, under a made-up entry id.
+        adir = self.rpath("refs", "models", "churn", "approvals", "1")
+        (real,) = os.listdir(adir)
+        with open(os.path.join(adir, real)) as f:
+            text = f.read()
+        forged = "ee" * 32
+        with open(os.path.join(adir, forged), "w") as f:
+            f.write(re.sub(r"(?m)^user .*$", "user Eve <eve@example.org>", text))
+        rep = self.pull(cwd=b)
+        self.assertTrue(any("approval of churn@1" in w and "not in the audit log" in w for w in rep["warnings"]), rep)
+        users = [a["user"] for a in self.versions(cwd=b)[1]["approvals"]]
+        self.assertNotIn("Eve <eve@example.org>", users)
+        os.remove(os.path.join(adir, forged))
+        # The remote's alias emptied, then removed, by hand: B keeps production.
+        path = self.rpath("refs", "models", "churn", "aliases", "production")
+        with open(path, "w"):
+            pass
+        rep = self.pull(cwd=b)
+        self.assertTrue(any("empty file" in w for w in rep["warnings"]), rep)
+        os.remove(path)
+        rep = self.pull(cwd=b)
+        self.assertTrue(any("no audit entry records its deletion" in w for w in rep["warnings"]), rep)
+        self.assertEqual(self.aliases(cwd=b)[1], ["production"])
+        # A deletion the log records arrives.
+        self.push(cwd=b)  # puts production back on the remote
+        self.pull()
+        self.ok("model", "alias", "churn", "production", "--delete")
+        self.push()
+        self.pull(cwd=b)
+        self.assertEqual(self.aliases(cwd=b)[1], [])
+
     def test_model_targets_and_bad_remote_refs(self):
         self.commit(message="config")
         self.register(b"ONE")
