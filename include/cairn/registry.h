@@ -231,8 +231,20 @@ Status DeleteAlias(Repo& repo, const std::string& model, const std::string& alia
 // (aliases it holds stay until moved). FailedPrecondition when it already is.
 Result<ModelVersionState> DeprecateModel(Repo& repo, std::string_view ref, const std::string& reason);
 // Records an approval by the current user (Repo::Author()) under
-// approvals/<N>/<audit entry id>; FailedPrecondition for a deprecated version.
+// approvals/<N>/<audit entry id>; FailedPrecondition for a deprecated
+// version; InvalidArgument when the user's identity is blank (an empty or
+// all-space CAIRN_AUTHOR): an approval must name someone.
 Result<Approval> ApproveModel(Repo& repo, std::string_view ref, const std::string& message);
+
+// Whether two user identities as cairn records them ("Name <email>",
+// "Name", or a bare "email@host") are the same person: by email, ignoring
+// case, when both have one; else by name, ignoring case and surrounding
+// spaces. A blank identity is nobody: never the same as anything. What
+// the approvals gate uses to exclude the registrant and count each
+// approver once.
+bool SameIdentity(std::string_view a, std::string_view b);
+// True when `identity` names nobody (no name and no email).
+bool BlankIdentity(std::string_view identity);
 
 struct GetModelResult {
   ModelVersionState state;

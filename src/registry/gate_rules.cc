@@ -80,7 +80,9 @@ Result<std::unique_ptr<GateRule>> MakeEvaluatedOn(const std::string&, const Json
   return std::unique_ptr<GateRule>(new EvaluatedOnRule(ref.substr(0, at), ref));
 }
 
-// approvals: N. N approvals by distinct users other than the registrant.
+// approvals: N. N approvals by distinct people other than the registrant
+// (SameIdentity: a different spelling of a name or email is the same
+// person); approvals recorded with a blank identity count for nobody.
 class ApprovalsRule : public GateRule {
  public:
   explicit ApprovalsRule(int64_t needed) : needed_(needed) {}
@@ -88,10 +90,14 @@ class ApprovalsRule : public GateRule {
   Result<GateRuleResult> Evaluate(const GateContext& context) const override {
     GateRuleResult result;
     const ModelVersionState& state = *context.candidate;
-    std::set<std::string> users;
+    std::vector<std::string> people;  // one spelling of each person
     for (const Approval& approval : state.approvals) {
-      if (approval.user != state.version.user) users.insert(approval.user);
+      if (BlankIdentity(approval.user) || SameIdentity(approval.user, state.version.user)) continue;
+      bool counted = false;
+      for (const std::string& p : people) counted = counted || SameIdentity(p, approval.user);
+      if (!counted) people.push_back(approval.user);
     }
+    std::set<std::string> users(people.begin(), people.end());
     std::string names;
     for (const std::string& user : users) names += (names.empty() ? "" : ", ") + user;
     result.observations.push_back({"approvals", names.empty() ? "none" : names});

@@ -169,6 +169,28 @@ TEST_F(GateRulesTest, ApprovalsExcludeTheRegistrantAndCountUsersOnce) {
   EXPECT_EQ(two.observations[0].observed, "bob, carol");
 }
 
+// A person is one approver however their identity is spelt, the registrant
+// is excluded by email or (without one) by name, and a blank identity is nobody.
+TEST_F(GateRulesTest, ApprovalsCompareIdentitiesByEmailElseByName) {
+  candidate_.version.user = "Reg User <reg@example.org>";
+  candidate_.approvals = {{"", 1, "", ""},
+                          {" ", 2, "", ""},
+                          {"Reg User", 3, "", ""},
+                          {"reg user <REG@example.org>", 4, "", ""},
+                          {"Someone Else <reg@example.org>", 5, "", ""}};
+  EXPECT_EQ(One("approvals: 1").summary, "approvals 0 of 1 (registrant excluded): FAIL");
+  candidate_.approvals.push_back({"Bob <bob@example.org>", 6, "", ""});
+  candidate_.approvals.push_back({"bob <BOB@example.org>", 7, "", ""});
+  candidate_.approvals.push_back({"BOB", 8, "", ""});
+  EXPECT_EQ(One("approvals: 2").summary, "approvals 1 of 2 (registrant excluded): FAIL");
+  // The same name with another email is another person.
+  candidate_.approvals.push_back({"Reg User <other@example.org>", 9, "", ""});
+  EXPECT_EQ(One("approvals: 2").outcome, GateOutcome::kPass);
+  EXPECT_TRUE(SameIdentity("Ann <ann@x.org>", "ann@X.org"));
+  EXPECT_FALSE(SameIdentity("", ""));
+  EXPECT_TRUE(BlankIdentity(" <> "));
+}
+
 class EvaluatedOnTest : public GateRulesTest {
  protected:
   void SetUp() override {

@@ -177,6 +177,10 @@ Result<ModelVersionState> DeprecateModel(Repo& repo, std::string_view ref, const
 
 Result<Approval> ApproveModel(Repo& repo, std::string_view ref, const std::string& message) {
   CAIRN_ASSIGN_OR_RETURN(ModelRef parsed, ParseModelRef(ref));
+  if (BlankIdentity(repo.Author())) {
+    return Status::InvalidArgument("no identity to approve as: the user name is empty",
+                                   "set git config user.name and user.email, or CAIRN_AUTHOR=\"Name <email>\"");
+  }
   CAIRN_ASSIGN_OR_RETURN(RepoLock lock, repo.Lock());
   CAIRN_RETURN_IF_ERROR(FinishInterruptedChange(repo, parsed.model));
   CAIRN_ASSIGN_OR_RETURN(ModelVersionState st, ResolveModel(repo, parsed));

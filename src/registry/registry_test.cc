@@ -681,6 +681,23 @@ TEST_F(ModelRegistryTest, InterruptedChangesAreRolledForward) {
   EXPECT_TRUE(CheckRegistry(*repo_)->empty());
 }
 
+TEST_F(ModelRegistryTest, ApprovalWithABlankIdentityIsRefused) {
+  std::string run = TrainedRun({{"model.bin", "M"}});
+  ASSERT_TRUE(Register("m", run, "model.bin").ok());
+  const char* saved = std::getenv("CAIRN_AUTHOR");
+  std::string before = saved ? saved : "";
+  for (const char* blank : {"", " ", " <> "}) {
+    ::setenv("CAIRN_AUTHOR", blank, 1);
+    auto a = ApproveModel(*repo_, "m@1", "");
+    EXPECT_EQ(a.status().code(), Code::kInvalidArgument) << "'" << blank << "'";
+    EXPECT_NE(a.status().hint().find("CAIRN_AUTHOR"), std::string::npos);
+  }
+  if (saved) ::setenv("CAIRN_AUTHOR", before.c_str(), 1);
+  else ::unsetenv("CAIRN_AUTHOR");
+  EXPECT_TRUE(ResolveModel(*repo_, "m@1")->approvals.empty());
+  EXPECT_TRUE(ApproveModel(*repo_, "m@1", "").ok());
+}
+
 TEST(ModelSignatureTest, ParsesAndRefuses) {
   auto sig = ParseSignature(R"({"columns":[{"name":"age","type":"integer"},{"name":"x","type":"number"}]})",
                             "file:s.json");
