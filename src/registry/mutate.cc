@@ -6,7 +6,10 @@
 // effect, and a change the log records is completed even if killed.
 #include <unistd.h>
 
+#include <cctype>
+
 #include "cairn/audit.h"
+#include "cairn/gate.h"
 #include "registry/promote_lock.h"
 #include "registry/registry_internal.h"
 #include "util/file.h"
@@ -28,7 +31,31 @@ Status NotDeprecated(const ModelVersionState& st, const std::string& what) {
       "choose another version ('cairn model versions " + st.version.model + "')");
 }
 
+bool SameButForCase(const std::string& a, const std::string& b) {
+  if (a == b || a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+  }
+  return true;
+}
+
 }  // namespace
+
+Status registry_internal::CheckAliasCase(Repo& repo, const std::string& model, const std::string& alias) {
+  std::vector<std::string> names;
+  CAIRN_ASSIGN_OR_RETURN(std::vector<AliasState> aliases, ListAliases(repo, model));
+  for (const AliasState& a : aliases) names.push_back(a.alias);
+  if (auto gates = LoadGates(repo, model); gates.ok()) {
+    for (const auto& [declared, rules] : gates->alias_rules) names.push_back(declared);
+  }
+  for (const std::string& name : names) {
+    if (!SameButForCase(name, alias)) continue;
+    return Status::InvalidArgument("alias '" + alias + "' differs only in case from '" + name + "' of model " + model,
+                                   "use '" + name + "': aliases are case-sensitive, so '" + alias +
+                                       "' would be another alias, without the gates and history of '" + name + "'");
+  }
+  return Status::OK();
+}
 
 Result<AliasState> registry_internal::MoveAliasLocked(Repo& repo, std::string_view ref, const std::string& alias,
                                    const std::string& reason, const std::string& action, const Json& details,
@@ -41,6 +68,7 @@ Result<AliasState> registry_internal::MoveAliasLocked(Repo& repo, std::string_vi
   CAIRN_RETURN_IF_ERROR(NotDeprecated(st, "given an alias"));
   const std::string& model = st.version.model;
   const int64_t n = st.version.version;
+  CAIRN_RETURN_IF_ERROR(CheckAliasCase(repo, model, alias));
   if (expected) {
     // Compare and swap: the gates decided against these holders.
     for (const auto& [name, then] : *expected) {

@@ -131,6 +131,7 @@ Result<PromoteResult> PromoteModel(Repo& repo, std::string_view ref, const std::
     CAIRN_ASSIGN_OR_RETURN(RepoLock writer, repo.Lock());
     // The gates must see an interrupted alias move completed.
     CAIRN_RETURN_IF_ERROR(registry_internal::FinishInterruptedChange(repo, parsed.model));
+    CAIRN_RETURN_IF_ERROR(registry_internal::CheckAliasCase(repo, parsed.model, alias));
   }
   {
     CAIRN_ASSIGN_OR_RETURN(ModelVersionState state, ResolveModel(repo, ref));

@@ -88,6 +88,12 @@ Result<AliasState> MoveAliasLocked(Repo& repo, std::string_view ref, const std::
                                    const std::string& reason, const std::string& action, const Json& details,
                                    const AliasSnapshot* expected, const AuditEvent* before);
 
+// InvalidArgument when `alias` differs only in case from an alias `model`
+// has, or from one its cairn.yaml alias_gates declare ("Production" beside
+// "production" would be another alias, without production's gates). An
+// unreadable cairn.yaml is left to the gates to report.
+Status CheckAliasCase(Repo& repo, const std::string& model, const std::string& alias);
+
 // "key value" lines after `header` (the refs' text form); Corruption naming
 // `where` otherwise.
 Result<std::map<std::string, std::string>> ParseRefLines(std::string_view data, std::string_view header,

@@ -698,6 +698,27 @@ TEST_F(ModelRegistryTest, ApprovalWithABlankIdentityIsRefused) {
   EXPECT_TRUE(ApproveModel(*repo_, "m@1", "").ok());
 }
 
+TEST_F(ModelRegistryTest, AliasDifferingOnlyInCaseIsRefused) {
+  std::string run = TrainedRun({{"model.bin", "M"}});
+  ASSERT_TRUE(Register("m", run, "model.bin").ok());
+  ASSERT_TRUE(Register("m", run, "model.bin").ok());
+  WriteText(repo_->Abs("cairn.yaml"), "models:\n  m:\n    alias_gates:\n      production:\n        - approvals: 5\n");
+  auto promoted = PromoteModel(*repo_, "m@1", "Production", PromoteOptions{});
+  EXPECT_EQ(promoted.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(promoted.status().message().find("alias 'Production' differs only in case from 'production'"),
+            std::string::npos)
+      << promoted.status().ToString();
+  EXPECT_NE(promoted.status().hint().find("use 'production'"), std::string::npos);
+  EXPECT_EQ(SetAlias(*repo_, "m@1", "PRODUCTION", "").status().code(), Code::kInvalidArgument);
+  ASSERT_TRUE(SetAlias(*repo_, "m@1", "staging", "").ok());
+  EXPECT_EQ(SetAlias(*repo_, "m@2", "Staging", "").status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(PromoteModel(*repo_, "m@2", "STAGING", PromoteOptions{}).status().code(), Code::kInvalidArgument);
+  EXPECT_TRUE(SetAlias(*repo_, "m@2", "staging", "").ok());
+  auto aliases = ListAliases(*repo_, "m");
+  ASSERT_TRUE(aliases.ok());
+  EXPECT_EQ(aliases->size(), 1u);
+}
+
 TEST(ModelSignatureTest, ParsesAndRefuses) {
   auto sig = ParseSignature(R"({"columns":[{"name":"age","type":"integer"},{"name":"x","type":"number"}]})",
                             "file:s.json");
