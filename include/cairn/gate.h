@@ -24,6 +24,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -204,12 +205,14 @@ struct AliasEvent {
   std::string audit_entry;
 };
 struct HistoryQuery {
-  std::string alias;   // empty: all aliases
-  int64_t at_ms = 0;   // when set: only the move in effect at that time, per alias
+  std::string alias;             // empty: all aliases
+  std::optional<int64_t> at_ms;  // when set (0 too): only the move in effect at that time, per alias
 };
-// The moves of `model`'s aliases, oldest first, from the audit log; with
-// at_ms, per alias the last move at or before then (an alias deleted by
-// then, or not yet set, is left out). NotFound for an unknown model.
+// The moves of `model`'s aliases from the audit log, oldest first by their
+// time (ties in log order: after a pull merged two clones' logs, log order
+// is not time order); with at_ms, per alias the last move at or before then
+// in that order (an alias deleted by then, or not yet set, is left out).
+// NotFound for an unknown model.
 Result<std::vector<AliasEvent>> ModelHistory(Repo& repo, const std::string& model, const HistoryQuery& query);
 // "2026-03-01", "2026-03-01T12:30:00Z" (or with an offset, or without a
 // zone: UTC), or seconds since the epoch, to milliseconds since the epoch.

@@ -124,15 +124,15 @@ void RegisterHistory(CLI::App& model, Context& ctx) {
   auto a = std::make_shared<Args>();
   cmd->add_option("name", a->model, "The model")->required();
   cmd->add_option("--alias", a->alias, "Only this alias");
-  cmd->add_option("--at", a->at, "Only the moves in effect at TIME (see below)")->type_name("TIME");
+  auto* at_option = cmd->add_option("--at", a->at, "Only the moves in effect at TIME (see below)")->type_name("TIME");
   cmd->add_flag("--json", a->json, "Print the events as a JSON array (doc/json.md, \"Alias event\")");
-  cmd->callback([&ctx, a] {
+  cmd->callback([&ctx, a, at_option] {
     Run(ctx, [&] {
       auto repo = OpenRepo(ctx);
       if (!repo.ok()) return Fail(repo.status());
       HistoryQuery query;
       query.alias = a->alias;
-      if (!a->at.empty()) {
+      if (at_option->count() > 0) {
         auto at = ParseHistoryTime(a->at);
         if (!at.ok()) return Fail(at.status());
         query.at_ms = *at;

@@ -1,6 +1,7 @@
 // ModelHistory: the moves of a model's aliases as the audit log recorded
 // them (who, when, why, from which version to which, forced or not), and
 // which version held an alias at a given time.
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <ctime>
@@ -174,11 +175,15 @@ Result<std::vector<AliasEvent>> ModelHistory(Repo& repo, const std::string& mode
     if (!query.alias.empty() && event.alias != query.alias) continue;
     events.push_back(std::move(event));
   }
-  if (query.at_ms == 0) return events;
-  // Per alias, the last move at or before then (log order is append order).
+  // Time order: two clones' entries interleave in the merged log by when
+  // they were merged, not when they happened.
+  std::stable_sort(events.begin(), events.end(),
+                   [](const AliasEvent& a, const AliasEvent& b) { return a.time_ms < b.time_ms; });
+  if (!query.at_ms) return events;
+  // Per alias, the last move at or before then.
   std::map<std::string, AliasEvent> in_effect;
   for (AliasEvent& event : events) {
-    if (event.time_ms <= query.at_ms) in_effect[event.alias] = std::move(event);
+    if (event.time_ms <= *query.at_ms) in_effect[event.alias] = std::move(event);
   }
   std::vector<AliasEvent> out;
   for (auto& [alias, event] : in_effect) {

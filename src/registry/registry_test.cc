@@ -11,6 +11,7 @@
 #include "cairn/gc_roots.h"
 #include "cairn/refs.h"
 #include "cairn/registry.h"
+#include "audit/audit_internal.h"
 #include "registry/promote_lock.h"
 #include "registry/registry_internal.h"
 #include "tracking/tracker_test_fixture.h"
@@ -717,6 +718,47 @@ TEST_F(ModelRegistryTest, AliasDifferingOnlyInCaseIsRefused) {
   auto aliases = ListAliases(*repo_, "m");
   ASSERT_TRUE(aliases.ok());
   EXPECT_EQ(aliases->size(), 1u);
+}
+
+// After a pull merged another clone's entries, log order is not time order:
+// history is in time order, and --at answers from it.
+TEST_F(ModelRegistryTest, HistoryIsInTimeOrderAfterLogsMerge) {
+  std::string run = TrainedRun({{"model.bin", "M"}});
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(Register("m", run, "model.bin").ok());
+  auto three = SetAlias(*repo_, "m@3", "production", "here");
+  ASSERT_TRUE(three.ok());
+  // The other clone moved production to v2 a minute earlier; its entry
+  // arrives after ours.
+  AuditEntry theirs;
+  theirs.time_ms = three->time_ms - 60000;
+  theirs.user = "other";
+  theirs.host = "elsewhere";
+  theirs.action = "model.alias";
+  theirs.subjects = {"model:m@2", "model:m", ResolveModel(*repo_, "m@2")->oid.ToString()};
+  theirs.details = {{"alias", "production"}, {"from", nullptr}, {"to", 2}};
+  theirs.id = audit_internal::HexSha256(audit_internal::EncodeBody(theirs));
+  auto merged = MergeAudit(*repo_, {theirs});
+  ASSERT_TRUE(merged.ok()) << merged.status().ToString();
+  ASSERT_EQ(*merged, 1);
+  HistoryQuery all;
+  all.alias = "production";
+  auto events = ModelHistory(*repo_, "m", all);
+  ASSERT_TRUE(events.ok()) << events.status().ToString();
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ((*events)[0].version, 2);
+  EXPECT_EQ((*events)[1].version, 3);
+  HistoryQuery now = all;
+  now.at_ms = three->time_ms;
+  auto at = ModelHistory(*repo_, "m", now);
+  ASSERT_TRUE(at.ok());
+  ASSERT_EQ(at->size(), 1u);
+  EXPECT_EQ((*at)[0].version, 3);
+  now.at_ms = three->time_ms - 1;
+  EXPECT_EQ(ModelHistory(*repo_, "m", now)->at(0).version, 2);
+  // 0 is a time (nothing was set then), not "no time".
+  now.at_ms = 0;
+  EXPECT_TRUE(ModelHistory(*repo_, "m", now)->empty());
+  EXPECT_EQ(ParseHistoryTime("").status().code(), Code::kInvalidArgument);
 }
 
 TEST(ModelSignatureTest, ParsesAndRefuses) {
