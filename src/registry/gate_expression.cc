@@ -34,6 +34,7 @@ struct Value {
   bool numeric = false;  // a metric or a number attribute: only a number will do
   std::optional<double> number;  // when it is, or reads as, a number
   std::string text;              // as shown
+  std::string holder_note;       // "retriever@2, deprecated" for a deprecated version an alias holds
 };
 
 std::optional<double> ReadNumber(const std::string& text) {
@@ -153,6 +154,9 @@ class ExpressionRule : public GateRule {
         return v;
       }
       state = &it->second;
+      if (state->deprecated) {
+        v.holder_note = state->version.model + "@" + std::to_string(state->version.version) + ", deprecated";
+      }
     }
     const ModelVersion& version = state->version;
     auto text_value = [&v](const std::map<std::string, std::string>& map, const std::string& k) {
@@ -200,8 +204,9 @@ class ExpressionRule : public GateRule {
   static std::string Shown(const std::string& spelled, const Value& v) {
     if (v.state == Value::State::kNoHolder || v.state == Value::State::kUnknownAlias)
       return spelled + " (" + v.text + ")";
-    if (v.state == Value::State::kMissing) return spelled + " missing";
-    return spelled + " " + (v.numeric ? v.text : Quote(v.text));
+    std::string note = v.holder_note.empty() ? std::string() : " (" + v.holder_note + ")";
+    if (v.state == Value::State::kMissing) return spelled + " missing" + note;
+    return spelled + " " + (v.numeric ? v.text : Quote(v.text)) + note;
   }
 
   static std::optional<bool> Order(FilterOp op, double a, double b) {

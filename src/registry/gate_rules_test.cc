@@ -121,6 +121,15 @@ TEST_F(GateRulesTest, ComparesWithTheAliasHolder) {
   EXPECT_EQ(One("attributes.version > production.attributes.version").outcome, GateOutcome::kPass);
 }
 
+// Comparing with a deprecated version an alias still holds says so.
+TEST_F(GateRulesTest, DeprecatedAliasHolderIsNoted) {
+  ModelVersionState old = Version(2, {{"mrr", 0.9}}, {});
+  old.deprecated = true;
+  holders_["production"] = old;
+  GateRuleResult r = One("metrics.mrr > production.metrics.mrr");
+  EXPECT_NE(r.summary.find("production.metrics.mrr 0.9 (retriever@2, deprecated)"), std::string::npos) << r.summary;
+}
+
 TEST_F(GateRulesTest, ParamsCompareAsNumbersWhenTheyAreAndAsStringsOtherwise) {
   EXPECT_EQ(One("params.k = 10.0").outcome, GateOutcome::kPass);   // numerically
   EXPECT_EQ(One("params.k > 9").outcome, GateOutcome::kPass);
