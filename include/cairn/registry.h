@@ -71,6 +71,12 @@ struct ModelDataset {
   std::vector<std::string> tags;  // tags naming the version when registered
   bool direct = false;            // an input of the producing run itself
   bool modified = false;          // the run read modified workspace data (RunInput::modified)
+  // For a direct input, how the run came by it (RunInput::source):
+  // "explicit" (declared: cairn run -i, a stage dep, use_dataset) or
+  // "workspace" (only checked out when the run started). Empty for an
+  // upstream version, and for a direct one in a version registered before
+  // the source was recorded (evaluated_on does not take those).
+  std::string source;
 };
 
 struct SignatureColumn {

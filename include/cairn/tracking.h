@@ -59,12 +59,16 @@ struct RunInput {
   std::string tag;     // a tag naming the version, when one does
   std::string source;  // "workspace" (pointer at start) or "explicit"
   // A workspace input whose files differed from its pointer's version when
-  // the run started (cairn status: modified): the run read other data.
+  // the run started (cairn status: modified): the run read other data. The
+  // same for an explicit input given without a version (a workspace path
+  // such as data/eval.jsonl, or the dataset's name), which names the
+  // checked-out pointer and so the workspace files.
   bool modified = false;
 };
 
 // One line for people: "data/wine  v2  9851c3f5c423  (workspace)", and for a
-// modified input "(workspace, modified since that version)". No tag: "-".
+// modified input "(workspace, modified since that version)" ("(explicit, …)"
+// for a path input). No tag: "-".
 std::string DescribeRunInput(const RunInput& input);
 // The warning a run start gives for a modified input, shared by every front
 // end: "data/wine differs from its pointer's version v2 …".

@@ -59,12 +59,18 @@ void PrintVersion(const ModelVersionState& st) {
     for (const auto& [k, val] : v.metrics) std::cout << "    " << k << " = " << FormatMetric(val) << "\n";
   }
   std::cout << "  datasets upstream:" << (v.datasets.empty() ? " none recorded" : "") << "\n";
-  for (const ModelDataset& d : v.datasets) {
-    std::string tags;
-    for (const std::string& t : d.tags) tags += (tags.empty() ? "" : ",") + t;
-    std::cout << "    " << d.dataset << "  " << (tags.empty() ? "-" : tags) << "  " << d.version.Short() << "  ("
-              << (d.direct ? "read by the run" : "upstream") << (d.modified ? ", modified since that version" : "")
-              << ")\n";
+  // Declared inputs first, then those only checked out when the run
+  // started, then upstream versions.
+  auto rank = [](const ModelDataset& d) { return !d.direct ? 2 : d.source == "workspace" ? 1 : 0; };
+  for (int r = 0; r <= 2; ++r) {
+    for (const ModelDataset& d : v.datasets) {
+      if (rank(d) != r) continue;
+      std::string tags;
+      for (const std::string& t : d.tags) tags += (tags.empty() ? "" : ",") + t;
+      std::cout << "    " << d.dataset << "  " << (tags.empty() ? "-" : tags) << "  " << d.version.Short() << "  ("
+                << (r == 0 ? "read by the run" : r == 1 ? "checked out when the run started, not declared" : "upstream")
+                << (d.modified ? ", modified since that version" : "") << ")\n";
+    }
   }
   if (v.signature) {
     std::cout << "  signature:  ";

@@ -18,8 +18,8 @@ namespace cairn {
 namespace {
 
 // evaluated_on: DATASET@TAG. The producing run read exactly that version:
-// the model version's datasets (direct inputs and upstream versions)
-// include it, not read modified from the workspace.
+// the model version's datasets (direct inputs the run declared, and
+// upstream versions) include it, not read modified from the workspace.
 class EvaluatedOnRule : public GateRule {
  public:
   EvaluatedOnRule(std::string dataset, std::string ref) : dataset_(std::move(dataset)), ref_(std::move(ref)) {}
@@ -40,16 +40,36 @@ class EvaluatedOnRule : public GateRule {
     const std::string& dataset = resolved->dataset;
     std::string want = resolved->version.Short();
     std::vector<std::string> read;
+    std::string undeclared;  // why the version itself, read but not declared, does not count
     for (const ModelDataset& d : context.candidate->version.datasets) {
       if (d.dataset != dataset) continue;
+      bool exact = d.version == resolved->version && !d.modified;
+      // A direct input counts only when the run declared it: a pointer
+      // merely checked out when the run started may not be what it read.
+      if (exact && d.direct && d.source != "explicit") {
+        read.push_back(d.version.Short() + (d.source.empty() ? " (source not recorded)" : " (workspace)"));
+        undeclared = d.source.empty()
+                         ? ref_ + " is an input of the run, but this version was registered before cairn recorded "
+                                  "whether the run declared it; re-register it (cairn model register) to check"
+                         : ref_ + " was only checked out when the run started; declare it (cairn run -i " + ref_ +
+                               ", a cairn.yaml dep, or cairn.use_dataset)";
+        continue;
+      }
       std::string seen = d.version.Short() + (d.modified ? " (modified)" : "");
       read.push_back(seen);
-      if (d.version == resolved->version && !d.modified) {
+      if (exact) {
         result.outcome = GateOutcome::kPass;
         result.observations.push_back({"datasets." + dataset, d.version.Short()});
         result.summary = head + ": read " + dataset + " " + want + ": PASS";
         return result;
       }
+    }
+    if (!undeclared.empty()) {
+      std::string list;
+      for (const std::string& r : read) list += (list.empty() ? "" : ", ") + r;
+      result.observations.push_back({"datasets." + dataset, list});
+      result.summary = head + ": " + undeclared + ": FAIL";
+      return result;
     }
     if (read.empty()) {
       result.observations.push_back({"datasets." + dataset, "missing"});

@@ -234,14 +234,14 @@ class EvaluatedOnTest : public GateRulesTest {
 };
 
 TEST_F(EvaluatedOnTest, PassesOnlyForExactlyThatVersionUnmodified) {
-  candidate_.version.datasets = {{"eval", v2_, {"v2"}, true, false}};
+  candidate_.version.datasets = {{"eval", v2_, {"v2"}, true, false, "explicit"}};
   GateRuleResult pass = One("evaluated_on: eval@v2");
   EXPECT_EQ(pass.outcome, GateOutcome::kPass) << pass.summary;
   EXPECT_EQ(pass.kind, "evaluated_on");
   GateRuleResult other = One("evaluated_on: eval@v1");
   EXPECT_EQ(other.outcome, GateOutcome::kFail);
   EXPECT_NE(other.summary.find("not " + v1_.Short()), std::string::npos) << other.summary;
-  candidate_.version.datasets = {{"eval", v2_, {"v2"}, true, true}};
+  candidate_.version.datasets = {{"eval", v2_, {"v2"}, true, true, "explicit"}};
   GateRuleResult modified = One("evaluated_on: eval@v2");
   EXPECT_EQ(modified.outcome, GateOutcome::kFail);
   EXPECT_NE(modified.summary.find("(modified)"), std::string::npos) << modified.summary;
@@ -249,10 +249,29 @@ TEST_F(EvaluatedOnTest, PassesOnlyForExactlyThatVersionUnmodified) {
   GateRuleResult none = One("evaluated_on: eval@v2");
   EXPECT_EQ(none.outcome, GateOutcome::kFail);
   EXPECT_NE(none.summary.find("read no version of eval"), std::string::npos) << none.summary;
+  // Upstream of a direct input (reached through lineage): no source, counts.
+  candidate_.version.datasets = {{"eval", v2_, {"v2"}, false, false, ""}};
+  EXPECT_EQ(One("evaluated_on: eval@v2").outcome, GateOutcome::kPass);
+}
+
+TEST_F(EvaluatedOnTest, InputTheRunDidNotDeclareFails) {
+  // Only checked out when the run started: the run may have read anything.
+  candidate_.version.datasets = {{"eval", v2_, {"v2"}, true, false, "workspace"}};
+  GateRuleResult workspace = One("evaluated_on: eval@v2");
+  EXPECT_EQ(workspace.outcome, GateOutcome::kFail);
+  EXPECT_EQ(workspace.summary,
+            "evaluated_on eval@v2: eval@v2 was only checked out when the run started; declare it (cairn run -i "
+            "eval@v2, a cairn.yaml dep, or cairn.use_dataset): FAIL");
+  EXPECT_EQ(workspace.observations[0].observed, v2_.Short() + " (workspace)");
+  // Registered before the source was recorded: not taken on trust.
+  candidate_.version.datasets = {{"eval", v2_, {"v2"}, true, false, ""}};
+  GateRuleResult legacy = One("evaluated_on: eval@v2");
+  EXPECT_EQ(legacy.outcome, GateOutcome::kFail);
+  EXPECT_NE(legacy.summary.find("re-register"), std::string::npos) << legacy.summary;
 }
 
 TEST_F(EvaluatedOnTest, UnknownTagFailsTheRuleWithAMessage) {
-  candidate_.version.datasets = {{"eval", v2_, {"v2"}, true, false}};
+  candidate_.version.datasets = {{"eval", v2_, {"v2"}, true, false, "explicit"}};
   GateRuleResult r = One("evaluated_on: eval@v9");
   EXPECT_EQ(r.outcome, GateOutcome::kFail);
   EXPECT_NE(r.summary.find("eval@v9 does not resolve"), std::string::npos) << r.summary;

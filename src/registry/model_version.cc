@@ -55,6 +55,7 @@ std::string ModelVersion::Encode() const {
                   {"tags", d.tags},
                   {"direct", d.direct},
                   {"modified", d.modified}});
+    if (!d.source.empty()) ds.back()["source"] = d.source;  // absent in older objects: same bytes
   }
   j["datasets"] = ds;
   if (signature) {
@@ -139,6 +140,7 @@ Result<ModelVersion> ModelVersion::Decode(std::string_view data, const std::stri
       md.tags = d.at("tags").get<std::vector<std::string>>();
       md.direct = d.at("direct").get<bool>();
       md.modified = d.at("modified").get<bool>();
+      if (d.contains("source")) md.source = d.at("source").get<std::string>();
       v.datasets.push_back(std::move(md));
     }
     if (!j.at("signature").is_null()) {

@@ -216,6 +216,17 @@ Result<Found> FromWorkspace(Tracker& tracker, const RegisterOptions& options) {
   return std::move(*found);
 }
 
+// How `run` came by its direct input `d`: "explicit" when it declared that
+// version (-i, a stage dep, use_dataset), else "workspace" (only checked
+// out when it started).
+std::string SourceOf(const RunInfo& run, const ModelDataset& d) {
+  std::string source = "workspace";
+  for (const RunInput& in : run.inputs) {
+    if (in.dataset == d.dataset && in.version == d.version && in.source == "explicit") source = in.source;
+  }
+  return source;
+}
+
 // Every dataset version upstream of `run`, through lineage back to raw data.
 Result<std::vector<ModelDataset>> UpstreamDatasets(Repo& repo, const RunInfo& run) {
   LineageOptions lo;
@@ -239,6 +250,7 @@ Result<std::vector<ModelDataset>> UpstreamDatasets(Repo& repo, const RunInfo& ru
     d.version = *oid;
     d.direct = direct.count(n.id) > 0;
     d.modified = modified.count(n.id) && modified.at(n.id);
+    if (d.direct) d.source = SourceOf(run, d);
     if (!tags.count(n.name)) {
       auto listed = ListTags(repo, n.name);
       tags[n.name] = listed.ok() ? std::move(*listed) : std::vector<Tag>();

@@ -22,7 +22,8 @@ Json DatasetsJson(const std::vector<ModelDataset>& datasets) {
                    {"version", d.version.ToString()},
                    {"tags", d.tags},
                    {"direct", d.direct},
-                   {"modified", d.modified}});
+                   {"modified", d.modified},
+                   {"source", d.source.empty() ? Json(nullptr) : Json(d.source)}});
   }
   return out;
 }

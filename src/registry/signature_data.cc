@@ -146,8 +146,18 @@ Result<InferredSchema> InferSchema(Repo& repo, std::string_view data_ref) {
 }
 
 Result<std::optional<ModelSignature>> InferTrainingSignature(Repo& repo, const std::vector<ModelDataset>& datasets) {
+  // The inputs the run declared first, then those only checked out when it
+  // started (which it may not have read at all).
+  std::vector<const ModelDataset*> direct;
   for (const ModelDataset& d : datasets) {
-    if (!d.direct || d.dataset.starts_with("model:")) continue;
+    if (d.direct && d.source != "workspace") direct.push_back(&d);
+  }
+  for (const ModelDataset& d : datasets) {
+    if (d.direct && d.source == "workspace") direct.push_back(&d);
+  }
+  for (const ModelDataset* input : direct) {
+    const ModelDataset& d = *input;
+    if (d.dataset.starts_with("model:")) continue;
     std::string dataset;
     auto first = FirstTabular(repo, d.version, &dataset);
     if (!first.ok()) {

@@ -40,6 +40,27 @@ Result<RunInput> ExplicitInput(Repo& repo, const std::string& ref) {
                   "explicit"};
 }
 
+// A ref without a version (a workspace path such as data/eval.jsonl, or a
+// dataset's name) names the checked-out pointer, and a command given it
+// reads the workspace files: when those differ from the pointer's version
+// (cairn status: modified), the run read other data, as a modified
+// workspace input did. Not for AddInput: use_dataset hands the run a clean
+// copy of the version.
+Status MarkModifiedWorkspace(Repo& repo, const std::string& ref, RunInput* in) {
+  if (IsModelRef(ref) || ref.find_first_of("@~") != std::string::npos) return Status::OK();
+  CAIRN_ASSIGN_OR_RETURN(ResolvedRef resolved, ResolveRef(repo, ref));
+  if (resolved.path.empty()) return Status::OK();
+  CAIRN_ASSIGN_OR_RETURN(std::vector<PathStatus> statuses,
+                         GetStatus(repo, {(repo.root() / resolved.path).string()}, StatusOptions{}));
+  for (const PathStatus& st : statuses) {
+    if (st.tracked.path == resolved.path && st.tracked.pointer.version == in->version &&
+        st.state == TrackedState::kModified) {
+      in->modified = true;
+    }
+  }
+  return Status::OK();
+}
+
 // Holds the repository lock for a run that is sealed (its record changes).
 Result<std::optional<RepoLock>> LockIfSealed(Repo& repo, const StoredRunState& r) {
   std::optional<RepoLock> lock;
@@ -140,6 +161,7 @@ Result<std::string> Tracker::StartRun(const StartRunOptions& options) {
   for (const std::string& ref : options.inputs) {
     auto in = ExplicitInput(repo_, ref);
     if (!in.ok()) return fail(in.status());
+    if (Status s = MarkModifiedWorkspace(repo_, ref, &*in); !s.ok()) return fail(s);
     explicit_datasets.insert(in->dataset);
     inputs.push_back(std::move(*in));
   }

@@ -129,6 +129,55 @@ class GateCommand(GatesTestCase):
         self.assertIn("not ", report["rules"][0]["summary"])
         self.assertIn("does not resolve", report["rules"][1]["summary"])
 
+    def test_evaluated_on_needs_an_input_the_run_declared(self):
+        self.write_yaml("""
+            models:
+              retriever:
+                gates:
+                  - evaluated_on: data/eval@v3
+            """)
+        # data/eval is checked out when the run starts, but the run never declares it.
+        workspace_only = self.register(0.9, inputs=())
+        r = self.gate("retriever@%d" % workspace_only, code=NEGATIVE)
+        self.assertIn("data/eval@v3 was only checked out when the run started; declare it "
+                      "(cairn run -i data/eval@v3, a cairn.yaml dep, or cairn.use_dataset): FAIL", r.stdout)
+        shown = self.ok("model", "show", "retriever@%d" % workspace_only).stdout
+        self.assertIn("(checked out when the run started, not declared)", shown)
+        version = self.json("model", "show", "retriever@%d" % workspace_only, "--json")
+        self.assertEqual([(d["dataset"], d["direct"], d["source"]) for d in version["datasets"]],
+                         [("data/eval", True, "workspace")])
+        # Declared with -i: the same version passes, and shows as read by the run.
+        declared = self.register(0.9)
+        self.gate("retriever@%d" % declared, code=OK)
+        self.assertIn("(read by the run)", self.ok("model", "show", "retriever@%d" % declared).stdout)
+        version = self.json("model", "show", "retriever@%d" % declared, "--json")
+        self.assertEqual([d["source"] for d in version["datasets"]], ["explicit"])
+
+    def test_path_input_edited_after_checkout_is_modified(self):
+        self.write_yaml("""
+            models:
+              retriever:
+                gates:
+                  - evaluated_on: data/eval@v3
+            """)
+        clean = self.register(0.9, inputs=("data/eval",))
+        self.gate("retriever@%d" % clean, code=OK)
+        # Edited after checkout: -i data/eval names the pointer, but the run reads other data.
+        self.write("data/eval/queries.jsonl", '{"q": "edited", "relevant": ["d9"]}\n')
+        self.write("model.bin", "weights edited\n")
+        r = self.ok("run", "-i", "data/eval", "--", "sh", "-c", "cairn runs log -m mrr=0.9 -a model.bin")
+        self.assertIn("data/eval differs from its pointer's version v3", r.stderr)
+        run_id = r.stderr.split("cairn: run ", 1)[1].split()[0]
+        inputs = self.json("runs", "show", run_id, "--json")["inputs"]
+        self.assertEqual([(i["dataset"], i["source"], i.get("modified", False)) for i in inputs],
+                         [("data/eval", "explicit", True)])
+        v = self.json("model", "register", "retriever", "--run", run_id, "--artifact", "model.bin")["version"]
+        r = self.gate("retriever@%d" % v, code=NEGATIVE)
+        self.assertIn("(modified)", r.stdout)
+        # A version ref is what the run says it read: not checked against the workspace.
+        r = self.ok("run", "-i", "data/eval@v3", "--", "true")
+        self.assertNotIn("differs", r.stderr)
+
     def test_unknown_metric_fails_the_rule(self):
         self.write_yaml("""
             models:
