@@ -1,6 +1,7 @@
 // Comparing a model version's signature with data (model_signature.h), and
 // the JSON shapes of both (doc/json.md, "models").
-#include <map>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "cairn/model_signature.h"
 
@@ -11,11 +12,14 @@ SignatureCheck CompareSignature(const ModelSignature& expected, const InferredSc
   check.expected = expected;
   check.actual = actual;
   check.allow_extra = allow_extra;
-  std::map<std::string, size_t> in_data;
+  // Hash lookups: data may have hundreds of thousands of columns.
+  std::unordered_map<std::string, size_t> in_data;
+  in_data.reserve(actual.signature.columns.size());
   for (size_t i = 0; i < actual.signature.columns.size(); ++i) in_data[actual.signature.columns[i].name] = i;
-  std::map<std::string, bool> in_signature;
+  std::unordered_set<std::string> in_signature;
+  in_signature.reserve(expected.columns.size());
   for (const SignatureColumn& want : expected.columns) {
-    in_signature[want.name] = true;
+    in_signature.insert(want.name);
     auto it = in_data.find(want.name);
     if (it == in_data.end()) {
       check.missing.push_back(want);
@@ -89,9 +93,20 @@ Json Changes(const std::vector<SignatureColumnChange>& changes, bool with_rule) 
 
 Json SignatureCheckJson(const SignatureCheck& check) {
   Json data = SignatureJson(check.actual.signature);
+  // Json objects keep insertion order and look keys up one by one: appended
+  // directly when the name is new (checked in a hash set), so 200k columns
+  // cost 200k inserts, not 200k searches of the object.
   Json values = Json::object();
+  auto& members = static_cast<Json::object_t::Container&>(values.get_ref<Json::object_t&>());
+  std::unordered_set<std::string> named;
+  named.reserve(check.actual.signature.columns.size());
   for (size_t i = 0; i < check.actual.signature.columns.size() && i < check.actual.values.size(); ++i) {
-    values[check.actual.signature.columns[i].name] = check.actual.values[i];
+    const std::string& name = check.actual.signature.columns[i].name;
+    if (named.insert(name).second) {
+      members.emplace_back(name, check.actual.values[i]);
+    } else {
+      values[name] = check.actual.values[i];  // a repeated name (never from InferSchema): the last wins
+    }
   }
   data["ref"] = check.data_ref;
   data["rows_sampled"] = check.actual.rows;

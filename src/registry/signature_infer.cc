@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "util/utf8.h"
 
@@ -249,15 +250,24 @@ class CsvReader {
 
 bool Blank(const std::vector<std::string>& fields) { return fields.size() == 1 && Trim(fields[0]).empty(); }
 
-// Empty names become column_N, repeated ones NAME.1, NAME.2 …
+// Empty names become column_N, repeated ones NAME.1, NAME.2 … (the first
+// suffix no column has yet). Linear in the number of columns: each name's
+// next suffix is kept, so 20k columns named "c" try each suffix once.
 Status NameColumns(std::vector<std::string>* names, const std::string& where) {
-  std::set<std::string> seen;
+  std::unordered_set<std::string> seen;
+  seen.reserve(names->size());
+  std::unordered_map<std::string, int64_t> next_suffix;  // NAME → the first k not yet tried
   for (size_t i = 0; i < names->size(); ++i) {
     std::string& n = (*names)[i];
     if (!ValidUtf8(n)) return Bad(where, 1, "column " + std::to_string(i + 1) + "'s name is not UTF-8 text");
     if (Trim(n).empty()) n = "column_" + std::to_string(i + 1);
-    std::string base = n;
-    for (int k = 1; seen.count(n); ++k) n = base + "." + std::to_string(k);
+    if (seen.count(n)) {
+      std::string base = n;
+      int64_t& k = next_suffix.try_emplace(base, 1).first->second;
+      do {
+        n = base + "." + std::to_string(k++);
+      } while (seen.count(n));
+    }
     seen.insert(n);
   }
   return Status::OK();

@@ -96,6 +96,28 @@ TEST(ModelSignatureInfer, EmptyAndRepeatedHeaderNames) {
   EXPECT_EQ(Types(*t), "column_1:integer,x:integer,x.1:integer");
 }
 
+TEST(ModelSignatureInfer, RepeatedNamesTakeTheFirstFreeSuffix) {
+  // A suffix a later header name already holds is skipped, and a name that
+  // is itself NAME.k gets its own suffixes.
+  auto t = Infer("c,c,c.2,c,c.1,c,c.1,,column_9\n1,2,3,4,5,6,7,8,9\n");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(Types(*t),
+            "c:integer,c.1:integer,c.2:integer,c.3:integer,c.1.1:integer,c.4:integer,c.1.2:integer,"
+            "column_8:integer,column_9:integer");
+  // Many columns of one name: every one distinct, numbered in order.
+  std::string header, row;
+  for (int i = 0; i < 2000; ++i) {
+    header += std::string(i ? "," : "") + "c";
+    row += std::string(i ? "," : "") + "1";
+  }
+  auto many = Infer(header + "\n" + row + "\n");
+  ASSERT_TRUE(many.ok());
+  ASSERT_EQ(many->columns.size(), 2000u);
+  EXPECT_EQ(many->columns[0].name, "c");
+  EXPECT_EQ(many->columns[1].name, "c.1");
+  EXPECT_EQ(many->columns[1999].name, "c.1999");
+}
+
 TEST(ModelSignatureInfer, BlankLinesShortRowsAndTrailingEmptyFields) {
   auto t = Infer("a,b\n\n1\n2,3,\n");
   ASSERT_TRUE(t.ok()) << t.status().ToString();
@@ -188,6 +210,14 @@ TEST(ModelSignatureCompare, RulesForMissingExtraAndRetyped) {
   Json j = SignatureCheckJson(c);
   EXPECT_TRUE(j["match"].get<bool>());
   EXPECT_EQ(j["extra"][0]["name"], "zip");
+  // values: one member per data column, in the data's order.
+  ASSERT_EQ(j["data"]["values"].size(), got.signature.columns.size());
+  size_t i = 0;
+  for (const auto& [name, count] : j["data"]["values"].items()) {
+    EXPECT_EQ(name, got.signature.columns[i].name);
+    EXPECT_EQ(count, got.values[i]);
+    ++i;
+  }
 }
 
 class ModelSignatureRepo : public ::testing::Test {
