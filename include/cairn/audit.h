@@ -74,10 +74,19 @@ struct AuditQuery {
   size_t limit = 0;         // newest first, at most this many; 0: all
 };
 
-// A time as users give it to --since: epoch seconds ("1764633600"), an ISO
-// date ("2026-12-01", midnight UTC) or date-time ("2026-12-01T14:30",
-// "2026-12-01 14:30:05", optionally ending in 'Z'; UTC). Returns epoch
-// milliseconds; InvalidArgument naming the text otherwise.
+// What a date alone stands for: its first or its last millisecond.
+enum class DayBound { kStart, kEnd };
+// A time as users give it on the command line: epoch seconds
+// ("1764633600"), an ISO date ("2026-12-01") or date-time
+// ("2026-12-01T14:30", "2026-12-01 14:30:05.250", ending in 'Z', an offset
+// such as "+02:00", or nothing: UTC). Returns epoch milliseconds; a date
+// alone is the start of that day (UTC) or, with DayBound::kEnd, its last
+// millisecond. InvalidArgument naming the text for anything else: an empty
+// text, an impossible date (2026-02-30), a stray character. The one parser
+// of --since (audit log) and --at (model history).
+Result<int64_t> ParseTimeArgument(std::string_view text, DayBound day);
+// ParseTimeArgument(text, DayBound::kStart): entries since a date include
+// the whole day.
 Result<int64_t> ParseAuditTime(std::string_view text);
 
 // Entries matching `query`, oldest first (log order), or newest first with a

@@ -218,6 +218,7 @@ Result<std::vector<AliasEvent>> ModelHistory(Repo& repo, const std::string& mode
 // zone: UTC), or seconds since the epoch, to milliseconds since the epoch.
 // The end of a day given as a date ("2026-03-01" means up to
 // 2026-03-01T23:59:59.999Z): "which version held production on that date".
+// ParseTimeArgument (cairn/audit.h) with DayBound::kEnd.
 Result<int64_t> ParseHistoryTime(std::string_view text);
 
 Json GateReportJson(const GateReport& report);

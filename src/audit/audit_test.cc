@@ -8,6 +8,7 @@
 
 #include "audit/audit_internal.h"
 #include "cairn/audit.h"
+#include "cairn/gate.h"
 #include "test_util/temp_dir.h"
 
 namespace cairn {
@@ -417,6 +418,22 @@ TEST(AuditTimeTest, ParsesEpochDatesAndUtcDateTimes) {
   for (const char* bad : {"", "yesterday", "2026-13-01", "2026-12-02T25:00", "2026-12-02T10:00:0", "2026-12-02x"}) {
     EXPECT_EQ(ParseAuditTime(bad).status().code(), Code::kInvalidArgument) << bad;
   }
+}
+
+TEST(AuditTimeTest, OneParserForSinceAndAt) {
+  // Impossible dates are refused by both, not rolled into the next month.
+  for (const char* bad : {"2026-02-30", "2025-02-29", "2026-04-31", "2026-12-02T01:56:42+2", "2026-12-02T-1:00", " "}) {
+    EXPECT_EQ(ParseAuditTime(bad).status().code(), Code::kInvalidArgument) << bad;
+    EXPECT_EQ(ParseHistoryTime(bad).status().code(), Code::kInvalidArgument) << bad;
+  }
+  EXPECT_TRUE(ParseAuditTime("2028-02-29").ok());
+  // Offsets and fractions are taken by both.
+  EXPECT_EQ(ParseAuditTime("2026-12-02T01:56:42+02:00").value(), ParseAuditTime("2026-12-01T23:56:42Z").value());
+  EXPECT_EQ(ParseAuditTime("2026-12-02T01:56:42+02:00").value(), ParseHistoryTime("2026-12-02T01:56:42+02:00").value());
+  EXPECT_EQ(ParseAuditTime("2025-12-02T00:00:00.250Z").value(), 1764633600250);
+  // A date alone: its start for --since, its end for --at.
+  EXPECT_EQ(ParseAuditTime("2025-12-02").value(), 1764633600000);
+  EXPECT_EQ(ParseHistoryTime("2025-12-02").value(), 1764633600000 + 86400000 - 1);
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
-// Times given to 'cairn audit log --since' (and other audit queries).
-#include <cctype>
+// Times users give on the command line: 'cairn audit log --since' and
+// 'cairn model history --at' read them here, so both take the same forms
+// and refuse the same mistakes.
+#include <charconv>
 #include <cstdio>
 #include <ctime>
 #include <string>
@@ -7,45 +9,88 @@
 #include "cairn/audit.h"
 
 namespace cairn {
+namespace {
 
-Result<int64_t> ParseAuditTime(std::string_view text) {
-  auto bad = [&] {
-    return Status::InvalidArgument("cannot read '" + std::string(text) + "' as a time",
-                                   "give epoch seconds (1764633600), a date (2026-12-01) or a UTC date-time "
-                                   "(2026-12-01T14:30:00Z)");
-  };
-  if (text.empty()) return bad();
-  if (text.find_first_not_of("0123456789") == std::string_view::npos) {
-    if (text.size() > 12) return bad();
-    return static_cast<int64_t>(std::stoll(std::string(text))) * 1000;
+bool Digits(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+Status BadTime(std::string_view text) {
+  return Status::InvalidArgument("cannot read the time '" + std::string(text) + "'",
+                                 "give a date (2026-03-01), a date and time (2026-03-01T12:30:00Z, "
+                                 "2026-03-01T12:30:00+02:00) or seconds since the epoch");
+}
+
+}  // namespace
+
+Result<int64_t> ParseTimeArgument(std::string_view text, DayBound day) {
+  if (Digits(text)) {
+    int64_t seconds = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+    if (ec != std::errc() || seconds > 253402300799) return BadTime(text);
+    return seconds * 1000;
   }
   std::string s(text);
-  if (s.back() == 'Z') s.pop_back();
-  std::tm tm{};
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
-  int consumed = 0;
-  int n = std::sscanf(s.c_str(), "%4d-%2d-%2d%n", &y, &mo, &d, &consumed);
-  if (n != 3 || consumed != 10) return bad();
-  if (s.size() > 10) {
-    if (s[10] != 'T' && s[10] != ' ') return bad();
-    int rest = 0;
-    std::string tail = s.substr(11);
-    if (std::sscanf(tail.c_str(), "%2d:%2d%n", &h, &mi, &rest) != 2 || rest != 5) return bad();
-    if (tail.size() == 8 && tail[5] == ':' && std::isdigit(static_cast<unsigned char>(tail[6])) &&
-        std::isdigit(static_cast<unsigned char>(tail[7]))) {
-      sec = (tail[6] - '0') * 10 + (tail[7] - '0');
-    } else if (tail.size() != 5) {
-      return bad();
+  int year = 0, month = 0, day_of_month = 0, hour = 0, minute = 0, second = 0, used = 0;
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2d%n", &year, &month, &day_of_month, &used) != 3 || used != 10)
+    return BadTime(text);
+  bool date_only = s.size() == 10;
+  int64_t millis = 0;
+  int64_t offset_s = 0;
+  if (!date_only) {
+    if (s[10] != 'T' && s[10] != 't' && s[10] != ' ') return BadTime(text);
+    size_t at = 11;
+    int n = 0;
+    if (std::sscanf(s.c_str() + at, "%2d:%2d%n", &hour, &minute, &n) != 2 || n != 5) return BadTime(text);
+    at += 5;
+    if (at < s.size() && s[at] == ':') {
+      if (std::sscanf(s.c_str() + at + 1, "%2d%n", &second, &n) != 1 || n != 2) return BadTime(text);
+      at += 3;
+      if (at < s.size() && s[at] == '.') {
+        size_t start = ++at;
+        int64_t scale = 100;
+        while (at < s.size() && s[at] >= '0' && s[at] <= '9') {
+          millis += (s[at] - '0') * scale;
+          scale /= 10;
+          ++at;
+        }
+        if (at == start) return BadTime(text);
+      }
     }
+    if (at < s.size()) {
+      if (s[at] == 'Z' || s[at] == 'z') {
+        ++at;
+      } else if (s[at] == '+' || s[at] == '-') {
+        int oh = 0, om = 0;
+        if (std::sscanf(s.c_str() + at + 1, "%2d:%2d%n", &oh, &om, &n) != 2 || n != 5 || oh > 23 || om > 59)
+          return BadTime(text);
+        offset_s = (s[at] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
+        at += 6;
+      }
+    }
+    if (at != s.size()) return BadTime(text);
   }
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return bad();
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = sec;
-  return static_cast<int64_t>(::timegm(&tm)) * 1000;
+  if (month < 1 || month > 12 || day_of_month < 1 || day_of_month > 31 || hour < 0 || hour > 23 || minute < 0 ||
+      minute > 59 || second < 0 || second > 60)
+    return BadTime(text);
+  std::tm tm{};
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month - 1;
+  tm.tm_mday = day_of_month;
+  tm.tm_hour = hour;
+  tm.tm_min = minute;
+  tm.tm_sec = second;
+  time_t seconds = ::timegm(&tm);
+  if (tm.tm_mday != day_of_month) return BadTime(text);  // 2026-02-30 normalised to March
+  int64_t ms = (static_cast<int64_t>(seconds) - offset_s) * 1000 + millis;
+  if (date_only && day == DayBound::kEnd) ms += 86400 * 1000 - 1;
+  return ms;
 }
+
+Result<int64_t> ParseAuditTime(std::string_view text) { return ParseTimeArgument(text, DayBound::kStart); }
 
 }  // namespace cairn

@@ -47,31 +47,37 @@ void RegisterLogCommand(CLI::App* cmd, Context& ctx) {
       "  cairn audit log --action model. -n 20 --json\n"
       "--subject matches exactly, and model:NAME also matches model:NAME@N. --action\n"
       "matches exactly, or every action under a prefix ending in '.'. TIME is epoch seconds,\n"
-      "a date (2026-12-01) or a UTC date-time (2026-12-01T14:30:00Z).");
+      "a date (2026-12-01: from its start, UTC) or a date-time (2026-12-01T14:30:00Z, or with\n"
+      "+02:00; without a zone: UTC), as for 'cairn model history --at'.");
   struct Args {
     bool json = false;
     std::string since, subject, action;
-    size_t limit = 0;
+    int64_t limit = 0;
   };
   auto a = std::make_shared<Args>();
   log->add_flag("--json", a->json, "Print the entries as JSON (doc/json.md, audit)");
-  log->add_option("--since", a->since, "Only entries at or after TIME");
+  CLI::Option* since = log->add_option("--since", a->since, "Only entries at or after TIME");
   log->add_option("--subject", a->subject, "Only entries about S (e.g. model:NAME, dataset:D@v1, sha256:…)");
   log->add_option("--action", a->action, "Only entries of action A (or prefix 'A.')");
-  log->add_option("-n,--limit", a->limit, "At most N entries, newest first");
-  log->callback([&ctx, a] {
+  CLI::Option* limit = log->add_option("-n,--limit", a->limit, "At most N entries (N >= 1), newest first");
+  log->callback([&ctx, a, since, limit] {
     Run(ctx, [&]() -> int {
       auto repo = OpenRepo(ctx);
       if (!repo.ok()) return Fail(repo.status());
       AuditQuery q;
-      if (!a->since.empty()) {
+      if (limit->count() && a->limit < 1) {
+        return Fail(Status::InvalidArgument("-n/--limit needs a number of entries of at least 1, not " +
+                                                std::to_string(a->limit),
+                                            "leave -n out to list every entry"));
+      }
+      if (since->count()) {  // given empty too: an empty time is a mistake, not "all"
         auto t = ParseAuditTime(a->since);
         if (!t.ok()) return Fail(t.status());
         q.since_ms = *t;
       }
       q.subject = a->subject;
       q.action = a->action;
-      q.limit = a->limit;
+      q.limit = static_cast<size_t>(a->limit);
       auto entries = ReadAudit(**repo, q);
       if (!entries.ok()) return Fail(entries.status());
       if (a->json) {

@@ -102,8 +102,16 @@ class GovernanceEvents(AuditCase):
         self.assertEqual(len(self.json("audit", "log", "--since", "2000-01-01")), 3)
         self.assertEqual(len(self.json("audit", "log", "--since", "2999-01-01T00:00:00Z")), 0)
         self.assertEqual(len(self.json("audit", "log", "--since", "0")), 3)
-        self.fails("audit", "log", "--since", "yesterday", msg="cannot read 'yesterday' as a time",
-                   hint="epoch seconds")
+        self.fails("audit", "log", "--since", "yesterday", msg="cannot read the time 'yesterday'",
+                   hint="seconds since the epoch")
+        # The parser of model history --at: impossible dates and empty text refused, offsets taken.
+        self.fails("audit", "log", "--since", "2026-02-30", msg="cannot read the time '2026-02-30'")
+        self.fails("audit", "log", "--since", "", msg="cannot read the time ''")
+        self.assertEqual(len(self.json("audit", "log", "--since", "2000-01-01T01:56:42+02:00")), 3)
+        self.assertEqual(len(self.json("audit", "log", "--since", "2999-01-01T00:00:00-05:00")), 0)
+        # -n needs at least one entry.
+        self.fails("audit", "log", "-n", "0", msg="-n/--limit needs a number of entries of at least 1, not 0")
+        self.fails("audit", "log", "-n", "-1", msg="at least 1")
 
     def test_checkout_force_discarding_changes_is_audited(self):
         self.write("data/a.bin", b"my unsaved edit")
