@@ -174,7 +174,10 @@ Status WriteFetchedModels(Repo& repo, const RemoteSpec& spec, const ModelFetchPl
     }
     return false;
   };
-  for (const auto& [model, theirs] : plan.remote) {
+  for (const auto& remote_model : plan.remote) {
+    // Named references, not a structured binding: lambdas below capture them (clang 14 cannot).
+    const std::string& model = remote_model.first;
+    const ModelRefSet& theirs = remote_model.second;
     const ModelRefSet& mine = plan.local.at(model);
     const std::map<std::string, std::string>& texts = plan.texts.at(model);
     bool wrote = false;

@@ -130,7 +130,10 @@ Status PublishModels(Repo& repo, RemoteSession& session, const RemoteSpec& spec,
   Backend& backend = session.backend();
   const Layout& layout = repo.layout();
   model_sync::Seen seen = model_sync::LoadSeen(repo, spec);
-  for (const auto& [model, mine] : plan.local) {
+  for (const auto& local_model : plan.local) {
+    // Named references, not a structured binding: lambdas below capture them (clang 14 cannot).
+    const std::string& model = local_model.first;
+    const ModelRefSet& mine = local_model.second;
     const ModelRefSet& theirs = plan.remote.at(model);
     std::string prefix = ModelPrefix(model);
     bool wrote = false;
