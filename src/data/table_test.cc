@@ -1,0 +1,249 @@
+#include "cairn/table.h"
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "data/duckdb_lib.h"
+
+namespace cairn {
+namespace {
+
+struct Read {
+  std::vector<std::string> columns;
+  std::vector<std::vector<std::string>> rows;  // "<NA>" for a missing cell
+  std::vector<int64_t> lines;
+  char delimiter = ',';
+  bool header = true;
+};
+
+Result<Read> ReadAll(std::string_view bytes, TableFormat format, size_t batch_rows = 4096) {
+  TableOptions options;
+  options.batch_rows = batch_rows;
+  CAIRN_ASSIGN_OR_RETURN(auto reader, OpenTableBytes(bytes, format, "t.csv", options));
+  Read out;
+  out.columns = reader->columns();
+  out.delimiter = reader->delimiter();
+  out.header = reader->header();
+  TableBatch batch;
+  for (;;) {
+    CAIRN_ASSIGN_OR_RETURN(bool more, reader->Next(&batch));
+    if (!more) break;
+    EXPECT_EQ(batch.width, out.columns.size());
+    for (size_t r = 0; r < batch.rows; ++r) {
+      std::vector<std::string> row;
+      for (size_t c = 0; c < batch.width; ++c) {
+        const TableCell& cell = batch.cell(r, c);
+        row.push_back(cell.missing ? "<NA>" : std::string(cell.text));
+      }
+      out.rows.push_back(row);
+      out.lines.push_back(batch.lines[r]);
+      EXPECT_EQ(batch.row_numbers[r], static_cast<int64_t>(out.rows.size()));
+    }
+  }
+  return out;
+}
+
+using Rows = std::vector<std::vector<std::string>>;
+
+TEST(TableCsv, QuotingEscapesAndLineEndings) {
+  auto t = ReadAll("id,text,n\r\n1,\"a, b\",2\r\n2,\"say \"\"hi\"\"\",3\n3,\"two\nlines\",4\n", TableFormat::kCsv);
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->columns, (std::vector<std::string>{"id", "text", "n"}));
+  EXPECT_EQ(t->rows, (Rows{{"1", "a, b", "2"}, {"2", "say \"hi\"", "3"}, {"3", "two\nlines", "4"}}));
+  EXPECT_EQ(t->lines, (std::vector<int64_t>{2, 3, 4}));
+}
+
+TEST(TableCsv, SniffsDelimiterAndHeader) {
+  auto semi = ReadAll("a;b\n1;2\n", TableFormat::kCsv);
+  ASSERT_TRUE(semi.ok());
+  EXPECT_EQ(semi->delimiter, ';');
+  EXPECT_EQ(semi->rows, (Rows{{"1", "2"}}));
+  auto noheader = ReadAll("1,x\n2,y\n", TableFormat::kCsv);
+  ASSERT_TRUE(noheader.ok());
+  EXPECT_FALSE(noheader->header);
+  EXPECT_EQ(noheader->columns, (std::vector<std::string>{"column_1", "column_2"}));
+  EXPECT_EQ(noheader->rows, (Rows{{"1", "x"}, {"2", "y"}}));
+  EXPECT_EQ(noheader->lines, (std::vector<int64_t>{1, 2}));
+  auto tsv = ReadAll("a,b\tc\n1,2\t3\n", TableFormat::kTsv);
+  ASSERT_TRUE(tsv.ok());
+  EXPECT_EQ(tsv->columns, (std::vector<std::string>{"a,b", "c"}));
+}
+
+TEST(TableCsv, MissingValuesShortRowsAndBlankLines) {
+  auto t = ReadAll("\xEF\xBB\xBF" "a,b,c\n1,,NA\n\n2\n3,4,5,,\n", TableFormat::kCsv);
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->columns[0], "a");
+  EXPECT_EQ(t->rows, (Rows{{"1", "<NA>", "<NA>"}, {"2", "<NA>", "<NA>"}, {"3", "4", "5"}}));
+  EXPECT_EQ(t->lines, (std::vector<int64_t>{2, 4, 5}));
+}
+
+TEST(TableCsv, NamesEmptyAndRepeatedColumns) {
+  auto t = ReadAll("a,,a,a\nx,y,z,w\n", TableFormat::kCsv);
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->columns, (std::vector<std::string>{"a", "column_2", "a.1", "a.2"}));
+}
+
+TEST(TableCsv, BadInputNamesTheLine) {
+  auto ragged = ReadAll("a,b\n1,2\n3,4,5\n", TableFormat::kCsv);
+  ASSERT_FALSE(ragged.ok());
+  EXPECT_NE(ragged.status().message().find("t.csv:3:"), std::string::npos) << ragged.status().message();
+  auto quote = ReadAll("a,b\n1,2\n3,\"open\n4,5\n", TableFormat::kCsv);
+  ASSERT_FALSE(quote.ok());
+  EXPECT_NE(quote.status().message().find("t.csv:3: a quoted field is never closed"), std::string::npos)
+      << quote.status().message();
+  auto utf8 = ReadAll("a,b\n1,2\n3,\xff\n", TableFormat::kCsv);
+  ASSERT_FALSE(utf8.ok());
+  EXPECT_NE(utf8.status().message().find("t.csv:3: invalid UTF-8"), std::string::npos) << utf8.status().message();
+  auto nul = ReadAll(std::string("a,b\n1,\0\n", 8), TableFormat::kCsv);
+  ASSERT_FALSE(nul.ok());
+  EXPECT_NE(nul.status().message().find("NUL byte"), std::string::npos);
+  auto after = ReadAll("a,b\n\"x\"y,2\n", TableFormat::kCsv);
+  ASSERT_FALSE(after.ok());
+  EXPECT_EQ(after.status().code(), Code::kInvalidArgument);
+}
+
+TEST(TableCsv, HugeRecordIsAnErrorNotAnAllocation) {
+  TableOptions options;
+  options.max_record_bytes = 1u << 20;
+  std::string bytes = "a,b\n1,\"" + std::string(3u << 20, 'x') + "\"\n";
+  auto reader = OpenTableBytes(bytes, TableFormat::kCsv, "big.csv", options);
+  ASSERT_TRUE(reader.ok());
+  TableBatch batch;
+  auto got = (*reader)->Next(&batch);
+  ASSERT_FALSE(got.ok());
+  EXPECT_NE(got.status().message().find("longer than 1 MiB"), std::string::npos) << got.status().message();
+}
+
+TEST(TableCsv, RecordsAcrossBlocksAndBatches) {
+  // Quoted newlines and escapes straddling the 1 MiB block boundary.
+  std::string bytes = "id,text\n";
+  std::vector<std::string> want;
+  for (int i = 0; bytes.size() < (3u << 20); ++i) {
+    std::string text = "row " + std::to_string(i) + " \"q\" and\nnewline " + std::string(i % 97, 'z');
+    std::string quoted;
+    for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+    bytes += std::to_string(i) + ",\"" + quoted + "\"\n";
+    want.push_back(text);
+  }
+  auto t = ReadAll(bytes, TableFormat::kCsv, 1000);
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  ASSERT_EQ(t->rows.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    ASSERT_EQ(t->rows[i][0], std::to_string(i));
+    ASSERT_EQ(t->rows[i][1], want[i]);
+    ASSERT_EQ(t->lines[i], static_cast<int64_t>(2 + 2 * i));
+  }
+}
+
+TEST(TableCsv, EmptyFileHasNoColumns) {
+  auto t = ReadAll("", TableFormat::kCsv);
+  ASSERT_TRUE(t.ok());
+  EXPECT_TRUE(t->columns.empty());
+  EXPECT_TRUE(t->rows.empty());
+  auto header_only = ReadAll("a,b\n", TableFormat::kCsv);
+  ASSERT_TRUE(header_only.ok());
+  EXPECT_EQ(header_only->columns.size(), 2u);
+  EXPECT_TRUE(header_only->rows.empty());
+}
+
+TEST(TableJsonLines, KeysInOrderOfFirstAppearance) {
+  auto t = ReadAll("{\"a\": 1, \"b\": \"x\"}\n\n{\"c\": [1, 2], \"a\": null}\n{\"b\": \"\", \"a\": 2.5}\n",
+                   TableFormat::kJsonLines);
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->columns, (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(t->rows, (Rows{{"1", "x", "<NA>"}, {"<NA>", "<NA>", "[1,2]"}, {"2.5", "", "<NA>"}}));
+  EXPECT_EQ(t->lines, (std::vector<int64_t>{1, 3, 4}));
+  auto bad = ReadAll("{\"a\": 1}\n[1]\n", TableFormat::kJsonLines);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("t.csv:2: a JSON array, not an object"), std::string::npos)
+      << bad.status().message();
+  auto broken = ReadAll("{\"a\": 1}\n{\"a\": \n", TableFormat::kJsonLines);
+  ASSERT_FALSE(broken.ok());
+  EXPECT_NE(broken.status().message().find("t.csv:2: not valid JSON"), std::string::npos);
+}
+
+TEST(TableTypes, CellTypesAndNumbers) {
+  EXPECT_EQ(CellType("42"), ColumnType::kInteger);
+  EXPECT_EQ(CellType("-4.5e3"), ColumnType::kNumber);
+  EXPECT_EQ(CellType("99999999999999999999"), ColumnType::kNumber);
+  EXPECT_EQ(CellType("TRUE"), ColumnType::kBoolean);
+  EXPECT_EQ(CellType("NaN"), ColumnType::kUnknown);
+  EXPECT_EQ(CellType("abc"), ColumnType::kString);
+  EXPECT_EQ(MergeColumnTypes(ColumnType::kInteger, ColumnType::kNumber), ColumnType::kNumber);
+  EXPECT_EQ(MergeColumnTypes(ColumnType::kBoolean, ColumnType::kNumber), ColumnType::kString);
+  EXPECT_EQ(MergeColumnTypes(ColumnType::kUnknown, ColumnType::kBoolean), ColumnType::kBoolean);
+  EXPECT_DOUBLE_EQ(*CellNumber(" 2.5 "), 2.5);
+  EXPECT_DOUBLE_EQ(*CellNumber("+7"), 7.0);
+  EXPECT_FALSE(CellNumber("x").has_value());
+  EXPECT_TRUE(std::isinf(*CellNumber("-inf")));
+  EXPECT_EQ(TableFormatFor("a/B.CSV"), TableFormat::kCsv);
+  EXPECT_EQ(TableFormatFor("x.ndjson"), TableFormat::kJsonLines);
+  EXPECT_FALSE(TableFormatFor("x.png").has_value());
+}
+
+}  // namespace
+}  // namespace cairn
+
+namespace cairn {
+namespace {
+
+// Parquet through DuckDB; the file is written by DuckDB itself.
+TEST(TableParquet, ReadsTypedColumnsAsText) {
+  Status available = DuckDbAvailable();
+  if (!available.ok()) {
+    const char* ci = std::getenv("CI");
+    if (ci && std::string(ci) == "true") FAIL() << "DuckDB is needed under CI: " << available.ToString();
+    GTEST_SKIP() << available.ToString();
+  }
+  auto api = duckdb::Load();
+  ASSERT_TRUE(api.ok());
+  std::filesystem::path dir = std::filesystem::temp_directory_path() / ("cairn-pq-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::filesystem::path file = dir / "t.parquet";
+  duckdb::Database db = nullptr;
+  duckdb::Connection con = nullptr;
+  ASSERT_EQ((*api)->open(nullptr, &db), duckdb::kSuccess);
+  ASSERT_EQ((*api)->connect(db, &con), duckdb::kSuccess);
+  duckdb::QueryResult r{};
+  std::string sql = "COPY (SELECT i AS id, i * 0.5 AS half, CASE WHEN i % 3 = 0 THEN NULL ELSE 'v' || i END AS s, "
+                    "i % 2 = 0 AS even FROM range(5000) t(i)) TO '" + file.string() + "' (FORMAT parquet)";
+  ASSERT_EQ((*api)->query(con, sql.c_str(), &r), duckdb::kSuccess) << (*api)->result_error(&r);
+  (*api)->destroy_result(&r);
+  (*api)->disconnect(&con);
+  (*api)->close(&db);
+
+  auto reader = OpenTableFile(file, TableFormat::kParquet, "t.parquet");
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  EXPECT_EQ((*reader)->columns(), (std::vector<std::string>{"id", "half", "s", "even"}));
+  TableBatch batch;
+  int64_t rows = 0;
+  for (;;) {
+    auto more = (*reader)->Next(&batch);
+    ASSERT_TRUE(more.ok()) << more.status().ToString();
+    if (!*more) break;
+    for (size_t r = 0; r < batch.rows; ++r, ++rows) {
+      ASSERT_EQ(batch.cell(r, 0).text, std::to_string(rows));
+      ASSERT_EQ(*CellNumber(batch.cell(r, 1).text), rows * 0.5);
+      ASSERT_EQ(batch.cell(r, 2).missing, rows % 3 == 0);
+      if (rows % 3 != 0) {
+        ASSERT_EQ(batch.cell(r, 2).text, "v" + std::to_string(rows));
+      }
+      ASSERT_EQ(batch.cell(r, 3).text, rows % 2 == 0 ? "true" : "false");
+      ASSERT_EQ(batch.row_numbers[r], rows + 1);
+    }
+  }
+  EXPECT_EQ(rows, 5000);
+  auto bad = OpenTableFile(dir / "missing.parquet", TableFormat::kParquet, "missing.parquet");
+  EXPECT_FALSE(bad.ok());
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace cairn
