@@ -26,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cairn/object.h"
 #include "cairn/oid.h"
 #include "cairn/repo.h"
 #include "cairn/status.h"
@@ -127,15 +128,21 @@ struct TableSource {
 
 // What a REF names for the table commands: a dataset version (name,
 // name@tag, name@oid… as ResolveRef takes), or a workspace file or
-// directory (tried first when it exists).
+// directory (tried first when it exists; when it is a tracked dataset's
+// path, its files carry their oids from the stat cache, so a diff skips the
+// unchanged ones).
 struct TableSet {
   std::string dataset;  // "" for a plain workspace path
   Oid version;          // zero for the workspace
   std::string label;    // "data/raw@v2", "workspace"
   std::vector<TableSource> tables;       // tabular files, by path
-  std::vector<std::string> skipped;      // other files (not tabular), by path
+  std::vector<TreeEntry> skipped;        // other files (not tabular), by path, with their oids
 };
 Result<TableSet> ResolveTables(Repo& repo, std::string_view ref);
+// The same, taking `ref` as a dataset ref only (never a workspace path);
+// `*tracked_path` (may be null) receives the dataset's workspace path ("" when
+// it has none).
+Result<TableSet> VersionTables(Repo& repo, std::string_view ref, std::string* tracked_path);
 // The workspace side of a dataset version's tracked path.
 Result<TableSet> WorkspaceTables(Repo& repo, const std::string& dataset, const std::string& tracked_path);
 

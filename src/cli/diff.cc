@@ -1,25 +1,194 @@
 #include <iostream>
+#include <sstream>
 
 #include "cairn/dataset.h"
 #include "cairn/json_dataset.h"
+#include "cairn/row_diff.h"
 #include "cli/command.h"
 
 namespace cairn::cli {
+namespace {
+
+std::vector<std::string> SplitList(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+std::string Shown(const std::optional<std::string>& v) { return v ? *v : "(missing)"; }
+
+std::string KeyShown(const std::vector<std::string>& names, const std::vector<std::optional<std::string>>& key) {
+  std::string s;
+  for (size_t i = 0; i < key.size() && i < names.size(); ++i) s += (i ? ", " : "") + names[i] + "=" + Shown(key[i]);
+  return s;
+}
+
+std::string ValuesShown(const std::vector<std::optional<std::string>>& values) {
+  std::string s;
+  for (size_t i = 0; i < values.size(); ++i) s += (i ? ", " : "") + Shown(values[i]);
+  return s;
+}
+
+void PrintTable(const TableDiff& t, bool stat) {
+  char letter = t.change == "added" ? 'A' : t.change == "removed" ? 'D' : 'M';
+  std::cout << letter << "  " << t.path;
+  if (!t.key.empty()) {
+    std::cout << "  (key ";
+    for (size_t i = 0; i < t.key.size(); ++i) std::cout << (i ? "," : "") << t.key[i];
+    std::cout << ")";
+  }
+  std::cout << "\n";
+  if (!t.added_columns.empty() || !t.removed_columns.empty() || !t.retyped.empty()) {
+    std::cout << "   schema:";
+    for (const ColumnSchema& c : t.added_columns) std::cout << " +" << c.name << " (" << ColumnTypeName(c.type) << ")";
+    for (const ColumnSchema& c : t.removed_columns) std::cout << " -" << c.name << " (" << ColumnTypeName(c.type) << ")";
+    for (const Retyped& r : t.retyped) {
+      std::cout << " ~" << r.name << " (" << ColumnTypeName(r.from) << " -> " << ColumnTypeName(r.to) << ")";
+    }
+    std::cout << "\n";
+  }
+  std::cout << "   rows: " << t.added << " added, " << t.removed << " removed, " << t.modified << " modified, "
+            << t.unchanged << " unchanged (" << t.old_rows << " -> " << t.new_rows << ")\n";
+  if (t.duplicate_keys > 0) {
+    std::cout << "   duplicate keys: " << t.duplicate_keys << " keys held by more than one row (" << t.duplicate_old_rows
+              << " rows before, " << t.duplicate_new_rows << " after)";
+    if (!t.duplicate_examples.empty()) std::cout << ", e.g. " << KeyShown(t.key, t.duplicate_examples[0].key);
+    std::cout << "\n";
+  }
+  if (stat) return;
+  for (const RowChange& c : t.rows) {
+    if (c.kind == RowChangeKind::kModified) {
+      std::cout << "   ~ " << KeyShown(t.key, c.key) << " (row " << c.old_row << " -> " << c.new_row << "):";
+      for (size_t i = 0; i < c.cells.size(); ++i) {
+        std::cout << (i ? "," : "") << " " << c.cells[i].column << " " << Shown(c.cells[i].from) << " -> "
+                  << Shown(c.cells[i].to);
+      }
+      std::cout << "\n";
+    } else if (c.kind == RowChangeKind::kAdded) {
+      std::cout << "   + row " << c.new_row << ": " << ValuesShown(c.values) << "\n";
+    } else {
+      std::cout << "   - row " << c.old_row << ": " << ValuesShown(c.values) << "\n";
+    }
+  }
+  if (t.truncated) {
+    int64_t more = t.added + t.removed + t.modified - static_cast<int64_t>(t.rows.size());
+    std::cout << "   ... " << more << " more changed rows (--limit N to list more, --format json|csv for all fields)\n";
+  }
+}
+
+void PrintRowDiff(const RowDiff& diff, bool stat) {
+  for (const TableDiff& t : diff.tables) PrintTable(t, stat);
+  for (const FileChange& c : diff.other_files) {
+    char letter = c.kind == FileChangeKind::kAdded ? 'A' : c.kind == FileChangeKind::kDeleted ? 'D' : 'M';
+    std::cout << letter << "  " << c.path << " (not a table)\n";
+  }
+  if (diff.tables.empty() && diff.other_files.empty()) {
+    std::cout << "no differences between " << diff.from_label << " and " << diff.to_label << "\n";
+  } else if (diff.unchanged_tables > 0) {
+    std::cout << diff.unchanged_tables << " tables unchanged\n";
+  }
+}
+
+struct RowArgs {
+  bool rows = false, stat = false;
+  std::string key, columns, format = "text";
+  int64_t limit = 20;
+  double tolerance = 0;
+};
+
+int RowDiffCommand(Context& ctx, const std::vector<std::string>& refs, const RowArgs& a, bool json) {
+  auto repo = OpenRepo(ctx);
+  if (!repo.ok()) return Fail(repo.status());
+  if (a.limit < 0) return Fail(Status::InvalidArgument("--limit must be 0 or more"));
+  Result<TableSet> from = Status::InvalidArgument("unset"), to = Status::InvalidArgument("unset");
+  if (refs.size() == 2) {
+    from = ResolveTables(**repo, refs[0]);
+    if (!from.ok()) return Fail(from.status());
+    to = ResolveTables(**repo, refs[1]);
+    if (!to.ok()) return Fail(to.status());
+    if (!from->version.IsZero() && from->version == to->version) {
+      return Fail(Status::InvalidArgument(refs[0] + " and " + refs[1] + " are the same version: nothing to compare",
+                                          "give two different versions, or one to compare with the workspace"));
+    }
+  } else {
+    std::string tracked;
+    from = VersionTables(**repo, refs[0], &tracked);
+    if (!from.ok()) return Fail(from.status());
+    if (tracked.empty()) {
+      return Fail(Status::NotFound("dataset " + from->dataset + " is not in the workspace",
+                                   "give a second ref to compare two versions"));
+    }
+    to = WorkspaceTables(**repo, from->dataset, tracked);
+    if (!to.ok()) return Fail(to.status());
+  }
+  RowDiffOptions options;
+  options.key = SplitList(a.key);
+  options.columns = SplitList(a.columns);
+  options.limit = a.limit;
+  options.tolerance = a.tolerance;
+  options.stat = a.stat;
+  auto diff = DiffRows(**repo, *from, *to, options);
+  if (!diff.ok()) return Fail(diff.status());
+  std::string format = json ? "json" : a.format;
+  if (format == "json") {
+    PrintJson(RowDiffJson(*diff));
+  } else if (format == "csv") {
+    WriteRowDiffCsv(*diff, std::cout);
+  } else if (format == "daff") {
+    WriteRowDiffDaff(*diff, std::cout);
+  } else {
+    PrintRowDiff(*diff, a.stat);
+  }
+  return kExitOk;
+}
+
+}  // namespace
 
 void RegisterDiff(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand("diff", "Show files added, deleted or modified between versions");
   cmd->footer(
-      "With one REF, compares that version with the workspace; with two, the first with the second.\n"
-      "Example: cairn diff data/raw@v1.0.0 data/raw");
+      "With one REF, compares that version with the workspace; with two, the first with the second\n"
+      "(a REF is a dataset ref, or with --rows also a workspace file or directory).\n"
+      "--rows compares the tables in them (CSV, TSV, JSON Lines, Parquet) row by row: schema changes,\n"
+      "rows added, removed and modified. With --key, rows match by key and modified rows show each\n"
+      "changed cell; without, rows compare as a multiset. Numbers compare by value. See doc/data.md.\n"
+      "Examples:\n"
+      "  cairn diff data/raw@v1.0.0 data/raw\n"
+      "  cairn diff data/raw@v1 data/raw@v2 --rows --key id\n"
+      "  cairn diff data/raw@v1 --rows --key patient,visit --stat\n"
+      "  cairn diff data/raw@v1 data/raw@v2 --rows --key id --format daff > changes.csv");
   struct Args {
     std::vector<std::string> refs;
     bool json = false;
+    RowArgs row;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("REF", args->refs, "One or two refs")->required()->expected(1, 2);
   cmd->add_flag("--json", args->json, "Print the result as JSON");
+  cmd->add_flag("--rows", args->row.rows, "Compare the tables row by row");
+  cmd->add_option("--key", args->row.key, "Key columns that identify a row (with --rows)")->type_name("COL[,COL...]");
+  cmd->add_option("--columns", args->row.columns, "Compare only these columns (with --rows)")->type_name("C[,C...]");
+  cmd->add_flag("--stat", args->row.stat, "Counts only, no rows listed (with --rows)");
+  cmd->add_option("--format", args->row.format, "text, json, csv (one line per changed cell) or daff (with --rows)")
+      ->check(CLI::IsMember({"text", "json", "csv", "daff"}));
+  cmd->add_option("--limit", args->row.limit, "Changed rows listed per file (default 20; with --rows)")
+      ->type_name("N");
+  cmd->add_option("--tolerance", args->row.tolerance, "Numbers within X are equal (with --rows and --key)")
+      ->type_name("X");
   cmd->callback([&ctx, args] {
     Run(ctx, [&] {
+      const RowArgs& row = args->row;
+      bool row_flags = !row.key.empty() || !row.columns.empty() || row.stat || row.format != "text" ||
+                       row.limit != 20 || row.tolerance != 0;
+      if (!row.rows && row_flags) {
+        return Fail(Status::InvalidArgument("--key, --columns, --stat, --format, --limit and --tolerance need --rows",
+                                            "add --rows to compare the tables row by row"));
+      }
+      if (row.rows) return RowDiffCommand(ctx, args->refs, row, args->json);
       auto repo = OpenRepo(ctx);
       if (!repo.ok()) return Fail(repo.status());
       auto from_ref = ResolveRef(**repo, args->refs[0]);

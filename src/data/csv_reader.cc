@@ -35,19 +35,38 @@ char SniffDelimiter(std::string_view head, bool whole) {
     for (size_t k = 0; k < kCandidates.size(); ++k) counts[k] += c == kCandidates[k];
   }
   if (whole && any && lines.size() < 20) lines.push_back(counts);
-  if (lines.empty()) return ',';
   int best = -1;
-  for (size_t k = 0; k < kCandidates.size(); ++k) {
-    bool steady = lines[0][k] > 0;
-    for (const auto& l : lines) steady = steady && l[k] == lines[0][k];
-    if (steady && (best < 0 || lines[0][k] > lines[0][best])) best = static_cast<int>(k);
-  }
-  if (best < 0) {
+  if (!lines.empty()) {
     for (size_t k = 0; k < kCandidates.size(); ++k) {
-      if (lines[0][k] > 0 && (best < 0 || lines[0][k] > lines[0][best])) best = static_cast<int>(k);
+      bool steady = lines[0][k] > 0;
+      for (const auto& l : lines) steady = steady && l[k] == lines[0][k];
+      if (steady && (best < 0 || lines[0][k] > lines[0][best])) best = static_cast<int>(k);
+    }
+    if (best < 0) {
+      for (size_t k = 0; k < kCandidates.size(); ++k) {
+        if (lines[0][k] > 0 && (best < 0 || lines[0][k] > lines[0][best])) best = static_cast<int>(k);
+      }
     }
   }
-  return best < 0 ? ',' : kCandidates[best];
+  if (best >= 0) return kCandidates[best];
+  // No usual delimiter: space-separated columns when every line has the
+  // same number of them (runs of spaces are not merged).
+  bool spaced = true;
+  int64_t spaces = -1;
+  int seen = 0;
+  for (std::string_view rest = head; spaced && !rest.empty() && seen < 20;) {
+    size_t nl = rest.find('\n');
+    if (nl == std::string_view::npos && !whole) break;  // a cut last line says nothing
+    std::string_view line = rest.substr(0, nl);
+    rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) continue;
+    int64_t n = std::count(line.begin(), line.end(), ' ');
+    ++seen;
+    spaced = n > 0 && (spaces < 0 || n == spaces);
+    spaces = n;
+  }
+  return spaced && spaces > 0 ? ' ' : ',';
 }
 
 class CsvReader : public TableReader {

@@ -1,6 +1,7 @@
 // Where tables come from: the tabular files of a dataset version or of the
 // workspace, and opening one of them (a workspace file, a loose cache
 // object in place, a packed blob from memory).
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include "cairn/store.h"
 #include "cairn/table.h"
 #include "data/table_internal.h"
+#include "util/file.h"
 
 namespace cairn {
 namespace fs = std::filesystem;
@@ -21,7 +23,18 @@ void AddEntry(TableSet* set, const std::string& path, const Oid& oid, uint64_t s
               std::string where) {
   auto format = TableFormatFor(fs::path(path).filename().string());
   if (!format) {
-    set->skipped.push_back(path);
+    Oid content = oid;
+    if (content.IsZero() && !file.empty()) {
+      // A plain workspace file: hashed so a diff can tell whether it changed.
+      int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd >= 0) {
+        uint64_t ignored = 0;
+        auto hashed = HashFd(fd, file, &ignored);
+        ::close(fd);
+        if (hashed.ok()) content = *hashed;
+      }
+    }
+    set->skipped.push_back(TreeEntry{path, false, size, content});
     return;
   }
   set->tables.push_back(TableSource{path, *format, oid, size, std::move(file), std::move(where)});
@@ -77,6 +90,50 @@ class OwningReader : public TableReader {
 
 }  // namespace
 
+namespace {
+
+Result<TableSet> FromVersion(Repo& repo, const ResolvedRef& resolved, const std::string& ref) {
+  CAIRN_ASSIGN_OR_RETURN(Version version, LoadVersion(repo, resolved.version));
+  auto files = LoadFiles(repo, version);
+  if (!files.ok()) {
+    if (files.status().code() != Code::kNotFound) return files.status();
+    return Status::NotFound("dataset version " + resolved.dataset + "@" + resolved.version.Short() +
+                                " is not in the cache",
+                            "fetch it with 'cairn pull'");
+  }
+  TableSet set;
+  set.dataset = resolved.dataset;
+  set.version = resolved.version;
+  set.label = ref.find_first_of("@~") == std::string::npos ? resolved.dataset + "@" + resolved.version.Short() : ref;
+  for (const TreeEntry& e : files->entries) {
+    fs::path file;
+    auto loose = repo.store().LooseFile(e.oid);
+    if (loose.ok()) file = *loose;
+    AddEntry(&set, e.path, e.oid, e.size, file, resolved.dataset + "@" + resolved.version.Short() + ":" + e.path);
+  }
+  return set;
+}
+
+Result<ResolvedRef> ResolveDataset(Repo& repo, const std::string& ref) {
+  auto resolved = ResolveRef(repo, ref);
+  if (!resolved.ok() && resolved.status().code() == Code::kNotFound &&
+      ref.find_first_of("@~") == std::string::npos) {
+    return Status::NotFound("no file, directory or dataset named " + ref,
+                            "give a workspace path, or a dataset ref such as " + ref + "@v1 ('cairn log')");
+  }
+  return resolved;
+}
+
+}  // namespace
+
+Result<TableSet> VersionTables(Repo& repo, std::string_view ref_text, std::string* tracked_path) {
+  std::string ref(ref_text);
+  if (ref.empty()) return Status::InvalidArgument("no data given", "give a dataset ref such as data/raw@v2");
+  CAIRN_ASSIGN_OR_RETURN(ResolvedRef resolved, ResolveDataset(repo, ref));
+  if (tracked_path) *tracked_path = resolved.path;
+  return FromVersion(repo, resolved, ref);
+}
+
 Result<TableSet> ResolveTables(Repo& repo, std::string_view ref_text) {
   std::string ref(ref_text);
   if (ref.empty()) return Status::InvalidArgument("no data given", "give a dataset ref (data/raw@v2) or a file path");
@@ -84,6 +141,18 @@ Result<TableSet> ResolveTables(Repo& repo, std::string_view ref_text) {
   fs::path path = fs::path(ref).is_absolute() ? fs::path(ref) : repo.base_dir() / ref;
   std::error_code ec;
   fs::file_status st = fs::status(path, ec);
+  if (!ec && (fs::is_directory(st) || fs::is_regular_file(st)) && ref.find_first_of("@~") == std::string::npos) {
+    // A tracked dataset's path: its files with their oids (stat cache).
+    auto tracked = ResolveRef(repo, ref);
+    if (tracked.ok() && !tracked->path.empty()) {
+      std::error_code same_ec;
+      if (fs::equivalent(repo.root() / tracked->path, path, same_ec) && !same_ec) {
+        CAIRN_ASSIGN_OR_RETURN(TableSet ws, WorkspaceTables(repo, tracked->dataset, tracked->path));
+        ws.label = ref;
+        return ws;
+      }
+    }
+  }
   if (!ec && fs::is_directory(st)) {
     set.label = ref;
     CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> files, FilesBelow(path));
@@ -99,33 +168,8 @@ Result<TableSet> ResolveTables(Repo& repo, std::string_view ref_text) {
     return set;
   }
   if (!ec && fs::exists(st)) return Status::InvalidArgument(ref + " is neither a file nor a directory");
-  auto resolved = ResolveRef(repo, ref);
-  if (!resolved.ok()) {
-    if (resolved.status().code() == Code::kNotFound && ref.find_first_of("@~") == std::string::npos) {
-      return Status::NotFound("no file, directory or dataset named " + ref,
-                              "give a workspace path, or a dataset ref such as " + ref + "@v1 ('cairn log')");
-    }
-    return resolved.status();
-  }
-  CAIRN_ASSIGN_OR_RETURN(Version version, LoadVersion(repo, resolved->version));
-  auto files = LoadFiles(repo, version);
-  if (!files.ok()) {
-    if (files.status().code() != Code::kNotFound) return files.status();
-    return Status::NotFound("dataset version " + resolved->dataset + "@" + resolved->version.Short() +
-                                " is not in the cache",
-                            "fetch it with 'cairn pull'");
-  }
-  set.dataset = resolved->dataset;
-  set.version = resolved->version;
-  set.label = ref.find_first_of("@~") == std::string::npos ? resolved->dataset + "@" + resolved->version.Short()
-                                                            : ref;
-  for (const TreeEntry& e : files->entries) {
-    fs::path file;
-    auto loose = repo.store().LooseFile(e.oid);
-    if (loose.ok()) file = *loose;
-    AddEntry(&set, e.path, e.oid, e.size, file, resolved->dataset + "@" + resolved->version.Short() + ":" + e.path);
-  }
-  return set;
+  CAIRN_ASSIGN_OR_RETURN(ResolvedRef resolved, ResolveDataset(repo, ref));
+  return FromVersion(repo, resolved, ref);
 }
 
 Result<TableSet> WorkspaceTables(Repo& repo, const std::string& dataset, const std::string& tracked_path) {

@@ -247,3 +247,19 @@ TEST(TableParquet, ReadsTypedColumnsAsText) {
 
 }  // namespace
 }  // namespace cairn
+
+namespace cairn {
+namespace {
+
+TEST(TableCsv, SpaceSeparatedWhenNothingElseFits) {
+  auto reader = OpenTableBytes("Chins Situps Jumps\n5 162 60\n2 110 60\n", TableFormat::kCsv, "l.csv");
+  ASSERT_TRUE(reader.ok());
+  EXPECT_EQ((*reader)->delimiter(), ' ');
+  EXPECT_EQ((*reader)->columns(), (std::vector<std::string>{"Chins", "Situps", "Jumps"}));
+  auto text = OpenTableBytes("name\nAda Lovelace\nAlan M Turing\n", TableFormat::kCsv, "n.csv");
+  ASSERT_TRUE(text.ok());
+  EXPECT_EQ((*text)->delimiter(), ',');
+}
+
+}  // namespace
+}  // namespace cairn

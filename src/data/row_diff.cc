@@ -1,0 +1,605 @@
+// Row diff: one pass over each side hashing every row (both sides at once,
+// on two threads), a merge of the sorted hashes, and a second pass that
+// fetches only the rows to list.
+#include "cairn/row_diff.h"
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <queue>
+#include <thread>
+#include <unordered_map>
+
+#include "util/edit_distance.h"
+
+namespace cairn {
+namespace {
+
+// A row of one side: the hash of its key cells, of its compared cells, and
+// its 1-based row number.
+struct Entry {
+  uint64_t key;
+  uint64_t content;
+  int64_t row;
+};
+
+struct Side {
+  std::vector<std::string> columns;
+  std::vector<ColumnType> types;
+  std::vector<Entry> entries;
+  int64_t rows = 0;
+};
+
+// The type of a cell and, for numbers, its value: a fast path for plain
+// decimal numbers, CellType for the rest.
+inline ColumnType Classify(const TableCell& c, double* value) {
+  if (c.missing) return ColumnType::kUnknown;
+  std::string_view t = c.text;
+  if (!t.empty()) {
+    char f = t[0];
+    if ((f >= '0' && f <= '9') || ((f == '-' || f == '.') && t.size() > 1)) {
+      auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), *value);
+      if (ec == std::errc() && end == t.data() + t.size() && std::isfinite(*value)) {
+        bool integer = t.size() <= 18 && t.find_first_of(".eE") == std::string_view::npos;
+        return integer ? ColumnType::kInteger : ColumnType::kNumber;
+      }
+    }
+  }
+  ColumnType type = CellType(t);
+  if (type == ColumnType::kInteger || type == ColumnType::kNumber) *value = CellNumber(t).value_or(0);
+  return type;
+}
+
+// Appends a cell's canonical bytes: numbers by value, text by content.
+inline void AppendCell(std::string* buf, const TableCell& c) {
+  double v = 0;
+  ColumnType t = Classify(c, &v);
+  if (c.missing) {
+    buf->push_back('\x01');
+  } else if (t == ColumnType::kInteger || t == ColumnType::kNumber) {
+    if (v == 0) v = 0;  // -0 is 0
+    buf->push_back('\x02');
+    buf->append(reinterpret_cast<const char*>(&v), sizeof v);
+  } else {
+    uint32_t n = static_cast<uint32_t>(c.text.size());
+    buf->push_back('\x03');
+    buf->append(reinterpret_cast<const char*>(&n), sizeof n);
+    buf->append(c.text);
+  }
+}
+
+bool CellsEqual(const std::optional<std::string>& a, const std::optional<std::string>& b, double tolerance) {
+  if (!a || !b) return !a && !b;
+  if (*a == *b) return true;
+  double x = 0, y = 0;
+  TableCell ca{*a, false}, cb{*b, false};
+  ColumnType ta = Classify(ca, &x), tb = Classify(cb, &y);
+  bool na = ta == ColumnType::kInteger || ta == ColumnType::kNumber;
+  bool nb = tb == ColumnType::kInteger || tb == ColumnType::kNumber;
+  if (!na || !nb) return false;
+  return x == y || std::fabs(x - y) <= tolerance;
+}
+
+std::string Suggest(const std::string& name, const std::vector<std::string>& columns) {
+  std::string best;
+  size_t best_d = 3;
+  for (const std::string& c : columns) {
+    size_t d = EditDistance(name, c);
+    if (d < best_d) {
+      best_d = d;
+      best = c;
+    }
+  }
+  std::string list;
+  for (size_t i = 0; i < columns.size() && i < 12; ++i) list += (i ? ", " : "") + columns[i];
+  if (columns.size() > 12) list += ", …";
+  if (!best.empty()) return "did you mean '" + best + "'? the columns are: " + list;
+  return "the columns are: " + list;
+}
+
+Result<std::vector<size_t>> Indexes(const std::vector<std::string>& names, const TableReader& reader,
+                                    const char* what) {
+  std::vector<size_t> out;
+  const auto& columns = reader.columns();
+  for (const std::string& n : names) {
+    auto it = std::find(columns.begin(), columns.end(), n);
+    if (it == columns.end()) {
+      return Status::InvalidArgument(std::string(what) + " '" + n + "' is not a column of " + reader.where(),
+                                     Suggest(n, columns));
+    }
+    out.push_back(static_cast<size_t>(it - columns.begin()));
+  }
+  return out;
+}
+
+// Pass 1 over one side.
+Status Scan(TableReader& reader, const std::vector<size_t>& key, const std::vector<size_t>& compared, Side* side) {
+  side->columns = reader.columns();
+  side->types.assign(side->columns.size(), ColumnType::kUnknown);
+  TableBatch batch;
+  std::string buf;
+  for (;;) {
+    CAIRN_ASSIGN_OR_RETURN(bool more, reader.Next(&batch));
+    if (!more) break;
+    for (size_t r = 0; r < batch.rows; ++r) {
+      for (size_t c = 0; c < batch.width; ++c) {
+        double v;
+        ColumnType t = Classify(batch.cell(r, c), &v);
+        if (t != side->types[c]) side->types[c] = MergeColumnTypes(side->types[c], t);
+      }
+      Entry e{0, 0, batch.row_numbers[r]};
+      if (!key.empty()) {
+        buf.clear();
+        for (size_t k : key) AppendCell(&buf, batch.cell(r, k));
+        e.key = XXH3_64bits(buf.data(), buf.size());
+      }
+      buf.clear();
+      for (size_t k : compared) AppendCell(&buf, batch.cell(r, k));
+      e.content = XXH3_64bits(buf.data(), buf.size());
+      side->entries.push_back(e);
+    }
+    side->rows += static_cast<int64_t>(batch.rows);
+  }
+  return Status::OK();
+}
+
+struct Fetched {
+  int64_t line = 0;
+  std::vector<std::optional<std::string>> cells;
+};
+
+// Pass 2: the cells of the rows `wanted` (sorted) names.
+Result<std::unordered_map<int64_t, Fetched>> Fetch(TableReader& reader, const std::vector<int64_t>& wanted) {
+  std::unordered_map<int64_t, Fetched> out;
+  if (wanted.empty()) return out;
+  size_t next = 0;
+  TableBatch batch;
+  while (next < wanted.size()) {
+    CAIRN_ASSIGN_OR_RETURN(bool more, reader.Next(&batch));
+    if (!more) break;
+    for (size_t r = 0; r < batch.rows && next < wanted.size(); ++r) {
+      if (batch.row_numbers[r] != wanted[next]) continue;
+      Fetched& f = out[wanted[next++]];
+      f.line = batch.lines[r];
+      for (size_t c = 0; c < batch.width; ++c) {
+        const TableCell& cell = batch.cell(r, c);
+        f.cells.push_back(cell.missing ? std::nullopt : std::optional<std::string>(std::string(cell.text)));
+      }
+    }
+  }
+  return out;
+}
+
+// A change found by the merge, before its rows are fetched.
+struct Pending {
+  RowChangeKind kind;
+  int64_t old_row, new_row;
+  int64_t position() const { return new_row ? new_row : old_row; }
+};
+
+// Keeps the first `limit` changes by position (and, with `keep_modified`,
+// every modified one).
+class Listing {
+ public:
+  Listing(int64_t limit, bool keep_modified) : limit_(limit), keep_modified_(keep_modified) {}
+  void Add(const Pending& p) {
+    if (keep_modified_ && p.kind == RowChangeKind::kModified) {
+      modified_.push_back(p);
+      return;
+    }
+    if (limit_ <= 0) return;
+    if (static_cast<int64_t>(heap_.size()) < limit_) {
+      heap_.push(p);
+    } else if (p.position() < heap_.top().position()) {
+      heap_.pop();
+      heap_.push(p);
+    }
+  }
+  std::vector<Pending> Take() {
+    std::vector<Pending> out = std::move(modified_);
+    while (!heap_.empty()) {
+      out.push_back(heap_.top());
+      heap_.pop();
+    }
+    std::sort(out.begin(), out.end(), [](const Pending& a, const Pending& b) { return a.position() < b.position(); });
+    return out;
+  }
+
+ private:
+  struct Later {
+    bool operator()(const Pending& a, const Pending& b) const { return a.position() < b.position(); }
+  };
+  int64_t limit_;
+  bool keep_modified_;
+  std::priority_queue<Pending, std::vector<Pending>, Later> heap_;
+  std::vector<Pending> modified_;
+};
+
+bool ByKey(const Entry& a, const Entry& b) { return a.key != b.key ? a.key < b.key : a.row < b.row; }
+bool ByContent(const Entry& a, const Entry& b) {
+  return a.content != b.content ? a.content < b.content : a.row < b.row;
+}
+
+// Matches two groups of rows (sorted by content) as multisets; what is left
+// over is removed and added, or one modified row when one is left on each side.
+void MatchGroup(std::vector<Entry>& a, std::vector<Entry>& b, TableDiff* diff, Listing* listing, bool keyed) {
+  std::sort(a.begin(), a.end(), ByContent);
+  std::sort(b.begin(), b.end(), ByContent);
+  std::vector<const Entry*> only_a, only_b;
+  size_t i = 0, j = 0;
+  while (i < a.size() || j < b.size()) {
+    if (j == b.size() || (i < a.size() && a[i].content < b[j].content)) {
+      only_a.push_back(&a[i++]);
+    } else if (i == a.size() || b[j].content < a[i].content) {
+      only_b.push_back(&b[j++]);
+    } else {
+      diff->unchanged++;
+      ++i;
+      ++j;
+    }
+  }
+  if (keyed && only_a.size() == 1 && only_b.size() == 1) {
+    diff->modified++;
+    listing->Add(Pending{RowChangeKind::kModified, only_a[0]->row, only_b[0]->row});
+    return;
+  }
+  for (const Entry* e : only_a) {
+    diff->removed++;
+    listing->Add(Pending{RowChangeKind::kRemoved, e->row, 0});
+  }
+  for (const Entry* e : only_b) {
+    diff->added++;
+    listing->Add(Pending{RowChangeKind::kAdded, 0, e->row});
+  }
+}
+
+std::vector<ColumnSchema> Schema(const Side& side) {
+  std::vector<ColumnSchema> out;
+  for (size_t i = 0; i < side.columns.size(); ++i) out.push_back(ColumnSchema{side.columns[i], side.types[i]});
+  return out;
+}
+
+std::vector<std::optional<std::string>> Pick(const Fetched& f, const std::vector<size_t>& idx) {
+  std::vector<std::optional<std::string>> out;
+  for (size_t i : idx) out.push_back(i < f.cells.size() ? f.cells[i] : std::nullopt);
+  return out;
+}
+
+}  // namespace
+
+const char* RowChangeKindName(RowChangeKind kind) {
+  switch (kind) {
+    case RowChangeKind::kAdded: return "added";
+    case RowChangeKind::kRemoved: return "removed";
+    case RowChangeKind::kModified: return "modified";
+  }
+  return "modified";
+}
+
+Result<TableDiff> DiffTables(TableReader& from, TableReader& to, const RowDiffOptions& options,
+                             const std::function<Result<std::unique_ptr<TableReader>>(bool old_side)>& reopen) {
+  if (options.tolerance < 0 || std::isnan(options.tolerance)) {
+    return Status::InvalidArgument("--tolerance must be zero or more");
+  }
+  if (options.tolerance > 0 && options.key.empty()) {
+    return Status::InvalidArgument("--tolerance compares the cells of matching rows",
+                                   "give the key that matches rows: --key COL[,COL…]");
+  }
+  TableDiff diff;
+  diff.old_where = from.where();
+  diff.new_where = to.where();
+  diff.key = options.key;
+  const bool keyed = !options.key.empty();
+  CAIRN_ASSIGN_OR_RETURN(std::vector<size_t> key_a, Indexes(options.key, from, "key column"));
+  CAIRN_ASSIGN_OR_RETURN(std::vector<size_t> key_b, Indexes(options.key, to, "key column"));
+  // The compared columns: those both sides have (of --columns, when given),
+  // in the old side's order, without the key.
+  const auto& ca = from.columns();
+  const auto& cb = to.columns();
+  for (const std::string& c : options.columns) {
+    if (std::find(ca.begin(), ca.end(), c) == ca.end() && std::find(cb.begin(), cb.end(), c) == cb.end()) {
+      return Status::InvalidArgument("column '" + c + "' is in neither " + from.where() + " nor " + to.where(),
+                                     Suggest(c, ca));
+    }
+  }
+  std::vector<size_t> cmp_a, cmp_b;
+  for (size_t i = 0; i < ca.size(); ++i) {
+    const std::string& name = ca[i];
+    if (std::find(options.key.begin(), options.key.end(), name) != options.key.end()) continue;
+    if (!options.columns.empty() &&
+        std::find(options.columns.begin(), options.columns.end(), name) == options.columns.end()) {
+      continue;
+    }
+    auto it = std::find(cb.begin(), cb.end(), name);
+    if (it == cb.end()) continue;
+    cmp_a.push_back(i);
+    cmp_b.push_back(static_cast<size_t>(it - cb.begin()));
+    diff.compared.push_back(name);
+  }
+
+  Side a, b;
+  Status sa, sb;
+  {
+    std::thread other([&] { sb = Scan(to, key_b, cmp_b, &b); });
+    sa = Scan(from, key_a, cmp_a, &a);
+    other.join();
+  }
+  CAIRN_RETURN_IF_ERROR(sa);
+  CAIRN_RETURN_IF_ERROR(sb);
+  diff.old_columns = Schema(a);
+  diff.new_columns = Schema(b);
+  diff.old_rows = a.rows;
+  diff.new_rows = b.rows;
+  for (size_t i = 0; i < a.columns.size(); ++i) {
+    auto it = std::find(b.columns.begin(), b.columns.end(), a.columns[i]);
+    if (it == b.columns.end()) {
+      diff.removed_columns.push_back(diff.old_columns[i]);
+      continue;
+    }
+    ColumnType to_type = b.types[it - b.columns.begin()];
+    if (a.types[i] != to_type && a.types[i] != ColumnType::kUnknown && to_type != ColumnType::kUnknown) {
+      diff.retyped.push_back(Retyped{a.columns[i], a.types[i], to_type});
+    }
+  }
+  for (size_t i = 0; i < b.columns.size(); ++i) {
+    if (std::find(a.columns.begin(), a.columns.end(), b.columns[i]) == a.columns.end()) {
+      diff.added_columns.push_back(diff.new_columns[i]);
+    }
+  }
+
+  const bool tolerant = options.tolerance > 0;
+  Listing listing(options.stat ? 0 : options.limit, tolerant);
+  if (keyed) {
+    {
+      std::thread other([&] { std::sort(b.entries.begin(), b.entries.end(), ByKey); });
+      std::sort(a.entries.begin(), a.entries.end(), ByKey);
+      other.join();
+    }
+    std::vector<Entry> ga, gb;
+    size_t i = 0, j = 0;
+    std::vector<std::pair<int64_t, int64_t>> duplicate_rows;  // an example row of each side
+    while (i < a.entries.size() || j < b.entries.size()) {
+      uint64_t k;
+      if (j == b.entries.size()) {
+        k = a.entries[i].key;
+      } else if (i == a.entries.size()) {
+        k = b.entries[j].key;
+      } else {
+        k = std::min(a.entries[i].key, b.entries[j].key);
+      }
+      ga.clear();
+      gb.clear();
+      while (i < a.entries.size() && a.entries[i].key == k) ga.push_back(a.entries[i++]);
+      while (j < b.entries.size() && b.entries[j].key == k) gb.push_back(b.entries[j++]);
+      if (ga.size() > 1 || gb.size() > 1) {
+        diff.duplicate_keys++;
+        if (ga.size() > 1) diff.duplicate_old_rows += static_cast<int64_t>(ga.size());
+        if (gb.size() > 1) diff.duplicate_new_rows += static_cast<int64_t>(gb.size());
+        if (duplicate_rows.size() < 5) {
+          duplicate_rows.emplace_back(ga.empty() ? 0 : ga[0].row, gb.empty() ? 0 : gb[0].row);
+          diff.duplicate_examples.push_back(DuplicateKey{{}, static_cast<int64_t>(ga.size()),
+                                                         static_cast<int64_t>(gb.size())});
+        }
+      }
+      if (ga.size() == 1 && gb.size() == 1) {
+        if (ga[0].content == gb[0].content) {
+          diff.unchanged++;
+        } else {
+          diff.modified++;
+          listing.Add(Pending{RowChangeKind::kModified, ga[0].row, gb[0].row});
+        }
+        continue;
+      }
+      MatchGroup(ga, gb, &diff, &listing, true);
+    }
+    // The example duplicate keys' cells come with the rows fetched below.
+    std::vector<Pending> listed = listing.Take();
+    std::vector<int64_t> want_a, want_b;
+    for (const Pending& p : listed) {
+      if (p.old_row) want_a.push_back(p.old_row);
+      if (p.new_row) want_b.push_back(p.new_row);
+    }
+    for (const auto& [ra, rb] : duplicate_rows) {
+      if (ra) want_a.push_back(ra);
+      if (rb) want_b.push_back(rb);
+    }
+    auto unique_sorted = [](std::vector<int64_t>* v) {
+      std::sort(v->begin(), v->end());
+      v->erase(std::unique(v->begin(), v->end()), v->end());
+    };
+    unique_sorted(&want_a);
+    unique_sorted(&want_b);
+    std::unordered_map<int64_t, Fetched> rows_a, rows_b;
+    if (!want_a.empty() || !want_b.empty()) {
+      CAIRN_ASSIGN_OR_RETURN(auto ra, reopen(true));
+      CAIRN_ASSIGN_OR_RETURN(auto rb, reopen(false));
+      Result<std::unordered_map<int64_t, Fetched>> fa = Status::OK(), fb = Status::OK();
+      fa = std::unordered_map<int64_t, Fetched>();
+      fb = std::unordered_map<int64_t, Fetched>();
+      std::thread other([&] { fb = Fetch(*rb, want_b); });
+      fa = Fetch(*ra, want_a);
+      other.join();
+      CAIRN_RETURN_IF_ERROR(fa.status());
+      CAIRN_RETURN_IF_ERROR(fb.status());
+      rows_a = std::move(*fa);
+      rows_b = std::move(*fb);
+    }
+    for (size_t d = 0; d < duplicate_rows.size(); ++d) {
+      auto [ra, rb] = duplicate_rows[d];
+      diff.duplicate_examples[d].key = ra ? Pick(rows_a[ra], key_a) : Pick(rows_b[rb], key_b);
+    }
+    int64_t shown = 0;
+    for (const Pending& p : listed) {
+      RowChange change;
+      change.kind = p.kind;
+      change.old_row = p.old_row;
+      change.new_row = p.new_row;
+      if (p.old_row) change.old_line = rows_a[p.old_row].line;
+      if (p.new_row) change.new_line = rows_b[p.new_row].line;
+      change.key = p.new_row ? Pick(rows_b[p.new_row], key_b) : Pick(rows_a[p.old_row], key_a);
+      if (p.kind == RowChangeKind::kModified) {
+        const Fetched& fa = rows_a[p.old_row];
+        const Fetched& fb = rows_b[p.new_row];
+        for (size_t c = 0; c < cmp_a.size(); ++c) {
+          const auto& x = fa.cells[cmp_a[c]];
+          const auto& y = fb.cells[cmp_b[c]];
+          if (!CellsEqual(x, y, options.tolerance)) change.cells.push_back(CellChange{diff.compared[c], x, y});
+        }
+        if (change.cells.empty()) {  // equal within the tolerance
+          diff.modified--;
+          diff.unchanged++;
+          continue;
+        }
+        change.values = fb.cells;
+      } else {
+        change.values = p.old_row ? rows_a[p.old_row].cells : rows_b[p.new_row].cells;
+      }
+      if (options.stat || shown >= options.limit) {
+        diff.truncated = diff.truncated || !options.stat;
+        continue;
+      }
+      diff.rows.push_back(std::move(change));
+      ++shown;
+    }
+  } else {
+    {
+      std::thread other([&] { std::sort(b.entries.begin(), b.entries.end(), ByContent); });
+      std::sort(a.entries.begin(), a.entries.end(), ByContent);
+      other.join();
+    }
+    MatchGroup(a.entries, b.entries, &diff, &listing, false);
+    std::vector<Pending> listed = listing.Take();
+    std::vector<int64_t> want_a, want_b;
+    for (const Pending& p : listed) (p.old_row ? want_a : want_b).push_back(p.old_row ? p.old_row : p.new_row);
+    std::sort(want_a.begin(), want_a.end());
+    std::sort(want_b.begin(), want_b.end());
+    std::unordered_map<int64_t, Fetched> rows_a, rows_b;
+    if (!listed.empty()) {
+      CAIRN_ASSIGN_OR_RETURN(auto ra, reopen(true));
+      CAIRN_ASSIGN_OR_RETURN(auto rb, reopen(false));
+      CAIRN_ASSIGN_OR_RETURN(rows_a, Fetch(*ra, want_a));
+      CAIRN_ASSIGN_OR_RETURN(rows_b, Fetch(*rb, want_b));
+    }
+    for (const Pending& p : listed) {
+      RowChange change;
+      change.kind = p.kind;
+      change.old_row = p.old_row;
+      change.new_row = p.new_row;
+      const Fetched& f = p.old_row ? rows_a[p.old_row] : rows_b[p.new_row];
+      (p.old_row ? change.old_line : change.new_line) = f.line;
+      change.values = f.cells;
+      diff.rows.push_back(std::move(change));
+    }
+  }
+  if (!options.stat) {
+    int64_t changed = diff.added + diff.removed + diff.modified;
+    diff.truncated = changed > static_cast<int64_t>(diff.rows.size());
+  }
+  diff.change = "modified";
+  return diff;
+}
+
+namespace {
+
+// A table only one side has: every row added (or removed).
+Result<TableDiff> OneSided(TableReader& reader, bool added, const RowDiffOptions& options) {
+  TableDiff diff;
+  diff.change = added ? "added" : "removed";
+  (added ? diff.new_where : diff.old_where) = reader.where();
+  diff.key = options.key;
+  Side side;
+  side.columns = reader.columns();
+  side.types.assign(side.columns.size(), ColumnType::kUnknown);
+  std::vector<size_t> key;
+  if (!options.key.empty()) {
+    CAIRN_ASSIGN_OR_RETURN(key, Indexes(options.key, reader, "key column"));
+  }
+  TableBatch batch;
+  int64_t limit = options.stat ? 0 : options.limit;
+  for (;;) {
+    CAIRN_ASSIGN_OR_RETURN(bool more, reader.Next(&batch));
+    if (!more) break;
+    for (size_t r = 0; r < batch.rows; ++r) {
+      for (size_t c = 0; c < batch.width; ++c) {
+        double v;
+        side.types[c] = MergeColumnTypes(side.types[c], Classify(batch.cell(r, c), &v));
+      }
+      if (static_cast<int64_t>(diff.rows.size()) < limit) {
+        RowChange change;
+        change.kind = added ? RowChangeKind::kAdded : RowChangeKind::kRemoved;
+        (added ? change.new_row : change.old_row) = batch.row_numbers[r];
+        (added ? change.new_line : change.old_line) = batch.lines[r];
+        for (size_t c = 0; c < batch.width; ++c) {
+          const TableCell& cell = batch.cell(r, c);
+          change.values.push_back(cell.missing ? std::nullopt : std::optional<std::string>(std::string(cell.text)));
+        }
+        for (size_t k : key) change.key.push_back(change.values[k]);
+        diff.rows.push_back(std::move(change));
+      }
+    }
+    side.rows += static_cast<int64_t>(batch.rows);
+  }
+  std::vector<ColumnSchema> schema = Schema(side);
+  if (added) {
+    diff.new_columns = schema;
+    diff.added_columns = schema;
+    diff.new_rows = diff.added = side.rows;
+  } else {
+    diff.old_columns = schema;
+    diff.removed_columns = schema;
+    diff.old_rows = diff.removed = side.rows;
+  }
+  diff.truncated = !options.stat && side.rows > static_cast<int64_t>(diff.rows.size());
+  return diff;
+}
+
+}  // namespace
+
+Result<RowDiff> DiffRows(Repo& repo, const TableSet& from, const TableSet& to, const RowDiffOptions& options) {
+  RowDiff out;
+  out.from_label = from.label;
+  out.to_label = to.label;
+  std::map<std::string, const TableSource*> old_tables, new_tables;
+  for (const TableSource& t : from.tables) old_tables[t.path] = &t;
+  for (const TableSource& t : to.tables) new_tables[t.path] = &t;
+  std::map<std::string, std::pair<const TableSource*, const TableSource*>> pairs;
+  for (const auto& [path, t] : old_tables) pairs[path].first = t;
+  for (const auto& [path, t] : new_tables) pairs[path].second = t;
+  for (const auto& [path, pair] : pairs) {
+    const auto [a, b] = pair;
+    TableDiff diff;
+    if (a && b) {
+      if (!a->blob.IsZero() && a->blob == b->blob) {
+        out.unchanged_tables++;
+        continue;
+      }
+      CAIRN_ASSIGN_OR_RETURN(auto ra, OpenTable(repo, *a));
+      CAIRN_ASSIGN_OR_RETURN(auto rb, OpenTable(repo, *b));
+      auto reopen = [&repo, a = a, b = b](bool old_side) { return OpenTable(repo, old_side ? *a : *b); };
+      CAIRN_ASSIGN_OR_RETURN(diff, DiffTables(*ra, *rb, options, reopen));
+      if (diff.added == 0 && diff.removed == 0 && diff.modified == 0 && diff.added_columns.empty() &&
+          diff.removed_columns.empty() && diff.retyped.empty()) {
+        // Different bytes, same table (numbers spelled differently, line endings, quoting).
+        diff.change = "modified";
+      }
+    } else {
+      const TableSource* only = a ? a : b;
+      CAIRN_ASSIGN_OR_RETURN(auto reader, OpenTable(repo, *only));
+      CAIRN_ASSIGN_OR_RETURN(diff, OneSided(*reader, /*added=*/!a, options));
+    }
+    diff.path = path;
+    out.tables.push_back(std::move(diff));
+  }
+  // Other files compare by content.
+  Tree old_files, new_files;
+  old_files.entries = from.skipped;
+  new_files.entries = to.skipped;
+  out.other_files = DiffTrees(old_files, new_files);
+  return out;
+}
+
+}  // namespace cairn

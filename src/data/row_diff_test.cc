@@ -1,0 +1,167 @@
+#include "cairn/row_diff.h"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+namespace cairn {
+namespace {
+
+Result<TableDiff> Diff(const std::string& a, const std::string& b, RowDiffOptions options = {}) {
+  auto open = [&](bool old_side) { return OpenTableBytes(old_side ? a : b, TableFormat::kCsv, old_side ? "a.csv" : "b.csv"); };
+  CAIRN_ASSIGN_OR_RETURN(auto ra, open(true));
+  CAIRN_ASSIGN_OR_RETURN(auto rb, open(false));
+  return DiffTables(*ra, *rb, options, open);
+}
+
+RowDiffOptions Keyed(std::vector<std::string> key) {
+  RowDiffOptions o;
+  o.key = std::move(key);
+  return o;
+}
+
+TEST(RowDiff, KeyedCountsAndChangedCells) {
+  auto d = Diff("id,x,y\n1,a,1.0\n2,b,2\n3,c,3\n4,d,4\n", "id,x,y\n4,d,4\n2,B,2\n1,a,1\n5,e,5\n", Keyed({"id"}));
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->added, 1);
+  EXPECT_EQ(d->removed, 1);
+  EXPECT_EQ(d->modified, 1);
+  EXPECT_EQ(d->unchanged, 2);  // 1.0 and 1 are the same number
+  EXPECT_EQ(d->compared, (std::vector<std::string>{"x", "y"}));
+  ASSERT_EQ(d->rows.size(), 3u);
+  // By new row (removed rows by their old one): id 2 is new row 2, id 3 old row 3, id 5 new row 4.
+  EXPECT_EQ(d->rows[0].kind, RowChangeKind::kModified);
+  EXPECT_EQ(d->rows[0].key[0], "2");
+  EXPECT_EQ(d->rows[0].old_row, 2);
+  EXPECT_EQ(d->rows[0].new_row, 2);
+  ASSERT_EQ(d->rows[0].cells.size(), 1u);
+  EXPECT_EQ(d->rows[0].cells[0].column, "x");
+  EXPECT_EQ(d->rows[0].cells[0].from, "b");
+  EXPECT_EQ(d->rows[0].cells[0].to, "B");
+  EXPECT_EQ(d->rows[1].kind, RowChangeKind::kRemoved);
+  EXPECT_EQ(d->rows[1].key[0], "3");
+  EXPECT_EQ(d->rows[1].old_line, 4);
+  EXPECT_EQ(d->rows[2].kind, RowChangeKind::kAdded);
+  EXPECT_EQ(d->rows[2].values, (std::vector<std::optional<std::string>>{"5", "e", "5"}));
+  EXPECT_FALSE(d->truncated);
+}
+
+TEST(RowDiff, DuplicateKeysAreCountedAndNotMerged) {
+  auto d = Diff("id,v\n1,a\n1,b\n2,c\n", "id,v\n1,a\n1,z\n1,y\n2,c\n", Keyed({"id"}));
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->duplicate_keys, 1);
+  EXPECT_EQ(d->duplicate_old_rows, 2);
+  EXPECT_EQ(d->duplicate_new_rows, 3);
+  ASSERT_EQ(d->duplicate_examples.size(), 1u);
+  EXPECT_EQ(d->duplicate_examples[0].key[0], "1");
+  // id 1: "a" matches; old "b" against new "z" and "y" is not one-to-one.
+  EXPECT_EQ(d->unchanged, 2);
+  EXPECT_EQ(d->removed, 1);
+  EXPECT_EQ(d->added, 2);
+  EXPECT_EQ(d->modified, 0);
+}
+
+TEST(RowDiff, UnkeyedIsAMultiset) {
+  auto d = Diff("a,b\n1,x\n1,x\n2,y\n", "a,b\n1,x\n2,y\n2,y\n3,z\n");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->unchanged, 2);
+  EXPECT_EQ(d->removed, 1);  // one of the two 1,x
+  EXPECT_EQ(d->added, 2);    // a second 2,y and 3,z
+  EXPECT_EQ(d->modified, 0);
+}
+
+TEST(RowDiff, SchemaChanges) {
+  auto d = Diff("id,a,b\n1,1,x\n2,2,y\n", "id,a,c\n1,1.5,q\n2,2,r\n", Keyed({"id"}));
+  ASSERT_TRUE(d.ok());
+  ASSERT_EQ(d->removed_columns.size(), 1u);
+  EXPECT_EQ(d->removed_columns[0].name, "b");
+  ASSERT_EQ(d->added_columns.size(), 1u);
+  EXPECT_EQ(d->added_columns[0].name, "c");
+  ASSERT_EQ(d->retyped.size(), 1u);
+  EXPECT_EQ(d->retyped[0].name, "a");
+  EXPECT_EQ(d->retyped[0].from, ColumnType::kInteger);
+  EXPECT_EQ(d->retyped[0].to, ColumnType::kNumber);
+  EXPECT_EQ(d->compared, (std::vector<std::string>{"a"}));
+  EXPECT_EQ(d->modified, 1);
+  EXPECT_EQ(d->unchanged, 1);
+}
+
+TEST(RowDiff, ToleranceAndColumns) {
+  RowDiffOptions o = Keyed({"id"});
+  o.tolerance = 0.01;
+  auto d = Diff("id,x,s\n1,1.000,a\n2,2.0,b\n", "id,x,s\n1,1.005,a\n2,2.5,b\n", o);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->modified, 1);
+  EXPECT_EQ(d->unchanged, 1);
+  ASSERT_EQ(d->rows.size(), 1u);
+  EXPECT_EQ(d->rows[0].key[0], "2");
+  RowDiffOptions only = Keyed({"id"});
+  only.columns = {"s"};
+  auto c = Diff("id,x,s\n1,1,a\n", "id,x,s\n1,9,a\n", only);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->modified, 0);
+  EXPECT_EQ(c->unchanged, 1);
+}
+
+TEST(RowDiff, LimitAndStat) {
+  std::string a = "id,v\n", b = "id,v\n";
+  for (int i = 0; i < 100; ++i) {
+    a += std::to_string(i) + ",x\n";
+    b += std::to_string(i) + ",y\n";
+  }
+  RowDiffOptions o = Keyed({"id"});
+  o.limit = 5;
+  auto d = Diff(a, b, o);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->modified, 100);
+  ASSERT_EQ(d->rows.size(), 5u);
+  EXPECT_EQ(d->rows[4].new_row, 5);
+  EXPECT_TRUE(d->truncated);
+  o.stat = true;
+  auto s = Diff(a, b, o);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->modified, 100);
+  EXPECT_TRUE(s->rows.empty());
+}
+
+TEST(RowDiff, BadOptions) {
+  auto missing = Diff("id,v\n1,x\n", "id,v\n1,y\n", Keyed({"idd"}));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("key column 'idd' is not a column of a.csv"), std::string::npos);
+  EXPECT_NE(missing.status().hint().find("did you mean 'id'"), std::string::npos);
+  RowDiffOptions t;
+  t.tolerance = 0.1;
+  EXPECT_FALSE(Diff("a\n1\n", "a\n2\n", t).ok());
+  RowDiffOptions c;
+  c.columns = {"nope"};
+  EXPECT_FALSE(Diff("a\n1\n", "a\n2\n", c).ok());
+}
+
+TEST(RowDiff, Serializers) {
+  auto d = Diff("id,x\n1,a\n2,b\n", "id,x\n1,A\n3,c\n", Keyed({"id"}));
+  ASSERT_TRUE(d.ok());
+  RowDiff diff;
+  diff.from_label = "a";
+  diff.to_label = "b";
+  d->path = "t.csv";
+  diff.tables.push_back(*d);
+  Json j = RowDiffJson(diff);
+  const Json& t = j["tables"][0];
+  EXPECT_EQ(t["rows"]["added"], 1);
+  EXPECT_EQ(t["rows"]["removed"], 1);
+  EXPECT_EQ(t["rows"]["modified"], 1);
+  EXPECT_EQ(t["changes"][0]["cells"][0], (Json{{"column", "x"}, {"from", "a"}, {"to", "A"}}));
+  std::ostringstream daff;
+  WriteRowDiffDaff(diff, daff);
+  EXPECT_EQ(daff.str(), "@@,id,x\n->,1,a->A\n---,2,b\n+++,3,c\n");
+  std::ostringstream csv;
+  WriteRowDiffCsv(diff, csv);
+  EXPECT_EQ(csv.str(),
+            "file,change,old_row,new_row,key,column,old_value,new_value\n"
+            "t.csv,modified,1,1,1,x,a,A\n"
+            "t.csv,removed,2,,2,id,2,\nt.csv,removed,2,,2,x,b,\n"
+            "t.csv,added,,2,3,id,,3\nt.csv,added,,2,3,x,,c\n");
+}
+
+}  // namespace
+}  // namespace cairn
