@@ -4,10 +4,13 @@
 #include "cairn/drift.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <limits>
 #include <map>
+#include <optional>
 #include <set>
-#include <unordered_map>
+#include <type_traits>
 
 #include "data/drift_stats.h"
 #include "util/edit_distance.h"
@@ -36,8 +39,9 @@ bool IsNumeric(ColumnType type) { return type == ColumnType::kInteger || type ==
 // its finite numbers (sorted) or its category counts (sorted by text).
 struct SideValues {
   ColumnType type = ColumnType::kUnknown;
+  int64_t cells = 0;  // non-missing, from the first pass
   std::vector<double> numbers;
-  std::map<std::string, int64_t> counts;
+  std::map<std::string, int64_t, std::less<>> counts;
   int64_t count() const {
     if (!numbers.empty()) return static_cast<int64_t>(numbers.size());
     int64_t n = 0;
@@ -265,9 +269,11 @@ Result<FileDrift> DriftPair(const TableOpener& open_a, const TableOpener& open_b
   std::vector<SideValues> a(selected.size()), b(selected.size());
   CAIRN_RETURN_IF_ERROR(ReadSide(open_a, index_a, &file.reference_rows, [&](size_t slot, std::string_view text) {
     a[slot].type = MergeColumnTypes(a[slot].type, CellType(text));
+    ++a[slot].cells;
   }));
   CAIRN_RETURN_IF_ERROR(ReadSide(open_b, index_b, &file.current_rows, [&](size_t slot, std::string_view text) {
     b[slot].type = MergeColumnTypes(b[slot].type, CellType(text));
+    ++b[slot].cells;
   }));
   std::vector<ColumnType> types(selected.size());
   for (size_t s = 0; s < selected.size(); ++s) {
@@ -281,17 +287,27 @@ Result<FileDrift> DriftPair(const TableOpener& open_a, const TableOpener& open_b
       }
     }
   }
-  // Pass 2: the values.
+  // Pass 2: the values (numbers reserved from pass 1's count, so the vectors
+  // never hold more than their values).
+  for (size_t s = 0; s < selected.size(); ++s) {
+    if (IsNumeric(types[s])) {
+      a[s].numbers.reserve(static_cast<size_t>(a[s].cells));
+      b[s].numbers.reserve(static_cast<size_t>(b[s].cells));
+    }
+  }
   auto collect = [&](std::vector<SideValues>& side) {
     return [&side, &types](size_t slot, std::string_view text) {
       if (IsNumeric(types[slot])) {
         std::optional<double> v = CellNumber(text);
         if (v && std::isfinite(*v)) side[slot].numbers.push_back(*v);  // Evidently drops ±inf too
-      } else if (types[slot] == ColumnType::kBoolean) {
-        ++side[slot].counts[Lower(text)];
-      } else {
-        ++side[slot].counts[std::string(text)];
+        return;
       }
+      std::string lowered;
+      if (types[slot] == ColumnType::kBoolean) text = lowered = Lower(text);
+      auto& counts = side[slot].counts;
+      auto it = counts.find(text);
+      if (it == counts.end()) it = counts.emplace(std::string(text), 0).first;
+      ++it->second;
     };
   };
   int64_t rows = 0;
