@@ -309,6 +309,13 @@ class DriftTestCase(CairnTestCase):
         r = self.cairn("drift", "even.csv", "odd.csv")
         self.assertEqual(r.returncode, OK, self.describe(r))
         self.assertIn("no dataset drift: 0 of 5 columns drifted", r.stdout)
+        # Another format on one side: two single files pair whatever their names.
+        with open(self.path("even.jsonl"), "w") as f:
+            for row in rows[0::2]:
+                f.write(json.dumps(dict(zip(IRIS_HEADER, [float(v) for v in row[:4]] + [row[4]]))) + "\n")
+        jsonl = self.drift("even.jsonl", "odd.csv", code=OK)
+        self.assertEqual(sorted((c["column"], c["statistic"], c["p_value"]) for c in jsonl["files"][0]["columns"]),
+                         sorted((c["column"], c["statistic"], c["p_value"]) for c in report["files"][0]["columns"]))
 
     def test_directory_dataset_pairs_files_by_path(self):
         rows = [r[:4] + [SPECIES[int(r[4])]] for r in read_rows("iris.csv")]
@@ -329,6 +336,18 @@ class DriftTestCase(CairnTestCase):
         self.assertEqual(report["not_tabular"], ["README.txt"])
         (col,) = report["files"][0]["columns"]
         self.assertEqual((col["column"], col["method"], col["drifted"]), ("species", "chi2", True))
+        # Two pairs: a --column one file lacks is skipped there; one no file has is an error.
+        self.write("data/set/old.csv", "x\n1\n2\n")
+        self.ok("add", "data/set")
+        self.ok("tag", "data/set", "v3")
+        report = self.drift("data/set@v1", "data/set@v3", "--column", "species", "--column", "x")
+        self.assertEqual([f["path"] for f in report["files"]], ["iris.csv", "old.csv"])
+        iris, old = report["files"]
+        self.assertEqual(iris["skipped"], [{"column": "x", "reason": "not in this file"}])
+        self.assertEqual(old["skipped"], [{"column": "species", "reason": "not in this file"}])
+        self.assertEqual(report["compared_columns"], 2)
+        self.fails("drift", "data/set@v1", "data/set@v3", "--column", "specis", msg="no column 'specis'",
+                   hint="did you mean 'species'?")
 
     # ---- bad input ------------------------------------------------------------------------------------
 
