@@ -349,6 +349,26 @@ class DriftTestCase(CairnTestCase):
         self.fails("drift", "data/set@v1", "data/set@v3", "--column", "specis", msg="no column 'specis'",
                    hint="did you mean 'species'?")
 
+    def test_fresh_clone_drifts_the_versions_it_pulled(self):
+        self.iris_versions()
+        want = self.drift("data/iris.csv@v1", "data/iris.csv@v2", code=NEGATIVE)
+        remote = os.path.join(self.tmp, "remote")
+        os.mkdir(remote)
+        self.ok("remote", "add", "origin", remote, "-d")
+        self.ok("push")
+        self.commit(message="iris v1, v2")
+        clone = os.path.join(self.tmp, "clone")
+        subprocess.run(["git", "clone", "-q", self.repo, clone], env=self.env, check=True)
+        self.ok("pull", cwd=clone)  # the tags and the current version (v2)
+        r = self.cairn("drift", "data/iris.csv@v1", "data/iris.csv@v2", cwd=clone)
+        self.assertEqual(r.returncode, ERROR, self.describe(r))
+        self.assert_error(r, "is not in the cache", hint="pull")
+        self.ok("pull", "data/iris.csv@v1", cwd=clone)
+        r = self.cairn("drift", "data/iris.csv@v1", "data/iris.csv@v2", "--json", cwd=clone)
+        self.assertEqual(r.returncode, NEGATIVE, self.describe(r))
+        got = json.loads(r.stdout)
+        self.assertEqual(got["files"][0]["columns"], want["files"][0]["columns"])
+
     # ---- bad input ------------------------------------------------------------------------------------
 
     def test_bad_input_exits_2_with_a_hint(self):
