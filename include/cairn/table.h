@@ -137,6 +137,7 @@ struct TableSet {
   std::string label;    // "data/raw@v2", "workspace"
   std::vector<TableSource> tables;       // tabular files, by path
   std::vector<TreeEntry> skipped;        // other files (not tabular), by path, with their oids
+  bool single_file = false;              // the REF names one file (not a directory): two such sides pair whatever their names
 };
 Result<TableSet> ResolveTables(Repo& repo, std::string_view ref);
 // The same, taking `ref` as a dataset ref only (never a workspace path);

@@ -78,11 +78,14 @@ class CsvReader : public TableReader {
 
   Status Open(bool tsv) {
     format_ = tsv ? TableFormat::kTsv : TableFormat::kCsv;
-    buf_.resize(kBlockBytes);
+    buf_.resize(kBlockBytes + 1);
     CAIRN_RETURN_IF_ERROR(Fill());
     if (end_ >= 3 && std::memcmp(buf_.data(), "\xEF\xBB\xBF", 3) == 0) pos_ = 3;  // a byte order mark
     std::string_view head(buf_.data() + pos_, std::min<size_t>(end_ - pos_, 64 * 1024));
     delimiter_ = tsv ? '\t' : SniffDelimiter(head, eof_ && end_ - pos_ <= head.size());
+    stop_.fill(false);
+    stop_[static_cast<uint8_t>(delimiter_)] = true;
+    stop_['\n'] = true;
     std::vector<TableCell> first;
     int64_t first_line = 0;
     CAIRN_ASSIGN_OR_RETURN(bool got, NextRecord(&first, &first_line));
@@ -120,27 +123,27 @@ class CsvReader : public TableReader {
       pending_.clear();
       AddRow(batch, pending_line_);
     }
-    std::vector<TableCell>& fields = scratch_;
+    std::vector<TableCell>& cells = batch->cells;
     while (batch->rows < options_.batch_rows) {
       int64_t line = 0;
+      const size_t base = cells.size();
       // Only whole records of the current block go into a batch: refilling
       // moves the block, so it happens before the first row of a batch.
-      auto got = NextRecord(&fields, &line, /*may_refill=*/batch->rows == 0);
+      auto got = NextRecord(&cells, &line, /*may_refill=*/batch->rows == 0);
       if (!got.ok()) return got.status();
       if (!*got) break;
-      if (fields.size() > width) {
-        for (size_t i = width; i < fields.size(); ++i) {
-          if (!fields[i].text.empty()) {
+      size_t n = cells.size() - base;
+      if (n > width) {
+        for (size_t i = base + width; i < cells.size(); ++i) {
+          if (!cells[i].text.empty()) {
             return BadTable(where_, line,
-                            "this row has " + std::to_string(fields.size()) + " fields, the header " +
-                                std::to_string(width),
+                            "this row has " + std::to_string(n) + " fields, the header " + std::to_string(width),
                             "a ragged row: quote fields that hold the delimiter '" + DelimiterName() + "'");
           }
         }
-        fields.resize(width);
+        cells.resize(base + width);
       }
-      for (const TableCell& c : fields) batch->cells.push_back(c);
-      for (size_t i = fields.size(); i < width; ++i) batch->cells.push_back(TableCell{{}, true});
+      for (size_t i = n; i < width; ++i) cells.push_back(TableCell{{}, true});
       AddRow(batch, line);
     }
     return batch->rows > 0;
@@ -164,16 +167,16 @@ class CsvReader : public TableReader {
       end_ -= pos_;
       pos_ = 0;
     }
-    if (end_ == buf_.size()) {
-      if (buf_.size() >= options_.max_record_bytes + 2) {
+    if (end_ == buf_.size() - 1) {
+      if (buf_.size() - 1 >= options_.max_record_bytes + 2) {
         return BadTable(where_, line_,
                         "a record longer than " + std::to_string(options_.max_record_bytes >> 20) + " MiB",
                         "is this a text table? an unbalanced quote makes the rest of a file one field");
       }
-      buf_.resize(std::min(buf_.size() * 2, options_.max_record_bytes + 2));
+      buf_.resize(std::min((buf_.size() - 1) * 2, options_.max_record_bytes + 2) + 1);
     }
-    while (end_ < buf_.size()) {
-      CAIRN_ASSIGN_OR_RETURN(size_t got, src_->Read(buf_.data() + end_, buf_.size() - end_));
+    while (end_ < buf_.size() - 1) {
+      CAIRN_ASSIGN_OR_RETURN(size_t got, src_->Read(buf_.data() + end_, buf_.size() - 1 - end_));
       if (got == 0) {
         eof_ = true;
         break;
@@ -183,17 +186,21 @@ class CsvReader : public TableReader {
     return Status::OK();
   }
 
-  // The next non-blank record into `fields`, its first line in *line; false
-  // at the end. Without `may_refill`, stops (false) at the end of the block
-  // instead of reading on.
+  // Appends the fields of the next non-blank record to `fields`, its first
+  // line in *line; false at the end. Without `may_refill`, stops (false) at
+  // the end of the block instead of reading on.
   Result<bool> NextRecord(std::vector<TableCell>* fields, int64_t* line, bool may_refill = true) {
+    const size_t base = fields->size();
     for (;;) {
       size_t start = pos_;
       int64_t lines_before = line_;
       CAIRN_ASSIGN_OR_RETURN(Parse p, ParseRecord(fields));
       if (p == Parse::kRecord) {
         *line = lines_before;
-        if (fields->size() == 1 && (*fields)[0].text.empty() && !quoted_last_) continue;  // a blank line
+        if (fields->size() == base + 1 && fields->back().text.empty() && !quoted_last_) {  // a blank line
+          fields->resize(base);
+          continue;
+        }
         size_t bad = 0;
         if (!CleanText(std::string_view(buf_.data() + start, pos_ - start), &bad)) {
           int64_t at = lines_before + std::count(buf_.data() + start, buf_.data() + start + bad, '\n');
@@ -204,6 +211,7 @@ class CsvReader : public TableReader {
         }
         return true;
       }
+      fields->resize(base);
       if (p == Parse::kEnd) return false;
       // kNeedMore: the record runs past the block.
       pos_ = start;
@@ -215,14 +223,15 @@ class CsvReader : public TableReader {
 
   enum class Parse { kRecord, kNeedMore, kEnd };
 
-  // One record from pos_; kNeedMore (pos_ and line_ to be reset by the
-  // caller) when it is not complete in the block and more may come.
+  // One record from pos_, its fields appended to `fields`; kNeedMore (pos_,
+  // line_ and `fields` to be reset by the caller) when it is not complete in
+  // the block and more may come.
   Result<Parse> ParseRecord(std::vector<TableCell>* fields) {
-    fields->clear();
     quoted_last_ = false;
     if (pos_ == end_) return eof_ ? Parse::kEnd : Parse::kNeedMore;
     const char* b = buf_.data();
     const char d = delimiter_;
+    buf_[end_] = '\n';
     size_t i = pos_;
     const int64_t record_line = line_;
     for (;;) {
@@ -270,8 +279,9 @@ class CsvReader : public TableReader {
                           "a field that starts with \" must end with \"; write \"\" for a quote inside it");
         }
       } else {
+        // buf_[end_] is a '\n' sentinel, so the scan needs no bounds check.
         size_t k = i;
-        while (k < end_ && b[k] != d && b[k] != '\n') ++k;
+        while (!stop_[static_cast<uint8_t>(b[k])]) ++k;
         if (k == end_ && !eof_) return Parse::kNeedMore;
         size_t stop = k;
         if ((k == end_ || b[k] == '\n') && stop > i && b[stop - 1] == '\r') --stop;
@@ -297,14 +307,14 @@ class CsvReader : public TableReader {
 
   std::unique_ptr<ByteSource> src_;
   TableOptions options_;
-  std::string buf_;
+  std::string buf_;  // one byte longer than the block: room for the sentinel
+  std::array<bool, 256> stop_{};
   size_t pos_ = 0, end_ = 0;
   bool eof_ = false;
   bool quoted_last_ = false;
   int64_t line_ = 1;
   int64_t rows_ = 0;
   std::deque<std::string> arena_;  // unescaped fields of the current batch
-  std::vector<TableCell> scratch_;
   std::vector<std::string> pending_;  // the first row, when it was data
   int64_t pending_line_ = 1;
 };

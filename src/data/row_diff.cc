@@ -54,34 +54,107 @@ inline ColumnType Classify(const TableCell& c, double* value) {
   return type;
 }
 
-// Appends a cell's canonical bytes: numbers by value, text by content.
-inline void AppendCell(std::string* buf, const TableCell& c) {
-  double v = 0;
-  ColumnType t = Classify(c, &v);
-  if (c.missing) {
-    buf->push_back('\x01');
-  } else if (t == ColumnType::kInteger || t == ColumnType::kNumber) {
-    if (v == 0) v = 0;  // -0 is 0
-    buf->push_back('\x02');
-    buf->append(reinterpret_cast<const char*>(&v), sizeof v);
-  } else {
-    uint32_t n = static_cast<uint32_t>(c.text.size());
-    buf->push_back('\x03');
-    buf->append(reinterpret_cast<const char*>(&n), sizeof n);
-    buf->append(c.text);
+// A plain decimal ([-]digits[.digits]) in canonical form: no leading zeros
+// in the whole part, no trailing zeros in the fraction, no "-0". False when
+// `t` is not such a number.
+inline bool CanonicalDecimal(std::string_view t, std::string* out, bool* integer) {
+  size_t i = 0, n = t.size();
+  bool negative = n > 0 && t[0] == '-';
+  if (negative) ++i;
+  size_t whole = i;
+  while (i < n && t[i] >= '0' && t[i] <= '9') ++i;
+  size_t whole_end = i, frac = i, frac_end = i;
+  if (i < n && t[i] == '.') {
+    frac = ++i;
+    while (i < n && t[i] >= '0' && t[i] <= '9') ++i;
+    frac_end = i;
   }
+  if (i != n || (whole_end == whole && frac_end == frac)) return false;
+  while (whole < whole_end && t[whole] == '0') ++whole;
+  while (frac_end > frac && t[frac_end - 1] == '0') --frac_end;
+  *integer = frac == whole_end && whole_end - whole <= 18;  // no fraction written, and within int64
+  bool zero = whole == whole_end && frac == frac_end;
+  if (negative && !zero) out->push_back('-');
+  if (whole == whole_end) {
+    out->push_back('0');
+  } else {
+    out->append(t.data() + whole, whole_end - whole);
+  }
+  if (frac_end > frac) {
+    out->push_back('.');
+    out->append(t.data() + frac, frac_end - frac);
+  }
+  return true;
 }
 
+// True when a cell starting with `f` can only be text: a letter that starts
+// no number (inf), boolean (true, false) or missing spelling (NA, null …).
+inline bool LooksLikeText(char f) {
+  char lower = static_cast<char>(f | 0x20);
+  return lower >= 'a' && lower <= 'z' && lower != 'i' && lower != 't' && lower != 'f' && lower != 'n';
+}
+
+// Appends a cell's canonical bytes to `buf` (numbers by value, text by
+// content) and returns its type.
+inline ColumnType AppendCell(std::string* buf, const TableCell& c) {
+  if (c.missing) {
+    buf->push_back('\x01');
+    return ColumnType::kUnknown;
+  }
+  std::string_view t = c.text;
+  char f = t.empty() ? 0 : t[0];
+  if ((f >= '0' && f <= '9') || f == '-' || f == '.') {
+    buf->push_back('\x02');
+    size_t mark = buf->size();
+    bool integer = false;
+    if (CanonicalDecimal(t, buf, &integer)) return integer ? ColumnType::kInteger : ColumnType::kNumber;
+    buf->resize(mark);
+    buf->pop_back();
+  }
+  ColumnType type = LooksLikeText(f) ? ColumnType::kString : CellType(t);
+  if (type == ColumnType::kInteger || type == ColumnType::kNumber) {
+    // Exponent forms, signs and blanks: by the shortest decimal of the value.
+    double v = CellNumber(t).value_or(0);
+    char text[64];
+    auto [end, ec] = std::to_chars(text, text + sizeof text, v, std::chars_format::fixed);
+    buf->push_back('\x02');
+    bool integer = false;
+    size_t mark = buf->size();
+    if (ec != std::errc() || !CanonicalDecimal(std::string_view(text, end - text), buf, &integer)) {
+      buf->resize(mark);
+      buf->append(t);  // inf
+    }
+    return type;
+  }
+  uint32_t n = static_cast<uint32_t>(t.size());
+  buf->push_back('\x03');
+  buf->append(reinterpret_cast<const char*>(&n), sizeof n);
+  buf->append(t);
+  return type;
+}
+
+// The type of a cell not hashed (cheaper than AppendCell).
+inline ColumnType TypeOf(const TableCell& c) {
+  if (c.missing) return ColumnType::kUnknown;
+  std::string_view t = c.text;
+  return LooksLikeText(t.empty() ? 0 : t[0]) ? ColumnType::kString : CellType(t);
+}
+
+// Whether two cells are equal as the hashes see them (AppendCell), or as
+// numbers within `tolerance`.
 bool CellsEqual(const std::optional<std::string>& a, const std::optional<std::string>& b, double tolerance) {
   if (!a || !b) return !a && !b;
   if (*a == *b) return true;
+  std::string ea, eb;
+  AppendCell(&ea, TableCell{*a, false});
+  AppendCell(&eb, TableCell{*b, false});
+  if (ea == eb) return true;
+  if (tolerance <= 0) return false;
   double x = 0, y = 0;
-  TableCell ca{*a, false}, cb{*b, false};
-  ColumnType ta = Classify(ca, &x), tb = Classify(cb, &y);
+  ColumnType ta = Classify(TableCell{*a, false}, &x), tb = Classify(TableCell{*b, false}, &y);
   bool na = ta == ColumnType::kInteger || ta == ColumnType::kNumber;
   bool nb = tb == ColumnType::kInteger || tb == ColumnType::kNumber;
-  if (!na || !nb) return false;
-  return x == y || std::fabs(x - y) <= tolerance;
+  return na && nb && std::fabs(x - y) <= tolerance;
 }
 
 std::string Suggest(const std::string& name, const std::vector<std::string>& columns) {
@@ -116,30 +189,48 @@ Result<std::vector<size_t>> Indexes(const std::vector<std::string>& names, const
   return out;
 }
 
-// Pass 1 over one side.
+// Pass 1 over one side. Each cell is classified once: key cells go to the
+// key hash, compared cells to the content hash, the others only give types.
 Status Scan(TableReader& reader, const std::vector<size_t>& key, const std::vector<size_t>& compared, Side* side) {
   side->columns = reader.columns();
-  side->types.assign(side->columns.size(), ColumnType::kUnknown);
+  const size_t width = side->columns.size();
+  side->types.assign(width, ColumnType::kUnknown);
+  enum Role : uint8_t { kNone, kKey, kCompared };
+  std::vector<uint8_t> role(width, kNone);
+  for (size_t k : key) role[k] = kKey;
+  for (size_t k : compared) role[k] = kCompared;
+  // Hashes follow the order of `key` and `compared`, not the file's columns.
+  bool in_order = std::is_sorted(key.begin(), key.end()) && std::is_sorted(compared.begin(), compared.end());
   TableBatch batch;
-  std::string buf;
+  std::string key_buf, content_buf, scratch;
   for (;;) {
     CAIRN_ASSIGN_OR_RETURN(bool more, reader.Next(&batch));
     if (!more) break;
     for (size_t r = 0; r < batch.rows; ++r) {
-      for (size_t c = 0; c < batch.width; ++c) {
-        double v;
-        ColumnType t = Classify(batch.cell(r, c), &v);
-        if (t != side->types[c]) side->types[c] = MergeColumnTypes(side->types[c], t);
+      key_buf.clear();
+      content_buf.clear();
+      const TableCell* row = &batch.cells[r * batch.width];
+      if (in_order) {
+        for (size_t c = 0; c < width; ++c) {
+          ColumnType t;
+          switch (role[c]) {
+            case kKey: t = AppendCell(&key_buf, row[c]); break;
+            case kCompared: t = AppendCell(&content_buf, row[c]); break;
+            default: t = TypeOf(row[c]); break;
+          }
+          if (t != side->types[c]) side->types[c] = MergeColumnTypes(side->types[c], t);
+        }
+      } else {
+        for (size_t c = 0; c < width; ++c) {
+          ColumnType t = TypeOf(row[c]);
+          if (t != side->types[c]) side->types[c] = MergeColumnTypes(side->types[c], t);
+        }
+        for (size_t k : key) AppendCell(&key_buf, row[k]);
+        for (size_t k : compared) AppendCell(&content_buf, row[k]);
       }
       Entry e{0, 0, batch.row_numbers[r]};
-      if (!key.empty()) {
-        buf.clear();
-        for (size_t k : key) AppendCell(&buf, batch.cell(r, k));
-        e.key = XXH3_64bits(buf.data(), buf.size());
-      }
-      buf.clear();
-      for (size_t k : compared) AppendCell(&buf, batch.cell(r, k));
-      e.content = XXH3_64bits(buf.data(), buf.size());
+      if (!key.empty()) e.key = XXH3_64bits(key_buf.data(), key_buf.size());
+      e.content = XXH3_64bits(content_buf.data(), content_buf.size());
       side->entries.push_back(e);
     }
     side->rows += static_cast<int64_t>(batch.rows);
@@ -181,6 +272,13 @@ struct Pending {
   int64_t position() const { return new_row ? new_row : old_row; }
 };
 
+// Listing order: by position; at one position modified, removed, added.
+bool Before(const Pending& a, const Pending& b) {
+  auto rank = [](RowChangeKind k) { return k == RowChangeKind::kModified ? 0 : k == RowChangeKind::kRemoved ? 1 : 2; };
+  if (a.position() != b.position()) return a.position() < b.position();
+  return rank(a.kind) < rank(b.kind);
+}
+
 // Keeps the first `limit` changes by position (and, with `keep_modified`,
 // every modified one).
 class Listing {
@@ -194,7 +292,7 @@ class Listing {
     if (limit_ <= 0) return;
     if (static_cast<int64_t>(heap_.size()) < limit_) {
       heap_.push(p);
-    } else if (p.position() < heap_.top().position()) {
+    } else if (Before(p, heap_.top())) {
       heap_.pop();
       heap_.push(p);
     }
@@ -205,13 +303,13 @@ class Listing {
       out.push_back(heap_.top());
       heap_.pop();
     }
-    std::sort(out.begin(), out.end(), [](const Pending& a, const Pending& b) { return a.position() < b.position(); });
+    std::sort(out.begin(), out.end(), Before);
     return out;
   }
 
  private:
   struct Later {
-    bool operator()(const Pending& a, const Pending& b) const { return a.position() < b.position(); }
+    bool operator()(const Pending& a, const Pending& b) const { return Before(a, b); }
   };
   int64_t limit_;
   bool keep_modified_;
@@ -219,10 +317,16 @@ class Listing {
   std::vector<Pending> modified_;
 };
 
-bool ByKey(const Entry& a, const Entry& b) { return a.key != b.key ? a.key < b.key : a.row < b.row; }
-bool ByContent(const Entry& a, const Entry& b) {
-  return a.content != b.content ? a.content < b.content : a.row < b.row;
-}
+struct ByKeyOrder {
+  bool operator()(const Entry& a, const Entry& b) const { return a.key != b.key ? a.key < b.key : a.row < b.row; }
+};
+struct ByContentOrder {
+  bool operator()(const Entry& a, const Entry& b) const {
+    return a.content != b.content ? a.content < b.content : a.row < b.row;
+  }
+};
+constexpr ByKeyOrder ByKey;
+constexpr ByContentOrder ByContent;
 
 // Matches two groups of rows (sorted by content) as multisets; what is left
 // over is removed and added, or one modified row when one is left on each side.
@@ -524,10 +628,7 @@ Result<TableDiff> OneSided(TableReader& reader, bool added, const RowDiffOptions
     CAIRN_ASSIGN_OR_RETURN(bool more, reader.Next(&batch));
     if (!more) break;
     for (size_t r = 0; r < batch.rows; ++r) {
-      for (size_t c = 0; c < batch.width; ++c) {
-        double v;
-        side.types[c] = MergeColumnTypes(side.types[c], Classify(batch.cell(r, c), &v));
-      }
+      for (size_t c = 0; c < batch.width; ++c) side.types[c] = MergeColumnTypes(side.types[c], TypeOf(batch.cell(r, c)));
       if (static_cast<int64_t>(diff.rows.size()) < limit) {
         RowChange change;
         change.kind = added ? RowChangeKind::kAdded : RowChangeKind::kRemoved;
@@ -569,6 +670,11 @@ Result<RowDiff> DiffRows(Repo& repo, const TableSet& from, const TableSet& to, c
   std::map<std::string, std::pair<const TableSource*, const TableSource*>> pairs;
   for (const auto& [path, t] : old_tables) pairs[path].first = t;
   for (const auto& [path, t] : new_tables) pairs[path].second = t;
+  if (from.single_file && to.single_file && from.tables.size() == 1 && to.tables.size() == 1) {
+    // Two files: compared whatever their names.
+    pairs.clear();
+    pairs[to.tables[0].path] = {&from.tables[0], &to.tables[0]};
+  }
   for (const auto& [path, pair] : pairs) {
     const auto [a, b] = pair;
     TableDiff diff;

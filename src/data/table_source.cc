@@ -104,6 +104,7 @@ Result<TableSet> FromVersion(Repo& repo, const ResolvedRef& resolved, const std:
   TableSet set;
   set.dataset = resolved.dataset;
   set.version = resolved.version;
+  set.single_file = version.kind != ObjectKind::kTree;
   set.label = ref.find_first_of("@~") == std::string::npos ? resolved.dataset + "@" + resolved.version.Short() : ref;
   for (const TreeEntry& e : files->entries) {
     fs::path file;
@@ -164,6 +165,7 @@ Result<TableSet> ResolveTables(Repo& repo, std::string_view ref_text) {
   }
   if (!ec && fs::is_regular_file(st)) {
     set.label = ref;
+    set.single_file = true;
     AddEntry(&set, path.filename().string(), Oid(), fs::file_size(path, ec), path, ref);
     return set;
   }
@@ -180,6 +182,7 @@ Result<TableSet> WorkspaceTables(Repo& repo, const std::string& dataset, const s
   fs::path base = repo.root() / tracked_path;
   std::error_code ec;
   bool single = fs::is_regular_file(base, ec);
+  set.single_file = single;
   for (const TreeEntry& e : files.entries) {
     fs::path file = single ? base : base / e.path;
     std::string shown = single ? tracked_path : (fs::path(tracked_path) / e.path).generic_string();
