@@ -54,13 +54,7 @@ constexpr RegisterFn kCommands[] = {
 
 // The name closest to a mistyped one (at most two edits away), or "".
 std::string Nearest(const std::vector<std::string>& names, const std::string& typed) {
-  std::string best;
-  size_t best_distance = 3;
-  for (const std::string& name : names) {
-    size_t d = EditDistance(typed, name);
-    if (d < best_distance) best = name, best_distance = d;
-  }
-  return best;
+  return NearestName(names, typed);
 }
 
 std::vector<std::string> SubcommandNames(CLI::App& app) {

@@ -79,19 +79,8 @@ Status ReadSide(const TableOpener& open, const std::vector<int>& index, int64_t*
   return Status::OK();
 }
 
-// The nearest of `names` to `typed` (at most two edits), or "".
-std::string Nearest(const std::vector<std::string>& names, const std::string& typed) {
-  std::string best;
-  size_t best_distance = 3;
-  for (const std::string& name : names) {
-    size_t d = EditDistance(typed, name);
-    if (d < best_distance) best = name, best_distance = d;
-  }
-  return best;
-}
-
 Status UnknownColumn(const std::string& column, const std::vector<std::string>& names, const std::string& where) {
-  std::string nearest = Nearest(names, column);
+  std::string nearest = NearestName(names, column);
   std::string list;
   for (size_t i = 0; i < names.size() && i < 12; ++i) list += (i ? ", " : "") + names[i];
   if (names.size() > 12) list += ", …";

@@ -20,4 +20,14 @@ size_t EditDistance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
+std::string NearestName(const std::vector<std::string>& names, std::string_view typed) {
+  std::string best;
+  size_t best_distance = 3;
+  for (const std::string& name : names) {
+    size_t d = EditDistance(typed, name);
+    if (d < best_distance) best = name, best_distance = d;
+  }
+  return best;
+}
+
 }  // namespace cairn
