@@ -129,9 +129,9 @@ int64_t DistinctNumbers(const std::vector<double>& a, const std::vector<double>&
   return n;
 }
 
-Status NotApplicable(DriftMethod method, const ColumnDrift& c, const std::string& why) {
+Status NotApplicable(DriftMethod method, const std::string& column, const std::string& why) {
   return Status::InvalidArgument(std::string("--method ") + DriftMethodName(method) + " does not apply to column '" +
-                                     c.column + "' (" + why + ")",
+                                     column + "' (" + why + ")",
                                  "choose the columns it fits with --column, or use --method auto");
 }
 
@@ -269,10 +269,8 @@ Result<FileDrift> DriftPair(const TableOpener& open_a, const TableOpener& open_b
     types[s] = MergeColumnTypes(a[s].type, b[s].type);
     if (options.method == DriftMethod::kKs || options.method == DriftMethod::kWasserstein) {
       if (types[s] != ColumnType::kUnknown && !IsNumeric(types[s])) {
-        ColumnDrift c;
-        c.column = selected[s];
-        return NotApplicable(options.method, c, std::string("it holds ") + ColumnTypeName(types[s]) +
-                                                    " values; this method compares numbers");
+        return NotApplicable(options.method, selected[s], std::string("it holds ") + ColumnTypeName(types[s]) +
+                                                              " values; this method compares numbers");
       }
     }
   }
@@ -322,7 +320,7 @@ Result<FileDrift> DriftPair(const TableOpener& open_a, const TableOpener& open_b
     c.method = options.method == DriftMethod::kAuto ? AutoMethod(numeric, c.reference_values, c.distinct_values)
                                                      : options.method;
     if (options.method == DriftMethod::kZ && c.distinct_values > 2) {
-      return NotApplicable(options.method, c,
+      return NotApplicable(options.method, c.column,
                            std::to_string(c.distinct_values) + " distinct values; the z-test compares two");
     }
     c.threshold = options.threshold ? *options.threshold : DefaultDriftThreshold(c.method);
