@@ -40,6 +40,7 @@ struct RowDiffOptions {
   double tolerance = 0;              // numbers within it are equal (needs a key)
   int64_t limit = 20;                // changed rows listed per file
   bool stat = false;                 // counts only: no row is listed
+  bool key_optional = false;         // a table lacking a key column is compared unkeyed (with a note)
 };
 
 struct ColumnSchema {
@@ -94,6 +95,7 @@ struct TableDiff {
   std::vector<DuplicateKey> duplicate_examples;  // the first few
   std::vector<RowChange> rows;                   // up to the limit, in new-row order (removed rows by old row)
   bool truncated = false;                        // more changed rows than listed
+  std::string note;                              // e.g. why the key was not used
 };
 
 struct RowDiff {

@@ -38,6 +38,7 @@ void RegisterLineage(CLI::App&, Context&);
 void RegisterModel(CLI::App&, Context&);
 void RegisterAudit(CLI::App&, Context&);
 void RegisterDrift(CLI::App&, Context&);
+void RegisterDelta(CLI::App&, Context&);
 void RegisterGate(CLI::App&, Context&);
 void RegisterModelGates(CLI::App&, Context&);  // model promote/history: after RegisterModel
 void RegisterModelSignature(CLI::App&, Context&);
@@ -49,7 +50,7 @@ constexpr RegisterFn kCommands[] = {
     RegisterRemote, RegisterPush, RegisterFetch, RegisterPull, RegisterGet,
     RegisterRepro, RegisterStage, RegisterDag, RegisterLineage, RegisterModel, RegisterModelSignature,
     RegisterModelGates, RegisterGate, RegisterAudit,
-    RegisterDrift,
+    RegisterDrift, RegisterDelta,
 };
 
 // The name closest to a mistyped one (at most two edits away), or "".

@@ -396,10 +396,22 @@ Result<TableDiff> DiffTables(TableReader& from, TableReader& to, const RowDiffOp
   TableDiff diff;
   diff.old_where = from.where();
   diff.new_where = to.where();
-  diff.key = options.key;
-  const bool keyed = !options.key.empty();
-  CAIRN_ASSIGN_OR_RETURN(std::vector<size_t> key_a, Indexes(options.key, from, "key column"));
-  CAIRN_ASSIGN_OR_RETURN(std::vector<size_t> key_b, Indexes(options.key, to, "key column"));
+  std::vector<std::string> key_names = options.key;
+  if (options.key_optional && !key_names.empty()) {
+    auto has_all = [&](const TableReader& r) {
+      return std::all_of(key_names.begin(), key_names.end(), [&](const std::string& k) {
+        return std::find(r.columns().begin(), r.columns().end(), k) != r.columns().end();
+      });
+    };
+    if (!has_all(from) || !has_all(to)) {
+      diff.note = "compared without a key: a side lacks a key column";
+      key_names.clear();
+    }
+  }
+  diff.key = key_names;
+  const bool keyed = !key_names.empty();
+  CAIRN_ASSIGN_OR_RETURN(std::vector<size_t> key_a, Indexes(key_names, from, "key column"));
+  CAIRN_ASSIGN_OR_RETURN(std::vector<size_t> key_b, Indexes(key_names, to, "key column"));
   // The compared columns: those both sides have (of --columns, when given),
   // in the old side's order, without the key.
   const auto& ca = from.columns();
@@ -413,7 +425,7 @@ Result<TableDiff> DiffTables(TableReader& from, TableReader& to, const RowDiffOp
   std::vector<size_t> cmp_a, cmp_b;
   for (size_t i = 0; i < ca.size(); ++i) {
     const std::string& name = ca[i];
-    if (std::find(options.key.begin(), options.key.end(), name) != options.key.end()) continue;
+    if (std::find(key_names.begin(), key_names.end(), name) != key_names.end()) continue;
     if (!options.columns.empty() &&
         std::find(options.columns.begin(), options.columns.end(), name) == options.columns.end()) {
       continue;
@@ -614,13 +626,21 @@ Result<TableDiff> OneSided(TableReader& reader, bool added, const RowDiffOptions
   TableDiff diff;
   diff.change = added ? "added" : "removed";
   (added ? diff.new_where : diff.old_where) = reader.where();
-  diff.key = options.key;
+  std::vector<std::string> key_names = options.key;
+  if (options.key_optional &&
+      !std::all_of(key_names.begin(), key_names.end(), [&](const std::string& k) {
+        return std::find(reader.columns().begin(), reader.columns().end(), k) != reader.columns().end();
+      })) {
+    diff.note = "listed without a key: the table lacks a key column";
+    key_names.clear();
+  }
+  diff.key = key_names;
   Side side;
   side.columns = reader.columns();
   side.types.assign(side.columns.size(), ColumnType::kUnknown);
   std::vector<size_t> key;
-  if (!options.key.empty()) {
-    CAIRN_ASSIGN_OR_RETURN(key, Indexes(options.key, reader, "key column"));
+  if (!key_names.empty()) {
+    CAIRN_ASSIGN_OR_RETURN(key, Indexes(key_names, reader, "key column"));
   }
   TableBatch batch;
   int64_t limit = options.stat ? 0 : options.limit;

@@ -86,6 +86,7 @@ Json TableJson(const TableDiff& t) {
   }
   j["changes"] = changes;
   j["truncated"] = t.truncated;
+  if (!t.note.empty()) j["note"] = t.note;
   return j;
 }
 

@@ -1,0 +1,164 @@
+// Delta analysis: the dataset versions upstream of each side (lineage),
+// paired by name, compared file by file and row by row.
+#include "cairn/delta.h"
+
+#include <algorithm>
+#include <map>
+
+#include "cairn/lineage.h"
+#include "cairn/table.h"
+
+namespace cairn {
+namespace {
+
+std::string KindOf(const LineageGraph& g) {
+  for (const LineageNode& n : g.nodes) {
+    if (n.id == g.root) return n.kind;
+  }
+  return "dataset";
+}
+
+// The dataset versions upstream of `ref` (its own version for a dataset
+// ref), by dataset name; models registered as inputs (model:NAME) are not
+// data and are left out.
+Result<std::map<std::string, std::vector<DeltaInput>>> Inputs(Repo& repo, const std::string& ref, std::string* kind) {
+  LineageOptions options;
+  CAIRN_ASSIGN_OR_RETURN(LineageGraph g, Lineage(repo, ref, options));
+  *kind = KindOf(g);
+  std::map<std::string, std::vector<DeltaInput>> out;
+  for (const LineageNode& n : g.nodes) {
+    if (n.kind != "dataset" || n.name.starts_with("model:")) continue;
+    auto version = n.attrs.find("version");
+    if (version == n.attrs.end()) continue;
+    auto oid = Oid::Parse(version->second);
+    if (!oid.ok()) continue;
+    auto tags = n.attrs.find("tags");
+    auto& list = out[n.name];
+    bool seen = std::any_of(list.begin(), list.end(), [&](const DeltaInput& d) { return d.version == *oid; });
+    if (!seen) list.push_back(DeltaInput{n.name, *oid, tags == n.attrs.end() ? "" : tags->second});
+  }
+  return out;
+}
+
+// The version a side's delta compares: the newest one it reached.
+Result<const DeltaInput*> Newest(Repo& repo, const std::vector<DeltaInput>& inputs) {
+  const DeltaInput* best = &inputs.front();
+  int64_t best_time = -1;
+  for (const DeltaInput& d : inputs) {
+    auto v = LoadVersion(repo, d.version);
+    if (v.ok() && v->time > best_time) {
+      best_time = v->time;
+      best = &d;
+    }
+  }
+  return best;
+}
+
+Status CompareVersions(Repo& repo, const DeltaInput& a, const DeltaInput& b, const DeltaOptions& options,
+                       DatasetDelta* out) {
+  out->changed = a.version != b.version;
+  if (!out->changed) return Status::OK();
+  auto va = LoadVersion(repo, a.version);
+  auto vb = LoadVersion(repo, b.version);
+  if (!va.ok() || !vb.ok()) {
+    out->note = "a version's record is not in the cache: fetch it with 'cairn pull " + a.dataset + "'";
+    return Status::OK();
+  }
+  auto fa = LoadFiles(repo, *va);
+  auto fb = LoadFiles(repo, *vb);
+  if (!fa.ok() || !fb.ok()) {
+    out->note = "a version's file list is not in the cache: fetch it with 'cairn pull " + a.dataset + "'";
+    return Status::OK();
+  }
+  out->files = DiffTrees(*fa, *fb);
+  if (!options.row_level) return Status::OK();
+  std::string ra = a.dataset + "@" + a.version.Hex(), rb = b.dataset + "@" + b.version.Hex();
+  auto ta = VersionTables(repo, ra, nullptr);
+  auto tb = VersionTables(repo, rb, nullptr);
+  if (!ta.ok() || !tb.ok()) {
+    out->note = "rows not compared: " + (ta.ok() ? tb.status() : ta.status()).message();
+    return Status::OK();
+  }
+  RowDiffOptions rows = options.rows;
+  rows.key_optional = true;
+  auto diff = DiffRows(repo, *ta, *tb, rows);
+  if (!diff.ok()) {
+    if (diff.status().code() == Code::kIOError) return diff.status();
+    // Data not pulled, a table that does not parse, Parquet without DuckDB:
+    // the files are still listed.
+    out->note = "rows not compared: " + diff.status().message();
+    if (!diff.status().hint().empty()) out->note += " (" + diff.status().hint() + ")";
+    return Status::OK();
+  }
+  out->rows = std::move(*diff);
+  return Status::OK();
+}
+
+Json InputJson(const DeltaInput& d) {
+  Json j{{"dataset", d.dataset}, {"version", d.version.ToString()}};
+  if (!d.tags.empty()) j["tags"] = d.tags;
+  return j;
+}
+
+Json InputsJson(const std::vector<DeltaInput>& inputs) {
+  Json out = Json::array();
+  for (const DeltaInput& d : inputs) out.push_back(InputJson(d));
+  return out;
+}
+
+}  // namespace
+
+Result<Delta> ComputeDelta(Repo& repo, const std::string& from, const std::string& to, const DeltaOptions& options) {
+  Delta delta;
+  delta.from_ref = from;
+  delta.to_ref = to;
+  CAIRN_ASSIGN_OR_RETURN(auto a, Inputs(repo, from, &delta.from_kind));
+  CAIRN_ASSIGN_OR_RETURN(auto b, Inputs(repo, to, &delta.to_kind));
+  for (const auto& [name, inputs] : a) {
+    auto other = b.find(name);
+    if (other == b.end()) {
+      delta.only_from.insert(delta.only_from.end(), inputs.begin(), inputs.end());
+      continue;
+    }
+    DatasetDelta d;
+    d.dataset = name;
+    d.from = inputs;
+    d.to = other->second;
+    CAIRN_ASSIGN_OR_RETURN(const DeltaInput* na, Newest(repo, inputs));
+    CAIRN_ASSIGN_OR_RETURN(const DeltaInput* nb, Newest(repo, other->second));
+    CAIRN_RETURN_IF_ERROR(CompareVersions(repo, *na, *nb, options, &d));
+    delta.datasets.push_back(std::move(d));
+  }
+  for (const auto& [name, inputs] : b) {
+    if (!a.count(name)) delta.only_to.insert(delta.only_to.end(), inputs.begin(), inputs.end());
+  }
+  return delta;
+}
+
+Json DeltaJson(const Delta& delta) {
+  Json datasets = Json::array();
+  for (const DatasetDelta& d : delta.datasets) {
+    Json files = Json::array();
+    for (const FileChange& c : d.files) {
+      files.push_back(Json{{"path", c.path},
+                           {"change", FileChangeKindName(c.kind)},
+                           {"old_size", c.old_size},
+                           {"new_size", c.new_size}});
+    }
+    Json j{{"dataset", d.dataset},
+           {"from", InputsJson(d.from)},
+           {"to", InputsJson(d.to)},
+           {"changed", d.changed},
+           {"files", files}};
+    if (d.changed) j["rows"] = RowDiffJson(d.rows)["tables"];
+    if (!d.note.empty()) j["note"] = d.note;
+    datasets.push_back(std::move(j));
+  }
+  return Json{{"from", {{"ref", delta.from_ref}, {"kind", delta.from_kind}}},
+              {"to", {{"ref", delta.to_ref}, {"kind", delta.to_kind}}},
+              {"datasets", datasets},
+              {"only_from", InputsJson(delta.only_from)},
+              {"only_to", InputsJson(delta.only_to)}};
+}
+
+}  // namespace cairn
