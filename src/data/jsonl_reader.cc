@@ -12,7 +12,7 @@
 namespace cairn::table_internal {
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;  // keys in file order
 
 // Lines of a byte stream, read in blocks; a view stays valid until the next
 // call.

@@ -194,8 +194,10 @@ Result<TableSet> WorkspaceTables(Repo& repo, const std::string& dataset, const s
 Result<std::unique_ptr<TableReader>> OpenTable(Repo& repo, const TableSource& source, const TableOptions& options) {
   if (!source.file.empty()) return OpenTableFile(source.file, source.format, source.where, options);
   if (!repo.store().Has(source.blob)) {
+    size_t colon = source.where.find(':');
+    std::string ref = colon == std::string::npos ? "" : " " + source.where.substr(0, colon);
     return Status::NotFound("the data of " + source.where + " (" + source.blob.Short() + ") is not in the cache",
-                            "fetch it with 'cairn pull'");
+                            "fetch it with 'cairn pull" + ref + "'");
   }
   CAIRN_ASSIGN_OR_RETURN(std::string bytes, repo.store().Read(source.blob));
   if (source.format == TableFormat::kParquet) {

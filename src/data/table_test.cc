@@ -263,3 +263,19 @@ TEST(TableCsv, SpaceSeparatedWhenNothingElseFits) {
 
 }  // namespace
 }  // namespace cairn
+
+namespace cairn {
+namespace {
+
+TEST(TableJsonLines, KeysKeepFileOrderNotAlphabetical) {
+  auto reader = OpenTableBytes("{\"zeta\": 1, \"alpha\": 2}\n{\"mid\": 3}\n", TableFormat::kJsonLines, "t.jsonl");
+  ASSERT_TRUE(reader.ok());
+  EXPECT_EQ((*reader)->columns(), (std::vector<std::string>{"zeta", "alpha", "mid"}));
+  TableBatch batch;
+  ASSERT_TRUE(*(*reader)->Next(&batch));
+  EXPECT_EQ(batch.cell(0, 0).text, "1");
+  EXPECT_EQ(batch.cell(0, 1).text, "2");
+}
+
+}  // namespace
+}  // namespace cairn
