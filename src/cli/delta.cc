@@ -21,13 +21,13 @@ std::string Versions(const std::vector<DeltaInput>& inputs) {
 void PrintDelta(const Delta& delta, bool stat) {
   std::cout << "delta: " << delta.from_ref << " (" << delta.from_kind << ") -> " << delta.to_ref << " ("
             << delta.to_kind << ")\n";
+  std::string same;
   for (const DatasetDelta& d : delta.datasets) {
-    std::cout << d.dataset << ": " << Versions(d.from) << " -> " << Versions(d.to);
     if (!d.changed) {
-      std::cout << "  (the same version)\n";
+      same += (same.empty() ? "" : ", ") + d.dataset + "@" + Versions(d.to);
       continue;
     }
-    std::cout << "\n";
+    std::cout << d.dataset << ": " << Versions(d.from) << " -> " << Versions(d.to) << "\n";
     std::cout << "  files: ";
     int64_t counts[3] = {0, 0, 0};
     for (const FileChange& c : d.files) counts[static_cast<int>(c.kind)]++;
@@ -42,6 +42,7 @@ void PrintDelta(const Delta& delta, bool stat) {
     for (const TableDiff& t : d.rows.tables) PrintTable(t, stat, "  ");
     if (!d.note.empty()) std::cout << "  note: " << d.note << "\n";
   }
+  if (!same.empty()) std::cout << "the same on both sides: " << same << "\n";
   for (const DeltaInput& d : delta.only_from) {
     std::cout << "only " << delta.from_ref << " used " << d.dataset << "@" << d.version.Short() << "\n";
   }
