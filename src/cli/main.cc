@@ -42,6 +42,7 @@ void RegisterDelta(CLI::App&, Context&);
 void RegisterGate(CLI::App&, Context&);
 void RegisterModelGates(CLI::App&, Context&);  // model promote/history: after RegisterModel
 void RegisterModelSignature(CLI::App&, Context&);
+void RegisterValidate(CLI::App&, Context&);
 
 constexpr RegisterFn kCommands[] = {
     RegisterInit, RegisterAdd, RegisterStatus, RegisterCheckout, RegisterLog, RegisterDiff,
@@ -50,7 +51,7 @@ constexpr RegisterFn kCommands[] = {
     RegisterRemote, RegisterPush, RegisterFetch, RegisterPull, RegisterGet,
     RegisterRepro, RegisterStage, RegisterDag, RegisterLineage, RegisterModel, RegisterModelSignature,
     RegisterModelGates, RegisterGate, RegisterAudit,
-    RegisterDrift, RegisterDelta,
+    RegisterDrift, RegisterDelta, RegisterValidate,
 };
 
 // The name closest to a mistyped one (at most two edits away), or "".
