@@ -38,7 +38,11 @@ struct StageSpec {
   std::vector<std::string> params;   // dotted keys of the params file
   std::vector<std::string> outs;     // repo-relative paths, tracked as datasets after each run
   std::vector<std::string> metrics;  // repo-relative JSON files logged to the run
+  // Inputs checked before the command runs: dep → suite file (repo-relative;
+  // cairn/validate.h). An input that does not pass refuses the stage.
+  std::map<std::string, std::string> validate;
   int line = 0;                      // where the stage starts in cairn.yaml (1-based)
+  int validate_line = 0;             // where its validate mapping is
   int cmd_line = 0, params_line = 0;  // where its cmd and params are (for error messages)
 };
 

@@ -268,7 +268,7 @@ std::string ValidationFailures(const ValidationReport& report) {
       if (Passed(r)) continue;
       out += f.path + ": " + Title(*r.expectation) + ": " + Summary(r, false);
       if (!r.partial_unexpected.empty()) {
-        out += ", rows";
+        out += r.partial_unexpected.size() == 1 ? ", row" : ", rows";
         size_t shown = std::min<size_t>(r.partial_unexpected.size(), 10);
         for (size_t i = 0; i < shown; ++i) out += (i ? ", " : " ") + std::to_string(r.partial_unexpected[i].row);
         if (r.unexpected_count > static_cast<int64_t>(shown)) out += ", …";

@@ -151,8 +151,9 @@ class ReproLock {
 // One repro: the state shared by the stages, guarded by the scheduler's lock.
 class Reproducer {
  public:
-  Reproducer(Repo& repo, const PipelineSpec& spec, PipelineLock lock, Tracker& tracker, const ReproOptions& options)
-      : repo_(repo), spec_(spec), lock_(std::move(lock)), tracker_(tracker), options_(options) {}
+  Reproducer(Repo& repo, const PipelineSpec& spec, PipelineLock lock, Tracker& tracker, const ReproOptions& options,
+             const StageSuites& suites)
+      : repo_(repo), spec_(spec), lock_(std::move(lock)), tracker_(tracker), options_(options), suites_(suites) {}
 
   // Decides and performs one stage; false when it failed.
   Result<bool> Stage(const std::string& name, std::unique_lock<std::mutex>& held) {
@@ -279,6 +280,17 @@ class Reproducer {
 
   Status Run(const StageSpec& stage, const LockedStage& now, const Oid& key, const LockedStage* locked,
              std::unique_lock<std::mutex>& held, StageOutcome* outcome) {
+    // Inputs that do not meet their suites refuse the stage before anything
+    // of it runs or is removed.
+    if (!stage.validate.empty()) {
+      std::string refusal;
+      CAIRN_RETURN_IF_ERROR(ValidateStageInputs(repo_, stage, suites_, &refusal));
+      if (!refusal.empty()) {
+        outcome->kind = StageOutcomeKind::kFailed;
+        outcome->error = refusal;
+        return Status::OK();
+      }
+    }
     // Outputs the cache can give back are removed first, so a command that
     // no longer writes one fails instead of passing with the stale file.
     bool restorable = locked && CanRestore(repo_, locked->outs, locked->metrics);
@@ -328,6 +340,7 @@ class Reproducer {
   PipelineLock lock_;
   Tracker& tracker_;
   const ReproOptions& options_;
+  const StageSuites& suites_;
   ReproReport report_;
   std::set<std::string> unknown_;         // dry run: stages that would run (outputs unknowable)
   std::map<std::string, Oid> predicted_;  // dry run: path → oid a restore would give it
@@ -379,7 +392,10 @@ Result<ReproReport> Repro(Repo& repo, const ReproOptions& options) {
       }
     }
   }
-  Reproducer reproducer(repo, spec, std::move(lock), *tracker, options);
+  // Every suite a selected stage validates its inputs with must parse, too.
+  StageSuites suites;
+  for (const std::string& name : todo) CAIRN_RETURN_IF_ERROR(LoadStageSuites(repo, *spec.Find(name), &suites));
+  Reproducer reproducer(repo, spec, std::move(lock), *tracker, options, suites);
   CAIRN_RETURN_IF_ERROR(Schedule(
       todo, spec.upstream, options.jobs,
       [&](const std::string& name, std::unique_lock<std::mutex>& held) { return reproducer.Stage(name, held); },

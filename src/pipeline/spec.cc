@@ -58,13 +58,13 @@ Status ParseStage(Repo& repo, const std::string& name, const YAML::Node& node, S
   stage->name = name;
   stage->line = node.Mark().line + 1;
   if (!node.IsMap()) return Bad(node, "stage '" + name + "' must be a mapping with at least 'cmd'");
-  static const std::set<std::string> kKnown = {"cmd", "deps", "params", "outs", "metrics"};
+  static const std::set<std::string> kKnown = {"cmd", "deps", "params", "outs", "metrics", "validate"};
   std::set<std::string> keys;
   for (const auto& kv : node) {
     std::string key = kv.first.Scalar();
     if (!keys.insert(key).second) return Bad(kv.first, "key '" + key + "' appears twice in stage '" + name + "'");
     if (!kKnown.count(key)) {
-      return Bad(kv.first, "unknown key '" + key + "' in stage '" + name + "' (known: cmd, deps, params, outs, metrics)");
+      return Bad(kv.first, "unknown key '" + key + "' in stage '" + name + "' (known: cmd, deps, params, outs, metrics, validate)");
     }
   }
   if (!node["cmd"] || !node["cmd"].IsScalar() || node["cmd"].Scalar().empty()) {
@@ -93,6 +93,25 @@ Status ParseStage(Repo& repo, const std::string& name, const YAML::Node& node, S
   CAIRN_RETURN_IF_ERROR(list("params", &stage->params, false));
   CAIRN_RETURN_IF_ERROR(list("outs", &stage->outs, true));
   CAIRN_RETURN_IF_ERROR(list("metrics", &stage->metrics, true));
+  if (const YAML::Node v = node["validate"]) {
+    for (const auto& kv : node) {
+      if (kv.first.Scalar() == "validate") stage->validate_line = kv.first.Mark().line + 1;
+    }
+    if (!v.IsMap()) return Bad(v, "'validate' must map inputs to suite files ({data/raw: suites/raw.yaml})");
+    for (const auto& kv : v) {
+      if (!kv.first.IsScalar() || kv.first.Scalar().empty() || !kv.second.IsScalar() || kv.second.Scalar().empty()) {
+        return Bad(kv.first, "'validate' entries are INPUT: SUITE_FILE");
+      }
+      std::string input = kv.first.Scalar();
+      if (!IsDatasetRef(input)) {
+        CAIRN_ASSIGN_OR_RETURN(input, NormalPath(repo, kv.first, input));
+      }
+      if (std::find(stage->deps.begin(), stage->deps.end(), input) == stage->deps.end()) {
+        return Bad(kv.first, "'validate' names '" + input + "', which is not in the deps of stage '" + name + "'");
+      }
+      CAIRN_ASSIGN_OR_RETURN(stage->validate[input], NormalPath(repo, kv.second, kv.second.Scalar()));
+    }
+  }
   return Status::OK();
 }
 

@@ -14,6 +14,7 @@
 
 #include "cairn/pipeline.h"
 #include "cairn/tracking.h"
+#include "cairn/validate.h"
 
 namespace cairn::pipeline_internal {
 
@@ -99,6 +100,24 @@ struct StageRunContext {
 // command runs.
 Result<StageRun> RunStage(StageRunContext& ctx, const StageSpec& stage, const LockedStage& now, const Oid& key,
                           std::unique_lock<std::mutex>& held);
+
+// ---- stage_validate.cc (cairn.yaml `validate:`)
+
+// Suite file (repo-relative) → the parsed suite.
+using StageSuites = std::map<std::string, Suite>;
+
+// Loads the suites `stage` names into `suites` (those already there are
+// kept), so that a bad suite stops repro before anything runs:
+// InvalidArgument "FILE:LINE:COLUMN: …", NotFound for a missing file.
+Status LoadStageSuites(Repo& repo, const StageSpec& stage, StageSuites* suites);
+
+// Validates each input of `stage`'s validate mapping against its suite
+// (loaded by LoadStageSuites). `*refusal` receives why the stage must not
+// run: the inputs that did not pass, with each failed expectation and its
+// counts, or an input that could not be read as tables; empty when every
+// input passed. The results are stored as derived objects when the store
+// supports it. Errors are the repository's.
+Status ValidateStageInputs(Repo& repo, const StageSpec& stage, const StageSuites& suites, std::string* refusal);
 
 // ---- scheduler.cc
 

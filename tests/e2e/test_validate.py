@@ -242,6 +242,56 @@ expectations:
         self.write("data/only.txt", "text\n")
         self.fails("validate", "data/only.txt", "--suite", "suites/rows.yaml", msg="holds no table")
 
+    def test_pipeline_stage_refused_before_its_command_runs(self):
+        self.write("suites/raw.yaml", FAILING)
+        self.write("cairn.yaml", """\
+stages:
+  train:
+    cmd: touch command-ran && echo model > model.txt
+    deps: [data/iris.csv, data/linnerud.csv]
+    outs: [model.txt]
+    validate:
+      data/iris.csv: suites/raw.yaml
+""")
+        expected = self.pandas(self.path("data/iris.csv"))
+        r = self.cairn("repro")
+        self.assertEqual(r.returncode, ERROR, self.describe(r))
+        self.assertFalse(os.path.exists(self.path("command-ran")), "the command ran")
+        self.assertFalse(os.path.exists(self.path("model.txt")))
+        self.assertFalse(os.path.exists(self.path("cairn.lock")))
+        self.assertIn("cairn: error: stage train failed: input data/iris.csv does not pass suites/raw.yaml "
+                      "(5 of 6 expectations failed):", r.stderr)
+        self.assertIn("iris.csv: expect_column_values_to_be_in_set(column_5): 1 unexpected of 151 values "
+                      "(0.6623%), row 1\n", r.stderr)
+        self.assertIn("iris.csv: expect_column_values_to_be_between(column_1): %d unexpected of %d values" % (
+            expected["between"]["count"], expected["nonnull"]), r.stderr)
+        self.assertIn("the command did not run", r.stderr)
+        outcome = json.loads(self.cairn("repro", "--json").stdout)[0]
+        self.assertEqual(outcome["outcome"], "failed")
+        self.assertIn("expect_column_values_to_be_unique(column_1): %d unexpected" % expected["unique"]["count"],
+                      outcome["error"])
+        self.assertFalse(os.path.exists(self.path("command-ran")))
+        # A bad suite stops repro before any stage, naming both files.
+        self.write("suites/raw.yaml", "expectations:\n  - expect_column_values_to_be_uniq: {column: column_1}\n")
+        r = self.cairn("repro")
+        self.assertEqual(r.returncode, ERROR, self.describe(r))
+        self.assertIn("cairn.yaml:6: stage 'train' validates data/iris.csv with suites/raw.yaml: "
+                      "suites/raw.yaml:2:5: unknown expectation 'expect_column_values_to_be_uniq'", r.stderr)
+        # validate may only name the stage's deps.
+        self.write("cairn.yaml", self.read("cairn.yaml").decode().replace(
+            "      data/iris.csv: suites/raw.yaml", "      data/nope.csv: suites/raw.yaml"))
+        r = self.cairn("repro")
+        self.assertEqual(r.returncode, ERROR, self.describe(r))
+        self.assertIn("cairn.yaml:7:7: 'validate' names 'data/nope.csv', which is not in the deps of stage 'train'",
+                      r.stderr)
+        # Once the input passes, the command runs.
+        self.write("cairn.yaml", self.read("cairn.yaml").decode().replace("data/nope.csv", "data/iris.csv"))
+        self.write("suites/raw.yaml", "expectations:\n  - expect_table_row_count_to_be_between: {min_value: 100}\n")
+        r = self.cairn("repro")
+        self.assertEqual(r.returncode, OK, self.describe(r))
+        self.assertTrue(os.path.exists(self.path("command-ran")))
+        self.assertEqual(self.read("model.txt"), b"model\n")
+
 
 if __name__ == "__main__":
     unittest.main()
