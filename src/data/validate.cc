@@ -71,31 +71,45 @@ class Evaluator {
   const Expectation& e_;
 };
 
-// Column map expectations judging each non-missing value on its own.
-class ValueEvaluator : public Evaluator {
+// Expectations on the non-missing values of one column, which they see one
+// at a time; missing ones are counted.
+class ColumnEvaluator : public Evaluator {
  public:
-  ValueEvaluator(const Expectation& e, size_t column) : Evaluator(e), column_(column) {}
+  ColumnEvaluator(const Expectation& e, size_t column) : Evaluator(e), column_(column) {}
   void Batch(const TableBatch& b) override {
     for (size_t r = 0; r < b.rows; ++r) {
       const TableCell& c = b.cell(r, column_);
       if (c.missing) {
         ++missing_;
-        continue;
+      } else {
+        Value(b, r, c);
       }
-      if (Expected(c.text)) continue;
-      ++unexpected_;
-      if (partial_.size() < kPartialUnexpected) partial_.push_back(At(b, r, CellJson(c)));
     }
   }
+
+ protected:
+  virtual void Value(const TableBatch& b, size_t r, const TableCell& c) = 0;
+  size_t column_;
+  int64_t missing_ = 0;
+};
+
+// Column map expectations judging each non-missing value on its own.
+class ValueEvaluator : public ColumnEvaluator {
+ public:
+  using ColumnEvaluator::ColumnEvaluator;
   void Finish(int64_t rows, ExpectationResult* r) override {
     MapOutcome(r, rows, rows - missing_, unexpected_, true, e_.mostly);
     r->partial_unexpected = std::move(partial_);
   }
 
  protected:
+  void Value(const TableBatch& b, size_t r, const TableCell& c) override {
+    if (Expected(c.text)) return;
+    ++unexpected_;
+    if (partial_.size() < kPartialUnexpected) partial_.push_back(At(b, r, CellJson(c)));
+  }
   virtual bool Expected(std::string_view text) = 0;
-  size_t column_;
-  int64_t missing_ = 0, unexpected_ = 0;
+  int64_t unexpected_ = 0;
   std::vector<UnexpectedValue> partial_;
 };
 
@@ -175,21 +189,14 @@ class RegexEvaluator : public ValueEvaluator {
 
 // Each value by its own type; a string is expected (for the string types)
 // when the column as a whole is one, as pandas reads such a column as text.
-class OfTypeEvaluator : public Evaluator {
+class OfTypeEvaluator : public ColumnEvaluator {
  public:
-  OfTypeEvaluator(const Expectation& e, size_t column) : Evaluator(e), column_(column) {}
-  void Batch(const TableBatch& b) override {
-    for (size_t r = 0; r < b.rows; ++r) {
-      const TableCell& c = b.cell(r, column_);
-      if (c.missing) {
-        ++missing_;
-        continue;
-      }
-      double v;
-      int k = Category(Classify(c.text, &v));
-      ++counts_[k];
-      if (partial_[k].size() < kPartialUnexpected) partial_[k].push_back(At(b, r, CellJson(c)));
-    }
+  using ColumnEvaluator::ColumnEvaluator;
+  void Value(const TableBatch& b, size_t r, const TableCell& c) override {
+    double v;
+    int k = Category(Classify(c.text, &v));
+    ++counts_[k];
+    if (partial_[k].size() < kPartialUnexpected) partial_[k].push_back(At(b, r, CellJson(c)));
   }
   void Finish(int64_t rows, ExpectationResult* r) override {
     static constexpr ColumnType kTypes[4] = {ColumnType::kInteger, ColumnType::kNumber, ColumnType::kBoolean,
@@ -230,8 +237,6 @@ class OfTypeEvaluator : public Evaluator {
       default: return 3;
     }
   }
-  size_t column_;
-  int64_t missing_ = 0;
   int64_t counts_[4] = {0, 0, 0, 0};
   std::vector<UnexpectedValue> partial_[4];
 };
@@ -308,32 +313,25 @@ class UniqueEvaluator : public Evaluator {
 };
 
 // mean, median, min, max, stdev of a column's numbers.
-class StatisticEvaluator : public Evaluator {
+class StatisticEvaluator : public ColumnEvaluator {
  public:
-  StatisticEvaluator(const Expectation& e, size_t column) : Evaluator(e), column_(column) {}
-  void Batch(const TableBatch& b) override {
-    for (size_t r = 0; r < b.rows; ++r) {
-      const TableCell& c = b.cell(r, column_);
-      if (c.missing) {
-        ++missing_;
-        continue;
+  using ColumnEvaluator::ColumnEvaluator;
+  void Value(const TableBatch& b, size_t r, const TableCell& c) override {
+    double v = 0;
+    if (!IsNumeric(Classify(c.text, &v)) || std::isnan(v)) {
+      if (other_++ == 0) {
+        first_other_ = std::string(c.text);
+        first_other_row_ = b.row_numbers[r];
       }
-      double v = 0;
-      if (!IsNumeric(Classify(c.text, &v)) || std::isnan(v)) {
-        if (other_++ == 0) {
-          first_other_ = std::string(c.text);
-          first_other_row_ = b.row_numbers[r];
-        }
-        continue;
-      }
-      ++n_;
-      double delta = v - mean_;
-      mean_ += delta / static_cast<double>(n_);
-      m2_ += delta * (v - mean_);
-      min_ = std::min(min_, v);
-      max_ = std::max(max_, v);
-      if (e_.type == ExpectationType::kMedian) values_.push_back(v);
+      return;
     }
+    ++n_;
+    double delta = v - mean_;
+    mean_ += delta / static_cast<double>(n_);
+    m2_ += delta * (v - mean_);
+    min_ = std::min(min_, v);
+    max_ = std::max(max_, v);
+    if (e_.type == ExpectationType::kMedian) values_.push_back(v);
   }
   void Finish(int64_t rows, ExpectationResult* r) override {
     r->element_count = rows;
@@ -375,8 +373,7 @@ class StatisticEvaluator : public Evaluator {
   }
 
  private:
-  size_t column_;
-  int64_t missing_ = 0, n_ = 0, other_ = 0;
+  int64_t n_ = 0, other_ = 0;
   std::string first_other_;
   int64_t first_other_row_ = 0;
   double mean_ = 0, m2_ = 0, min_ = HUGE_VAL, max_ = -HUGE_VAL;
@@ -427,17 +424,9 @@ void TableColumns(const Expectation& e, const std::vector<std::string>& columns,
 }
 
 std::string NoSuchColumn(const std::string& name, const std::vector<std::string>& columns, const std::string& where) {
-  std::string best;
-  size_t best_d = 3;
-  for (const std::string& c : columns) {
-    size_t d = EditDistance(name, c);
-    if (d < best_d) {
-      best_d = d;
-      best = c;
-    }
-  }
   std::string out = "column '" + name + "' is not in " + where;
-  if (!best.empty()) return out + " (did you mean '" + best + "'?)";
+  std::string near = NearestName(columns, name);
+  if (!near.empty()) return out + " (did you mean '" + near + "'?)";
   std::string list;
   for (size_t i = 0; i < columns.size() && i < 12; ++i) list += (i ? ", " : "") + columns[i];
   if (columns.size() > 12) list += ", …";

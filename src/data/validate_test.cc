@@ -100,6 +100,25 @@ TEST(ValidateSuiteTest, ErrorsNameFileLineColumn) {
   EXPECT_EQ(ParseError("expectations:\n  - [a, b\n").substr(0, 12), "s.yaml:3:1: ");
 }
 
+TEST(ValidateSuiteTest, ReadsGreatExpectationsSuiteJson) {
+  Suite s = MustParse(R"({
+  "expectation_suite_name": "patients.warning",
+  "data_asset_type": null,
+  "meta": {"great_expectations_version": "0.18.8"},
+  "expectations": [
+    {"expectation_type": "expect_column_values_to_be_in_set",
+     "kwargs": {"column": "sex", "value_set": ["F", "M"], "result_format": "SUMMARY"}, "meta": {}},
+    {"type": "expect_column_values_to_be_of_type", "kwargs": {"column": "age", "type": "int64"}}
+  ]
+})");
+  ASSERT_EQ(s.expectations.size(), 2u);
+  EXPECT_EQ(s.name, "patients.warning");
+  EXPECT_EQ(s.expectations[0].value_set.size(), 2u);
+  EXPECT_FALSE(s.expectations[0].kwargs.contains("result_format"));
+  EXPECT_EQ(s.expectations[1].expected_type, ColumnType::kInteger);
+  EXPECT_EQ(s.expectations[1].kwargs["type_"], "int64");
+}
+
 TEST(ValidateSuiteTest, TypeNames) {
   EXPECT_EQ(ParseTypeName("int64"), ColumnType::kInteger);
   EXPECT_EQ(ParseTypeName("INTEGER"), ColumnType::kInteger);
@@ -258,6 +277,44 @@ TEST(ValidateTableTest, PartialListStopsAtTwenty) {
   EXPECT_EQ(r.unexpected_count, 50);
   ASSERT_EQ(r.partial_unexpected.size(), 20u);
   EXPECT_EQ(r.partial_unexpected[19].row, 20);
+}
+
+TEST(ValidateTableTest, EmptyTablesAndJsonLines) {
+  FileValidation f = Check(
+      "expectations:\n"
+      "  - expect_table_row_count_to_be_between: {max_value: 0}\n"
+      "  - expect_column_values_to_not_be_null: {column: a}\n"
+      "  - expect_table_columns_to_match_ordered_list: {column_list: []}\n",
+      "");
+  EXPECT_TRUE(f.results[0].success);
+  EXPECT_FALSE(f.results[1].success);
+  EXPECT_EQ(f.results[1].exception, "column 'a' is not in t.csv (its columns: none)");
+  EXPECT_TRUE(f.results[2].success);
+  // A header without rows: every map expectation passes (nothing to judge), statistics have no value.
+  f = Check(
+      "expectations:\n"
+      "  - expect_column_values_to_be_between: {column: a, min_value: 1}\n"
+      "  - expect_column_mean_to_be_between: {column: a, min_value: 1}\n",
+      "a,b\n");
+  EXPECT_TRUE(f.results[0].success);
+  EXPECT_FALSE(f.results[0].unexpected_percent.has_value());
+  EXPECT_FALSE(f.results[1].success);
+  EXPECT_TRUE(f.results[1].observed_value.is_null());
+  auto bytes = std::make_shared<std::string>("{\"a\": 1, \"b\": null}\n{\"a\": 5}\n{\"b\": \"x\"}\n");
+  Suite suite = MustParse(
+      "expectations:\n"
+      "  - expect_column_values_to_not_be_null: {column: b}\n"
+      "  - expect_column_max_to_be_between: {column: a, max_value: 4}\n");
+  auto r = ValidateTable([bytes] { return OpenTableBytes(*bytes, TableFormat::kJsonLines, "t.jsonl"); }, suite);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->results[0].unexpected_count, 2);
+  EXPECT_EQ(r->results[0].partial_unexpected.at(1).row, 2);
+  EXPECT_EQ(r->results[0].partial_unexpected.at(1).line, 2);
+  EXPECT_EQ(r->results[1].observed_value, 5);
+  EXPECT_FALSE(r->results[1].success);
+  // Malformed input is the reader's error, with its line.
+  auto bad = ValidateTable(Csv("a,b\n1,2\n\"x,3\n"), suite);
+  EXPECT_FALSE(bad.ok());
 }
 
 TEST(ValidateReportTest, JsonJUnitAndText) {
