@@ -1,12 +1,14 @@
 // Model signatures: the input schema (column names and types) of tabular
-// data, inferred from CSV/TSV and JSON Lines files, recorded on a model
-// version at registration (cairn/registry.h, ModelSignature) and compared
-// with other data by `cairn model check-signature`.
+// data, inferred from CSV/TSV, JSON Lines and Parquet files, recorded on a
+// model version at registration (cairn/registry.h, ModelSignature) and
+// compared with other data by `cairn model check-signature`.
 //
-// Inference reads a bounded sample (the first 10,000 data rows) of one file;
-// the rules (delimiter and header detection, the type of a field, missing
-// values) are in doc/registry.md, "Signatures". Parquet is not read yet
-// (FailedPrecondition): it needs the table reader of the data-delta issue.
+// Inference reads a bounded sample (the first 10,000 data rows) of one file
+// through the table readers (cairn/table.h), whose rules (delimiter and
+// header detection, column names, missing cells, the type of a cell) are in
+// doc/data.md, "Tables"; doc/registry.md, "Signatures" says how a column's
+// type follows. Parquet needs DuckDB (loaded at run time); without it a
+// Parquet file is FailedPrecondition saying how to install it.
 //
 // Thread safety: as the Repo passed in (reads only; no lock is taken).
 #ifndef CAIRN_MODEL_SIGNATURE_H_
@@ -25,8 +27,8 @@
 
 namespace cairn {
 
-// True for the file names inference reads or knows (.csv, .tsv, .tab,
-// .jsonl, .ndjson, .parquet, .pq; any case).
+// True for the file names inference reads (.csv, .tsv, .tab, .jsonl,
+// .ndjson, .parquet, .pq; any case): TableFormatFor has a format for them.
 bool IsTabularFileName(std::string_view name);
 
 // What inference found in one file.
@@ -40,22 +42,26 @@ struct InferredSchema {
   bool complete = true;   // false when the file has more rows than were sampled
 };
 
-// Infers the schema of the data `data_ref` names: a workspace path (a file,
-// or a directory: its first tabular file in path order), tried first when
-// it exists, else a dataset ref (name, name@tag, name@oid … as ResolveRef
-// takes; a directory version: its first tabular file). NotFound when
-// neither exists or nothing tabular is there (listing what is); NotFound
-// with a hint to pull when the version's data is not in the cache;
-// InvalidArgument for data that does not parse (naming file and line);
-// FailedPrecondition for Parquet.
+// Infers the schema of the data `data_ref` names, found as ResolveTables
+// finds tables: a workspace path (a file, or a directory: its first tabular
+// file in path order, not following symlinks, .git and .cairn skipped),
+// tried first when it exists, else a dataset ref (name, name@tag, name@oid …
+// as ResolveRef takes; a directory version: its first tabular file).
+// InvalidArgument for a workspace file that is not tabular. NotFound when
+// neither exists or nothing tabular is there (naming some of the files that
+// are); NotFound with a hint to pull when the version's data is not in the
+// cache; InvalidArgument for data that does not parse (naming file and line);
+// FailedPrecondition for Parquet when DuckDB cannot be loaded (the hint says
+// how to install it).
 Result<InferredSchema> InferSchema(Repo& repo, std::string_view data_ref);
 
 // The signature registration records when none is given: the schema of the
 // first tabular file (by path) of the first direct input dataset (in
 // `datasets` order, as ModelVersion::datasets holds them) that has one.
 // nullopt when no direct input has a tabular file, or when the chosen file
-// cannot be read as a table (Parquet, damaged) — a registration never fails
-// for want of a signature. Errors only when the store cannot be read.
+// cannot be read as a table (damaged, not in the cache, Parquet without
+// DuckDB) — a registration never fails for want of a signature. Errors only
+// when the store cannot be read.
 Result<std::optional<ModelSignature>> InferTrainingSignature(Repo& repo, const std::vector<ModelDataset>& datasets);
 
 struct SignatureColumnChange {

@@ -37,7 +37,7 @@ void RegisterModelSignature(CLI::App& app, Context& ctx) {
   cmd->footer(
       "  cairn model check-signature retriever@production eval@v4\n"
       "  cairn model check-signature retriever@3 data/new_batch.csv --json\n"
-      "DATA is a workspace file or directory (its first .csv/.tsv/.jsonl file), else a dataset ref.\n"
+      "DATA is a workspace file or directory (its first .csv/.tsv/.jsonl/.parquet file), else a dataset ref.\n"
       "Columns match by name. Integer data where number is expected is accepted; a column with no\n"
       "values in the sample is accepted whatever its type. Exit 0 match, 1 mismatch, 2 error.");
   struct Args {

@@ -6,6 +6,7 @@ the real binary ($CAIRN_BIN, default ../../build/cairn relative to this file)
 through subprocess. Only the Python standard library is used.
 """
 
+import ctypes
 import errno
 import fcntl
 import hashlib
@@ -129,6 +130,26 @@ def missing(what):
     if os.environ.get("CI") == "true":
         return RuntimeError(what + "; CI=true: a missing dependency fails instead of skipping")
     return unittest.SkipTest(what)
+
+
+def duckdb_run(sql):
+    """Runs SQL in DuckDB through its C library (for writing Parquet test files)."""
+    try:
+        lib = ctypes.CDLL(os.environ.get("CAIRN_DUCKDB_LIBRARY", "libduckdb.so"))
+    except OSError as e:
+        raise missing("libduckdb.so is not installed (scripts/bootstrap installs it): %s" % e)
+    lib.duckdb_result_error.restype = ctypes.c_char_p
+    db, con = ctypes.c_void_p(), ctypes.c_void_p()
+    assert lib.duckdb_open(None, ctypes.byref(db)) == 0
+    assert lib.duckdb_connect(db, ctypes.byref(con)) == 0
+    result = (ctypes.c_byte * 64)()
+    rc = lib.duckdb_query(con, sql.encode(), ctypes.byref(result))
+    err = lib.duckdb_result_error(ctypes.byref(result)) if rc else None
+    lib.duckdb_destroy_result(ctypes.byref(result))
+    lib.duckdb_disconnect(ctypes.byref(con))
+    lib.duckdb_close(ctypes.byref(db))
+    if rc:
+        raise AssertionError("DuckDB: %s" % err)
 
 
 class CairnTestCase(unittest.TestCase):

@@ -1,5 +1,5 @@
 """Model signatures end to end: inferred at registration from the producing run's tabular
-input (CSV, TSV, JSON Lines), given with --signature, and compared with other data by
+input (CSV, TSV, JSON Lines, Parquet through DuckDB), given with --signature, and compared with other data by
 `cairn model check-signature` (exit 0 match, 1 mismatch, 2 error), in text and --json.
 
 The expected schemas are written out by hand from the data the tests write, so the
@@ -9,7 +9,9 @@ inference is checked against what a person reads in the file.
 import json
 import unittest
 
-from cairn_testlib import CAIRN_BIN, ERROR, NEGATIVE, OK, CairnTestCase
+from cairn_testlib import CAIRN_BIN, ERROR, NEGATIVE, OK, CairnTestCase, duckdb_run
+
+NO_DUCKDB = {"CAIRN_DUCKDB_LIBRARY": "/nonexistent/libduckdb.so"}
 
 TRAIN = ("id,age,income,member,city\n"
          "1,34,52000.5,true,Lyon\n"
@@ -103,10 +105,63 @@ class ModelSignatureTest(CairnTestCase):
         self.write("batch/model.pkl", b"\x80\x04")
         self.fails("model", "check-signature", "churn@1", "batch/model.pkl", msg="not a tabular file")
         self.write("batch/t.parquet", b"PAR1....PAR1")
-        self.fails("model", "check-signature", "churn@1", "batch/t.parquet", msg="Parquet", hint="data-delta")
+        self.fails("model", "check-signature", "churn@1", "batch/t.parquet", env=NO_DUCKDB,
+                   msg="cannot load the DuckDB library", hint="scripts/bootstrap")
         self.write("batch/open.csv", b'age\n"3\n')
         self.fails("model", "check-signature", "churn@1", "batch/open.csv",
                    msg="batch/open.csv:2: a quoted field is never closed")
+
+    def test_parquet(self):
+        """Parquet written by DuckDB: types come from DuckDB's text of each value (doc/data.md)."""
+        self.write("data/train/README.md", b"the training set\n")
+        duckdb_run("COPY (SELECT i AS id, 20 + i %% 50 AS age, i * 1000.5 AS income, i %% 2 = 0 AS member, "
+                   "CASE WHEN i %% 3 = 0 THEN NULL ELSE 'c' || i END AS city, DATE '2024-01-01' + i::INTEGER AS day, "
+                   "NULL::DOUBLE AS unused FROM range(12000) t(i)) TO '%s' (FORMAT parquet)"
+                   % self.path("data/train/train.parquet"))
+        self.ok("add", "data/train")
+        self.ok("tag", "data/train", "v1")
+        version = self.json("show", "data/train@v1")["version"].split(":")[1]
+        run = self.trained_run(["data/train@v1"])
+        v = self.json("model", "register", "churn", "--run", run, "--artifact", "model.bin")
+        self.assertEqual(v["signature"]["columns"], [
+            {"name": "id", "type": "integer"}, {"name": "age", "type": "integer"},
+            {"name": "income", "type": "number"}, {"name": "member", "type": "boolean"},
+            {"name": "city", "type": "string"}, {"name": "day", "type": "string"},
+            {"name": "unused", "type": "string"}])
+        self.assertEqual(v["signature"]["source"], "dataset:data/train@%s:train.parquet" % version)
+
+        # The workspace file, the directory and the version: the first 10,000 rows sampled.
+        for data in ("data/train/train.parquet", "data/train", "data/train@v1"):
+            j = self.json("model", "check-signature", "churn@1", data)
+            self.assertTrue(j["match"], data)
+            self.assertEqual((j["data"]["rows_sampled"], j["data"]["complete"]), (10000, False), data)
+            self.assertEqual(j["data"]["values"]["city"], 6666, data)
+            self.assertEqual(j["data"]["values"]["unused"], 0, data)
+            self.assertEqual(j["compatible"], [], data)
+        self.assertEqual(self.json("model", "check-signature", "churn@1", "data/train")["data"]["source"],
+                         "file:data/train/train.parquet")
+
+        # CSV data checked against the Parquet signature; a retyped column.
+        self.write("batch/ok.csv", b"id,age,income,member,city,day,unused\n1,2,3.5,true,x,2024-01-02,\n")
+        self.assertTrue(self.json("model", "check-signature", "churn@1", "batch/ok.csv")["match"])
+        duckdb_run("COPY (SELECT 'x' || i AS id, NULL::INTEGER AS age, 2.5 AS income, true AS member, 'c' AS city, "
+                   "'d' AS day, NULL::DOUBLE AS unused FROM range(3) t(i)) TO '%s' (FORMAT parquet)"
+                   % self.path("batch/bad.parquet"))
+        r = self.cairn("model", "check-signature", "churn@1", "batch/bad.parquet", "--json")
+        self.assertEqual(r.returncode, NEGATIVE, self.describe(r))
+        j = json.loads(r.stdout)
+        self.assertEqual([(c["name"], c["actual"]) for c in j["retyped"]], [("id", "string")])
+        # unused: string (no values) on both sides.
+        self.assertEqual([(c["name"], c["rule"]) for c in j["compatible"]], [("age", "no-values")])
+
+        # Not Parquet: the reader's message; no DuckDB: how to install it, and a registration
+        # without a signature rather than a failed one.
+        self.write("batch/t.parquet", b"PAR1....PAR1")
+        self.fails("model", "check-signature", "churn@1", "batch/t.parquet", msg="batch/t.parquet as Parquet")
+        self.fails("model", "check-signature", "churn@1", "data/train@v1", env=NO_DUCKDB,
+                   msg="cannot load the DuckDB library", hint="scripts/bootstrap")
+        v2 = self.json("model", "register", "churn", "--run", run, "--artifact", "model.bin", env=NO_DUCKDB)
+        self.assertIsNone(v2["signature"])
 
     def test_no_tabular_input_means_no_signature(self):
         self.track("data/blobs", {"x.bin": "\x00\x01"})

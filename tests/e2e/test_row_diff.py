@@ -5,14 +5,13 @@ non-tabular files, Parquet (through DuckDB), a fresh clone that pulled the versi
 input. Expected counts are computed here with the csv module, independently of cairn."""
 
 import csv
-import ctypes
 import io
 import json
 import os
 import subprocess
 import unittest
 
-from cairn_testlib import ERROR, OK, CairnTestCase, missing
+from cairn_testlib import ERROR, OK, CairnTestCase, duckdb_run
 
 
 def read_rows(path):
@@ -23,26 +22,6 @@ def read_rows(path):
 def write_rows(path, rows):
     with open(path, "w", newline="") as f:
         csv.writer(f, lineterminator="\n").writerows(rows)
-
-
-def duckdb_run(sql):
-    """Runs SQL in DuckDB through its C library (for writing Parquet test files)."""
-    try:
-        lib = ctypes.CDLL(os.environ.get("CAIRN_DUCKDB_LIBRARY", "libduckdb.so"))
-    except OSError as e:
-        raise missing("libduckdb.so is not installed (scripts/bootstrap installs it): %s" % e)
-    lib.duckdb_result_error.restype = ctypes.c_char_p
-    db, con = ctypes.c_void_p(), ctypes.c_void_p()
-    assert lib.duckdb_open(None, ctypes.byref(db)) == 0
-    assert lib.duckdb_connect(db, ctypes.byref(con)) == 0
-    result = (ctypes.c_byte * 64)()
-    rc = lib.duckdb_query(con, sql.encode(), ctypes.byref(result))
-    err = lib.duckdb_result_error(ctypes.byref(result)) if rc else None
-    lib.duckdb_destroy_result(ctypes.byref(result))
-    lib.duckdb_disconnect(ctypes.byref(con))
-    lib.duckdb_close(ctypes.byref(db))
-    if rc:
-        raise AssertionError("DuckDB: %s" % err)
 
 
 class RowDiffTest(CairnTestCase):
