@@ -87,6 +87,15 @@ class Layout {
     return model_approvals(name, n) / entry;
   }
 
+  // Derived objects (cairn/derived.h, doc/formats.md "Derived objects"):
+  // derived/<kind>/<subject hex>/<key, or "_" when empty> names the object.
+  std::filesystem::path derived() const { return refs() / "derived"; }
+  std::filesystem::path derived_kind(const std::string& kind) const { return derived() / kind; }
+  std::filesystem::path derived_ref(const std::string& kind, const std::string& subject_hex,
+                                    const std::string& key_name) const {
+    return derived() / kind / subject_hex / key_name;
+  }
+
   // ---- the audit log (not in git; format "cairn-audit 1", doc/formats.md) ----
   std::filesystem::path audit() const { return dir() / "audit"; }
   std::filesystem::path audit_log() const { return audit() / "log"; }

@@ -30,6 +30,7 @@ struct GcReport {
   PruneStats prune;               // what was (or would be) removed and kept
   uint64_t copies_removed = 0;      // use_dataset copies under .cairn/datasets/ (removed or would be)
   uint64_t copy_bytes_removed = 0;
+  uint64_t derived_removed = 0;   // derived objects' refs whose subject goes (removed or would be)
   bool applied = false;
 };
 
@@ -42,12 +43,13 @@ struct GcReport {
 // Version objects (a few hundred bytes each) are always kept so history
 // stays readable; their data goes. use_dataset copies (.cairn/datasets/) of
 // versions that are not roots go too, unless younger than
-// copy_grace_seconds. A contributor's error fails gc before anything is
+// copy_grace_seconds. Derived objects (cairn/derived.h) stay while their
+// subject stays; the refs of the others are removed. A contributor's error fails gc before anything is
 // removed. Holds the repository lock.
 Result<GcReport> CollectGarbage(Repo& repo, const GcOptions& options);
 
 struct FsckProblem {
-  std::string what;  // "pack", "object", "tree", "version", "pointer", "tag", "run", "copy", "model"
+  std::string what;  // "pack", "object", "tree", "version", "pointer", "tag", "run", "copy", "model", "derived"
   std::string name;  // oid or path (for "copy": the damaged file of the copy, relative to the repository)
   std::string message;
 };
@@ -58,6 +60,7 @@ struct FsckReport {
   uint64_t pointers_checked = 0;
   uint64_t runs_checked = 0;
   uint64_t copies_checked = 0;  // use_dataset copies under .cairn/datasets, read in full
+  uint64_t derived_checked = 0;  // derived object refs (cairn/derived.h)
   std::vector<FsckProblem> problems;
   std::vector<Oid> damaged_copies;  // versions whose use_dataset copy is damaged (RemoveDamagedCopies)
 };

@@ -67,6 +67,7 @@ struct TransferReport {
   uint64_t tags = 0;            // tags written (remote on push, local on fetch)
   uint64_t runs = 0;            // run refs written
   uint64_t run_cache = 0;       // run-cache entries written (remote on push, local on fetch)
+  uint64_t derived = 0;         // derived object refs written (profiles …; remote on push, local on fetch)
   uint64_t models = 0;          // models whose registry refs were written (remote on push, local on fetch)
   uint64_t model_versions = 0;  // model version refs written
   uint64_t aliases = 0;         // aliases written or deleted
@@ -169,6 +170,8 @@ struct RemoteGcOptions {
 
 struct RemoteGcReport {
   uint64_t root_versions = 0, runs = 0;
+  uint64_t derived = 0;          // derived objects kept (their subject is live)
+  uint64_t derived_removed = 0;  // derived refs whose subject goes (removed with apply)
   uint64_t model_versions = 0;  // model version refs on the remote (roots)
   uint64_t live_objects = 0;
   uint64_t packs_total = 0, packs_deleted = 0, packs_rewritten = 0, packs_written = 0;

@@ -105,6 +105,7 @@ void RegisterFsck(CLI::App& app, Context& ctx) {
                     {"pointers_checked", report->pointers_checked},
                     {"runs_checked", report->runs_checked},
                     {"copies_checked", report->copies_checked},
+                    {"derived_checked", report->derived_checked},
                     {"ok", report->problems.empty()},
                     {"problems", problems}};
         if (*repair) {

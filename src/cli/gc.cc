@@ -114,7 +114,8 @@ void RegisterGc(CLI::App& app, Context& ctx) {
                    {"bytes_kept", p.bytes_kept},
                    {"packs_rewritten", p.packs_rewritten},
                    {"copies_removed", report->copies_removed},
-                   {"copy_bytes_removed", report->copy_bytes_removed}});
+                   {"copy_bytes_removed", report->copy_bytes_removed},
+                   {"derived_removed", report->derived_removed}});
         return kExitOk;
       }
       std::cout << (report->applied ? "removed " : "would remove ") << p.objects_removed << " object(s), "
@@ -125,6 +126,10 @@ void RegisterGc(CLI::App& app, Context& ctx) {
         std::cout << (report->applied ? "removed " : "would remove ") << report->copies_removed
                   << " use_dataset cop" << (report->copies_removed == 1 ? "y" : "ies") << " of versions no longer kept ("
                   << Human(report->copy_bytes_removed) << ")\n";
+      }
+      if (report->derived_removed > 0) {
+        std::cout << (report->applied ? "removed " : "would remove ") << report->derived_removed
+                  << " derived object ref(s) (profiles …) of data no longer kept\n";
       }
       if (!report->applied && (p.objects_removed > 0 || report->copies_removed > 0)) std::cout << "run 'cairn gc --apply' to delete them\n";
       return kExitOk;

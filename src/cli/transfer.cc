@@ -36,6 +36,7 @@ Json ReportJson(const TransferReport& r) {
   for (const std::string& n : r.refused) refused.push_back(n);
   return {{"versions", r.versions},   {"tags", r.tags},
           {"runs", r.runs},           {"run_cache", r.run_cache},
+          {"derived", r.derived},
           {"objects", r.objects},
           {"objects_moved", r.objects_moved}, {"bytes_logical", r.bytes_logical},
           {"chunks", r.chunks},       {"chunks_moved", r.chunks_moved},
@@ -83,9 +84,12 @@ int RefusedExit(const TransferReport& r) {
   return kExitError;
 }
 
-// " and N run-cache entries" when there are any.
+// ", N run-cache entries" and ", N derived object(s)" when there are any.
 std::string RunCacheCount(const TransferReport& r) {
-  return r.run_cache ? ", " + std::to_string(r.run_cache) + " run-cache entr" + (r.run_cache == 1 ? "y" : "ies") : "";
+  std::string out =
+      r.run_cache ? ", " + std::to_string(r.run_cache) + " run-cache entr" + (r.run_cache == 1 ? "y" : "ies") : "";
+  if (r.derived) out += ", " + std::to_string(r.derived) + " derived object(s) (profiles …)";
+  return out;
 }
 
 }  // namespace
@@ -134,7 +138,7 @@ void RegisterPush(CLI::App& app, Context& ctx) {
       }
       std::cout << "; " << r->tags << " tag(s), " << r->runs << " run(s)" << RunCacheCount(*r) << ModelCounts(*r) << ", " << r->audit
                 << " audit entr" << (r->audit == 1 ? "y" : "ies") << " published; " << r->requests << " request(s)\n";
-      if (r->objects_moved == 0 && r->tags == 0 && r->runs == 0 && r->run_cache == 0 && r->models == 0 &&
+      if (r->objects_moved == 0 && r->tags == 0 && r->runs == 0 && r->run_cache == 0 && r->derived == 0 && r->models == 0 &&
           r->audit == 0 && r->refused.empty()) {
         std::cout << "everything was already there\n";
       }

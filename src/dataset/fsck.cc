@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "cairn/dataset.h"
+#include "cairn/derived.h"
 #include "cairn/maintenance.h"
 #include "cairn/object.h"
 #include "cairn/refs.h"
@@ -215,6 +216,12 @@ Result<FsckReport> Fsck(Repo& repo, bool progress_enabled) {
   if (!models.ok()) problem("model", "refs/models", models.status().message());
   for (const RegistryProblem& p : models.ok() ? *models : std::vector<RegistryProblem>()) {
     problem("model", p.ref, p.message);
+  }
+  // Derived objects: each ref names an object that is here and agrees with it.
+  auto derived = CheckDerived(repo, &report.derived_checked);
+  if (!derived.ok()) problem("derived", "refs/derived", derived.status().message());
+  for (const DerivedProblem& p : derived.ok() ? *derived : std::vector<DerivedProblem>()) {
+    problem("derived", p.ref, p.message);
   }
   // use_dataset copies: what a program reads must be the version it asked
   // for, so every file is read (use_dataset itself only stats them).

@@ -7,6 +7,7 @@
 
 #include "cairn/audit.h"
 #include "cairn/dataset.h"
+#include "cairn/derived.h"
 #include "cairn/gc_roots.h"
 #include "cairn/maintenance.h"
 #include "cairn/registry.h"
@@ -103,6 +104,10 @@ Result<GcReport> CollectGarbage(Repo& repo, const GcOptions& options) {
       progress.Add(1, 0);
     }
   }
+  // Derived objects (profiles …) live as long as what they describe; the
+  // refs of the others go with their subject.
+  CAIRN_RETURN_IF_ERROR(CollectDerived(repo, &live, options.apply, &report.derived_removed)
+                            .WithContext("gc of derived objects"));
   // use_dataset copies of versions that are no longer roots.
   CAIRN_ASSIGN_OR_RETURN(std::vector<DatasetCopy> copies,
                          StaleDatasetCopies(repo, roots.versions, root_options.now, options.copy_grace_seconds));

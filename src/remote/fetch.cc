@@ -10,6 +10,7 @@
 #include "cairn/pipeline.h"
 #include "cairn/remote.h"
 #include "cairn/tracking.h"
+#include "remote/derived_sync.h"
 #include "remote/model_sync.h"
 #include "remote/transfer.h"
 #include "util/file.h"
@@ -134,6 +135,12 @@ Result<TransferReport> Fetch(Repo& repo, const RemoteSpec& spec, const TransferO
       if (s.ok()) s = DownloadMissing(*session, repo.store(), repo.tmp_dir(), parts, options.progress, &report);
     }
   }
+  // Derived objects (profiles …) of the fetched versions and their files.
+  std::vector<DerivedRef> derived;
+  if (s.ok()) {
+    auto subjects = DerivedSubjects(repo, wanted.versions);
+    s = subjects.ok() ? FetchDerived(repo, *session, *subjects, &derived, &report) : subjects.status();
+  }
   ModelFetchPlan model_plan;
   if (s.ok()) s = FetchModels(repo, *session, spec, models, &runs, &model_plan, &report);
   std::vector<std::pair<Oid, RunCacheEntry>> entries;
@@ -157,6 +164,7 @@ Result<TransferReport> Fetch(Repo& repo, const RemoteSpec& spec, const TransferO
     if (c.ok()) report.tags++;
     else if (c.code() != Code::kAlreadyExists) return c;
   }
+  CAIRN_RETURN_IF_ERROR(WriteFetchedDerived(repo, derived, &report));
   // The remote's audit entries join the local log (a DAG, like commits),
   // before the model refs: a remote alias is taken only when the entry it
   // names says so. A damaged segment or log does not undo the fetch of the data.

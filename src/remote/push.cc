@@ -12,6 +12,7 @@
 #include "cairn/remote.h"
 #include "cairn/run_record.h"
 #include "cairn/tracking.h"
+#include "remote/derived_sync.h"
 #include "remote/model_sync.h"
 #include "remote/transfer.h"
 #include "util/file.h"
@@ -274,6 +275,12 @@ Result<TransferReport> Push(Repo& repo, const RemoteSpec& spec, const TransferOp
   std::vector<Oid> data, meta;
   for (const Oid& v : wanted.versions) CAIRN_RETURN_IF_ERROR(VersionObjects(repo, remote, v, &data, &meta));
   report.versions = wanted.versions.size();
+  // Derived objects (profiles …) of these versions and their files go with them.
+  std::vector<DerivedRef> derived;
+  {
+    CAIRN_ASSIGN_OR_RETURN(OidSet subjects, DerivedSubjects(repo, wanted.versions));
+    CAIRN_RETURN_IF_ERROR(PlanDerivedPush(repo, subjects, &meta, &derived));
+  }
   // The registry: refused models are left out; the versions the remote
   // lacks add their artifacts to the data and their objects to the meta.
   ModelPushPlan model_plan;
@@ -359,6 +366,7 @@ Result<TransferReport> Push(Repo& repo, const RemoteSpec& spec, const TransferOp
     CAIRN_RETURN_IF_ERROR(backend.Put(key, EncodeTag(tag)));
     report.tags++;
   }
+  CAIRN_RETURN_IF_ERROR(PublishDerived(backend, remote_keys, derived, &report));
   for (const auto& [id, record] : runs) {
     std::string prefix = std::string(remote_keys::kRuns) + id + "/";
     std::string key = prefix + record.Hex();

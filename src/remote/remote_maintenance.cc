@@ -8,6 +8,7 @@
 #include "cairn/dataset.h"
 #include "cairn/remote.h"
 #include "cairn/gc_roots.h"
+#include "remote/derived_sync.h"
 #include "remote/model_sync.h"
 #include "remote/transfer.h"
 #include "util/file.h"
@@ -179,6 +180,13 @@ Result<RemoteFsckReport> FsckRemote(Repo* repo, const RemoteSpec& spec, bool dat
     for (const auto& [path, blob] : entry->metrics) closure.insert(blob);
     for (const Oid& o : closure) need(ref, o);
   }
+  std::vector<std::string> derived_problems;
+  CAIRN_ASSIGN_OR_RETURN(std::vector<DerivedRef> derived, ListRemoteDerived(session->backend(), &derived_problems));
+  for (const std::string& p : derived_problems) problem("ref", "", p);
+  for (const DerivedRef& d : derived) {
+    report.refs++;
+    need(d.Name(), d.object);
+  }
   return report;
 }
 
@@ -244,6 +252,24 @@ Result<RemoteGcReport> GcRemote(Repo& repo, const RemoteSpec& spec, const Remote
     }
     for (const auto& [path, blob] : entry.metrics) live.insert(blob);
   }
+  // Derived objects (profiles …) stay while what they describe stays; the
+  // refs of the others go first (a ref never names a removed object).
+  std::vector<std::string> derived_problems;
+  CAIRN_ASSIGN_OR_RETURN(std::vector<DerivedRef> derived, ListRemoteDerived(backend, &derived_problems));
+  if (!derived_problems.empty()) {
+    return Status::Corruption("the remote holds an unexpected derived ref: " + derived_problems[0],
+                              "remove it from the remote before collecting garbage");
+  }
+  std::vector<DerivedRef> dead_derived;
+  for (const DerivedRef& d : derived) {
+    if (live.count(d.subject)) {
+      live.insert(d.object);
+      report.derived++;
+    } else {
+      dead_derived.push_back(d);
+    }
+  }
+  report.derived_removed = dead_derived.size();
   OidSet live_chunks, live_recipes;
   for (const Oid& o : live) {
     auto chunks = index.ObjectChunks(o);
@@ -296,6 +322,7 @@ Result<RemoteGcReport> GcRemote(Repo& repo, const RemoteSpec& spec, const Remote
 
   uint64_t rewritten_live = 0;
   if (options.apply) {
+    for (const DerivedRef& d : dead_derived) CAIRN_RETURN_IF_ERROR(backend.Delete(d.Name()));
     PackUploader up(backend, kept, session->jobs());
     Status s;
     for (uint32_t i = 0; s.ok() && i < indexes.size(); ++i) {
