@@ -39,6 +39,7 @@ void RegisterModel(CLI::App&, Context&);
 void RegisterAudit(CLI::App&, Context&);
 void RegisterDrift(CLI::App&, Context&);
 void RegisterDelta(CLI::App&, Context&);
+void RegisterProfile(CLI::App&, Context&);
 void RegisterGate(CLI::App&, Context&);
 void RegisterModelGates(CLI::App&, Context&);  // model promote/history: after RegisterModel
 void RegisterModelSignature(CLI::App&, Context&);
@@ -51,7 +52,7 @@ constexpr RegisterFn kCommands[] = {
     RegisterRemote, RegisterPush, RegisterFetch, RegisterPull, RegisterGet,
     RegisterRepro, RegisterStage, RegisterDag, RegisterLineage, RegisterModel, RegisterModelSignature,
     RegisterModelGates, RegisterGate, RegisterAudit,
-    RegisterDrift, RegisterDelta, RegisterValidate,
+    RegisterDrift, RegisterDelta, RegisterValidate, RegisterProfile,
 };
 
 // The name closest to a mistyped one (at most two edits away), or "".

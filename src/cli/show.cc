@@ -1,7 +1,9 @@
 #include <iostream>
+#include <optional>
 
 #include "cairn/dataset.h"
 #include "cairn/json_dataset.h"
+#include "cairn/profile.h"
 #include "cairn/refs.h"
 #include "cli/command.h"
 
@@ -12,10 +14,14 @@ void RegisterShow(CLI::App& app, Context& ctx) {
   struct Args {
     std::string ref;
     bool json = false;
+    bool profile = false;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("REF", args->ref, "Dataset name, path or ref")->required();
   cmd->add_flag("--json", args->json, "Print the result as JSON");
+  cmd->add_flag("--profile", args->profile,
+                "Also print the profile of each table of the version (the stored one; computed once when "
+                "there is none, as 'cairn profile' does)");
   cmd->callback([&ctx, args] {
     Run(ctx, [&] {
       auto repo = OpenRepo(ctx);
@@ -31,11 +37,20 @@ void RegisterShow(CLI::App& app, Context& ctx) {
         if (t.version == ref->version) names.push_back(t.name + (t.golden ? " (golden)" : ""));
       }
       bool present = (*repo)->store().Has(v->object);
+      std::optional<ProfileReport> profile;
+      if (args->profile) {
+        // The version itself, not the workspace: its oid names it whatever the ref was.
+        auto report = ProfileRef(**repo, v->dataset + "@" + ref->version.Hex());
+        if (!report.ok()) return Fail(report.status());
+        report->label = v->dataset + "@" + ref->version.Short();
+        profile = std::move(*report);
+      }
       if (args->json) {
         Json j = cairn::VersionJson(ref->version, *v);
         j["tags"] = names;
         j["data_present"] = present;
         j["path"] = ref->path;
+        if (profile) j["profile"] = ProfileReportJson(*profile);
         PrintJson(j);
         return kExitOk;
       }
@@ -54,6 +69,7 @@ void RegisterShow(CLI::App& app, Context& ctx) {
         std::cout << "\n";
       }
       std::cout << "message  " << v->message << "\n";
+      if (profile) std::cout << "\n" << ProfileReportText(*profile);
       return kExitOk;
     });
   });

@@ -1,0 +1,243 @@
+// Profiles of tables (cairn/profile.h): one pass over the rows, each
+// column summarised by the streaming sketches of data/sketch.h, the
+// columns of a batch in parallel.
+#include "cairn/profile.h"
+
+#include <tbb/parallel_for.h>
+
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+
+#include "data/sketch.h"
+
+namespace cairn {
+namespace {
+
+using data_internal::DistinctCounter;
+using data_internal::HashNumber;
+using data_internal::HashText;
+using data_internal::Moments;
+using data_internal::QuantileSketch;
+using data_internal::TopValues;
+
+constexpr int kHistogramBins = 20;
+constexpr size_t kTopValues = 10;
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// The value of a cell CellType found numeric (CellNumber's rules, without
+// classifying the cell again).
+double NumberOf(std::string_view text) {
+  std::string_view s = Trim(text);
+  bool negative = s[0] == '-';
+  std::string_view unsigned_part = (s[0] == '+' || s[0] == '-') ? s.substr(1) : s;
+  if (!unsigned_part.empty() && (unsigned_part[0] == 'i' || unsigned_part[0] == 'I')) {
+    return negative ? -HUGE_VAL : HUGE_VAL;
+  }
+  if (s[0] == '+') s.remove_prefix(1);
+  double v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec == std::errc::result_out_of_range) return std::strtod(std::string(s).c_str(), nullptr);
+  return v;
+}
+
+// One column's running summary.
+class ColumnAccumulator {
+ public:
+  void Add(const TableCell& cell) {
+    if (cell.missing) {
+      nulls_++;
+      return;
+    }
+    count_++;
+    ColumnType t = CellType(cell.text);
+    if (t == ColumnType::kUnknown) {  // missing text in a format that flags only nulls (JSON Lines "NA")
+      t = ColumnType::kString;
+    }
+    if (t != type_) type_ = MergeColumnTypes(type_, t);
+    uint64_t hash;
+    if (t == ColumnType::kInteger || t == ColumnType::kNumber) {
+      double v = NumberOf(cell.text);
+      moments_.Add(v);
+      quantiles_.Add(v);
+      if (!(v >= min_)) min_ = v;
+      if (!(v <= max_)) max_ = v;
+      hash = HashNumber(v);
+    } else {
+      hash = HashText(cell.text);
+    }
+    if (count_ == 1 || cell.text < min_text_) min_text_.assign(cell.text);
+    if (count_ == 1 || cell.text > max_text_) max_text_.assign(cell.text);
+    distinct_.Add(hash);
+    top_.Add(hash, cell.text);
+  }
+
+  void AddMissing(uint64_t n) { nulls_ += n; }
+
+  ColumnProfile Finish(std::string name) {
+    ColumnProfile p;
+    p.name = std::move(name);
+    p.type = type_;
+    p.count = count_;
+    p.nulls = nulls_;
+    p.distinct = distinct_.Count();
+    p.distinct_exact = distinct_.exact();
+    bool numeric = type_ == ColumnType::kInteger || type_ == ColumnType::kNumber;
+    if (numeric && count_ > 0) {
+      p.min = min_;
+      p.max = max_;
+      p.mean = moments_.mean();
+      p.std = moments_.SampleStd();
+      p.quantiles = quantiles_.Quantiles(ProfileQuantiles());
+      p.quantiles_exact = quantiles_.exact();
+      QuantileSketch::Histogram h = quantiles_.MakeHistogram(min_, max_, kHistogramBins);
+      p.histogram_edges = std::move(h.edges);
+      p.histogram_counts = std::move(h.counts);
+      p.histogram_exact = quantiles_.exact();
+    } else if (count_ > 0) {
+      p.min_text = min_text_;
+      p.max_text = max_text_;
+    }
+    for (auto& item : top_.Top(kTopValues)) p.top_values.push_back(ValueCount{std::move(item.value), item.count});
+    p.top_values_exact = top_.exact();
+    p.top_values_max_error = top_.max_error();
+    return p;
+  }
+
+ private:
+  ColumnType type_ = ColumnType::kUnknown;
+  uint64_t count_ = 0, nulls_ = 0;
+  double min_ = std::numeric_limits<double>::quiet_NaN(), max_ = std::numeric_limits<double>::quiet_NaN();
+  std::string min_text_, max_text_;
+  Moments moments_;
+  QuantileSketch quantiles_;
+  DistinctCounter distinct_;
+  TopValues top_;
+};
+
+// A JSON number, or a string for the values JSON lacks (inf, -inf), or
+// null for NaN. Whole values of integer columns print as integers.
+Json NumberJson(double v, bool integer) {
+  if (std::isnan(v)) return nullptr;
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  if (integer && v == std::floor(v) && std::abs(v) < 9.007199254740992e15) return static_cast<int64_t>(v);
+  return v;
+}
+
+Json OptionalNumber(const std::optional<double>& v, bool integer) {
+  return v ? NumberJson(*v, integer) : Json(nullptr);
+}
+
+}  // namespace
+
+const std::vector<double>& ProfileQuantiles() {
+  static const std::vector<double> qs = {0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99};
+  return qs;
+}
+
+const std::vector<std::string>& ProfileQuantileNames() {
+  static const std::vector<std::string> names = {"p1", "p5", "p25", "p50", "p75", "p95", "p99"};
+  return names;
+}
+
+Result<TableProfile> ProfileTable(TableReader& reader) {
+  TableProfile profile;
+  profile.format = reader.format();
+  profile.delimiter = reader.delimiter();
+  profile.header = reader.header();
+  std::vector<ColumnAccumulator> columns(reader.columns().size());
+  TableBatch batch;
+  for (;;) {
+    CAIRN_ASSIGN_OR_RETURN(bool more, reader.Next(&batch));
+    if (!more) break;
+    if (batch.width > columns.size()) {
+      // A column first seen now (JSON Lines): missing in every earlier row.
+      size_t before = columns.size();
+      columns.resize(batch.width);
+      for (size_t c = before; c < columns.size(); ++c) columns[c].AddMissing(profile.rows);
+    }
+    const size_t width = batch.width;
+    auto add_column = [&](size_t c) {
+      for (size_t r = 0; r < batch.rows; ++r) columns[c].Add(batch.cells[r * width + c]);
+    };
+    if (width > 1 && batch.rows >= 256) {
+      tbb::parallel_for(size_t{0}, width, add_column);
+    } else {
+      for (size_t c = 0; c < width; ++c) add_column(c);
+    }
+    for (size_t c = width; c < columns.size(); ++c) columns[c].AddMissing(batch.rows);
+    profile.rows += batch.rows;
+  }
+  std::vector<std::string> names = reader.columns();
+  for (size_t c = 0; c < columns.size(); ++c) {
+    std::string name = c < names.size() ? names[c] : "column_" + std::to_string(c + 1);
+    profile.columns.push_back(columns[c].Finish(std::move(name)));
+  }
+  return profile;
+}
+
+Json ProfileJson(const TableProfile& profile) {
+  Json columns = Json::array();
+  for (const ColumnProfile& c : profile.columns) {
+    const bool integer = c.type == ColumnType::kInteger;
+    Json col;
+    col["name"] = c.name;
+    col["type"] = ColumnTypeName(c.type);
+    col["count"] = c.count;
+    col["nulls"] = c.nulls;
+    col["null_share"] = profile.rows ? static_cast<double>(c.nulls) / static_cast<double>(profile.rows) : 0.0;
+    col["distinct"] = c.distinct;
+    col["distinct_exact"] = c.distinct_exact;
+    if (c.min) {
+      col["min"] = NumberJson(*c.min, integer);
+      col["max"] = NumberJson(*c.max, integer);
+    } else if (c.min_text) {
+      col["min"] = *c.min_text;
+      col["max"] = *c.max_text;
+    } else {
+      col["min"] = nullptr;
+      col["max"] = nullptr;
+    }
+    col["mean"] = OptionalNumber(c.mean, false);
+    col["std"] = OptionalNumber(c.std, false);
+    if (c.quantiles.empty()) {
+      col["quantiles"] = nullptr;
+    } else {
+      Json q = Json::object();
+      for (size_t i = 0; i < c.quantiles.size(); ++i) q[ProfileQuantileNames()[i]] = NumberJson(c.quantiles[i], false);
+      col["quantiles"] = q;
+    }
+    col["quantiles_exact"] = c.quantiles_exact;
+    Json top = Json::array();
+    for (const ValueCount& v : c.top_values) top.push_back(Json{{"value", v.value}, {"count", v.count}});
+    col["top_values"] = top;
+    col["top_values_exact"] = c.top_values_exact;
+    col["top_values_max_error"] = c.top_values_max_error;
+    if (c.histogram_counts.empty()) {
+      col["histogram"] = nullptr;
+    } else {
+      Json edges = Json::array();
+      for (double e : c.histogram_edges) edges.push_back(NumberJson(e, false));
+      col["histogram"] = Json{{"edges", edges}, {"counts", c.histogram_counts}, {"exact", c.histogram_exact}};
+    }
+    columns.push_back(std::move(col));
+  }
+  Json out;
+  out["profile_version"] = kProfileVersion;
+  out["format"] = TableFormatName(profile.format);
+  if (profile.format == TableFormat::kCsv || profile.format == TableFormat::kTsv) {
+    out["delimiter"] = std::string(1, profile.delimiter);
+    out["header"] = profile.header;
+  }
+  out["rows"] = profile.rows;
+  out["columns"] = std::move(columns);
+  return out;
+}
+
+}  // namespace cairn

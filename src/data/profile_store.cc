@@ -1,0 +1,159 @@
+// Profiles computed once per blob (cairn/profile.h): the stored derived
+// object when there is one, else a new one; and the report over every table
+// a ref names.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <set>
+
+#include "cairn/derived.h"
+#include "cairn/profile.h"
+#include "cairn/tracking.h"
+#include "util/file.h"
+
+namespace cairn {
+namespace {
+
+// The blob of `source`: its oid, or the hash of its workspace file.
+Result<Oid> BlobOf(const TableSource& source) {
+  if (!source.blob.IsZero()) return source.blob;
+  if (source.file.empty()) return Status::InvalidArgument(source.where + " has neither an oid nor a file");
+  int fd = ::open(source.file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno("cannot open " + source.where, errno);
+  uint64_t size = 0;
+  auto oid = HashFd(fd, source.file, &size);
+  ::close(fd);
+  return oid;
+}
+
+Result<std::optional<SourceProfile>> Stored(Repo& repo, const TableSource& source, const Oid& blob) {
+  CAIRN_ASSIGN_OR_RETURN(std::optional<DerivedObject> found, GetDerived(repo, kProfileKind, blob));
+  if (!found) return std::optional<SourceProfile>();
+  const Json& body = found->body;
+  auto version = body.find("profile_version");
+  if (version == body.end() || !version->is_number_integer() || version->get<int>() != kProfileVersion) {
+    return std::optional<SourceProfile>();  // another profile version: computed again
+  }
+  SourceProfile p;
+  p.source = source;
+  p.blob = blob;
+  p.object = Oid::Of(found->Encode());
+  p.computed = false;
+  p.created_ms = found->created_ms;
+  p.profile = std::move(found->body);
+  return std::optional<SourceProfile>(std::move(p));
+}
+
+// The profile's "columns" array reduced to `wanted` (in their order);
+// `seen` collects the names found.
+Json OnlyColumns(const Json& profile, const std::vector<std::string>& wanted, std::set<std::string>* seen) {
+  Json out = profile;
+  Json cols = Json::array();
+  for (const std::string& name : wanted) {
+    for (const Json& c : profile.at("columns")) {
+      if (c.at("name") == name) {
+        cols.push_back(c);
+        seen->insert(name);
+      }
+    }
+  }
+  out["columns"] = std::move(cols);
+  return out;
+}
+
+}  // namespace
+
+Result<std::optional<SourceProfile>> StoredProfileFor(Repo& repo, const TableSource& source) {
+  CAIRN_ASSIGN_OR_RETURN(Oid blob, BlobOf(source));
+  return Stored(repo, source, blob);
+}
+
+Result<SourceProfile> ProfileFor(Repo& repo, const TableSource& source) {
+  CAIRN_ASSIGN_OR_RETURN(Oid blob, BlobOf(source));
+  CAIRN_ASSIGN_OR_RETURN(std::optional<SourceProfile> stored, Stored(repo, source, blob));
+  if (stored) return std::move(*stored);
+  TableOptions options;
+  options.batch_rows = 16384;
+  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<TableReader> reader, OpenTable(repo, source, options));
+  CAIRN_ASSIGN_OR_RETURN(TableProfile profile, ProfileTable(*reader));
+  DerivedObject object;
+  object.kind = std::string(kProfileKind);
+  object.subject = blob;
+  object.body = ProfileJson(profile);
+  object.created_ms = NowMs();
+  CAIRN_ASSIGN_OR_RETURN(Oid oid, PutDerived(repo, object));
+  SourceProfile p;
+  p.source = source;
+  p.blob = blob;
+  p.object = oid;
+  p.computed = true;
+  p.created_ms = object.created_ms;
+  p.profile = std::move(object.body);
+  return p;
+}
+
+Result<ProfileReport> ProfileRef(Repo& repo, std::string_view ref, const ProfileOptions& options) {
+  CAIRN_ASSIGN_OR_RETURN(TableSet set, ResolveTables(repo, ref));
+  ProfileReport report;
+  report.label = set.label;
+  report.dataset = set.dataset;
+  report.version = set.version;
+  for (const TreeEntry& e : set.skipped) report.skipped.push_back(e.path);
+  if (set.tables.empty()) {
+    std::string some;
+    for (size_t i = 0; i < report.skipped.size() && i < 5; ++i) some += (i ? ", " : "") + report.skipped[i];
+    return Status::InvalidArgument(std::string(ref) + " holds no tabular file" +
+                                       (some.empty() ? std::string() : " (not tables: " + some + ")"),
+                                   "profiles read CSV, TSV, JSON Lines and Parquet files (.csv .tsv .tab .jsonl "
+                                   ".ndjson .parquet .pq)");
+  }
+  std::set<std::string> seen;
+  std::string first_columns;  // for the message naming a column no table has
+  for (const TableSource& source : set.tables) {
+    SourceProfile p;
+    if (options.stored_only) {
+      CAIRN_ASSIGN_OR_RETURN(std::optional<SourceProfile> stored, StoredProfileFor(repo, source));
+      if (!stored) {
+        return Status::NotFound("no stored profile of " + source.where, "compute it with 'cairn profile'");
+      }
+      p = std::move(*stored);
+    } else {
+      CAIRN_ASSIGN_OR_RETURN(p, ProfileFor(repo, source));
+    }
+    if (first_columns.empty()) {
+      for (const Json& col : p.profile.at("columns")) {
+        first_columns += (first_columns.empty() ? "" : ", ") + col.at("name").get<std::string>();
+      }
+    }
+    if (!options.columns.empty()) p.profile = OnlyColumns(p.profile, options.columns, &seen);
+    report.tables.push_back(std::move(p));
+  }
+  for (const std::string& c : options.columns) {
+    if (seen.count(c)) continue;
+    return Status::InvalidArgument("no table of " + std::string(ref) + " has a column '" + c + "'",
+                                   "columns of " + set.tables[0].where + ": " + first_columns);
+  }
+  return report;
+}
+
+Json ProfileReportJson(const ProfileReport& report) {
+  Json tables = Json::array();
+  for (const SourceProfile& p : report.tables) {
+    tables.push_back(Json{{"path", p.source.path},
+                          {"where", p.source.where},
+                          {"blob", p.blob.ToString()},
+                          {"object", p.object.ToString()},
+                          {"computed", p.computed},
+                          {"created", p.created_ms},
+                          {"profile", p.profile}});
+  }
+  Json out;
+  out["ref"] = report.label;
+  out["dataset"] = report.dataset.empty() ? Json(nullptr) : Json(report.dataset);
+  out["version"] = report.version.IsZero() ? Json(nullptr) : Json(report.version.ToString());
+  out["tables"] = std::move(tables);
+  out["skipped"] = report.skipped;
+  return out;
+}
+
+}  // namespace cairn

@@ -1,0 +1,109 @@
+// Profiles of small tables: every statistic against values worked out by
+// hand (and with numpy/pandas for the quantiles and std).
+#include "cairn/profile.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+namespace cairn {
+namespace {
+
+TableProfile Profile(std::string_view csv, TableFormat format = TableFormat::kCsv) {
+  auto reader = OpenTableBytes(csv, format, "t.csv");
+  EXPECT_TRUE(reader.ok()) << reader.status().ToString();
+  auto profile = ProfileTable(**reader);
+  EXPECT_TRUE(profile.ok()) << profile.status().ToString();
+  return *profile;
+}
+
+TEST(ProfileTest, NumericAndTextColumns) {
+  TableProfile p = Profile("id,x,name,flag\n1,2.5,b,true\n2,,a,false\n3,4.5,b,true\n4,NA,,true\n5,-1,c,\n");
+  EXPECT_EQ(p.rows, 5u);
+  ASSERT_EQ(p.columns.size(), 4u);
+  const ColumnProfile& id = p.columns[0];
+  EXPECT_EQ(id.type, ColumnType::kInteger);
+  EXPECT_EQ(id.count, 5u);
+  EXPECT_EQ(id.nulls, 0u);
+  EXPECT_EQ(id.distinct, 5u);
+  EXPECT_DOUBLE_EQ(*id.min, 1);
+  EXPECT_DOUBLE_EQ(*id.max, 5);
+  EXPECT_DOUBLE_EQ(*id.mean, 3);
+  EXPECT_DOUBLE_EQ(*id.std, std::sqrt(2.5));  // pandas: Series([1,2,3,4,5]).std()
+  ASSERT_EQ(id.quantiles.size(), 7u);
+  EXPECT_DOUBLE_EQ(id.quantiles[0], 1.04);  // numpy.quantile([1..5], 0.01)
+  EXPECT_DOUBLE_EQ(id.quantiles[3], 3);
+  EXPECT_DOUBLE_EQ(id.quantiles[6], 4.96);
+  ASSERT_EQ(id.histogram_counts.size(), 20u);
+  EXPECT_EQ(id.histogram_counts[0], 1u);
+  EXPECT_EQ(id.histogram_counts[19], 1u);
+
+  const ColumnProfile& x = p.columns[1];
+  EXPECT_EQ(x.type, ColumnType::kNumber);
+  EXPECT_EQ(x.count, 3u);
+  EXPECT_EQ(x.nulls, 2u);
+  EXPECT_DOUBLE_EQ(*x.mean, 2.0);
+  EXPECT_DOUBLE_EQ(*x.std, std::sqrt(7.75));  // pandas: Series([2.5, 4.5, -1]).std()
+
+  const ColumnProfile& name = p.columns[2];
+  EXPECT_EQ(name.type, ColumnType::kString);
+  EXPECT_EQ(name.nulls, 1u);
+  EXPECT_EQ(name.distinct, 3u);
+  EXPECT_FALSE(name.mean.has_value());
+  EXPECT_EQ(*name.min_text, "a");
+  EXPECT_EQ(*name.max_text, "c");
+  ASSERT_GE(name.top_values.size(), 1u);
+  EXPECT_EQ(name.top_values[0].value, "b");
+  EXPECT_EQ(name.top_values[0].count, 2u);
+
+  EXPECT_EQ(p.columns[3].type, ColumnType::kBoolean);
+  EXPECT_EQ(p.columns[3].top_values[0].value, "true");
+  EXPECT_EQ(p.columns[3].top_values[0].count, 3u);
+}
+
+TEST(ProfileTest, NumbersCountByValue) {
+  TableProfile p = Profile("v\n1\n1.0\n1e0\n2\n");
+  EXPECT_EQ(p.columns[0].distinct, 2u);
+  EXPECT_EQ(p.columns[0].top_values[0].value, "1");
+  EXPECT_EQ(p.columns[0].top_values[0].count, 3u);
+}
+
+TEST(ProfileTest, JsonShape) {
+  TableProfile p = Profile("a,b\n1,x\n3,y\n");
+  Json j = ProfileJson(p);
+  EXPECT_EQ(j["profile_version"], kProfileVersion);
+  EXPECT_EQ(j["rows"], 2);
+  EXPECT_EQ(j["format"], "csv");
+  const Json& a = j["columns"][0];
+  EXPECT_EQ(a["type"], "integer");
+  EXPECT_EQ(a["min"], 1);  // whole values of integer columns stay integers
+  EXPECT_EQ(a["quantiles"]["p50"], 2.0);
+  EXPECT_EQ(a["histogram"]["counts"].size(), 20u);
+  const Json& b = j["columns"][1];
+  EXPECT_TRUE(b["mean"].is_null());
+  EXPECT_TRUE(b["quantiles"].is_null());
+  EXPECT_EQ(b["min"], "x");
+  Json single = ProfileJson(Profile("a\n1\n"));
+  EXPECT_TRUE(single["columns"][0]["std"].is_null());  // NaN: one value
+}
+
+TEST(ProfileTest, MalformedTableNamesTheLine) {
+  auto reader = OpenTableBytes("a,b\n1,2\n3,\"4\n", TableFormat::kCsv, "bad.csv");
+  ASSERT_TRUE(reader.ok());
+  auto profile = ProfileTable(**reader);
+  ASSERT_FALSE(profile.ok());
+  EXPECT_EQ(profile.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(profile.status().message().find("bad.csv:3"), std::string::npos) << profile.status().message();
+}
+
+TEST(ProfileTest, JsonLinesColumnsSeenLate) {
+  TableProfile p = Profile("{\"a\": 1}\n{\"a\": 2, \"b\": \"x\"}\n{\"a\": null}\n", TableFormat::kJsonLines);
+  ASSERT_EQ(p.columns.size(), 2u);
+  EXPECT_EQ(p.rows, 3u);
+  EXPECT_EQ(p.columns[0].nulls, 1u);
+  EXPECT_EQ(p.columns[1].nulls, 2u);
+  EXPECT_EQ(p.columns[1].count, 1u);
+}
+
+}  // namespace
+}  // namespace cairn
