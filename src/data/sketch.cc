@@ -227,75 +227,75 @@ QuantileSketch::Histogram QuantileSketch::MakeHistogram(double min, double max, 
 
 // ---- TopValues ----
 
-TopValues::TopValues(size_t limit) : limit_(std::max<size_t>(limit, 2)) { slots_.resize(std::bit_ceil(limit_ * 2)); }
+TopValues::TopValues(size_t limit) : limit_(std::max<size_t>(limit, 2)) {
+  slots_.resize(std::bit_ceil(limit_ * 2));
+  entries_.reserve(limit_);
+}
 
-TopValues::Entry* TopValues::Find(uint64_t hash) {
+TopValues::Slot* TopValues::Find(uint64_t hash) {
   const size_t mask = slots_.size() - 1;
   for (size_t i = SlotOf(hash, mask);; i = (i + 1) & mask) {
-    Entry& e = slots_[i];
-    if (e.count == 0 || e.hash == hash) return &e;
+    Slot& s = slots_[i];
+    if (s.count == 0 || s.hash == hash) return &s;
   }
 }
 
 void TopValues::Add(uint64_t hash, std::string_view text) {
   seen_++;
-  Entry* e = Find(hash);
-  if (e->count != 0) {
-    e->count++;
+  Slot* s = Find(hash);
+  if (s->count != 0) {
+    s->count++;
     return;
   }
   if (size_ == limit_) {
     Purge();
-    e = Find(hash);
+    s = Find(hash);
   }
-  e->hash = hash;
-  e->count = 1;
-  e->first = seen_;
-  e->text.assign(text);
+  s->hash = hash;
+  s->count = 1;
+  s->entry = static_cast<uint32_t>(entries_.size());
+  entries_.push_back(Entry{seen_, std::string(text)});
   size_++;
 }
 
 void TopValues::Purge() {
-  std::vector<uint64_t> counts;
-  counts.reserve(size_);
-  for (const Entry& e : slots_) {
-    if (e.count != 0) counts.push_back(e.count);
+  scratch_.clear();
+  for (const Slot& s : slots_) {
+    if (s.count != 0) scratch_.push_back(s);
   }
+  std::vector<uint64_t> counts(scratch_.size());
+  for (size_t i = 0; i < scratch_.size(); ++i) counts[i] = scratch_[i].count;
   auto mid = counts.begin() + counts.size() / 2;
   std::nth_element(counts.begin(), mid, counts.end());
   const uint64_t cut = *mid;
   max_error_ += cut;
-  for (Entry& e : slots_) {
-    if (e.count == 0) continue;
-    e.count = e.count > cut ? e.count - cut : 0;
-  }
-  Rehash();
-}
-
-void TopValues::Rehash() {
-  std::vector<Entry> old(slots_.size());
-  old.swap(slots_);
+  std::fill(slots_.begin(), slots_.end(), Slot{});
+  std::vector<Entry> kept;
+  kept.reserve(limit_);
   size_ = 0;
-  for (Entry& e : old) {
-    if (e.count == 0) continue;
-    Entry* to = Find(e.hash);
-    *to = std::move(e);
+  for (Slot s : scratch_) {
+    if (s.count <= cut) continue;
+    s.count -= cut;
+    kept.push_back(std::move(entries_[s.entry]));
+    s.entry = static_cast<uint32_t>(kept.size() - 1);
+    *Find(s.hash) = s;
     size_++;
   }
+  entries_ = std::move(kept);
 }
 
 std::vector<TopValues::Item> TopValues::Top(size_t n) const {
-  std::vector<const Entry*> entries;
-  for (const Entry& e : slots_) {
-    if (e.count != 0) entries.push_back(&e);
+  std::vector<const Slot*> live;
+  for (const Slot& s : slots_) {
+    if (s.count != 0) live.push_back(&s);
   }
-  auto better = [](const Entry* a, const Entry* b) {
-    return a->count != b->count ? a->count > b->count : a->first < b->first;
+  auto better = [&](const Slot* a, const Slot* b) {
+    return a->count != b->count ? a->count > b->count : entries_[a->entry].first < entries_[b->entry].first;
   };
-  size_t k = std::min(n, entries.size());
-  std::partial_sort(entries.begin(), entries.begin() + k, entries.end(), better);
+  size_t k = std::min(n, live.size());
+  std::partial_sort(live.begin(), live.begin() + k, live.end(), better);
   std::vector<Item> out;
-  for (size_t i = 0; i < k; ++i) out.push_back(Item{entries[i]->text, entries[i]->count});
+  for (size_t i = 0; i < k; ++i) out.push_back(Item{entries_[live[i]->entry].text, live[i]->count});
   return out;
 }
 

@@ -98,16 +98,16 @@ class QuantileSketch {
   uint64_t next_ = 0;  // the count at which the next value replaces a kept one
 };
 
-// The most frequent values: exact counts while at most kExactLimit distinct
-// values were seen; then the Misra–Gries summary with kExactLimit counters
-// (purging by the median count when full, as Apache DataSketches' frequent
-// items do). After a purge every reported count is a lower bound and the
-// true count lies in [count, count + max_error()], where max_error() ≤
-// 2·n / kExactLimit (0.02% of the values); a value whose true count exceeds
-// max_error() is always in the summary.
+// The most frequent values: exact counts while at most kExactLimit (4096)
+// distinct values were seen; then the Misra–Gries summary with kExactLimit
+// counters (purging by the median count when full, as Apache DataSketches'
+// frequent items do). After a purge every reported count is a lower bound
+// and the true count lies in [count, count + max_error()], where
+// max_error() ≤ 2·n / kExactLimit (0.05% of the values); a value whose
+// true count exceeds max_error() is always in the summary.
 class TopValues {
  public:
-  static constexpr size_t kExactLimit = 10'000;
+  static constexpr size_t kExactLimit = 4096;
 
   struct Item {
     std::string value;  // the first spelling seen
@@ -124,21 +124,27 @@ class TopValues {
   uint64_t max_error() const { return max_error_; }
 
  private:
-  struct Entry {
+  // The probed table is small (24 bytes a slot) so that it stays in cache;
+  // what only insertions and Top() need lives beside it.
+  struct Slot {
     uint64_t hash = 0;
     uint64_t count = 0;  // 0: the slot is empty
+    uint32_t entry = 0;  // index into entries_
+  };
+  struct Entry {
     uint64_t first = 0;  // order of first appearance
     std::string text;
   };
-  Entry* Find(uint64_t hash);
+  Slot* Find(uint64_t hash);
   void Purge();
-  void Rehash();
 
   size_t limit_;
   size_t size_ = 0;
   uint64_t seen_ = 0;
   uint64_t max_error_ = 0;
-  std::vector<Entry> slots_;  // open addressing, power-of-two size >= 2 * limit
+  std::vector<Slot> slots_;  // open addressing, power-of-two size >= 2 * limit
+  std::vector<Entry> entries_;
+  std::vector<Slot> scratch_;
 };
 
 // Count, mean and variance in one pass (Welford), numerically stable.
