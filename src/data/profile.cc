@@ -5,7 +5,13 @@
 
 #include <tbb/parallel_for.h>
 
+#include <algorithm>
 #include <charconv>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -47,6 +53,51 @@ double NumberOf(std::string_view text) {
   return v;
 }
 
+// The common numeric spellings, [-]D*[.D*] with 1 to 15 digits, without
+// from_chars: below 2^53 the digits are exact and one division by an exact
+// power of ten rounds correctly (Clinger's fast path), so the value is the
+// one from_chars gives. False for anything else (the slow path decides).
+bool FastNumber(std::string_view s, double* value, bool* integer) {
+  static constexpr double kPow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+  size_t i = 0;
+  const size_t n = s.size();
+  bool negative = false;
+  if (i < n && s[i] == '-') {
+    negative = true;
+    ++i;
+  }
+  uint64_t m = 0;
+  int digits = 0, fraction = 0;
+  bool dot = false;
+  for (; i < n; ++i) {
+    char c = s[i];
+    if (c >= '0' && c <= '9') {
+      m = m * 10 + static_cast<uint64_t>(c - '0');
+      if (++digits > 15) return false;
+      fraction += dot;
+    } else if (c == '.' && !dot) {
+      dot = true;
+    } else {
+      return false;
+    }
+  }
+  if (digits == 0) return false;
+  double v = static_cast<double>(m);
+  if (fraction) v /= kPow10[fraction];
+  *value = negative ? -v : v;
+  *integer = !dot;
+  return true;
+}
+
+// Byte-order comparison, inline (cells are short).
+int CompareBytes(std::string_view a, std::string_view b) {
+  const size_t n = std::min(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i) {
+    if (a[i] != b[i]) return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[i]) ? -1 : 1;
+  }
+  return a.size() < b.size() ? -1 : (a.size() > b.size() ? 1 : 0);
+}
+
 // One column's running summary.
 class ColumnAccumulator {
  public:
@@ -56,14 +107,19 @@ class ColumnAccumulator {
       return;
     }
     count_++;
-    ColumnType t = CellType(cell.text);
-    if (t == ColumnType::kUnknown) {  // missing text in a format that flags only nulls (JSON Lines "NA")
-      t = ColumnType::kString;
+    double v = 0;
+    bool integer = false;
+    ColumnType t;
+    if (FastNumber(cell.text, &v, &integer)) {
+      t = integer ? ColumnType::kInteger : ColumnType::kNumber;
+    } else {
+      t = CellType(cell.text);
+      if (t == ColumnType::kUnknown) t = ColumnType::kString;  // missing text where only nulls are flagged (JSON Lines "NA")
+      if (t == ColumnType::kInteger || t == ColumnType::kNumber) v = NumberOf(cell.text);
     }
     if (t != type_) type_ = MergeColumnTypes(type_, t);
     uint64_t hash;
     if (t == ColumnType::kInteger || t == ColumnType::kNumber) {
-      double v = NumberOf(cell.text);
       moments_.Add(v);
       quantiles_.Add(v);
       if (!(v >= min_)) min_ = v;
@@ -72,8 +128,8 @@ class ColumnAccumulator {
     } else {
       hash = HashText(cell.text);
     }
-    if (count_ == 1 || cell.text < min_text_) min_text_.assign(cell.text);
-    if (count_ == 1 || cell.text > max_text_) max_text_.assign(cell.text);
+    if (count_ == 1 || CompareBytes(cell.text, min_text_) < 0) min_text_.assign(cell.text);
+    if (count_ == 1 || CompareBytes(cell.text, max_text_) > 0) max_text_.assign(cell.text);
     distinct_.Add(hash);
     top_.Add(hash, cell.text);
   }
@@ -146,33 +202,140 @@ const std::vector<std::string>& ProfileQuantileNames() {
   return names;
 }
 
+namespace {
+
+// A batch whose cells point into its own copy of their text, so the reader
+// can go on parsing while the batch is summarised.
+struct OwnedBatch {
+  size_t rows = 0, width = 0;
+  std::string arena;
+  std::vector<TableCell> cells;
+
+  void CopyFrom(const TableBatch& batch) {
+    rows = batch.rows;
+    width = batch.width;
+    size_t total = 0;
+    for (const TableCell& c : batch.cells) total += c.text.size();
+    arena.clear();
+    arena.reserve(total);  // no reallocation below: the views stay valid
+    cells.resize(batch.cells.size());
+    for (size_t i = 0; i < batch.cells.size(); ++i) {
+      const TableCell& c = batch.cells[i];
+      size_t at = arena.size();
+      arena.append(c.text);
+      cells[i] = TableCell{std::string_view(arena.data() + at, c.text.size()), c.missing};
+    }
+  }
+};
+
+// The reader on a thread of its own, a few batches ahead of the summaries.
+class BatchQueue {
+ public:
+  static constexpr size_t kAhead = 4;
+
+  explicit BatchQueue(TableReader& reader) : thread_([this, &reader] { Produce(reader); }) {}
+  ~BatchQueue() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+  // The next batch, or null at the end (then status() says whether the
+  // reader failed).
+  std::unique_ptr<OwnedBatch> Pop() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return !ready_.empty() || done_; });
+    if (ready_.empty()) return nullptr;
+    auto b = std::move(ready_.front());
+    ready_.pop_front();
+    cv_.notify_all();
+    return b;
+  }
+  // Hands a summarised batch back for reuse (its buffers keep their capacity).
+  void Recycle(std::unique_ptr<OwnedBatch> b) {
+    std::lock_guard lock(mu_);
+    free_.push_back(std::move(b));
+  }
+  Status status() {
+    std::lock_guard lock(mu_);
+    return error_;
+  }
+
+ private:
+  void Produce(TableReader& reader) {
+    TableBatch batch;
+    for (;;) {
+      auto more = reader.Next(&batch);
+      std::unique_ptr<OwnedBatch> owned;
+      if (more.ok() && *more) {
+        {
+          std::lock_guard lock(mu_);
+          if (!free_.empty()) {
+            owned = std::move(free_.back());
+            free_.pop_back();
+          }
+        }
+        if (!owned) owned = std::make_unique<OwnedBatch>();
+        owned->CopyFrom(batch);
+      }
+      std::unique_lock lock(mu_);
+      if (!more.ok() || !*more) {
+        if (!more.ok()) error_ = more.status();
+        done_ = true;
+        cv_.notify_all();
+        return;
+      }
+      cv_.wait(lock, [&] { return ready_.size() < kAhead || stop_; });
+      if (stop_) return;
+      ready_.push_back(std::move(owned));
+      cv_.notify_all();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::unique_ptr<OwnedBatch>> ready_;
+  std::vector<std::unique_ptr<OwnedBatch>> free_;
+  bool done_ = false, stop_ = false;
+  Status error_;
+  std::thread thread_;  // last: it starts once the rest is built
+};
+
+}  // namespace
+
 Result<TableProfile> ProfileTable(TableReader& reader) {
   TableProfile profile;
   profile.format = reader.format();
   profile.delimiter = reader.delimiter();
   profile.header = reader.header();
   std::vector<ColumnAccumulator> columns(reader.columns().size());
-  TableBatch batch;
-  for (;;) {
-    CAIRN_ASSIGN_OR_RETURN(bool more, reader.Next(&batch));
-    if (!more) break;
-    if (batch.width > columns.size()) {
-      // A column first seen now (JSON Lines): missing in every earlier row.
-      size_t before = columns.size();
-      columns.resize(batch.width);
-      for (size_t c = before; c < columns.size(); ++c) columns[c].AddMissing(profile.rows);
+  {
+    BatchQueue queue(reader);
+    while (std::unique_ptr<OwnedBatch> batch = queue.Pop()) {
+      if (batch->width > columns.size()) {
+        // A column first seen now (JSON Lines): missing in every earlier row.
+        size_t before = columns.size();
+        columns.resize(batch->width);
+        for (size_t c = before; c < columns.size(); ++c) columns[c].AddMissing(profile.rows);
+      }
+      const size_t width = batch->width, rows = batch->rows;
+      const TableCell* cells = batch->cells.data();
+      auto add_column = [&](size_t c) {
+        for (size_t r = 0; r < rows; ++r) columns[c].Add(cells[r * width + c]);
+      };
+      if (width > 1 && rows >= 256) {
+        tbb::parallel_for(size_t{0}, width, add_column);
+      } else {
+        for (size_t c = 0; c < width; ++c) add_column(c);
+      }
+      for (size_t c = width; c < columns.size(); ++c) columns[c].AddMissing(rows);
+      profile.rows += rows;
+      queue.Recycle(std::move(batch));
     }
-    const size_t width = batch.width;
-    auto add_column = [&](size_t c) {
-      for (size_t r = 0; r < batch.rows; ++r) columns[c].Add(batch.cells[r * width + c]);
-    };
-    if (width > 1 && batch.rows >= 256) {
-      tbb::parallel_for(size_t{0}, width, add_column);
-    } else {
-      for (size_t c = 0; c < width; ++c) add_column(c);
-    }
-    for (size_t c = width; c < columns.size(); ++c) columns[c].AddMissing(batch.rows);
-    profile.rows += batch.rows;
+    CAIRN_RETURN_IF_ERROR(queue.status());
   }
   std::vector<std::string> names = reader.columns();
   for (size_t c = 0; c < columns.size(); ++c) {

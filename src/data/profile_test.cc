@@ -107,3 +107,34 @@ TEST(ProfileTest, JsonLinesColumnsSeenLate) {
 
 }  // namespace
 }  // namespace cairn
+
+namespace cairn {
+namespace {
+
+// The fast path for common spellings gives what the reader's CellType and
+// CellNumber give, bit for bit.
+TEST(ProfileTest, FastNumbersAgreeWithTheReader) {
+  std::string csv = "v\n";
+  std::vector<std::string> cells = {"0", "-0", "007", "123456789012345", "1234567890123456", "0.1", "-2.675",
+                                    "5.", ".5", "-.5", "3.14159265358979", "99999.99999", "1e3", "+4", " 5"};
+  for (const std::string& c : cells) csv += "\"" + c + "\"\n";
+  auto reader = OpenTableBytes(csv, TableFormat::kCsv, "t.csv");
+  ASSERT_TRUE(reader.ok());
+  auto p = ProfileTable(**reader);
+  ASSERT_TRUE(p.ok());
+  double sum = 0;
+  for (const std::string& c : cells) sum += *CellNumber(c);
+  EXPECT_EQ(p->columns[0].type, ColumnType::kNumber);
+  EXPECT_EQ(p->columns[0].count, cells.size());
+  double min = *CellNumber(cells[0]), max = min;
+  for (const std::string& c : cells) {
+    min = std::min(min, *CellNumber(c));
+    max = std::max(max, *CellNumber(c));
+  }
+  EXPECT_EQ(*p->columns[0].min, min);
+  EXPECT_EQ(*p->columns[0].max, max);
+  EXPECT_NEAR(*p->columns[0].mean, sum / cells.size(), 1e-3);
+}
+
+}  // namespace
+}  // namespace cairn

@@ -260,28 +260,33 @@ void TopValues::Add(uint64_t hash, std::string_view text) {
 
 void TopValues::Purge() {
   scratch_.clear();
+  uint64_t top = 0;
   for (const Slot& s : slots_) {
-    if (s.count != 0) scratch_.push_back(s);
+    if (s.count == 0) continue;
+    scratch_.push_back(s);
+    top = std::max(top, s.count);
   }
-  std::vector<uint64_t> counts(scratch_.size());
-  for (size_t i = 0; i < scratch_.size(); ++i) counts[i] = scratch_[i].count;
-  auto mid = counts.begin() + counts.size() / 2;
-  std::nth_element(counts.begin(), mid, counts.end());
-  const uint64_t cut = *mid;
+  uint64_t cut = 1;
+  if (top > 1) {  // all ones (a column of unique values) needs no selection: the median is 1
+    counts_.resize(scratch_.size());
+    for (size_t i = 0; i < scratch_.size(); ++i) counts_[i] = scratch_[i].count;
+    auto mid = counts_.begin() + counts_.size() / 2;
+    std::nth_element(counts_.begin(), mid, counts_.end());
+    cut = *mid;
+  }
   max_error_ += cut;
   std::fill(slots_.begin(), slots_.end(), Slot{});
-  std::vector<Entry> kept;
-  kept.reserve(limit_);
+  kept_.clear();
   size_ = 0;
   for (Slot s : scratch_) {
     if (s.count <= cut) continue;
     s.count -= cut;
-    kept.push_back(std::move(entries_[s.entry]));
-    s.entry = static_cast<uint32_t>(kept.size() - 1);
+    kept_.push_back(std::move(entries_[s.entry]));
+    s.entry = static_cast<uint32_t>(kept_.size() - 1);
     *Find(s.hash) = s;
     size_++;
   }
-  entries_ = std::move(kept);
+  entries_.swap(kept_);
 }
 
 std::vector<TopValues::Item> TopValues::Top(size_t n) const {

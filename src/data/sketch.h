@@ -144,7 +144,9 @@ class TopValues {
   uint64_t max_error_ = 0;
   std::vector<Slot> slots_;  // open addressing, power-of-two size >= 2 * limit
   std::vector<Entry> entries_;
-  std::vector<Slot> scratch_;
+  std::vector<Slot> scratch_;      // reused by Purge
+  std::vector<Entry> kept_;        // reused by Purge
+  std::vector<uint64_t> counts_;   // reused by Purge
 };
 
 // Count, mean and variance in one pass (Welford), numerically stable.
