@@ -152,7 +152,9 @@ struct ValidationStatistics {
 struct FileValidation {
   std::string path;      // of the table in its dataset, or the file's name
   std::string where;     // for messages
-  Oid blob;              // zero for a workspace file not yet hashed
+  Oid blob;              // zero for a workspace file not yet hashed (StoreValidation hashes it)
+  std::filesystem::path file;  // the file read, when it is one (workspace or cache)
+  Oid object;            // the derived object StoreValidation wrote (zero before)
   int64_t rows = 0;
   std::vector<std::string> columns;
   std::vector<ExpectationResult> results;  // in suite order
@@ -186,6 +188,19 @@ Result<FileValidation> ValidateTable(const TableOpener& open, const Suite& suite
 Result<ValidationReport> ValidateTables(Repo& repo, const TableSet& tables, const Suite& suite);
 // ResolveTables(ref) (a dataset ref or a workspace path), then ValidateTables.
 Result<ValidationReport> Validate(Repo& repo, std::string_view ref, const Suite& suite);
+
+// The kind of the derived objects holding results (cairn/derived.h).
+inline constexpr std::string_view kValidationKind = "validation";
+
+// Stores each file's result as a derived object: kind "validation", subject
+// the file's blob (a workspace file is hashed first; `blob` is set), key the
+// suite's Digest(), body {"validation_version": 1, "suite": {name, file,
+// digest}, "ref", "result": FileValidationJson} (doc/json.md). A result of
+// the same suite on the same blob is replaced. Sets each file's `object`.
+// Errors are the store's and the file's.
+Status StoreValidation(Repo& repo, ValidationReport* report);
+// The stored body of the result of `suite` on `blob`; nullopt when none.
+Result<std::optional<Json>> StoredValidation(Repo& repo, const Oid& blob, const Suite& suite);
 
 // One line per failed expectation of a report: "iris.csv:
 // expect_column_values_to_be_between(sepal): 3 unexpected of 150 values

@@ -18,6 +18,8 @@ void RegisterValidate(CLI::App& app, Context& ctx) {
       "    - expect_column_values_to_not_be_null: {column: age, mostly: 0.95}\n"
       "    - expect_column_values_to_be_between: {column: bmi, min_value: 10, max_value: 60}\n"
       "The supported expectations and the result are described in doc/data.md (\"Validation\").\n"
+      "The result of each file is kept beside its blob (a derived object, kind validation, keyed\n"
+      "by the suite's digest) for gates and the UI, unless --no-store.\n"
       "--infer prints a proposed suite that the data passes (review it, then commit it).\n"
       "Exit: 0 every expectation passed, 1 one failed, 2 bad input (a bad suite names\n"
       "FILE:LINE:COLUMN).\n"
@@ -27,7 +29,7 @@ void RegisterValidate(CLI::App& app, Context& ctx) {
       "  cairn validate data/raw --infer > suites/raw.yaml");
   struct Args {
     std::string ref, suite, format = "text", out;
-    bool infer = false;
+    bool infer = false, no_store = false;
   };
   auto a = std::make_shared<Args>();
   cmd->add_option("ref", a->ref, "A dataset ref or a workspace file or directory")->required();
@@ -35,6 +37,7 @@ void RegisterValidate(CLI::App& app, Context& ctx) {
   cmd->add_flag("--infer", a->infer, "Print a proposed suite (YAML) inferred from the data");
   cmd->add_option("--format", a->format, "text, json or junit")->check(CLI::IsMember({"text", "json", "junit"}));
   cmd->add_flag_callback("--json", [a] { a->format = "json"; }, "The same as --format json");
+  cmd->add_flag("--no-store", a->no_store, "Do not keep the result beside the data");
   cmd->add_option("-o,--output", a->out, "Write the report (or the inferred suite) to FILE")->type_name("FILE");
   cmd->callback([&ctx, a] {
     Run(ctx, [&] {
@@ -68,6 +71,10 @@ void RegisterValidate(CLI::App& app, Context& ctx) {
       }
       auto report = ValidateTables(**repo, *tables, *suite);
       if (!report.ok()) return Fail(report.status());
+      if (!a->no_store) {
+        Status stored = StoreValidation(**repo, &*report);
+        if (!stored.ok()) std::cerr << "cairn: warning: the result was not stored: " << stored.message() << "\n";
+      }
       if (a->format != "text") {
         for (const std::string& p : report->not_tabular) std::cerr << "note: " << p << " is not tabular: skipped\n";
       }

@@ -541,6 +541,7 @@ Result<ValidationReport> ValidateTables(Repo& repo, const TableSet& tables, cons
     CAIRN_ASSIGN_OR_RETURN(FileValidation file, ValidateTable(open, suite));
     file.path = source.path;
     file.blob = source.blob;
+    file.file = source.file;
     for (const ExpectationResult& r : file.results) report.statistics.Add(r.success && r.exception.empty());
     report.files.push_back(std::move(file));
   }

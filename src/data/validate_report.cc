@@ -136,6 +136,7 @@ Json FileValidationJson(const FileValidation& file) {
   out["path"] = file.path;
   out["where"] = file.where;
   out["blob"] = file.blob.IsZero() ? Json(nullptr) : Json(file.blob.ToString());
+  out["object"] = file.object.IsZero() ? Json(nullptr) : Json(file.object.ToString());
   out["rows"] = file.rows;
   out["columns"] = file.columns;
   out["success"] = file.success();

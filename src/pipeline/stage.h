@@ -115,8 +115,8 @@ Status LoadStageSuites(Repo& repo, const StageSpec& stage, StageSuites* suites);
 // (loaded by LoadStageSuites). `*refusal` receives why the stage must not
 // run: the inputs that did not pass, with each failed expectation and its
 // counts, or an input that could not be read as tables; empty when every
-// input passed. The results are stored as derived objects when the store
-// supports it. Errors are the repository's.
+// input passed. Each result is stored as a derived object
+// (StoreValidation). Errors are the repository's.
 Status ValidateStageInputs(Repo& repo, const StageSpec& stage, const StageSuites& suites, std::string* refusal);
 
 // ---- scheduler.cc

@@ -36,6 +36,7 @@ Status ValidateStageInputs(Repo& repo, const StageSpec& stage, const StageSuites
       *refusal += "input " + input + " could not be validated with " + file + ": " + report.status().message() + "\n";
       continue;
     }
+    CAIRN_RETURN_IF_ERROR(StoreValidation(repo, &*report));
     if (report->success()) continue;
     const ValidationStatistics& s = report->statistics;
     *refusal += "input " + input + " does not pass " + file + " (" + std::to_string(s.unsuccessful) + " of " +

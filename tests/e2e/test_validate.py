@@ -106,7 +106,21 @@ expectations:
         self.assertEqual(report["statistics"], {"evaluated_expectations": 12, "successful_expectations": 12,
                                                 "unsuccessful_expectations": 0, "success_percent": 100.0})
         self.assertEqual(report["files"][0]["rows"], 20)
-        self.assertEqual(report["files"][0]["blob"], "sha256:" + self.sha("data/linnerud.csv"))
+        blob = self.sha("data/linnerud.csv")
+        self.assertEqual(report["files"][0]["blob"], "sha256:" + blob)
+        # The result is kept beside the blob, keyed by the suite's digest.
+        digest = report["suite"]["digest"]
+        self.assertRegex(digest, "^[0-9a-f]{64}$")
+        self.assertRegex(report["files"][0]["object"], "^sha256:[0-9a-f]{64}$")
+        ref = os.path.join(self.cairn_dir, "refs", "derived", "validation", blob, digest)
+        self.assertTrue(os.path.exists(ref), ref)
+        self.fsck_clean()
+        # The same checks written otherwise have the same digest; --no-store writes nothing.
+        self.write("suites/other.yaml", "# comment\nexpectation_suite_name: x\n" +
+                   self.read("suites/linnerud.yaml").decode().replace("{column: Weight}", "{column: Weight, meta: {a: 1}}"))
+        other = self.report("data/linnerud.csv", "--suite", "suites/other.yaml", "--no-store")
+        self.assertEqual(other["suite"]["digest"], digest)
+        self.assertIsNone(other["files"][0]["object"])
 
     def test_failing_suite_counts_match_pandas(self):
         self.write("suites/iris.yaml", FAILING)
@@ -291,6 +305,9 @@ stages:
         self.assertEqual(r.returncode, OK, self.describe(r))
         self.assertTrue(os.path.exists(self.path("command-ran")))
         self.assertEqual(self.read("model.txt"), b"model\n")
+        # The stage's validation result is kept beside the input's blob.
+        kept = os.path.join(self.cairn_dir, "refs", "derived", "validation", self.sha("data/iris.csv"))
+        self.assertEqual(len(os.listdir(kept)), 2)  # the failing suite's result and the passing one's
 
 
 if __name__ == "__main__":
