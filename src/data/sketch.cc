@@ -236,15 +236,16 @@ TopValues::Slot* TopValues::Find(uint64_t hash) {
   const size_t mask = slots_.size() - 1;
   for (size_t i = SlotOf(hash, mask);; i = (i + 1) & mask) {
     Slot& s = slots_[i];
-    if (s.count == 0 || s.hash == hash) return &s;
+    if (s.generation != generation_ || s.count == 0) return &s;
+    if (s.hash == hash) return &s;
   }
 }
 
 void TopValues::Add(uint64_t hash, std::string_view text) {
   seen_++;
   Slot* s = Find(hash);
-  if (s->count != 0) {
-    s->count++;
+  if (s->generation == generation_ && s->count != 0) {
+    if (++s->count > top_) top_ = s->count;
     return;
   }
   if (size_ == limit_) {
@@ -253,34 +254,43 @@ void TopValues::Add(uint64_t hash, std::string_view text) {
   }
   s->hash = hash;
   s->count = 1;
+  s->generation = generation_;
   s->entry = static_cast<uint32_t>(entries_.size());
   entries_.push_back(Entry{seen_, std::string(text)});
   size_++;
+  if (top_ == 0) top_ = 1;
 }
 
 void TopValues::Purge() {
+  if (top_ <= 1) {
+    // Every count is 1 (say, a column of unique values): the median is 1
+    // and every value goes; a new generation empties the table at once.
+    max_error_ += 1;
+    generation_++;
+    entries_.clear();
+    size_ = 0;
+    top_ = 0;
+    return;
+  }
   scratch_.clear();
-  uint64_t top = 0;
   for (const Slot& s : slots_) {
-    if (s.count == 0) continue;
-    scratch_.push_back(s);
-    top = std::max(top, s.count);
+    if (s.generation == generation_ && s.count != 0) scratch_.push_back(s);
   }
-  uint64_t cut = 1;
-  if (top > 1) {  // all ones (a column of unique values) needs no selection: the median is 1
-    counts_.resize(scratch_.size());
-    for (size_t i = 0; i < scratch_.size(); ++i) counts_[i] = scratch_[i].count;
-    auto mid = counts_.begin() + counts_.size() / 2;
-    std::nth_element(counts_.begin(), mid, counts_.end());
-    cut = *mid;
-  }
+  counts_.resize(scratch_.size());
+  for (size_t i = 0; i < scratch_.size(); ++i) counts_[i] = scratch_[i].count;
+  auto mid = counts_.begin() + counts_.size() / 2;
+  std::nth_element(counts_.begin(), mid, counts_.end());
+  const uint64_t cut = *mid;
   max_error_ += cut;
-  std::fill(slots_.begin(), slots_.end(), Slot{});
+  generation_++;
   kept_.clear();
   size_ = 0;
+  top_ = 0;
   for (Slot s : scratch_) {
     if (s.count <= cut) continue;
     s.count -= cut;
+    s.generation = generation_;
+    top_ = std::max(top_, s.count);
     kept_.push_back(std::move(entries_[s.entry]));
     s.entry = static_cast<uint32_t>(kept_.size() - 1);
     *Find(s.hash) = s;
@@ -292,7 +302,7 @@ void TopValues::Purge() {
 std::vector<TopValues::Item> TopValues::Top(size_t n) const {
   std::vector<const Slot*> live;
   for (const Slot& s : slots_) {
-    if (s.count != 0) live.push_back(&s);
+    if (s.generation == generation_ && s.count != 0) live.push_back(&s);
   }
   auto better = [&](const Slot* a, const Slot* b) {
     return a->count != b->count ? a->count > b->count : entries_[a->entry].first < entries_[b->entry].first;

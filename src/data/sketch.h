@@ -130,6 +130,7 @@ class TopValues {
     uint64_t hash = 0;
     uint64_t count = 0;  // 0: the slot is empty
     uint32_t entry = 0;  // index into entries_
+    uint32_t generation = 0;  // a slot of an older generation is empty (a purge clears by counting up)
   };
   struct Entry {
     uint64_t first = 0;  // order of first appearance
@@ -142,6 +143,8 @@ class TopValues {
   size_t size_ = 0;
   uint64_t seen_ = 0;
   uint64_t max_error_ = 0;
+  uint64_t top_ = 0;          // the highest count in the table
+  uint32_t generation_ = 1;
   std::vector<Slot> slots_;  // open addressing, power-of-two size >= 2 * limit
   std::vector<Entry> entries_;
   std::vector<Slot> scratch_;      // reused by Purge

@@ -194,6 +194,26 @@ TEST(SketchTopValues, BoundedSummary) {
   }
 }
 
+// A column of unique values empties the summary at each purge; a value that
+// then repeats is found with a count within the bound.
+TEST(SketchTopValues, UniqueValuesThenAHeavyOne) {
+  TopValues t(64);
+  uint64_t n = 0;
+  for (int i = 0; i < 100'000; ++i, ++n) t.Add(HashNumber(i), std::to_string(i));
+  for (int i = 0; i < 5'000; ++i, ++n) {
+    t.Add(HashText("x"), "x");
+    t.Add(HashNumber(-i - 1), std::to_string(-i - 1));
+    ++n;
+  }
+  EXPECT_FALSE(t.exact());
+  EXPECT_LE(t.max_error(), 2 * n / 64);
+  std::vector<TopValues::Item> top = t.Top(1);
+  ASSERT_EQ(top.size(), 1u);
+  EXPECT_EQ(top[0].value, "x");
+  EXPECT_LE(top[0].count, 5'000u);
+  EXPECT_GE(top[0].count + t.max_error(), 5'000u);
+}
+
 TEST(SketchMoments, WelfordAsPandas) {
   Moments m;
   EXPECT_TRUE(std::isnan(m.SampleStd()));
