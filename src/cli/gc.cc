@@ -34,6 +34,8 @@ int RemoteGc(Repo& repo, const Args& args) {
                {"root_versions", r->root_versions},
                {"runs", r->runs},
                {"model_versions", r->model_versions},
+               {"derived", r->derived},
+               {"derived_removed", r->derived_removed},
                {"live_objects", r->live_objects},
                {"packs_total", r->packs_total},
                {"packs_deleted", r->packs_deleted},

@@ -182,6 +182,9 @@ class ProfileTest(CairnTestCase):
         self.assertEqual(pushed["derived"], 1)
         self.assertEqual(self.json("push")["derived"], 0)  # already there
         self.commit(message="patients v1")
+        # Remote gc keeps the profile: its subject is live there.
+        gc = self.json("gc", "--remote", "origin", "--apply", "--grace", "0")
+        self.assertEqual((gc["derived"], gc["derived_removed"]), (1, 0))
         clone = os.path.join(self.tmp, "clone")
         subprocess.run(["git", "clone", "-q", self.repo, clone], env=self.env, check=True)
         blob = made["blob"].split(":")[1]
