@@ -70,6 +70,14 @@ struct TableBatch {
   std::vector<int64_t> row_numbers;
   std::vector<int64_t> lines;
   const TableCell& cell(size_t row, size_t col) const { return cells[row * width + col]; }
+  // Empties the batch for rows of `columns` cells (keeping the capacity).
+  void Reset(size_t columns) {
+    rows = 0;
+    width = columns;
+    cells.clear();
+    row_numbers.clear();
+    lines.clear();
+  }
 };
 
 struct TableOptions {

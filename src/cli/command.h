@@ -40,6 +40,8 @@ bool ProgressWanted();
 // Prints a JSON document on stdout.
 void PrintJson(const Json& j);
 std::string Human(uint64_t bytes);
+// "a,b,,c" -> {"a", "b", "c"}: a comma-separated option value (empty items dropped).
+std::vector<std::string> SplitList(const std::string& s);
 std::string FormatTime(int64_t seconds);
 
 // Says on stderr which damaged cached objects a checkout repaired from a

@@ -54,16 +54,6 @@ void PrintDelta(const Delta& delta, bool stat) {
   }
 }
 
-std::vector<std::string> SplitList(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
-
 }  // namespace
 
 void RegisterDelta(CLI::App& app, Context& ctx) {

@@ -10,16 +10,6 @@
 namespace cairn::cli {
 namespace {
 
-std::vector<std::string> SplitList(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
-
 struct RowArgs {
   bool rows = false, stat = false;
   std::string key, columns, format = "text";

@@ -108,11 +108,7 @@ class CsvReader : public TableReader {
 
   Result<bool> Next(TableBatch* batch) override {
     const size_t width = columns_.size();
-    batch->rows = 0;
-    batch->width = width;
-    batch->cells.clear();
-    batch->row_numbers.clear();
-    batch->lines.clear();
+    batch->Reset(width);
     arena_.clear();
     if (width == 0) return false;
     if (!pending_.empty()) {

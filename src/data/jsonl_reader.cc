@@ -94,11 +94,7 @@ class JsonLinesReader : public TableReader {
 
   Result<bool> Next(TableBatch* batch) override {
     const size_t width = columns_.size();
-    batch->rows = 0;
-    batch->width = width;
-    batch->cells.clear();
-    batch->row_numbers.clear();
-    batch->lines.clear();
+    batch->Reset(width);
     arena_.clear();
     std::string_view line;
     int64_t number = 0;

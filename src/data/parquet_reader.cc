@@ -84,11 +84,7 @@ class ParquetReader : public TableReader {
 
   Result<bool> Next(TableBatch* batch) override {
     const size_t width = columns_.size();
-    batch->rows = 0;
-    batch->width = width;
-    batch->cells.clear();
-    batch->row_numbers.clear();
-    batch->lines.clear();
+    batch->Reset(width);
     if (chunk_) api_->destroy_data_chunk(&chunk_);
     if (!result_open_) return false;
     chunk_ = api_->fetch_chunk(result_);
