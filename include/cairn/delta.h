@@ -32,11 +32,14 @@ struct DeltaInput {
   std::string dataset;
   Oid version;
   std::string tags;  // its tags, comma-separated ("" when none)
+  int steps = 0;     // lineage steps from the side's node (1: a run's own input)
 };
 
 struct DatasetDelta {
   std::string dataset;
-  std::vector<DeltaInput> from, to;  // the versions each side reached (several when upstream runs read several)
+  // The versions each side reached (several when upstream runs read
+  // several), nearest first; the nearest (the newest of those) is compared.
+  std::vector<DeltaInput> from, to;
   bool changed = false;              // the compared versions differ
   std::vector<FileChange> files;     // every file added, deleted or modified (tables and others)
   RowDiff rows;                      // the tables that differ, row by row

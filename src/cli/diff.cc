@@ -50,11 +50,21 @@ int RowDiffCommand(Context& ctx, const std::vector<std::string>& refs, const Row
   options.stat = a.stat;
   auto diff = DiffRows(**repo, *from, *to, options);
   if (!diff.ok()) return Fail(diff.status());
+  if (json && a.format != "text" && a.format != "json") {
+    return Fail(Status::InvalidArgument("--json and --format " + a.format + " ask for two formats", "give one"));
+  }
   std::string format = json ? "json" : a.format;
   if (format == "json") {
     PrintJson(RowDiffJson(*diff));
   } else if (format == "csv") {
     WriteRowDiffCsv(*diff, std::cout);
+    for (const TableDiff& t : diff->tables) {
+      if (t.truncated) {
+        std::cerr << "cairn: note: " << t.path << ": "
+                  << t.added + t.removed + t.modified - static_cast<int64_t>(t.rows.size())
+                  << " more changed rows not written (--limit N)\n";
+      }
+    }
   } else if (format == "daff") {
     WriteRowDiffDaff(*diff, std::cout);
   } else {

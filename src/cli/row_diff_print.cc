@@ -1,11 +1,33 @@
 #include "cli/row_diff_print.h"
 
+#include <cstdio>
 #include <iostream>
 
 namespace cairn::cli {
 namespace {
 
-std::string Shown(const std::optional<std::string>& v) { return v ? *v : "(missing)"; }
+// Cell text for a terminal: control characters escaped, so a cell cannot
+// move the cursor, recolour the screen or break the layout.
+std::string Shown(const std::optional<std::string>& v) {
+  if (!v) return "(missing)";
+  std::string out;
+  for (unsigned char c : *v) {
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c < 0x20 || c == 0x7f) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02x", c);
+      out += hex;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
 
 std::string KeyShown(const std::vector<std::string>& names, const std::vector<std::optional<std::string>>& key) {
   std::string s;
@@ -42,7 +64,8 @@ void PrintTable(const TableDiff& t, bool stat, const std::string& indent) {
   std::cout << indent << "   rows: " << t.added << " added, " << t.removed << " removed, " << t.modified << " modified, "
             << t.unchanged << " unchanged (" << t.old_rows << " -> " << t.new_rows << ")\n";
   if (t.duplicate_keys > 0) {
-    std::cout << indent << "   duplicate keys: " << t.duplicate_keys << " keys held by more than one row (" << t.duplicate_old_rows
+    std::cout << indent << "   duplicate keys: " << t.duplicate_keys << (t.duplicate_keys == 1 ? " key" : " keys")
+              << " held by more than one row (" << t.duplicate_old_rows
               << " rows before, " << t.duplicate_new_rows << " after)";
     if (!t.duplicate_examples.empty()) std::cout << ", e.g. " << KeyShown(t.key, t.duplicate_examples[0].key);
     std::cout << "\n";

@@ -69,6 +69,33 @@ char SniffDelimiter(std::string_view head, bool whole) {
   return spaced && spaces > 0 ? ' ' : ',';
 }
 
+// The most fields any of the first 20 lines of `head` has with `delimiter`
+// (outside quotes).
+size_t MostFields(std::string_view head, char delimiter) {
+  size_t most = 0, fields = 1;
+  int lines = 0;
+  bool quoted = false, any = false;
+  for (size_t i = 0; i < head.size() && lines < 20; ++i) {
+    char c = head[i];
+    if (c == '"') quoted = !quoted;
+    if (quoted) continue;
+    if (c == '\n') {
+      if (any) {
+        most = std::max(most, fields);
+        ++lines;
+      }
+      fields = 1;
+      any = false;
+    } else if (c == delimiter) {
+      ++fields;
+      any = true;
+    } else if (c != '\r') {
+      any = true;
+    }
+  }
+  return most;
+}
+
 class CsvReader : public TableReader {
  public:
   CsvReader(std::unique_ptr<ByteSource> src, std::string where, const TableOptions& options)
@@ -82,10 +109,15 @@ class CsvReader : public TableReader {
     CAIRN_RETURN_IF_ERROR(Fill());
     if (end_ >= 3 && std::memcmp(buf_.data(), "\xEF\xBB\xBF", 3) == 0) pos_ = 3;  // a byte order mark
     std::string_view head(buf_.data() + pos_, std::min<size_t>(end_ - pos_, 64 * 1024));
+    if (head.find('\n') == std::string_view::npos && head.find('\r') != std::string_view::npos) {
+      return BadTable(where_, 1, "lines end in a lone carriage return (CR, old Mac OS), not LF or CRLF",
+                      "convert the file first, e.g. tr '\\r' '\\n' < IN > OUT");
+    }
     delimiter_ = tsv ? '\t' : SniffDelimiter(head, eof_ && end_ - pos_ <= head.size());
     stop_.fill(false);
     stop_[static_cast<uint8_t>(delimiter_)] = true;
     stop_['\n'] = true;
+    const size_t widest = MostFields(head, delimiter_);  // before reading on moves the block
     std::vector<TableCell> first;
     int64_t first_line = 0;
     CAIRN_ASSIGN_OR_RETURN(bool got, NextRecord(&first, &first_line));
@@ -98,11 +130,19 @@ class CsvReader : public TableReader {
     for (size_t i = 0; i < first.size(); ++i) {
       columns_.push_back(header_ ? std::string(first[i].text) : "column_" + std::to_string(i + 1));
     }
+    if (!header_) {
+      // Without a header the widest of the first lines sets the columns (a
+      // short first line, such as a shape line, has missing cells).
+      for (size_t i = columns_.size(); i < widest; ++i) {
+        columns_.push_back("column_" + std::to_string(i + 1));
+      }
+    }
     CAIRN_RETURN_IF_ERROR(NameColumns(&columns_, where_));
     if (!header_) {
       for (const TableCell& c : first) pending_.emplace_back(c.text);
       pending_line_ = first_line;
     }
+    pending_missing_ = columns_.size() - std::min(columns_.size(), pending_.size());
     return Status::OK();
   }
 
@@ -117,6 +157,7 @@ class CsvReader : public TableReader {
         batch->cells.push_back(TableCell{text, IsMissingText(text)});
       }
       pending_.clear();
+      for (size_t i = 0; i < pending_missing_; ++i) batch->cells.push_back(TableCell{{}, true});
       AddRow(batch, pending_line_);
     }
     std::vector<TableCell>& cells = batch->cells;
@@ -313,6 +354,7 @@ class CsvReader : public TableReader {
   std::deque<std::string> arena_;  // unescaped fields of the current batch
   std::vector<std::string> pending_;  // the first row, when it was data
   int64_t pending_line_ = 1;
+  size_t pending_missing_ = 0;  // cells the first row lacks
 };
 
 }  // namespace

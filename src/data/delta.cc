@@ -18,15 +18,46 @@ std::string KindOf(const LineageGraph& g) {
   return "dataset";
 }
 
+// Steps upstream from the root to each node (data flows from -> to, so the
+// walk follows edges backwards).
+std::map<std::string, int> Distances(const LineageGraph& g) {
+  std::map<std::string, std::vector<std::string>> inputs;
+  for (const LineageEdge& e : g.edges) inputs[e.to].push_back(e.from);
+  std::map<std::string, int> dist{{g.root, 0}};
+  std::vector<std::string> frontier{g.root};
+  while (!frontier.empty()) {
+    std::vector<std::string> next;
+    for (const std::string& id : frontier) {
+      for (const std::string& from : inputs[id]) {
+        if (dist.emplace(from, dist[id] + 1).second) next.push_back(from);
+      }
+    }
+    frontier = std::move(next);
+  }
+  return dist;
+}
+
 // The dataset versions upstream of `ref` (its own version for a dataset
-// ref), by dataset name; models registered as inputs (model:NAME) are not
-// data and are left out.
+// ref), by dataset name, nearest first: a run's own inputs come before the
+// versions its upstream runs read. Models registered as inputs
+// (model:NAME) are not data and are left out.
 Result<std::map<std::string, std::vector<DeltaInput>>> Inputs(Repo& repo, const std::string& ref, std::string* kind) {
   LineageOptions options;
   CAIRN_ASSIGN_OR_RETURN(LineageGraph g, Lineage(repo, ref, options));
   *kind = KindOf(g);
+  std::map<std::string, int> dist = Distances(g);
+  std::vector<const LineageNode*> nodes;
+  for (const LineageNode& n : g.nodes) nodes.push_back(&n);
+  auto distance = [&](const LineageNode* n) {
+    auto it = dist.find(n->id);
+    return it == dist.end() ? 1 << 30 : it->second;
+  };
+  std::stable_sort(nodes.begin(), nodes.end(),
+                   [&](const LineageNode* a, const LineageNode* b) { return distance(a) < distance(b); });
   std::map<std::string, std::vector<DeltaInput>> out;
-  for (const LineageNode& n : g.nodes) {
+  std::map<std::string, int> nearest;
+  for (const LineageNode* node : nodes) {
+    const LineageNode& n = *node;
     if (n.kind != "dataset" || n.name.starts_with("model:")) continue;
     auto version = n.attrs.find("version");
     if (version == n.attrs.end()) continue;
@@ -35,16 +66,18 @@ Result<std::map<std::string, std::vector<DeltaInput>>> Inputs(Repo& repo, const 
     auto tags = n.attrs.find("tags");
     auto& list = out[n.name];
     bool seen = std::any_of(list.begin(), list.end(), [&](const DeltaInput& d) { return d.version == *oid; });
-    if (!seen) list.push_back(DeltaInput{n.name, *oid, tags == n.attrs.end() ? "" : tags->second});
+    if (!seen) list.push_back(DeltaInput{n.name, *oid, tags == n.attrs.end() ? "" : tags->second, distance(node)});
   }
   return out;
 }
 
-// The version a side's delta compares: the newest one it reached.
+// The version a side's delta compares: the nearest one it reached (its own
+// input before an upstream run's), the newest of those.
 Result<const DeltaInput*> Newest(Repo& repo, const std::vector<DeltaInput>& inputs) {
   const DeltaInput* best = &inputs.front();
   int64_t best_time = -1;
   for (const DeltaInput& d : inputs) {
+    if (d.steps != inputs.front().steps) continue;  // sorted nearest first
     auto v = LoadVersion(repo, d.version);
     if (v.ok() && v->time > best_time) {
       best_time = v->time;
@@ -109,6 +142,9 @@ Json InputsJson(const std::vector<DeltaInput>& inputs) {
 }  // namespace
 
 Result<Delta> ComputeDelta(Repo& repo, const std::string& from, const std::string& to, const DeltaOptions& options) {
+  if (from == to) {
+    return Status::InvalidArgument("both sides are " + from + ": nothing to compare", "give two runs, models or versions");
+  }
   Delta delta;
   delta.from_ref = from;
   delta.to_ref = to;
@@ -131,6 +167,22 @@ Result<Delta> ComputeDelta(Repo& repo, const std::string& from, const std::strin
   }
   for (const auto& [name, inputs] : b) {
     if (!a.count(name)) delta.only_to.insert(delta.only_to.end(), inputs.begin(), inputs.end());
+  }
+  if (!options.rows.key.empty() && options.row_level) {
+    // A key no compared table has is a typo, not a choice.
+    bool used = false, compared = false;
+    for (const DatasetDelta& d : delta.datasets) {
+      for (const TableDiff& t : d.rows.tables) {
+        compared = true;
+        used = used || !t.key.empty();
+      }
+    }
+    if (compared && !used) {
+      std::string key;
+      for (const std::string& k : options.rows.key) key += (key.empty() ? "" : ",") + k;
+      return Status::InvalidArgument("no changed table has the key column(s) " + key,
+                                     "check the column names ('cairn diff --rows' lists the schemas), or drop --key");
+    }
   }
   return delta;
 }

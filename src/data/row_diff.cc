@@ -120,9 +120,11 @@ inline ColumnType AppendCell(std::string* buf, const TableCell& c) {
     buf->push_back('\x02');
     bool integer = false;
     size_t mark = buf->size();
-    if (ec != std::errc() || !CanonicalDecimal(std::string_view(text, end - text), buf, &integer)) {
+    if (std::isinf(v)) {
+      buf->append(v > 0 ? "inf" : "-inf");  // inf, Inf, Infinity, +inf
+    } else if (ec != std::errc() || !CanonicalDecimal(std::string_view(text, end - text), buf, &integer)) {
       buf->resize(mark);
-      buf->append(t);  // inf
+      buf->append(t);
     }
     return type;
   }
@@ -393,6 +395,14 @@ Result<TableDiff> DiffTables(TableReader& from, TableReader& to, const RowDiffOp
     return Status::InvalidArgument("--tolerance compares the cells of matching rows",
                                    "give the key that matches rows: --key COL[,COL…]");
   }
+  for (size_t i = 0; i < options.key.size(); ++i) {
+    if (options.key[i].empty()) return Status::InvalidArgument("an empty key column name", "--key COL[,COL…]");
+    for (size_t j = 0; j < i; ++j) {
+      if (options.key[i] == options.key[j]) {
+        return Status::InvalidArgument("key column '" + options.key[i] + "' is given twice");
+      }
+    }
+  }
   TableDiff diff;
   diff.old_where = from.where();
   diff.new_where = to.where();
@@ -437,6 +447,11 @@ Result<TableDiff> DiffTables(TableReader& from, TableReader& to, const RowDiffOp
     diff.compared.push_back(name);
   }
 
+  if (!options.columns.empty() && diff.compared.empty()) {
+    return Status::InvalidArgument("none of --columns is a non-key column of both " + from.where() + " and " +
+                                       to.where() + ": nothing would be compared",
+                                   "name columns both sides have; the key columns are matched, not compared");
+  }
   Side a, b;
   Status sa, sb;
   {
@@ -493,8 +508,8 @@ Result<TableDiff> DiffTables(TableReader& from, TableReader& to, const RowDiffOp
       while (j < b.entries.size() && b.entries[j].key == k) gb.push_back(b.entries[j++]);
       if (ga.size() > 1 || gb.size() > 1) {
         diff.duplicate_keys++;
-        if (ga.size() > 1) diff.duplicate_old_rows += static_cast<int64_t>(ga.size());
-        if (gb.size() > 1) diff.duplicate_new_rows += static_cast<int64_t>(gb.size());
+        diff.duplicate_old_rows += static_cast<int64_t>(ga.size());
+        diff.duplicate_new_rows += static_cast<int64_t>(gb.size());
         if (duplicate_rows.size() < 5) {
           duplicate_rows.emplace_back(ga.empty() ? 0 : ga[0].row, gb.empty() ? 0 : gb[0].row);
           diff.duplicate_examples.push_back(DuplicateKey{{}, static_cast<int64_t>(ga.size()),
@@ -681,6 +696,14 @@ Result<TableDiff> OneSided(TableReader& reader, bool added, const RowDiffOptions
 }  // namespace
 
 Result<RowDiff> DiffRows(Repo& repo, const TableSet& from, const TableSet& to, const RowDiffOptions& options) {
+  if (from.single_file && to.single_file && from.tables.size() == 1 && to.tables.size() == 1 &&
+      !from.tables[0].file.empty() && !to.tables[0].file.empty()) {
+    std::error_code ec;
+    if (std::filesystem::equivalent(from.tables[0].file, to.tables[0].file, ec) && !ec) {
+      return Status::InvalidArgument(from.label + " and " + to.label + " are the same file: nothing to compare",
+                                     "give two different files or versions");
+    }
+  }
   RowDiff out;
   out.from_label = from.label;
   out.to_label = to.label;
@@ -708,9 +731,10 @@ Result<RowDiff> DiffRows(Repo& repo, const TableSet& from, const TableSet& to, c
       auto reopen = [&repo, a = a, b = b](bool old_side) { return OpenTable(repo, old_side ? *a : *b); };
       CAIRN_ASSIGN_OR_RETURN(diff, DiffTables(*ra, *rb, options, reopen));
       if (diff.added == 0 && diff.removed == 0 && diff.modified == 0 && diff.added_columns.empty() &&
-          diff.removed_columns.empty() && diff.retyped.empty()) {
-        // Different bytes, same table (numbers spelled differently, line endings, quoting).
-        diff.change = "modified";
+          diff.removed_columns.empty() && diff.retyped.empty() && diff.duplicate_keys == 0) {
+        // Different bytes, the same table (numbers spelled differently, line endings, quoting).
+        out.unchanged_tables++;
+        continue;
       }
     } else {
       const TableSource* only = a ? a : b;

@@ -150,7 +150,10 @@ void DaffTable(const TableDiff& t, std::ostream& out) {
       for (const std::string& name : columns) {
         auto changed = std::find_if(c.cells.begin(), c.cells.end(), [&](const CellChange& x) { return x.column == name; });
         if (changed != c.cells.end()) {
-          line.push_back(Daff(changed->from) + "->" + Daff(changed->to));
+          // daff lengthens the arrow until neither value holds it.
+          std::string from = Daff(changed->from), to = Daff(changed->to), arrow = "->";
+          while (from.find(arrow) != std::string::npos || to.find(arrow) != std::string::npos) arrow = "-" + arrow;
+          line.push_back(from + arrow + to);
           continue;
         }
         int i = index(t.new_columns, name);

@@ -286,7 +286,8 @@ Result<std::unique_ptr<TableReader>> OpenWith(const table_internal::SourceOpener
 Result<std::unique_ptr<TableReader>> OpenTableFile(const std::filesystem::path& path, TableFormat format,
                                                    std::string where, const TableOptions& options) {
   if (format == TableFormat::kParquet) return table_internal::OpenParquet(path, std::move(where), options);
-  return OpenWith(table_internal::FileOpener(path, where), format, std::move(where), options);
+  auto opener = table_internal::FileOpener(path, where);
+  return OpenWith(opener, format, std::move(where), options);
 }
 
 Result<std::unique_ptr<TableReader>> OpenTableBytes(std::string_view bytes, TableFormat format, std::string where,

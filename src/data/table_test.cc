@@ -279,3 +279,23 @@ TEST(TableJsonLines, KeysKeepFileOrderNotAlphabetical) {
 
 }  // namespace
 }  // namespace cairn
+
+namespace cairn {
+namespace {
+
+// scikit-learn's CSVs start with a short shape line (rows, features, class names).
+TEST(TableCsv, ShortFirstLineWithoutHeader) {
+  auto t = OpenTableBytes("3,2,a,b\n1.5,2.5,0,x,y\n3.5,4.5,1,z,w\n", TableFormat::kCsv, "s.csv");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ((*t)->columns().size(), 5u);
+  TableBatch batch;
+  auto more = (*t)->Next(&batch);
+  ASSERT_TRUE(more.ok()) << more.status().ToString();
+  ASSERT_EQ(batch.rows, 3u);
+  EXPECT_EQ(batch.cell(0, 3).text, "b");
+  EXPECT_TRUE(batch.cell(0, 4).missing);
+  EXPECT_EQ(batch.cell(2, 4).text, "w");
+}
+
+}  // namespace
+}  // namespace cairn

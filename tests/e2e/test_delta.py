@@ -82,6 +82,8 @@ class DeltaTest(CairnTestCase):
         self.assertEqual(d["datasets"][0]["rows"][0]["changes"], [])
         self.assertEqual([x["dataset"] for x in d["only_to"]], ["docs"])
         self.fails("delta", "nosuchrun", c)
+        self.fails("delta", c, c, msg="nothing to compare")
+        self.fails("delta", a, b, "--key", "idd", msg="no changed table has the key")
 
 
 class DeltaThroughPipeline(tp.PipelineTestCase):
@@ -108,6 +110,15 @@ class DeltaThroughPipeline(tp.PipelineTestCase):
         self.assertEqual((t["rows"]["added"], t["rows"]["removed"]), (1, 1))
         removed = [c for c in t["changes"] if c["change"] == "removed"][0]
         self.assertEqual(removed["from_line"], 6)
+        # Runs that name data/raw@v1 and @v2 themselves, while data/prepared (made from v2) is
+        # checked out: each run's own input is compared, not the version reached upstream.
+        r1 = self.cairn("run", "-i", "data/raw@v1", "--", "true")
+        r2 = self.cairn("run", "-i", "data/raw@v2", "--", "true")
+        ids = [l.split()[2] for r in (r1, r2) for l in r.stderr.splitlines() if l.startswith("cairn: run ")][::2]
+        d = self.json("delta", ids[0], ids[1])
+        raw = {x["dataset"]: x for x in d["datasets"]}["data/raw"]
+        self.assertTrue(raw["changed"])
+        self.assertEqual(raw["from"][0]["tags"], "v1")
 
 
 if __name__ == "__main__":

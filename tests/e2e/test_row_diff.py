@@ -148,7 +148,7 @@ class RowDiffTest(CairnTestCase):
         self.assertNotIn("s6", t["compared"])
         self.assertNotIn("site", t["compared"])
         dup = t["duplicate_keys"]
-        self.assertEqual((dup["keys"], dup["from_rows"], dup["to_rows"]), (1, 0, 2))
+        self.assertEqual((dup["keys"], dup["from_rows"], dup["to_rows"]), (1, 1, 2))
         self.assertEqual(dup["examples"], [{"key": ["5"], "from_rows": 1, "to_rows": 2}])
         # id 6 is gone; id 5 has two rows now, one of them the old id 5: matched, the other added.
         self.assertEqual(t["rows"]["removed"], 1)
@@ -156,7 +156,7 @@ class RowDiffTest(CairnTestCase):
         self.assertEqual(t["rows"]["modified"], 1)  # id 3's age
         r = self.ok("diff", "data/patients.csv@v1", "--rows", "--key", "id")
         self.assertIn("schema: +site (string) -s6 (integer) ~age (integer -> number)", r.stdout)
-        self.assertIn("duplicate keys: 1 keys held by more than one row (0 rows before, 2 after), e.g. id=5",
+        self.assertIn("duplicate keys: 1 key held by more than one row (1 rows before, 2 after), e.g. id=5",
                       r.stdout)
 
     def test_directory_dataset_with_files_and_a_clone(self):
@@ -236,9 +236,22 @@ class RowDiffTest(CairnTestCase):
         self.write("b.csv", b"")
         d = self.json("diff", "a.csv", "b.csv", "--rows")
         self.assertEqual(d["tables"][0]["rows"]["removed"], 1)
-        # A file compared with itself has no differences.
-        r = self.ok("diff", "a.csv", "a.csv", "--rows")
-        self.assertIn("0 added, 0 removed, 0 modified, 1 unchanged", r.stdout)
+        # A file compared with itself is refused; a copy of it has no differences.
+        self.fails("diff", "a.csv", "a.csv", "--rows", msg="the same file")
+        self.write("a2.csv", b'x,y\r\n"1",2\r\n')
+        d = self.json("diff", "a.csv", "a2.csv", "--rows")
+        self.assertEqual((d["tables"], d["unchanged_tables"]), ([], 1))
+        # Lone CR line endings, a key given twice, --columns comparing nothing, two formats.
+        self.write("cr.csv", b"x,y\r1,2\r")
+        self.fails("diff", "a.csv", "cr.csv", "--rows", msg="lone carriage return")
+        self.fails("diff", "a.csv", "a2.csv", "--rows", "--key", "x,x", msg="given twice")
+        self.fails("diff", "a.csv", "a2.csv", "--rows", "--key", "x", "--columns", "x", msg="nothing would be compared")
+        self.fails("diff", "a.csv", "a2.csv", "--rows", "--json", "--format", "csv", msg="two formats")
+        # Control characters in cells are escaped in the text output.
+        self.write("esc.csv", b'x,y\n1,"\x1b[31mred\rX"\n')
+        r = self.ok("diff", "a.csv", "esc.csv", "--rows", "--key", "x")
+        self.assertIn("\\x1b[31mred\\rX", r.stdout)
+        self.assertNotIn("\x1b", r.stdout)
 
 
 if __name__ == "__main__":
