@@ -27,7 +27,6 @@ Needs: cairn built (CAIRN, default build/cairn), libduckdb.so (scripts/bootstrap
 
 import ctypes
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -99,17 +98,18 @@ def expected_counts(rows):
 
 
 def timed(cmd, cwd, env=None):
-    """Runs `cmd`; returns (seconds, peak RSS in MiB of the children, stdout)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Runs `cmd` under GNU time; returns (seconds, peak RSS in MiB of that command, stdout).
+    A shell pipeline's peak is its largest process's."""
+    stats = os.path.join(cwd, ".time-stats")
+    argv = ["/usr/bin/time", "-o", stats, "-f", "%M"] + (["sh", "-c", cmd] if isinstance(cmd, str) else cmd)
     t0 = time.perf_counter()
-    p = subprocess.run(cmd, cwd=cwd, env=env, shell=isinstance(cmd, str), stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, text=True)
+    p = subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     dt = time.perf_counter() - t0
     if p.returncode not in (0, 1):
         raise SystemExit(f"bench: {cmd} failed ({p.returncode}): {p.stderr}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    # ru_maxrss of the children is the largest so far; a smaller later child does not show.
-    return dt, max(peak, before) / 1024.0, p.stdout
+    with open(stats) as f:
+        peak_kib = int(f.read().split()[-1])
+    return dt, peak_kib / 1024.0, p.stdout
 
 
 PANDAS = r"""
