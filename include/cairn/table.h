@@ -22,6 +22,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -146,6 +147,7 @@ struct TableSet {
   std::vector<TableSource> tables;       // tabular files, by path
   std::vector<TreeEntry> skipped;        // other files (not tabular), by path, with their oids
   bool single_file = false;              // the REF names one file (not a directory): two such sides pair whatever their names
+  std::filesystem::path root;            // a plain workspace path: the directory its paths are relative to
 };
 Result<TableSet> ResolveTables(Repo& repo, std::string_view ref);
 // The same, taking `ref` as a dataset ref only (never a workspace path);
@@ -154,6 +156,11 @@ Result<TableSet> ResolveTables(Repo& repo, std::string_view ref);
 Result<TableSet> VersionTables(Repo& repo, std::string_view ref, std::string* tracked_path);
 // The workspace side of a dataset version's tracked path.
 Result<TableSet> WorkspaceTables(Repo& repo, const std::string& dataset, const std::string& tracked_path);
+
+// Hashes the skipped (non-tabular) files of a plain workspace set whose
+// path is in `paths` (their oids are zero until then: listing a directory
+// reads no file).
+Status HashSkipped(TableSet* set, const std::set<std::string>& paths);
 
 // Opens a source: its file when it has one, else the blob from the cache
 // (NotFound with a hint to pull when it is not there).

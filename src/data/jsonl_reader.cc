@@ -3,6 +3,7 @@
 // them). Blank lines are skipped.
 #include <cstring>
 #include <deque>
+#include <optional>
 #include <unordered_map>
 
 #include <nlohmann/json.hpp>
@@ -12,7 +13,6 @@
 namespace cairn::table_internal {
 namespace {
 
-using json = nlohmann::ordered_json;  // keys in file order
 
 // Lines of a byte stream, read in blocks; a view stays valid until the next
 // call.
@@ -63,19 +63,114 @@ class Lines {
   int64_t line_ = 0;
 };
 
-// Parses one line as a JSON object.
-Status ParseObject(std::string_view line, int64_t number, const std::string& where, json* out) {
+// One line's top-level fields, read with nlohmann's SAX interface so that
+// numbers keep the text they are written in (a DOM would turn integers
+// beyond 64 bits and long decimals into doubles). Nested values become
+// compact JSON with sorted keys, so key order inside them is no change.
+class RowFields : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  struct Field {
+    std::string key;
+    std::optional<std::string> text;  // nullopt: null
+  };
+  std::vector<Field> fields;
+  std::string not_object;  // the type of a line that is no object
+
+  void Clear() {
+    fields.clear();
+    not_object.clear();
+    depth_ = 0;
+    stack_.clear();
+    keys_.clear();
+  }
+
+  bool null() override { return Scalar(nlohmann::json(), std::nullopt); }
+  bool boolean(bool v) override { return Scalar(nlohmann::json(v), std::string(v ? "true" : "false")); }
+  bool number_integer(number_integer_t v) override { return Scalar(nlohmann::json(v), std::to_string(v)); }
+  bool number_unsigned(number_unsigned_t v) override { return Scalar(nlohmann::json(v), std::to_string(v)); }
+  bool number_float(number_float_t v, const string_t& text) override { return Scalar(nlohmann::json(v), text); }
+  bool string(string_t& v) override { return Scalar(nlohmann::json(v), v); }
+  bool binary(binary_t&) override { return Top("binary"); }
+  bool start_object(std::size_t) override {
+    if (depth_++ == 0) return true;
+    stack_.push_back(nlohmann::json::object());
+    keys_.emplace_back();
+    return true;
+  }
+  bool key(string_t& k) override {
+    if (stack_.empty()) {
+      key_ = k;
+    } else {
+      keys_.back() = k;
+    }
+    return true;
+  }
+  bool end_object() override { return EndContainer(); }
+  bool start_array(std::size_t) override {
+    if (depth_++ == 0) return Top("array");
+    stack_.push_back(nlohmann::json::array());
+    keys_.emplace_back();
+    return true;
+  }
+  bool end_array() override { return EndContainer(); }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+
+ private:
+  bool Top(const char* type) {
+    not_object = type;
+    return false;
+  }
+  bool Scalar(nlohmann::json value, std::optional<std::string> text) {
+    if (depth_ == 0) return Top(value.is_null() ? "null" : value.type_name());
+    if (stack_.empty()) {
+      fields.push_back(Field{key_, std::move(text)});
+      return true;
+    }
+    Add(std::move(value));
+    return true;
+  }
+  void Add(nlohmann::json value) {
+    nlohmann::json& parent = stack_.back();
+    if (parent.is_array()) {
+      parent.push_back(std::move(value));
+    } else {
+      parent[keys_.back()] = std::move(value);
+    }
+  }
+  bool EndContainer() {
+    --depth_;
+    if (stack_.empty()) return true;  // the line's object
+    nlohmann::json value = std::move(stack_.back());
+    stack_.pop_back();
+    keys_.pop_back();
+    if (stack_.empty()) {
+      fields.push_back(Field{key_, value.dump()});
+    } else {
+      Add(std::move(value));
+    }
+    return true;
+  }
+
+  int depth_ = 0;
+  std::string key_;
+  std::vector<nlohmann::json> stack_;  // nested containers being built
+  std::vector<std::string> keys_;      // the pending key of each
+};
+
+// Parses one line as a JSON object into `row`.
+Status ParseObject(std::string_view line, int64_t number, const std::string& where, RowFields* row) {
   size_t bad = 0;
   if (!CleanText(line, &bad)) {
     if (line[bad] == '\0') return BadTable(where, number, "NUL byte: this is binary data, not JSON Lines");
     return BadTable(where, number, "invalid UTF-8", "save the file as UTF-8");
   }
-  *out = json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
-  if (out->is_discarded()) return BadTable(where, number, "not valid JSON", "JSON Lines hold one object per line");
-  if (!out->is_object()) {
-    return BadTable(where, number, std::string("a JSON ") + out->type_name() + ", not an object",
+  row->Clear();
+  bool ok = nlohmann::json::sax_parse(line.begin(), line.end(), row);
+  if (!row->not_object.empty()) {
+    return BadTable(where, number, "a JSON " + row->not_object + ", not an object",
                     "JSON Lines hold one object per line");
   }
+  if (!ok) return BadTable(where, number, "not valid JSON", "JSON Lines hold one object per line");
   return Status::OK();
 }
 
@@ -98,7 +193,7 @@ class JsonLinesReader : public TableReader {
     arena_.clear();
     std::string_view line;
     int64_t number = 0;
-    json row;
+    RowFields& row = row_;
     while (batch->rows < options_.batch_rows) {
       CAIRN_ASSIGN_OR_RETURN(bool got, lines_->Next(&line, &number, where_));
       if (!got) break;
@@ -106,11 +201,14 @@ class JsonLinesReader : public TableReader {
       CAIRN_RETURN_IF_ERROR(ParseObject(line, number, where_, &row));
       size_t base = batch->cells.size();
       batch->cells.resize(base + width, TableCell{{}, true});
-      for (auto& [key, value] : row.items()) {
-        auto it = index_.find(key);
+      for (RowFields::Field& f : row.fields) {
+        auto it = index_.find(f.key);
         if (it == index_.end()) continue;  // the first pass saw every key; cannot happen unless the file changed
-        if (value.is_null()) continue;
-        std::string& text = arena_.emplace_back(value.is_string() ? value.get<std::string>() : value.dump());
+        if (!f.text) {
+          batch->cells[base + it->second] = TableCell{{}, true};
+          continue;
+        }
+        std::string& text = arena_.emplace_back(std::move(*f.text));
         batch->cells[base + it->second] = TableCell{text, false};
       }
       batch->row_numbers.push_back(++rows_);
@@ -125,6 +223,7 @@ class JsonLinesReader : public TableReader {
   TableOptions options_;
   std::unordered_map<std::string, size_t> index_;
   std::deque<std::string> arena_;
+  RowFields row_;
   int64_t rows_ = 0;
 };
 
@@ -140,14 +239,14 @@ Result<std::unique_ptr<TableReader>> OpenJsonLines(const SourceOpener& open, std
     std::unordered_map<std::string, size_t> seen;
     std::string_view line;
     int64_t number = 0;
-    json row;
+    RowFields row;
     for (;;) {
       CAIRN_ASSIGN_OR_RETURN(bool got, lines.Next(&line, &number, where));
       if (!got) break;
       if (Blank(line)) continue;
       CAIRN_RETURN_IF_ERROR(ParseObject(line, number, where, &row));
-      for (auto& [key, value] : row.items()) {
-        if (seen.emplace(key, keys.size()).second) keys.push_back(key);
+      for (const RowFields::Field& f : row.fields) {
+        if (seen.emplace(f.key, keys.size()).second) keys.push_back(f.key);
       }
     }
   }

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <map>
 #include <queue>
+#include <set>
 #include <thread>
 #include <unordered_map>
 
@@ -745,9 +746,17 @@ Result<RowDiff> DiffRows(Repo& repo, const TableSet& from, const TableSet& to, c
     out.tables.push_back(std::move(diff));
   }
   // Other files compare by content.
+  TableSet a_set = from, b_set = to;
+  std::set<std::string> in_a, both;
+  for (const TreeEntry& e : from.skipped) in_a.insert(e.path);
+  for (const TreeEntry& e : to.skipped) {
+    if (in_a.count(e.path)) both.insert(e.path);
+  }
+  CAIRN_RETURN_IF_ERROR(HashSkipped(&a_set, both));
+  CAIRN_RETURN_IF_ERROR(HashSkipped(&b_set, both));
   Tree old_files, new_files;
-  old_files.entries = from.skipped;
-  new_files.entries = to.skipped;
+  old_files.entries = a_set.skipped;
+  new_files.entries = b_set.skipped;
   out.other_files = DiffTrees(old_files, new_files);
   return out;
 }

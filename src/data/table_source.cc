@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "cairn/dataset.h"
 #include "cairn/store.h"
@@ -24,16 +25,6 @@ void AddEntry(TableSet* set, const std::string& path, const Oid& oid, uint64_t s
   auto format = TableFormatFor(fs::path(path).filename().string());
   if (!format) {
     Oid content = oid;
-    if (content.IsZero() && !file.empty()) {
-      // A plain workspace file: hashed so a diff can tell whether it changed.
-      int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd >= 0) {
-        uint64_t ignored = 0;
-        auto hashed = HashFd(fd, file, &ignored);
-        ::close(fd);
-        if (hashed.ok()) content = *hashed;
-      }
-    }
     set->skipped.push_back(TreeEntry{path, false, size, content});
     return;
   }
@@ -156,6 +147,7 @@ Result<TableSet> ResolveTables(Repo& repo, std::string_view ref_text) {
   }
   if (!ec && fs::is_directory(st)) {
     set.label = ref;
+    set.root = path;
     CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> files, FilesBelow(path));
     for (const std::string& f : files) {
       fs::path file = path / f;
@@ -166,6 +158,7 @@ Result<TableSet> ResolveTables(Repo& repo, std::string_view ref_text) {
   if (!ec && fs::is_regular_file(st)) {
     set.label = ref;
     set.single_file = true;
+    set.root = path.parent_path();
     AddEntry(&set, path.filename().string(), Oid(), fs::file_size(path, ec), path, ref);
     return set;
   }
@@ -189,6 +182,21 @@ Result<TableSet> WorkspaceTables(Repo& repo, const std::string& dataset, const s
     AddEntry(&set, e.path, e.oid, e.size, file, shown);
   }
   return set;
+}
+
+Status HashSkipped(TableSet* set, const std::set<std::string>& paths) {
+  for (TreeEntry& e : set->skipped) {
+    if (!e.oid.IsZero() || !paths.count(e.path) || set->root.empty()) continue;
+    fs::path file = set->single_file ? set->root / fs::path(e.path).filename() : set->root / e.path;
+    int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Status::FromErrno("cannot open " + file.string(), errno);
+    uint64_t ignored = 0;
+    auto hashed = HashFd(fd, file, &ignored);
+    ::close(fd);
+    CAIRN_RETURN_IF_ERROR(hashed.status());
+    e.oid = *hashed;
+  }
+  return Status::OK();
 }
 
 Result<std::unique_ptr<TableReader>> OpenTable(Repo& repo, const TableSource& source, const TableOptions& options) {

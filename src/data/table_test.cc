@@ -299,3 +299,22 @@ TEST(TableCsv, ShortFirstLineWithoutHeader) {
 
 }  // namespace
 }  // namespace cairn
+
+namespace cairn {
+namespace {
+
+TEST(TableJsonLines, NumbersKeepTheirTextAndNestedKeysAreSorted) {
+  auto t = ReadAll("{\"id\": 18446744073709551617, \"v\": 1.00000000000000001, \"e\": 1.5E+3, "
+                   "\"n\": {\"b\": [1, 2], \"a\": 1}, \"z\": null}\n",
+                   TableFormat::kJsonLines);
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->columns, (std::vector<std::string>{"id", "v", "e", "n", "z"}));
+  EXPECT_EQ(t->rows, (Rows{{"18446744073709551617", "1.00000000000000001", "1.5E+3", "{\"a\":1,\"b\":[1,2]}", "<NA>"}}));
+  auto scalar = ReadAll("{\"a\": 1}\n42\n", TableFormat::kJsonLines);
+  ASSERT_FALSE(scalar.ok());
+  EXPECT_NE(scalar.status().message().find("t.csv:2: a JSON number, not an object"), std::string::npos)
+      << scalar.status().message();
+}
+
+}  // namespace
+}  // namespace cairn

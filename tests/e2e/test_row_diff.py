@@ -195,6 +195,19 @@ class RowDiffTest(CairnTestCase):
         d2 = self.json("diff", "data/mixed@v1", "data/mixed@v2", "--rows", "--key", "id", cwd=clone)
         self.assertEqual(d2["tables"], d["tables"])
 
+    def test_plain_directories(self):
+        # Two workspace directories: other files are hashed only to compare them.
+        for side, png in (("da", b"\x89PNG one"), ("db", b"\x89PNG two")):
+            self.write(side + "/t.csv", b"id,v\n1,a\n")
+            self.write(side + "/same.txt", b"same\n")
+            self.write(side + "/img.png", png)
+        self.write("db/extra.txt", b"new\n")
+        d = self.json("diff", "da", "db", "--rows", "--key", "id")
+        self.assertEqual(d["tables"], [])
+        self.assertEqual(d["unchanged_tables"], 1)
+        self.assertEqual(sorted((f["path"], f["change"]) for f in d["other_files"]),
+                         [("extra.txt", "added"), ("img.png", "modified")])
+
     def test_parquet_versions(self):
         src = self.path("data/patients.csv")
         pq = self.path("data/p.parquet")
