@@ -697,8 +697,11 @@ Result<TableDiff> OneSided(TableReader& reader, bool added, const RowDiffOptions
 }  // namespace
 
 Result<RowDiff> DiffRows(Repo& repo, const TableSet& from, const TableSet& to, const RowDiffOptions& options) {
-  if (from.single_file && to.single_file && from.tables.size() == 1 && to.tables.size() == 1 &&
-      !from.tables[0].file.empty() && !to.tables[0].file.empty()) {
+  // Two workspace paths naming one file (two versions may share a cached
+  // blob: those are just unchanged).
+  if (from.version.IsZero() && to.version.IsZero() && from.single_file && to.single_file &&
+      from.tables.size() == 1 && to.tables.size() == 1 && !from.tables[0].file.empty() &&
+      !to.tables[0].file.empty()) {
     std::error_code ec;
     if (std::filesystem::equivalent(from.tables[0].file, to.tables[0].file, ec) && !ec) {
       return Status::InvalidArgument(from.label + " and " + to.label + " are the same file: nothing to compare",

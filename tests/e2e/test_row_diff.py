@@ -251,6 +251,12 @@ class RowDiffTest(CairnTestCase):
         self.assertEqual(d["tables"][0]["rows"]["removed"], 1)
         # A file compared with itself is refused; a copy of it has no differences.
         self.fails("diff", "a.csv", "a.csv", "--rows", msg="the same file")
+        # Two versions of different datasets with the same bytes share a cached blob: unchanged.
+        self.ok("add", "a.csv", "-m", "a")
+        self.write("a3.csv", b"x,y\n1,2\n")
+        self.ok("add", "a3.csv", "-m", "a3")
+        d = self.json("diff", "a.csv@latest", "a3.csv@latest", "--rows")
+        self.assertEqual((d["tables"], d["unchanged_tables"]), ([], 1))
         self.write("a2.csv", b'x,y\r\n"1",2\r\n')
         d = self.json("diff", "a.csv", "a2.csv", "--rows")
         self.assertEqual((d["tables"], d["unchanged_tables"]), ([], 1))
