@@ -1,29 +1,19 @@
 // Profiles computed once per blob (cairn/profile.h): the stored derived
 // object when there is one, else a new one; and the report over every table
 // a ref names.
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <set>
 
 #include "cairn/derived.h"
 #include "cairn/profile.h"
 #include "cairn/tracking.h"
-#include "util/file.h"
+#include "data/table_internal.h"
 
 namespace cairn {
 namespace {
 
 // The blob of `source`: its oid, or the hash of its workspace file.
 Result<Oid> BlobOf(const TableSource& source) {
-  if (!source.blob.IsZero()) return source.blob;
-  if (source.file.empty()) return Status::InvalidArgument(source.where + " has neither an oid nor a file");
-  int fd = ::open(source.file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::FromErrno("cannot open " + source.where, errno);
-  uint64_t size = 0;
-  auto oid = HashFd(fd, source.file, &size);
-  ::close(fd);
-  return oid;
+  return table_internal::ContentOid(source.blob, source.file, source.where);
 }
 
 Result<std::optional<SourceProfile>> Stored(Repo& repo, const TableSource& source, const Oid& blob) {

@@ -35,26 +35,6 @@ struct Side {
   int64_t rows = 0;
 };
 
-// The type of a cell and, for numbers, its value: a fast path for plain
-// decimal numbers, CellType for the rest.
-inline ColumnType Classify(const TableCell& c, double* value) {
-  if (c.missing) return ColumnType::kUnknown;
-  std::string_view t = c.text;
-  if (!t.empty()) {
-    char f = t[0];
-    if ((f >= '0' && f <= '9') || ((f == '-' || f == '.') && t.size() > 1)) {
-      auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), *value);
-      if (ec == std::errc() && end == t.data() + t.size() && std::isfinite(*value)) {
-        bool integer = t.size() <= 18 && t.find_first_of(".eE") == std::string_view::npos;
-        return integer ? ColumnType::kInteger : ColumnType::kNumber;
-      }
-    }
-  }
-  ColumnType type = CellType(t);
-  if (type == ColumnType::kInteger || type == ColumnType::kNumber) *value = CellNumber(t).value_or(0);
-  return type;
-}
-
 // A plain decimal ([-]digits[.digits]) in canonical form: no leading zeros
 // in the whole part, no trailing zeros in the fraction, no "-0". False when
 // `t` is not such a number.
@@ -153,23 +133,12 @@ bool CellsEqual(const std::optional<std::string>& a, const std::optional<std::st
   AppendCell(&eb, TableCell{*b, false});
   if (ea == eb) return true;
   if (tolerance <= 0) return false;
-  double x = 0, y = 0;
-  ColumnType ta = Classify(TableCell{*a, false}, &x), tb = Classify(TableCell{*b, false}, &y);
-  bool na = ta == ColumnType::kInteger || ta == ColumnType::kNumber;
-  bool nb = tb == ColumnType::kInteger || tb == ColumnType::kNumber;
-  return na && nb && std::fabs(x - y) <= tolerance;
+  std::optional<double> x = CellNumber(*a), y = CellNumber(*b);
+  return x && y && std::fabs(*x - *y) <= tolerance;
 }
 
 std::string Suggest(const std::string& name, const std::vector<std::string>& columns) {
-  std::string best;
-  size_t best_d = 3;
-  for (const std::string& c : columns) {
-    size_t d = EditDistance(name, c);
-    if (d < best_d) {
-      best_d = d;
-      best = c;
-    }
-  }
+  std::string best = NearestName(columns, name);
   std::string list;
   for (size_t i = 0; i < columns.size() && i < 12; ++i) list += (i ? ", " : "") + columns[i];
   if (columns.size() > 12) list += ", …";

@@ -43,6 +43,10 @@ Status NameColumns(std::vector<std::string>* names, const std::string& where);
 // InvalidArgument "WHERE:LINE: WHAT".
 Status BadTable(const std::string& where, int64_t line, const std::string& what, const std::string& hint = {});
 
+// `blob` when it is known, else the oid of the bytes of `file` (a workspace
+// file not hashed yet); `where` names it in messages.
+Result<Oid> ContentOid(const Oid& blob, const std::filesystem::path& file, const std::string& where);
+
 // True when `s` is well-formed UTF-8 without NUL bytes; else the offset of
 // the first bad byte in *bad.
 bool CleanText(std::string_view s, size_t* bad);

@@ -184,17 +184,26 @@ Result<TableSet> WorkspaceTables(Repo& repo, const std::string& dataset, const s
   return set;
 }
 
+namespace table_internal {
+
+Result<Oid> ContentOid(const Oid& blob, const fs::path& file, const std::string& where) {
+  if (!blob.IsZero()) return blob;
+  if (file.empty()) return Status::InvalidArgument(where + " has neither an oid nor a file");
+  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno("cannot open " + where, errno);
+  uint64_t size = 0;
+  auto oid = HashFd(fd, file, &size);
+  ::close(fd);
+  return oid;
+}
+
+}  // namespace table_internal
+
 Status HashSkipped(TableSet* set, const std::set<std::string>& paths) {
   for (TreeEntry& e : set->skipped) {
     if (!e.oid.IsZero() || !paths.count(e.path) || set->root.empty()) continue;
     fs::path file = set->single_file ? set->root / fs::path(e.path).filename() : set->root / e.path;
-    int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return Status::FromErrno("cannot open " + file.string(), errno);
-    uint64_t ignored = 0;
-    auto hashed = HashFd(fd, file, &ignored);
-    ::close(fd);
-    CAIRN_RETURN_IF_ERROR(hashed.status());
-    e.oid = *hashed;
+    CAIRN_ASSIGN_OR_RETURN(e.oid, table_internal::ContentOid(e.oid, file, file.string()));
   }
   return Status::OK();
 }

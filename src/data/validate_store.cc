@@ -1,27 +1,17 @@
 // Validation results kept as derived objects (cairn/derived.h): one per
 // (blob, suite digest), so gates and the UI can show whether a version's
 // files met a suite without reading them again.
-#include <fcntl.h>
-#include <unistd.h>
-
 #include "cairn/derived.h"
 #include "cairn/tracking.h"
 #include "cairn/validate.h"
-#include "util/file.h"
+#include "data/table_internal.h"
 
 namespace cairn {
 namespace {
 
 // The blob of a validated file: its oid, or the hash of its workspace file.
 Result<Oid> BlobOf(const FileValidation& file) {
-  if (!file.blob.IsZero()) return file.blob;
-  if (file.file.empty()) return Status::InvalidArgument(file.where + " has neither an oid nor a file");
-  int fd = ::open(file.file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::FromErrno("cannot open " + file.where, errno);
-  uint64_t size = 0;
-  auto oid = HashFd(fd, file.file, &size);
-  ::close(fd);
-  return oid;
+  return table_internal::ContentOid(file.blob, file.file, file.where);
 }
 
 }  // namespace
