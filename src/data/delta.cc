@@ -73,7 +73,7 @@ Result<std::map<std::string, std::vector<DeltaInput>>> Inputs(Repo& repo, const 
 
 // The version a side's delta compares: the nearest one it reached (its own
 // input before an upstream run's), the newest of those.
-Result<const DeltaInput*> Newest(Repo& repo, const std::vector<DeltaInput>& inputs) {
+const DeltaInput* Newest(Repo& repo, const std::vector<DeltaInput>& inputs) {
   const DeltaInput* best = &inputs.front();
   int64_t best_time = -1;
   for (const DeltaInput& d : inputs) {
@@ -160,9 +160,7 @@ Result<Delta> ComputeDelta(Repo& repo, const std::string& from, const std::strin
     d.dataset = name;
     d.from = inputs;
     d.to = other->second;
-    CAIRN_ASSIGN_OR_RETURN(const DeltaInput* na, Newest(repo, inputs));
-    CAIRN_ASSIGN_OR_RETURN(const DeltaInput* nb, Newest(repo, other->second));
-    CAIRN_RETURN_IF_ERROR(CompareVersions(repo, *na, *nb, options, &d));
+    CAIRN_RETURN_IF_ERROR(CompareVersions(repo, *Newest(repo, inputs), *Newest(repo, other->second), options, &d));
     delta.datasets.push_back(std::move(d));
   }
   for (const auto& [name, inputs] : b) {
