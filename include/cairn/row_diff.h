@@ -9,8 +9,9 @@
 // tolerance, numbers within it are equal.
 //
 // Memory: 24 bytes per row of each side (a key hash, a content hash and the
-// row number), plus the changed rows listed (up to the limit, and with a
-// tolerance every candidate modified row); never the tables themselves.
+// row number), plus the changed rows listed (up to the limit); with a
+// tolerance, also the compared cells of rows whose hashes differ, up to
+// tolerance_budget bytes at a time. Never the tables themselves.
 // Matching is by 64-bit hashes (XXH3); a collision between different keys is
 // possible in principle (about 1 in 10^8 for 10^6 rows), not in any test.
 //
@@ -41,6 +42,9 @@ struct RowDiffOptions {
   int64_t limit = 20;                // changed rows listed per file
   bool stat = false;                 // counts only: no row is listed
   bool key_optional = false;         // a table lacking a key column is compared unkeyed (with a note)
+  // With a tolerance: bytes of old cells held at once to settle the rows whose
+  // hashes differ (the new side is read once per such part).
+  size_t tolerance_budget = size_t{256} << 20;
 };
 
 struct ColumnSchema {

@@ -123,18 +123,24 @@ inline ColumnType TypeOf(const TableCell& c) {
   return LooksLikeText(t.empty() ? 0 : t[0]) ? ColumnType::kString : CellType(t);
 }
 
-// Whether two cells are equal as the hashes see them (AppendCell), or as
-// numbers within `tolerance`.
+// Whether two present cells are equal as the hashes see them (AppendCell),
+// or as numbers within `tolerance`.
+bool TextsEqual(std::string_view a, std::string_view b, double tolerance, std::string* ea, std::string* eb) {
+  if (a == b) return true;
+  ea->clear();
+  eb->clear();
+  AppendCell(ea, TableCell{a, false});
+  AppendCell(eb, TableCell{b, false});
+  if (*ea == *eb) return true;
+  if (tolerance <= 0) return false;
+  std::optional<double> x = CellNumber(a), y = CellNumber(b);
+  return x && y && std::fabs(*x - *y) <= tolerance;
+}
+
 bool CellsEqual(const std::optional<std::string>& a, const std::optional<std::string>& b, double tolerance) {
   if (!a || !b) return !a && !b;
-  if (*a == *b) return true;
   std::string ea, eb;
-  AppendCell(&ea, TableCell{*a, false});
-  AppendCell(&eb, TableCell{*b, false});
-  if (ea == eb) return true;
-  if (tolerance <= 0) return false;
-  std::optional<double> x = CellNumber(*a), y = CellNumber(*b);
-  return x && y && std::fabs(*x - *y) <= tolerance;
+  return TextsEqual(*a, *b, tolerance, &ea, &eb);
 }
 
 std::string Suggest(const std::string& name, const std::vector<std::string>& columns) {
@@ -251,13 +257,13 @@ bool Before(const Pending& a, const Pending& b) {
   return rank(a.kind) < rank(b.kind);
 }
 
-// Keeps the first `limit` changes by position (and, with `keep_modified`,
-// every modified one).
+// Keeps the first `limit` changes by position (and, with `hold_modified`,
+// every modified one apart, for the tolerance pass to settle).
 class Listing {
  public:
-  Listing(int64_t limit, bool keep_modified) : limit_(limit), keep_modified_(keep_modified) {}
+  Listing(int64_t limit, bool hold_modified) : limit_(limit), hold_modified_(hold_modified) {}
   void Add(const Pending& p) {
-    if (keep_modified_ && p.kind == RowChangeKind::kModified) {
+    if (hold_modified_ && p.kind == RowChangeKind::kModified) {
       modified_.push_back(p);
       return;
     }
@@ -269,8 +275,12 @@ class Listing {
       heap_.push(p);
     }
   }
+  // The modified rows held apart.
+  std::vector<Pending>& held() { return modified_; }
+  // The listed changes in order (and the held ones).
   std::vector<Pending> Take() {
     std::vector<Pending> out = std::move(modified_);
+    modified_.clear();
     while (!heap_.empty()) {
       out.push_back(heap_.top());
       heap_.pop();
@@ -284,7 +294,7 @@ class Listing {
     bool operator()(const Pending& a, const Pending& b) const { return Before(a, b); }
   };
   int64_t limit_;
-  bool keep_modified_;
+  bool hold_modified_;
   std::priority_queue<Pending, std::vector<Pending>, Later> heap_;
   std::vector<Pending> modified_;
 };
@@ -331,6 +341,130 @@ void MatchGroup(std::vector<Entry>& a, std::vector<Entry>& b, TableDiff* diff, L
     diff->added++;
     listing->Add(Pending{RowChangeKind::kAdded, 0, e->row});
   }
+}
+
+// Rows of a reader one at a time, across batches.
+class RowCursor {
+ public:
+  explicit RowCursor(TableReader& reader) : reader_(reader) {}
+  // The next row, or null at the end.
+  Result<const TableCell*> Next(int64_t* row) {
+    if (++at_ >= batch_.rows) {
+      CAIRN_ASSIGN_OR_RETURN(bool more, reader_.Next(&batch_));
+      if (!more) return static_cast<const TableCell*>(nullptr);
+      at_ = 0;
+    }
+    *row = batch_.row_numbers[at_];
+    return &batch_.cells[at_ * batch_.width];
+  }
+  size_t width() const { return batch_.width; }
+
+ private:
+  TableReader& reader_;
+  TableBatch batch_;
+  size_t at_ = static_cast<size_t>(-1);
+};
+
+// Appends the cells `idx` names: per cell a varint of its length + 1 (0 for
+// a missing cell), then its bytes.
+void Encode(const TableCell* row, size_t width, const std::vector<size_t>& idx, std::string* out) {
+  for (size_t i : idx) {
+    const TableCell* c = i < width ? &row[i] : nullptr;
+    uint64_t n = !c || c->missing ? 0 : c->text.size() + 1;
+    do {
+      out->push_back(static_cast<char>((n & 0x7f) | (n > 0x7f ? 0x80 : 0)));
+      n >>= 7;
+    } while (n);
+    if (c && !c->missing) out->append(c->text);
+  }
+}
+
+// The next cell Encode wrote at `*p`: false for a missing one.
+bool Decode(const char** p, std::string_view* text) {
+  uint64_t n = 0;
+  int shift = 0;
+  uint8_t byte;
+  do {
+    byte = static_cast<uint8_t>(*(*p)++);
+    n |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    shift += 7;
+  } while (byte & 0x80);
+  if (n == 0) return false;
+  *text = std::string_view(*p, n - 1);
+  *p += n - 1;
+  return true;
+}
+
+Status Changed(const TableReader& reader) {
+  return Status::FailedPrecondition(reader.where() + " has fewer rows than when it was first read: it changed while it was compared",
+                                    "run the diff again");
+}
+
+// With --tolerance: which candidate modified rows (their hashes differ)
+// differ by more than the tolerance. The old side's compared cells are held
+// compactly, `budget` bytes at a time; the old side is read once and the new
+// side once for each such part. `differs` gets one flag per candidate.
+Status SettleTolerance(const std::function<Result<std::unique_ptr<TableReader>>(bool old_side)>& reopen,
+                       const std::vector<Pending>& candidates, const std::vector<size_t>& cmp_a,
+                       const std::vector<size_t>& cmp_b, double tolerance, size_t budget,
+                       std::vector<bool>* differs) {
+  differs->assign(candidates.size(), false);
+  if (candidates.empty()) return Status::OK();
+  std::vector<uint32_t> by_old(candidates.size());
+  for (size_t i = 0; i < by_old.size(); ++i) by_old[i] = static_cast<uint32_t>(i);
+  std::sort(by_old.begin(), by_old.end(),
+            [&](uint32_t x, uint32_t y) { return candidates[x].old_row < candidates[y].old_row; });
+  CAIRN_ASSIGN_OR_RETURN(auto old_reader, reopen(true));
+  RowCursor old_rows(*old_reader);
+  std::string arena, ea, eb;
+  std::vector<size_t> offset;
+  std::vector<uint32_t> part;
+  size_t next = 0;
+  while (next < by_old.size()) {
+    // One part: old rows in order until the arena holds `budget` bytes.
+    arena.clear();
+    offset.clear();
+    part.clear();
+    while (next < by_old.size() && (part.empty() || arena.size() < budget)) {
+      int64_t row = 0;
+      const TableCell* cells = nullptr;
+      do {
+        CAIRN_ASSIGN_OR_RETURN(cells, old_rows.Next(&row));
+        if (!cells) return Changed(*old_reader);
+      } while (row != candidates[by_old[next]].old_row);
+      part.push_back(by_old[next++]);
+      offset.push_back(arena.size());
+      Encode(cells, old_rows.width(), cmp_a, &arena);
+    }
+    std::vector<uint32_t> order(part.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<uint32_t>(i);
+    std::sort(order.begin(), order.end(), [&](uint32_t x, uint32_t y) {
+      return candidates[part[x]].new_row < candidates[part[y]].new_row;
+    });
+    CAIRN_ASSIGN_OR_RETURN(auto new_reader, reopen(false));
+    RowCursor new_rows(*new_reader);
+    for (uint32_t o : order) {
+      const Pending& p = candidates[part[o]];
+      int64_t row = 0;
+      const TableCell* cells = nullptr;
+      do {
+        CAIRN_ASSIGN_OR_RETURN(cells, new_rows.Next(&row));
+        if (!cells) return Changed(*new_reader);
+      } while (row != p.new_row);
+      const char* at = arena.data() + offset[o];
+      bool differ = false;
+      for (size_t c = 0; c < cmp_b.size() && !differ; ++c) {
+        std::string_view x, y;
+        bool has_x = Decode(&at, &x);
+        const size_t k = cmp_b[c];
+        bool has_y = k < new_rows.width() && !cells[k].missing;
+        if (has_y) y = cells[k].text;
+        differ = has_x != has_y || (has_x && !TextsEqual(x, y, tolerance, &ea, &eb));
+      }
+      (*differs)[part[o]] = differ;
+    }
+  }
+  return Status::OK();
 }
 
 std::vector<ColumnSchema> Schema(const Side& side) {
@@ -496,6 +630,26 @@ Result<TableDiff> DiffTables(TableReader& from, TableReader& to, const RowDiffOp
         continue;
       }
       MatchGroup(ga, gb, &diff, &listing, true);
+    }
+    if (tolerant) {
+      // Hash-different rows within the tolerance are unchanged; the others
+      // join the listing.
+      std::vector<Pending> held = std::move(listing.held());
+      listing.held().clear();
+      std::vector<bool> differs;
+      CAIRN_RETURN_IF_ERROR(
+          SettleTolerance(reopen, held, cmp_a, cmp_b, options.tolerance, options.tolerance_budget, &differs));
+      Listing settled(options.stat ? 0 : options.limit, false);
+      for (Pending& p : listing.Take()) settled.Add(p);
+      for (size_t h = 0; h < held.size(); ++h) {
+        if (differs[h]) {
+          settled.Add(held[h]);
+        } else {
+          diff.modified--;
+          diff.unchanged++;
+        }
+      }
+      listing = std::move(settled);
     }
     // The example duplicate keys' cells come with the rows fetched below.
     std::vector<Pending> listed = listing.Take();
