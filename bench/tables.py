@@ -10,6 +10,7 @@ The new version modifies one cell in 1% of the rows, removes 0.5% and adds
 
 Timed, each as one run of the whole command (wall time and peak RSS):
   cairn diff --rows old.csv new.csv --key id --stat      keyed, counts only
+  cairn diff --rows old.csv new.csv --key id --tolerance 0.5 --stat   the modified rows settled in a pass of their own
   cairn diff --rows old.csv new.csv --key id             keyed, 20 rows listed (a second pass)
   pandas: read_csv both, merge on id (outer), count added/removed/modified
   cairn diff --rows old.csv new.csv --stat               unkeyed (multiset of rows)
@@ -175,6 +176,9 @@ def main():
 
         measure("cairn diff --rows --key id --stat (csv)",
                 cairn("diff", "--rows", "old.csv", "new.csv", "--key", "id", "--stat", "--json"), check_counts)
+        measure("cairn diff --rows --key id --tolerance 0.5 --stat (csv)",
+                cairn("diff", "--rows", "old.csv", "new.csv", "--key", "id", "--tolerance", "0.5", "--stat", "--json"),
+                check_counts)
         measure("cairn diff --rows --key id (csv, 20 rows)",
                 cairn("diff", "--rows", "old.csv", "new.csv", "--key", "id", "--json"), check_counts)
         pandas_out = measure("pandas read_csv + merge (keyed)",

@@ -44,6 +44,7 @@ Result<const Api*> LoadOnce() {
   Bind(lib, "duckdb_result_error", &api.result_error, &missing);
   Bind(lib, "duckdb_column_count", &api.column_count, &missing);
   Bind(lib, "duckdb_column_name", &api.column_name, &missing);
+  Bind(lib, "duckdb_column_type", &api.column_type, &missing);
   Bind(lib, "duckdb_prepare", &api.prepare, &missing);
   Bind(lib, "duckdb_prepare_error", &api.prepare_error, &missing);
   Bind(lib, "duckdb_destroy_prepare", &api.destroy_prepare, &missing);

@@ -57,6 +57,7 @@ struct Api {
   const char* (*result_error)(QueryResult* result);
   idx_t (*column_count)(QueryResult* result);
   const char* (*column_name)(QueryResult* result, idx_t col);
+  int (*column_type)(QueryResult* result, idx_t col);  // a duckdb_type
   State (*prepare)(Connection con, const char* sql, Prepared* out);
   const char* (*prepare_error)(Prepared prepared);
   void (*destroy_prepare)(Prepared* prepared);
@@ -70,6 +71,22 @@ struct Api {
   Vector (*data_chunk_get_vector)(DataChunk chunk, idx_t col);
   void* (*vector_get_data)(Vector vector);
   uint64_t* (*vector_get_validity)(Vector vector);
+};
+
+// The duckdb_type values the Parquet reader formats itself (the others it
+// has DuckDB cast to text).
+enum Type : int {
+  kBoolean = 1,
+  kTinyInt = 2,
+  kSmallInt = 3,
+  kInteger = 4,
+  kBigInt = 5,
+  kUTinyInt = 6,
+  kUSmallInt = 7,
+  kUInteger = 8,
+  kUBigInt = 9,
+  kDouble = 11,
+  kVarchar = 17,
 };
 
 // The loaded library (once per process): from $CAIRN_DUCKDB_LIBRARY, else

@@ -1,7 +1,12 @@
-// The Parquet reader: DuckDB scans the file and casts every column to text
-// (its VARCHAR form: integers as digits, doubles in shortest round-trip form,
-// booleans true/false, dates and timestamps ISO 8601), streamed one chunk
-// (2048 rows) at a time. NULL is a missing cell.
+// The Parquet reader: DuckDB scans the file, streamed one chunk (2048 rows)
+// at a time. Text columns are read as they are; integers, floats and
+// booleans are formatted here as DuckDB's cast to text writes them (digits;
+// doubles shortest round-trip, see Real; true/false); every other type
+// DuckDB casts to its VARCHAR form (decimals, dates and timestamps in ISO
+// 8601, lists …). NULL is a missing cell.
+#include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <thread>
 
 #include "data/duckdb_lib.h"
@@ -58,11 +63,16 @@ class ParquetReader : public TableReader {
       return Status::InvalidArgument("cannot read " + where_ + " as Parquet: " + FirstLine(why),
                                      "is it a Parquet file? 'cairn ls' shows what the version holds");
     }
-    for (duckdb::idx_t i = 0; i < api_->column_count(&probe); ++i) columns_.push_back(api_->column_name(&probe, i));
+    for (duckdb::idx_t i = 0; i < api_->column_count(&probe); ++i) {
+      columns_.push_back(api_->column_name(&probe, i));
+      types_.push_back(Formatted(api_->column_type(&probe, i)) ? api_->column_type(&probe, i) : duckdb::kVarchar);
+    }
     api_->destroy_result(&probe);
     std::string select;
-    for (const std::string& c : columns_) {
-      select += (select.empty() ? "" : ", ") + ("CAST(" + SqlIdentifier(c) + " AS VARCHAR)");
+    for (size_t i = 0; i < columns_.size(); ++i) {
+      std::string c = SqlIdentifier(columns_[i]);
+      bool cast = types_[i] == duckdb::kVarchar;
+      select += (select.empty() ? "" : ", ") + (cast ? "CAST(" + c + " AS VARCHAR)" : c);
     }
     CAIRN_RETURN_IF_ERROR(NameColumns(&columns_, where_));
     if (columns_.empty()) return Status::OK();
@@ -96,16 +106,25 @@ class ParquetReader : public TableReader {
     const size_t rows = api_->data_chunk_get_size(chunk_);
     if (rows == 0) return false;
     batch->cells.resize(rows * width);
+    // Formatted cells go to the arena, sized first so that it never moves
+    // while views into it are handed out.
+    size_t formatted = 0;
+    for (int t : types_) formatted += t != duckdb::kVarchar;
+    if (text_.size() < formatted * rows * kMaxFormatted) text_.resize(formatted * rows * kMaxFormatted);
+    used_ = 0;
     for (size_t c = 0; c < width; ++c) {
       duckdb::Vector v = api_->data_chunk_get_vector(chunk_, c);
-      const auto* data = static_cast<const duckdb::String*>(api_->vector_get_data(v));
+      const void* data = api_->vector_get_data(v);
       const uint64_t* validity = api_->vector_get_validity(v);
       for (size_t r = 0; r < rows; ++r) {
         TableCell& cell = batch->cells[r * width + c];
         if (!duckdb::RowValid(validity, r)) {
           cell = TableCell{{}, true};
+        } else if (types_[c] == duckdb::kVarchar) {
+          const duckdb::String& s = static_cast<const duckdb::String*>(data)[r];
+          cell = TableCell{std::string_view(s.data(), s.size()), false};
         } else {
-          cell = TableCell{std::string_view(data[r].data(), data[r].size()), false};
+          cell = TableCell{Format(types_[c], data, r), false};
         }
       }
     }
@@ -118,6 +137,76 @@ class ParquetReader : public TableReader {
   }
 
  private:
+  static constexpr size_t kMaxFormatted = 32;  // "-1.7976931348623157e+308" and the like
+
+  static bool Formatted(int type) {
+    // FLOAT is left to DuckDB: its text for them is not always the shortest.
+    return (type >= duckdb::kBoolean && type <= duckdb::kUBigInt) || type == duckdb::kDouble || type == duckdb::kVarchar;
+  }
+
+  // Row `r` of a vector of `type`, written to the arena.
+  std::string_view Format(int type, const void* data, size_t r) {
+    char* begin = text_.data() + used_;
+    char* end = begin;
+    char* limit = begin + kMaxFormatted;
+    auto number = [&](auto v) { end = std::to_chars(begin, limit, v).ptr; };
+    switch (type) {
+      case duckdb::kBoolean: {
+        bool b = static_cast<const bool*>(data)[r];
+        const char* word = b ? "true" : "false";
+        end = std::copy(word, word + (b ? 4 : 5), begin);
+        break;
+      }
+      case duckdb::kTinyInt: number(static_cast<const int8_t*>(data)[r]); break;
+      case duckdb::kSmallInt: number(static_cast<const int16_t*>(data)[r]); break;
+      case duckdb::kInteger: number(static_cast<const int32_t*>(data)[r]); break;
+      case duckdb::kBigInt: number(static_cast<const int64_t*>(data)[r]); break;
+      case duckdb::kUTinyInt: number(static_cast<const uint8_t*>(data)[r]); break;
+      case duckdb::kUSmallInt: number(static_cast<const uint16_t*>(data)[r]); break;
+      case duckdb::kUInteger: number(static_cast<const uint32_t*>(data)[r]); break;
+      case duckdb::kUBigInt: number(static_cast<const uint64_t*>(data)[r]); break;
+      case duckdb::kDouble: end = Real(static_cast<const double*>(data)[r], begin); break;
+    }
+    used_ += static_cast<size_t>(end - begin);
+    return std::string_view(begin, static_cast<size_t>(end - begin));
+  }
+
+  // A float as DuckDB writes it: the shortest round-trip digits, laid out
+  // fixed from 1e-4 to below 1e16 (whole values with ".0"), else scientific
+  // (6e+20); inf, -inf, nan.
+  static char* Real(double v, char* begin) {
+    if (std::isnan(v)) return std::copy_n("nan", 3, begin);
+    if (std::isinf(v)) return v > 0 ? std::copy_n("inf", 3, begin) : std::copy_n("-inf", 4, begin);
+    if (v == 0) return std::copy_n("0.0", 3, begin);
+    char sci[48];
+    char* sci_end = std::to_chars(sci, sci + sizeof sci, v, std::chars_format::scientific).ptr;
+    double magnitude = std::fabs(v);
+    if (magnitude < 1e-4 || magnitude >= 1e16) return std::copy(sci, sci_end, begin);
+    // sci is [-]D[.DDD]e±XX: the digits and the exponent, laid out by hand.
+    const char* p = sci;
+    char* out = begin;
+    if (*p == '-') *out++ = *p++;
+    char digits[24];
+    size_t n = 0;
+    for (; *p != 'e'; ++p) {
+      if (*p != '.') digits[n++] = *p;
+    }
+    int exponent = 0;
+    std::from_chars(p + (p[1] == '+' ? 2 : 1), sci_end, exponent);
+    if (exponent < 0) {
+      out = std::copy_n("0.", 2, out);
+      out = std::fill_n(out, -exponent - 1, '0');
+      out = std::copy_n(digits, n, out);
+    } else {
+      size_t whole = static_cast<size_t>(exponent) + 1;
+      out = std::copy_n(digits, std::min(n, whole), out);
+      if (n < whole) out = std::fill_n(out, whole - n, '0');
+      *out++ = '.';
+      out = n > whole ? std::copy(digits + whole, digits + n, out) : std::copy_n("0", 1, out);
+    }
+    return out;
+  }
+
   static std::string FirstLine(const char* why) {
     std::string s = why ? why : "unknown error";
     return s.substr(0, s.find('\n'));
@@ -141,6 +230,9 @@ class ParquetReader : public TableReader {
   duckdb::QueryResult result_{};
   bool result_open_ = false;
   duckdb::DataChunk chunk_ = nullptr;
+  std::vector<int> types_;  // per column: a duckdb::Type formatted here, or kVarchar (read or cast as text)
+  std::string text_;        // the formatted cells of the current chunk: text_[0, used_)
+  size_t used_ = 0;
   int64_t rows_ = 0;
 };
 

@@ -213,7 +213,12 @@ TEST(TableParquet, ReadsTypedColumnsAsText) {
   ASSERT_EQ((*api)->connect(db, &con), duckdb::kSuccess);
   duckdb::QueryResult r{};
   std::string sql = "COPY (SELECT i AS id, i * 0.5 AS half, CASE WHEN i % 3 = 0 THEN NULL ELSE 'v' || i END AS s, "
-                    "i % 2 = 0 AS even FROM range(5000) t(i)) TO '" + file.string() + "' (FORMAT parquet)";
+                    "i % 2 = 0 AS even, CAST(i % 100 - 50 AS TINYINT) AS tiny, CAST(i AS FLOAT) / 4 AS f, "
+                    "DATE '2020-01-01' + CAST(i AS INTEGER) AS d, CAST(i / 4 AS DECIMAL(10, 2)) AS dec, "
+                    "CASE WHEN i = 7 THEN 'inf'::DOUBLE WHEN i = 8 THEN -1e300 ELSE i * 1e20 END AS big, "
+                    "(i - 2500) * pow(10, i % 40 - 20) / 7 AS spread, "
+                    "CAST((i - 2500) * pow(10, i % 40 - 20) / 7 AS VARCHAR) AS spread_text "
+                    "FROM range(5000) t(i)) TO '" + file.string() + "' (FORMAT parquet)";
   ASSERT_EQ((*api)->query(con, sql.c_str(), &r), duckdb::kSuccess) << (*api)->result_error(&r);
   (*api)->destroy_result(&r);
   (*api)->disconnect(&con);
@@ -221,7 +226,9 @@ TEST(TableParquet, ReadsTypedColumnsAsText) {
 
   auto reader = OpenTableFile(file, TableFormat::kParquet, "t.parquet");
   ASSERT_TRUE(reader.ok()) << reader.status().ToString();
-  EXPECT_EQ((*reader)->columns(), (std::vector<std::string>{"id", "half", "s", "even"}));
+  EXPECT_EQ((*reader)->columns(),
+            (std::vector<std::string>{"id", "half", "s", "even", "tiny", "f", "d", "dec", "big", "spread",
+                                      "spread_text"}));
   TableBatch batch;
   int64_t rows = 0;
   for (;;) {
@@ -236,6 +243,30 @@ TEST(TableParquet, ReadsTypedColumnsAsText) {
         ASSERT_EQ(batch.cell(r, 2).text, "v" + std::to_string(rows));
       }
       ASSERT_EQ(batch.cell(r, 3).text, rows % 2 == 0 ? "true" : "false");
+      // Numbers as DuckDB writes them: whole doubles with ".0", the shortest
+      // round-trip form otherwise; dates and decimals by DuckDB's cast.
+      ASSERT_EQ(batch.cell(r, 1).text, std::to_string(rows / 2) + (rows % 2 ? ".5" : ".0"));
+      ASSERT_EQ(batch.cell(r, 4).text, std::to_string(rows % 100 - 50));
+      ASSERT_EQ(batch.cell(r, 9).text, batch.cell(r, 10).text);  // as DuckDB's own cast writes it
+      if (rows == 6) {
+        EXPECT_EQ(batch.cell(r, 5).text, "1.5");
+        EXPECT_EQ(batch.cell(r, 6).text, "2020-01-07");
+        EXPECT_EQ(batch.cell(r, 7).text, "1.50");
+        EXPECT_EQ(batch.cell(r, 8).text, "6e+20");
+      }
+      if (rows == 7) {
+        EXPECT_EQ(batch.cell(r, 8).text, "inf");
+      }
+      if (rows == 8) {
+        EXPECT_EQ(batch.cell(r, 8).text, "-1e+300");
+      }
+      if (rows == 0) {
+        EXPECT_EQ(batch.cell(r, 8).text, "0.0");
+      }
+      if (rows == 4) {
+        EXPECT_EQ(batch.cell(r, 5).text, "1.0");
+        EXPECT_EQ(batch.cell(r, 8).text, "4e+20");
+      }
       ASSERT_EQ(batch.row_numbers[r], rows + 1);
     }
   }
