@@ -231,7 +231,8 @@ struct OwnedBatch {
 // The reader on a thread of its own, a few batches ahead of the summaries.
 class BatchQueue {
  public:
-  static constexpr size_t kAhead = 4;
+  static constexpr size_t kGroup = 4;       // batches summarised together
+  static constexpr size_t kAhead = 2 * kGroup;
 
   explicit BatchQueue(TableReader& reader) : thread_([this, &reader] { Produce(reader); }) {}
   ~BatchQueue() {
@@ -314,26 +315,43 @@ Result<TableProfile> ProfileTable(TableReader& reader) {
   std::vector<ColumnAccumulator> columns(reader.columns().size());
   {
     BatchQueue queue(reader);
-    while (std::unique_ptr<OwnedBatch> batch = queue.Pop()) {
-      if (batch->width > columns.size()) {
-        // A column first seen now (JSON Lines): missing in every earlier row.
-        size_t before = columns.size();
-        columns.resize(batch->width);
-        for (size_t c = before; c < columns.size(); ++c) columns[c].AddMissing(profile.rows);
+    std::vector<std::unique_ptr<OwnedBatch>> group;
+    for (;;) {
+      // A few batches at a time, so that the columns (of unequal cost)
+      // balance over the threads between two waits for the slowest.
+      group.clear();
+      size_t group_rows = 0;
+      while (group.size() < BatchQueue::kGroup) {
+        std::unique_ptr<OwnedBatch> batch = queue.Pop();
+        if (!batch) break;
+        if (batch->width > columns.size()) {
+          // A column first seen now (JSON Lines): missing in every earlier row.
+          size_t before = columns.size();
+          columns.resize(batch->width);
+          for (size_t c = before; c < columns.size(); ++c) columns[c].AddMissing(profile.rows);
+        }
+        for (size_t c = batch->width; c < columns.size(); ++c) columns[c].AddMissing(batch->rows);
+        profile.rows += batch->rows;
+        group_rows += batch->rows;
+        group.push_back(std::move(batch));
       }
-      const size_t width = batch->width, rows = batch->rows;
-      const TableCell* cells = batch->cells.data();
+      if (group.empty()) break;
+      // Each column takes the group's batches in order (its sketches see
+      // the rows in file order).
       auto add_column = [&](size_t c) {
-        for (size_t r = 0; r < rows; ++r) columns[c].Add(cells[r * width + c]);
+        for (const auto& batch : group) {
+          if (c >= batch->width) continue;  // counted missing above
+          const size_t width = batch->width;
+          const TableCell* cells = batch->cells.data();
+          for (size_t r = 0; r < batch->rows; ++r) columns[c].Add(cells[r * width + c]);
+        }
       };
-      if (width > 1 && rows >= 256) {
-        tbb::parallel_for(size_t{0}, width, add_column);
+      if (columns.size() > 1 && group_rows >= 256) {
+        tbb::parallel_for(size_t{0}, columns.size(), add_column);
       } else {
-        for (size_t c = 0; c < width; ++c) add_column(c);
+        for (size_t c = 0; c < columns.size(); ++c) add_column(c);
       }
-      for (size_t c = width; c < columns.size(); ++c) columns[c].AddMissing(rows);
-      profile.rows += rows;
-      queue.Recycle(std::move(batch));
+      for (auto& batch : group) queue.Recycle(std::move(batch));
     }
     CAIRN_RETURN_IF_ERROR(queue.status());
   }

@@ -66,7 +66,23 @@ uint64_t HashNumber(double value) {
 
 // ---- DistinctCounter ----
 
-DistinctCounter::DistinctCounter() : slots_(std::bit_ceil(kExactLimit * 2), 0) {}
+// The exact tables start small and double as they fill (to half), so that
+// a column of few values probes a table that stays in the fastest cache.
+constexpr size_t kFirstSlots = 64;
+
+DistinctCounter::DistinctCounter() : slots_(kFirstSlots, 0) {}
+
+void DistinctCounter::Grow() {
+  std::vector<uint64_t> old(slots_.size() * 2, 0);
+  old.swap(slots_);
+  const size_t mask = slots_.size() - 1;
+  for (uint64_t h : old) {
+    if (h == 0) continue;
+    size_t i = SlotOf(h, mask);
+    while (slots_[i] != 0) i = (i + 1) & mask;
+    slots_[i] = h;
+  }
+}
 
 void DistinctCounter::Add(uint64_t hash) {
   if (!registers_.empty()) {
@@ -89,6 +105,7 @@ void DistinctCounter::InsertExact(uint64_t hash) {
     if (slots_[i] == 0) {
       slots_[i] = hash;
       exact_count_++;
+      if (exact_count_ * 2 > slots_.size() && exact_count_ <= kExactLimit) Grow();
       return;
     }
   }
@@ -228,8 +245,15 @@ QuantileSketch::Histogram QuantileSketch::MakeHistogram(double min, double max, 
 // ---- TopValues ----
 
 TopValues::TopValues(size_t limit) : limit_(std::max<size_t>(limit, 2)) {
-  slots_.resize(std::bit_ceil(limit_ * 2));
-  entries_.reserve(limit_);
+  slots_.resize(std::min(kFirstSlots, std::bit_ceil(limit_ * 2)));
+}
+
+void TopValues::Grow() {
+  std::vector<Slot> old(slots_.size() * 2);
+  old.swap(slots_);
+  for (const Slot& s : old) {
+    if (s.generation == generation_ && s.count != 0) *Find(s.hash) = s;
+  }
 }
 
 TopValues::Slot* TopValues::Find(uint64_t hash) {
@@ -250,6 +274,9 @@ void TopValues::Add(uint64_t hash, std::string_view text) {
   }
   if (size_ == limit_) {
     Purge();
+    s = Find(hash);
+  } else if ((size_ + 1) * 2 > slots_.size()) {
+    Grow();
     s = Find(hash);
   }
   s->hash = hash;

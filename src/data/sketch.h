@@ -47,8 +47,9 @@ class DistinctCounter {
   void InsertExact(uint64_t hash);
   void AddToSketch(uint64_t hash);
   void SwitchToSketch();
+  void Grow();
 
-  std::vector<uint64_t> slots_;  // open addressing; 0 means empty
+  std::vector<uint64_t> slots_;  // open addressing, at most half full; 0 means empty
   bool has_zero_ = false;        // the hash 0, which marks empty slots
   size_t exact_count_ = 0;
   std::vector<uint8_t> registers_;  // empty while exact
@@ -138,6 +139,7 @@ class TopValues {
   };
   Slot* Find(uint64_t hash);
   void Purge();
+  void Grow();
 
   size_t limit_;
   size_t size_ = 0;
@@ -145,7 +147,7 @@ class TopValues {
   uint64_t max_error_ = 0;
   uint64_t top_ = 0;          // the highest count in the table
   uint32_t generation_ = 1;
-  std::vector<Slot> slots_;  // open addressing, power-of-two size >= 2 * limit
+  std::vector<Slot> slots_;  // open addressing, power of two, at most half full (<= 2 * limit rounded up)
   std::vector<Entry> entries_;
   std::vector<Slot> scratch_;      // reused by Purge
   std::vector<Entry> kept_;        // reused by Purge
