@@ -157,14 +157,17 @@ std::vector<double> SturgesEdges(double lo, double hi, size_t count) {
     first -= 0.5;
     last += 0.5;
   }
+  // A range wider than the largest double (-1e308 to 1e308) is worked out
+  // in halves, exactly (a power of two), where numpy would overflow.
+  const double scale = std::isfinite(last - first) ? 1.0 : 0.5;
   size_t bins = 1;
   if (count > 0 && hi > lo) {
-    const double width = (hi - lo) / (std::log2(static_cast<double>(count)) + 1.0);
-    bins = static_cast<size_t>(std::ceil((last - first) / width));
+    const double width = (hi * scale - lo * scale) / (std::log2(static_cast<double>(count)) + 1.0);
+    bins = static_cast<size_t>(std::ceil((last * scale - first * scale) / width));
   }
   std::vector<double> edges(bins + 1);
-  const double step = (last - first) / static_cast<double>(bins);  // numpy.linspace
-  for (size_t k = 0; k <= bins; ++k) edges[k] = static_cast<double>(k) * step + first;
+  const double step = (last * scale - first * scale) / static_cast<double>(bins);  // numpy.linspace
+  for (size_t k = 0; k <= bins; ++k) edges[k] = (static_cast<double>(k) * step + first * scale) / scale;
   edges[bins] = last;
   return edges;
 }

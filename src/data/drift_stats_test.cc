@@ -173,6 +173,34 @@ TEST(DriftDistanceTest, JensenShannon) {
   EXPECT_EQ(JensenShannonNumeric(k1, k2), 0.0);
 }
 
+// Values spanning the whole double range: the bins are worked out in
+// halves, and scaling both sides by a power of two changes nothing.
+TEST(DriftDistanceTest, JensenShannonOverTheWholeDoubleRange) {
+  std::vector<double> edges = SturgesEdges(-1.7e308, 1.7e308, 1000);
+  ASSERT_EQ(edges.size(), 12u);  // ceil(log2(1000) + 1) = 11 bins
+  for (size_t k = 0; k < edges.size(); ++k) {
+    ASSERT_TRUE(std::isfinite(edges[k])) << k;
+    if (k) {
+      ASSERT_LT(edges[k - 1], edges[k]);
+    }
+  }
+  EXPECT_EQ(edges.front(), -1.7e308);
+  EXPECT_EQ(edges.back(), 1.7e308);
+  std::vector<double> r = Weyl(400, 0.6180339887498949, 10), c = Weyl(300, 0.7548776662466927, 11, 0.5);
+  const double small = JensenShannonNumeric(r, c);
+  // Shifted to [-1, 1] and scaled by 2^1023: the same bins relative to the range.
+  auto wide = [](std::vector<double> v) {
+    for (double& x : v) x = std::ldexp(x / 5.75 - 1, 1023);
+    return v;
+  };
+  std::vector<double> wr = wide(r), wc = wide(c);
+  std::sort(wr.begin(), wr.end());
+  std::sort(wc.begin(), wc.end());
+  double huge = JensenShannonNumeric(wr, wc);
+  ASSERT_TRUE(std::isfinite(huge));
+  EXPECT_TRUE(Near(huge, small, 1e-9)) << huge << " vs " << small;
+}
+
 TEST(DriftPsiTest, ReferenceDecilesAndEmptyShare) {
   // np.quantile([1,2,4,8], 0.3), (…, 0.7)
   std::vector<double> q = {1.0, 2.0, 4.0, 8.0};

@@ -75,6 +75,17 @@ inline bool LooksLikeText(char f) {
   return lower >= 'a' && lower <= 'z' && lower != 'i' && lower != 't' && lower != 'f' && lower != 'n';
 }
 
+// Whether `v`, read from `t`, lost it: a nonzero number that rounded to 0,
+// or a finite one that rounded to infinity.
+inline bool OutOfRange(std::string_view t, double v) {
+  if (std::isinf(v)) return t.find_first_of("iI") == std::string_view::npos;
+  if (v != 0) return false;
+  for (char c : t.substr(0, t.find_first_of("eE"))) {
+    if (c >= '1' && c <= '9') return true;
+  }
+  return false;
+}
+
 // Appends a cell's canonical bytes to `buf` (numbers by value, text by
 // content) and returns its type.
 inline ColumnType AppendCell(std::string* buf, const TableCell& c) {
@@ -96,6 +107,12 @@ inline ColumnType AppendCell(std::string* buf, const TableCell& c) {
   if (type == ColumnType::kInteger || type == ColumnType::kNumber) {
     // Exponent forms, signs and blanks: by the shortest decimal of the value.
     double v = CellNumber(t).value_or(0);
+    if (OutOfRange(t, v)) {
+      // 1e-400 is not 0 and 1e400 not inf: such a number compares by its text.
+      buf->push_back('\x02');
+      buf->append(t);
+      return type;
+    }
     char text[64];
     auto [end, ec] = std::to_chars(text, text + sizeof text, v, std::chars_format::fixed);
     buf->push_back('\x02');

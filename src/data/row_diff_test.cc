@@ -149,6 +149,18 @@ TEST(RowDiff, TolerancePartsGiveTheSameAnswer) {
   EXPECT_EQ(whole->rows[1].key[0], "55");
 }
 
+// Numbers beyond a double's range are not rounded into equality.
+TEST(RowDiff, NumbersOutOfRangeCompareByText) {
+  auto d = Diff("id,v\n1,1e-400\n2,1e400\n3,1e-5\n4,-0.0e-400\n5,1E400\n",
+                "id,v\n1,0\n2,inf\n3,0.00001\n4,0\n5,1E400\n", Keyed({"id"}));
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->modified, 2);  // 1 and 2
+  EXPECT_EQ(d->unchanged, 3);  // 1e-5 is 0.00001, -0.0e-400 is 0, 1E400 is itself
+  ASSERT_EQ(d->rows.size(), 2u);
+  EXPECT_EQ(d->rows[0].key[0], "1");
+  EXPECT_EQ(d->rows[1].key[0], "2");
+}
+
 TEST(RowDiff, LimitAndStat) {
   std::string a = "id,v\n", b = "id,v\n";
   for (int i = 0; i < 100; ++i) {
