@@ -117,6 +117,14 @@ struct RowDiff {
 // without DuckDB.
 Result<RowDiff> DiffRows(Repo& repo, const TableSet& from, const TableSet& to, const RowDiffOptions& options);
 
+// `cairn diff --rows FROM [TO]` for refs: with `to`, both are dataset refs
+// or workspace paths (ResolveTables); without, FROM is a version compared
+// with its dataset in the workspace. InvalidArgument for the same version
+// twice or a negative limit; NotFound for a dataset not in the workspace
+// (one ref); then as DiffRows.
+Result<RowDiff> DiffRowRefs(Repo& repo, std::string_view from, const std::optional<std::string>& to,
+                            const RowDiffOptions& options);
+
 // The same for two readers (unit tests and callers with their own files).
 Result<TableDiff> DiffTables(TableReader& from, TableReader& to, const RowDiffOptions& options,
                              const std::function<Result<std::unique_ptr<TableReader>>(bool old_side)>& reopen);

@@ -33,9 +33,10 @@ print) a failed write. Errors raise ``cairn.CairnError`` (alias
 #   search.py       search_runs: a list of Run or MLflow's DataFrame
 #   client.py       Client = MlflowClient (also cairn.tracking.MlflowClient)
 #   exceptions.py   MlflowException = CairnError (mlflow.exceptions)
+#   data.py         row diff, delta, profile, validation and drift of tables (cairn.data)
 
 from ._cairn import CairnError
-from . import client, entities, exceptions, tracking
+from . import client, data, entities, exceptions, tracking
 from .artifacts import log_artifact, log_artifacts, log_dict, log_figure, log_text
 from .client import Client, MlflowClient
 from .entities import (Experiment, FileInfo, LifecycleStage, Metric, PagedList, Param, Run, RunData, RunInfo,

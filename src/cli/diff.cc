@@ -20,35 +20,14 @@ struct RowArgs {
 int RowDiffCommand(Context& ctx, const std::vector<std::string>& refs, const RowArgs& a, bool json) {
   auto repo = OpenRepo(ctx);
   if (!repo.ok()) return Fail(repo.status());
-  if (a.limit < 0) return Fail(Status::InvalidArgument("--limit must be 0 or more"));
-  Result<TableSet> from = Status::InvalidArgument("unset"), to = Status::InvalidArgument("unset");
-  if (refs.size() == 2) {
-    from = ResolveTables(**repo, refs[0]);
-    if (!from.ok()) return Fail(from.status());
-    to = ResolveTables(**repo, refs[1]);
-    if (!to.ok()) return Fail(to.status());
-    if (!from->version.IsZero() && from->version == to->version) {
-      return Fail(Status::InvalidArgument(refs[0] + " and " + refs[1] + " are the same version: nothing to compare",
-                                          "give two different versions, or one to compare with the workspace"));
-    }
-  } else {
-    std::string tracked;
-    from = VersionTables(**repo, refs[0], &tracked);
-    if (!from.ok()) return Fail(from.status());
-    if (tracked.empty()) {
-      return Fail(Status::NotFound("dataset " + from->dataset + " is not in the workspace",
-                                   "give a second ref to compare two versions"));
-    }
-    to = WorkspaceTables(**repo, from->dataset, tracked);
-    if (!to.ok()) return Fail(to.status());
-  }
   RowDiffOptions options;
   options.key = SplitList(a.key);
   options.columns = SplitList(a.columns);
   options.limit = a.limit;
   options.tolerance = a.tolerance;
   options.stat = a.stat;
-  auto diff = DiffRows(**repo, *from, *to, options);
+  auto diff = DiffRowRefs(**repo, refs[0], refs.size() == 2 ? std::optional<std::string>(refs[1]) : std::nullopt,
+                          options);
   if (!diff.ok()) return Fail(diff.status());
   if (json && a.format != "text" && a.format != "json") {
     return Fail(Status::InvalidArgument("--json and --format " + a.format + " ask for two formats", "give one"));

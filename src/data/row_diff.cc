@@ -836,6 +836,30 @@ Result<TableDiff> OneSided(TableReader& reader, bool added, const RowDiffOptions
 
 }  // namespace
 
+Result<RowDiff> DiffRowRefs(Repo& repo, std::string_view from_ref, const std::optional<std::string>& to_ref,
+                            const RowDiffOptions& options) {
+  if (options.limit < 0) return Status::InvalidArgument("--limit must be 0 or more");
+  TableSet from, to;
+  if (to_ref) {
+    CAIRN_ASSIGN_OR_RETURN(from, ResolveTables(repo, from_ref));
+    CAIRN_ASSIGN_OR_RETURN(to, ResolveTables(repo, *to_ref));
+    if (!from.version.IsZero() && from.version == to.version) {
+      return Status::InvalidArgument(std::string(from_ref) + " and " + *to_ref +
+                                         " are the same version: nothing to compare",
+                                     "give two different versions, or one to compare with the workspace");
+    }
+  } else {
+    std::string tracked;
+    CAIRN_ASSIGN_OR_RETURN(from, VersionTables(repo, from_ref, &tracked));
+    if (tracked.empty()) {
+      return Status::NotFound("dataset " + from.dataset + " is not in the workspace",
+                              "give a second ref to compare two versions");
+    }
+    CAIRN_ASSIGN_OR_RETURN(to, WorkspaceTables(repo, from.dataset, tracked));
+  }
+  return DiffRows(repo, from, to, options);
+}
+
 Result<RowDiff> DiffRows(Repo& repo, const TableSet& from, const TableSet& to, const RowDiffOptions& options) {
   // Two workspace paths naming one file (two versions may share a cached
   // blob: those are just unchanged).

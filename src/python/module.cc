@@ -17,6 +17,9 @@
 namespace py = pybind11;
 
 namespace cairn::python {
+
+void BindData(py::module_& m);  // data.cc
+
 namespace {
 
 using Release = py::call_guard<py::gil_scoped_release>;
@@ -288,4 +291,5 @@ PYBIND11_MODULE(_cairn, m) {
       .def("root", &Session::Root);
   BindRuns(session);
   BindExperiments(session);
+  BindData(m);
 }
