@@ -104,6 +104,11 @@ struct DerivedProblem {
 // fsck: every ref names an object that is here, decodes and agrees with it.
 // `checked` counts the refs.
 Result<std::vector<DerivedProblem>> CheckDerived(Repo& repo, uint64_t* checked);
+// fsck --repair: removes each ref whose object is missing, damaged or about
+// something else (a derived object is computed again from its subject the
+// next time it is asked for). Takes the repository lock. Returns the names
+// of the refs removed.
+Result<std::vector<std::string>> RemoveDamagedDerived(Repo& repo);
 
 }  // namespace cairn
 

@@ -1,5 +1,6 @@
 #include <iostream>
 
+#include "cairn/derived.h"
 #include "cairn/maintenance.h"
 #include "cairn/remote.h"
 #include "cli/command.h"
@@ -74,6 +75,7 @@ void RegisterFsck(CLI::App& app, Context& ctx) {
       if (!report.ok()) return Fail(report.status());
       std::vector<PackRepair> repaired;
       std::vector<std::filesystem::path> copies_removed;
+      std::vector<std::string> derived_removed;
       if (*repair && !report->problems.empty()) {
         auto r = RepairCache(**repo, *report);
         if (!r.ok()) return Fail(r.status());
@@ -81,7 +83,10 @@ void RegisterFsck(CLI::App& app, Context& ctx) {
         auto removed = RemoveDamagedCopies(**repo, *report);
         if (!removed.ok()) return Fail(removed.status());
         copies_removed = std::move(removed).value();
-        if (!repaired.empty() || !copies_removed.empty()) {
+        auto dropped = RemoveDamagedDerived(**repo);  // after RepairCache dropped their objects
+        if (!dropped.ok()) return Fail(dropped.status());
+        derived_removed = std::move(dropped).value();
+        if (!repaired.empty() || !copies_removed.empty() || !derived_removed.empty()) {
           report = Fsck(**repo, ProgressWanted());  // what is still wrong
           if (!report.ok()) return Fail(report.status());
         }
@@ -113,6 +118,7 @@ void RegisterFsck(CLI::App& app, Context& ctx) {
           Json removed = Json::array();
           for (const auto& p : copies_removed) removed.push_back(relative(p));
           out["copies_removed"] = removed;
+          out["derived_removed"] = derived_removed;
         }
         PrintJson(out);
       } else {
@@ -122,6 +128,9 @@ void RegisterFsck(CLI::App& app, Context& ctx) {
         }
         for (const auto& p : copies_removed) {
           std::cout << "removed damaged use_dataset copy " << relative(p) << " (use_dataset makes it again)\n";
+        }
+        for (const std::string& ref : derived_removed) {
+          std::cout << "removed " << ref << ", whose object was damaged or missing (computed again when asked for)\n";
         }
         for (const FsckProblem& p : report->problems) {
           std::cout << "damaged " << p.what << " " << p.name << ": " << p.message << "\n";

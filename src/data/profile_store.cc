@@ -17,7 +17,11 @@ Result<Oid> BlobOf(const TableSource& source) {
 }
 
 Result<std::optional<SourceProfile>> Stored(Repo& repo, const TableSource& source, const Oid& blob) {
-  CAIRN_ASSIGN_OR_RETURN(std::optional<DerivedObject> found, GetDerived(repo, kProfileKind, blob));
+  Result<std::optional<DerivedObject>> got = GetDerived(repo, kProfileKind, blob);
+  // A damaged or missing stored profile is only a cache: computed again,
+  // and the new one replaces its ref.
+  if (!got.ok() && got.status().code() == Code::kCorruption) return std::optional<SourceProfile>();
+  CAIRN_ASSIGN_OR_RETURN(std::optional<DerivedObject> found, std::move(got));
   if (!found) return std::optional<SourceProfile>();
   const Json& body = found->body;
   auto version = body.find("profile_version");

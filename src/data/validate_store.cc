@@ -36,7 +36,9 @@ Status StoreValidation(Repo& repo, ValidationReport* report) {
 }
 
 Result<std::optional<Json>> StoredValidation(Repo& repo, const Oid& blob, const Suite& suite) {
-  CAIRN_ASSIGN_OR_RETURN(std::optional<DerivedObject> found, GetDerived(repo, kValidationKind, blob, suite.Digest()));
+  Result<std::optional<DerivedObject>> got = GetDerived(repo, kValidationKind, blob, suite.Digest());
+  if (!got.ok() && got.status().code() == Code::kCorruption) return std::optional<Json>();  // validated again
+  CAIRN_ASSIGN_OR_RETURN(std::optional<DerivedObject> found, std::move(got));
   if (!found) return std::optional<Json>();
   return std::optional<Json>(std::move(found->body));
 }

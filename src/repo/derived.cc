@@ -21,7 +21,7 @@ std::string KeyName(std::string_view key) { return key.empty() ? kEmptyKeyName :
 
 Status Bad(const std::string& where, const std::string& what) {
   return Status::Corruption(where + ": damaged derived object: " + what,
-                            "run 'cairn fsck'; computing the result again replaces it");
+                            "'cairn fsck --repair' removes the ref; the result is then computed again when asked for");
 }
 
 std::filesystem::path RefPath(Repo& repo, std::string_view kind, const Oid& subject, std::string_view key) {
@@ -43,7 +43,7 @@ Result<DerivedObject> LoadChecked(Repo& repo, const DerivedRef& ref) {
   if (!data.ok()) {
     if (data.status().code() == Code::kNotFound) {
       return Status::Corruption(name + " names object " + ref.object.ToString() + ", which is not in the cache",
-                                "run 'cairn fsck'; computing the result again replaces it");
+                                "'cairn fsck --repair' removes the ref; the result is then computed again when asked for");
     }
     return data.status();
   }
@@ -249,6 +249,23 @@ Result<std::vector<DerivedProblem>> CheckDerived(Repo& repo, uint64_t* checked) 
     if (!s.ok()) out.push_back(DerivedProblem{ref.Name(), s.message()});
   }
   return out;
+}
+
+Result<std::vector<std::string>> RemoveDamagedDerived(Repo& repo) {
+  CAIRN_ASSIGN_OR_RETURN(RepoLock lock, repo.Lock());
+  std::vector<std::string> removed;
+  CAIRN_ASSIGN_OR_RETURN(std::vector<DerivedRef> refs, ListDerived(repo, nullptr));
+  for (const DerivedRef& ref : refs) {
+    Status s = LoadChecked(repo, ref).status();
+    if (s.ok() || s.code() != Code::kCorruption) continue;
+    std::filesystem::path path = RefPath(repo, ref.kind, ref.subject, ref.key);
+    std::error_code ec;
+    std::filesystem::remove(path, ec);
+    if (ec) return Status::FromErrno("cannot remove " + path.string(), ec.value());
+    std::filesystem::remove(path.parent_path(), ec);  // only when empty; an error is harmless
+    removed.push_back(ref.Name());
+  }
+  return removed;
 }
 
 }  // namespace cairn

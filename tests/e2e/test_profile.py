@@ -162,12 +162,36 @@ class ProfileTest(CairnTestCase):
         fsck = self.json("fsck")
         self.assertTrue(fsck["ok"], fsck)
         self.assertGreaterEqual(fsck["derived_checked"], 1)
-        # A damaged profile ref is fsck's to find.
+        # A ref naming a missing object is fsck's to find, and only a cache: profile computes it
+        # again (the same profile) and replaces the ref.
         with open(ref, "w") as f:
             f.write("sha256:" + "0" * 64 + "\n")
         r = self.fails("fsck", code=1)
         self.assertIn("derived", r.stdout)
-        self.fails("profile", "data/patients.csv", msg="not in the cache")
+        again = self.profile("data/patients.csv")["tables"][0]
+        self.assertEqual((again["computed"], again["profile"]), (True, first["profile"]))
+        with open(ref) as f:
+            self.assertEqual(f.read().strip(), again["object"])  # a new object (its time differs)
+        # Damaged bytes of the stored object: computed again too (a new object, the old one
+        # left for fsck --repair), never read back wrong.
+        loose = self.loose_path(again["object"])
+        os.chmod(loose, 0o644)
+        with open(loose, "r+b") as f:
+            data = f.read().replace(b'"rows": 442', b'"rows": 443')
+            f.seek(0)
+            f.write(data)
+        redone = self.profile("data/patients.csv")["tables"][0]
+        self.assertTrue(redone["computed"])
+        self.assertEqual(redone["profile"]["rows"], 442)
+        # fsck --repair drops a dangling ref (and the damaged object); then fsck is clean.
+        with open(ref, "w") as f:
+            f.write("sha256:" + "1" * 64 + "\n")
+        r = self.cairn("fsck", "--repair", "--json")
+        repaired = json.loads(r.stdout)
+        self.assertEqual(repaired["derived_removed"], ["refs/derived/profile/%s/_" % blob], repaired)
+        self.assertFalse(os.path.exists(ref))
+        self.assertTrue(self.json("fsck")["ok"])
+        self.assertTrue(self.profile("data/patients.csv")["tables"][0]["computed"])
 
     def test_profile_travels_with_push_and_pull(self):
         self.copy_example("patients.csv", "data/patients.csv")
