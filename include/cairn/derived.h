@@ -104,6 +104,12 @@ struct DerivedProblem {
 // fsck: every ref names an object that is here, decodes and agrees with it.
 // `checked` counts the refs.
 Result<std::vector<DerivedProblem>> CheckDerived(Repo& repo, uint64_t* checked);
+// The body of a kind this build writes (profile, validation) has the shape
+// and the consistency its writer gives it; Corruption, naming the field,
+// when not. Every load (GetDerived, import from a remote, fsck) checks it.
+// Other kinds: OK.
+Status CheckDerivedBody(const DerivedObject& object);
+
 // fsck --repair: removes each ref whose object is missing, damaged or about
 // something else (a derived object is computed again from its subject the
 // next time it is asked for). Takes the repository lock. Returns the names

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <iostream>
+#include <new>
 
 #include "cli/command.h"
 #include "util/progress.h"
@@ -64,7 +65,16 @@ void Run(Context& ctx, const std::function<int()>& body) {
     ctx.exit_code = Fail(Status::FromErrno("cannot change to directory " + ctx.dir, errno));
     return;
   }
-  ctx.exit_code = body();
+  // What escapes a command is a defect of cairn, not of the input; said so
+  // plainly and with exit 2 rather than an abort.
+  try {
+    ctx.exit_code = body();
+  } catch (const std::bad_alloc&) {
+    ctx.exit_code = Fail(Status::IOError("out of memory", "free memory or work on a smaller input"));
+  } catch (const std::exception& e) {
+    ctx.exit_code = Fail(Status::IOError(std::string("internal error: ") + e.what(),
+                                         "this is a bug in cairn: please report the command that caused it"));
+  }
 }
 
 std::vector<std::string> SplitList(const std::string& s) {

@@ -5,6 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
+
+#include "cairn/derived.h"
+#include "cairn/validate.h"
 
 namespace cairn {
 namespace {
@@ -134,6 +138,68 @@ TEST(ProfileTest, FastNumbersAgreeWithTheReader) {
   EXPECT_EQ(*p->columns[0].min, min);
   EXPECT_EQ(*p->columns[0].max, max);
   EXPECT_NEAR(*p->columns[0].mean, sum / cells.size(), 1e-3);
+}
+
+}  // namespace
+}  // namespace cairn
+
+namespace cairn {
+namespace {
+
+// A stored body as it reads back from the store (parsed text).
+DerivedObject Body(std::string_view kind, const Json& body) {
+  DerivedObject o;
+  o.kind = std::string(kind);
+  o.body = Json::parse(body.dump());
+  return o;
+}
+
+// Bodies that do not hold what the profile writer gives them are damaged,
+// whatever their hash; what the writer gives passes.
+TEST(ProfileTest, StoredBodiesAreCheckedWhenLoaded) {
+  auto reader = OpenTableBytes("id,x,name\n1,2.5,b\n2,,a\n3,4.5,b\n", TableFormat::kCsv, "t.csv");
+  ASSERT_TRUE(reader.ok());
+  auto profile = ProfileTable(**reader);
+  ASSERT_TRUE(profile.ok());
+  const Json good = ProfileJson(*profile);
+  EXPECT_TRUE(CheckDerivedBody(Body(kProfileKind, good)).ok()) << CheckDerivedBody(Body(kProfileKind, good)).ToString();
+  auto damaged = [&](const std::function<void(Json&)>& edit) {
+    Json j = good;
+    edit(j);
+    Status s = CheckDerivedBody(Body(kProfileKind, j));
+    EXPECT_EQ(s.code(), Code::kCorruption) << j.dump();
+    return s.message();
+  };
+  EXPECT_NE(damaged([](Json& j) { j.erase("columns"); }).find("profile.columns is missing"), std::string::npos);
+  EXPECT_NE(damaged([](Json& j) { j["columns"] = "x"; }).find("is not a list"), std::string::npos);
+  EXPECT_NE(damaged([](Json& j) { j["columns"][0]["name"] = 5; }).find("columns[0].name is not a string"),
+            std::string::npos);
+  EXPECT_NE(damaged([](Json& j) { j["rows"] = 4; }).find("in 4 rows"), std::string::npos);  // count + nulls != rows
+  EXPECT_NE(damaged([](Json& j) { j["columns"][1]["type"] = "float"; }).find("not a column type"), std::string::npos);
+  EXPECT_NE(damaged([](Json& j) { j["columns"][0]["histogram"].erase("edges"); }).find("edges is missing"),
+            std::string::npos);
+  EXPECT_NE(damaged([](Json& j) { j["columns"][0]["histogram"]["counts"][0] = 7; }).find("counts more values"),
+            std::string::npos);
+  EXPECT_NE(damaged([](Json& j) { j["columns"][2]["top_values"][0]["count"] = -1; }).find("whole number"),
+            std::string::npos);
+  EXPECT_NE(damaged([](Json& j) { j["columns"][0]["quantiles"]["p50"] = "half"; }).find("p50 is not a number"),
+            std::string::npos);
+  // Another profile version is not read (it is computed again), so not judged; other kinds neither.
+  Json other = Json{{"profile_version", 2}, {"anything", true}};
+  EXPECT_TRUE(CheckDerivedBody(Body(kProfileKind, other)).ok());
+  EXPECT_TRUE(CheckDerivedBody(Body("leakage", Json{{"x", 1}})).ok());
+  // A validation result needs its suite and result.
+  Json validation = {{"validation_version", 1},
+                     {"suite", {{"name", "s"}, {"file", "s.yaml"}, {"digest", "abc"}}},
+                     {"ref", "t.csv"},
+                     {"result",
+                      {{"success", true},
+                       {"rows", 3},
+                       {"statistics",
+                        {{"evaluated_expectations", 1}, {"successful_expectations", 1}, {"unsuccessful_expectations", 0}}}}}};
+  EXPECT_TRUE(CheckDerivedBody(Body(kValidationKind, validation)).ok());
+  validation["result"]["success"] = "yes";
+  EXPECT_EQ(CheckDerivedBody(Body(kValidationKind, validation)).code(), Code::kCorruption);
 }
 
 }  // namespace

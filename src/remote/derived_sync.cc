@@ -30,11 +30,19 @@ Result<OidSet> DerivedSubjects(Repo& repo, const std::vector<Oid>& versions) {
   return subjects;
 }
 
-Status PlanDerivedPush(Repo& repo, const OidSet& subjects, std::vector<Oid>* meta, std::vector<DerivedRef>* refs) {
+Status PlanDerivedPush(Repo& repo, const OidSet& subjects, std::vector<Oid>* meta, std::vector<DerivedRef>* refs,
+                       std::vector<std::string>* warnings) {
   if (subjects.empty()) return Status::OK();
   CAIRN_ASSIGN_OR_RETURN(std::vector<DerivedRef> local, ListDerived(repo));
   for (DerivedRef& ref : local) {
     if (!subjects.count(ref.subject) || !repo.store().Has(ref.object)) continue;
+    // Only what reads back whole goes out (a damaged one is fsck's to report).
+    auto checked = GetDerived(repo, ref.kind, ref.subject, ref.key);
+    if (!checked.ok()) {
+      if (checked.status().code() != Code::kCorruption) return checked.status();
+      warnings->push_back(ref.Name() + " not pushed: " + checked.status().message());
+      continue;
+    }
     meta->push_back(ref.object);
     refs->push_back(std::move(ref));
   }

@@ -27,8 +27,10 @@ inline constexpr char kRemoteDerived[] = "refs/derived/";
 Result<OidSet> DerivedSubjects(Repo& repo, const std::vector<Oid>& versions);
 
 // Push, before uploading: the local derived refs whose subject is in
-// `subjects` and whose object is here; their objects go to `meta`.
-Status PlanDerivedPush(Repo& repo, const OidSet& subjects, std::vector<Oid>* meta, std::vector<DerivedRef>* refs);
+// `subjects` and whose object is here and reads back whole (a damaged one
+// is left out, with a warning); their objects go to `meta`.
+Status PlanDerivedPush(Repo& repo, const OidSet& subjects, std::vector<Oid>* meta, std::vector<DerivedRef>* refs,
+                       std::vector<std::string>* warnings);
 // Push, after the objects are up: writes the refs the remote lacks
 // (`remote_keys`: every key under refs/ on the remote).
 Status PublishDerived(Backend& backend, const std::set<std::string>& remote_keys, const std::vector<DerivedRef>& refs,

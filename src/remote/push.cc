@@ -279,7 +279,7 @@ Result<TransferReport> Push(Repo& repo, const RemoteSpec& spec, const TransferOp
   std::vector<DerivedRef> derived;
   {
     CAIRN_ASSIGN_OR_RETURN(OidSet subjects, DerivedSubjects(repo, wanted.versions));
-    CAIRN_RETURN_IF_ERROR(PlanDerivedPush(repo, subjects, &meta, &derived));
+    CAIRN_RETURN_IF_ERROR(PlanDerivedPush(repo, subjects, &meta, &derived, &report.warnings));
   }
   // The registry: refused models are left out; the versions the remote
   // lacks add their artifacts to the data and their objects to the meta.

@@ -52,6 +52,8 @@ Result<DerivedObject> LoadChecked(Repo& repo, const DerivedRef& ref) {
     return Bad(name, "the object describes " + object.kind + " of " + object.subject.Short() +
                          (object.key.empty() ? "" : " (" + object.key + ")") + ", not what its ref says");
   }
+  Status body = CheckDerivedBody(object);
+  if (!body.ok()) return Status::Corruption(name + ": " + body.message(), body.hint());
   return object;
 }
 

@@ -7,6 +7,7 @@ very object), survives gc and passes fsck; directory datasets profile each table
 rest; bad input exits 2 with a message naming the problem (and the line). Under CI=true a
 missing pandas fails instead of skipping."""
 
+import hashlib
 import json
 import os
 import subprocess
@@ -192,6 +193,50 @@ class ProfileTest(CairnTestCase):
         self.assertFalse(os.path.exists(ref))
         self.assertTrue(self.json("fsck")["ok"])
         self.assertTrue(self.profile("data/patients.csv")["tables"][0]["computed"])
+
+    def plant(self, ref_path, subject, body):
+        """A well-formed derived object (its oid its hash) with `body`, named by the ref."""
+        obj = {"format": "cairn-derived 1", "kind": "profile", "subject": "sha256:" + subject, "key": "",
+               "created": 1, "body": body}
+        data = (json.dumps(obj) + "\n").encode()
+        oid = "sha256:" + hashlib.sha256(data).hexdigest()
+        path = self.loose_path(oid)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data)
+        with open(ref_path, "w") as f:
+            f.write(oid + "\n")
+        return oid
+
+    def test_a_stored_profile_of_the_wrong_shape_is_damaged(self):
+        """Its hash is right, its body is not what a profile holds: push leaves it out, fsck names
+        it, profile computes it again; never read back (it once aborted show --profile)."""
+        self.copy_example("patients.csv", "data/patients.csv")
+        self.ok("add", "data/patients.csv")
+        made = self.profile("data/patients.csv")["tables"][0]
+        blob = made["blob"].split(":")[1]
+        ref = os.path.join(self.repo, ".cairn", "refs", "derived", "profile", blob, "_")
+        self.plant(ref, blob, {"profile_version": 1, "format": "csv", "rows": 442, "columns": [{"name": 5}]})
+        remote = os.path.join(self.tmp, "remote")
+        os.mkdir(remote)
+        self.ok("remote", "add", "origin", remote, "-d")
+        r = self.ok("push")
+        self.assertIn("not pushed", r.stderr)
+        self.assertIn("profile.columns[0].name is not a string", r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(remote, "refs", "derived")) and
+                         os.listdir(os.path.join(remote, "refs", "derived")))
+        r = self.fails("fsck", code=1)
+        self.assertIn("a damaged stored profile", r.stdout)
+        r = self.ok("show", "data/patients.csv", "--profile")
+        self.assertIn("bmi", r.stdout)
+        # A profile whose numbers cannot belong together is damaged too.
+        again = self.profile("data/patients.csv")["tables"][0]
+        self.assertFalse(again["computed"])
+        body = dict(again["profile"], rows=123456789)
+        self.plant(ref, blob, body)
+        fixed = self.profile("data/patients.csv")["tables"][0]
+        self.assertTrue(fixed["computed"])
+        self.assertEqual(fixed["profile"]["rows"], 442)
 
     def test_profile_travels_with_push_and_pull(self):
         self.copy_example("patients.csv", "data/patients.csv")
