@@ -11,7 +11,7 @@ namespace {
 
 DerivedObject Sample(const Oid& subject, std::string key = {}) {
   DerivedObject o;
-  o.kind = "profile";
+  o.kind = "example";
   o.subject = subject;
   o.key = std::move(key);
   o.body = Json{{"rows", 3}, {"columns", Json::array({Json{{"name", "b"}}, Json{{"name", "a"}}})}};
@@ -24,7 +24,7 @@ TEST(DerivedTest, EncodeDecodeRoundTripsByteForByte) {
   std::string bytes = o.Encode();
   auto back = DerivedObject::Decode(bytes, "x");
   ASSERT_TRUE(back.ok()) << back.status().ToString();
-  EXPECT_EQ(back->kind, "profile");
+  EXPECT_EQ(back->kind, "example");
   EXPECT_EQ(back->subject, o.subject);
   EXPECT_EQ(back->key, "suite.v1");
   EXPECT_EQ(back->created_ms, o.created_ms);
@@ -35,11 +35,11 @@ TEST(DerivedTest, EncodeDecodeRoundTripsByteForByte) {
 }
 
 TEST(DerivedTest, NamesParseBack) {
-  DerivedRef ref{"profile", Oid::Of("x"), "", Oid()};
-  EXPECT_EQ(ref.Name(), "refs/derived/profile/" + ref.subject.Hex() + "/_");
+  DerivedRef ref{"example", Oid::Of("x"), "", Oid()};
+  EXPECT_EQ(ref.Name(), "refs/derived/example/" + ref.subject.Hex() + "/_");
   auto parsed = ParseDerivedRefName(ref.Name());
   ASSERT_TRUE(parsed.ok());
-  EXPECT_EQ(parsed->kind, "profile");
+  EXPECT_EQ(parsed->kind, "example");
   EXPECT_EQ(parsed->subject, ref.subject);
   EXPECT_EQ(parsed->key, "");
   ref.key = "abc-1.2";
@@ -47,8 +47,8 @@ TEST(DerivedTest, NamesParseBack) {
   ASSERT_TRUE(parsed.ok());
   EXPECT_EQ(parsed->key, "abc-1.2");
   for (const std::string& bad : std::vector<std::string>{"refs/derived/profile", "refs/derived/Profile/" + ref.subject.Hex() + "/_",
-                          "refs/derived/profile/abc/_", "refs/derived/profile/" + ref.subject.Hex() + "/.x",
-                          "refs/derived/profile/" + ref.subject.Hex() + "/a/b", "refs/tags/x/y"}) {
+                          "refs/derived/example/abc/_", "refs/derived/example/" + ref.subject.Hex() + "/.x",
+                          "refs/derived/example/" + ref.subject.Hex() + "/a/b", "refs/tags/x/y"}) {
     EXPECT_FALSE(ParseDerivedRefName(bad).ok()) << bad;
   }
   EXPECT_FALSE(ValidateDerivedKind("").ok());
@@ -62,13 +62,13 @@ TEST(DerivedTest, PutGetReplaceList) {
   auto repo = testing::InitTestRepo(dir.path());
   ASSERT_TRUE(repo.ok()) << repo.status().ToString();
   Oid subject = Oid::Of("table bytes");
-  auto none = GetDerived(**repo, "profile", subject);
+  auto none = GetDerived(**repo, "example", subject);
   ASSERT_TRUE(none.ok());
   EXPECT_FALSE(none->has_value());
 
   auto first = PutDerived(**repo, Sample(subject));
   ASSERT_TRUE(first.ok()) << first.status().ToString();
-  auto got = GetDerived(**repo, "profile", subject);
+  auto got = GetDerived(**repo, "example", subject);
   ASSERT_TRUE(got.ok() && got->has_value());
   EXPECT_EQ((*got)->body["rows"], 3);
 
@@ -78,7 +78,7 @@ TEST(DerivedTest, PutGetReplaceList) {
   auto second = PutDerived(**repo, newer);
   ASSERT_TRUE(second.ok());
   EXPECT_NE(*first, *second);
-  got = GetDerived(**repo, "profile", subject);
+  got = GetDerived(**repo, "example", subject);
   EXPECT_EQ((*got)->body["rows"], 4);
   ASSERT_TRUE(PutDerived(**repo, Sample(subject, "k1")).ok());
   EXPECT_EQ(PutDerived(**repo, Sample(subject, "../k")).status().code(), Code::kInvalidArgument);
@@ -128,13 +128,13 @@ TEST(DerivedTest, FsckFindsDamagedAndMisplacedRefs) {
   EXPECT_EQ(checked, 1u);
   // A ref of s2 naming s1's object: the object describes something else.
   const Layout& layout = (*repo)->layout();
-  testing::WriteText(layout.derived_ref("profile", s2.Hex(), "_"), a->ToString() + "\n");
-  testing::WriteText(layout.derived_ref("profile", s1.Hex(), "k"), "garbage\n");
-  testing::WriteText(layout.derived_ref("profile", "nothex", "_"), a->ToString() + "\n");
+  testing::WriteText(layout.derived_ref("example", s2.Hex(), "_"), a->ToString() + "\n");
+  testing::WriteText(layout.derived_ref("example", s1.Hex(), "k"), "garbage\n");
+  testing::WriteText(layout.derived_ref("example", "nothex", "_"), a->ToString() + "\n");
   problems = CheckDerived(**repo, &checked);
   ASSERT_TRUE(problems.ok());
   ASSERT_EQ(problems->size(), 3u);
-  auto got = GetDerived(**repo, "profile", s2);
+  auto got = GetDerived(**repo, "example", s2);
   EXPECT_EQ(got.status().code(), Code::kCorruption);
   auto report = Fsck(**repo, false);
   ASSERT_TRUE(report.ok());
