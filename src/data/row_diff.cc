@@ -140,6 +140,87 @@ inline ColumnType TypeOf(const TableCell& c) {
   return LooksLikeText(t.empty() ? 0 : t[0]) ? ColumnType::kString : CellType(t);
 }
 
+// A number written in decimal as mantissa × 10^exponent, exactly (up to 36
+// significant digits): [-+]D*[.D*][(e|E)[-+]D+]. ParseDecimal: false for
+// anything else.
+struct Decimal {
+  __int128 mantissa = 0;
+  int exponent = 0;
+};
+
+bool ParseDecimal(std::string_view t, Decimal* out) {
+  size_t i = 0, n = t.size();
+  while (i < n && (t[i] == ' ' || t[i] == '\t')) ++i;
+  while (n > i && (t[n - 1] == ' ' || t[n - 1] == '\t')) --n;
+  bool negative = i < n && t[i] == '-';
+  if (i < n && (t[i] == '-' || t[i] == '+')) ++i;
+  Decimal d;
+  int digits = 0;
+  bool any = false, dot = false;
+  for (; i < n; ++i) {
+    char c = t[i];
+    if (c >= '0' && c <= '9') {
+      any = true;
+      if (d.mantissa == 0 && c == '0') {
+        if (dot) d.exponent--;  // leading zeros carry no digits
+        continue;
+      }
+      if (++digits > 36) return false;
+      d.mantissa = d.mantissa * 10 + (c - '0');
+      if (dot) d.exponent--;
+    } else if (c == '.' && !dot) {
+      dot = true;
+    } else {
+      break;
+    }
+  }
+  if (!any) return false;
+  if (i < n) {
+    if (t[i] != 'e' && t[i] != 'E') return false;
+    int e = 0;
+    const char* begin = t.data() + i + 1;
+    if (begin < t.data() + n && *begin == '+') ++begin;
+    auto [end, ec] = std::from_chars(begin, t.data() + n, e);
+    if (ec != std::errc() || end != t.data() + n || e > 100000 || e < -100000) return false;
+    d.exponent += e;
+  }
+  if (negative) d.mantissa = -d.mantissa;
+  *out = d;
+  return true;
+}
+
+// The mantissa of `d` at exponent `e` (<= its own); false past 37 digits.
+bool Scaled(const Decimal& d, int e, __int128* out) {
+  const __int128 limit = static_cast<__int128>(1000000000000000000LL) * 1000000000000000000LL;  // 1e36
+  __int128 m = d.mantissa;
+  for (int k = e; k < d.exponent && m != 0; ++k) {
+    if (m > limit || m < -limit) return false;
+    m *= 10;
+  }
+  *out = m;
+  return true;
+}
+
+// |a − b| <= tolerance on the decimal values as written (0.001 apart is
+// within 0.001, whatever binary doubles would say); in doubles only where
+// the decimals are too long or not plain numbers (inf).
+bool WithinTolerance(std::string_view a, std::string_view b, double tolerance) {
+  char text[64];
+  auto [end, ec] = std::to_chars(text, text + sizeof text, tolerance);  // the shortest decimal: 0.001 as given
+  Decimal x, y, t;
+  if (ParseDecimal(a, &x) && ParseDecimal(b, &y) && ec == std::errc() &&
+      ParseDecimal(std::string_view(text, end - text), &t)) {
+    int e = std::min(std::min(x.exponent, y.exponent), t.exponent);
+    __int128 mx = 0, my = 0, mt = 0;
+    if (Scaled(x, e, &mx) && Scaled(y, e, &my) && Scaled(t, e, &mt)) {
+      __int128 diff = mx - my;
+      return (diff < 0 ? -diff : diff) <= mt;
+    }
+  }
+  std::optional<double> dx = CellNumber(a), dy = CellNumber(b);
+  return dx && dy && std::fabs(*dx - *dy) <= tolerance;
+}
+
 // Whether two present cells are equal as the hashes see them (AppendCell),
 // or as numbers within `tolerance`.
 bool TextsEqual(std::string_view a, std::string_view b, double tolerance, std::string* ea, std::string* eb) {
@@ -150,8 +231,7 @@ bool TextsEqual(std::string_view a, std::string_view b, double tolerance, std::s
   AppendCell(eb, TableCell{b, false});
   if (*ea == *eb) return true;
   if (tolerance <= 0) return false;
-  std::optional<double> x = CellNumber(a), y = CellNumber(b);
-  return x && y && std::fabs(*x - *y) <= tolerance;
+  return CellType(a) != ColumnType::kString && CellType(b) != ColumnType::kString && WithinTolerance(a, b, tolerance);
 }
 
 bool CellsEqual(const std::optional<std::string>& a, const std::optional<std::string>& b, double tolerance) {

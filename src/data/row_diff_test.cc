@@ -96,6 +96,15 @@ TEST(RowDiff, ToleranceAndColumns) {
   EXPECT_EQ(d->unchanged, 1);
   ASSERT_EQ(d->rows.size(), 1u);
   EXPECT_EQ(d->rows[0].key[0], "2");
+  // Exactly the tolerance apart, in decimal as written (binary doubles would
+  // put 13.781 - 13.78 above 0.001 and 2.001 - 2 below it).
+  RowDiffOptions edge = Keyed({"id"});
+  edge.tolerance = 0.001;
+  auto e = Diff("id,v\n1,13.78\n2,2\n3,0.1\n4,100\n5,-1.5\n6,1e-3\n7,0\n8,x\n",
+                "id,v\n1,13.781\n2,2.001\n3,0.101\n4,100.001\n5,-1.501\n6,0.0021\n7,0.0010000000000000000001\n8,x \n", edge);
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->unchanged, 5);  // 1 to 5
+  EXPECT_EQ(e->modified, 3);   // 6 (1.1e-3 apart), 7 (just over), 8 (text)
   RowDiffOptions only = Keyed({"id"});
   only.columns = {"s"};
   auto c = Diff("id,x,s\n1,1,a\n", "id,x,s\n1,9,a\n", only);
