@@ -33,6 +33,9 @@ struct DeltaInput {
   Oid version;
   std::string tags;  // its tags, comma-separated ("" when none)
   int steps = 0;     // lineage steps from the side's node (1: a run's own input)
+  // A run on this side read it modified in the workspace (its input edge is
+  // modified): what it read is not this version, and is not known.
+  bool modified = false;
 };
 
 struct DatasetDelta {
@@ -41,6 +44,9 @@ struct DatasetDelta {
   // several), nearest first; the nearest (the newest of those) is compared.
   std::vector<DeltaInput> from, to;
   bool changed = false;              // the compared versions differ
+  // A side read its compared version modified in the workspace: even equal
+  // versions do not say the data was the same (`note` says which side).
+  bool unknown = false;
   std::vector<FileChange> files;     // every file added, deleted or modified (tables and others)
   RowDiff rows;                      // the tables that differ, row by row
   std::string note;                  // why rows were not compared, or "" (data not in the cache …)

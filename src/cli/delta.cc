@@ -23,8 +23,12 @@ void PrintDelta(const Delta& delta, bool stat) {
             << delta.to_kind << ")\n";
   std::string same;
   for (const DatasetDelta& d : delta.datasets) {
-    if (!d.changed) {
+    if (!d.changed && !d.unknown) {
       same += (same.empty() ? "" : ", ") + d.dataset + "@" + Versions(d.to);
+      continue;
+    }
+    if (!d.changed) {  // the same version, but a side read it modified
+      std::cout << d.dataset << ": " << Versions(d.from) << " on both sides\n  note: " << d.note << "\n";
       continue;
     }
     std::cout << d.dataset << ": " << Versions(d.from) << " -> " << Versions(d.to) << "\n";

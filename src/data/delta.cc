@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "cairn/lineage.h"
 #include "cairn/table.h"
@@ -54,8 +55,11 @@ Result<std::map<std::string, std::vector<DeltaInput>>> Inputs(Repo& repo, const 
   };
   std::stable_sort(nodes.begin(), nodes.end(),
                    [&](const LineageNode* a, const LineageNode* b) { return distance(a) < distance(b); });
+  std::set<std::string> modified;  // dataset nodes a run read modified
+  for (const LineageEdge& e : g.edges) {
+    if (e.modified) modified.insert(e.from);
+  }
   std::map<std::string, std::vector<DeltaInput>> out;
-  std::map<std::string, int> nearest;
   for (const LineageNode* node : nodes) {
     const LineageNode& n = *node;
     if (n.kind != "dataset" || n.name.starts_with("model:")) continue;
@@ -65,8 +69,13 @@ Result<std::map<std::string, std::vector<DeltaInput>>> Inputs(Repo& repo, const 
     if (!oid.ok()) continue;
     auto tags = n.attrs.find("tags");
     auto& list = out[n.name];
-    bool seen = std::any_of(list.begin(), list.end(), [&](const DeltaInput& d) { return d.version == *oid; });
-    if (!seen) list.push_back(DeltaInput{n.name, *oid, tags == n.attrs.end() ? "" : tags->second, distance(node)});
+    auto same = std::find_if(list.begin(), list.end(), [&](const DeltaInput& d) { return d.version == *oid; });
+    if (same != list.end()) {
+      same->modified = same->modified || modified.count(n.id);
+      continue;
+    }
+    list.push_back(DeltaInput{n.name, *oid, tags == n.attrs.end() ? "" : tags->second, distance(node),
+                              modified.count(n.id) > 0});
   }
   return out;
 }
@@ -87,20 +96,31 @@ const DeltaInput* Newest(Repo& repo, const std::vector<DeltaInput>& inputs) {
   return best;
 }
 
+void AddNote(DatasetDelta* d, const std::string& note) { d->note += (d->note.empty() ? "" : "; ") + note; }
+
 Status CompareVersions(Repo& repo, const DeltaInput& a, const DeltaInput& b, const DeltaOptions& options,
-                       DatasetDelta* out) {
+                       const Delta& delta, DatasetDelta* out) {
   out->changed = a.version != b.version;
+  if (a.modified || b.modified) {
+    out->unknown = true;
+    std::string who = a.modified && b.modified ? "both sides" : a.modified ? delta.from_ref : delta.to_ref;
+    out->note = who + " read " + a.dataset + " modified in the workspace (not as version " +
+                (a.modified ? a.version : b.version).Short() +
+                "): what it read is not known; only the versions are compared";
+  }
   if (!out->changed) return Status::OK();
   auto va = LoadVersion(repo, a.version);
   auto vb = LoadVersion(repo, b.version);
   if (!va.ok() || !vb.ok()) {
-    out->note = "a version's record is not in the cache: fetch it with 'cairn pull " + a.dataset + "'";
+    AddNote(out, "a version's record is not in the cache: fetch them with 'cairn pull " + a.dataset + "@" +
+                     a.version.Short() + " " + b.dataset + "@" + b.version.Short() + "'");
     return Status::OK();
   }
   auto fa = LoadFiles(repo, *va);
   auto fb = LoadFiles(repo, *vb);
   if (!fa.ok() || !fb.ok()) {
-    out->note = "a version's file list is not in the cache: fetch it with 'cairn pull " + a.dataset + "'";
+    AddNote(out, "a version's file list is not in the cache: fetch them with 'cairn pull " + a.dataset + "@" +
+                     a.version.Short() + " " + b.dataset + "@" + b.version.Short() + "'");
     return Status::OK();
   }
   out->files = DiffTrees(*fa, *fb);
@@ -109,7 +129,7 @@ Status CompareVersions(Repo& repo, const DeltaInput& a, const DeltaInput& b, con
   auto ta = VersionTables(repo, ra, nullptr);
   auto tb = VersionTables(repo, rb, nullptr);
   if (!ta.ok() || !tb.ok()) {
-    out->note = "rows not compared: " + (ta.ok() ? tb.status() : ta.status()).message();
+    AddNote(out, "rows not compared: " + (ta.ok() ? tb.status() : ta.status()).message());
     return Status::OK();
   }
   RowDiffOptions rows = options.rows;
@@ -119,8 +139,8 @@ Status CompareVersions(Repo& repo, const DeltaInput& a, const DeltaInput& b, con
     if (diff.status().code() == Code::kIOError) return diff.status();
     // Data not pulled, a table that does not parse, Parquet without DuckDB:
     // the files are still listed.
-    out->note = "rows not compared: " + diff.status().message();
-    if (!diff.status().hint().empty()) out->note += " (" + diff.status().hint() + ")";
+    std::string hint = diff.status().hint().empty() ? "" : " (" + diff.status().hint() + ")";
+    AddNote(out, "rows not compared: " + diff.status().message() + hint);
     return Status::OK();
   }
   out->rows = std::move(*diff);
@@ -130,6 +150,7 @@ Status CompareVersions(Repo& repo, const DeltaInput& a, const DeltaInput& b, con
 Json InputJson(const DeltaInput& d) {
   Json j{{"dataset", d.dataset}, {"version", d.version.ToString()}};
   if (!d.tags.empty()) j["tags"] = d.tags;
+  j["modified"] = d.modified;
   return j;
 }
 
@@ -160,7 +181,8 @@ Result<Delta> ComputeDelta(Repo& repo, const std::string& from, const std::strin
     d.dataset = name;
     d.from = inputs;
     d.to = other->second;
-    CAIRN_RETURN_IF_ERROR(CompareVersions(repo, *Newest(repo, inputs), *Newest(repo, other->second), options, &d));
+    CAIRN_RETURN_IF_ERROR(
+        CompareVersions(repo, *Newest(repo, inputs), *Newest(repo, other->second), options, delta, &d));
     delta.datasets.push_back(std::move(d));
   }
   for (const auto& [name, inputs] : b) {
@@ -199,6 +221,7 @@ Json DeltaJson(const Delta& delta) {
            {"from", InputsJson(d.from)},
            {"to", InputsJson(d.to)},
            {"changed", d.changed},
+           {"unknown", d.unknown},
            {"files", files}};
     if (d.changed) j["rows"] = RowDiffJson(d.rows)["tables"];
     if (!d.note.empty()) j["note"] = d.note;

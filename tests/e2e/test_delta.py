@@ -85,6 +85,22 @@ class DeltaTest(CairnTestCase):
         self.fails("delta", c, c, msg="nothing to compare")
         self.fails("delta", a, b, "--key", "idd", msg="no changed table has the key")
 
+    def test_a_run_that_read_modified_data_is_not_the_same(self):
+        """Both runs name version v2, but b read it edited in the workspace: delta must not call the
+        data the same."""
+        a = run_id(self.ok("run", "--", "true"))  # records the checked-out versions
+        self.append("data/patients.csv", b"999,1,1,1,1,1,1,1,1,1,1,1\n")
+        b = run_id(self.ok("run", "--", "true"))
+        d = self.json("delta", a, b)
+        (p,) = [x for x in d["datasets"] if x["dataset"] == "data/patients.csv"]
+        self.assertFalse(p["changed"])
+        self.assertTrue(p["unknown"])
+        self.assertEqual((p["from"][0]["modified"], p["to"][0]["modified"]), (False, True))
+        self.assertIn(b + " read data/patients.csv modified in the workspace", p["note"])
+        text = self.ok("delta", a, b).stdout
+        self.assertNotIn("the same on both sides: data/patients.csv", text)
+        self.assertIn("what it read is not known", text)
+
 
 class DeltaThroughPipeline(tp.PipelineTestCase):
     def test_train_runs_reach_raw_upstream(self):
