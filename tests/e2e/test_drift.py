@@ -2,8 +2,8 @@
 (a shifted and resampled copy), every statistic and p-value cairn prints in JSON checked against
 scipy/numpy run on the same columns in Debian's /usr/bin/python3 (statistics to 1e-9, p-values to
 1e-6 relative), the method each column gets checked against Evidently's rules, and bad input:
-an unknown column, a method that does not fit, thresholds and shares out of range, the same data
-twice. Under CI=true a missing scipy fails instead of skipping."""
+an unknown column, a method that does not fit, thresholds and shares out of range, tables with no
+column in common (the same data twice is no drift, exit 0). Under CI=true a missing scipy fails instead of skipping."""
 
 import csv
 import json
@@ -384,7 +384,13 @@ class DriftTestCase(CairnTestCase):
         self.fails("drift", a, b, "--method", "psi", "--threshold", "0", msg="--threshold", hint="positive")
         self.fails("drift", a, b, "--method", "kolmogorov", msg="unknown --method 'kolmogorov'", hint="ks")
         self.fails("drift", a, b, "--share", "0", msg="--share", hint="(0, 1]")
-        self.fails("drift", a, a, msg="are the same data", hint="two different versions")
+        # The same data twice is the normal "nothing changed" of a scheduled check: no drift, exit 0.
+        same = self.json("drift", a, a)
+        self.assertFalse(same["drifted"])
+        self.assertGreater(same["compared_columns"], 0)
+        # Tables without a column in common compare nothing: an error, not a pass.
+        self.write("other.csv", "q,r\n1,2\n3,4\n")
+        self.fails("drift", a, "other.csv", msg="nothing was compared", hint="two versions of the same table")
         self.fails("drift", a, "nothing/here", msg="no file, directory or dataset named nothing/here")
         r = self.cairn("drift", "--help")
         self.assertEqual(r.returncode, OK)
