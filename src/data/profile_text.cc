@@ -10,17 +10,49 @@
 namespace cairn {
 namespace {
 
-std::string Number(const Json& v) {
+// Control characters of a cell as escapes, so that a value cannot break
+// the table's lines.
+std::string Escaped(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\t') {
+      out += "\\t";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      out += '?';
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// A value of the table: numbers never cut (a whole number too wide for the
+// column is written like the means, 2.12446e+10), text escaped and cut with
+// ".." (a "~" in this table marks an estimate).
+std::string Number(const Json& v, size_t width = 10) {
   if (v.is_null()) return "-";
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
+  if (v.is_string()) {
+    std::string s = Escaped(v.get<std::string>());
+    return s.size() > width ? s.substr(0, width - 2) + ".." : s;
+  }
   char buf[32];
+  if (v.is_number_integer()) {
+    std::string digits = v.is_number_unsigned() ? std::to_string(v.get<uint64_t>()) : std::to_string(v.get<int64_t>());
+    if (digits.size() <= width) return digits;
+    std::snprintf(buf, sizeof buf, "%.6g", v.get<double>());
+    return buf;
+  }
   std::snprintf(buf, sizeof buf, "%.6g", v.get<double>());
   return buf;
 }
 
 std::string Cut(std::string s, size_t width) {
-  if (s.size() > width) s = s.substr(0, width - 1) + "~";
+  s = Escaped(s);
+  if (s.size() > width) s = s.substr(0, width - 2) + "..";
   return s;
 }
 
@@ -62,8 +94,8 @@ void PrintTable(std::ostream& out, const std::string& label, const SourceProfile
         c.at("type").get<std::string>(),
         std::to_string(c.at("nulls").get<uint64_t>()) + " " + share,
         (c.at("distinct_exact").get<bool>() ? "" : "~") + std::to_string(c.at("distinct").get<uint64_t>()),
-        Cut(Number(c.at("min")), 10),
-        Cut(Number(c.at("max")), 10),
+        Number(c.at("min")),
+        Number(c.at("max")),
         Number(c.at("mean")),
         Number(c.at("std")),
         quantile("p25"),

@@ -937,7 +937,21 @@ Result<RowDiff> DiffRowRefs(Repo& repo, std::string_view from_ref, const std::op
     }
     CAIRN_ASSIGN_OR_RETURN(to, WorkspaceTables(repo, from.dataset, tracked));
   }
-  return DiffRows(repo, from, to, options);
+  if (from.single_file && to.single_file) return DiffRows(repo, from, to, options);
+  // Directory datasets hold tables of several schemas: the key applies to
+  // those that have it (the others say so in their note), but a key no
+  // changed table has is a typo.
+  RowDiffOptions lenient = options;
+  lenient.key_optional = !options.key.empty();
+  CAIRN_ASSIGN_OR_RETURN(RowDiff diff, DiffRows(repo, from, to, lenient));
+  if (lenient.key_optional && !diff.tables.empty() &&
+      std::none_of(diff.tables.begin(), diff.tables.end(), [](const TableDiff& t) { return !t.key.empty(); })) {
+    std::string key;
+    for (const std::string& k : options.key) key += (key.empty() ? "" : ",") + k;
+    return Status::InvalidArgument("no changed table of " + from.label + " has the key column(s) " + key,
+                                   "check the column names (a diff without --key lists each table's columns)");
+  }
+  return diff;
 }
 
 Result<RowDiff> DiffRows(Repo& repo, const TableSet& from, const TableSet& to, const RowDiffOptions& options) {

@@ -146,14 +146,21 @@ void DaffTable(const TableDiff& t, std::ostream& out) {
   for (const RowChange& c : t.rows) {
     std::vector<std::string> line;
     if (c.kind == RowChangeKind::kModified) {
-      line.push_back("->");
+      // daff lengthens the row's arrow until no changed value holds it, and
+      // the row's tag is that arrow (readers split its cells at the tag).
+      std::string arrow = "->";
+      for (bool held = true; held;) {
+        held = false;
+        for (const CellChange& x : c.cells) {
+          held = held || Daff(x.from).find(arrow) != std::string::npos || Daff(x.to).find(arrow) != std::string::npos;
+        }
+        if (held) arrow = "-" + arrow;
+      }
+      line.push_back(arrow);
       for (const std::string& name : columns) {
         auto changed = std::find_if(c.cells.begin(), c.cells.end(), [&](const CellChange& x) { return x.column == name; });
         if (changed != c.cells.end()) {
-          // daff lengthens the arrow until neither value holds it.
-          std::string from = Daff(changed->from), to = Daff(changed->to), arrow = "->";
-          while (from.find(arrow) != std::string::npos || to.find(arrow) != std::string::npos) arrow = "-" + arrow;
-          line.push_back(from + arrow + to);
+          line.push_back(Daff(changed->from) + arrow + Daff(changed->to));
           continue;
         }
         int i = index(t.new_columns, name);

@@ -221,6 +221,15 @@ TEST(RowDiff, Serializers) {
   std::ostringstream daff;
   WriteRowDiffDaff(diff, daff);
   EXPECT_EQ(daff.str(), "@@,id,x\n->,1,a->A\n---,2,b\n+++,3,c\n");
+  // A cell holding the arrow lengthens it for the whole row, tag included.
+  auto arrows = Diff("id,s,t\n1,a-->b,x\n", "id,s,t\n1,c,y\n", Keyed({"id"}));
+  ASSERT_TRUE(arrows.ok());
+  RowDiff with_arrows;
+  arrows->path = "t.csv";
+  with_arrows.tables.push_back(*arrows);
+  std::ostringstream lengthened;
+  WriteRowDiffDaff(with_arrows, lengthened);
+  EXPECT_EQ(lengthened.str(), "@@,id,s,t\n--->,1,a-->b--->c,x--->y\n");
   std::ostringstream csv;
   WriteRowDiffCsv(diff, csv);
   EXPECT_EQ(csv.str(),

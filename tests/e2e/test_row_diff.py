@@ -195,6 +195,24 @@ class RowDiffTest(CairnTestCase):
         d2 = self.json("diff", "data/mixed@v1", "data/mixed@v2", "--rows", "--key", "id", cwd=clone)
         self.assertEqual(d2["tables"], d["tables"])
 
+    def test_directory_key_applies_to_the_tables_that_have_it(self):
+        self.write("data/d/t.csv", b"id,v\n1,a\n2,b\n")
+        self.ok("add", "data/d")
+        self.ok("tag", "data/d", "v1")
+        self.write("data/d/t.csv", b"id,v\n1,a\n2,c\n")
+        self.write("data/d/other.csv", b"x,y\n1,2\n")
+        self.ok("add", "data/d")
+        self.ok("tag", "data/d", "v2")
+        d = self.json("diff", "data/d@v1", "data/d@v2", "--rows", "--key", "id")
+        by_path = {t["path"]: t for t in d["tables"]}
+        self.assertEqual(by_path["t.csv"]["key"], ["id"])
+        self.assertEqual(by_path["t.csv"]["rows"]["modified"], 1)
+        self.assertEqual(by_path["other.csv"]["key"], [])
+        self.assertIn("lacks a key column", by_path["other.csv"]["note"])
+        # A key no changed table has is a typo.
+        self.fails("diff", "data/d@v1", "data/d@v2", "--rows", "--key", "idd",
+                   msg="no changed table of data/d@v1 has the key column(s) idd")
+
     def test_plain_directories(self):
         # Two workspace directories: other files are hashed only to compare them.
         for side, png in (("da", b"\x89PNG one"), ("db", b"\x89PNG two")):
