@@ -4,6 +4,7 @@
 #include "cairn/drift.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cctype>
 #include <cmath>
 #include <limits>
@@ -32,6 +33,13 @@ constexpr MethodName kMethodNames[] = {
     {DriftMethod::kPsi, "psi"},           {DriftMethod::kWasserstein, "wasserstein"},
     {DriftMethod::kJensenShannon, "jensenshannon"},
 };
+
+// A number as the user would have typed it (1.5, not 1.500000).
+std::string Shortest(double v) {
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  return ec == std::errc() ? std::string(buf, end) : std::to_string(v);
+}
 
 bool IsNumeric(ColumnType type) { return type == ColumnType::kInteger || type == ColumnType::kNumber; }
 
@@ -369,19 +377,19 @@ Status ValidateDriftOptions(const DriftOptions& options) {
     const double t = *options.threshold;
     if (options.method == DriftMethod::kAuto || DriftMethodIsTest(options.method)) {
       if (!(t > 0 && t < 1)) {
-        return Status::InvalidArgument("--threshold " + std::to_string(t) + " is out of range",
+        return Status::InvalidArgument("--threshold " + Shortest(t) + " is out of range",
                                        options.method == DriftMethod::kAuto
                                            ? "with --method auto the threshold applies to p-values and "
                                              "distances alike: give a value between 0 and 1 (exclusive)"
                                            : "a p-value threshold lies between 0 and 1 (exclusive), e.g. 0.05");
       }
     } else if (!(t > 0) || !std::isfinite(t)) {
-      return Status::InvalidArgument("--threshold " + std::to_string(t) + " is out of range",
+      return Status::InvalidArgument("--threshold " + Shortest(t) + " is out of range",
                                      "a distance threshold is a positive number, e.g. 0.1");
     }
   }
   if (!(options.share > 0 && options.share <= 1)) {
-    return Status::InvalidArgument("--share " + std::to_string(options.share) + " is out of range",
+    return Status::InvalidArgument("--share " + Shortest(options.share) + " is out of range",
                                    "the share of drifted columns lies in (0, 1], e.g. 0.5");
   }
   return Status::OK();

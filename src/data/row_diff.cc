@@ -590,7 +590,8 @@ const char* RowChangeKindName(RowChangeKind kind) {
 Result<TableDiff> DiffTables(TableReader& from, TableReader& to, const RowDiffOptions& options,
                              const std::function<Result<std::unique_ptr<TableReader>>(bool old_side)>& reopen) {
   if (options.tolerance < 0 || std::isnan(options.tolerance)) {
-    return Status::InvalidArgument("--tolerance must be zero or more");
+    return Status::InvalidArgument("--tolerance must be zero or more",
+                                   "give how far apart two numbers may be and still be equal, e.g. --tolerance 0.001");
   }
   if (options.tolerance > 0 && options.key.empty()) {
     return Status::InvalidArgument("--tolerance compares the cells of matching rows",
@@ -918,7 +919,9 @@ Result<TableDiff> OneSided(TableReader& reader, bool added, const RowDiffOptions
 
 Result<RowDiff> DiffRowRefs(Repo& repo, std::string_view from_ref, const std::optional<std::string>& to_ref,
                             const RowDiffOptions& options) {
-  if (options.limit < 0) return Status::InvalidArgument("--limit must be 0 or more");
+  if (options.limit < 0) {
+    return Status::InvalidArgument("--limit must be 0 or more", "give how many changed rows to list per file, e.g. --limit 100");
+  }
   TableSet from, to;
   if (to_ref) {
     CAIRN_ASSIGN_OR_RETURN(from, ResolveTables(repo, from_ref));

@@ -387,11 +387,17 @@ Result<LineageGraph> Lineage(Repo& repo, const std::string& target, const Lineag
                             "list them with 'cairn artifacts list " + id.substr(0, 8) + "'");
   }
   // A run id (or prefix)?
+  Status run_error;  // why `target` is no run, when it could be a run's id
   if (target.find('/') == std::string::npos && target.find('@') == std::string::npos) {
     auto id = tracker->ResolveRunId(target);
-    if (std::optional<size_t> i = id.ok() ? b.IndexOf(*id) : std::nullopt) {
-      CAIRN_RETURN_IF_ERROR(b.Walk("run", Oid(), "", *i, options));
-      return b.Take();
+    if (id.ok()) {
+      if (std::optional<size_t> i = b.IndexOf(*id)) {
+        CAIRN_RETURN_IF_ERROR(b.Walk("run", Oid(), "", *i, options));
+        return b.Take();
+      }
+    } else {
+      run_error = id.status();
+      if (run_error.code() == Code::kAmbiguous) return run_error;
     }
   }
   if (target.find('@') != std::string::npos) {
@@ -406,6 +412,13 @@ Result<LineageGraph> Lineage(Repo& repo, const std::string& target, const Lineag
       CAIRN_RETURN_IF_ERROR(b.Walk("dataset", t.pointer.version, t.pointer.dataset, 0, options));
       return b.Take();
     }
+  }
+  bool hex = !target.empty() && std::all_of(target.begin(), target.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+  });
+  if (hex && target.size() < 6) {
+    return Status::NotFound("'" + target + "' is not a tracked path, dataset ref, run or artifact",
+                            "a run id prefix needs 6 or more digits ('cairn runs' lists the ids)");
   }
   return Status::NotFound("'" + target + "' is not a tracked path, dataset ref, run or artifact",
                           "give a tracked path (models/model.bin), name@tag, a run id, or RUN:ARTIFACT_PATH");
