@@ -115,6 +115,18 @@ Result<TransferReport> Fetch(Repo& repo, const RemoteSpec& spec, const TransferO
   std::vector<Version> loaded;
   Status s = FetchVersions(*session, repo.store(), repo.tmp_dir(), wanted.versions, options.progress, &report, &loaded);
   if (s.ok()) s = DownloadMissing(*session, repo.store(), repo.tmp_dir(), tag_versions, false, &report);
+  // And their file lists (small), so that the profiles of every tagged
+  // version come too and 'cairn show NAME@TAG --profile' needs no data.
+  if (s.ok()) {
+    std::vector<Oid> trees;
+    for (const Oid& v : tag_versions) {
+      auto version = LoadVersion(repo, v);
+      if (version.ok() && version->kind == ObjectKind::kTree && session->index().HasObject(version->object)) {
+        trees.push_back(version->object);
+      }
+    }
+    s = DownloadMissing(*session, repo.store(), repo.tmp_dir(), trees, false, &report);
+  }
   std::map<std::string, Oid> runs;
   if (s.ok()) {
     auto listed = RunsToFetch(backend, repo, options, &report);
@@ -138,7 +150,9 @@ Result<TransferReport> Fetch(Repo& repo, const RemoteSpec& spec, const TransferO
   // Derived objects (profiles …) of the fetched versions and their files.
   std::vector<DerivedRef> derived;
   if (s.ok()) {
-    auto subjects = DerivedSubjects(repo, wanted.versions);
+    std::vector<Oid> versions = wanted.versions;
+    versions.insert(versions.end(), tag_versions.begin(), tag_versions.end());
+    auto subjects = DerivedSubjects(repo, versions);
     s = subjects.ok() ? FetchDerived(repo, *session, *subjects, &derived, &report) : subjects.status();
   }
   ModelFetchPlan model_plan;

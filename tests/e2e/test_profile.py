@@ -238,6 +238,30 @@ class ProfileTest(CairnTestCase):
         self.assertTrue(fixed["computed"])
         self.assertEqual(fixed["profile"]["rows"], 442)
 
+    def test_a_clone_shows_an_older_tagged_version_s_profile_without_its_data(self):
+        self.copy_example("patients.csv", "data/patients.csv")
+        self.ok("add", "data/patients.csv")
+        self.ok("tag", "data/patients.csv", "v1")
+        made = self.profile("data/patients.csv@v1")["tables"][0]
+        self.append("data/patients.csv", b"443,50,1,25.0,90,180,100,50,4,4.5,90,100\n")
+        self.ok("add", "data/patients.csv")
+        self.ok("tag", "data/patients.csv", "v2")
+        remote = os.path.join(self.tmp, "remote")
+        self.ok("remote", "add", "origin", remote, "-d")
+        self.ok("push")
+        self.commit(message="patients v2")
+        clone = os.path.join(self.tmp, "clone")
+        subprocess.run(["git", "clone", "-q", self.repo, clone], env=self.env, check=True)
+        self.ok("pull", cwd=clone)  # the pointers name v2; v1 is only a tag
+        shown = self.json("show", "data/patients.csv@v1", "--profile", cwd=clone)
+        (table,) = shown["profile"]["tables"]
+        self.assertEqual((table["computed"], table["object"]), (False, made["object"]))
+        self.assertFalse(self.in_cache_of(clone, made["blob"]))  # v1's data never came
+
+    def in_cache_of(self, repo, oid):
+        hexd = oid.split(":", 1)[-1]
+        return os.path.exists(os.path.join(repo, ".cairn", "cache", "sha256", hexd[:2], hexd[2:]))
+
     def test_profile_travels_with_push_and_pull(self):
         self.copy_example("patients.csv", "data/patients.csv")
         self.ok("add", "data/patients.csv")
