@@ -207,19 +207,26 @@ QuantileSketch::Histogram QuantileSketch::MakeHistogram(double min, double max, 
     min -= 0.5;
     max += 0.5;
   }
+  // A range wider than the largest double is worked out in halves; one
+  // that ±0.5 cannot widen (a constant at or above 2^53) stays a point, its
+  // values in the middle bin (where numpy puts them).
+  const double scale = std::isfinite(max - min) ? 1.0 : 0.5;
+  const double width = max * scale - min * scale;
   h.edges.resize(bins + 1);
-  const double step = (max - min) / bins;
-  for (int i = 0; i <= bins; ++i) h.edges[i] = min + i * step;
+  for (int i = 0; i <= bins; ++i) h.edges[i] = (min * scale + i * (width / bins)) / scale;
   h.edges[bins] = max;
   std::vector<uint64_t> counts(bins, 0);
-  const double norm = bins / (max - min);
   for (double v : kept_) {
     if (!(v >= min && v <= max)) continue;  // NaN or outside (cannot happen for the true min and max)
-    int i = static_cast<int>((v - min) * norm);
-    if (i >= bins) i = bins - 1;
-    // Rounding may put a value one bin off its edges: move it back.
-    if (i > 0 && v < h.edges[i]) --i;
-    if (i < bins - 1 && v >= h.edges[i + 1]) ++i;
+    int i = bins / 2;
+    if (width > 0) {
+      const double t = (v * scale - min * scale) / width * bins;  // in [0, bins], also for subnormal ranges
+      i = t >= bins ? bins - 1 : t > 0 ? static_cast<int>(t) : 0;
+      // Rounding may put a value one bin off its edges: move it back.
+      // (Not where the edges collapse, in a subnormal range.)
+      if (i > 0 && v < h.edges[i] && h.edges[i - 1] < h.edges[i]) --i;
+      if (i < bins - 1 && v >= h.edges[i + 1] && h.edges[i] < h.edges[i + 1]) ++i;
+    }
     counts[i]++;
   }
   if (exact()) {
@@ -227,12 +234,12 @@ QuantileSketch::Histogram QuantileSketch::MakeHistogram(double min, double max, 
     return h;
   }
   // Scale the sample to the count, by largest remainders.
-  const double scale = static_cast<double>(count_) / static_cast<double>(kept_.size());
+  const double share = static_cast<double>(count_) / static_cast<double>(kept_.size());
   h.counts.resize(bins);
   std::vector<std::pair<double, int>> remainders;
   uint64_t total = 0;
   for (int i = 0; i < bins; ++i) {
-    double exact = counts[i] * scale;
+    double exact = counts[i] * share;
     h.counts[i] = static_cast<uint64_t>(std::floor(exact));
     total += h.counts[i];
     remainders.emplace_back(exact - std::floor(exact), i);

@@ -138,6 +138,32 @@ TEST(SketchHistogram, ExactAsNumpy) {
   EXPECT_TRUE(none.MakeHistogram(0, 1, 4).counts.empty());
 }
 
+// Ranges no arithmetic on (v - min) survives: a constant ±0.5 cannot widen
+// (above 2^53), one wider than the largest double, a subnormal one. Each
+// value lands in a bin (it once indexed far outside the counts).
+TEST(SketchHistogram, ExtremeRanges) {
+  QuantileSketch big;
+  big.Add(1.7e18);
+  big.Add(1.7e18);
+  auto h = big.MakeHistogram(1.7e18, 1.7e18, 20);
+  EXPECT_EQ(h.counts[10], 2u);
+  EXPECT_EQ(std::accumulate(h.counts.begin(), h.counts.end(), uint64_t{0}), 2u);
+  QuantileSketch wide;
+  for (double v : {-1.7e308, 0.0, 1.7e308}) wide.Add(v);
+  h = wide.MakeHistogram(-1.7e308, 1.7e308, 4);
+  EXPECT_EQ(h.counts, std::vector<uint64_t>({1, 0, 1, 1}));
+  ASSERT_EQ(h.edges.size(), 5u);
+  EXPECT_EQ(h.edges[2], 0);
+  EXPECT_DOUBLE_EQ(h.edges[1], -0.85e308);
+  EXPECT_DOUBLE_EQ(h.edges[3], 0.85e308);
+  QuantileSketch tiny;
+  tiny.Add(0);
+  tiny.Add(5e-324);
+  h = tiny.MakeHistogram(0, 5e-324, 20);
+  EXPECT_EQ(h.counts.front(), 1u);
+  EXPECT_EQ(h.counts.back(), 1u);
+}
+
 TEST(SketchHistogram, ScaledFromTheSample) {
   const uint64_t n = 1'000'000;
   QuantileSketch s(50'000);
