@@ -75,10 +75,12 @@ class RowFields : public nlohmann::json_sax<nlohmann::json> {
   };
   std::vector<Field> fields;
   std::string not_object;  // the type of a line that is no object
+  bool too_deep = false;   // a value nested deeper than kMaxDepth
 
   void Clear() {
     fields.clear();
     not_object.clear();
+    too_deep = false;
     depth_ = 0;
     stack_.clear();
     keys_.clear();
@@ -92,6 +94,7 @@ class RowFields : public nlohmann::json_sax<nlohmann::json> {
   bool string(string_t& v) override { return Scalar(nlohmann::json(v), v); }
   bool binary(binary_t&) override { return Top("binary"); }
   bool start_object(std::size_t) override {
+    if (depth_ >= kMaxDepth) return TooDeep();
     if (depth_++ == 0) return true;
     stack_.push_back(nlohmann::json::object());
     keys_.emplace_back();
@@ -107,6 +110,7 @@ class RowFields : public nlohmann::json_sax<nlohmann::json> {
   }
   bool end_object() override { return EndContainer(); }
   bool start_array(std::size_t) override {
+    if (depth_ >= kMaxDepth) return TooDeep();
     if (depth_++ == 0) return Top("array");
     stack_.push_back(nlohmann::json::array());
     keys_.emplace_back();
@@ -116,6 +120,10 @@ class RowFields : public nlohmann::json_sax<nlohmann::json> {
   bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
 
  private:
+  bool TooDeep() {
+    too_deep = true;
+    return false;
+  }
   bool Top(const char* type) {
     not_object = type;
     return false;
@@ -151,6 +159,8 @@ class RowFields : public nlohmann::json_sax<nlohmann::json> {
     return true;
   }
 
+  static constexpr int kMaxDepth = 256;  // deeper would recurse too deep in the nested values' dump
+
   int depth_ = 0;
   std::string key_;
   std::vector<nlohmann::json> stack_;  // nested containers being built
@@ -166,6 +176,9 @@ Status ParseObject(std::string_view line, int64_t number, const std::string& whe
   }
   row->Clear();
   bool ok = nlohmann::json::sax_parse(line.begin(), line.end(), row);
+  if (row->too_deep) {
+    return BadTable(where, number, "a value nested deeper than 256 levels", "flatten the nesting of that field");
+  }
   if (!row->not_object.empty()) {
     return BadTable(where, number, "a JSON " + row->not_object + ", not an object",
                     "JSON Lines hold one object per line");

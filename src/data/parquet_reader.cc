@@ -3,7 +3,7 @@
 // booleans are formatted here as DuckDB's cast to text writes them (digits;
 // doubles shortest round-trip, see Real; true/false); every other type
 // DuckDB casts to its VARCHAR form (decimals, dates and timestamps in ISO
-// 8601, lists …). NULL is a missing cell.
+// 8601, lists …). NULL is a missing cell, and so is a double NaN.
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -123,6 +123,8 @@ class ParquetReader : public TableReader {
         } else if (types_[c] == duckdb::kVarchar) {
           const duckdb::String& s = static_cast<const duckdb::String*>(data)[r];
           cell = TableCell{std::string_view(s.data(), s.size()), false};
+        } else if (types_[c] == duckdb::kDouble && std::isnan(static_cast<const double*>(data)[r])) {
+          cell = TableCell{{}, true};  // NaN is a missing value, as in CSV (and pandas)
         } else {
           cell = TableCell{Format(types_[c], data, r), false};
         }

@@ -349,3 +349,27 @@ TEST(TableJsonLines, NumbersKeepTheirTextAndNestedKeysAreSorted) {
 
 }  // namespace
 }  // namespace cairn
+
+namespace cairn {
+namespace {
+
+// Deep nesting is refused with the line (100,000 levels once overflowed the
+// stack); 200 levels are a value like any other.
+TEST(TableJsonLines, NestingDeeperThan256IsAnError) {
+  auto read_all = [](const std::string& text) -> Status {
+    CAIRN_ASSIGN_OR_RETURN(auto reader, OpenTableBytes(text, TableFormat::kJsonLines, "d.jsonl"));
+    TableBatch batch;
+    for (;;) {
+      CAIRN_ASSIGN_OR_RETURN(bool more, reader->Next(&batch));
+      if (!more) return Status::OK();
+    }
+  };
+  std::string deep = "{\"a\": 1}\n{\"a\": " + std::string(100000, '[') + std::string(100000, ']') + "}\n";
+  Status s = read_all(deep);
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("d.jsonl:2: a value nested deeper than 256 levels"), std::string::npos) << s.message();
+  EXPECT_TRUE(read_all("{\"a\": " + std::string(200, '[') + std::string(200, ']') + "}\n").ok());
+}
+
+}  // namespace
+}  // namespace cairn
