@@ -78,7 +78,7 @@ void RegisterValidate(CLI::App& app, Context& ctx) {
       if (a->format != "text") {
         for (const std::string& p : report->not_tabular) std::cerr << "note: " << p << " is not tabular: skipped\n";
       }
-      std::string text = a->format == "json"    ? ValidationJson(*report).dump(2) + "\n"
+      std::string text = a->format == "json"    ? ValidationJson(*report).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"
                          : a->format == "junit" ? ValidationJUnit(*report)
                                                 : ValidationText(*report);
       int written = write(text);

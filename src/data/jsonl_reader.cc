@@ -152,7 +152,7 @@ class RowFields : public nlohmann::json_sax<nlohmann::json> {
     stack_.pop_back();
     keys_.pop_back();
     if (stack_.empty()) {
-      fields.push_back(Field{key_, value.dump()});
+      fields.push_back(Field{key_, value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)});
     } else {
       Add(std::move(value));
     }

@@ -100,7 +100,7 @@ Status Scan(TableReader& reader, TableStats* t) {
   return Status::OK();
 }
 
-std::string Quoted(const std::string& s) { return Json(s).dump(); }
+std::string Quoted(const std::string& s) { return Json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
 
 // The shortest text that reads back as exactly `v`.
 std::string Exact(double v) {

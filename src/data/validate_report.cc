@@ -27,7 +27,7 @@ std::string Percent(double v) {
 std::string Shown(const Json& v) {
   if (v.is_null()) return "(missing)";
   if (v.is_string()) return "'" + v.get<std::string>() + "'";
-  return v.dump();
+  return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 // "expect_column_values_to_be_between(bmi)", with the columns it is about.
@@ -56,7 +56,7 @@ std::string Summary(const ExpectationResult& r, bool with_examples) {
     out = std::to_string(r.unexpected_count) + " unexpected of " + std::to_string(evaluated) +
           (e.type == ExpectationType::kNotNull ? " rows" : " values");
     if (r.unexpected_percent) out += " (" + Percent(*r.unexpected_percent) + ")";
-    if (e.mostly) out += ", mostly " + Json(*e.mostly).dump();
+    if (e.mostly) out += ", mostly " + Json(*e.mostly).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     if (e.type == ExpectationType::kOfType) out += ", column type " + r.observed_value.get<std::string>();
     if (with_examples && !r.partial_unexpected.empty()) {
       out += ": ";
@@ -87,13 +87,13 @@ std::string Summary(const ExpectationResult& r, bool with_examples) {
     }
     std::string s;
     for (const auto& m : r.details["mismatched"]) {
-      s += std::string(s.empty() ? "" : "; ") + "position " + m["Expected Column Position"].dump() + ": expected " +
+      s += std::string(s.empty() ? "" : "; ") + "position " + m["Expected Column Position"].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + ": expected " +
            (m["Expected"].is_null() ? "nothing" : m["Expected"].get<std::string>()) + ", found " +
            (m["Found"].is_null() ? "nothing" : m["Found"].get<std::string>());
     }
     return s;
   }
-  return "observed " + (r.observed_value.is_null() ? std::string("nothing (no values)") : r.observed_value.dump());
+  return "observed " + (r.observed_value.is_null() ? std::string("nothing (no values)") : r.observed_value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 // Text for XML content and attributes: the special characters as entities,

@@ -22,7 +22,7 @@ Status WriteExperimentRef(Repo& repo, const Experiment& e) {
   if (!e.tags.empty()) j["tags"] = e.tags;
   fs::path path = ExperimentRefPath(repo, e.id);
   CAIRN_RETURN_IF_ERROR(MakeDirs(path.parent_path()));
-  return WriteFileAtomic(path, j.dump(1) + "\n", /*sync=*/true);
+  return WriteFileAtomic(path, j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", /*sync=*/true);
 }
 
 Status NoExperiment(const std::string& name) {

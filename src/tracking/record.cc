@@ -118,7 +118,7 @@ std::string EncodeRunRecord(const RunInfo& run, const std::optional<Oid>& metric
     artifacts.push_back({{"path", a.path}, {"oid", a.oid.ToString()}, {"size", a.size}});
   }
   j["artifacts"] = artifacts;
-  return j.dump(1) + "\n";
+  return j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 Result<RunInfo> DecodeRunRecord(std::string_view data, const std::string& where,

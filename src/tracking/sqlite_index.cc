@@ -35,7 +35,7 @@ Status SqliteTrackingStore::IndexSealedRun(const RunInfo& run, const Oid& record
   } else {
     ins.BindNull(9);
   }
-  ins.Bind(10, run.command).Bind(11, run.cwd).Bind(12, json(run.env).dump());
+  ins.Bind(10, run.command).Bind(11, run.cwd).Bind(12, json(run.env).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   if (history) {
     ins.Bind(13, history->ToString());
   } else {
