@@ -1,5 +1,6 @@
 // cairn validate REF --suite FILE [--format text|json|junit] [-o FILE]
 // cairn validate REF --infer
+#include <filesystem>
 #include <iostream>
 
 #include "cairn/validate.h"
@@ -29,7 +30,7 @@ void RegisterValidate(CLI::App& app, Context& ctx) {
       "  cairn validate data/raw --infer > suites/raw.yaml");
   struct Args {
     std::string ref, suite, format = "text", out;
-    bool infer = false, no_store = false;
+    bool infer = false, no_store = false, force = false;
   };
   auto a = std::make_shared<Args>();
   cmd->add_option("ref", a->ref, "A dataset ref or a workspace file or directory")->required();
@@ -39,6 +40,7 @@ void RegisterValidate(CLI::App& app, Context& ctx) {
   cmd->add_flag_callback("--json", [a] { a->format = "json"; }, "The same as --format json");
   cmd->add_flag("--no-store", a->no_store, "Do not keep the result beside the data");
   cmd->add_option("-o,--output", a->out, "Write the report (or the inferred suite) to FILE")->type_name("FILE");
+  cmd->add_flag("--force", a->force, "With -o: replace FILE when it exists (a regular file only)");
   cmd->callback([&ctx, a] {
     Run(ctx, [&] {
       if (a->infer == !a->suite.empty()) {
@@ -47,6 +49,22 @@ void RegisterValidate(CLI::App& app, Context& ctx) {
       }
       auto repo = OpenRepo(ctx);
       if (!repo.ok()) return Fail(repo.status());
+      // -o never replaces a file without --force, nor anything but a
+      // regular file (a device, a directory, through a symlink) at all.
+      if (!a->out.empty() && a->out != "-") {
+        std::error_code ec;
+        auto st = std::filesystem::symlink_status(a->out, ec);
+        if (!ec && std::filesystem::exists(st)) {
+          if (!std::filesystem::is_regular_file(st)) {
+            return Fail(Status::InvalidArgument(a->out + " exists and is not a regular file: not replaced",
+                                                "give -o the path of a new or regular file"));
+          }
+          if (!a->force) {
+            return Fail(Status::AlreadyExists(a->out + " exists: not replaced",
+                                              "add --force to replace it, or give another -o FILE"));
+          }
+        }
+      }
       auto write = [&](const std::string& text) {
         if (a->out.empty() || a->out == "-") {
           std::cout << text;

@@ -163,6 +163,17 @@ expectations:
         self.assertEqual(r.stdout, "")
         root = ET.parse(self.path("out.xml")).getroot()
         self.assertEqual(root.tag, "testsuites")
+        # -o never replaces a file without --force (not even the suite), nor a non-regular one.
+        before = self.read("suites/iris.yaml")
+        self.fails("validate", "data/iris.csv", "--suite", "suites/iris.yaml", "-o", "suites/iris.yaml",
+                   msg="suites/iris.yaml exists: not replaced", hint="--force")
+        self.assertEqual(self.read("suites/iris.yaml"), before)
+        os.symlink(self.path("suites/iris.yaml"), self.path("link.xml"))
+        self.fails("validate", "data/iris.csv", "--suite", "suites/iris.yaml", "-o", "link.xml", "--force",
+                   msg="is not a regular file")
+        self.assertEqual(self.read("suites/iris.yaml"), before)
+        self.validate("data/iris.csv", "--suite", "suites/iris.yaml", "--format", "junit", "-o", "out.xml",
+                      "--force", code=NEGATIVE)
         self.assertEqual((root.get("tests"), root.get("failures")), ("6", "5"))
         suites = root.findall("testsuite")
         self.assertEqual(len(suites), 1)
