@@ -12,6 +12,7 @@
 #include "data/validate_internal.h"
 #include "util/edit_distance.h"
 #include "util/file.h"
+#include "util/yaml_guard.h"
 
 namespace cairn {
 namespace {
@@ -111,6 +112,7 @@ class Parser {
   }
 
   Result<Suite> Parse(std::string_view text) {
+    CAIRN_RETURN_IF_ERROR(CheckYamlExpansion(std::string(text), file_));
     YAML::Node root;
     try {
       root = YAML::Load(std::string(text));

@@ -8,6 +8,7 @@
 #include "cairn/tracking.h"
 #include "util/file.h"
 #include "util/utf8.h"
+#include "util/yaml_guard.h"
 
 namespace cairn {
 namespace {
@@ -56,6 +57,7 @@ Result<PipelineLock> ParseLock(std::string_view text) {
     return Status::Corruption(std::string(kLockFile) + ":" + NonYamlTextMessage(text, bad),
                               "restore it from git ('git checkout cairn.lock'), or delete it to re-run every stage");
   }
+  CAIRN_RETURN_IF_ERROR(CheckYamlExpansion(std::string(text), std::string(kLockFile)));
   YAML::Node root;
   try {
     root = YAML::Load(std::string(text));

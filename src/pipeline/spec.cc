@@ -12,6 +12,7 @@
 #include "pipeline/stage.h"
 #include "util/file.h"
 #include "util/utf8.h"
+#include "util/yaml_guard.h"
 
 namespace cairn {
 namespace {
@@ -179,6 +180,7 @@ Result<YAML::Node> ParseYaml(const std::string& text, const std::string& file) {
     return Status::InvalidArgument(file + ":" + NonYamlTextMessage(text, bad),
                                    "save the file as UTF-8, without control characters (write them escaped: \"\\t\")");
   }
+  CAIRN_RETURN_IF_ERROR(CheckYamlExpansion(text, file));
   try {
     return YAML::Load(text);
   } catch (const YAML::ParserException& e) {

@@ -16,6 +16,7 @@
 #include "registry/gate_internal.h"
 #include "util/file.h"
 #include "util/utf8.h"
+#include "util/yaml_guard.h"
 
 namespace cairn {
 namespace {
@@ -206,6 +207,7 @@ Result<ModelGates> ParseGates(const std::string& yaml_text, const std::string& m
     return Status::InvalidArgument(std::string(kPipelineFile) + ":" + NonYamlTextMessage(yaml_text, bad),
                                    "save the file as UTF-8, without control characters");
   }
+  CAIRN_RETURN_IF_ERROR(CheckYamlExpansion(yaml_text, std::string(kPipelineFile)));
   YAML::Node root;
   try {
     root = YAML::Load(yaml_text);
