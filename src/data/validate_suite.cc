@@ -269,6 +269,21 @@ class Parser {
     } else if (key == "regex") {
       if (!v.IsScalar()) return need("a string");
       e->regex = v.Scalar();
+      // std::regex compiles by recursion: deep nesting overflows the stack.
+      int depth = 0, deepest = 0;
+      for (size_t i = 0; i < e->regex.size(); ++i) {
+        if (e->regex[i] == '\\') {
+          ++i;
+        } else if (e->regex[i] == '(') {
+          deepest = std::max(deepest, ++depth);
+        } else if (e->regex[i] == ')') {
+          --depth;
+        }
+      }
+      if (e->regex.size() > 4096 || deepest > 32) {
+        return Bad(v.Mark(), name + ": the regex is too " + (deepest > 32 ? "deeply nested" : "long") +
+                                 " (at most 32 levels of groups and 4096 characters)");
+      }
       try {
         validate_internal::MakeRegex(e->regex);
       } catch (const std::regex_error& err) {

@@ -93,6 +93,10 @@ TEST(ValidateSuiteTest, ErrorsNameFileLineColumn) {
   EXPECT_NE(ParseError("expectations:\n  - expect_column_values_to_match_regex: {column: a, regex: \"([a-z\"}\n")
                 .find("s.yaml:2:61: expect_column_values_to_match_regex: the regex does not compile"),
             std::string::npos);
+  EXPECT_EQ(ParseError("expectations:\n  - expect_column_values_to_match_regex: {column: a, regex: \"" +
+                       std::string(2000, '(') + "a" + std::string(2000, ')') + "\"}\n"),
+            "s.yaml:2:61: expect_column_values_to_match_regex: the regex is too deeply nested (at most 32 levels "
+            "of groups and 4096 characters)");
   EXPECT_EQ(ParseError("expectations:\n  - expect_column_values_to_be_unique: {column: a, mostly: 1}\n"
                        "expectatons: []\n"),
             "s.yaml:3:1: unknown key 'expectatons' in the suite (did you mean 'expectations'?)");
