@@ -1,7 +1,10 @@
 // Profiles computed once per blob (cairn/profile.h): the stored derived
 // object when there is one, else a new one; and the report over every table
 // a ref names.
+#include <filesystem>
+#include <optional>
 #include <set>
+#include <utility>
 
 #include "cairn/derived.h"
 #include "cairn/profile.h"
@@ -16,8 +19,23 @@ Result<Oid> BlobOf(const TableSource& source) {
   return table_internal::ContentOid(source.blob, source.file, source.where);
 }
 
+// A profile depends on the bytes and on how they are parsed: the same
+// bytes named .csv and .tsv (or .jsonl) are different tables.
+std::string ProfileKey(const TableSource& source) { return TableFormatName(source.format); }
+
+// What tells whether a file changed while it was read (size, modification
+// time); nullopt when it is not a file here.
+std::optional<std::pair<uintmax_t, std::filesystem::file_time_type>> Stamp(const std::filesystem::path& file) {
+  std::error_code ec, ec2;
+  if (file.empty()) return std::nullopt;
+  auto size = std::filesystem::file_size(file, ec);
+  auto time = std::filesystem::last_write_time(file, ec2);
+  if (ec || ec2) return std::nullopt;
+  return std::make_pair(size, time);
+}
+
 Result<std::optional<SourceProfile>> Stored(Repo& repo, const TableSource& source, const Oid& blob) {
-  Result<std::optional<DerivedObject>> got = GetDerived(repo, kProfileKind, blob);
+  Result<std::optional<DerivedObject>> got = GetDerived(repo, kProfileKind, blob, ProfileKey(source));
   // A damaged or missing stored profile is only a cache: computed again,
   // and the new one replaces its ref.
   if (!got.ok() && got.status().code() == Code::kCorruption) return std::optional<SourceProfile>();
@@ -63,6 +81,7 @@ Result<std::optional<SourceProfile>> StoredProfileFor(Repo& repo, const TableSou
 }
 
 Result<SourceProfile> ProfileFor(Repo& repo, const TableSource& source) {
+  const auto before = Stamp(source.file);
   CAIRN_ASSIGN_OR_RETURN(Oid blob, BlobOf(source));
   CAIRN_ASSIGN_OR_RETURN(std::optional<SourceProfile> stored, Stored(repo, source, blob));
   if (stored) return std::move(*stored);
@@ -70,9 +89,15 @@ Result<SourceProfile> ProfileFor(Repo& repo, const TableSource& source) {
   options.batch_rows = 16384;
   CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<TableReader> reader, OpenTable(repo, source, options));
   CAIRN_ASSIGN_OR_RETURN(TableProfile profile, ProfileTable(*reader));
+  if (Stamp(source.file) != before) {
+    // Not the bytes `blob` names: a profile of them would be stored as its.
+    return Status::FailedPrecondition(source.where + " changed while it was profiled: nothing was stored",
+                                      "profile it again once it is written");
+  }
   DerivedObject object;
   object.kind = std::string(kProfileKind);
   object.subject = blob;
+  object.key = ProfileKey(source);
   object.body = ProfileJson(profile);
   object.created_ms = NowMs();
   CAIRN_ASSIGN_OR_RETURN(Oid oid, PutDerived(repo, object));

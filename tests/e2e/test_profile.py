@@ -140,7 +140,7 @@ class ProfileTest(CairnTestCase):
         first = self.profile("data/patients.csv")["tables"][0]
         self.assertTrue(first["computed"])
         blob = first["blob"].split(":")[1]
-        ref = os.path.join(self.repo, ".cairn", "refs", "derived", "profile", blob, "_")
+        ref = os.path.join(self.repo, ".cairn", "refs", "derived", "profile", blob, "csv")
         self.assertTrue(os.path.exists(ref))
         with open(ref) as f:
             self.assertEqual(f.read().strip(), first["object"])
@@ -189,14 +189,14 @@ class ProfileTest(CairnTestCase):
             f.write("sha256:" + "1" * 64 + "\n")
         r = self.cairn("fsck", "--repair", "--json")
         repaired = json.loads(r.stdout)
-        self.assertEqual(repaired["derived_removed"], ["refs/derived/profile/%s/_" % blob], repaired)
+        self.assertEqual(repaired["derived_removed"], ["refs/derived/profile/%s/csv" % blob], repaired)
         self.assertFalse(os.path.exists(ref))
         self.assertTrue(self.json("fsck")["ok"])
         self.assertTrue(self.profile("data/patients.csv")["tables"][0]["computed"])
 
     def plant(self, ref_path, subject, body):
         """A well-formed derived object (its oid its hash) with `body`, named by the ref."""
-        obj = {"format": "cairn-derived 1", "kind": "profile", "subject": "sha256:" + subject, "key": "",
+        obj = {"format": "cairn-derived 1", "kind": "profile", "subject": "sha256:" + subject, "key": "csv",
                "created": 1, "body": body}
         data = (json.dumps(obj) + "\n").encode()
         oid = "sha256:" + hashlib.sha256(data).hexdigest()
@@ -215,7 +215,7 @@ class ProfileTest(CairnTestCase):
         self.ok("add", "data/patients.csv")
         made = self.profile("data/patients.csv")["tables"][0]
         blob = made["blob"].split(":")[1]
-        ref = os.path.join(self.repo, ".cairn", "refs", "derived", "profile", blob, "_")
+        ref = os.path.join(self.repo, ".cairn", "refs", "derived", "profile", blob, "csv")
         self.plant(ref, blob, {"profile_version": 1, "format": "csv", "rows": 442, "columns": [{"name": 5}]})
         remote = os.path.join(self.tmp, "remote")
         os.mkdir(remote)
@@ -281,7 +281,7 @@ class ProfileTest(CairnTestCase):
         clone = os.path.join(self.tmp, "clone")
         subprocess.run(["git", "clone", "-q", self.repo, clone], env=self.env, check=True)
         blob = made["blob"].split(":")[1]
-        ref = os.path.join(clone, ".cairn", "refs", "derived", "profile", blob, "_")
+        ref = os.path.join(clone, ".cairn", "refs", "derived", "profile", blob, "csv")
         self.assertFalse(os.path.exists(ref))
         pulled = self.json("pull", cwd=clone)
         self.assertEqual(pulled["derived"], 1)
