@@ -4,7 +4,10 @@
 // doubles shortest round-trip, see Real; true/false); every other type
 // DuckDB casts to its VARCHAR form (decimals, dates and timestamps in ISO
 // 8601, lists …). NULL is a missing cell, and so is a double NaN.
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <cmath>
 #include <thread>
@@ -46,10 +49,31 @@ class ParquetReader : public TableReader {
     if (prepared_) api_->destroy_prepare(&prepared_);
     if (con_) api_->disconnect(&con_);
     if (db_) api_->close(&db_);
+    if (!link_.empty()) {
+      std::error_code ec;
+      std::filesystem::remove(link_, ec);
+    }
   }
 
-  Status Open(const std::filesystem::path& path) {
-    if (path.string().find('\0') != std::string::npos) return Status::InvalidArgument("a NUL byte in " + where_);
+  Status Open(const std::filesystem::path& given) {
+    if (given.string().find('\0') != std::string::npos) return Status::InvalidArgument("a NUL byte in " + where_);
+    // DuckDB expands * ? [ ] { } in a path as a glob: a file so named is
+    // read through a link of a plain name, never as a pattern.
+    std::filesystem::path path = given;
+    if (given.string().find_first_of("*?[]{}") != std::string::npos) {
+      static std::atomic<uint64_t> counter{0};
+      std::error_code ec;
+      link_ = std::filesystem::temp_directory_path(ec) /
+              ("cairn-parquet-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".parquet");
+      std::filesystem::path target = std::filesystem::absolute(given, ec);
+      if (!ec) std::filesystem::create_symlink(target, link_, ec);
+      if (ec) {
+        link_.clear();
+        return Status::FromErrno("cannot make a link to read " + where_ + " (its name holds * ? [ ] { })",
+                                 ec.value());
+      }
+      path = link_;
+    }
     if (api_->open(nullptr, &db_) != duckdb::kSuccess || api_->connect(db_, &con_) != duckdb::kSuccess) {
       return Status::IOError("cannot start DuckDB to read " + where_);
     }
@@ -232,6 +256,7 @@ class ParquetReader : public TableReader {
   duckdb::QueryResult result_{};
   bool result_open_ = false;
   duckdb::DataChunk chunk_ = nullptr;
+  std::filesystem::path link_;  // the plain-named link read instead of a file whose name is a glob
   std::vector<int> types_;  // per column: a duckdb::Type formatted here, or kVarchar (read or cast as text)
   std::string text_;        // the formatted cells of the current chunk: text_[0, used_)
   size_t used_ = 0;

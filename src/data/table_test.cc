@@ -271,6 +271,18 @@ TEST(TableParquet, ReadsTypedColumnsAsText) {
     }
   }
   EXPECT_EQ(rows, 5000);
+  // A file named like a glob is that file alone (DuckDB would read t.parquet with it).
+  std::filesystem::copy_file(file, dir / "*.parquet");
+  auto star = OpenTableFile(dir / "*.parquet", TableFormat::kParquet, "*.parquet");
+  ASSERT_TRUE(star.ok()) << star.status().ToString();
+  int64_t star_rows = 0;
+  for (;;) {
+    auto more = (*star)->Next(&batch);
+    ASSERT_TRUE(more.ok());
+    if (!*more) break;
+    star_rows += static_cast<int64_t>(batch.rows);
+  }
+  EXPECT_EQ(star_rows, 5000);
   auto bad = OpenTableFile(dir / "missing.parquet", TableFormat::kParquet, "missing.parquet");
   EXPECT_FALSE(bad.ok());
   std::filesystem::remove_all(dir);
