@@ -178,14 +178,24 @@ Result<std::vector<DerivedRef>> ListDerived(Repo& repo, std::vector<std::string>
   auto stray = [&](const std::string& what) {
     if (problems) problems->push_back(what);
   };
+  // A stray file where a directory belongs (an editor's backup …) is a
+  // problem to list, not a reason to stop.
+  auto is_dir = [&](const std::filesystem::path& p, const std::string& name) {
+    std::error_code e;
+    if (std::filesystem::is_directory(std::filesystem::symlink_status(p, e))) return true;
+    stray(name + ": not a directory (remove it)");
+    return false;
+  };
   CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> kinds, ListDirNames(root));
   for (const std::string& kind : kinds) {
     if (!ValidateDerivedKind(kind).ok()) {
       stray(std::string(kRefPrefix) + kind + ": not a derived object kind");
       continue;
     }
+    if (!is_dir(root / kind, std::string(kRefPrefix) + kind)) continue;
     CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> subjects, ListDirNames(root / kind));
     for (const std::string& hex : subjects) {
+      if (!is_dir(root / kind / hex, std::string(kRefPrefix) + kind + "/" + hex)) continue;
       CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> keys, ListDirNames(root / kind / hex));
       for (const std::string& key : keys) {
         std::string name = std::string(kRefPrefix) + kind + "/" + hex + "/" + key;

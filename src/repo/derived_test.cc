@@ -136,6 +136,14 @@ TEST(DerivedTest, FsckFindsDamagedAndMisplacedRefs) {
   ASSERT_EQ(problems->size(), 3u);
   auto got = GetDerived(**repo, "example", s2);
   EXPECT_EQ(got.status().code(), Code::kCorruption);
+  // Stray files where directories belong are each listed; listing goes on.
+  testing::WriteText(layout.derived() / "stray", "hi\n");
+  testing::WriteText(layout.derived() / "example" / "abc", "hi\n");
+  problems = CheckDerived(**repo, &checked);
+  ASSERT_TRUE(problems.ok()) << problems.status().ToString();
+  EXPECT_EQ(problems->size(), 5u);
+  std::filesystem::remove(layout.derived() / "stray");
+  std::filesystem::remove(layout.derived() / "example" / "abc");
   auto report = Fsck(**repo, false);
   ASSERT_TRUE(report.ok());
   int derived = 0;
