@@ -16,8 +16,11 @@ namespace {
 using validate_internal::Classify;
 using validate_internal::IsNumeric;
 
+// A number as JSON: whole values as integers; inf, -inf and nan (which
+// JSON lacks) as those strings, so that they are not read as "no value".
 Json NumberJson(double v) {
-  if (!std::isfinite(v)) return nullptr;
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
   if (v == std::floor(v) && std::fabs(v) < 9007199254740992.0) return static_cast<int64_t>(v);
   return v;
 }
@@ -326,8 +329,8 @@ class StatisticEvaluator : public ColumnEvaluator {
       return;
     }
     ++n_;
-    double delta = v - mean_;
-    mean_ += delta / static_cast<double>(n_);
+    long double delta = v - mean_;  // extended range: values near ±1.7e308 do not overflow
+    mean_ += delta / static_cast<long double>(n_);
     m2_ += delta * (v - mean_);
     min_ = std::min(min_, v);
     max_ = std::max(max_, v);
@@ -346,10 +349,10 @@ class StatisticEvaluator : public ColumnEvaluator {
     std::optional<double> observed;
     switch (e_.type) {
       case ExpectationType::kMean:
-        if (n_ > 0) observed = mean_;
+        if (n_ > 0) observed = static_cast<double>(mean_);
         break;
       case ExpectationType::kStdev:
-        if (n_ > 1) observed = std::sqrt(m2_ / static_cast<double>(n_ - 1));
+        if (n_ > 1) observed = static_cast<double>(std::sqrt(m2_ / static_cast<long double>(n_ - 1)));
         break;
       case ExpectationType::kMin:
         if (n_ > 0) observed = min_;
@@ -376,7 +379,8 @@ class StatisticEvaluator : public ColumnEvaluator {
   int64_t n_ = 0, other_ = 0;
   std::string first_other_;
   int64_t first_other_row_ = 0;
-  double mean_ = 0, m2_ = 0, min_ = HUGE_VAL, max_ = -HUGE_VAL;
+  long double mean_ = 0, m2_ = 0;
+  double min_ = HUGE_VAL, max_ = -HUGE_VAL;
   std::vector<double> values_;
 };
 

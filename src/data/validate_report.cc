@@ -93,7 +93,9 @@ std::string Summary(const ExpectationResult& r, bool with_examples) {
     }
     return s;
   }
-  return "observed " + (r.observed_value.is_null() ? std::string("nothing (no values)") : r.observed_value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  if (r.observed_value.is_null()) return "observed nothing (no values)";
+  if (r.observed_value.is_string()) return "observed " + r.observed_value.get<std::string>();  // inf, -inf, nan
+  return "observed " + r.observed_value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 // Text for XML content and attributes: the special characters as entities,

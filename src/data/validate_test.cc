@@ -321,6 +321,21 @@ TEST(ValidateTableTest, EmptyTablesAndJsonLines) {
   EXPECT_FALSE(bad.ok());
 }
 
+// Statistics at the edge of the double range: infinite ones are "inf", not
+// "no values"; a mean of huge values does not overflow on the way.
+TEST(ValidateTableTest, InfiniteAndHugeStatistics) {
+  FileValidation inf = Check("expectations:\n  - expect_column_min_to_be_between: {column: x, min_value: 0}\n",
+                             "x\ninf\n");
+  EXPECT_TRUE(Only(inf).success);
+  EXPECT_EQ(Only(inf).observed_value, "inf");
+  FileValidation huge = Check(
+      "expectations:\n  - expect_column_mean_to_be_between: {column: x, min_value: -1e308, max_value: 1e308}\n",
+      "x\n1.7e308\n1.7e308\n-1.7e308\n");
+  EXPECT_TRUE(Only(huge).success);
+  ASSERT_TRUE(Only(huge).observed_value.is_number());
+  EXPECT_DOUBLE_EQ(Only(huge).observed_value.get<double>(), 1.7e308 / 3);
+}
+
 TEST(ValidateReportTest, JsonJUnitAndText) {
   Suite suite = MustParse(
       "expectations:\n"
