@@ -88,7 +88,8 @@ void PrintTable(const TableDiff& t, bool stat, const std::string& indent) {
   }
   if (t.truncated) {
     int64_t more = t.added + t.removed + t.modified - static_cast<int64_t>(t.rows.size());
-    std::cout << indent << "   ... " << more << " more changed rows (--limit N to list more, --format json|csv for all fields)\n";
+    std::cout << indent << "   ... " << more << " more changed rows (--limit N to list more"
+              << (indent.empty() ? ", --format json|csv for all fields)\n" : ", --json for all fields)\n");
   }
 }
 
@@ -99,9 +100,9 @@ void PrintRowDiff(const RowDiff& diff, bool stat) {
     std::cout << letter << "  " << c.path << " (not a table)\n";
   }
   if (diff.tables.empty() && diff.other_files.empty()) {
-    std::cout << "no differences between " << diff.from_label << " and " << diff.to_label << "\n";
+    std::cout << "no row or cell differences between " << diff.from_label << " and " << diff.to_label << "\n";
   } else if (diff.unchanged_tables > 0) {
-    std::cout << diff.unchanged_tables << " tables unchanged\n";
+    std::cout << diff.unchanged_tables << (diff.unchanged_tables == 1 ? " table" : " tables") << " unchanged\n";
   }
 }
 
