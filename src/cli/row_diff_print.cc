@@ -3,31 +3,14 @@
 #include <cstdio>
 #include <iostream>
 
+#include "util/escape.h"
+
 namespace cairn::cli {
 namespace {
 
 // Cell text for a terminal: control characters escaped, so a cell cannot
 // move the cursor, recolour the screen or break the layout.
-std::string Shown(const std::optional<std::string>& v) {
-  if (!v) return "(missing)";
-  std::string out;
-  for (unsigned char c : *v) {
-    if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (c < 0x20 || c == 0x7f) {
-      char hex[8];
-      std::snprintf(hex, sizeof hex, "\\x%02x", c);
-      out += hex;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
+std::string Shown(const std::optional<std::string>& v) { return v ? EscapeControl(*v) : "(missing)"; }
 
 std::string KeyShown(const std::vector<std::string>& names, const std::vector<std::optional<std::string>>& key) {
   std::string s;

@@ -6,29 +6,10 @@
 #include <sstream>
 
 #include "cairn/profile.h"
+#include "util/escape.h"
 
 namespace cairn {
 namespace {
-
-// Control characters of a cell as escapes, so that a value cannot break
-// the table's lines.
-std::string Escaped(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '\t') {
-      out += "\\t";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      out += '?';
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 // A value of the table: numbers never cut (a whole number too wide for the
 // column is written like the means, 2.12446e+10), text escaped and cut with
@@ -36,7 +17,7 @@ std::string Escaped(const std::string& s) {
 std::string Number(const Json& v, size_t width = 10) {
   if (v.is_null()) return "-";
   if (v.is_string()) {
-    std::string s = Escaped(v.get<std::string>());
+    std::string s = EscapeControl(v.get<std::string>());
     return s.size() > width ? s.substr(0, width - 2) + ".." : s;
   }
   char buf[32];
@@ -51,7 +32,7 @@ std::string Number(const Json& v, size_t width = 10) {
 }
 
 std::string Cut(std::string s, size_t width) {
-  s = Escaped(s);
+  s = EscapeControl(s);
   if (s.size() > width) s = s.substr(0, width - 2) + "..";
   return s;
 }
