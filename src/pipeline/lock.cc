@@ -57,7 +57,10 @@ Result<PipelineLock> ParseLock(std::string_view text) {
     return Status::Corruption(std::string(kLockFile) + ":" + NonYamlTextMessage(text, bad),
                               "restore it from git ('git checkout cairn.lock'), or delete it to re-run every stage");
   }
-  CAIRN_RETURN_IF_ERROR(CheckYamlExpansion(std::string(text), std::string(kLockFile)));
+  if (Status expansion = CheckYamlExpansion(std::string(text), std::string(kLockFile)); !expansion.ok()) {
+    return Status::Corruption(expansion.message(),
+                              "restore it from git ('git checkout cairn.lock'), or delete it to re-run every stage");
+  }
   YAML::Node root;
   try {
     root = YAML::Load(std::string(text));

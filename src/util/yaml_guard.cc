@@ -83,8 +83,7 @@ Status CheckYamlExpansion(const std::string& text, const std::string& file, uint
   Counter counter(limit);
   try {
     YAML::Parser parser(in);
-    while (!counter.exceeded() && parser.HandleNextDocument(counter)) {
-    }
+    parser.HandleNextDocument(counter);  // the first document, the one YAML::Load reads
   } catch (const YAML::Exception&) {
     return Status::OK();  // not YAML: the loader says where
   }
