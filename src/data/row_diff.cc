@@ -35,36 +35,70 @@ struct Side {
   int64_t rows = 0;
 };
 
-// A plain decimal ([-]digits[.digits]) in canonical form: no leading zeros
-// in the whole part, no trailing zeros in the fraction, no "-0". False when
-// `t` is not such a number.
-inline bool CanonicalDecimal(std::string_view t, std::string* out, bool* integer) {
+// A number written in decimal ([+-]digits[.digits][(e|E)[+-]digits], with
+// blanks around) in canonical form: its significant digits and the
+// exponent of the first, "-" for a nonzero negative, "0" for zero; so equal
+// values written differently (1.50, 1.5e0, 15e-1; 1e400, 1.0e400) are the
+// same bytes, and no value is rounded to another (1e23 is not the double
+// 99999999999999991611392, 1e-400 is not 0). `simple`: written
+// [-]digits[.digits]; `integer`: simple, without a point, at most 18 digits.
+// False when `t` is not such a number.
+inline bool CanonicalNumber(std::string_view t, std::string* out, bool* simple, bool* integer) {
   size_t i = 0, n = t.size();
-  bool negative = n > 0 && t[0] == '-';
-  if (negative) ++i;
-  size_t whole = i;
+  while (i < n && (t[i] == ' ' || t[i] == '\t')) ++i;
+  while (n > i && (t[n - 1] == ' ' || t[n - 1] == '\t')) --n;
+  const bool blanks = i > 0 || n < t.size();
+  bool negative = false, plus = false;
+  if (i < n && (t[i] == '-' || t[i] == '+')) {
+    negative = t[i] == '-';
+    plus = t[i] == '+';
+    ++i;
+  }
+  const size_t whole = i;
   while (i < n && t[i] >= '0' && t[i] <= '9') ++i;
-  size_t whole_end = i, frac = i, frac_end = i;
+  const size_t whole_end = i;
+  size_t frac = i, frac_end = i;
+  bool dot = false;
   if (i < n && t[i] == '.') {
+    dot = true;
     frac = ++i;
     while (i < n && t[i] >= '0' && t[i] <= '9') ++i;
     frac_end = i;
   }
-  if (i != n || (whole_end == whole && frac_end == frac)) return false;
-  while (whole < whole_end && t[whole] == '0') ++whole;
-  while (frac_end > frac && t[frac_end - 1] == '0') --frac_end;
-  *integer = frac == whole_end && whole_end - whole <= 18;  // no fraction written, and within int64
-  bool zero = whole == whole_end && frac == frac_end;
-  if (negative && !zero) out->push_back('-');
-  if (whole == whole_end) {
+  if (whole_end == whole && frac_end == frac) return false;
+  int64_t exponent = 0;
+  bool has_exponent = false;
+  if (i < n && (t[i] == 'e' || t[i] == 'E')) {
+    has_exponent = true;
+    ++i;
+    bool minus = i < n && t[i] == '-';
+    if (i < n && (t[i] == '-' || t[i] == '+')) ++i;
+    const size_t digits = i;
+    while (i < n && t[i] >= '0' && t[i] <= '9' && i - digits < 15) exponent = exponent * 10 + (t[i++] - '0');
+    if (i == digits || (i < n && t[i] >= '0' && t[i] <= '9')) return false;  // none, or too many
+    if (minus) exponent = -exponent;
+  }
+  if (i != n) return false;
+  // The digits of whole and fraction as one sequence; the point after the whole part.
+  const size_t lw = whole_end - whole, lf = frac_end - frac, total = lw + lf;
+  auto digit = [&](size_t k) { return k < lw ? t[whole + k] : t[frac + k - lw]; };
+  size_t lead = 0;
+  while (lead < total && digit(lead) == '0') ++lead;
+  *simple = !has_exponent && !plus && !blanks;
+  *integer = *simple && !dot && lw - std::min(lead, lw) <= 18;
+  if (lead == total) {
     out->push_back('0');
-  } else {
-    out->append(t.data() + whole, whole_end - whole);
+    return true;
   }
-  if (frac_end > frac) {
-    out->push_back('.');
-    out->append(t.data() + frac, frac_end - frac);
-  }
+  size_t last = total - 1;
+  while (digit(last) == '0') --last;
+  if (negative) out->push_back('-');
+  for (size_t k = lead; k <= last; ++k) out->push_back(digit(k));
+  out->push_back('e');
+  const int64_t first = static_cast<int64_t>(lw) - static_cast<int64_t>(lead) - 1 + exponent;
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, first);
+  out->append(buf, end);
   return true;
 }
 
@@ -73,17 +107,6 @@ inline bool CanonicalDecimal(std::string_view t, std::string* out, bool* integer
 inline bool LooksLikeText(char f) {
   char lower = static_cast<char>(f | 0x20);
   return lower >= 'a' && lower <= 'z' && lower != 'i' && lower != 't' && lower != 'f' && lower != 'n';
-}
-
-// Whether `v`, read from `t`, lost it: a nonzero number that rounded to 0,
-// or a finite one that rounded to infinity.
-inline bool OutOfRange(std::string_view t, double v) {
-  if (std::isinf(v)) return t.find_first_of("iI") == std::string_view::npos;
-  if (v != 0) return false;
-  for (char c : t.substr(0, t.find_first_of("eE"))) {
-    if (c >= '1' && c <= '9') return true;
-  }
-  return false;
 }
 
 // Appends a cell's canonical bytes to `buf` (numbers by value, text by
@@ -95,35 +118,23 @@ inline ColumnType AppendCell(std::string* buf, const TableCell& c) {
   }
   std::string_view t = c.text;
   char f = t.empty() ? 0 : t[0];
-  if ((f >= '0' && f <= '9') || f == '-' || f == '.') {
+  if ((f >= '0' && f <= '9') || f == '-' || f == '.' || f == '+' || f == ' ' || f == '\t') {
+    const size_t mark = buf->size();
     buf->push_back('\x02');
-    size_t mark = buf->size();
-    bool integer = false;
-    if (CanonicalDecimal(t, buf, &integer)) return integer ? ColumnType::kInteger : ColumnType::kNumber;
+    bool simple = false, integer = false;
+    if (CanonicalNumber(t, buf, &simple, &integer)) {
+      if (simple) return integer ? ColumnType::kInteger : ColumnType::kNumber;
+      ColumnType type = CellType(t);
+      return type == ColumnType::kString ? ColumnType::kNumber : type;
+    }
     buf->resize(mark);
-    buf->pop_back();
   }
   ColumnType type = LooksLikeText(f) ? ColumnType::kString : CellType(t);
   if (type == ColumnType::kInteger || type == ColumnType::kNumber) {
-    // Exponent forms, signs and blanks: by the shortest decimal of the value.
+    // The other numeric spellings: inf, Inf, Infinity, +inf, -inf.
     double v = CellNumber(t).value_or(0);
-    if (OutOfRange(t, v)) {
-      // 1e-400 is not 0 and 1e400 not inf: such a number compares by its text.
-      buf->push_back('\x02');
-      buf->append(t);
-      return type;
-    }
-    char text[64];
-    auto [end, ec] = std::to_chars(text, text + sizeof text, v, std::chars_format::fixed);
     buf->push_back('\x02');
-    bool integer = false;
-    size_t mark = buf->size();
-    if (std::isinf(v)) {
-      buf->append(v > 0 ? "inf" : "-inf");  // inf, Inf, Infinity, +inf
-    } else if (ec != std::errc() || !CanonicalDecimal(std::string_view(text, end - text), buf, &integer)) {
-      buf->resize(mark);
-      buf->append(t);
-    }
+    buf->append(v > 0 ? "inf" : v < 0 ? "-inf" : "nan");
     return type;
   }
   uint32_t n = static_cast<uint32_t>(t.size());

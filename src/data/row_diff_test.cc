@@ -168,6 +168,15 @@ TEST(RowDiff, NumbersOutOfRangeCompareByText) {
   ASSERT_EQ(d->rows.size(), 2u);
   EXPECT_EQ(d->rows[0].key[0], "1");
   EXPECT_EQ(d->rows[1].key[0], "2");
+  // Numbers compare by their decimal value, never through a double: each
+  // pair below is one value (the last differs in its 22nd digit).
+  auto same = Diff("id,v\n1,1e70\n2,1e300\n3,1e-80\n4,1e400\n5,1e23\n6,+1.50\n7, 7 \n8,0.1000000000000000000001\n",
+                   "id,v\n1,1.0e70\n2,10e299\n3,1.0e-80\n4,1.0e400\n5,100000000000000000000000\n6,15e-1\n7,7\n8,0.1\n",
+                   Keyed({"id"}));
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ(same->unchanged, 7);
+  ASSERT_EQ(same->modified, 1);
+  EXPECT_EQ(same->rows[0].key[0], "8");
 }
 
 TEST(RowDiff, LimitAndStat) {
