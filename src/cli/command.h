@@ -33,6 +33,10 @@ using RegisterFn = void (*)(CLI::App& app, Context& ctx);
 
 // Prints "cairn: error: <message>" and "hint: <hint>" to stderr; returns 2.
 int Fail(const Status& status);
+// For -o FILE: OK when FILE may be written. A file that exists is replaced
+// only with `force`, and never when it is not a regular file (a symlink, a
+// device, a directory): AlreadyExists / InvalidArgument, with a hint.
+Status CheckOutputFile(const std::string& path, bool force);
 // Opens the repository containing ctx.dir, or prints why not.
 Result<std::unique_ptr<Repo>> OpenRepo(const Context& ctx);
 // True when stderr is a terminal (progress bars are drawn only then).

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <filesystem>
 #include <iostream>
 #include <new>
 
@@ -75,6 +76,20 @@ void Run(Context& ctx, const std::function<int()>& body) {
     ctx.exit_code = Fail(Status::IOError(std::string("internal error: ") + e.what(),
                                          "this is a bug in cairn: please report the command that caused it"));
   }
+}
+
+Status CheckOutputFile(const std::string& path, bool force) {
+  std::error_code ec;
+  auto st = std::filesystem::symlink_status(path, ec);
+  if (ec || !std::filesystem::exists(st)) return Status::OK();
+  if (!std::filesystem::is_regular_file(st)) {
+    return Status::InvalidArgument(path + " exists and is not a regular file: not replaced",
+                                   "give -o the path of a new or regular file");
+  }
+  if (!force) {
+    return Status::AlreadyExists(path + " exists: not replaced", "add --force to replace it, or give another -o FILE");
+  }
+  return Status::OK();
 }
 
 std::vector<std::string> SplitList(const std::string& s) {

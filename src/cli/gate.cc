@@ -186,7 +186,7 @@ void RegisterGate(CLI::App& app, Context& ctx) {
       "  cairn gate retriever@3 --format junit -o gate-report.xml");
   struct Args {
     std::string ref, alias, format = "text", out;
-    bool no_record = false;
+    bool no_record = false, force = false;
   };
   auto a = std::make_shared<Args>();
   cmd->add_option("ref", a->ref, "The version: NAME@V (model:NAME@3, NAME@latest, NAME@staging …)")->required();
@@ -195,9 +195,14 @@ void RegisterGate(CLI::App& app, Context& ctx) {
       ->check(CLI::IsMember({"text", "json", "junit", "markdown"}));
   cmd->add_flag_callback("--json", [a] { a->format = "json"; }, "The same as --format json");
   cmd->add_option("-o,--output", a->out, "Write the report to FILE instead of stdout")->type_name("FILE");
+  cmd->add_flag("--force", a->force, "With -o: replace FILE when it exists (a regular file only)");
   cmd->add_flag("--no-record", a->no_record, "Do not append the results to the audit log");
   cmd->callback([&ctx, a] {
     Run(ctx, [&] {
+      if (!a->out.empty() && a->out != "-") {
+        Status writable = CheckOutputFile(a->out, a->force);  // before the result is recorded
+        if (!writable.ok()) return Fail(writable);
+      }
       auto repo = OpenRepo(ctx);
       if (!repo.ok()) return Fail(repo.status());
       auto report = EvaluateGates(**repo, a->ref, a->alias, !a->no_record);

@@ -1,6 +1,5 @@
 // cairn validate REF --suite FILE [--format text|json|junit] [-o FILE]
 // cairn validate REF --infer
-#include <filesystem>
 #include <iostream>
 
 #include "cairn/validate.h"
@@ -49,21 +48,9 @@ void RegisterValidate(CLI::App& app, Context& ctx) {
       }
       auto repo = OpenRepo(ctx);
       if (!repo.ok()) return Fail(repo.status());
-      // -o never replaces a file without --force, nor anything but a
-      // regular file (a device, a directory, through a symlink) at all.
       if (!a->out.empty() && a->out != "-") {
-        std::error_code ec;
-        auto st = std::filesystem::symlink_status(a->out, ec);
-        if (!ec && std::filesystem::exists(st)) {
-          if (!std::filesystem::is_regular_file(st)) {
-            return Fail(Status::InvalidArgument(a->out + " exists and is not a regular file: not replaced",
-                                                "give -o the path of a new or regular file"));
-          }
-          if (!a->force) {
-            return Fail(Status::AlreadyExists(a->out + " exists: not replaced",
-                                              "add --force to replace it, or give another -o FILE"));
-          }
-        }
+        Status writable = CheckOutputFile(a->out, a->force);
+        if (!writable.ok()) return Fail(writable);
       }
       auto write = [&](const std::string& text) {
         if (a->out.empty() || a->out == "-") {

@@ -111,6 +111,10 @@ class GateCommand(GatesTestCase):
         r = self.gate("retriever@%d" % high, "--format", "junit", "-o", out, "--no-record", code=OK)
         self.assertEqual(r.stdout, "")
         self.assertEqual(ET.parse(out).getroot().find("testsuite").get("failures"), "0")
+        # An existing report is replaced only with --force.
+        r = self.gate("retriever@%d" % high, "--format", "junit", "-o", out, "--no-record", code=2)
+        self.assertIn("report.xml exists: not replaced", r.stderr)
+        self.gate("retriever@%d" % high, "--format", "junit", "-o", out, "--no-record", "--force", code=OK)
 
     def test_evaluated_on_another_version_or_an_unknown_tag_fails(self):
         self.write("data/eval/queries.jsonl", '{"q": "changed", "relevant": ["d2"]}\n')
