@@ -29,6 +29,13 @@ std::filesystem::path RefPath(Repo& repo, std::string_view kind, const Oid& subj
 }
 
 Result<Oid> ReadRef(const std::filesystem::path& path, const std::string& name) {
+  // A ref is a short regular file: a FIFO would block and a link to
+  // /dev/zero would never end, so neither is read.
+  std::error_code ec;
+  auto st = std::filesystem::symlink_status(path, ec);
+  if (ec || !std::filesystem::is_regular_file(st) || std::filesystem::file_size(path, ec) > 256 || ec) {
+    return Status::Corruption(name + ": not a ref file (a short regular file)", "remove it; 'cairn fsck' lists such files");
+  }
   CAIRN_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
   auto oid = Oid::Parse(text);
