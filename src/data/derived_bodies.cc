@@ -3,6 +3,7 @@
 // CheckDerivedBody): an object from a remote, a planted file or a future
 // writer that lacks a field or holds one of another type, or whose numbers
 // cannot belong together, is damaged, never read back.
+#include <cmath>
 #include <string>
 
 #include "cairn/derived.h"
@@ -95,10 +96,35 @@ void CheckColumn(Checker& k, const Json& c, const std::string& where, uint64_t r
     k.Fail(where, "has more distinct values than values");
     return;
   }
+  // Numbers that cannot belong together (the stored figures are shown as
+  // the data's; NumberJson writes inf as text, so only numbers are compared).
+  const Json &min = c.at("min"), &max = c.at("max"), &std_dev = c.at("std"), &share = c.at("null_share");
+  if (min.is_number() && max.is_number() && min.get<double>() > max.get<double>()) {
+    k.Fail(where, "has its min above its max");
+    return;
+  }
+  if (std_dev.is_number() && !(std_dev.get<double>() >= 0)) {
+    k.Fail(where + ".std", "is negative");
+    return;
+  }
+  if (share.is_number() && rows > 0 &&
+      std::fabs(share.get<double>() - static_cast<double>(nulls) / static_cast<double>(rows)) > 1e-9) {
+    k.Fail(where + ".null_share", "is not nulls / rows");
+    return;
+  }
   const Json& q = *k.Field(c, where, "quantiles");
   if (!q.is_null()) {
+    double previous = -HUGE_VAL;
     for (const std::string& name : ProfileQuantileNames()) {
       if (!k.Scalar(q, where + ".quantiles", name.c_str())) return;
+      const Json& v = q.at(name);
+      if (!v.is_number()) continue;
+      const double x = v.get<double>();
+      if (x < previous || (min.is_number() && x < min.get<double>()) || (max.is_number() && x > max.get<double>())) {
+        k.Fail(where + ".quantiles." + name, "is out of order or outside min and max");
+        return;
+      }
+      previous = x;
     }
   }
   const Json* top = k.Field(c, where, "top_values");
@@ -141,13 +167,17 @@ void CheckColumn(Checker& k, const Json& c, const std::string& where, uint64_t r
   if (sum > count) k.Fail(where + ".histogram", "counts more values than the column has");
 }
 
-Status CheckProfileBody(const Json& body) {
+Status CheckProfileBody(const Json& body, const std::string& key) {
   Checker k("stored profile");
   uint64_t rows = 0;
   uint64_t version = 0;
   if (!k.Unsigned(body, "profile", "profile_version", &version)) return k.Result();
   if (version != static_cast<uint64_t>(kProfileVersion)) return Status::OK();  // not read: computed again
   if (!k.String(body, "profile", "format") || !k.Unsigned(body, "profile", "rows", &rows)) return k.Result();
+  if (!key.empty() && body.at("format") != key) {
+    k.Fail("profile.format", "is not " + key + ", the format its ref names");
+    return k.Result();
+  }
   if (body.contains("delimiter") && !k.String(body, "profile", "delimiter")) return k.Result();
   if (body.contains("header") && !k.Bool(body, "profile", "header")) return k.Result();
   const Json* columns = k.Field(body, "profile", "columns");
@@ -185,7 +215,7 @@ Status CheckValidationBody(const Json& body) {
 }  // namespace
 
 Status CheckDerivedBody(const DerivedObject& object) {
-  if (object.kind == kProfileKind) return CheckProfileBody(object.body);
+  if (object.kind == kProfileKind) return CheckProfileBody(object.body, object.key);
   if (object.kind == kValidationKind) return CheckValidationBody(object.body);
   return Status::OK();  // a kind this build does not write: its readers check it
 }

@@ -184,6 +184,16 @@ TEST(ProfileTest, StoredBodiesAreCheckedWhenLoaded) {
             std::string::npos);
   EXPECT_NE(damaged([](Json& j) { j["columns"][0]["quantiles"]["p50"] = "half"; }).find("p50 is not a number"),
             std::string::npos);
+  EXPECT_NE(damaged([](Json& j) { j["columns"][0]["min"] = 9; }).find("min above its max"), std::string::npos);
+  EXPECT_NE(damaged([](Json& j) { j["columns"][1]["std"] = -1.0; }).find("std is negative"), std::string::npos);
+  EXPECT_NE(damaged([](Json& j) { j["columns"][1]["null_share"] = 0.5; }).find("null_share"), std::string::npos);
+  EXPECT_NE(damaged([](Json& j) { j["columns"][0]["quantiles"]["p99"] = 100; }).find("outside min and max"),
+            std::string::npos);
+  DerivedObject keyed = Body(kProfileKind, good);
+  keyed.key = "tsv";  // a csv profile under a tsv ref
+  EXPECT_NE(CheckDerivedBody(keyed).message().find("is not tsv"), std::string::npos);
+  keyed.key = "csv";
+  EXPECT_TRUE(CheckDerivedBody(keyed).ok());
   // Another profile version is not read (it is computed again), so not judged; other kinds neither.
   Json other = Json{{"profile_version", 2}, {"anything", true}};
   EXPECT_TRUE(CheckDerivedBody(Body(kProfileKind, other)).ok());
