@@ -89,7 +89,9 @@ class ParquetReader : public TableReader {
     }
     for (duckdb::idx_t i = 0; i < api_->column_count(&probe); ++i) {
       columns_.push_back(api_->column_name(&probe, i));
-      types_.push_back(Formatted(api_->column_type(&probe, i)) ? api_->column_type(&probe, i) : duckdb::kVarchar);
+      int type = api_->column_type(&probe, i);
+      types_.push_back(Formatted(type) ? type : duckdb::kVarchar);
+      floats_.push_back(type == kFloatType);
     }
     api_->destroy_result(&probe);
     std::string select;
@@ -146,7 +148,10 @@ class ParquetReader : public TableReader {
           cell = TableCell{{}, true};
         } else if (types_[c] == duckdb::kVarchar) {
           const duckdb::String& s = static_cast<const duckdb::String*>(data)[r];
-          cell = TableCell{std::string_view(s.data(), s.size()), false};
+          std::string_view text(s.data(), s.size());
+          // A FLOAT NaN (cast to text by DuckDB) is missing, as a DOUBLE's is.
+          bool nan = floats_[c] && (text == "nan" || text == "-nan");
+          cell = nan ? TableCell{{}, true} : TableCell{text, false};
         } else if (types_[c] == duckdb::kDouble && std::isnan(static_cast<const double*>(data)[r])) {
           cell = TableCell{{}, true};  // NaN is a missing value, as in CSV (and pandas)
         } else {
@@ -163,7 +168,8 @@ class ParquetReader : public TableReader {
   }
 
  private:
-  static constexpr size_t kMaxFormatted = 32;  // "-1.7976931348623157e+308" and the like
+  static constexpr size_t kMaxFormatted = 32;
+  static constexpr int kFloatType = 10;  // DUCKDB_TYPE_FLOAT, cast to text by DuckDB  // "-1.7976931348623157e+308" and the like
 
   static bool Formatted(int type) {
     // FLOAT is left to DuckDB: its text for them is not always the shortest.
@@ -257,6 +263,7 @@ class ParquetReader : public TableReader {
   bool result_open_ = false;
   duckdb::DataChunk chunk_ = nullptr;
   std::filesystem::path link_;  // the plain-named link read instead of a file whose name is a glob
+  std::vector<bool> floats_;  // per column: a FLOAT (single precision)
   std::vector<int> types_;  // per column: a duckdb::Type formatted here, or kVarchar (read or cast as text)
   std::string text_;        // the formatted cells of the current chunk: text_[0, used_)
   size_t used_ = 0;

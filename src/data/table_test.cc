@@ -217,7 +217,9 @@ TEST(TableParquet, ReadsTypedColumnsAsText) {
                     "DATE '2020-01-01' + CAST(i AS INTEGER) AS d, CAST(i / 4 AS DECIMAL(10, 2)) AS dec, "
                     "CASE WHEN i = 7 THEN 'inf'::DOUBLE WHEN i = 8 THEN -1e300 ELSE i * 1e20 END AS big, "
                     "(i - 2500) * pow(10, i % 40 - 20) / 7 AS spread, "
-                    "CAST((i - 2500) * pow(10, i % 40 - 20) / 7 AS VARCHAR) AS spread_text "
+                    "CAST((i - 2500) * pow(10, i % 40 - 20) / 7 AS VARCHAR) AS spread_text, "
+                    "CASE WHEN i % 7 = 1 THEN 'nan'::DOUBLE ELSE i END AS dnan, "
+                    "CASE WHEN i % 7 = 2 THEN 'nan'::FLOAT ELSE i::FLOAT END AS fnan "
                     "FROM range(5000) t(i)) TO '" + file.string() + "' (FORMAT parquet)";
   ASSERT_EQ((*api)->query(con, sql.c_str(), &r), duckdb::kSuccess) << (*api)->result_error(&r);
   (*api)->destroy_result(&r);
@@ -228,7 +230,7 @@ TEST(TableParquet, ReadsTypedColumnsAsText) {
   ASSERT_TRUE(reader.ok()) << reader.status().ToString();
   EXPECT_EQ((*reader)->columns(),
             (std::vector<std::string>{"id", "half", "s", "even", "tiny", "f", "d", "dec", "big", "spread",
-                                      "spread_text"}));
+                                      "spread_text", "dnan", "fnan"}));
   TableBatch batch;
   int64_t rows = 0;
   for (;;) {
@@ -248,6 +250,8 @@ TEST(TableParquet, ReadsTypedColumnsAsText) {
       ASSERT_EQ(batch.cell(r, 1).text, std::to_string(rows / 2) + (rows % 2 ? ".5" : ".0"));
       ASSERT_EQ(batch.cell(r, 4).text, std::to_string(rows % 100 - 50));
       ASSERT_EQ(batch.cell(r, 9).text, batch.cell(r, 10).text);  // as DuckDB's own cast writes it
+      ASSERT_EQ(batch.cell(r, 11).missing, rows % 7 == 1);  // NaN is missing, in doubles and floats
+      ASSERT_EQ(batch.cell(r, 12).missing, rows % 7 == 2);
       if (rows == 6) {
         EXPECT_EQ(batch.cell(r, 5).text, "1.5");
         EXPECT_EQ(batch.cell(r, 6).text, "2020-01-07");
