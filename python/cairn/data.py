@@ -24,8 +24,43 @@ from . import _cairn
 from . import session as _session
 
 
+def _text(value, what):
+    """A ref or path argument: str or os.PathLike (not bytes, not None), without NUL."""
+    if value is None or isinstance(value, (bytes, bytearray)):
+        raise _cairn.CairnError("%s must be a str or a path, not %r" % (what, value))
+    text = os.fspath(value)
+    if not isinstance(text, str):
+        raise _cairn.CairnError("%s must be a str or a path, not %r" % (what, value))
+    if "\0" in text:
+        raise _cairn.CairnError("%s holds a NUL character" % what)
+    return text
+
+
+def _number(value, what):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _cairn.CairnError("%s must be a number, not %r" % (what, value))
+    try:
+        return float(value)
+    except OverflowError:
+        raise _cairn.CairnError("%s is too large" % what) from None
+
+
+def _whole(value, what):
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _cairn.CairnError("%s must be a whole number, not %r" % (what, value))
+    if not -2**63 <= value < 2**63:
+        raise _cairn.CairnError("%s is too large" % what)
+    return value
+
+
+def _flag(value, what):
+    if not isinstance(value, bool):
+        raise _cairn.CairnError("%s must be True or False, not %r" % (what, value))
+    return value
+
+
 def _repo(repo):
-    return os.fspath(repo) if repo is not None else _session._base_dir()
+    return _text(repo, "repo") if repo is not None else _session._base_dir()
 
 
 def _names(value, what):
@@ -34,10 +69,14 @@ def _names(value, what):
         return []
     if isinstance(value, str):
         return [v for v in value.split(",") if v] if value else []
+    if isinstance(value, (bytes, bytearray)):
+        raise _cairn.CairnError("%s must be a str or a list of str, not %r" % (what, value))
     names = list(value)
     for v in names:
         if not isinstance(v, str):
             raise _cairn.CairnError("%s must be a str or a list of str, not %r" % (what, v))
+        if "\0" in v:
+            raise _cairn.CairnError("%s holds a NUL character" % what)
     return names
 
 
@@ -48,21 +87,23 @@ def diff_rows(from_ref, to_ref=None, key=None, columns=None, tolerance=0.0, limi
     without, rows compare as a multiset. ``tolerance``: numbers closer than it
     are equal (needs a key). ``limit``: changed rows listed per table;
     ``stat``: counts only."""
-    return _cairn.diff_rows(_repo(repo), os.fspath(from_ref), None if to_ref is None else os.fspath(to_ref),
-                            _names(key, "key"), _names(columns, "columns"), float(tolerance), int(limit), bool(stat))
+    return _cairn.diff_rows(_repo(repo), _text(from_ref, "from_ref"), None if to_ref is None else _text(to_ref, "to_ref"),
+                            _names(key, "key"), _names(columns, "columns"), _number(tolerance, "tolerance"),
+                            _whole(limit, "limit"), _flag(stat, "stat"))
 
 
 def delta(a, b, key=None, limit=20, stat=False, files_only=False, repo=None):
     """What changed in the data behind two runs, model versions
     (``model:NAME@3``) or dataset refs: ``cairn delta``. Each side's input
     versions are found upstream through lineage and paired by dataset."""
-    return _cairn.delta(_repo(repo), str(a), str(b), _names(key, "key"), int(limit), bool(stat), bool(files_only))
+    return _cairn.delta(_repo(repo), _text(a, "a"), _text(b, "b"), _names(key, "key"), _whole(limit, "limit"),
+                        _flag(stat, "stat"), _flag(files_only, "files_only"))
 
 
 def profile(ref, columns=None, repo=None):
     """The profile of each table ``ref`` names: ``cairn profile``. Computed
     once per file content and stored beside the data."""
-    return _cairn.profile(_repo(repo), os.fspath(ref), _names(columns, "columns"))
+    return _cairn.profile(_repo(repo), _text(ref, "ref"), _names(columns, "columns"))
 
 
 def validate(ref, suite, store=True, repo=None):
@@ -70,7 +111,7 @@ def validate(ref, suite, store=True, repo=None):
     (YAML, Great Expectations' names): ``cairn validate``. The result's
     ``success`` is False when an expectation failed; ``store=False`` keeps it
     from being stored beside the data."""
-    return _cairn.validate(_repo(repo), os.fspath(ref), os.fspath(suite), bool(store))
+    return _cairn.validate(_repo(repo), _text(ref, "ref"), _text(suite, "suite"), _flag(store, "store"))
 
 
 def drift(reference, current, method="auto", columns=None, threshold=None, share=0.5, repo=None):
@@ -78,5 +119,6 @@ def drift(reference, current, method="auto", columns=None, threshold=None, share
     ``method``: auto (Evidently's defaults), ks, chi2, z, psi, wasserstein or
     jensenshannon; ``threshold`` overrides the method's; the dataset drifts
     when at least ``share`` of the compared columns did."""
-    return _cairn.drift(_repo(repo), os.fspath(reference), os.fspath(current), str(method),
-                        _names(columns, "columns"), None if threshold is None else float(threshold), float(share))
+    return _cairn.drift(_repo(repo), _text(reference, "reference"), _text(current, "current"), _text(method, "method"),
+                        _names(columns, "columns"), None if threshold is None else _number(threshold, "threshold"),
+                        _number(share, "share"))

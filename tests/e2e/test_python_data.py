@@ -100,7 +100,12 @@ class PythonDataTest(PythonApiTestCase):
                          lambda: cairn.data.profile("data/none@v9"),
                          lambda: cairn.data.validate("data/patients.csv", "missing.yaml"),
                          lambda: cairn.data.drift("data/patients.csv", "data/patients.csv", method="magic"),
-                         lambda: cairn.data.diff_rows("data/patients.csv@v1", key=[1])):
+                         lambda: cairn.data.diff_rows("data/patients.csv@v1", key=[1]),
+                         lambda: cairn.data.validate("data/patients.csv", "s.yaml\\x00junk"),
+                         lambda: cairn.data.validate("data/patients.csv", "s.yaml", store="no"),
+                         lambda: cairn.data.diff_rows("data/patients.csv@v1", key="id", tolerance="x"),
+                         lambda: cairn.data.drift("data/patients.csv", "data/patients.csv", threshold=10**400),
+                         lambda: cairn.data.delta(None, "data/patients.csv@v1")):
                 try:
                     call()
                     msgs.append(None)
@@ -116,6 +121,11 @@ class PythonDataTest(PythonApiTestCase):
         self.assertIn("missing.yaml", got[4])
         self.assertIn("unknown method 'magic'", got[5])
         self.assertIn("key must be a str or a list of str", got[6])
+        self.assertIn("suite holds a NUL character", got[7])
+        self.assertIn("store must be True or False", got[8])
+        self.assertIn("tolerance must be a number", got[9])
+        self.assertIn("threshold is too large", got[10])
+        self.assertIn("a must be a str or a path, not None", got[11])
 
 
 if __name__ == "__main__":
