@@ -481,9 +481,10 @@ Result<DriftReport> ComputeDrift(Repo& repo, const TableSet& reference, const Ta
   }
   if (report.compared_columns() == 0) {
     // A check that compared nothing must not pass as "no drift".
-    return Status::InvalidArgument("no column of " + reference.label + " is also in " + current.label +
-                                       ": nothing was compared",
-                                   "give two versions of the same table (drift compares the columns both have)");
+    return Status::InvalidArgument("no column of " + reference.label + " and " + current.label +
+                                       " has values on both sides: nothing was compared",
+                                   "give two versions of the same table (drift compares the columns both have, "
+                                   "where each side has values)");
   }
   report.drifted = report.drifted_share() >= options.share;
   return report;
