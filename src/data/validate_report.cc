@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "cairn/validate.h"
+#include "util/utf8.h"
 
 namespace cairn {
 namespace {
@@ -99,11 +100,24 @@ std::string Summary(const ExpectationResult& r, bool with_examples) {
 }
 
 // Text for XML content and attributes: the special characters as entities,
-// line breaks as references, other control characters dropped.
+// line breaks as references, other control characters dropped, bytes that
+// are not UTF-8 as U+FFFD (XML must be well-formed Unicode).
 std::string Xml(const std::string& text) {
   std::string out;
-  for (char ch : text) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char ch = text[i];
     unsigned char c = static_cast<unsigned char>(ch);
+    if (c >= 0x80) {
+      uint32_t cp = 0;
+      size_t n = DecodeUtf8(text, i, &cp);
+      if (n == 0) {
+        out += "\xEF\xBF\xBD";
+      } else {
+        out.append(text, i, n);
+        i += n - 1;
+      }
+      continue;
+    }
     if (ch == '&') {
       out += "&amp;";
     } else if (ch == '<') {

@@ -363,6 +363,12 @@ TEST(ValidateReportTest, JsonJUnitAndText) {
   std::string xml = ValidationJUnit(report);
   EXPECT_NE(xml.find("tests=\"2\" failures=\"1\""), std::string::npos);
   EXPECT_NE(xml.find("<failure message=\"1 unexpected of 10 values (10%)\""), std::string::npos);
+  // A name that is not UTF-8 cannot make the XML malformed.
+  ValidationReport odd = report;
+  odd.files[0].path = "bad\xff.csv";
+  std::string odd_xml = ValidationJUnit(odd);
+  EXPECT_EQ(odd_xml.find("bad\xff"), std::string::npos);
+  EXPECT_NE(odd_xml.find("bad\xEF\xBF\xBD.csv"), std::string::npos);
   std::string text = ValidationText(report);
   EXPECT_NE(text.find("FAIL  expect_column_values_to_be_in_set(sex): 1 unexpected of 10 values (10%): 'X' (row 8)"),
             std::string::npos);
