@@ -18,6 +18,7 @@ $CAIRN_DIR, else the current directory) unless ``repo`` names another
 directory in it. Errors raise ``cairn.CairnError`` with the library's message.
 """
 
+import numbers
 import os
 
 from . import _cairn
@@ -37,7 +38,7 @@ def _text(value, what):
 
 
 def _number(value, what):
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):  # numpy's numbers too
         raise _cairn.CairnError("%s must be a number, not %r" % (what, value))
     try:
         return float(value)
@@ -46,17 +47,18 @@ def _number(value, what):
 
 
 def _whole(value, what):
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise _cairn.CairnError("%s must be a whole number, not %r" % (what, value))
+    value = int(value)
     if not -2**63 <= value < 2**63:
         raise _cairn.CairnError("%s is too large" % what)
     return value
 
 
 def _flag(value, what):
-    if not isinstance(value, bool):
-        raise _cairn.CairnError("%s must be True or False, not %r" % (what, value))
-    return value
+    if isinstance(value, bool) or type(value).__name__ == "bool_":  # numpy.bool_
+        return bool(value)
+    raise _cairn.CairnError("%s must be True or False, not %r" % (what, value))
 
 
 def _repo(repo):
