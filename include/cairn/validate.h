@@ -194,13 +194,15 @@ inline constexpr std::string_view kValidationKind = "validation";
 
 // Stores each file's result as a derived object: kind "validation", subject
 // the file's blob (a workspace file is hashed first; `blob` is set), key the
-// suite's Digest(), body {"validation_version": 1, "suite": {name, file,
-// digest}, "ref", "result": FileValidationJson} (doc/json.md). A result of
-// the same suite on the same blob is replaced. Sets each file's `object`.
+// suite's Digest() and the format the file is read as ("<digest>.csv"), body
+// {"validation_version": 1, "suite": {name, file, digest}, "ref", "result":
+// FileValidationJson} (doc/json.md). A result of the same suite on the same
+// blob and format is replaced. Sets each file's `object`.
 // Errors are the store's and the file's.
 Status StoreValidation(Repo& repo, ValidationReport* report);
-// The stored body of the result of `suite` on `blob`; nullopt when none.
-Result<std::optional<Json>> StoredValidation(Repo& repo, const Oid& blob, const Suite& suite);
+// The stored body of the result of `suite` on `blob` read as `format`;
+// nullopt when none.
+Result<std::optional<Json>> StoredValidation(Repo& repo, const Oid& blob, TableFormat format, const Suite& suite);
 
 // One line per failed expectation of a report: "iris.csv:
 // expect_column_values_to_be_between(sepal): 3 unexpected of 150 values

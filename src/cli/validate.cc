@@ -19,7 +19,7 @@ void RegisterValidate(CLI::App& app, Context& ctx) {
       "    - expect_column_values_to_be_between: {column: bmi, min_value: 10, max_value: 60}\n"
       "The supported expectations and the result are described in doc/data.md (\"Validation\").\n"
       "The result of each file is kept beside its blob (a derived object, kind validation, keyed\n"
-      "by the suite's digest) for gates and the UI, unless --no-store.\n"
+      "by the suite's digest and the file's format) for gates and the UI, unless --no-store.\n"
       "--infer prints a proposed suite that the data passes (review it, then commit it).\n"
       "Exit: 0 every expectation passed, 1 one failed, 2 bad input (a bad suite names\n"
       "FILE:LINE:COLUMN).\n"

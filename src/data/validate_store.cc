@@ -14,6 +14,12 @@ Result<Oid> BlobOf(const FileValidation& file) {
   return table_internal::ContentOid(file.blob, file.file, file.where);
 }
 
+// A result depends on the bytes, the suite and how the bytes are parsed
+// (the same bytes as .csv and .tsv are different tables).
+std::string ResultKey(const Suite& suite, TableFormat format) {
+  return suite.Digest() + "." + TableFormatName(format);
+}
+
 }  // namespace
 
 Status StoreValidation(Repo& repo, ValidationReport* report) {
@@ -24,7 +30,7 @@ Status StoreValidation(Repo& repo, ValidationReport* report) {
     DerivedObject object;
     object.kind = std::string(kValidationKind);
     object.subject = file.blob;
-    object.key = suite.Digest();
+    object.key = ResultKey(suite, TableFormatFor(file.path).value_or(TableFormat::kCsv));
     object.created_ms = NowMs();
     object.body = Json{{"validation_version", 1},
                        {"suite", Json{{"name", suite.name}, {"file", suite.file}, {"digest", suite.Digest()}}},
@@ -35,8 +41,8 @@ Status StoreValidation(Repo& repo, ValidationReport* report) {
   return Status::OK();
 }
 
-Result<std::optional<Json>> StoredValidation(Repo& repo, const Oid& blob, const Suite& suite) {
-  Result<std::optional<DerivedObject>> got = GetDerived(repo, kValidationKind, blob, suite.Digest());
+Result<std::optional<Json>> StoredValidation(Repo& repo, const Oid& blob, TableFormat format, const Suite& suite) {
+  Result<std::optional<DerivedObject>> got = GetDerived(repo, kValidationKind, blob, ResultKey(suite, format));
   if (!got.ok() && got.status().code() == Code::kCorruption) return std::optional<Json>();  // validated again
   CAIRN_ASSIGN_OR_RETURN(std::optional<DerivedObject> found, std::move(got));
   if (!found) return std::optional<Json>();

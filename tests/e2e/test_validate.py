@@ -108,11 +108,11 @@ expectations:
         self.assertEqual(report["files"][0]["rows"], 20)
         blob = self.sha("data/linnerud.csv")
         self.assertEqual(report["files"][0]["blob"], "sha256:" + blob)
-        # The result is kept beside the blob, keyed by the suite's digest.
+        # The result is kept beside the blob, keyed by the suite's digest and the format it was read as.
         digest = report["suite"]["digest"]
         self.assertRegex(digest, "^[0-9a-f]{64}$")
         self.assertRegex(report["files"][0]["object"], "^sha256:[0-9a-f]{64}$")
-        ref = os.path.join(self.cairn_dir, "refs", "derived", "validation", blob, digest)
+        ref = os.path.join(self.cairn_dir, "refs", "derived", "validation", blob, digest + ".csv")
         self.assertTrue(os.path.exists(ref), ref)
         self.fsck_clean()
         # The same checks written otherwise have the same digest; --no-store writes nothing.
