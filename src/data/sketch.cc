@@ -352,14 +352,14 @@ std::vector<TopValues::Item> TopValues::Top(size_t n) const {
 
 void Moments::Add(double value) {
   count_++;
-  long double delta = value - mean_;  // extended range: values near ±1.7e308 do not overflow
-  mean_ += delta / static_cast<long double>(count_);
+  double delta = value - mean_;
+  mean_ += delta / static_cast<double>(count_);
   m2_ += delta * (value - mean_);
 }
 
 double Moments::SampleStd() const {
   if (count_ < 2) return std::numeric_limits<double>::quiet_NaN();
-  return static_cast<double>(std::sqrt(m2_ / static_cast<long double>(count_ - 1)));
+  return std::sqrt(m2_ / static_cast<double>(count_ - 1));
 }
 
 }  // namespace cairn::data_internal

@@ -154,20 +154,19 @@ class TopValues {
   std::vector<uint64_t> counts_;   // reused by Purge
 };
 
-// Count, mean and variance in one pass (Welford), numerically stable, in
-// extended precision (so values near the largest double do not overflow).
+// Count, mean and variance in one pass (Welford), numerically stable.
 class Moments {
  public:
   void Add(double value);
   uint64_t count() const { return count_; }
-  double mean() const { return static_cast<double>(mean_); }
+  double mean() const { return mean_; }
   // Sample standard deviation (ddof = 1, as pandas' std); NaN below two values.
   double SampleStd() const;
 
  private:
   uint64_t count_ = 0;
-  long double mean_ = 0;  // Welford's sums in extended precision and range
-  long double m2_ = 0;
+  double mean_ = 0;
+  double m2_ = 0;
 };
 
 }  // namespace cairn::data_internal
