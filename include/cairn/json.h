@@ -10,10 +10,20 @@
 
 #include <nlohmann/json.hpp>
 
+#include <string>
+
 namespace cairn {
 
 // Keys keep the order they were set in, so output reads like the doc.
 using Json = nlohmann::ordered_json;
+
+// The text of `j` (compact, or indented by `indent`). Bytes that are not
+// UTF-8 (a file name, a cell) become U+FFFD instead of throwing: the one
+// way every serializer, record and front end writes JSON.
+template <typename J>
+std::string DumpJson(const J& j, int indent = -1) {
+  return j.dump(indent, ' ', false, J::error_handler_t::replace);
+}
 
 }  // namespace cairn
 

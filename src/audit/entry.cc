@@ -14,7 +14,7 @@ namespace {
 // JSON text of a string; invalid UTF-8 is replaced (U+FFFD) rather than
 // refused, so any user name or reason can be recorded.
 std::string Quote(const std::string& s) {
-  return Json(s).dump(-1, ' ', false, Json::error_handler_t::replace);
+  return DumpJson(Json(s));
 }
 
 bool IsLowerHex(std::string_view s) {
@@ -84,7 +84,7 @@ std::string EncodeBody(const AuditEntry& e) {
   }
   out += "],\"reason\":" + Quote(e.reason);
   const Json& details = e.details.is_object() ? e.details : Json::object();
-  out += ",\"details\":" + details.dump(-1, ' ', false, Json::error_handler_t::replace);
+  out += ",\"details\":" + DumpJson(details);
   out += '}';
   return out;
 }

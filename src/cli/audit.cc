@@ -28,7 +28,7 @@ void PrintEntry(const AuditEntry& e) {
   std::cout << "  by:       " << e.user << " @ " << e.host << "\n";
   if (!e.subjects.empty()) std::cout << "  subjects: " << Join(e.subjects, ", ") << "\n";
   if (!e.reason.empty()) std::cout << "  reason:   " << e.reason << "\n";
-  if (!e.details.empty()) std::cout << "  details:  " << e.details.dump(-1, ' ', false, Json::error_handler_t::replace) << "\n";
+  if (!e.details.empty()) std::cout << "  details:  " << DumpJson(e.details) << "\n";
   if (e.prev.size() > 1) {
     std::vector<std::string> shorts;
     for (const auto& p : e.prev) shorts.push_back(p.substr(0, 12));

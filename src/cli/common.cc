@@ -7,6 +7,7 @@
 #include <iostream>
 #include <new>
 
+#include "cairn/json.h"
 #include "cli/command.h"
 #include "util/progress.h"
 
@@ -30,7 +31,7 @@ Result<std::unique_ptr<Repo>> OpenRepo(const Context&) {
 
 bool ProgressWanted() { return ::isatty(STDERR_FILENO) == 1; }
 
-void PrintJson(const Json& j) { std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl; }
+void PrintJson(const Json& j) { std::cout << DumpJson(j, 2) << std::endl; }
 
 std::string Human(uint64_t bytes) { return HumanBytes(bytes); }
 

@@ -14,7 +14,7 @@ namespace cairn::cli {
 namespace {
 
 std::string Render(const GateReport& report, const std::string& format) {
-  if (format == "json") return GateReportJson(report).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  if (format == "json") return DumpJson(GateReportJson(report), 2) + "\n";
   if (format == "junit") return GateReportJUnit(report);
   if (format == "markdown") return GateReportMarkdown(report);
   return GateReportText(report);

@@ -83,7 +83,7 @@ void RegisterValidate(CLI::App& app, Context& ctx) {
       if (a->format != "text") {
         for (const std::string& p : report->not_tabular) std::cerr << "note: " << p << " is not tabular: skipped\n";
       }
-      std::string text = a->format == "json"    ? ValidationJson(*report).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"
+      std::string text = a->format == "json"    ? DumpJson(ValidationJson(*report), 2) + "\n"
                          : a->format == "junit" ? ValidationJUnit(*report)
                                                 : ValidationText(*report);
       int written = write(text);

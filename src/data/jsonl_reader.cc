@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cairn/json.h"
 #include "data/table_internal.h"
 
 namespace cairn::table_internal {
@@ -152,7 +153,7 @@ class RowFields : public nlohmann::json_sax<nlohmann::json> {
     stack_.pop_back();
     keys_.pop_back();
     if (stack_.empty()) {
-      fields.push_back(Field{key_, value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)});
+      fields.push_back(Field{key_, DumpJson(value)});
     } else {
       Add(std::move(value));
     }

@@ -100,7 +100,7 @@ Status Scan(TableReader& reader, TableStats* t) {
   return Status::OK();
 }
 
-std::string Quoted(const std::string& s) { return Json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+std::string Quoted(const std::string& s) { return DumpJson(Json(s)); }
 
 // The shortest text that reads back as exactly `v`.
 std::string Exact(double v) {

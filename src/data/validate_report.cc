@@ -28,7 +28,7 @@ std::string Percent(double v) {
 std::string Shown(const Json& v) {
   if (v.is_null()) return "(missing)";
   if (v.is_string()) return "'" + v.get<std::string>() + "'";
-  return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return DumpJson(v);
 }
 
 // "expect_column_values_to_be_between(bmi)", with the columns it is about.
@@ -57,7 +57,7 @@ std::string Summary(const ExpectationResult& r, bool with_examples) {
     out = std::to_string(r.unexpected_count) + " unexpected of " + std::to_string(evaluated) +
           (e.type == ExpectationType::kNotNull ? " rows" : " values");
     if (r.unexpected_percent) out += " (" + Percent(*r.unexpected_percent) + ")";
-    if (e.mostly) out += ", mostly " + Json(*e.mostly).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    if (e.mostly) out += ", mostly " + DumpJson(Json(*e.mostly));
     if (e.type == ExpectationType::kOfType) out += ", column type " + r.observed_value.get<std::string>();
     if (with_examples && !r.partial_unexpected.empty()) {
       out += ": ";
@@ -88,7 +88,7 @@ std::string Summary(const ExpectationResult& r, bool with_examples) {
     }
     std::string s;
     for (const auto& m : r.details["mismatched"]) {
-      s += std::string(s.empty() ? "" : "; ") + "position " + m["Expected Column Position"].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + ": expected " +
+      s += std::string(s.empty() ? "" : "; ") + "position " + DumpJson(m["Expected Column Position"]) + ": expected " +
            (m["Expected"].is_null() ? "nothing" : m["Expected"].get<std::string>()) + ", found " +
            (m["Found"].is_null() ? "nothing" : m["Found"].get<std::string>());
     }
@@ -96,7 +96,7 @@ std::string Summary(const ExpectationResult& r, bool with_examples) {
   }
   if (r.observed_value.is_null()) return "observed nothing (no values)";
   if (r.observed_value.is_string()) return "observed " + r.observed_value.get<std::string>();  // inf, -inf, nan
-  return "observed " + r.observed_value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return "observed " + DumpJson(r.observed_value);
 }
 
 // Text for XML content and attributes: the special characters as entities,

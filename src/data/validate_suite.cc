@@ -439,10 +439,10 @@ std::string Suite::CanonicalText() const {
   nlohmann::json list = nlohmann::json::array();  // sorted keys
   for (const Expectation& e : expectations) {
     nlohmann::json kwargs = nlohmann::json::object();
-    for (const auto& [k, v] : e.kwargs.items()) kwargs[k] = nlohmann::json::parse(v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    for (const auto& [k, v] : e.kwargs.items()) kwargs[k] = nlohmann::json::parse(DumpJson(v));
     list.push_back({{"expectation_type", ExpectationTypeName(e.type)}, {"kwargs", kwargs}});
   }
-  return nlohmann::json{{"expectations", list}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return DumpJson(nlohmann::json{{"expectations", list}});
 }
 
 std::string Suite::Digest() const { return Oid::Of(CanonicalText()).Hex(); }

@@ -159,7 +159,7 @@ Result<GetModelResult> WriteModel(Repo& repo, ModelVersionState st, const fs::pa
     }
     files = std::move(tree.entries);
   }
-  CAIRN_RETURN_IF_ERROR(WriteFileAtomic(temp.path() / kProvenanceFile, ProvenanceJson(st, &files).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n",
+  CAIRN_RETURN_IF_ERROR(WriteFileAtomic(temp.path() / kProvenanceFile, DumpJson(ProvenanceJson(st, &files), 2) + "\n",
                                         /*sync=*/false));
   CAIRN_RETURN_IF_ERROR(SyncFileSystem(temp.path()));
 

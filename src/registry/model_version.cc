@@ -70,7 +70,7 @@ std::string ModelVersion::Encode() const {
   j["user"] = user;
   j["host"] = host;
   j["time"] = time_ms;
-  return j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  return DumpJson(j, 1) + "\n";
 }
 
 Result<ModelVersion> ModelVersion::Decode(std::string_view data, const std::string& where) {

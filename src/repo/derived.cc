@@ -80,7 +80,7 @@ std::string DerivedObject::Encode() const {
   j["key"] = key;
   j["created"] = created_ms;
   j["body"] = body;
-  return j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  return DumpJson(j, 1) + "\n";
 }
 
 Result<DerivedObject> DerivedObject::Decode(std::string_view data, const std::string& where) {

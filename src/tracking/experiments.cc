@@ -3,6 +3,7 @@
 // experiment's tags live only in its descriptor: the store indexes names.
 #include <nlohmann/json.hpp>
 
+#include "cairn/json.h"
 #include "cairn/tracking.h"
 #include "tracking/tracker_internal.h"
 #include "util/file.h"
@@ -22,7 +23,7 @@ Status WriteExperimentRef(Repo& repo, const Experiment& e) {
   if (!e.tags.empty()) j["tags"] = e.tags;
   fs::path path = ExperimentRefPath(repo, e.id);
   CAIRN_RETURN_IF_ERROR(MakeDirs(path.parent_path()));
-  return WriteFileAtomic(path, j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", /*sync=*/true);
+  return WriteFileAtomic(path, DumpJson(j, 1) + "\n", /*sync=*/true);
 }
 
 Status NoExperiment(const std::string& name) {

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "cairn/json.h"
 #include "cairn/object.h"
 #include "util/file.h"
 
@@ -118,7 +119,7 @@ std::string EncodeRunRecord(const RunInfo& run, const std::optional<Oid>& metric
     artifacts.push_back({{"path", a.path}, {"oid", a.oid.ToString()}, {"size", a.size}});
   }
   j["artifacts"] = artifacts;
-  return j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  return DumpJson(j, 1) + "\n";
 }
 
 Result<RunInfo> DecodeRunRecord(std::string_view data, const std::string& where,

@@ -2,6 +2,7 @@
 // the records by a reindex) and the oids the store names, for gc.
 #include <nlohmann/json.hpp>
 
+#include "cairn/json.h"
 #include "tracking/sqlite_store.h"
 
 namespace cairn {
@@ -35,7 +36,7 @@ Status SqliteTrackingStore::IndexSealedRun(const RunInfo& run, const Oid& record
   } else {
     ins.BindNull(9);
   }
-  ins.Bind(10, run.command).Bind(11, run.cwd).Bind(12, json(run.env).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  ins.Bind(10, run.command).Bind(11, run.cwd).Bind(12, DumpJson(json(run.env)));
   if (history) {
     ins.Bind(13, history->ToString());
   } else {

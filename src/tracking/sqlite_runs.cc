@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
+#include "cairn/json.h"
 #include "tracking/sqlite_store.h"
 
 namespace cairn {
@@ -60,7 +61,7 @@ Status SqliteTrackingStore::InsertRun(const NewRun& run) {
       .Bind(9, run.pid)
       .Bind(10, run.pid_start)
       .Bind(11, run.heartbeat_ms ? run.heartbeat_ms : r.start_ms)
-      .Bind(12, json(r.env).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      .Bind(12, DumpJson(json(r.env)));
   CAIRN_RETURN_IF_ERROR(st.Run());
   int64_t row = sqlite3_last_insert_rowid(db_);
   CAIRN_RETURN_IF_ERROR(InsertKv("run_params", row, r.params));
@@ -133,7 +134,7 @@ Status SqliteTrackingStore::MergeEnv(const std::string& run, const std::map<std:
   if (!j.is_object()) j = json::object();
   for (const auto& [k, v] : env) j[k] = v;
   Stmt put(db_, "UPDATE runs SET env = ? WHERE id = ?");
-  put.Bind(1, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)).Bind(2, row);
+  put.Bind(1, DumpJson(j)).Bind(2, row);
   return put.Run();
 }
 
