@@ -4,7 +4,6 @@
 #include "cairn/drift.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cctype>
 #include <cmath>
 #include <limits>
@@ -13,6 +12,7 @@
 #include <set>
 #include <type_traits>
 
+#include "cairn/run_record.h"  // FormatMetricValue: numbers as typed (1.5, not 1.500000)
 #include "data/drift_stats.h"
 #include "util/edit_distance.h"
 
@@ -33,13 +33,6 @@ constexpr MethodName kMethodNames[] = {
     {DriftMethod::kPsi, "psi"},           {DriftMethod::kWasserstein, "wasserstein"},
     {DriftMethod::kJensenShannon, "jensenshannon"},
 };
-
-// A number as the user would have typed it (1.5, not 1.500000).
-std::string Shortest(double v) {
-  char buf[32];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  return ec == std::errc() ? std::string(buf, end) : std::to_string(v);
-}
 
 bool IsNumeric(ColumnType type) { return type == ColumnType::kInteger || type == ColumnType::kNumber; }
 
@@ -377,19 +370,19 @@ Status ValidateDriftOptions(const DriftOptions& options) {
     const double t = *options.threshold;
     if (options.method == DriftMethod::kAuto || DriftMethodIsTest(options.method)) {
       if (!(t > 0 && t < 1)) {
-        return Status::InvalidArgument("--threshold " + Shortest(t) + " is out of range",
+        return Status::InvalidArgument("--threshold " + FormatMetricValue(t) + " is out of range",
                                        options.method == DriftMethod::kAuto
                                            ? "with --method auto the threshold applies to p-values and "
                                              "distances alike: give a value between 0 and 1 (exclusive)"
                                            : "a p-value threshold lies between 0 and 1 (exclusive), e.g. 0.05");
       }
     } else if (!(t > 0) || !std::isfinite(t)) {
-      return Status::InvalidArgument("--threshold " + Shortest(t) + " is out of range",
+      return Status::InvalidArgument("--threshold " + FormatMetricValue(t) + " is out of range",
                                      "a distance threshold is a positive number, e.g. 0.1");
     }
   }
   if (!(options.share > 0 && options.share <= 1)) {
-    return Status::InvalidArgument("--share " + Shortest(options.share) + " is out of range",
+    return Status::InvalidArgument("--share " + FormatMetricValue(options.share) + " is out of range",
                                    "the share of drifted columns lies in (0, 1], e.g. 0.5");
   }
   return Status::OK();

@@ -15,6 +15,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "cairn/run_record.h"  // FormatMetricValue
 #include "util/edit_distance.h"
 
 namespace cairn {
@@ -151,51 +152,32 @@ inline ColumnType TypeOf(const TableCell& c) {
   return LooksLikeText(t.empty() ? 0 : t[0]) ? ColumnType::kString : CellType(t);
 }
 
-// A number written in decimal as mantissa × 10^exponent, exactly (up to 36
-// significant digits): [-+]D*[.D*][(e|E)[-+]D+]. ParseDecimal: false for
-// anything else.
+// A number as mantissa × 10^exponent, exactly: CanonicalNumber's digits
+// and exponent, when there are at most 36 digits. False for other text.
 struct Decimal {
   __int128 mantissa = 0;
   int exponent = 0;
 };
 
 bool ParseDecimal(std::string_view t, Decimal* out) {
-  size_t i = 0, n = t.size();
-  while (i < n && (t[i] == ' ' || t[i] == '\t')) ++i;
-  while (n > i && (t[n - 1] == ' ' || t[n - 1] == '\t')) --n;
-  bool negative = i < n && t[i] == '-';
-  if (i < n && (t[i] == '-' || t[i] == '+')) ++i;
+  std::string canonical;
+  bool simple = false, integer = false;
+  if (!CanonicalNumber(t, &canonical, &simple, &integer)) return false;
+  if (canonical == "0") {
+    *out = Decimal{};
+    return true;
+  }
+  // "[-]DIGITSe<exponent of the first digit>"
+  const size_t e = canonical.find('e');
+  const bool negative = canonical[0] == '-';
+  const size_t first = negative ? 1 : 0, digits = e - first;
+  int64_t exponent = 0;
+  auto [end, ec] = std::from_chars(canonical.data() + e + 1, canonical.data() + canonical.size(), exponent);
+  if (ec != std::errc() || digits > 36 || exponent > 100000 || exponent < -100000) return false;
   Decimal d;
-  int digits = 0;
-  bool any = false, dot = false;
-  for (; i < n; ++i) {
-    char c = t[i];
-    if (c >= '0' && c <= '9') {
-      any = true;
-      if (d.mantissa == 0 && c == '0') {
-        if (dot) d.exponent--;  // leading zeros carry no digits
-        continue;
-      }
-      if (++digits > 36) return false;
-      d.mantissa = d.mantissa * 10 + (c - '0');
-      if (dot) d.exponent--;
-    } else if (c == '.' && !dot) {
-      dot = true;
-    } else {
-      break;
-    }
-  }
-  if (!any) return false;
-  if (i < n) {
-    if (t[i] != 'e' && t[i] != 'E') return false;
-    int e = 0;
-    const char* begin = t.data() + i + 1;
-    if (begin < t.data() + n && *begin == '+') ++begin;
-    auto [end, ec] = std::from_chars(begin, t.data() + n, e);
-    if (ec != std::errc() || end != t.data() + n || e > 100000 || e < -100000) return false;
-    d.exponent += e;
-  }
+  for (size_t k = first; k < e; ++k) d.mantissa = d.mantissa * 10 + (canonical[k] - '0');
   if (negative) d.mantissa = -d.mantissa;
+  d.exponent = static_cast<int>(exponent) - static_cast<int>(digits - 1);
   *out = d;
   return true;
 }
@@ -216,11 +198,9 @@ bool Scaled(const Decimal& d, int e, __int128* out) {
 // within 0.001, whatever binary doubles would say); in doubles only where
 // the decimals are too long or not plain numbers (inf).
 bool WithinTolerance(std::string_view a, std::string_view b, double tolerance) {
-  char text[64];
-  auto [end, ec] = std::to_chars(text, text + sizeof text, tolerance);  // the shortest decimal: 0.001 as given
   Decimal x, y, t;
-  if (ParseDecimal(a, &x) && ParseDecimal(b, &y) && ec == std::errc() &&
-      ParseDecimal(std::string_view(text, end - text), &t)) {
+  if (ParseDecimal(a, &x) && ParseDecimal(b, &y) &&
+      ParseDecimal(FormatMetricValue(tolerance), &t)) {  // its shortest decimal: 0.001 as given
     int e = std::min(std::min(x.exponent, y.exponent), t.exponent);
     __int128 mx = 0, my = 0, mt = 0;
     if (Scaled(x, e, &mx) && Scaled(y, e, &my) && Scaled(t, e, &mt)) {
