@@ -7,6 +7,8 @@
 #include <limits>
 #include <numeric>
 
+#include "data/sketch.h"
+
 namespace cairn::drift_internal {
 namespace {
 
@@ -158,18 +160,14 @@ std::vector<double> SturgesEdges(double lo, double hi, size_t count) {
     last += 0.5;
   }
   // A range wider than the largest double (-1e308 to 1e308) is worked out
-  // in halves, exactly (a power of two), where numpy would overflow.
+  // in halves, as LinearEdges does.
   const double scale = std::isfinite(last - first) ? 1.0 : 0.5;
   size_t bins = 1;
   if (count > 0 && hi > lo) {
     const double width = (hi * scale - lo * scale) / (std::log2(static_cast<double>(count)) + 1.0);
     bins = static_cast<size_t>(std::ceil((last * scale - first * scale) / width));
   }
-  std::vector<double> edges(bins + 1);
-  const double step = (last * scale - first * scale) / static_cast<double>(bins);  // numpy.linspace
-  for (size_t k = 0; k <= bins; ++k) edges[k] = (static_cast<double>(k) * step + first * scale) / scale;
-  edges[bins] = last;
-  return edges;
+  return data_internal::LinearEdges(first, last, bins);  // numpy.linspace
 }
 
 std::vector<int64_t> HistogramCounts(std::span<const double> values, std::span<const double> edges) {

@@ -145,6 +145,15 @@ uint64_t DistinctCounter::Count() const {
 
 // ---- QuantileSketch ----
 
+std::vector<double> LinearEdges(double lo, double hi, size_t bins) {
+  const double scale = std::isfinite(hi - lo) ? 1.0 : 0.5;
+  const double step = (hi * scale - lo * scale) / static_cast<double>(bins);
+  std::vector<double> edges(bins + 1);
+  for (size_t k = 0; k <= bins; ++k) edges[k] = (static_cast<double>(k) * step + lo * scale) / scale;
+  edges[bins] = hi;
+  return edges;
+}
+
 QuantileSketch::QuantileSketch(size_t capacity) : capacity_(std::max<size_t>(capacity, 1)), rng_(kSeed) {}
 
 double QuantileSketch::Uniform() { return (static_cast<double>(NextRandom(&rng_) >> 11) + 0.5) * 0x1.0p-53; }
@@ -210,11 +219,9 @@ QuantileSketch::Histogram QuantileSketch::MakeHistogram(double min, double max, 
   // A range wider than the largest double is worked out in halves; one
   // that ±0.5 cannot widen (a constant at or above 2^53) stays a point, its
   // values in the middle bin (where numpy puts them).
-  const double scale = std::isfinite(max - min) ? 1.0 : 0.5;
+  const double scale = std::isfinite(max - min) ? 1.0 : 0.5;  // as LinearEdges works it out
   const double width = max * scale - min * scale;
-  h.edges.resize(bins + 1);
-  for (int i = 0; i <= bins; ++i) h.edges[i] = (min * scale + i * (width / bins)) / scale;
-  h.edges[bins] = max;
+  h.edges = LinearEdges(min, max, static_cast<size_t>(bins));
   std::vector<uint64_t> counts(bins, 0);
   for (double v : kept_) {
     if (!(v >= min && v <= max)) continue;  // NaN or outside (cannot happen for the true min and max)

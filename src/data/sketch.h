@@ -61,6 +61,11 @@ class DistinctCounter {
 // draw for most of them). Over the sample, the rank of a reported quantile
 // q has a standard error of sqrt(q(1-q)/capacity) of the count: at most
 // 0.16% of the rows for the median, 0.03% for p1 and p99.
+// `bins` + 1 edges evenly from `lo` to `hi` (numpy.linspace: k·step + lo,
+// the last exactly `hi`). A range wider than the largest double is worked
+// out in halves (exact: a power of two), where numpy would overflow.
+std::vector<double> LinearEdges(double lo, double hi, size_t bins);
+
 class QuantileSketch {
  public:
   static constexpr size_t kDefaultCapacity = 100'000;
