@@ -73,8 +73,8 @@ struct Api {
   uint64_t* (*vector_get_validity)(Vector vector);
 };
 
-// The duckdb_type values the Parquet reader formats itself (the others it
-// has DuckDB cast to text).
+// The duckdb_type values the Parquet reader looks at (it formats these
+// itself, FLOAT aside; the others it has DuckDB cast to text).
 enum Type : int {
   kBoolean = 1,
   kTinyInt = 2,
@@ -85,6 +85,7 @@ enum Type : int {
   kUSmallInt = 7,
   kUInteger = 8,
   kUBigInt = 9,
+  kFloat = 10,  // not formatted: DuckDB's cast writes it, but its NaN is read as missing
   kDouble = 11,
   kVarchar = 17,
 };

@@ -91,7 +91,7 @@ class ParquetReader : public TableReader {
       columns_.push_back(api_->column_name(&probe, i));
       int type = api_->column_type(&probe, i);
       types_.push_back(Formatted(type) ? type : duckdb::kVarchar);
-      floats_.push_back(type == kFloatType);
+      floats_.push_back(type == duckdb::kFloat);
     }
     api_->destroy_result(&probe);
     std::string select;
@@ -168,8 +168,7 @@ class ParquetReader : public TableReader {
   }
 
  private:
-  static constexpr size_t kMaxFormatted = 32;
-  static constexpr int kFloatType = 10;  // DUCKDB_TYPE_FLOAT, cast to text by DuckDB  // "-1.7976931348623157e+308" and the like
+  static constexpr size_t kMaxFormatted = 32;  // "-1.7976931348623157e+308" and the like
 
   static bool Formatted(int type) {
     // FLOAT is left to DuckDB: its text for them is not always the shortest.
