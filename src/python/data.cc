@@ -23,7 +23,18 @@ namespace py = pybind11;
 namespace cairn::python {
 namespace {
 
-std::unique_ptr<Repo> OpenAt(const std::string& dir) { return Check(Repo::Open(dir)); }
+// Opens the repository at `dir` and runs `f` on it without the GIL; its
+// JSON as Python values.
+template <typename F>
+py::object InRepo(const std::string& dir, F f) {
+  Json j;
+  {
+    py::gil_scoped_release release;
+    std::unique_ptr<Repo> repo = Check(Repo::Open(dir));
+    j = f(*repo);
+  }
+  return FromJson(j);
+}
 
 RowDiffOptions RowOptions(const std::vector<std::string>& key, const std::vector<std::string>& columns,
                           double tolerance, int64_t limit, bool stat) {
@@ -44,13 +55,9 @@ void BindData(py::module_& m) {
       [](const std::string& repo, const std::string& from, const std::optional<std::string>& to,
          const std::vector<std::string>& key, const std::vector<std::string>& columns, double tolerance,
          int64_t limit, bool stat) {
-        Json j;
-        {
-          py::gil_scoped_release release;
-          auto r = OpenAt(repo);
-          j = RowDiffJson(Check(DiffRowRefs(*r, from, to, RowOptions(key, columns, tolerance, limit, stat))));
-        }
-        return FromJson(j);
+        return InRepo(repo, [&](Repo& r) {
+          return RowDiffJson(Check(DiffRowRefs(r, from, to, RowOptions(key, columns, tolerance, limit, stat))));
+        });
       },
       py::arg("repo"), py::arg("from_ref"), py::arg("to_ref"), py::arg("key"), py::arg("columns"),
       py::arg("tolerance"), py::arg("limit"), py::arg("stat"));
@@ -58,70 +65,54 @@ void BindData(py::module_& m) {
       "delta",
       [](const std::string& repo, const std::string& from, const std::string& to, const std::vector<std::string>& key,
          int64_t limit, bool stat, bool files_only) {
-        Json j;
-        {
-          py::gil_scoped_release release;
-          if (limit < 0) Raise(Status::InvalidArgument("limit must be 0 or more"));
-          auto r = OpenAt(repo);
+        if (limit < 0) Raise(Status::InvalidArgument("limit must be 0 or more"));
+        return InRepo(repo, [&](Repo& r) {
           DeltaOptions o;
           o.rows = RowOptions(key, {}, 0, limit, stat);
           o.row_level = !files_only;
-          j = DeltaJson(Check(ComputeDelta(*r, from, to, o)));
-        }
-        return FromJson(j);
+          return DeltaJson(Check(ComputeDelta(r, from, to, o)));
+        });
       },
       py::arg("repo"), py::arg("from_ref"), py::arg("to_ref"), py::arg("key"), py::arg("limit"), py::arg("stat"),
       py::arg("files_only"));
   m.def(
       "profile",
       [](const std::string& repo, const std::string& ref, const std::vector<std::string>& columns) {
-        Json j;
-        {
-          py::gil_scoped_release release;
-          auto r = OpenAt(repo);
+        return InRepo(repo, [&](Repo& r) {
           ProfileOptions o;
           o.columns = columns;
-          j = ProfileReportJson(Check(ProfileRef(*r, ref, o)));
-        }
-        return FromJson(j);
+          return ProfileReportJson(Check(ProfileRef(r, ref, o)));
+        });
       },
       py::arg("repo"), py::arg("ref"), py::arg("columns"));
   m.def(
       "validate",
       [](const std::string& repo, const std::string& ref, const std::string& suite_file, bool store) {
-        Json j;
-        {
-          py::gil_scoped_release release;
-          auto r = OpenAt(repo);
+        return InRepo(repo, [&](Repo& r) {
           Suite suite = Check(LoadSuite(suite_file));
-          ValidationReport report = Check(Validate(*r, ref, suite));
-          if (store) Check(StoreValidation(*r, &report));
-          j = ValidationJson(report);
-        }
-        return FromJson(j);
+          ValidationReport report = Check(Validate(r, ref, suite));
+          if (store) Check(StoreValidation(r, &report));
+          return ValidationJson(report);  // before `suite`, which the report points into, goes
+        });
       },
       py::arg("repo"), py::arg("ref"), py::arg("suite"), py::arg("store"));
   m.def(
       "drift",
       [](const std::string& repo, const std::string& reference, const std::string& current, const std::string& method,
          const std::vector<std::string>& columns, std::optional<double> threshold, double share) {
-        Json j;
-        {
-          py::gil_scoped_release release;
+        std::optional<DriftMethod> m = ParseDriftMethod(method);
+        if (!m) {
+          Raise(Status::InvalidArgument("unknown method '" + method + "'",
+                                        "choose auto, ks, chi2, z, psi, wasserstein or jensenshannon"));
+        }
+        return InRepo(repo, [&](Repo& r) {
           DriftOptions o;
-          std::optional<DriftMethod> m = ParseDriftMethod(method);
-          if (!m) {
-            Raise(Status::InvalidArgument("unknown method '" + method + "'",
-                                          "choose auto, ks, chi2, z, psi, wasserstein or jensenshannon"));
-          }
           o.method = *m;
           o.columns = columns;
           o.threshold = threshold;
           o.share = share;
-          auto r = OpenAt(repo);
-          j = DriftJson(Check(Drift(*r, reference, current, o)));
-        }
-        return FromJson(j);
+          return DriftJson(Check(Drift(r, reference, current, o)));
+        });
       },
       py::arg("repo"), py::arg("reference"), py::arg("current"), py::arg("method"), py::arg("columns"),
       py::arg("threshold"), py::arg("share"));
