@@ -125,6 +125,13 @@ Result<RowDiff> DiffRows(Repo& repo, const TableSet& from, const TableSet& to, c
 Result<RowDiff> DiffRowRefs(Repo& repo, std::string_view from, const std::optional<std::string>& to,
                             const RowDiffOptions& options);
 
+// For diffs whose key applies only to the tables that have it (key_optional):
+// InvalidArgument when some table was compared and none had the key (a typo,
+// not a choice). `of` names what held the tables ("" for several), `hint`
+// says what to do. OK for an empty key.
+Status CheckKeyUsed(const std::vector<std::string>& key, const std::vector<const TableDiff*>& tables,
+                    const std::string& of, const std::string& hint);
+
 // The same for two readers (unit tests and callers with their own files).
 Result<TableDiff> DiffTables(TableReader& from, TableReader& to, const RowDiffOptions& options,
                              const std::function<Result<std::unique_ptr<TableReader>>(bool old_side)>& reopen);

@@ -188,21 +188,13 @@ Result<Delta> ComputeDelta(Repo& repo, const std::string& from, const std::strin
   for (const auto& [name, inputs] : b) {
     if (!a.count(name)) delta.only_to.insert(delta.only_to.end(), inputs.begin(), inputs.end());
   }
-  if (!options.rows.key.empty() && options.row_level) {
-    // A key no compared table has is a typo, not a choice.
-    bool used = false, compared = false;
+  if (options.row_level) {
+    std::vector<const TableDiff*> tables;
     for (const DatasetDelta& d : delta.datasets) {
-      for (const TableDiff& t : d.rows.tables) {
-        compared = true;
-        used = used || !t.key.empty();
-      }
+      for (const TableDiff& t : d.rows.tables) tables.push_back(&t);
     }
-    if (compared && !used) {
-      std::string key;
-      for (const std::string& k : options.rows.key) key += (key.empty() ? "" : ",") + k;
-      return Status::InvalidArgument("no changed table has the key column(s) " + key,
-                                     "check the column names ('cairn diff --rows' lists the schemas), or drop --key");
-    }
+    CAIRN_RETURN_IF_ERROR(CheckKeyUsed(options.rows.key, tables, "",
+                                       "check the column names ('cairn diff --rows' lists the schemas), or drop --key"));
   }
   return delta;
 }

@@ -938,14 +938,24 @@ Result<RowDiff> DiffRowRefs(Repo& repo, std::string_view from_ref, const std::op
   RowDiffOptions lenient = options;
   lenient.key_optional = !options.key.empty();
   CAIRN_ASSIGN_OR_RETURN(RowDiff diff, DiffRows(repo, from, to, lenient));
-  if (lenient.key_optional && !diff.tables.empty() &&
-      std::none_of(diff.tables.begin(), diff.tables.end(), [](const TableDiff& t) { return !t.key.empty(); })) {
-    std::string key;
-    for (const std::string& k : options.key) key += (key.empty() ? "" : ",") + k;
-    return Status::InvalidArgument("no changed table of " + from.label + " has the key column(s) " + key,
-                                   "check the column names (a diff without --key lists each table's columns)");
-  }
+  std::vector<const TableDiff*> tables;
+  for (const TableDiff& t : diff.tables) tables.push_back(&t);
+  CAIRN_RETURN_IF_ERROR(CheckKeyUsed(options.key, tables, from.label,
+                                     "check the column names (a diff without --key lists each table's columns)"));
   return diff;
+}
+
+Status CheckKeyUsed(const std::vector<std::string>& key, const std::vector<const TableDiff*>& tables,
+                    const std::string& of, const std::string& hint) {
+  if (key.empty() || tables.empty()) return Status::OK();
+  if (std::any_of(tables.begin(), tables.end(), [](const TableDiff* t) { return !t->key.empty(); })) {
+    return Status::OK();
+  }
+  std::string names;
+  for (const std::string& k : key) names += (names.empty() ? "" : ",") + k;
+  return Status::InvalidArgument("no changed table" + (of.empty() ? "" : " of " + of) + " has the key column(s) " +
+                                     names,
+                                 hint);
 }
 
 Result<RowDiff> DiffRows(Repo& repo, const TableSet& from, const TableSet& to, const RowDiffOptions& options) {
